@@ -1,0 +1,25 @@
+"""jupyter_rpc: remote functions, HPC jobs and remote files beside your notebooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from ._version import __version__
+except ImportError:  # pragma: no cover - only before the first build
+    import warnings
+
+    warnings.warn(
+        "Importing 'jupyter_rpc' outside a proper installation.", stacklevel=2
+    )
+    __version__ = "dev"
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-rpc"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .app import RPCApp
+
+    return [{"module": "jupyter_rpc", "app": RPCApp}]

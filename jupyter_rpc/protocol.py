@@ -1,0 +1,143 @@
+"""The DASF message envelope, shared by every transport and by the backend runner.
+
+DASF (the Data Analytics Software Framework) exchanges Pulsar-style frames::
+
+    {"properties": {"messageType": "request", "requestContext": "7", ...},
+     "context": "7",
+     "payload": "<base64 of UTF-8 JSON>"}
+
+Everything DASF-specific lives in ``properties`` (string values, as Pulsar requires).
+The local and SSH transports carry the very same objects as JSON lines on a
+process's stdio, so one encoder and one decoder serve every transport.
+
+Message types (``properties.messageType``):
+
+``ping`` / ``pong``
+    liveness; the answer carries the same ``requestContext``.
+``api_info``
+    asks for the backend's API; the answer is a ``response`` whose
+    ``properties.api_info`` is the JSON *string* of
+    ``{"functions": [...], "classes": [...], "rpc_schema": {...}}``.
+``info``
+    asks for the whole-module JSON Schema (``properties.info``).
+``request``
+    a call; the payload is ``{"func_name": ..., <arguments>}`` or, for a class,
+    ``{"class_name": ..., <constructor arguments>, "function": {"func_name": ..., ...}}``.
+``progress``
+    sent by the backend while a call runs: the payload is the whole progress tree.
+``response``
+    the end of a call: ``status`` is ``success`` (payload = JSON of the result) or
+    ``error`` (payload = plain UTF-8 text, as DASF does).
+``cancel``
+    an extension of ours (DASF has no cancellation): asks the backend to stop the
+    call with that ``requestContext``. Backends that do not know it ignore it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+PING = "ping"
+PONG = "pong"
+INFO = "info"
+API_INFO = "api_info"
+REQUEST = "request"
+RESPONSE = "response"
+PROGRESS = "progress"
+LOG = "log"
+CANCEL = "cancel"
+
+SUCCESS = "success"
+ERROR = "error"
+RUNNING = "running"
+
+#: Prefixes DASF backends put before error texts (demessaging 0.6.4).
+ERROR_PREFIXES = ("error validating request: ", "error executing request: ")
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a DASF message."""
+
+
+def encode_payload(value: Any) -> str:
+    """Base64 of the compact UTF-8 JSON of ``value`` (what DASF puts in ``payload``)."""
+    raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return base64.b64encode(raw.encode("utf-8")).decode("ascii")
+
+
+def encode_text(text: str) -> str:
+    """Base64 of UTF-8 text (DASF error payloads are plain text, not JSON)."""
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def decode_bytes(payload: str) -> bytes:
+    """The raw bytes of a base64 payload."""
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ProtocolError(f"payload is not valid base64: {exc}") from None
+
+
+def decode_payload(payload: str) -> Any:
+    """The JSON value inside a base64 payload."""
+    try:
+        return json.loads(decode_bytes(payload).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"payload is not UTF-8 JSON: {exc}") from None
+
+
+def decode_text(payload: str) -> str:
+    """The text inside a base64 payload (undecodable bytes are replaced)."""
+    return decode_bytes(payload).decode("utf-8", errors="replace")
+
+
+def message(
+    message_type: str,
+    context: str,
+    *,
+    payload: str = "",
+    status: str | None = None,
+    **properties: str,
+) -> dict[str, Any]:
+    """Build one envelope. ``payload`` must already be encoded."""
+    props: dict[str, str] = {"messageType": message_type, "requestContext": str(context)}
+    if status is not None:
+        props["status"] = status
+    props.update(properties)
+    return {"properties": props, "context": str(context), "payload": payload}
+
+
+def dumps_line(msg: dict[str, Any]) -> bytes:
+    """One message as a JSON line (the stdio framing)."""
+    return json.dumps(msg, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+
+
+def loads_line(line: bytes | str) -> dict[str, Any]:
+    """Parse one JSON line into a message, checking its shape."""
+    try:
+        msg = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"not a JSON message: {exc}") from None
+    if not isinstance(msg, dict) or not isinstance(msg.get("properties"), dict):
+        raise ProtocolError("message has no 'properties' object")
+    props = msg["properties"]
+    if not isinstance(props.get("messageType"), str):
+        raise ProtocolError("message has no 'messageType'")
+    if "requestContext" in props:
+        props["requestContext"] = str(props["requestContext"])
+    payload = msg.get("payload", "")
+    if not isinstance(payload, str):
+        raise ProtocolError("message 'payload' is not a string")
+    msg["payload"] = payload
+    return msg
+
+
+def strip_error_prefix(text: str) -> str:
+    """A DASF error text without demessaging's fixed prefixes."""
+    for prefix in ERROR_PREFIXES:
+        if text.startswith(prefix):
+            return text[len(prefix) :]
+    return text
