@@ -1,0 +1,217 @@
+"""Remote calls: start, follow, cancel. Tornado-free; the handlers are a thin layer over it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from datetime import datetime, timezone
+from typing import Any
+
+from .backends import Backend, BackendRegistry
+from .errors import CallCancelled, Conflict, NotFound, RemoteTimeout, RPCError
+from .functions import FunctionSpec
+from .rendering import mime_bundle
+from .tasks import TaskOwner
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Call:
+    """One call of a remote function and everything known about it."""
+
+    def __init__(self, backend: str, function: str, arguments: dict[str, Any]) -> None:
+        self.id = uuid.uuid4().hex
+        self.backend = backend
+        self.function = function
+        self.arguments = arguments
+        self.state = PENDING
+        self.progress: dict[str, Any] | None = None
+        self.result: Any = None
+        self.display: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.created = _now()
+        self.started: datetime | None = None
+        self.finished: datetime | None = None
+        self.version = 0
+        self.task: asyncio.Task[None] | None = None
+        self._t0 = time.perf_counter()
+        self._duration: float | None = None
+        self._waiters: list[asyncio.Future[None]] = []
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINISHED
+
+    def changed(self) -> None:
+        """Record a change and wake whoever waits for one."""
+        self.version += 1
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def finish(self, state: str, *, error: RPCError | None = None) -> None:
+        """End the call (once)."""
+        if self.done:
+            return
+        self.state = state
+        self.finished = _now()
+        self._duration = time.perf_counter() - self._t0
+        if error is not None:
+            self.error = error.to_json()
+        self.changed()
+
+    async def wait_changed(self, version: int, timeout: float) -> None:
+        """Return once ``self.version > version`` or the call ended, or after ``timeout``."""
+        if self.version > version or self.done or timeout <= 0:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def to_json(self, *, full: bool = True) -> dict[str, Any]:
+        """The REST model; ``full=False`` leaves out result and display (for listings)."""
+        model: dict[str, Any] = {
+            "id": self.id,
+            "backend": self.backend,
+            "function": self.function,
+            "arguments": self.arguments,
+            "state": self.state,
+            "progress": self.progress,
+            "error": self.error,
+            "created": self.created.isoformat(),
+            "started": self.started.isoformat() if self.started else None,
+            "finished": self.finished.isoformat() if self.finished else None,
+            "duration": self._duration,
+            "version": self.version,
+        }
+        if full and self.state == SUCCEEDED:
+            model["result"] = self.result
+            model["display"] = self.display
+        return model
+
+
+class CallManager:
+    """Runs calls as owned tasks and keeps the recent ones for their callers."""
+
+    def __init__(self, backends: BackendRegistry, *, history_size: int = 500) -> None:
+        self.backends = backends
+        self.history_size = history_size
+        self._calls: OrderedDict[str, Call] = OrderedDict()
+        self._tasks = TaskOwner("calls")
+
+    async def start(
+        self,
+        backend_name: str,
+        function: str,
+        arguments: dict[str, Any],
+        *,
+        timeout: float | None = None,
+    ) -> Call:
+        """Validate and start a call; raises before anything is sent if it cannot be made."""
+        backend = self.backends.get(backend_name)
+        spec = await backend.spec(function)
+        spec.validate(arguments)
+        limit = min(timeout, backend.timeout) if timeout else backend.timeout
+        call = Call(backend.name, function, arguments)
+        self._remember(call)
+        call.task = self._tasks.create_task(self._run(call, backend, spec, limit), name=f"call {call.id}")
+        return call
+
+    def get(self, call_id: str) -> Call:
+        """A call by id."""
+        try:
+            return self._calls[call_id]
+        except KeyError:
+            raise NotFound(
+                f"There is no call '{call_id}' (finished calls are kept for the last {self.history_size}).",
+                code="call.not_found",
+            ) from None
+
+    def list(self) -> list[Call]:
+        """Recent calls, newest first."""
+        return list(reversed(self._calls.values()))
+
+    def cancel(self, call_id: str) -> Call:
+        """Cancel a running call; the backend is told to stop it."""
+        call = self.get(call_id)
+        if call.done:
+            raise Conflict(f"The call has already ended ({call.state}).", code="call.finished")
+        call.finish(CANCELLED, error=CallCancelled("The call was cancelled."))
+        if call.task is not None:
+            call.task.cancel()
+        return call
+
+    async def close(self) -> None:
+        """Cancel every running call (shutdown does not wait for remote work)."""
+        for call in self._calls.values():
+            if not call.done:
+                call.finish(CANCELLED, error=CallCancelled("The call was cancelled: the server is stopping."))
+        await self._tasks.cancel_all(timeout=3.0)
+
+    async def _run(self, call: Call, backend: Backend, spec: FunctionSpec, timeout: float) -> None:
+        call.state = RUNNING
+        call.started = _now()
+        call.changed()
+
+        def on_progress(tree: dict[str, Any]) -> None:
+            if not call.done:
+                call.progress = tree
+                call.changed()
+
+        try:
+            result = await asyncio.wait_for(
+                backend.transport.call(spec.request(call.arguments), on_progress=on_progress), timeout
+            )
+        except asyncio.TimeoutError:
+            call.finish(
+                FAILED,
+                error=RemoteTimeout(
+                    f"'{call.function}' did not finish within {timeout:g} s and was cancelled.",
+                    code="call.timeout",
+                    details={"timeout": timeout},
+                ),
+            )
+        except asyncio.CancelledError:
+            call.finish(CANCELLED, error=CallCancelled("The call was cancelled."))
+        except RPCError as exc:
+            call.finish(FAILED, error=exc)
+        except Exception:
+            log.exception("Call %s of %s.%s failed", call.id, call.backend, call.function)
+            call.finish(FAILED, error=RPCError("The call failed because of an internal error; see the server log."))
+        else:
+            if call.done:  # cancelled while the answer was on its way
+                return
+            call.result = result
+            try:
+                call.display = mime_bundle(result, spec.return_schema)
+            except Exception:  # a rendering bug must not lose the result
+                log.exception("Cannot render the result of %s.%s", call.backend, call.function)
+                call.display = {"text/plain": repr(result)}
+            call.finish(SUCCEEDED)
+
+    def _remember(self, call: Call) -> None:
+        self._calls[call.id] = call
+        if len(self._calls) > self.history_size:
+            for old_id in [c.id for c in self._calls.values() if c.done][: len(self._calls) - self.history_size]:
+                del self._calls[old_id]

@@ -1,0 +1,128 @@
+"""Backends, their functions, and calls of them."""
+
+from __future__ import annotations
+
+from jsonschema import Draft202012Validator
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from .. import __version__
+from .base import RPCHandler
+
+CALL_REQUEST = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "function": {"type": "string", "minLength": 1},
+            "arguments": {"type": "object"},
+            "timeout": {"type": "number", "exclusiveMinimum": 0},
+            "wait": {"type": "number", "minimum": 0},
+        },
+        "required": ["function"],
+        "additionalProperties": False,
+    }
+)
+
+
+class RootHandler(RPCHandler):
+    """API version and features."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json({"version": __version__, "features": ["functions"]})
+
+
+class BackendsHandler(RPCHandler):
+    """The configured backends and their state."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json({"backends": [b.to_json() for b in self.services.backends]})
+
+
+class BackendHandler(RPCHandler):
+    """One backend."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, backend: str) -> None:
+        self.write_json(self.services.backends.get(backend).to_json())
+
+
+class FunctionsHandler(RPCHandler):
+    """A backend's functions with their JSON Schemas (starts the backend if needed)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, backend: str) -> None:
+        specs = await self.services.backends.get(backend).specs()
+        self.write_json({"backend": backend, "functions": [s.to_json() for s in specs.values()]})
+
+
+class BackendCallsHandler(RPCHandler):
+    """Start a call of one of a backend's functions."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, backend: str) -> None:
+        body = self.json_body(CALL_REQUEST)
+        call = await self.services.calls.start(
+            backend, body["function"], body.get("arguments", {}), timeout=body.get("timeout")
+        )
+        wait = min(float(body.get("wait", 0)), self.services.max_wait)
+        if wait > 0:
+            await call.wait_changed(1 << 62, wait)  # until it ends, or `wait` runs out
+        self.set_header("Location", url_path_join(self.base_url, "jupyter-rpc", "calls", call.id))
+        self.write_json(call.to_json(), status=201)
+
+
+class CallsHandler(RPCHandler):
+    """This server's recent calls."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.write_json({"calls": [c.to_json(full=False) for c in self.services.calls.list()]})
+
+
+class CallHandler(RPCHandler):
+    """One call: read it (optionally waiting for a change), or cancel it."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, call_id: str) -> None:
+        call = self.services.calls.get(call_id)
+        wait = self._number("wait", 0.0, 0.0, self.services.max_wait)
+        version = int(self._number("version", -1, -1, 1 << 62))
+        if wait > 0:
+            await call.wait_changed(version, wait)
+        self.write_json(call.to_json())
+
+    @web.authenticated
+    @authorized
+    async def delete(self, call_id: str) -> None:
+        self.write_json(self.services.calls.cancel(call_id).to_json())
+
+    def _number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise web.HTTPError(400, f"The query parameter '{name}' must be a number, not {raw!r}.") from None
+        return max(low, min(high, value))
+
+
+class NotFoundHandler(RPCHandler):
+    """Everything else under the prefix: a 404 in the one error shape."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        raise web.HTTPError(404, f"There is no resource 'jupyter-rpc/{path}'.")
+
+    post = put = patch = delete = get

@@ -1,0 +1,72 @@
+"""The transport interface: how the server reaches one backend."""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .. import protocol
+from ..errors import CallFailed, RemoteFailed
+
+#: Receives each progress tree of a running call.
+ProgressSink = Callable[[dict[str, Any]], None]
+
+STOPPED = "stopped"
+STARTING = "starting"
+RUNNING = "running"
+FAILED = "failed"
+
+
+class Transport(abc.ABC):
+    """Reaches one backend. Instances are long-lived and shared by all calls.
+
+    A call is cancelled by cancelling the task that awaits :meth:`call`; the transport
+    then tells the backend (DASF has no cancel message; our runner understands ours).
+    """
+
+    kind: str = "abstract"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.state = STOPPED
+        self.error: dict[str, Any] | None = None
+        self.restarts = 0
+
+    @abc.abstractmethod
+    async def api_info(self) -> dict[str, Any]:
+        """The backend's API in DASF's ``api_info`` shape (starting it if needed)."""
+
+    @abc.abstractmethod
+    async def call(self, request: dict[str, Any], *, on_progress: ProgressSink | None = None) -> Any:
+        """Run one DASF request (``{"func_name": ..., ...}``) and return its JSON result.
+
+        Raises :class:`~jupyter_rpc.errors.CallFailed` when the function raised, and other
+        :class:`~jupyter_rpc.errors.RPCError` subclasses when the backend is unreachable.
+        """
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Stop the backend connection (and process, where there is one)."""
+
+
+def result_of(reply: dict[str, Any]) -> Any:
+    """The result of a DASF ``response`` message, or raise the backend's error."""
+    props = reply["properties"]
+    if props.get("status") == protocol.ERROR:
+        text = protocol.strip_error_prefix(protocol.decode_text(reply["payload"])).strip()
+        details: dict[str, Any] = {}
+        if props.get("error_type"):
+            details["error_type"] = props["error_type"]
+        if props.get("errors"):
+            try:
+                details["errors"] = json.loads(props["errors"])
+            except (TypeError, ValueError):
+                pass
+        code = "call.invalid_arguments" if "errors" in details else CallFailed.code
+        raise CallFailed(text or "The backend reported an error without a message.", code=code, details=details)
+    try:
+        return protocol.decode_payload(reply["payload"]) if reply["payload"] else None
+    except protocol.ProtocolError as exc:
+        raise RemoteFailed(f"The backend sent a result that cannot be read: {exc}") from None
