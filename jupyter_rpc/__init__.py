@@ -23,3 +23,8 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     from .app import RPCApp
 
     return [{"module": "jupyter_rpc", "app": RPCApp}]
+
+
+from .client import RemoteError, connect  # noqa: E402 - the notebook entry point
+
+__all__ = ["RemoteError", "__version__", "connect"]

@@ -1,0 +1,258 @@
+"""Call remote functions from notebook cells and scripts, through the Jupyter server.
+
+``connect("examples")`` returns an object whose methods are the backend's functions,
+with real signatures and docstrings. Calls go to the Jupyter server that runs the
+extension (over its REST API, with its own authentication): the kernel holds no cluster
+credentials and opens no connection of its own to a backend.
+"""
+
+from __future__ import annotations
+
+import glob
+import inspect
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Optional
+
+FINISHED = ("succeeded", "failed", "cancelled")
+_TYPES: dict[str, Any] = {"integer": int, "number": float, "string": str, "boolean": bool, "array": list, "object": dict}
+
+
+class RemoteError(Exception):
+    """The remote side failed: the function raised, timed out, or the call was refused."""
+
+    def __init__(self, message: str, *, code: str = "", call_id: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.call_id = call_id
+        self.details = details or {}
+
+
+class InvalidArguments(RemoteError, ValueError):
+    """The arguments do not fit the function's schema (nothing was sent to the backend)."""
+
+
+class ServerNotFound(RuntimeError):
+    """No Jupyter server with jupyter_rpc could be found."""
+
+
+def find_server() -> tuple[str, str]:
+    """The URL and token of the Jupyter server this kernel belongs to."""
+    if os.environ.get("JUPYTER_RPC_URL"):
+        return os.environ["JUPYTER_RPC_URL"], os.environ.get("JUPYTER_RPC_TOKEN", "")
+    if os.environ.get("JUPYTERHUB_SERVICE_URL") and os.environ.get("JUPYTERHUB_API_TOKEN"):
+        return os.environ["JUPYTERHUB_SERVICE_URL"], os.environ["JUPYTERHUB_API_TOKEN"]
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    servers = []
+    for path in glob.glob(os.path.join(jupyter_runtime_dir(), "jpserver-*.json")):
+        try:
+            with open(path) as f:
+                info = json.load(f)
+            os.kill(int(info["pid"]), 0)
+        except (OSError, ValueError, KeyError):
+            continue
+        servers.append(info)
+    ancestors = _ancestors()
+    for info in servers:
+        if int(info["pid"]) in ancestors:
+            return info["url"], info.get("token", "")
+    if len(servers) == 1:
+        return servers[0]["url"], servers[0].get("token", "")
+    raise ServerNotFound(
+        "No Jupyter server to talk to was found"
+        + (f" ({len(servers)} are running and none started this process)" if servers else "")
+        + ". Run this inside JupyterLab, or pass connect(..., url=..., token=...), or set "
+        "JUPYTER_RPC_URL and JUPYTER_RPC_TOKEN."
+    )
+
+
+def _ancestors() -> set[int]:
+    pids, pid = set(), os.getpid()
+    for _ in range(32):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        if pid <= 1:
+            break
+        pids.add(pid)
+    if not pids:
+        pids.add(os.getppid())
+    return pids
+
+
+class Session:
+    """HTTP access to one server's jupyter_rpc API."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 30.0):
+        if url is None:
+            url, found_token = find_server()
+            token = found_token if token is None else token
+        self.url = url.rstrip("/") + "/jupyter-rpc/"
+        self.token = token or ""
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None, *, timeout: float | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(urllib.parse.urljoin(self.url, path), data=data, method=method)
+        req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"token {self.token}")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                err = json.loads(exc.read())
+            except ValueError:
+                err = {"message": f"HTTP {exc.code} from {req.full_url}", "code": f"http.{exc.code}"}
+            cls = InvalidArguments if err.get("code") == "request.schema" else RemoteError
+            raise cls(err.get("message", ""), code=err.get("code", ""), details=err.get("details")) from None
+        except urllib.error.URLError as exc:
+            raise RemoteError(f"Cannot reach the Jupyter server at {self.url}: {exc.reason}") from None
+
+    def call(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
+        """Run one call to the end and return its result (Ctrl-C / interrupt cancels it)."""
+        body = {"function": function, "arguments": arguments, "wait": 25}
+        call = self.request("POST", f"backends/{urllib.parse.quote(backend, safe='')}/calls", body, timeout=60)
+        try:
+            while call["state"] not in FINISHED:
+                call = self.request("GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60)
+        except KeyboardInterrupt:
+            try:
+                self.request("DELETE", f"calls/{call['id']}", timeout=5)
+            finally:
+                raise
+        if call["state"] != "succeeded":
+            error = call.get("error") or {}
+            raise RemoteError(
+                error.get("message", f"The call {call['state']}."),
+                code=error.get("code", ""),
+                call_id=call["id"],
+                details=error.get("details"),
+            )
+        return call.get("result")
+
+
+class RemoteBackend:
+    """A backend's functions as methods; classes as callables returning instances."""
+
+    def __init__(self, name: str, session: Session):
+        self._name = name
+        self._session = session
+        specs = session.request("GET", f"backends/{urllib.parse.quote(name, safe='')}/functions")["functions"]
+        classes: dict[str, list[dict[str, Any]]] = {}
+        for spec in specs:
+            if spec["kind"] == "method":
+                classes.setdefault(spec["class_name"], []).append(spec)
+            else:
+                setattr(self, spec["name"], _function(session, name, spec))
+        for class_name, methods in classes.items():
+            setattr(self, class_name, _remote_class(session, name, class_name, methods))
+
+    def __repr__(self) -> str:
+        return f"<jupyter_rpc backend {self._name!r}>"
+
+    def __dir__(self) -> list[str]:
+        return [k for k in self.__dict__ if not k.startswith("_")]
+
+
+def connect(backend: str, *, url: str | None = None, token: str | None = None) -> RemoteBackend:
+    """The backend ``backend`` of the Jupyter server this code runs under.
+
+    Parameters
+    ----------
+    backend
+        The backend's name, as the "Remote functions" panel lists it.
+    url, token
+        The Jupyter server to use; found automatically inside JupyterLab.
+    """
+    return RemoteBackend(backend, Session(url, token))
+
+
+def _signature(schema: dict[str, Any], skip: tuple[str, ...] = ()) -> inspect.Signature:
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        if name in skip or not name.isidentifier():
+            continue
+        annotation = _annotation(prop)
+        if name in required:
+            default: Any = inspect.Parameter.empty
+        else:
+            default = prop.get("default")
+        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+    params.sort(key=lambda p: p.default is not inspect.Parameter.empty)
+    return inspect.Signature(params)
+
+
+def _annotation(prop: dict[str, Any]) -> Any:
+    options = prop.get("anyOf")
+    if options:
+        inner = [o for o in options if o.get("type") != "null"]
+        if len(inner) == 1 and len(options) == 2:
+            return Optional[_annotation(inner[0])]  # noqa: UP045 - shows as Optional[...] in help()
+        return Any
+    if "enum" in prop:
+        return str if all(isinstance(v, str) for v in prop["enum"]) else Any
+    return _TYPES.get(prop.get("type", ""), Any)
+
+
+def _doc(spec: dict[str, Any], schema: dict[str, Any]) -> str:
+    lines = [spec.get("description") or spec["name"], "", "Parameters", "----------"]
+    for name, prop in schema.get("properties", {}).items():
+        kind = prop.get("type") or "any"
+        lines.append(f"{name} : {kind}")
+        if prop.get("description"):
+            lines.append(f"    {prop['description']}")
+    return "\n".join(lines)
+
+
+def _function(session: Session, backend: str, spec: dict[str, Any]) -> Any:
+    signature = _signature(spec["schema"])
+
+    def remote(**kwargs: Any) -> Any:
+        bound = signature.bind(**kwargs)
+        return session.call(backend, spec["name"], dict(bound.arguments))
+
+    remote.__name__ = remote.__qualname__ = spec["name"]
+    remote.__signature__ = signature  # type: ignore[attr-defined]
+    remote.__doc__ = _doc(spec, spec["schema"])
+    return remote
+
+
+def _remote_class(session: Session, backend: str, class_name: str, methods: list[dict[str, Any]]) -> type:
+    init_schema = methods[0]["schema"]
+    init_signature = _signature(init_schema, skip=("function",))
+
+    def __init__(self: Any, **kwargs: Any) -> None:
+        self._init = dict(init_signature.bind(**kwargs).arguments)
+
+    namespace: dict[str, Any] = {"__init__": __init__, "__doc__": init_schema.get("description", class_name)}
+    __init__.__signature__ = init_signature  # type: ignore[attr-defined]
+    for spec in methods:
+        method_schema = spec["schema"]["properties"]["function"]
+        namespace[spec["method"]] = _method(session, backend, spec, method_schema)
+    namespace["__repr__"] = lambda self: f"{class_name}({', '.join(f'{k}={v!r}' for k, v in self._init.items())})"
+    return type(class_name, (), namespace)
+
+
+def _method(session: Session, backend: str, spec: dict[str, Any], schema: dict[str, Any]) -> Any:
+    signature = _signature(schema)
+
+    def remote(self: Any, **kwargs: Any) -> Any:
+        arguments = {**self._init, "function": dict(signature.bind(**kwargs).arguments)}
+        return session.call(backend, spec["name"], arguments)
+
+    remote.__name__ = remote.__qualname__ = spec["method"]
+    remote.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *signature.parameters.values()]
+    )
+    remote.__doc__ = _doc(spec, schema)
+    return remote
