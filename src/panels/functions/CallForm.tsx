@@ -1,0 +1,107 @@
+import type { ITranslator } from '@jupyterlab/translation';
+import { FormComponent } from '@jupyterlab/ui-components';
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
+import { getDefaultFormState } from '@rjsf/utils';
+import type {
+  ErrorSchema,
+  Experimental_DefaultFormStateBehavior,
+  RJSFSchema,
+  RJSFValidationError
+} from '@rjsf/utils';
+import React, { useMemo } from 'react';
+import type { IPreparedSchema } from '../../schema';
+import { validator } from './validator';
+
+/**
+ * Properties of {@link CallForm}.
+ */
+export interface ICallFormProps {
+  /** `id` of the `<form>` (the Run button outside the form submits it). */
+  formId: string;
+  prepared: IPreparedSchema;
+  formData: Record<string, unknown>;
+  /** Validate on every change (after the first submit). */
+  liveValidate: boolean;
+  /** Errors the server found, by field. */
+  extraErrors: ErrorSchema | null;
+  onChange: (formData: Record<string, unknown>) => void;
+  onSubmit: (formData: Record<string, unknown>) => void;
+  onError: (errors: RJSFValidationError[]) => void;
+  translator: ITranslator;
+}
+
+/**
+ * Empty optional sub-objects stay absent (so an `Optional[Model]` left empty
+ * is not validated as an empty model).
+ */
+const DEFAULTS_BEHAVIOR: Experimental_DefaultFormStateBehavior = {
+  emptyObjectFields: 'skipEmptyDefaults'
+};
+
+/**
+ * The arguments form of a function, rendered from its JSON Schema with
+ * JupyterLab's `FormComponent` (the settings editor's look). Ctrl/Cmd+Enter
+ * submits it.
+ */
+export function CallForm(props: ICallFormProps): JSX.Element {
+  const { formId, prepared, translator } = props;
+  const schema = prepared.schema as RJSFSchema;
+  const defaultFormData = useMemo(
+    () =>
+      getDefaultFormState(
+        validator,
+        schema,
+        undefined,
+        schema,
+        false,
+        DEFAULTS_BEHAVIOR
+      ) ?? {},
+    [schema]
+  );
+  const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>): void => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.stopPropagation();
+      const form = document.getElementById(formId);
+      if (form instanceof HTMLFormElement) {
+        form.requestSubmit();
+      }
+    }
+  };
+  const hasFields = Object.keys(prepared.schema.properties ?? {}).length > 0;
+  return (
+    <div className="jp-rpc-CallForm" onKeyDown={onKeyDown}>
+      <FormComponent
+        id={formId}
+        idPrefix="jp-rpc-arg"
+        schema={schema}
+        uiSchema={prepared.uiSchema}
+        formData={props.formData as ReadonlyJSONObject}
+        formContext={{ defaultFormData }}
+        validator={validator}
+        liveValidate={props.liveValidate}
+        noHtml5Validate
+        showErrorList={false}
+        extraErrors={props.extraErrors ?? undefined}
+        experimental_defaultFormStateBehavior={DEFAULTS_BEHAVIOR}
+        onChange={e =>
+          props.onChange((e.formData ?? {}) as Record<string, unknown>)
+        }
+        onSubmit={e =>
+          props.onSubmit((e.formData ?? {}) as Record<string, unknown>)
+        }
+        onError={props.onError}
+        translator={translator}
+        compact
+        showModifiedFromDefault
+      />
+      {!hasFields && (
+        <div className="jp-rpc-muted">
+          {translator
+            .load('jupyter_rpc')
+            .__('This function takes no arguments.')}
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,36 @@
+import React from 'react';
+import type { IFunctionSpec } from '../../api/types';
+
+/**
+ * Properties of {@link FunctionItem}.
+ */
+export interface IFunctionItemProps {
+  spec: IFunctionSpec;
+  selected: boolean;
+  onSelect: () => void;
+}
+
+/**
+ * One function of the list: its name and summary; a button, so it is
+ * reachable with Tab and selected with Enter or Space.
+ */
+export function FunctionItem(props: IFunctionItemProps): JSX.Element {
+  const { spec, selected, onSelect } = props;
+  return (
+    <li className="jp-rpc-FunctionList-entry">
+      <button
+        type="button"
+        className={`jp-rpc-FunctionItem${selected ? ' jp-mod-selected' : ''}`}
+        aria-current={selected ? 'true' : undefined}
+        data-function={spec.name}
+        title={spec.summary || spec.name}
+        onClick={onSelect}
+      >
+        <span className="jp-rpc-FunctionItem-name">{spec.name}</span>
+        {spec.summary && (
+          <span className="jp-rpc-FunctionItem-summary">{spec.summary}</span>
+        )}
+      </button>
+    </li>
+  );
+}

@@ -1,0 +1,12 @@
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
+import { customizeValidator } from '@rjsf/validator-ajv8';
+
+/**
+ * The form validator (ajv 8 with formats). `time` accepts what the browser's
+ * time input gives (`HH:MM:SS`, no zone), like pydantic does.
+ */
+export const validator = customizeValidator<ReadonlyJSONObject>({
+  customFormats: {
+    time: /^\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i
+  }
+});

@@ -1,0 +1,474 @@
+/**
+ * Turn the JSON Schema pydantic emits for a function's arguments into one that
+ * rjsf renders as a friendly form. Pure functions, no DOM.
+ */
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
+import type { ErrorSchema, UiSchema } from '@rjsf/utils';
+import type { JSONSchema7, JSONSchema7Definition } from 'json-schema';
+import type { ISchemaError } from './api/types';
+
+/**
+ * A JSON Schema with the 2020-12 keywords pydantic uses.
+ */
+export type Schema = JSONSchema7 & {
+  prefixItems?: JSONSchema7Definition[];
+};
+
+/**
+ * A path inside the arguments object; `*` stands for every item of an array
+ * (or every value of a dict).
+ */
+export type ValuePath = ReadonlyArray<string | number>;
+
+/**
+ * Options of {@link prepareSchema}.
+ */
+export interface IPrepareOptions {
+  /** Title of the `function` property of a class method's schema. */
+  methodTitle?: string;
+  /** Title of the constructor arguments of a class method. */
+  methodProperty?: string;
+}
+
+/**
+ * A schema ready for the form.
+ */
+export interface IPreparedSchema {
+  /** The schema with `$ref`s inlined and `Optional`s simplified. */
+  schema: JSONSchema7;
+  uiSchema: UiSchema<ReadonlyJSONObject>;
+  /**
+   * Required fields that accept `null`: the form treats absence as `null`, so
+   * {@link finalizeArguments} fills them in.
+   */
+  nullPaths: ValuePath[];
+}
+
+/**
+ * Prepare a pydantic JSON Schema for rjsf:
+ * - inline `$ref`s to `$defs` (recursive models keep their `$ref`),
+ * - `anyOf: [X, {type: null}]` (Optional) becomes `X`; absence means `null`,
+ * - `const` becomes a one-value `enum`, `prefixItems` (tuples) become `items: [...]`,
+ * - pydantic's generated titles (`Start Date`) become the argument's name (`start_date`),
+ * - the root title/description go (the panel shows the docstring),
+ * - a class method's `function` property is shown last, with `methodTitle`.
+ */
+export function prepareSchema(
+  source: JSONSchema7,
+  options: IPrepareOptions = {}
+): IPreparedSchema {
+  const root = JSON.parse(JSON.stringify(source)) as Schema;
+  const defs: Record<string, JSONSchema7Definition> = {
+    ...(root.definitions ?? {}),
+    ...(root.$defs ?? {})
+  };
+  const nullPaths: ValuePath[] = [];
+  const ctx: Private.IContext = { defs, nullPaths, recursive: false };
+  const schema = Private.transform(root, [], ctx, []) as Schema;
+  delete schema.title;
+  delete schema.description;
+  if (ctx.recursive) {
+    // Keep the definitions that recursive `$ref`s still point to.
+    if (root.$defs) {
+      schema.$defs = root.$defs;
+    }
+    if (root.definitions) {
+      schema.definitions = root.definitions;
+    }
+  } else {
+    delete schema.$defs;
+    delete schema.definitions;
+  }
+  const uiSchema: UiSchema<ReadonlyJSONObject> = {};
+  const fn = schema.properties?.function;
+  if (fn && typeof fn === 'object' && options.methodTitle !== undefined) {
+    fn.title = options.methodTitle;
+    uiSchema['ui:order'] = ['*', 'function'];
+  }
+  return { schema, uiSchema, nullPaths };
+}
+
+/**
+ * The arguments to send for the form's data: required nullable fields left
+ * empty become `null`, `undefined` members are dropped.
+ */
+export function finalizeArguments(
+  data: unknown,
+  nullPaths: ReadonlyArray<ValuePath>
+): Record<string, unknown> {
+  const result = (
+    data && typeof data === 'object' ? JSON.parse(JSON.stringify(data)) : {}
+  ) as Record<string, unknown>;
+  for (const path of nullPaths) {
+    Private.forEachParent(result, path, (parent, key) => {
+      if (!Array.isArray(parent) && parent[key] === undefined) {
+        parent[key] = null;
+      }
+    });
+  }
+  return result;
+}
+
+/**
+ * The form data to show for arguments that were sent: the `null`s that the
+ * form shows as empty fields are removed again.
+ */
+export function argumentsToFormData(
+  args: Record<string, unknown>,
+  nullPaths: ReadonlyArray<ValuePath>
+): Record<string, unknown> {
+  const result = JSON.parse(JSON.stringify(args)) as Record<string, unknown>;
+  for (const path of nullPaths) {
+    Private.forEachParent(result, path, (parent, key) => {
+      if (!Array.isArray(parent) && parent[key] === null) {
+        delete parent[key];
+      }
+    });
+  }
+  return result;
+}
+
+/**
+ * Build rjsf `extraErrors` from the server's `details.errors[{path, message}]`.
+ */
+export function errorSchemaFromPaths(
+  errors: ReadonlyArray<ISchemaError>
+): ErrorSchema {
+  const result: ErrorSchema = {};
+  for (const error of errors) {
+    let node: ErrorSchema = result;
+    for (const key of error.path ?? []) {
+      const k = `${key}`;
+      const next = (node as Record<string, ErrorSchema | undefined>)[k] ?? {};
+      (node as Record<string, ErrorSchema>)[k] = next;
+      node = next;
+    }
+    node.__errors = [...(node.__errors ?? []), error.message];
+  }
+  return result;
+}
+
+/**
+ * The schema of the value at `key` inside `schema` (a property, an array item or
+ * a dict value), with `$ref`s resolved against `root`.
+ */
+export function childSchema(
+  schema: JSONSchema7 | undefined,
+  key: string | number,
+  root: JSONSchema7
+): JSONSchema7 | undefined {
+  const s = resolveSchema(schema, root);
+  if (!s) {
+    return undefined;
+  }
+  let child: JSONSchema7Definition | undefined;
+  if (typeof key === 'number') {
+    const prefix = (s as Schema).prefixItems;
+    if (prefix && key < prefix.length) {
+      child = prefix[key];
+    } else if (Array.isArray(s.items)) {
+      child = s.items[key];
+    } else {
+      child = s.items;
+    }
+  } else {
+    child = s.properties?.[key];
+    if (child === undefined && typeof s.additionalProperties === 'object') {
+      child = s.additionalProperties;
+    }
+  }
+  return typeof child === 'object' ? resolveSchema(child, root) : undefined;
+}
+
+/**
+ * Resolve a schema's `$ref` (to `#/$defs/...` or `#/definitions/...`) and unwrap
+ * `Optional` (`anyOf` with a `null` member) and one-element `allOf`.
+ */
+export function resolveSchema(
+  schema: JSONSchema7 | undefined,
+  root: JSONSchema7
+): JSONSchema7 | undefined {
+  let s = schema;
+  for (let i = 0; s && i < 32; i++) {
+    if (s.$ref) {
+      const { $ref, ...rest } = s;
+      const target = Private.lookupRef($ref, {
+        ...(root.definitions ?? {}),
+        ...(root.$defs ?? {})
+      });
+      if (!target) {
+        return rest;
+      }
+      s = { ...target, ...rest };
+      continue;
+    }
+    const union = s.anyOf ?? s.oneOf;
+    if (union) {
+      const nonNull = union.filter(m => !Private.isNullSchema(m));
+      if (nonNull.length === 1 && typeof nonNull[0] === 'object') {
+        s = nonNull[0];
+        continue;
+      }
+    }
+    if (s.allOf?.length === 1 && typeof s.allOf[0] === 'object') {
+      s = s.allOf[0];
+      continue;
+    }
+    break;
+  }
+  return s;
+}
+
+/**
+ * The title pydantic generates for a field name (`start_date` → `Start Date`).
+ */
+export function pydanticTitle(name: string): string {
+  // Python's str.title(): upper-case a letter after a non-letter, lower-case others.
+  let out = '';
+  let prevLetter = false;
+  for (const ch of name) {
+    const isLetter = ch.toLowerCase() !== ch.toUpperCase();
+    out += isLetter ? (prevLetter ? ch.toLowerCase() : ch.toUpperCase()) : ch;
+    prevLetter = isLetter;
+  }
+  return out.replace(/_/g, ' ').trim();
+}
+
+/**
+ * A namespace for private helpers.
+ */
+namespace Private {
+  /**
+   * Path segment standing for every array item or dict value.
+   */
+  export const WILDCARD = '*';
+
+  /**
+   * Call `fn(parent, key)` for every container the path (minus its last
+   * segment) reaches inside `root`.
+   */
+  export function forEachParent(
+    root: unknown,
+    path: ValuePath,
+    fn: (parent: Record<string, unknown>, key: string | number) => void
+  ): void {
+    let parents: unknown[] = [root];
+    for (const key of path.slice(0, -1)) {
+      const next: unknown[] = [];
+      for (const p of parents) {
+        if (!p || typeof p !== 'object') {
+          continue;
+        }
+        if (key === WILDCARD) {
+          next.push(...Object.values(p as Record<string, unknown>));
+        } else {
+          next.push((p as Record<string, unknown>)[key]);
+        }
+      }
+      parents = next;
+    }
+    const last = path[path.length - 1];
+    for (const p of parents) {
+      if (p && typeof p === 'object') {
+        fn(p as Record<string, unknown>, last);
+      }
+    }
+  }
+
+  export interface IContext {
+    defs: Record<string, JSONSchema7Definition>;
+    nullPaths: ValuePath[];
+    /** Whether a recursive `$ref` was kept. */
+    recursive: boolean;
+  }
+
+  /**
+   * The definition a local `$ref` points to.
+   */
+  export function lookupRef(
+    ref: string,
+    defs: Record<string, JSONSchema7Definition>
+  ): JSONSchema7 | undefined {
+    const match = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(ref);
+    if (!match) {
+      return undefined;
+    }
+    const name = match[1].replace(/~1/g, '/').replace(/~0/g, '~');
+    const target = defs[name];
+    return typeof target === 'object' ? target : undefined;
+  }
+
+  /**
+   * Whether a schema only admits `null`.
+   */
+  export function isNullSchema(s: JSONSchema7Definition): boolean {
+    return (
+      typeof s === 'object' &&
+      (s.type === 'null' || (s.enum?.length === 1 && s.enum[0] === null))
+    );
+  }
+
+  /**
+   * Transform one schema node; `path` is where its value sits in the arguments,
+   * `stack` the `$defs` names being inlined (to stop at recursion).
+   */
+  export function transform(
+    node: JSONSchema7Definition,
+    path: ValuePath,
+    ctx: IContext,
+    stack: string[]
+  ): JSONSchema7Definition {
+    if (typeof node !== 'object') {
+      return node;
+    }
+    let s: Schema = { ...node };
+
+    // Inline `$ref` (siblings such as description/default win over the target).
+    if (s.$ref) {
+      const match = /^#\/(?:\$defs|definitions)\/(.+)$/.exec(s.$ref);
+      const name = match ? match[1] : s.$ref;
+      const target = lookupRef(s.$ref, ctx.defs);
+      if (!target || stack.includes(name)) {
+        ctx.recursive = ctx.recursive || !!target;
+        return s;
+      }
+      const { $ref: _ref, ...rest } = s;
+      void _ref;
+      const inlined = transform(target, path, ctx, [...stack, name]);
+      return typeof inlined === 'object' ? { ...inlined, ...rest } : inlined;
+    }
+
+    // A one-element allOf is how some pydantic versions attach a description to a $ref.
+    if (s.allOf?.length === 1 && typeof s.allOf[0] === 'object') {
+      const { allOf, ...rest } = s;
+      s = { ...(allOf[0] as JSONSchema7), ...rest };
+      return transform(s, path, ctx, stack);
+    }
+
+    let nullable = false;
+
+    // Optional[X]: anyOf/oneOf with a null member.
+    for (const key of ['anyOf', 'oneOf'] as const) {
+      const union = s[key];
+      if (!union || !union.some(isNullSchema)) {
+        continue;
+      }
+      nullable = true;
+      const nonNull = union.filter(m => !isNullSchema(m));
+      const { [key]: _union, ...rest } = s;
+      void _union;
+      if (nonNull.length === 1 && typeof nonNull[0] === 'object') {
+        const inner = transform(nonNull[0], path, ctx, stack);
+        s = typeof inner === 'object' ? { ...inner, ...rest } : rest;
+        if (typeof inner === 'object' && inner.title && rest.title) {
+          s.title = rest.title;
+        }
+      } else {
+        s = { ...rest, [key]: nonNull };
+      }
+    }
+
+    // type: ['string', 'null']
+    if (Array.isArray(s.type) && s.type.includes('null')) {
+      nullable = true;
+      const types = s.type.filter(t => t !== 'null');
+      s.type = types.length === 1 ? types[0] : types;
+    }
+    if (Array.isArray(s.enum) && s.enum.includes(null) && s.enum.length > 1) {
+      nullable = true;
+      s.enum = s.enum.filter(v => v !== null);
+    }
+    if (nullable && s.default === null) {
+      delete s.default;
+    }
+
+    // Literal['x'] → a one-option dropdown.
+    if (s.const !== undefined && s.enum === undefined) {
+      s.enum = [s.const];
+      if (s.default === undefined) {
+        s.default = s.const;
+      }
+      delete s.const;
+    }
+
+    // Tuples (2020-12 prefixItems) → draft-07 fixed items.
+    if (s.prefixItems) {
+      const prefix = s.prefixItems;
+      delete s.prefixItems;
+      s.items = prefix;
+      if (s.items.length && s.minItems === undefined) {
+        s.minItems = s.items.length;
+      }
+    }
+
+    if (s.properties) {
+      const props: Record<string, JSONSchema7Definition> = {};
+      const required = new Set(s.required ?? []);
+      for (const [name, prop] of Object.entries(s.properties)) {
+        let child = transform(prop, [...path, name], ctx, stack);
+        if (typeof child === 'object') {
+          child = { ...child };
+          if (!child.title || child.title === pydanticTitle(name)) {
+            child.title = name;
+          }
+          if (required.has(name) && Private.acceptsNull(prop, ctx)) {
+            required.delete(name);
+            ctx.nullPaths.push([...path, name]);
+          }
+        }
+        props[name] = child;
+      }
+      s.properties = props;
+      if (s.required) {
+        s.required = s.required.filter(r => required.has(r));
+      }
+    }
+    if (Array.isArray(s.items)) {
+      s.items = s.items.map((it, i) => transform(it, [...path, i], ctx, stack));
+    } else if (s.items !== undefined) {
+      s.items = transform(s.items, [...path, WILDCARD], ctx, stack);
+    }
+    if (typeof s.additionalProperties === 'object') {
+      s.additionalProperties = transform(
+        s.additionalProperties,
+        [...path, WILDCARD],
+        ctx,
+        stack
+      );
+    }
+    for (const key of ['anyOf', 'oneOf'] as const) {
+      const union = s[key];
+      if (union) {
+        s[key] = union.map(m => transform(m, path, ctx, stack));
+      }
+    }
+    return s;
+  }
+
+  /**
+   * Whether a (raw) property schema admits `null`.
+   */
+  export function acceptsNull(
+    s: JSONSchema7Definition,
+    ctx: IContext
+  ): boolean {
+    if (typeof s !== 'object') {
+      return s;
+    }
+    if (s.$ref) {
+      const target = lookupRef(s.$ref, ctx.defs);
+      return !!target && acceptsNull(target, ctx);
+    }
+    if (isNullSchema(s)) {
+      return true;
+    }
+    if (Array.isArray(s.type) && s.type.includes('null')) {
+      return true;
+    }
+    if (Array.isArray(s.enum) && s.enum.includes(null)) {
+      return true;
+    }
+    const union = s.anyOf ?? s.oneOf;
+    return !!union && union.some(isNullSchema);
+  }
+}
