@@ -89,6 +89,15 @@ class Call:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
+    async def wait_done(self, timeout: float) -> None:
+        """Return once the call ended, or after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not self.done:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await self.wait_changed(self.version, remaining)
+
     def to_json(self, *, full: bool = True) -> dict[str, Any]:
         """The REST model; ``full=False`` leaves out result and display (for listings)."""
         model: dict[str, Any] = {

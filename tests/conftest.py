@@ -18,7 +18,7 @@ FAULTY = str(HERE / "backends" / "faulty.py")
 def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     return {
         "ServerApp": {
-            "jpserver_extensions": {"jupyter_rpc": True},
+            "jpserver_extensions": {"jupyter_rpc": True, "jupyter_server_terminals": False},
             "allow_unauthenticated_access": False,
         },
         "RPCApp": {

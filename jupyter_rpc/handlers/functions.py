@@ -74,7 +74,7 @@ class BackendCallsHandler(RPCHandler):
         )
         wait = min(float(body.get("wait", 0)), self.services.max_wait)
         if wait > 0:
-            await call.wait_changed(1 << 62, wait)  # until it ends, or `wait` runs out
+            await call.wait_done(wait)
         self.set_header("Location", url_path_join(self.base_url, "jupyter-rpc", "calls", call.id))
         self.write_json(call.to_json(), status=201)
 

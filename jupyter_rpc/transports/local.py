@@ -148,6 +148,8 @@ class LocalTransport(Transport):
             await self._stop_process()
             reason = exc.message if isinstance(exc, RPCError) else f"it sent no valid API description ({exc})"
             raise self._fail(f"Backend '{self.name}' could not start: {reason}") from None
+        if self._api_info is not None:
+            self.restarts += 1
         self._api_info = api_info
         self.state = RUNNING
         self.error = None
@@ -192,7 +194,6 @@ class LocalTransport(Transport):
         # waits longer each time (up to 30 s) instead of spinning.
         self._backoff = 0.0 if lived > 30 else min(30.0, max(0.25, self._backoff * 2))
         await asyncio.sleep(self._backoff)
-        self.restarts += 1
         try:
             await self._connection()
         except RPCError as exc:
