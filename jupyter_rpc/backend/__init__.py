@@ -1,0 +1,46 @@
+"""Write remote functions: publish a module of type-annotated functions and classes.
+
+A backend module is plain Python. ``python -m jupyter_rpc.backend MODULE`` (or
+``jupyter-rpc serve MODULE``) serves it on stdio in DASF's message format; see
+``docs/backends.md`` for the author's guide.
+
+What a backend module imports from here:
+
+* :class:`Progress` -- annotate a parameter with it to report (nested) progress;
+  :class:`Cancelled` is raised by its next report when the call is cancelled;
+* rich result types for return annotations: :data:`PNG`, :data:`JPEG`, :data:`GIF`,
+  :data:`SVG`, :data:`HTML`, :data:`Markdown`, :data:`VegaLite`.
+
+What the server and tools use: :func:`build_api` (module -> :class:`BackendAPI` with
+``api_info`` and request validation), :func:`load_module`, :class:`Runner` and
+:func:`jupyter_rpc.backend.cli.main`.
+"""
+
+from __future__ import annotations
+
+from .introspect import BackendAPI, PreparedCall, RequestError, ResultError, build_api
+from .loader import BackendError, load_module
+from .progress import Cancelled, Progress
+from .runner import Runner
+from .types import GIF, HTML, JPEG, PNG, SVG, Markdown, MediaType, VegaLite
+
+__all__ = [
+    "GIF",
+    "HTML",
+    "JPEG",
+    "PNG",
+    "SVG",
+    "BackendAPI",
+    "BackendError",
+    "Cancelled",
+    "Markdown",
+    "MediaType",
+    "PreparedCall",
+    "Progress",
+    "RequestError",
+    "ResultError",
+    "Runner",
+    "VegaLite",
+    "build_api",
+    "load_module",
+]
