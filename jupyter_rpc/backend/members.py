@@ -272,7 +272,15 @@ def _is_progress(annotation: Any) -> bool:
 
 
 def _parse_doc(doc: str | None) -> docstring_parser.Docstring:
-    return docstring_parser.parse(inspect.cleandoc(doc)) if doc else docstring_parser.Docstring()
+    if not doc:
+        return docstring_parser.Docstring()
+    text = inspect.cleandoc(doc)
+    try:
+        return docstring_parser.parse(text)
+    except Exception:  # an unusual docstring must not stop the backend: keep it as text
+        parsed = docstring_parser.Docstring()
+        parsed.short_description = text
+        return parsed
 
 
 def _param_docs(doc: docstring_parser.Docstring) -> dict[str, str]:

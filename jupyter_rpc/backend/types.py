@@ -19,7 +19,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from pydantic import GetJsonSchemaHandler
+from pydantic import BeforeValidator, GetJsonSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
 __all__ = ["GIF", "HTML", "JPEG", "PNG", "SVG", "Markdown", "MediaType", "VegaLite"]
@@ -99,6 +99,14 @@ def _to_base64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
+def _chart_spec(value: Any) -> Any:
+    """Accept chart objects that know their Vega-Lite spec (e.g. an Altair chart)."""
+    to_dict = getattr(value, "to_dict", None)
+    if not isinstance(value, dict) and callable(to_dict):
+        return to_dict()
+    return value
+
+
 def _binary(media_type: str) -> MediaType:
     return MediaType(
         media_type, {"type": "string", "contentEncoding": "base64", "contentMediaType": media_type}
@@ -117,9 +125,11 @@ SVG = Annotated[str, MediaType("image/svg+xml")]
 HTML = Annotated[str, MediaType("text/html")]
 #: Markdown text as ``str``.
 Markdown = Annotated[str, MediaType("text/markdown")]
-#: A Vega-Lite v5 chart specification as a ``dict`` (put the data inline in ``data.values``).
+#: A Vega-Lite v5 chart specification as a ``dict`` (put the data inline in ``data.values``);
+#: objects with a ``to_dict()`` method that gives one, like Altair charts, work too.
 VegaLite = Annotated[
     dict[str, Any],
+    BeforeValidator(_chart_spec),
     MediaType(
         "application/vnd.vegalite.v5+json",
         {"type": "object", "contentMediaType": "application/vnd.vegalite.v5+json"},
