@@ -680,7 +680,7 @@ def test_binary_arguments_travel_as_base64(module_from: Callable[[str, str], Mod
         module_from(
             "images",
             """
-            from jupyter_rpc.backend import GIF, HTML, JPEG, PNG
+            from jupyter_rpc.backend import GIF, HTML, JPEG, PNG, VegaLite
 
             def flip(image: PNG) -> JPEG:
                 return image[::-1]
@@ -690,6 +690,13 @@ def test_binary_arguments_travel_as_base64(module_from: Callable[[str, str], Mod
 
             def tiny() -> GIF:
                 return b"GIF89a"
+
+            class Chart:  # what an Altair chart looks like to us
+                def to_dict(self) -> dict:
+                    return {"mark": "bar"}
+
+            def chart() -> VegaLite:
+                return Chart()
             """,
         )
     )
@@ -705,6 +712,14 @@ def test_binary_arguments_travel_as_base64(module_from: Callable[[str, str], Mod
         api.prepare({"func_name": "flip", "image": "not base64!"})
     assert _function(api, "page")["return_schema"]["contentMediaType"] == "text/html"
     assert _function(api, "tiny")["return_schema"]["contentMediaType"] == "image/gif"
+    assert _function(api, "chart")["return_schema"] == {
+        "contentMediaType": "application/vnd.vegalite.v5+json",
+        "default": None,
+        "title": "FuncChart",
+        "type": "object",
+    }
+    call = api.prepare({"func_name": "chart"})
+    assert call.serialize(call.run()) == {"mark": "bar"}
 
 
 def test_async_functions_are_marked(module_from: Callable[[str, str], ModuleType]) -> None:

