@@ -644,3 +644,19 @@ def test_a_call_that_ignores_cancellation(tmp_path: Path) -> None:
     finally:
         runner.close()
     assert "ignored the cancellation" in runner.stderr
+
+
+def test_workers_limits_how_many_plain_calls_run_at_once() -> None:
+    runner = RunnerProcess("serve", FAULTY, "--workers", "1")
+    try:
+        runner.request("first", {"func_name": "sleep", "seconds": 0.3})
+        assert runner.next_for("first")["properties"]["messageType"] == "progress"
+        began = time.monotonic()
+        runner.request("second", {"func_name": "echo", "value": "queued"})
+        runner.request("async", {"func_name": "async_sleep", "seconds": 0})  # not in the pool
+        assert runner.result_of("async")[1]["properties"]["status"] == "success"
+        assert protocol.decode_payload(runner.result_of("second")[1]["payload"]) == "queued"
+        assert time.monotonic() - began > 0.15  # it waited for the only worker
+        assert runner.result_of("first")[1]["properties"]["status"] == "success"
+    finally:
+        runner.close()
