@@ -221,6 +221,15 @@ class CallManager:
 
     def _remember(self, call: Call) -> None:
         self._calls[call.id] = call
-        if len(self._calls) > self.history_size:
-            for old_id in [c.id for c in self._calls.values() if c.done][: len(self._calls) - self.history_size]:
-                del self._calls[old_id]
+        excess = len(self._calls) - self.history_size
+        if excess <= 0:
+            return
+        # Oldest first; stop as soon as enough finished calls are found (running ones stay).
+        drop = []
+        for old in self._calls.values():
+            if old.done:
+                drop.append(old.id)
+                if len(drop) == excess:
+                    break
+        for old_id in drop:
+            del self._calls[old_id]
