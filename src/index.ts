@@ -84,7 +84,10 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
     restorer?.add(panel, 'jupyter-rpc-functions');
 
     app.commands.addCommand(CommandIDs.openFunctions, {
-      label: trans.__('Remote Functions'),
+      label: args =>
+        args.isPalette
+          ? trans.__('Open Remote Functions')
+          : trans.__('Remote Functions'),
       caption: trans.__('Show the remote functions panel'),
       icon: args => (args.isPalette ? undefined : functionsIcon),
       execute: () => app.shell.activateById(panel.id)
@@ -96,7 +99,8 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({
       command: CommandIDs.openFunctions,
-      category: trans.__('Remote Functions')
+      category: trans.__('Remote Functions'),
+      args: { isPalette: true }
     });
     palette?.addItem({
       command: CommandIDs.refreshFunctions,

@@ -51,7 +51,9 @@ export interface IPreparedSchema {
  * - `const` becomes a one-value `enum`, `prefixItems` (tuples) become `items: [...]`,
  * - pydantic's generated titles (`Start Date`) become the argument's name (`start_date`),
  * - the root title/description go (the panel shows the docstring),
- * - a class method's `function` property is shown last, with `methodTitle`.
+ * - a class method's `function` property is shown last, with `methodTitle`,
+ * - required fields without a default get a `*` after their label, items of
+ *   lists of plain values no label of their own (uiSchema).
  */
 export function prepareSchema(
   source: JSONSchema7,
@@ -79,11 +81,15 @@ export function prepareSchema(
     delete schema.$defs;
     delete schema.definitions;
   }
-  const uiSchema: UiSchema<ReadonlyJSONObject> = {};
+  const uiSchema = Private.requiredMarks(schema);
   const fn = schema.properties?.function;
   if (fn && typeof fn === 'object' && options.methodTitle !== undefined) {
     fn.title = options.methodTitle;
     uiSchema['ui:order'] = ['*', 'function'];
+    const fnUi = uiSchema.function as UiSchema | undefined;
+    if (fnUi) {
+      delete fnUi['ui:title'];
+    }
   }
   return { schema, uiSchema, nullPaths };
 }
@@ -408,9 +414,10 @@ namespace Private {
         let child = transform(prop, [...path, name], ctx, stack);
         if (typeof child === 'object') {
           child = { ...child };
-          if (!child.title || child.title === pydanticTitle(name)) {
-            child.title = name;
-          }
+          // The property's own title, unless pydantic generated it; a title
+          // that came with an inlined `$defs` model or enum names the type.
+          const own = typeof prop === 'object' ? prop.title : undefined;
+          child.title = own && own !== pydanticTitle(name) ? own : name;
           if (required.has(name) && Private.acceptsNull(prop, ctx)) {
             required.delete(name);
             ctx.nullPaths.push([...path, name]);
@@ -443,6 +450,43 @@ namespace Private {
       }
     }
     return s;
+  }
+
+  /**
+   * A uiSchema that marks required fields without a default
+   * (`ui:title: "a *"`) and drops the labels of plain list items, recursing
+   * into object properties.
+   */
+  export function requiredMarks(
+    schema: JSONSchema7
+  ): UiSchema<ReadonlyJSONObject> {
+    const ui: UiSchema<ReadonlyJSONObject> = {};
+    const required = new Set(schema.required ?? []);
+    for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+      if (typeof prop !== 'object') {
+        continue;
+      }
+      const child: UiSchema<ReadonlyJSONObject> = prop.properties
+        ? requiredMarks(prop)
+        : {};
+      if (required.has(name) && prop.default === undefined) {
+        child['ui:title'] = `${prop.title ?? name} *`;
+      }
+      const items = prop.items;
+      if (
+        items &&
+        typeof items === 'object' &&
+        !Array.isArray(items) &&
+        items.type !== 'object'
+      ) {
+        // List items of plain values need no "values-0" label each.
+        child.items = { 'ui:label': false };
+      }
+      if (Object.keys(child).length) {
+        ui[name] = child;
+      }
+    }
+    return ui;
   }
 
   /**

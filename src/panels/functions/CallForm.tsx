@@ -93,7 +93,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
         onError={props.onError}
         translator={translator}
         compact
-        showModifiedFromDefault
+        showModifiedFromDefault={false}
       />
       {!hasFields && (
         <div className="jp-rpc-muted">

@@ -2,7 +2,7 @@ import { OutputAreaModel, SimplifiedOutputArea } from '@jupyterlab/outputarea';
 import type { IOutputAreaModel } from '@jupyterlab/outputarea';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Widget } from '@lumino/widgets';
-import React, { useEffect, useRef } from 'react';
+import React, { useLayoutEffect, useRef } from 'react';
 import type { MimeBundle } from '../../api/types';
 
 /**
@@ -24,23 +24,31 @@ export interface ICallResultProps {
 export function CallResult(props: ICallResultProps): JSX.Element {
   const { display, rendermime, label } = props;
   const host = useRef<HTMLDivElement>(null);
-  useEffect(() => {
+  // A layout effect: its cleanup runs while the host is still in the DOM,
+  // which Lumino needs to detach the output area.
+  useLayoutEffect(() => {
     const node = host.current;
     if (!node) {
       return;
     }
-    const model = new OutputAreaModel({ trusted: false });
+    const { data, trusted } = Private.bundleToShow(display);
+    const model = new OutputAreaModel({ trusted });
     const area = new SimplifiedOutputArea({ model, rendermime });
     area.addClass('jp-rpc-CallResult-output');
     model.add({
       output_type: 'execute_result',
       execution_count: null,
-      data: display,
+      data,
       metadata: {}
     } as unknown as Parameters<IOutputAreaModel['add']>[0]);
     Widget.attach(area, node);
     return () => {
-      area.dispose();
+      if (area.isAttached && area.node.isConnected) {
+        Widget.detach(area);
+      }
+      if (!area.isAttached) {
+        area.dispose();
+      }
       model.dispose();
     };
   }, [display, rendermime]);
@@ -52,4 +60,39 @@ export function CallResult(props: ICallResultProps): JSX.Element {
       aria-label={label}
     />
   );
+}
+
+/**
+ * A namespace for private helpers.
+ */
+namespace Private {
+  /**
+   * The bundle to render and whether to trust it.
+   *
+   * Results are untrusted, so HTML and Markdown are sanitized. JupyterLab shows
+   * no untrusted SVG at all, though; its SVG renderer draws the markup as an
+   * `<img>` (where scripts never run), so an SVG is shown trusted, on its own,
+   * without any other (possibly active) type of the bundle.
+   * Tables show as tables: with `text/html`, `application/json` is dropped.
+   */
+  export function bundleToShow(display: MimeBundle): {
+    data: MimeBundle;
+    trusted: boolean;
+  } {
+    const svg = display['image/svg+xml'];
+    if (typeof svg === 'string') {
+      return { data: { 'image/svg+xml': svg }, trusted: true };
+    }
+    if (
+      typeof display['text/html'] === 'string' &&
+      'application/json' in display
+    ) {
+      // A table (list of records) comes as HTML; JupyterLab would prefer the
+      // JSON tree of the same records (its JSON renderer ranks first).
+      const { ['application/json']: _json, ...rest } = display;
+      void _json;
+      return { data: rest, trusted: false };
+    }
+    return { data: display, trusted: false };
+  }
 }

@@ -1,7 +1,8 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
-import { UUID } from '@lumino/coreutils';
+import { JSONExt, UUID } from '@lumino/coreutils';
+import type { JSONObject } from '@lumino/coreutils';
 import type { RJSFValidationError } from '@rjsf/utils';
 import React, { useMemo } from 'react';
 import { RPCRequestError } from '../../api/request';
@@ -188,12 +189,21 @@ function SelectedFunction(
         formData={draft.formData}
         liveValidate={draft.submitted}
         extraErrors={draft.extraErrors}
-        onChange={formData =>
+        onChange={formData => {
+          if (
+            JSONExt.deepEqual(
+              formData as JSONObject,
+              draft.formData as JSONObject
+            )
+          ) {
+            return;
+          }
+          // The server's errors are about the data it saw: drop them on edit.
           model.updateDraft(selection, {
             formData,
             ...(draft.extraErrors ? { extraErrors: null } : {})
-          })
-        }
+          });
+        }}
         onSubmit={formData => void run(formData)}
         onError={onError}
         translator={translator}

@@ -1,0 +1,75 @@
+"""Page helpers for the Remote functions panel (what a user does, step by step)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+PANEL = "#jp-rpc-functions"
+
+
+def open_panel(page: Page) -> Locator:
+    """Open the panel through the command palette, as a user would."""
+    palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-input")
+    for _ in range(10):  # the shortcut works once the app has taken keyboard focus
+        page.keyboard.press("Control+Shift+C")
+        try:
+            expect(palette).to_be_visible(timeout=1_000)
+            break
+        except AssertionError:
+            continue
+    expect(palette).to_be_visible()
+    palette.fill("Open Remote Functions")
+    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text="Open Remote Functions")
+    expect(item.first).to_be_visible()
+    page.keyboard.press("Enter")
+    panel = page.locator(PANEL)
+    expect(panel).to_be_visible()
+    return panel
+
+
+def function_item(panel: Locator, name: str) -> Locator:
+    """The list entry of a function."""
+    return panel.locator(f'.jp-rpc-FunctionItem[data-function="{name}"]')
+
+
+def choose(panel: Locator, name: str) -> Locator:
+    """Select a function; returns the call section."""
+    item = function_item(panel, name)
+    expect(item).to_be_visible(timeout=60_000)
+    item.click()
+    call = panel.locator(".jp-rpc-FunctionCall")
+    expect(call.locator(".jp-rpc-FunctionHeader-name")).to_contain_text(name)
+    return call
+
+
+def field(call: Locator, *path: str) -> Locator:
+    """The input of an argument (rjsf ids: ``jp-rpc-arg_<name>[_<name>...]``)."""
+    return call.locator("#" + "_".join(["jp-rpc-arg", *path]))
+
+
+def run(call: Locator) -> None:
+    """Press Run."""
+    call.get_by_role("button", name="Run", exact=True).click()
+
+
+def status(call: Locator) -> Locator:
+    """The status line under the form (``data-state`` holds the call state)."""
+    return call.locator(".jp-rpc-CallActions .jp-rpc-CallStatus")
+
+
+def result(call: Locator) -> Locator:
+    """The rendered result."""
+    return call.locator(".jp-rpc-CallResult")
+
+
+def field_errors(call: Locator, *path: str) -> Locator:
+    """The validation messages shown under an argument's input."""
+    group = field(call, *path).locator(
+        "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), ' form-group ')][1]"
+    )
+    return group.locator(".validationErrors")
+
+
+def filter_box(panel: Locator) -> Locator:
+    """The filter text box (the input inside JupyterLab's search web component)."""
+    return panel.locator(".jp-rpc-FunctionBrowser-filter input")

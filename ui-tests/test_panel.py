@@ -1,0 +1,62 @@
+"""Opening the panel, the function list, the filter and keyboard use."""
+
+from __future__ import annotations
+
+from helpers import choose, field, filter_box, function_item, open_panel, result, status
+from playwright.sync_api import Page, expect
+
+
+def test_palette_opens_panel_with_backend_and_functions(lab: Page) -> None:
+    panel = open_panel(lab)
+    expect(panel.get_by_role("heading", name="Remote functions")).to_be_visible()
+    group = panel.locator('.jp-rpc-BackendGroup[data-backend="examples"]')
+    expect(group.locator(".jp-rpc-BackendGroup-name")).to_have_text("Examples")
+    # Listing the functions starts the backend: its badge says so.
+    expect(group.locator(".jp-rpc-StateBadge")).to_have_text("running", timeout=60_000)
+    add = function_item(panel, "add")
+    expect(add).to_contain_text("Add two integers.")
+    expect(function_item(panel, "Accumulator.add_all")).to_be_visible()
+
+
+def test_selecting_a_function_shows_its_docstring_and_form(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "greet")
+    expect(call.locator(".jp-rpc-FunctionHeader-doc")).to_contain_text("Say hello to somebody.")
+    expect(field(call, "name")).to_be_visible()
+    # A Literal becomes a dropdown with its choices, preset to the default.
+    style = field(call, "style")
+    expect(style.locator("option")).to_have_text(["plain", "shout", "whisper"])
+    assert style.evaluate("s => s.selectedOptions[0].textContent") == "plain"
+    field(call, "name").fill("Ada")
+    style.select_option(label="shout")
+    call.get_by_role("button", name="Run", exact=True).click()
+    expect(result(call)).to_contain_text("HELLO, ADA!")
+
+
+def test_filter_hides_functions_that_do_not_match(lab: Page) -> None:
+    panel = open_panel(lab)
+    expect(function_item(panel, "add")).to_be_visible(timeout=60_000)
+    filter_box(panel).fill("temperature")
+    expect(function_item(panel, "convert_temperature")).to_be_visible()
+    expect(function_item(panel, "temperature_chart")).to_be_visible()
+    # "daily temperatures" is in the summary of temperature_chart only; add matches nothing.
+    expect(function_item(panel, "add")).to_have_count(0)
+    expect(function_item(panel, "simulate")).to_have_count(0)
+    filter_box(panel).fill("no such thing")
+    expect(panel.get_by_text("No function matches")).to_be_visible()
+    filter_box(panel).fill("")
+    expect(function_item(panel, "add")).to_be_visible()
+
+
+def test_keyboard_select_with_enter_and_run_with_ctrl_enter(lab: Page) -> None:
+    panel = open_panel(lab)
+    item = function_item(panel, "add")
+    expect(item).to_be_visible(timeout=60_000)
+    item.focus()
+    lab.keyboard.press("Enter")
+    call = panel.locator(".jp-rpc-FunctionCall")
+    expect(call.locator(".jp-rpc-FunctionHeader-name")).to_contain_text("add")
+    field(call, "a").fill("5")
+    field(call, "a").press("Control+Enter")
+    expect(status(call)).to_have_attribute("data-state", "succeeded")
+    expect(result(call)).to_contain_text("6")
