@@ -43,7 +43,7 @@ def start_server(tmp: str) -> tuple[subprocess.Popen[bytes], int, str]:
     port, token = free_port(), secrets.token_hex(16)
     cmd = [
         sys.executable, "-m", "jupyter_server",
-        f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.token={token}",
+        f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
         "--ServerApp.open_browser=False", f"--ServerApp.root_dir={tmp}", "--ServerApp.allow_root=True",
         "--ServerApp.port_retries=0", "--ServerApp.log_level=WARN",
     ]  # fmt: skip

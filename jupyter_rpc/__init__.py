@@ -25,6 +25,14 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "jupyter_rpc", "app": RPCApp}]
 
 
-from .client import RemoteError, connect  # noqa: E402 - the notebook entry point
-
 __all__ = ["RemoteError", "__version__", "connect"]
+
+
+def __getattr__(name: str) -> Any:
+    # The notebook entry points, imported on first use: backend processes import this
+    # package too and should not pay for an HTTP client at start-up.
+    if name in ("connect", "RemoteError"):
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'jupyter_rpc' has no attribute {name!r}")

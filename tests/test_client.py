@@ -1,0 +1,60 @@
+"""The Python client ("Copy as Python" code) against a real server and backend."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+
+from jupyter_rpc import RemoteError, connect
+from jupyter_rpc.client import InvalidArguments
+
+
+@pytest.fixture
+def server_url(jp_serverapp, jp_http_port, jp_base_url, http_server_client):
+    # http_server_client makes the test server listen
+    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
+
+
+async def in_thread(fn, *args, **kwargs):
+    # The client is synchronous (notebook code); the server runs on this test's loop.
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def test_functions_are_methods_with_signatures(server_url):
+    url, token = server_url
+    examples = await in_thread(connect, "examples", url=url, token=token)
+    signature = inspect.signature(examples.add)
+    assert list(signature.parameters) == ["a", "b"]
+    assert signature.parameters["a"].annotation is int
+    assert signature.parameters["a"].default is inspect.Parameter.empty
+    assert signature.parameters["b"].default == 1
+    assert examples.add.__doc__.splitlines()[0]
+    assert "add" in dir(examples) and "Accumulator" in dir(examples)
+    assert await in_thread(examples.add, a=2, b=40) == 42
+
+
+async def test_class_methods(server_url):
+    url, token = server_url
+    examples = await in_thread(connect, "examples", url=url, token=token)
+    acc = examples.Accumulator(start=10.0)
+    assert "start=10.0" in repr(acc)
+    assert await in_thread(acc.add_all, values=[1.0, 2.5]) == 13.5
+
+
+async def test_errors_name_the_field_and_carry_the_call(server_url):
+    url, token = server_url
+    examples = await in_thread(connect, "examples", url=url, token=token)
+    with pytest.raises(InvalidArguments) as info:
+        await in_thread(examples.add, a="two")
+    assert "a:" in str(info.value) and info.value.code == "request.schema"
+    with pytest.raises(TypeError):
+        examples.add(c=1)  # not an argument: refused before any request
+    faulty = await in_thread(connect, "faulty", url=url, token=token)
+    with pytest.raises(RemoteError) as info:
+        await in_thread(faulty.boom, message="disk full")
+    assert "disk full" in info.value.message and info.value.call_id
+    with pytest.raises(RemoteError) as info:
+        await in_thread(connect, "nope", url=url, token=token)
+    assert info.value.code == "backend.not_found"
