@@ -71,11 +71,11 @@ class LocalTransport(Transport):
         reply = await conn.request(protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress)
         return result_of(reply)
 
-    async def ping(self) -> float:
-        """Round-trip time of a ping, in seconds."""
+    async def ping(self, timeout: float = 10.0) -> float:
+        """Round-trip time of a ping, in seconds (``asyncio.TimeoutError`` past ``timeout``)."""
         conn = await self._connection()
         t0 = time.perf_counter()
-        await conn.request(protocol.PING)
+        await asyncio.wait_for(conn.request(protocol.PING), timeout)
         return time.perf_counter() - t0
 
     async def close(self) -> None:
