@@ -13,7 +13,7 @@ import time
 
 from jupyter_rpc.backend import Progress
 
-__all__ = ["noop", "echo", "crash", "sleep", "async_sleep", "chatty", "boom"]
+__all__ = ["noop", "echo", "crash", "sleep", "async_sleep", "chatty", "boom", "getenv"]
 
 
 def noop() -> None:
@@ -107,3 +107,16 @@ def boom(message: str = "boom") -> None:
         The error message.
     """
     raise RuntimeError(message)
+
+
+def getenv(name: str) -> str | None:
+    """The value of an environment variable in the backend process (None when unset).
+
+    Parameters
+    ----------
+    name
+        The variable's name.
+    """
+    import os
+
+    return os.environ.get(name)
