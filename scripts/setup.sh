@@ -34,7 +34,7 @@ setup_venv() {
   say "Installing the Python toolchain"
   python -m pip install -q --upgrade pip
   python -m pip install -q "jupyterlab>=4.6,<4.7" "jupyter_builder>=1.3,<2" hatchling \
-    hatch-jupyter-builder hatch-nodejs-version build
+    hatch-jupyter-builder hatch-nodejs-version editables build
 }
 
 setup_js() {
