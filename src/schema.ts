@@ -50,6 +50,7 @@ export interface IPreparedSchema {
  * - `anyOf: [X, {type: null}]` (Optional) becomes `X`; absence means `null`,
  * - `const` becomes a one-value `enum`, `prefixItems` (tuples) become `items: [...]`,
  * - pydantic's generated titles (`Start Date`) become the argument's name (`start_date`),
+ * - reST ``literals`` in descriptions become plain text,
  * - the root title/description go (the panel shows the docstring),
  * - a class method's `function` property is shown last, with `methodTitle`,
  * - required fields without a default get a `*` after their label, items of
@@ -383,6 +384,10 @@ namespace Private {
     if (Array.isArray(s.enum) && s.enum.includes(null) && s.enum.length > 1) {
       nullable = true;
       s.enum = s.enum.filter(v => v !== null);
+    }
+    // reST inline literals (``x``) read better as plain text in a form.
+    if (typeof s.description === 'string') {
+      s.description = s.description.replace(/``([^`]+)``/g, '$1');
     }
     if (nullable && s.default === null) {
       delete s.default;

@@ -10,21 +10,32 @@ PANEL = "#jp-rpc-functions"
 def open_panel(page: Page) -> Locator:
     """Open the panel through the command palette, as a user would."""
     palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-input")
-    for _ in range(10):  # the shortcut works once the app has taken keyboard focus
-        page.keyboard.press("Control+Shift+C")
+    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text="Open Remote Functions")
+    # Retried: the modal palette closes when something else takes focus
+    # (the app starting up, a notebook activating its kernel).
+    for _ in range(5):
+        if not palette.is_visible():  # the shortcut toggles: never close it again
+            page.keyboard.press("Control+Shift+C")
         try:
-            expect(palette).to_be_visible(timeout=1_000)
+            expect(palette).to_be_visible(timeout=3_000)
+            palette.fill("Open Remote Functions")
+            expect(item.first).to_be_visible(timeout=3_000)
+            page.keyboard.press("Enter")
             break
         except AssertionError:
             continue
-    expect(palette).to_be_visible()
-    palette.fill("Open Remote Functions")
-    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text="Open Remote Functions")
-    expect(item.first).to_be_visible()
-    page.keyboard.press("Enter")
     panel = page.locator(PANEL)
     expect(panel).to_be_visible()
     return panel
+
+
+def open_notebook(page: Page) -> Locator:
+    """Open a new notebook from the launcher and wait for its kernel."""
+    page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
+    notebook = page.locator(".jp-NotebookPanel")
+    expect(notebook).to_be_visible()
+    expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(timeout=60_000)
+    return notebook
 
 
 def function_item(panel: Locator, name: str) -> Locator:

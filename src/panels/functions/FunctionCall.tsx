@@ -4,7 +4,7 @@ import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { JSONExt, UUID } from '@lumino/coreutils';
 import type { JSONObject } from '@lumino/coreutils';
 import type { RJSFValidationError } from '@rjsf/utils';
-import React, { useMemo } from 'react';
+import React, { useEffect, useMemo, useRef } from 'react';
 import { RPCRequestError } from '../../api/request';
 import { isFinished } from '../../api/types';
 import type { IFunctionSpec } from '../../api/types';
@@ -97,6 +97,14 @@ function SelectedFunction(
   const draft = model.draft(selection);
   const call = draft.callId ? calls.get(draft.callId) : undefined;
   const running = !!call && !isFinished(call.state);
+  const actionsRef = useRef<HTMLDivElement>(null);
+  const finished = !!call && isFinished(call.state);
+  // A new call, or its result: bring the status and what follows into view.
+  useEffect(() => {
+    if (call && actionsRef.current) {
+      Private.revealBelow(actionsRef.current);
+    }
+  }, [call?.id, finished]);
 
   const run = async (formData: Record<string, unknown>): Promise<void> => {
     model.updateDraft(selection, {
@@ -229,6 +237,7 @@ function SelectedFunction(
           }
         />
       )}
+      <div ref={actionsRef} />
       <CallActions
         formId={formId}
         busy={running || draft.starting}
@@ -264,4 +273,28 @@ function SelectedFunction(
       )}
     </div>
   );
+}
+
+/**
+ * A namespace for private helpers.
+ */
+namespace Private {
+  /**
+   * Scroll the panel section so that `anchor` and what follows it show (only
+   * the section scrolls, never the application's layout).
+   */
+  export function revealBelow(anchor: HTMLElement): void {
+    const section = anchor.closest('.jp-rpc-FunctionsPanel-section');
+    if (!(section instanceof HTMLElement)) {
+      return;
+    }
+    const top =
+      anchor.getBoundingClientRect().top -
+      section.getBoundingClientRect().top +
+      section.scrollTop;
+    const visibleBottom = section.scrollTop + section.clientHeight;
+    if (top < section.scrollTop || top > visibleBottom - 120) {
+      section.scrollTo({ top: Math.max(0, top - 8), behavior: 'smooth' });
+    }
+  }
 }

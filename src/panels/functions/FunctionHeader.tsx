@@ -1,6 +1,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 import type { IFunctionSpec } from '../../api/types';
+import { DocText } from './DocText';
 
 /**
  * Properties of {@link FunctionHeader}.
@@ -33,7 +34,7 @@ export function FunctionHeader(props: IFunctionHeaderProps): JSX.Element {
         </div>
       )}
       {doc ? (
-        <div className="jp-rpc-FunctionHeader-doc">{doc}</div>
+        <DocText className="jp-rpc-FunctionHeader-doc" text={doc} />
       ) : (
         <div className="jp-rpc-muted">{trans.__('No description.')}</div>
       )}

@@ -1,5 +1,6 @@
 import React from 'react';
 import type { IFunctionSpec } from '../../api/types';
+import { plainSummary } from './DocText';
 
 /**
  * Properties of {@link FunctionItem}.
@@ -16,6 +17,7 @@ export interface IFunctionItemProps {
  */
 export function FunctionItem(props: IFunctionItemProps): JSX.Element {
   const { spec, selected, onSelect } = props;
+  const summary = plainSummary(spec.summary ?? '');
   return (
     <li className="jp-rpc-FunctionList-entry">
       <button
@@ -23,12 +25,12 @@ export function FunctionItem(props: IFunctionItemProps): JSX.Element {
         className={`jp-rpc-FunctionItem${selected ? ' jp-mod-selected' : ''}`}
         aria-current={selected ? 'true' : undefined}
         data-function={spec.name}
-        title={spec.summary || spec.name}
+        title={summary || spec.name}
         onClick={onSelect}
       >
         <span className="jp-rpc-FunctionItem-name">{spec.name}</span>
-        {spec.summary && (
-          <span className="jp-rpc-FunctionItem-summary">{spec.summary}</span>
+        {summary && (
+          <span className="jp-rpc-FunctionItem-summary">{summary}</span>
         )}
       </button>
     </li>
