@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from helpers import choose, field, filter_box, function_item, open_panel, result, status
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 
 def test_palette_opens_panel_with_backend_and_functions(lab: Page) -> None:
@@ -60,3 +62,38 @@ def test_keyboard_select_with_enter_and_run_with_ctrl_enter(lab: Page) -> None:
     field(call, "a").press("Control+Enter")
     expect(status(call)).to_have_attribute("data-state", "succeeded")
     expect(result(call)).to_contain_text("6")
+
+
+def test_failed_backend_shows_its_state_and_error(lab: Page) -> None:
+    """A backend that cannot start: red badge and the server's message, no traceback."""
+    error = {
+        "message": "Backend 'examples' exited during start-up: ModuleNotFoundError: No module named 'numpy'",
+        "reason": "Service Unavailable",
+        "code": "backend.unavailable",
+    }
+    backend = {
+        "name": "examples",
+        "display_name": "Examples",
+        "description": "",
+        "transport": "local",
+        "state": "failed",
+        "error": error,
+        "restarts": 3,
+    }
+
+    def fake(route: Route) -> None:
+        url = route.request.url.split("?")[0]
+        if url.endswith("/jupyter-rpc/backends"):
+            route.fulfill(json={"backends": [backend]})
+        elif url.endswith("/jupyter-rpc/backends/examples"):
+            route.fulfill(json=backend)
+        else:
+            route.fulfill(status=503, json=error)
+
+    lab.route(re.compile(r"/jupyter-rpc/backends"), fake)
+    panel = open_panel(lab)
+    group = panel.locator('.jp-rpc-BackendGroup[data-backend="examples"]')
+    expect(group.locator(".jp-rpc-StateBadge")).to_have_text("failed")
+    expect(group.locator(".jp-rpc-ErrorNotice").first).to_contain_text("No module named 'numpy'")
+    expect(group.locator(".jp-rpc-ErrorNotice").first).to_contain_text("The backend failed")
+    expect(function_item(panel, "add")).to_have_count(0)

@@ -32,6 +32,12 @@ export function BackendGroup(props: IBackendGroupProps): JSX.Element | null {
     return null;
   }
   const label = backend.display_name || backend.name;
+  // Listing the functions starts a stopped backend.
+  const state =
+    backend.state === 'stopped' && functions.status === 'loading'
+      ? 'starting'
+      : backend.state;
+  const failed = backend.state === 'failed' && !!backend.error;
   return (
     <section
       className="jp-rpc-BackendGroup"
@@ -45,16 +51,16 @@ export function BackendGroup(props: IBackendGroupProps): JSX.Element | null {
         >
           {label}
         </span>
-        <StateBadge state={backend.state} trans={trans} />
+        <StateBadge state={state} trans={trans} />
       </div>
-      {backend.state === 'failed' && backend.error && (
+      {failed && (
         <ErrorNotice
           title={trans.__('The backend failed')}
-          message={backend.error.message}
-          code={backend.error.code}
+          message={backend.error?.message}
+          code={backend.error?.code}
         />
       )}
-      {functions.status === 'error' && functions.error && (
+      {!failed && functions.status === 'error' && functions.error && (
         <ErrorNotice
           title={trans.__('Cannot list the functions')}
           message={functions.error.message}

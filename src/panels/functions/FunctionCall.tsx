@@ -104,6 +104,10 @@ function SelectedFunction(
     if (call && actionsRef.current) {
       Private.revealBelow(actionsRef.current);
     }
+    // A call that failed because of its backend changes the backend's state.
+    if (call?.error?.code.startsWith('backend.')) {
+      void props.backends.refreshBackend(call.backend);
+    }
   }, [call?.id, finished]);
 
   const run = async (formData: Record<string, unknown>): Promise<void> => {
