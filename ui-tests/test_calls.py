@@ -53,7 +53,7 @@ def test_missing_required_argument_is_reported(lab: Page) -> None:
     call = choose(panel, "divide")
     field(call, "a").fill("1")
     run(call)
-    expect(field_errors(call, "b")).to_contain_text("must have required property")
+    expect(field_errors(call, "b")).to_contain_text("must have required property 'b'")
     expect(panel.locator(".jp-rpc-HistoryItem")).to_have_count(0)
 
 

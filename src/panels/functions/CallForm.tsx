@@ -91,6 +91,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
           props.onSubmit((e.formData ?? {}) as Record<string, unknown>)
         }
         onError={props.onError}
+        transformErrors={Private.transformErrors}
         translator={translator}
         compact
         showModifiedFromDefault={false}
@@ -104,4 +105,22 @@ export function CallForm(props: ICallFormProps): JSX.Element {
       )}
     </div>
   );
+}
+
+/**
+ * A namespace for private helpers.
+ */
+namespace Private {
+  /**
+   * Messages name fields by their label; drop the required mark (`'lon *'`).
+   */
+  export function transformErrors(
+    errors: RJSFValidationError[]
+  ): RJSFValidationError[] {
+    return errors.map(e => ({
+      ...e,
+      message: e.message?.replace(/ \*'/g, "'"),
+      stack: e.stack.replace(/ \*'/g, "'")
+    }));
+  }
 }
