@@ -85,3 +85,7 @@ def test_insert_into_notebook(lab: Page) -> None:
     expect(inserted).to_contain_class("jp-CodeCell")
     lines = inserted.locator(".cm-line")
     expect(lines).to_have_text(ADD_SNIPPET.splitlines())
+    # The code works: run the cell with the notebook client.
+    inserted.locator(".jp-InputArea-prompt").click()
+    lab.keyboard.press("Shift+Enter")
+    expect(inserted.locator(".jp-OutputArea-output")).to_have_text("3", timeout=60_000)
