@@ -30,7 +30,9 @@ def mime_bundle(value: Any, return_schema: dict[str, Any] | None = None) -> dict
     if media in CHART_TYPES and isinstance(value, dict):
         return {media: value, "text/plain": "<chart>"}
     if isinstance(value, list) and _is_records(value):
-        return {"text/html": records_table(value), "application/json": value, "text/plain": _plain(value)}
+        # No application/json here: Lab ranks it above HTML and would show a tree, not
+        # the table. The records themselves are the call's `result`.
+        return {"text/html": records_table(value), "text/plain": _plain(value)}
     if isinstance(value, (dict, list)):
         return {"application/json": value, "text/plain": _plain(value)}
     return {"text/plain": _plain(value)}
