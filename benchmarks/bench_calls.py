@@ -181,10 +181,11 @@ def main() -> None:
         ("backend runner, JSON line on stdio", runner),
         ("REST API -> server -> local backend", rest),
     ]:
-        print(f"{name:<44}{p50:>10.3f}{p95:>10.3f}{mean:>10.3f}")
+        print(f"{name:<44}{p50:>10.4f}{p95:>10.4f}{mean:>10.4f}")
     print(f"overhead of the REST path over the runner:   p50 +{rest[0] - runner[0]:.3f} ms "
           f"(x{rest[0] / runner[0]:.1f})")
     print(f"overhead of the REST path over in-process:   p50 +{rest[0] - inproc[0]:.3f} ms")
+    print(f"throughput, in-process: {1e3 / inproc[2]:8.0f} calls/s (one thread)")
     print(f"throughput, 1 client:   {tp1:8.0f} calls/s")
     print(f"throughput, 16 clients: {tp16:8.0f} calls/s  (x{tp16 / tp1:.2f} of 1 client)")
 
