@@ -17,6 +17,8 @@ import urllib.parse
 import urllib.request
 from typing import Any, Optional
 
+from .display import ProgressView, rich_value
+
 FINISHED = ("succeeded", "failed", "cancelled")
 _TYPES: dict[str, Any] = {"integer": int, "number": float, "string": str, "boolean": bool, "array": list, "object": dict}
 
@@ -118,17 +120,27 @@ class Session:
             raise RemoteError(f"Cannot reach the Jupyter server at {self.url}: {exc.reason}") from None
 
     def call(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
-        """Run one call to the end and return its result (Ctrl-C / interrupt cancels it)."""
-        body = {"function": function, "arguments": arguments, "wait": 25}
+        """Run one call to the end and return its result (Ctrl-C / interrupt cancels it).
+
+        Inside IPython the backend's progress shows live in the cell, and results that
+        are tables, images or charts display richly while staying plain Python values.
+        """
+        view = ProgressView(f"{backend}.{function}")
+        # No `wait` on the POST: the call id must be known before anything can be
+        # interrupted, so that an interrupt always cancels the remote call.
+        body = {"function": function, "arguments": arguments}
         call = self.request("POST", f"backends/{urllib.parse.quote(backend, safe='')}/calls", body, timeout=60)
         try:
             while call["state"] not in FINISHED:
+                view.update(call.get("progress"), call["state"])
                 call = self.request("GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60)
         except KeyboardInterrupt:
             try:
                 self.request("DELETE", f"calls/{call['id']}", timeout=5)
             finally:
-                raise
+                view.done(call.get("progress"), "cancelled")
+            raise
+        view.done(call.get("progress"), call["state"])
         if call["state"] != "succeeded":
             error = call.get("error") or {}
             raise RemoteError(
@@ -137,7 +149,7 @@ class Session:
                 call_id=call["id"],
                 details=error.get("details"),
             )
-        return call.get("result")
+        return rich_value(call.get("result"), call.get("display"))
 
 
 class RemoteBackend:

@@ -58,3 +58,29 @@ async def test_errors_name_the_field_and_carry_the_call(server_url):
     with pytest.raises(RemoteError) as info:
         await in_thread(connect, "nope", url=url, token=token)
     assert info.value.code == "backend.not_found"
+
+
+async def test_rich_results_stay_plain_values(server_url):
+    url, token = server_url
+    examples = await in_thread(connect, "examples", url=url, token=token)
+    rows = await in_thread(examples.stations, limit=3)
+    assert isinstance(rows, list) and len(rows) == 3 and isinstance(rows[0], dict)
+    assert "<table" in rows._repr_html_()
+    png = await in_thread(examples.heatmap, width=16, height=8)
+    assert isinstance(png, bytes) and png.startswith(b"\x89PNG")
+    assert "image/png" in png._repr_mimebundle_()
+    chart = await in_thread(examples.temperature_chart, days=5)
+    assert isinstance(chart, dict) and "application/vnd.vegalite.v5+json" in chart._repr_mimebundle_()
+    report = await in_thread(examples.station_report)
+    assert isinstance(report, str) and report._repr_mimebundle_()["text/markdown"] == report
+
+
+def test_backend_html_is_sandboxed_in_notebooks():
+    from jupyter_rpc.display import rich_value
+
+    value = rich_value("<script>alert(1)</script><b>x</b>", {"text/html": "..."})
+    assert value == "<script>alert(1)</script><b>x</b>"
+    shown = value._repr_mimebundle_()["text/html"]
+    assert shown.startswith('<iframe sandbox=""') and "<script>" not in shown
+    md = rich_value("# t <img src=x onerror=alert(1)>", {"text/markdown": "..."})
+    assert "text/markdown" not in md._repr_mimebundle_()  # raw HTML in Markdown: shown as text

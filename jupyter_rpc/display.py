@@ -1,0 +1,142 @@
+"""Notebook display of remote calls: rich results that stay plain Python values, and progress.
+
+A result keeps its plain type (``list``, ``bytes``, ``str``, ``dict``) so code can use it
+as is; subclasses add IPython's ``_repr_*_`` methods, so the last expression of a cell
+shows a table, an image or a chart, the same MIME bundle the panel shows.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from typing import Any
+
+
+class Records(list):  # type: ignore[type-arg]
+    """A list of records (dicts) that a notebook shows as a table."""
+
+    _html: str = ""
+
+    def _repr_html_(self) -> str:
+        return self._html
+
+
+class Image(bytes):
+    """The bytes of an image file that a notebook shows as the image."""
+
+    mime_type: str = "image/png"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {self.mime_type: base64.b64encode(self).decode("ascii"), "text/plain": f"<{self.mime_type}, {len(self):,} bytes>"}
+
+
+class Text(str):
+    """Text in a rich format (HTML, Markdown, SVG) that a notebook renders."""
+
+    mime_type: str = "text/html"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # Outputs a cell produces are *trusted* by JupyterLab, so nothing a backend sent
+        # may reach a renderer that runs scripts: HTML goes into a sandboxed iframe
+        # (no scripts, no same-origin), Markdown only when it holds no raw HTML, SVG as
+        # is (Lab shows SVG as an <img>, where scripts never run).
+        text = str(self)
+        if self.mime_type == "text/html":
+            frame = (
+                f'<iframe sandbox="" srcdoc="{html.escape(text, quote=True)}" '
+                'style="width: 100%; min-height: 12em; border: 0"></iframe>'
+            )
+            return {"text/html": frame, "text/plain": text}
+        if self.mime_type == "text/markdown" and ("<" in text or "javascript:" in text.lower()):
+            return {"text/plain": text}
+        return {self.mime_type: text, "text/plain": text}
+
+
+class Chart(dict):  # type: ignore[type-arg]
+    """A Vega-Lite specification that a notebook draws as a chart."""
+
+    mime_type: str = "application/vnd.vegalite.v5+json"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        return {self.mime_type: dict(self), "text/plain": "<chart>"}
+
+
+def rich_value(result: Any, bundle: dict[str, Any] | None) -> Any:
+    """``result`` as a plain-typed value that displays like ``bundle``."""
+    if not bundle:
+        return result
+    for mime in ("image/png", "image/jpeg", "image/gif"):
+        if mime in bundle and isinstance(result, str):
+            value = Image(base64.b64decode(result))
+            value.mime_type = mime
+            return value
+    for mime in ("image/svg+xml", "text/markdown", "text/html"):
+        if mime in bundle and isinstance(result, str):
+            text = Text(result)
+            text.mime_type = mime
+            return text
+    for mime in bundle:
+        if mime.startswith("application/vnd.vega") and isinstance(result, dict):
+            chart = Chart(result)
+            chart.mime_type = mime
+            return chart
+    if "text/html" in bundle and isinstance(result, list):
+        records = Records(result)
+        records._html = bundle["text/html"]
+        return records
+    return result
+
+
+class ProgressView:
+    """A live progress display in the running cell (only inside IPython)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._handle: Any = None
+        self._t0 = time.monotonic()
+
+    def update(self, tree: dict[str, Any] | None, state: str) -> None:
+        """Show the latest progress tree."""
+        if tree is None:
+            return
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            return
+        if get_ipython() is None:
+            return
+        bundle = {"text/plain": self._text(tree, state), "text/html": self._html(tree, state)}
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
+
+    def done(self, tree: dict[str, Any] | None, state: str) -> None:
+        """Show the final state (if progress was ever shown)."""
+        if self._handle is not None:
+            self.update(tree or {"status": state, "step_message": "", "steps": 0, "children": []}, state)
+
+    def _text(self, tree: dict[str, Any], state: str) -> str:
+        lines = [f"{self.label}: {state} ({time.monotonic() - self._t0:.1f} s)"]
+
+        def walk(node: dict[str, Any], depth: int) -> None:
+            mark = {"success": "✓", "error": "✗"}.get(str(node.get("status")), "…")
+            steps = int(node.get("steps") or 0)
+            done = sum(1 for c in node.get("children", []) if c.get("status") == "success")
+            count = f" [{done}/{steps}]" if steps else ""
+            lines.append(f"{'  ' * depth}{mark} {node.get('step_message', '')}{count}")
+            for child in node.get("children", []):
+                walk(child, depth + 1)
+
+        walk(tree, 0)
+        return "\n".join(lines)
+
+    def _html(self, tree: dict[str, Any], state: str) -> str:
+        steps = int(tree.get("steps") or 0)
+        done = sum(1 for c in tree.get("children", []) if c.get("status") == "success")
+        bar = f'<progress value="{done}" max="{steps}"></progress>' if steps else "<progress></progress>"
+        if state in ("succeeded", "failed", "cancelled"):
+            bar = f'<progress value="1" max="1"></progress>' if state == "succeeded" else ""
+        return f"{bar}<pre>{html.escape(self._text(tree, state))}</pre>"
