@@ -8,6 +8,7 @@ credentials and opens no connection of its own to a backend.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import inspect
 import json
@@ -92,7 +93,15 @@ def _ancestors() -> set[int]:
 class Session:
     """HTTP access to one server's jupyter_rpc API."""
 
-    def __init__(self, url: str | None = None, token: str | None = None, *, timeout: float = 30.0):
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        asynchronous: bool = False,
+    ):
+        self.asynchronous = asynchronous
         if url is None:
             url, found_token = find_server()
             token = found_token if token is None else token
@@ -119,6 +128,12 @@ class Session:
         except urllib.error.URLError as exc:
             raise RemoteError(f"Cannot reach the Jupyter server at {self.url}: {exc.reason}") from None
 
+    def run(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
+        """The result of a call, or a coroutine of it when the session is asynchronous."""
+        if self.asynchronous:
+            return self.acall(backend, function, arguments)
+        return self.call(backend, function, arguments)
+
     def call(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
         """Run one call to the end and return its result (Ctrl-C / interrupt cancels it).
 
@@ -126,20 +141,49 @@ class Session:
         are tables, images or charts display richly while staying plain Python values.
         """
         view = ProgressView(f"{backend}.{function}")
-        # No `wait` on the POST: the call id must be known before anything can be
-        # interrupted, so that an interrupt always cancels the remote call.
-        body = {"function": function, "arguments": arguments}
-        call = self.request("POST", f"backends/{urllib.parse.quote(backend, safe='')}/calls", body, timeout=60)
+        call = self._start(backend, function, arguments)
         try:
             while call["state"] not in FINISHED:
                 view.update(call.get("progress"), call["state"])
-                call = self.request("GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60)
+                call = self._follow(call)
         except KeyboardInterrupt:
-            try:
-                self.request("DELETE", f"calls/{call['id']}", timeout=5)
-            finally:
-                view.done(call.get("progress"), "cancelled")
+            self._cancel(call, view)
             raise
+        return self._outcome(call, view)
+
+    async def acall(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
+        """:meth:`call` for ``await``: cancelling the awaiting task cancels the remote call."""
+        view = ProgressView(f"{backend}.{function}")
+        call = await asyncio.to_thread(self._start, backend, function, arguments)
+        try:
+            while call["state"] not in FINISHED:
+                view.update(call.get("progress"), call["state"])
+                call = await asyncio.to_thread(self._follow, call)
+        except asyncio.CancelledError:
+            await asyncio.to_thread(self._cancel, call, view)  # off the loop: it may be the server's
+            raise
+        except KeyboardInterrupt:
+            self._cancel(call, view)
+            raise
+        return self._outcome(call, view)
+
+    def _start(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
+        # No `wait` on the POST: the call id must be known before anything can be
+        # interrupted, so that an interrupt always cancels the remote call.
+        body = {"function": function, "arguments": arguments}
+        return self.request("POST", f"backends/{urllib.parse.quote(backend, safe='')}/calls", body, timeout=60)
+
+    def _follow(self, call: dict[str, Any]) -> Any:
+        return self.request("GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60)
+
+    def _cancel(self, call: dict[str, Any], view: ProgressView) -> None:
+        try:
+            self.request("DELETE", f"calls/{call['id']}", timeout=5)
+        except RemoteError:
+            pass  # it ended meanwhile
+        view.done(call.get("progress"), "cancelled")
+
+    def _outcome(self, call: dict[str, Any], view: ProgressView) -> Any:
         view.done(call.get("progress"), call["state"])
         if call["state"] != "succeeded":
             error = call.get("error") or {}
@@ -175,7 +219,9 @@ class RemoteBackend:
         return [k for k in self.__dict__ if not k.startswith("_")]
 
 
-def connect(backend: str, *, url: str | None = None, token: str | None = None) -> RemoteBackend:
+def connect(
+    backend: str, *, url: str | None = None, token: str | None = None, asynchronous: bool = False
+) -> RemoteBackend:
     """The backend ``backend`` of the Jupyter server this code runs under.
 
     Parameters
@@ -184,8 +230,11 @@ def connect(backend: str, *, url: str | None = None, token: str | None = None) -
         The backend's name, as the "Remote functions" panel lists it.
     url, token
         The Jupyter server to use; found automatically inside JupyterLab.
+    asynchronous
+        Make every function a coroutine function (``await examples.simulate(steps=5)``);
+        cancelling the awaiting task cancels the remote call.
     """
-    return RemoteBackend(backend, Session(url, token))
+    return RemoteBackend(backend, Session(url, token, asynchronous=asynchronous))
 
 
 def _signature(schema: dict[str, Any], skip: tuple[str, ...] = ()) -> inspect.Signature:
@@ -231,7 +280,7 @@ def _function(session: Session, backend: str, spec: dict[str, Any]) -> Any:
 
     def remote(**kwargs: Any) -> Any:
         bound = signature.bind(**kwargs)
-        return session.call(backend, spec["name"], dict(bound.arguments))
+        return session.run(backend, spec["name"], dict(bound.arguments))
 
     remote.__name__ = remote.__qualname__ = spec["name"]
     remote.__signature__ = signature  # type: ignore[attr-defined]
@@ -260,7 +309,7 @@ def _method(session: Session, backend: str, spec: dict[str, Any], schema: dict[s
 
     def remote(self: Any, **kwargs: Any) -> Any:
         arguments = {**self._init, "function": dict(signature.bind(**kwargs).arguments)}
-        return session.call(backend, spec["name"], arguments)
+        return session.run(backend, spec["name"], arguments)
 
     remote.__name__ = remote.__qualname__ = spec["method"]
     remote.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

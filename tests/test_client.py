@@ -84,3 +84,22 @@ def test_backend_html_is_sandboxed_in_notebooks():
     assert shown.startswith('<iframe sandbox=""') and "<script>" not in shown
     md = rich_value("# t <img src=x onerror=alert(1)>", {"text/markdown": "..."})
     assert "text/markdown" not in md._repr_mimebundle_()  # raw HTML in Markdown: shown as text
+
+
+async def test_asynchronous_functions_can_be_awaited_and_cancelled(server_url, rpc):
+    url, token = server_url
+    examples = await in_thread(connect, "examples", url=url, token=token, asynchronous=True)
+    assert await examples.add(a=1, b=2) == 3
+    assert await examples.Accumulator(start=1.0).scaled(factor=3.0) == 3.0
+    faulty = await in_thread(connect, "faulty", url=url, token=token, asynchronous=True)
+    task = asyncio.ensure_future(faulty.sleep(seconds=60))
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        _, listing = await rpc("GET", "calls")
+        if listing["calls"] and listing["calls"][0]["function"] == "sleep":
+            break
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    _, listing = await rpc("GET", "calls")
+    assert listing["calls"][0]["function"] == "sleep" and listing["calls"][0]["state"] == "cancelled"

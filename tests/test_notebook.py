@@ -42,6 +42,7 @@ async def test_cells_call_remote_functions(server_url, tmp_path):
                 "    print(type(e).__name__, bool(e.call_id), e)"
             ),
             new_code_cell("examples.Accumulator(start=10.0).add_all(values=[1.0, 2.5])"),
+            new_code_cell('aio = connect("examples", asynchronous=True)\nawait aio.add(a=20, b=3)'),
         ]
     )
     client = NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
@@ -57,6 +58,7 @@ async def test_cells_call_remote_functions(server_url, tmp_path):
     assert "image/png" in outputs(cells[3])
     assert outputs(cells[4]).startswith("RemoteError True") and "zero" in outputs(cells[4]).lower()
     assert outputs(cells[5]).endswith("13.5")
+    assert outputs(cells[6]).endswith("23")  # top-level await in a cell
     nbformat.validate(nb)
 
 
