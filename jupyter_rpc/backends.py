@@ -10,13 +10,26 @@ from jsonschema import Draft202012Validator
 
 from .errors import NotFound
 from .functions import FunctionSpec, specs_from_api_info
-from .transports import LocalTransport, Transport
+from .transports import BrokerTransport, LocalTransport, Transport
 
-#: What an admin may write for one backend in ``c.RPCApp.backends``.
-BACKEND_CONFIG_SCHEMA: dict[str, Any] = {
+_ONE_TOKEN = "only one of token, token_env and token_file"
+
+_COMMON: dict[str, Any] = {
+    "display_name": {"type": "string"},
+    "description": {"type": "string"},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "call time limit, seconds"},
+    "start_timeout": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "description": "seconds to start (local) or to answer api_info (broker)",
+    },
+}
+
+#: A backend run as a local process speaking the protocol on stdio.
+LOCAL_CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "transport": {"enum": ["local"], "description": "how the backend is reached"},
+        "transport": {"const": "local", "description": "how the backend is reached"},
         "module": {"type": "string", "minLength": 1, "description": "module name or .py path to serve"},
         "command": {
             "type": "array",
@@ -25,15 +38,68 @@ BACKEND_CONFIG_SCHEMA: dict[str, Any] = {
             "description": "argv of a process speaking the protocol on stdio (instead of module)",
         },
         "python": {"type": "string", "description": "interpreter for 'module' (default: the server's)"},
-        "display_name": {"type": "string"},
-        "description": {"type": "string"},
         "cwd": {"type": "string", "description": "working folder of the backend process"},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},
-        "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "call time limit, seconds"},
-        "start_timeout": {"type": "number", "exclusiveMinimum": 0, "description": "seconds to start"},
+        **_COMMON,
     },
     "additionalProperties": False,
     "oneOf": [{"required": ["module"]}, {"required": ["command"]}],
+}
+
+#: A DASF backend module listening on a topic of a message broker.
+BROKER_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "transport": {"const": "broker", "description": "how the backend is reached"},
+        "url": {
+            "type": "string",
+            "pattern": "^(wss?|https?)://[^/?#]+",
+            "description": "broker websocket base: ws(s)://host:port/ws (dasf-broker-django) "
+            "or ws(s)://host:port/ws/v2 (Apache Pulsar)",
+        },
+        "topic": {
+            "type": "string",
+            "pattern": "^[-_.A-Za-z0-9]+$",
+            "description": "the topic the DASF backend module listens on",
+        },
+        "token": {"type": "string", "minLength": 1, "description": "broker token (Authorization header)"},
+        "token_env": {"type": "string", "minLength": 1, "description": "environment variable holding the token"},
+        "token_file": {"type": "string", "minLength": 1, "description": "file holding the token"},
+        "ca_bundle": {"type": "string", "minLength": 1, "description": "CA certificates for wss:// (PEM file)"},
+        "pulsar": {
+            "type": "object",
+            "properties": {
+                "tenant": {"type": "string", "minLength": 1},
+                "namespace": {"type": "string", "minLength": 1},
+                "persistent": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+            "description": "Apache Pulsar topic layout (tenant, namespace, persistent)",
+        },
+        "connect_timeout": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "description": "seconds to open the broker connection",
+        },
+        **_COMMON,
+    },
+    "required": ["transport", "url", "topic"],
+    "additionalProperties": False,
+    # One token source at most. Not "not"/"oneOf": their messages quote the whole entry,
+    # token included; this one says "token_file: 'only one of token, ...' was expected".
+    "dependentSchemas": {
+        "token": {"properties": {"token_env": {"const": _ONE_TOKEN}, "token_file": {"const": _ONE_TOKEN}}},
+        "token_env": {"properties": {"token_file": {"const": _ONE_TOKEN}}},
+    },
+}
+
+#: What an admin may write for one backend in ``c.RPCApp.backends``.
+BACKEND_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"transport": {"enum": ["local", "broker"], "description": "how the backend is reached"}},
+    "if": {"properties": {"transport": {"const": "broker"}}, "required": ["transport"]},
+    "then": BROKER_CONFIG_SCHEMA,
+    "else": LOCAL_CONFIG_SCHEMA,
 }
 
 BACKEND_CONFIG_VALIDATOR = Draft202012Validator(BACKEND_CONFIG_SCHEMA)
@@ -54,6 +120,15 @@ class BackendConfig:
     timeout: float | None = None
     start_timeout: float | None = None
     transport: str = "local"
+    # transport "broker"
+    url: str | None = None
+    topic: str | None = None
+    token: str | None = field(default=None, repr=False)
+    token_env: str | None = None
+    token_file: str | None = None
+    ca_bundle: str | None = None
+    pulsar: dict[str, Any] | None = None
+    connect_timeout: float | None = None
 
     @property
     def argv(self) -> list[str]:
@@ -100,7 +175,11 @@ class Backend:
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        """The REST model of this backend."""
+        """The REST model of this backend (asks a broker backend for a ping when its
+        last sign of life is old; never waits for it)."""
+        check_soon = getattr(self.transport, "check_soon", None)
+        if check_soon is not None:
+            check_soon()
         return {
             "name": self.name,
             "display_name": self.config.display_name or self.name,
@@ -126,14 +205,31 @@ class BackendRegistry:
         self._backends: dict[str, Backend] = {}
         for name, raw in configs.items():
             config = BackendConfig(name=name, **raw)
-            transport = LocalTransport(
-                name,
-                config.argv,
-                cwd=config.cwd,
-                env=config.env,
-                start_timeout=config.start_timeout or start_timeout,
-                max_message_size=max_message_size,
-            )
+            transport: Transport
+            if config.transport == "broker":
+                assert config.url is not None and config.topic is not None
+                transport = BrokerTransport(
+                    name,
+                    config.url,
+                    config.topic,
+                    token=config.token,
+                    token_env=config.token_env,
+                    token_file=config.token_file,
+                    ca_bundle=config.ca_bundle,
+                    pulsar=config.pulsar,
+                    connect_timeout=config.connect_timeout or 10.0,
+                    start_timeout=config.start_timeout or start_timeout,
+                    max_message_size=max_message_size,
+                )
+            else:
+                transport = LocalTransport(
+                    name,
+                    config.argv,
+                    cwd=config.cwd,
+                    env=config.env,
+                    start_timeout=config.start_timeout or start_timeout,
+                    max_message_size=max_message_size,
+                )
             self._backends[name] = Backend(config, transport, timeout=timeout)
 
     def __iter__(self):  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
-"""How remote functions are reached: local processes now; SSH and DASF brokers next."""
+"""How remote functions are reached: local processes and DASF message brokers; SSH next."""
 
 from .base import ProgressSink, Transport
+from .broker import BrokerTransport
 from .local import LocalTransport
 
-__all__ = ["LocalTransport", "ProgressSink", "Transport"]
+__all__ = ["BrokerTransport", "LocalTransport", "ProgressSink", "Transport"]

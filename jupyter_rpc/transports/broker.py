@@ -1,0 +1,792 @@
+"""A backend reached through a DASF message broker (dasf-broker-django or Apache Pulsar).
+
+DASF backend modules connect *out* to a broker and listen on a topic; clients publish
+requests to that topic and read the answers on a response topic of their own. This
+transport is such a client, shared by every call of the Jupyter server:
+
+- one producer socket to ``<topic>`` and one consumer socket on the server's own
+  response topic ``<topic>_<random>`` (opened before anything is sent), both kept
+  open, with websocket pings (a broker that stops answering is noticed);
+- every message the broker delivers is acknowledged (``{"messageId": ...}``);
+- every publish acknowledgement is read: a refused publish (no permission, no such
+  topic) fails that call at once with an error naming the topic;
+- answers are matched to calls by ``requestContext`` (compared as strings); progress
+  frames go to the call's progress sink; fragmented answers are put back together in
+  ``fragment`` order and decoded once;
+- a lost connection fails the calls that were waiting on it at once and is re-opened
+  in the background (growing pause, at most :data:`MAX_BACKOFF` seconds) and on demand;
+- DASF has no cancellation: a cancelled call is forgotten (late answers are dropped)
+  and our ``cancel`` message is sent, which demessaging backends ignore.
+
+The token is sent as the ``Authorization`` header only; it never appears in a URL, a
+log line, an error message or a REST answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+
+from .. import protocol
+from ..errors import RemoteFailed, RemoteUnavailable, RPCError
+from ..tasks import TaskOwner
+from .base import FAILED, RUNNING, STARTING, STOPPED, ProgressSink, Transport, result_of
+
+log = logging.getLogger(__name__)
+
+#: Longest pause between two reconnection attempts, seconds.
+MAX_BACKOFF = 10.0
+
+PRODUCER = "producer"
+CONSUMER = "consumer"
+
+
+# -- URLs and credentials (pure) -------------------------------------------------------
+
+
+def broker_url(
+    url: str,
+    topic: str,
+    *,
+    role: str,
+    subscription: str | None = None,
+    pulsar: Mapping[str, Any] | None = None,
+) -> str:
+    """The websocket URL of ``topic`` for a producer or a consumer.
+
+    Two layouts:
+
+    - dasf-broker-django: ``ws(s)://host[:port]/<prefix>/<topic>[/<subscription>]``;
+      ``url`` is the base (``ws://host:8000/ws``; a bare ``ws://host:8000`` means ``/ws``).
+    - Apache Pulsar: ``ws(s)://host[:port]/ws/v2/{producer|consumer}/{persistent|non-persistent}
+      /{tenant}/{namespace}/<topic>[/<subscription>]``, used when ``pulsar`` is given
+      (``{"tenant", "namespace", "persistent"}``, defaults ``public``, ``default``, false)
+      or when ``url`` contains ``/ws/v2`` (anything after it, e.g.
+      ``/ws/v2/producer/persistent/acme/hpc``, sets persistence, tenant and namespace).
+
+    ``http(s)://`` is accepted for ``ws(s)://``. Consumers get one subscription name;
+    Pulsar consumers also ``?subscriptionType=Exclusive`` (as DASF's web client does).
+    """
+    if role not in (PRODUCER, CONSUMER):
+        raise ValueError(f"role must be {PRODUCER!r} or {CONSUMER!r}, not {role!r}")
+    parts = urlsplit(url.strip())
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
+    if scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(f"a broker URL must start with ws:// or wss:// and name a host, not {url!r}")
+    if not topic:
+        raise ValueError("the topic is empty")
+    path = parts.path.rstrip("/")
+    query = ""
+    marker = path.find("/ws/v2")
+    if pulsar is not None or marker >= 0 or path == "/ws/v2":
+        prefix = path[:marker] if marker >= 0 else path
+        rest = [p for p in path[marker + len("/ws/v2") :].split("/") if p] if marker >= 0 else []
+        if rest and rest[0] in (PRODUCER, CONSUMER, "reader"):
+            rest = rest[1:]
+        settings = dict(pulsar or {})
+        persistent = settings.get("persistent")
+        if persistent is None and rest and rest[0] in ("persistent", "non-persistent"):
+            persistent = rest[0] == "persistent"
+        if rest and rest[0] in ("persistent", "non-persistent"):
+            rest = rest[1:]
+        tenant = settings.get("tenant") or (rest[0] if len(rest) > 0 else "public")
+        namespace = settings.get("namespace") or (rest[1] if len(rest) > 1 else "default")
+        kind = "persistent" if persistent else "non-persistent"
+        segments = [prefix, "ws", "v2", role, kind, tenant, namespace, topic]
+        if role == CONSUMER:
+            segments.append(subscription or "jupyter-rpc")
+            query = "subscriptionType=Exclusive"
+        full = "/".join(segments)
+    else:
+        segments = [path or "/ws", topic]
+        if role == CONSUMER:
+            segments.append(subscription or "jupyter-rpc")
+        full = "/".join(segments)
+    if not full.startswith("/"):
+        full = "/" + full
+    return urlunsplit((scheme, parts.netloc, full, query, ""))
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials or query, fit for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def authorization(token: str) -> str:
+    """The ``Authorization`` header value: ``Token <key>`` unless a scheme is given."""
+    token = token.strip()
+    return token if " " in token else f"Token {token}"
+
+
+def read_token(
+    *, token: str | None = None, token_env: str | None = None, token_file: str | None = None
+) -> str | None:
+    """The broker token from the config, an environment variable or a file (read each time,
+    so a rotated token is picked up on the next connection). Messages never contain it."""
+    if token:
+        return token
+    if token_env:
+        value = os.environ.get(token_env, "").strip()
+        if not value:
+            raise RemoteUnavailable(
+                f"The environment variable {token_env} (token_env) is not set or empty.",
+                code="broker.config",
+            )
+        return value
+    if token_file:
+        try:
+            with open(os.path.expanduser(token_file), encoding="utf-8") as fh:
+                value = fh.read().strip()
+        except OSError as exc:
+            raise RemoteUnavailable(
+                f"The token file {token_file} cannot be read: {exc.strerror or exc}.", code="broker.config"
+            ) from None
+        if not value:
+            raise RemoteUnavailable(f"The token file {token_file} is empty.", code="broker.config")
+        return value
+    return None
+
+
+# -- the transport ---------------------------------------------------------------------
+
+
+class _Pending:
+    __slots__ = ("future", "on_progress", "link", "kind", "acked", "fragments", "size")
+
+    def __init__(self, future: asyncio.Future[dict[str, Any]], on_progress: ProgressSink | None, link: _Link, kind: str):
+        self.future = future
+        self.on_progress = on_progress
+        self.link = link
+        self.kind = kind
+        self.acked = False
+        self.fragments: dict[int, str] = {}
+        self.size = 0
+
+
+class _Link:
+    """One producer socket (to the backend's topic) and one consumer socket (our responses)."""
+
+    def __init__(self, producer: WebSocketClientConnection, consumer: WebSocketClientConnection) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.closed = False
+        self.reason = ""
+
+    def send(self, msg: dict[str, Any]) -> None:
+        """Queue one frame on the producer socket (raises ``WebSocketClosedError``)."""
+        _quiet(self.producer.write_message(json.dumps(msg, separators=(",", ":"))))
+
+    def ack(self, message_id: str) -> None:
+        try:
+            _quiet(self.consumer.write_message(json.dumps({"messageId": message_id})))
+        except WebSocketClosedError:
+            pass
+
+    def close(self) -> None:
+        self.closed = True
+        for conn in (self.producer, self.consumer):
+            try:
+                conn.close()
+            except Exception:  # closing a broken socket must not hide why it broke
+                pass
+
+
+def _quiet(future: asyncio.Future[Any]) -> None:
+    """Fire and forget a write: a failure shows up as a closed socket in the reader."""
+    future.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
+class BrokerTransport(Transport):
+    """A DASF backend module listening on ``topic`` at a broker.
+
+    ``state`` is ``running`` while the broker connection is open and the backend answered
+    recently (a message or a ping), ``failed`` (with ``error``) when the broker cannot be
+    reached or no backend answered a ping, ``stopped`` before first use.
+    """
+
+    kind = "broker"
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        topic: str,
+        *,
+        token: str | None = None,
+        token_env: str | None = None,
+        token_file: str | None = None,
+        ca_bundle: str | None = None,
+        pulsar: Mapping[str, Any] | None = None,
+        connect_timeout: float = 10.0,
+        start_timeout: float = 30.0,
+        ack_timeout: float = 15.0,
+        ping_interval: float = 20.0,
+        ping_timeout: float = 10.0,
+        status_interval: float = 10.0,
+        status_timeout: float = 5.0,
+        max_message_size: int = 512 * 1024 * 1024,
+    ) -> None:
+        super().__init__(name)
+        self.url = url
+        self.topic = topic
+        self.pulsar = dict(pulsar) if pulsar is not None else None
+        self._token_source = {"token": token, "token_env": token_env, "token_file": token_file}
+        self.ca_bundle = ca_bundle
+        self.connect_timeout = connect_timeout
+        self.start_timeout = start_timeout
+        self.ack_timeout = ack_timeout
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.status_interval = status_interval
+        self.status_timeout = status_timeout
+        self.max_message_size = max_message_size
+        # Built now so a wrong URL fails at start-up, not at the first call.
+        self.response_topic = f"{topic}_{secrets.token_hex(6)}"
+        self.subscription = f"jupyter-rpc-{secrets.token_hex(4)}"
+        self.producer_url = broker_url(url, topic, role=PRODUCER, pulsar=self.pulsar)
+        self.consumer_url = broker_url(
+            url, self.response_topic, role=CONSUMER, subscription=self.subscription, pulsar=self.pulsar
+        )
+        self.where = f"topic '{topic}' at the DASF broker {public_url(self.producer_url)}"
+        self._link_: _Link | None = None
+        self._lock = asyncio.Lock()
+        self._pending: dict[str, _Pending] = {}
+        self._counter = 0
+        self._api_info: dict[str, Any] | None = None
+        self._api_info_stale = False
+        self._api_info_task: asyncio.Task[Any] | None = None
+        self._tasks = TaskOwner(f"broker backend {name}")
+        self._closing = False
+        self._connected_once = False
+        self._last_failure: RPCError | None = None
+        self._failed_at = 0.0
+        self._reconnect_task: asyncio.Task[None] | None = None
+        self._check_task: asyncio.Task[None] | None = None
+        self._last_seen = 0.0  # the backend sent something (monotonic)
+        self._last_check = 0.0
+
+    def __repr__(self) -> str:
+        return f"<BrokerTransport {self.name!r} {self.where}>"
+
+    # -- public API -------------------------------------------------------------------
+
+    async def api_info(self) -> dict[str, Any]:
+        if self._api_info is not None:
+            if self._api_info_stale:
+                self._start_api_info()  # reconnected: refresh it, keep serving the last copy
+            return self._api_info
+        # Shielded: one caller giving up does not cancel the fetch for the others.
+        return await asyncio.shield(self._start_api_info())
+
+    def _start_api_info(self) -> asyncio.Task[dict[str, Any]]:
+        task = self._api_info_task
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._fetch_api_info(), name=f"api_info {self.name}")
+            # Its failure reaches the callers waiting for it, and the backend's error.
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._api_info_task = task
+        return task
+
+    async def call(self, request: dict[str, Any], *, on_progress: ProgressSink | None = None) -> Any:
+        reply = await self._request(protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress)
+        return result_of(reply)
+
+    async def ping(self, timeout: float = 10.0) -> float:
+        """Round-trip time of a DASF ping to the backend, in seconds.
+
+        Raises ``asyncio.TimeoutError`` when no pong came within ``timeout``, and
+        :class:`~jupyter_rpc.errors.RPCError` when the broker refused or is unreachable.
+        """
+        t0 = time.perf_counter()
+        await self._request(protocol.PING, timeout=timeout)
+        return time.perf_counter() - t0
+
+    def check_soon(self) -> None:
+        """Ask for a liveness check (a ping) if the last sign of life is older than
+        ``status_interval``; returns at once. Called when the backend list is read."""
+        if self._closing or (self._check_task is not None and not self._check_task.done()):
+            return
+        now = time.monotonic()
+        if now - max(self._last_seen, self._last_check) < self.status_interval:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._last_check = now
+        if self.state == STOPPED:
+            self.state = STARTING
+        self._check_task = self._tasks.create_task(self._check(), name=f"check {self.name}")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._api_info_task is not None:
+            self._api_info_task.cancel()
+        await self._tasks.cancel_all(timeout=1.0)
+        link, self._link_ = self._link_, None
+        if link is not None:
+            self._drop(link, RemoteUnavailable(f"Backend '{self.name}' was stopped.", code="broker.stopped"))
+        self.state = STOPPED
+
+    # -- requests ---------------------------------------------------------------------
+
+    def _context(self) -> str:
+        # A number: dasf-broker-django stores ``context`` in an integer column and drops
+        # the connection (code 1011) on anything else.
+        self._counter += 1
+        return str(self._counter)
+
+    async def _request(
+        self,
+        message_type: str,
+        payload: str = "",
+        *,
+        on_progress: ProgressSink | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Publish one message and wait for its answer (``response`` or ``pong``)."""
+        link = await self._link()
+        context = self._context()
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        pending = _Pending(future, on_progress, link, message_type)
+        self._pending[context] = pending
+        msg = protocol.message(message_type, context, payload=payload, response_topic=self.response_topic)
+        try:
+            try:
+                link.send(msg)
+            except WebSocketClosedError:
+                del self._pending[context]
+                self._lost(link, "the connection was closed")
+                raise self._lost_error(link) from None
+            asyncio.get_running_loop().call_later(self.ack_timeout, self._check_ack, context, pending)
+            if timeout is None:
+                return await future
+            return await asyncio.wait_for(future, timeout)
+        except asyncio.CancelledError:
+            if self._pending.pop(context, None) is not None and message_type == protocol.REQUEST:
+                self._send_cancel(link, context)
+            raise
+        finally:
+            self._pending.pop(context, None)
+
+    def _send_cancel(self, link: _Link, context: str) -> None:
+        if link.closed:
+            return
+        msg = protocol.message(protocol.CANCEL, context, response_topic=self.response_topic)
+        msg["context"] = self._context()  # its publish ack matches nothing
+        try:
+            link.send(msg)
+        except WebSocketClosedError:
+            pass
+
+    def _check_ack(self, context: str, pending: _Pending) -> None:
+        if pending.acked or pending.future.done() or self._pending.get(context) is not pending:
+            return
+        self._fail(
+            context,
+            RemoteUnavailable(
+                f"The broker did not acknowledge the message to {self.where} within {self.ack_timeout:g} s.",
+                code="broker.unavailable",
+                details=self._details(),
+            ),
+        )
+
+    def _fail(self, context: str, exc: RPCError) -> None:
+        pending = self._pending.pop(context, None)
+        if pending is not None and not pending.future.done():
+            pending.future.set_exception(exc)
+
+    # -- the answers ------------------------------------------------------------------
+
+    def _on_ack(self, link: _Link, raw: str | bytes) -> None:
+        try:
+            ack = json.loads(raw)
+        except (TypeError, ValueError):
+            log.warning("Broker sent a frame that is not JSON on the producer socket of %s", self.where)
+            return
+        if not isinstance(ack, dict):
+            return
+        context = str(ack.get("context", ""))
+        pending = self._pending.get(context)
+        if pending is None:
+            return
+        result = ack.get("result", "ok")
+        if result == "ok":
+            pending.acked = True
+            return
+        exc = self._refusal(str(result))
+        if pending.kind != protocol.PING:  # a refused ping is routine for the status check
+            log.warning("Broker refused a message for backend %s: %s", self.name, result)
+        self._fail(context, exc)
+
+    def _refusal(self, result: str) -> RPCError:
+        lowered = result.lower()
+        details = {**self._details(), "broker_result": result}
+        if "not allowed to publish" in lowered or "permission" in lowered or "not authori" in lowered:
+            return RemoteUnavailable(
+                f"The DASF broker refused to deliver to {self.where}: {result}. The token configured "
+                f"for backend '{self.name}' is missing, wrong, or may not publish to topic '{self.topic}'.",
+                code="broker.forbidden",
+                details=details,
+            )
+        if "does not exist" in lowered or "not allowed to create topics" in lowered:
+            return RemoteUnavailable(
+                f"The DASF broker has no topic '{self.topic}' ({result}): check the topic of backend "
+                f"'{self.name}' ({self.where}).",
+                code="broker.topic_not_found",
+                details=details,
+            )
+        return RemoteUnavailable(
+            f"The DASF broker refused the message to {self.where}: {result}",
+            code="broker.refused",
+            details=details,
+        )
+
+    def _on_delivery(self, link: _Link, raw: str | bytes) -> None:
+        try:
+            msg = json.loads(raw)
+        except (TypeError, ValueError):
+            log.warning("Broker sent a frame that is not JSON on the response topic of %s", self.where)
+            return
+        if not isinstance(msg, dict):
+            return
+        if msg.get("messageId"):
+            link.ack(str(msg["messageId"]))
+        props = msg.get("properties")
+        if not isinstance(props, dict) or "requestContext" not in props:
+            return
+        if props.get("source_topic") in (None, self.topic):
+            self._last_seen = time.monotonic()
+            if self.state != RUNNING and not link.closed and self._link_ is link:
+                self._set_running()
+        context = str(props["requestContext"])
+        pending = self._pending.get(context)
+        if pending is None:
+            return  # a late answer to a cancelled call, or not ours
+        kind = props.get("messageType")
+        payload = msg.get("payload") or ""
+        if not isinstance(payload, str):
+            self._fail(context, RemoteFailed(f"The backend on {self.where} sent a payload that is not text.", code="broker.protocol"))
+            return
+        if kind == protocol.PROGRESS:
+            if pending.on_progress is not None and payload:
+                try:
+                    tree = protocol.decode_payload(payload)
+                except protocol.ProtocolError as exc:
+                    log.warning("Backend %s sent unreadable progress: %s", self.name, exc)
+                    return
+                try:
+                    pending.on_progress(tree)
+                except Exception:
+                    log.exception("Progress of a call to backend %s could not be recorded", self.name)
+            return
+        if (kind == protocol.PONG and pending.kind == protocol.PING) or kind == protocol.RESPONSE:
+            if "num_fragments" in props:
+                self._on_fragment(context, pending, props, payload)
+                return
+            if kind == protocol.RESPONSE and len(payload) > self.max_message_size:
+                self._fail(context, self._too_large())
+                return
+            del self._pending[context]
+            if not pending.future.done():
+                pending.future.set_result({"properties": props, "payload": payload})
+
+    def _on_fragment(self, context: str, pending: _Pending, props: dict[str, Any], payload: str) -> None:
+        try:
+            index, count = int(props["fragment"]), int(props["num_fragments"])
+            if not 0 <= index < count:
+                raise ValueError(f"fragment {index} of {count}")
+        except (KeyError, TypeError, ValueError) as exc:
+            self._fail(context, RemoteFailed(f"The backend on {self.where} sent a broken fragment ({exc}).", code="broker.protocol"))
+            return
+        if index not in pending.fragments:
+            pending.size += len(payload)
+            pending.fragments[index] = payload
+        if pending.size > self.max_message_size:
+            self._fail(context, self._too_large())
+            return
+        if len(pending.fragments) < count:
+            return
+        # All there: base64 text in fragment order, decoded once (by result_of).
+        whole = "".join(pending.fragments[i] for i in range(count))
+        pending.fragments.clear()
+        props = {k: v for k, v in props.items() if k not in ("fragment", "num_fragments")}
+        del self._pending[context]
+        if not pending.future.done():
+            pending.future.set_result({"properties": props, "payload": whole})
+
+    def _too_large(self) -> RPCError:
+        return RemoteFailed(
+            f"The answer from {self.where} is larger than the limit of {self.max_message_size} bytes "
+            "(RPCApp.max_message_size).",
+            code="broker.too_large",
+            details=self._details(),
+        )
+
+    # -- the connection ---------------------------------------------------------------
+
+    async def _link(self) -> _Link:
+        link = self._link_
+        if link is not None and not link.closed:
+            return link
+        asked = time.monotonic()
+        async with self._lock:
+            link = self._link_
+            if link is not None and not link.closed:
+                return link
+            if self._closing:
+                raise RemoteUnavailable(f"Backend '{self.name}' is shutting down.", code="broker.stopped")
+            if self._last_failure is not None and self._failed_at >= asked:
+                # An attempt failed while we waited for it: one attempt per wave of callers,
+                # so a broker that does not answer costs each caller one connect timeout at most.
+                raise self._last_failure
+            return await self._connect()
+
+    async def _connect(self) -> _Link:
+        """Open the consumer and the producer socket (the lock is held)."""
+        if self.state in (STOPPED, FAILED):
+            self.state = STARTING
+        try:
+            headers = {"User-Agent": "jupyter_rpc"}
+            token = read_token(**self._token_source)
+            if token:
+                headers["Authorization"] = authorization(token)
+            consumer = await self._open(self.consumer_url, headers, "response topic")
+            try:
+                producer = await self._open(self.producer_url, headers, "topic")
+            except BaseException:
+                consumer.close()
+                raise
+        except RPCError as exc:
+            self._last_failure = exc
+            self._failed_at = time.monotonic()
+            self.state = FAILED
+            self.error = exc.to_json()
+            raise
+        link = _Link(producer, consumer)
+        self._link_ = link
+        self._last_failure = None
+        if self._connected_once:
+            self.restarts += 1
+            self._api_info_stale = True
+            log.info("Backend %s: reconnected to %s", self.name, self.where)
+        else:
+            log.info("Backend %s: connected to %s", self.name, self.where)
+        self._connected_once = True
+        self._tasks.create_task(self._read(link, consumer, self._on_delivery), name=f"consumer {self.name}")
+        self._tasks.create_task(self._read(link, producer, self._on_ack), name=f"producer {self.name}")
+        return link  # ``running`` once the backend answers something
+
+    async def _open(self, url: str, headers: dict[str, str], what: str) -> WebSocketClientConnection:
+        request = HTTPRequest(
+            url,
+            headers=headers,
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.connect_timeout,
+            ca_certs=self.ca_bundle,
+        )
+        shown = public_url(url)
+        try:
+            return await asyncio.wait_for(
+                websocket_connect(
+                    request,
+                    ping_interval=self.ping_interval,
+                    ping_timeout=self.ping_timeout,
+                    max_message_size=self.max_message_size,
+                ),
+                self.connect_timeout + 1.0,
+            )
+        except HTTPClientError as exc:
+            if exc.code == 599:  # tornado's own timeout
+                raise self._unreachable(shown, f"no answer within {self.connect_timeout:g} s") from None
+            if exc.code in (401, 403):
+                raise RemoteUnavailable(
+                    f"The DASF broker refused the websocket for {what} '{self._topic_of(what)}' "
+                    f"({shown}): HTTP {exc.code}. The token configured for backend '{self.name}' is "
+                    "missing, wrong, or not allowed here.",
+                    code="broker.forbidden",
+                    details=self._details(),
+                ) from None
+            if exc.code == 404:
+                raise RemoteUnavailable(
+                    f"The DASF broker has no websocket at {shown} (HTTP 404): check the url of backend "
+                    f"'{self.name}' (dasf-broker-django: ws://host:port/ws; Pulsar: ws://host:port/ws/v2) "
+                    f"and the topic '{self.topic}'.",
+                    code="broker.topic_not_found",
+                    details=self._details(),
+                ) from None
+            raise self._unreachable(shown, f"HTTP {exc.code} {exc.message}") from None
+        except asyncio.TimeoutError:
+            raise self._unreachable(shown, f"no answer within {self.connect_timeout:g} s") from None
+        except (OSError, WebSocketClosedError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise self._unreachable(shown, reason) from None
+
+    def _topic_of(self, what: str) -> str:
+        return self.response_topic if what == "response topic" else self.topic
+
+    def _unreachable(self, shown: str, reason: str) -> RPCError:
+        return RemoteUnavailable(
+            f"Cannot reach the DASF broker at {shown} for backend '{self.name}' (topic '{self.topic}'): {reason}.",
+            code="broker.unavailable",
+            details=self._details(),
+        )
+
+    async def _read(self, link: _Link, conn: WebSocketClientConnection, handle: Any) -> None:
+        reason = "the broker closed the connection"
+        try:
+            while True:
+                raw = await conn.read_message()
+                if raw is None:
+                    if conn.close_code is not None:
+                        reason = f"the broker closed the connection (code {conn.close_code})"
+                    elif link.closed:
+                        reason = link.reason or "closed"
+                    else:
+                        reason = "the connection dropped or a keepalive ping went unanswered"
+                    break
+                handle(link, raw)
+        finally:
+            self._lost(link, reason)
+
+    def _lost(self, link: _Link, reason: str) -> None:
+        """The link broke: fail its calls at once, and re-open it in the background."""
+        if link.closed:
+            return
+        link.reason = reason
+        if self._link_ is link:
+            self._link_ = None
+        if self._closing:
+            self._drop(link, RemoteUnavailable(f"Backend '{self.name}' was stopped.", code="broker.stopped"))
+            return
+        log.warning("Backend %s: connection to %s lost: %s", self.name, self.where, reason)
+        exc = self._lost_error(link)
+        self._drop(link, exc)
+        self.state = FAILED
+        self.error = exc.to_json()
+        if self._reconnect_task is None or self._reconnect_task.done():
+            self._reconnect_task = self._tasks.create_task(self._reconnect(), name=f"reconnect {self.name}")
+
+    def _lost_error(self, link: _Link) -> RPCError:
+        return RemoteUnavailable(
+            f"The connection to the DASF broker was lost ({link.reason or 'closed'}) while waiting "
+            f"for {self.where}.",
+            code="broker.unavailable",
+            details=self._details(),
+        )
+
+    def _drop(self, link: _Link, exc: RPCError) -> None:
+        link.close()
+        for context, pending in list(self._pending.items()):
+            if pending.link is link:
+                self._fail(context, exc)
+
+    async def _reconnect(self) -> None:
+        """Re-open the sockets after a loss, pausing longer after each failure (bounded)."""
+        delay = 0.25
+        while not self._closing:
+            await asyncio.sleep(delay)
+            if self._link_ is not None and not self._link_.closed:
+                return  # a call re-opened it
+            try:
+                async with self._lock:
+                    if self._link_ is None or self._link_.closed:
+                        await self._connect()
+            except RPCError as exc:
+                log.debug("Backend %s: reconnecting failed: %s", self.name, exc.message)
+                delay = min(MAX_BACKOFF, delay * 2)
+                continue
+            await self._check()
+            return
+
+    # -- liveness and schema ----------------------------------------------------------
+
+    async def _check(self) -> None:
+        """Ping the backend (bounded) and set ``state``/``error`` from the outcome."""
+        self._last_check = time.monotonic()
+        try:
+            await self.ping(timeout=self.status_timeout)
+        except asyncio.TimeoutError:
+            self.state = FAILED
+            self.error = RemoteUnavailable(
+                f"No DASF backend answered a ping on {self.where} within {self.status_timeout:g} s: "
+                "is the backend module running?",
+                code="broker.no_backend",
+                details=self._details(),
+            ).to_json()
+        except RPCError as exc:
+            self.state = FAILED
+            self.error = exc.to_json()
+        else:
+            self._set_running()
+            if self._api_info_stale and self._api_info is not None:
+                self._start_api_info()
+
+    def _set_running(self) -> None:
+        self.state = RUNNING
+        self.error = None
+
+    async def _fetch_api_info(self) -> dict[str, Any]:
+        try:
+            reply = await self._request(protocol.API_INFO, timeout=self.start_timeout)
+        except asyncio.TimeoutError:
+            exc: RPCError = RemoteUnavailable(
+                f"No DASF backend answered on {self.where} within {self.start_timeout:g} s: "
+                "is the backend module running?",
+                code="broker.no_backend",
+                details=self._details(),
+            )
+            if self._api_info is None:
+                self.state = FAILED
+                self.error = exc.to_json()
+            raise exc from None
+        except RPCError as exc:
+            if self._api_info is None:
+                self.state = FAILED
+                self.error = exc.to_json()
+            raise
+        props = reply["properties"]
+        try:
+            api_info = json.loads(props["api_info"])
+            if not isinstance(api_info, dict):
+                raise ValueError("it is not a JSON object")
+        except KeyError:
+            text = props.get("info") or "no api_info in the answer"
+            raise RemoteFailed(
+                f"The backend on {self.where} does not describe its API ({text}).",
+                code="broker.protocol",
+                details=self._details(),
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise RemoteFailed(
+                f"The backend on {self.where} sent an API description that cannot be read ({exc}).",
+                code="broker.protocol",
+                details=self._details(),
+            ) from None
+        if api_info != self._api_info:
+            self._api_info = api_info  # a new object: Backend.specs() rebuilds its specs
+        self._api_info_stale = False
+        self._set_running()
+        return self._api_info
+
+    def _details(self) -> dict[str, Any]:
+        return {"backend": self.name, "topic": self.topic, "broker": public_url(self.producer_url)}
+
+
+__all__ = ["BrokerTransport", "authorization", "broker_url", "public_url", "read_token"]
