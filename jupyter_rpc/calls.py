@@ -33,8 +33,10 @@ def _now() -> datetime:
 class Call:
     """One call of a remote function and everything known about it."""
 
-    def __init__(self, backend: str, function: str, arguments: dict[str, Any]) -> None:
-        self.id = uuid.uuid4().hex
+    def __init__(
+        self, backend: str, function: str, arguments: dict[str, Any], call_id: str | None = None
+    ) -> None:
+        self.id = call_id or uuid.uuid4().hex
         self.backend = backend
         self.function = function
         self.arguments = arguments
@@ -136,16 +138,26 @@ class CallManager:
         arguments: dict[str, Any],
         *,
         timeout: float | None = None,
-    ) -> Call:
-        """Validate and start a call; raises before anything is sent if it cannot be made."""
+        call_id: str | None = None,
+    ) -> tuple[Call, bool]:
+        """Validate and start a call; raises before anything is sent if it cannot be made.
+
+        ``call_id`` (chosen by the client) makes the request idempotent: a retry, or a
+        second POST with the same id, gets the existing call and starts nothing. Returns
+        the call and whether it was created now.
+        """
+        if call_id is not None and call_id in self._calls:
+            return self._calls[call_id], False
         backend = self.backends.get(backend_name)
         spec = await backend.spec(function)
         spec.validate(arguments)
         limit = min(timeout, backend.timeout) if timeout else backend.timeout
-        call = Call(backend.name, function, arguments)
+        if call_id is not None and call_id in self._calls:  # raced with a retry while validating
+            return self._calls[call_id], False
+        call = Call(backend.name, function, arguments, call_id)
         self._remember(call)
         call.task = self._tasks.create_task(self._run(call, backend, spec, limit), name=f"call {call.id}")
-        return call
+        return call, True
 
     def get(self, call_id: str) -> Call:
         """A call by id."""

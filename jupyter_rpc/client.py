@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import http.client
 import inspect
 import json
 import os
-import urllib.error
+import threading
+import time
+import uuid
 import urllib.parse
 import urllib.request
 from typing import Any, Optional
@@ -102,6 +105,7 @@ class Session:
         asynchronous: bool = False,
     ):
         self.asynchronous = asynchronous
+        self._local = threading.local()  # one keep-alive connection per thread
         if url is None:
             url, found_token = find_server()
             token = found_token if token is None else token
@@ -110,23 +114,48 @@ class Session:
         self.timeout = timeout
 
     def request(self, method: str, path: str, body: Any = None, *, timeout: float | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(urllib.parse.urljoin(self.url, path), data=data, method=method)
-        req.add_header("Content-Type", "application/json")
+        """One request on this thread's keep-alive connection; errors become RemoteError."""
+        url = urllib.parse.urlsplit(urllib.parse.urljoin(self.url, path))
+        target = url.path + (f"?{url.query}" if url.query else "")
+        headers = {"Content-Type": "application/json"}
         if self.token:
-            req.add_header("Authorization", f"token {self.token}")
-        try:
-            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
+            headers["Authorization"] = f"token {self.token}"
+        data = json.dumps(body).encode() if body is not None else None
+        for attempt in (1, 2):  # a kept-alive connection the server has closed: reconnect once
+            conn = self._connection(url, timeout or self.timeout)
             try:
-                err = json.loads(exc.read())
+                conn.request(method, target, body=data, headers=headers)
+                response = conn.getresponse()
+                raw = response.read()
+                break
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+                self._local.conn = None
+                conn.close()
+                if attempt == 2 or method == "POST":  # never send a POST twice blindly
+                    raise RemoteError(f"The Jupyter server at {self.url} closed the connection: {exc}") from None
+            except OSError as exc:
+                self._local.conn = None
+                conn.close()
+                raise RemoteError(f"Cannot reach the Jupyter server at {self.url}: {exc}") from None
+        if response.status >= 400:
+            try:
+                err = json.loads(raw)
             except ValueError:
-                err = {"message": f"HTTP {exc.code} from {req.full_url}", "code": f"http.{exc.code}"}
+                err = {"message": f"HTTP {response.status} from {self.url}{path}", "code": f"http.{response.status}"}
             cls = InvalidArguments if err.get("code") == "request.schema" else RemoteError
-            raise cls(err.get("message", ""), code=err.get("code", ""), details=err.get("details")) from None
-        except urllib.error.URLError as exc:
-            raise RemoteError(f"Cannot reach the Jupyter server at {self.url}: {exc.reason}") from None
+            raise cls(err.get("message", ""), code=err.get("code", ""), details=err.get("details"))
+        return json.loads(raw)
+
+    def _connection(self, url: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+            conn = cls(url.hostname or "127.0.0.1", url.port, timeout=timeout)
+            self._local.conn = conn
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        return conn
 
     def run(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
         """The result of a call, or a coroutine of it when the session is asynchronous."""
@@ -141,8 +170,9 @@ class Session:
         are tables, images or charts display richly while staying plain Python values.
         """
         view = ProgressView(f"{backend}.{function}")
-        call = self._start(backend, function, arguments)
+        call: dict[str, Any] = {"id": uuid.uuid4().hex}
         try:
+            call = self._start(backend, function, arguments, call["id"])
             while call["state"] not in FINISHED:
                 view.update(call.get("progress"), call["state"])
                 call = self._follow(call)
@@ -154,8 +184,9 @@ class Session:
     async def acall(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
         """:meth:`call` for ``await``: cancelling the awaiting task cancels the remote call."""
         view = ProgressView(f"{backend}.{function}")
-        call = await asyncio.to_thread(self._start, backend, function, arguments)
+        call: dict[str, Any] = {"id": uuid.uuid4().hex}
         try:
+            call = await asyncio.to_thread(self._start, backend, function, arguments, call["id"])
             while call["state"] not in FINISHED:
                 view.update(call.get("progress"), call["state"])
                 call = await asyncio.to_thread(self._follow, call)
@@ -167,21 +198,31 @@ class Session:
             raise
         return self._outcome(call, view)
 
-    def _start(self, backend: str, function: str, arguments: dict[str, Any]) -> Any:
-        # No `wait` on the POST: the call id must be known before anything can be
-        # interrupted, so that an interrupt always cancels the remote call.
-        body = {"function": function, "arguments": arguments}
-        return self.request("POST", f"backends/{urllib.parse.quote(backend, safe='')}/calls", body, timeout=60)
+    def _start(self, backend: str, function: str, arguments: dict[str, Any], call_id: str) -> dict[str, Any]:
+        # The id is ours, so an interrupt at any moment can cancel the call, and a short
+        # call is answered by this one request (it waits up to half a second, then the
+        # progress display takes over).
+        body = {"function": function, "arguments": arguments, "id": call_id, "wait": 0.5}
+        path = f"backends/{urllib.parse.quote(backend, safe='')}/calls"
+        return self.request("POST", path, body, timeout=60)  # type: ignore[no-any-return]
 
     def _follow(self, call: dict[str, Any]) -> Any:
         return self.request("GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60)
 
-    def _cancel(self, call: dict[str, Any], view: ProgressView) -> None:
-        try:
-            self.request("DELETE", f"calls/{call['id']}", timeout=5)
-        except RemoteError:
-            pass  # it ended meanwhile
-        view.done(call.get("progress"), "cancelled")
+    def _cancel(self, call: dict[str, Any], view: ProgressView | None) -> None:
+        self._local.conn = None  # an interrupted request leaves its connection unusable
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self.request("DELETE", f"calls/{call['id']}", timeout=5)
+                break
+            except RemoteError as exc:
+                # not found yet: the POST was interrupted before the server took it
+                if exc.code != "call.not_found" or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        if view is not None:
+            view.done(call.get("progress"), "cancelled")
 
     def _outcome(self, call: dict[str, Any], view: ProgressView) -> Any:
         view.done(call.get("progress"), call["state"])

@@ -223,3 +223,15 @@ async def test_concurrent_calls_share_one_backend(rpc):
     outcomes = [(s, c.get("state"), (c.get("error") or {}).get("message", c.get("message"))) for s, c in results]
     assert all(state == "succeeded" for _, state, _ in outcomes), outcomes
     assert time.monotonic() - start < 5  # 16 × 0.5 s run side by side, not one after another
+
+
+async def test_client_chosen_id_makes_the_post_idempotent(rpc):
+    body = _call("add", {"a": 1, "b": 2}, id="0123456789abcdef0123456789abcdef", wait=10)
+    status, first = await rpc("POST", "backends", "examples", "calls", body=body)
+    assert status == 201 and first["id"] == body["id"] and first["result"] == 3
+    status, again = await rpc("POST", "backends", "examples", "calls", body=body)
+    assert status == 200 and again["id"] == first["id"]
+    _, listing = await rpc("GET", "calls")
+    assert len(listing["calls"]) == 1  # the retry started nothing
+    status, err = await rpc("POST", "backends", "examples", "calls", body={**body, "id": "not-hex"})
+    assert (status, err["code"]) == (400, "request.invalid")

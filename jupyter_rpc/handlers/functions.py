@@ -18,6 +18,7 @@ CALL_REQUEST = Draft202012Validator(
             "arguments": {"type": "object"},
             "timeout": {"type": "number", "exclusiveMinimum": 0},
             "wait": {"type": "number", "minimum": 0},
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
         },
         "required": ["function"],
         "additionalProperties": False,
@@ -69,14 +70,18 @@ class BackendCallsHandler(RPCHandler):
     @authorized
     async def post(self, backend: str) -> None:
         body = self.json_body(CALL_REQUEST)
-        call = await self.services.calls.start(
-            backend, body["function"], body.get("arguments", {}), timeout=body.get("timeout")
+        call, created = await self.services.calls.start(
+            backend,
+            body["function"],
+            body.get("arguments", {}),
+            timeout=body.get("timeout"),
+            call_id=body.get("id"),
         )
         wait = min(float(body.get("wait", 0)), self.services.max_wait)
         if wait > 0:
             await call.wait_done(wait)
         self.set_header("Location", url_path_join(self.base_url, "jupyter-rpc", "calls", call.id))
-        self.write_json(call.to_json(), status=201)
+        self.write_json(call.to_json(), status=201 if created else 200)
 
 
 class CallsHandler(RPCHandler):
