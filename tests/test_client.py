@@ -103,3 +103,15 @@ async def test_asynchronous_functions_can_be_awaited_and_cancelled(server_url, r
         await task
     _, listing = await rpc("GET", "calls")
     assert listing["calls"][0]["function"] == "sleep" and listing["calls"][0]["state"] == "cancelled"
+
+
+async def test_help_reads_like_local_code(server_url):
+    import pydoc
+
+    url, token = server_url
+    examples = await in_thread(connect, "examples", url=url, token=token)
+    text = pydoc.render_doc(examples.greet, renderer=pydoc.plaintext)
+    assert "greet(*, name: str, style: str = 'plain')" in text
+    assert "Parameters" in text and "name : string" in text
+    acc = pydoc.render_doc(examples.Accumulator, renderer=pydoc.plaintext)
+    assert "add_all(self, *, values: list)" in acc and "scaled(self, *, factor: float = 2.0)" in acc
