@@ -4,6 +4,8 @@
 
     jupyter-rpc MODULE                      # = jupyter-rpc serve MODULE
     jupyter-rpc serve MODULE [--workers N]  # DASF envelopes as JSON lines on stdio
+    jupyter-rpc serve MODULE --broker URL --topic T [--token-env VAR] ...
+                                            # a DASF backend on a message broker
     jupyter-rpc schema MODULE [--indent N]  # print the api_info JSON
     jupyter-rpc call MODULE '{"func_name": "add", "a": 1}' [--indent N]
 
@@ -56,6 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         if args.verb == "serve":
+            if args.broker is not None:
+                return _serve_broker(parser, args)
+            if args.topic or args.token or args.token_env or args.token_file or args.pulsar:
+                parser.error("--topic, --token*, --pulsar need --broker")
             return serve(args.module, workers=args.workers)
         if args.verb == "schema":
             return _schema(args.module, args.indent)
@@ -78,6 +84,42 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_int,
         default=None,
         help=f"threads for plain (not async) functions (default: {default_workers()})",
+    )
+    broker = serve_p.add_argument_group(
+        "DASF broker",
+        "Listen on a topic of a DASF message broker (dasf-broker-django or Apache Pulsar) "
+        "instead of stdio, as a DASF backend module does.",
+    )
+    broker.add_argument(
+        "--broker",
+        metavar="URL",
+        help="the broker's websocket URL: ws(s)://host[:port]/ws for dasf-broker-django, "
+        "ws(s)://host:port[/ws/v2[/ROLE/PERSISTENCE/TENANT/NAMESPACE]] for Pulsar",
+    )
+    broker.add_argument("--topic", help="the topic to serve (required with --broker)")
+    token = broker.add_mutually_exclusive_group()
+    token.add_argument(
+        "--token",
+        help="sent as the Authorization header ('Token <key>' unless it names its scheme, "
+        "e.g. 'Bearer ...'); visible in the process list, prefer --token-env/--token-file",
+    )
+    token.add_argument("--token-env", metavar="VAR", help="read the token from this environment variable")
+    token.add_argument("--token-file", metavar="PATH", help="read the token from this file")
+    broker.add_argument(
+        "--ca-bundle", metavar="PATH", help="CA certificates (PEM) for wss:// (default: the system's)"
+    )
+    broker.add_argument(
+        "--pulsar",
+        action="store_true",
+        help="Pulsar's URL layout (implied when the URL contains /ws/v2)",
+    )
+    broker.add_argument("--subscription", help="the consumer's subscription name")
+    broker.add_argument(
+        "--max-payload-size",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help="fragment payloads larger than this (default: 512000, as demessaging)",
     )
     schema_p = verbs.add_parser("schema", help="print the api_info JSON of MODULE")
     schema_p.add_argument("module", help=module_help)
@@ -139,6 +181,50 @@ def serve(target: str, *, workers: int | None = None) -> int:
     if api is None:
         return 1
     return Runner(api, input_fd, output_fd, workers=workers).run()
+
+
+def _read_token(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    if args.token_env:
+        value = os.environ.get(args.token_env)
+        if not value:
+            parser.error(f"--token-env: the environment variable {args.token_env} is not set")
+        return value.strip()
+    if args.token_file:
+        try:
+            with open(args.token_file, encoding="utf-8") as stream:
+                value = stream.read().strip()
+        except OSError as exc:
+            parser.error(f"--token-file: cannot read {args.token_file}: {exc.strerror}")
+        if not value:
+            parser.error(f"--token-file: {args.token_file} is empty")
+        return value
+    return args.token.strip() if args.token else None
+
+
+def _serve_broker(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from .broker import DEFAULT_MAX_PAYLOAD_SIZE, BrokerConfig, serve_on_broker
+
+    if not args.topic:
+        parser.error("--broker needs --topic")
+    token = _read_token(parser, args)
+    if args.ca_bundle and not os.path.isfile(args.ca_bundle):
+        parser.error(f"--ca-bundle: no such file: {args.ca_bundle}")
+    try:
+        config = BrokerConfig(
+            args.broker,
+            args.topic,
+            token=token,
+            ca_bundle=args.ca_bundle,
+            pulsar=True if args.pulsar else None,
+            subscription=args.subscription,
+            max_payload_size=args.max_payload_size or DEFAULT_MAX_PAYLOAD_SIZE,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    api = _load(args.module)
+    if api is None:
+        return 1
+    return serve_on_broker(api, config, workers=args.workers)
 
 
 def _load(target: str) -> BackendAPI | None:

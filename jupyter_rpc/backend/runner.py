@@ -80,8 +80,8 @@ class Runner:
     def __init__(
         self,
         api: BackendAPI,
-        input_fd: int,
-        output_fd: int,
+        input_fd: int | None = None,
+        output_fd: int | None = None,
         *,
         workers: int | None = None,
         interval: float = PROGRESS_INTERVAL,
@@ -100,11 +100,13 @@ class Runner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._stop: asyncio.Event | None = None
+        #: What :meth:`run` returns (a transport sets it to 1 on a fatal error).
+        self.exit_status = 0
 
     # -- entry points ------------------------------------------------------------------
 
     def run(self) -> int:
-        """Serve until the input ends; returns the exit status (0).
+        """Serve until the input ends; returns the exit status (:attr:`exit_status`).
 
         If a call ignores cancellation, the process ends with :func:`os._exit` after a
         short grace period instead of waiting for it.
@@ -112,22 +114,28 @@ class Runner:
         clean = asyncio.run(self._main())
         if not clean:
             sys.stderr.flush()
-            os._exit(0)
-        return 0
+            os._exit(self.exit_status)
+        return self.exit_status
 
-    async def _main(self) -> bool:
-        """Serve; True when every thread has ended, so that the process may exit normally."""
+    def _setup_loop(self) -> None:
+        """Bind the runner to the running loop and start its thread pool."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._stop = asyncio.Event()
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="jupyter-rpc-call")
+
+    async def _main(self) -> bool:
+        """Serve; True when every thread has ended, so that the process may exit normally."""
+        self._setup_loop()
+        assert self._output_fd is not None
         self._writer = Writer(self._output_fd, self._output_failed)
         reader = threading.Thread(target=self._read, name="jupyter-rpc-reader", daemon=True)
         reader.start()
         await self._stop.wait()
         return await self._shutdown(reader)
 
-    async def _shutdown(self, reader: threading.Thread) -> bool:
+    async def _end_calls(self) -> bool:
+        """Cancel the running calls and give them a grace period; True if all ended."""
         pending = [c.future for c in self._calls.values() if c.future is not None]
         for call in list(self._calls.values()):
             self._cancel_call(call)
@@ -138,9 +146,13 @@ class Runner:
         if busy:
             log(f"{busy} call(s) ignored the cancellation and are abandoned")
         self._pool.shutdown(wait=False)
+        return not busy
+
+    async def _shutdown(self, reader: threading.Thread) -> bool:
+        ended = await self._end_calls()
         flushed = self._writer.close(timeout=2.0)
         reader.join(0.2)
-        return not busy and flushed and not reader.is_alive()
+        return ended and flushed and not reader.is_alive()
 
     # -- plumbing (any thread) -----------------------------------------------------------
 
@@ -178,6 +190,7 @@ class Runner:
 
     def _read(self) -> None:
         """The reader thread: parse lines, decode request payloads, hand them to the loop."""
+        assert self._input_fd is not None
         with open(self._input_fd, "rb", buffering=1 << 16, closefd=False) as stream:
             for line in stream:
                 if not line.strip():
@@ -199,6 +212,12 @@ class Runner:
     # -- the loop ----------------------------------------------------------------------
 
     def _dispatch(self, msg: dict[str, Any], payload: Any) -> None:
+        """Handle one incoming message on the loop (every transport ends up here).
+
+        ``payload`` is the decoded request payload for ``request`` messages (or the
+        :class:`ProtocolError` that decoding raised), else ``None``. Replies go through
+        :meth:`send` with the same ``requestContext``.
+        """
         props = msg["properties"]
         kind = props["messageType"]
         context = props.get("requestContext", str(msg.get("context", "")))

@@ -1,0 +1,630 @@
+"""Serve a backend module on a DASF message broker, as a DASF backend module does.
+
+::
+
+    jupyter-rpc serve MODULE --broker ws://broker.example.org/ws --topic T --token-env VAR
+
+The runner connects *out* to the broker over websockets (nothing connects to it), so it
+can run on an HPC login node. It speaks what demessaging 0.6.4 speaks, to
+dasf-broker-django (``ws(s)://host/ws/<topic>``) and to Apache Pulsar's websocket API
+(``/ws/v2/{producer,consumer}/{persistent,non-persistent}/{tenant}/{namespace}/<topic>``):
+
+* one *consumer* socket ``<topic>/<subscription>`` receives the requests; every frame is
+  acknowledged at once with ``{"messageId": ...}``; frames without ``response_topic``,
+  ``requestContext`` or ``messageType`` are dropped (as demessaging does);
+* replies go to ``<response_topic>`` on *producer* sockets, one per response topic, kept
+  open while in use and closed after :attr:`BrokerConfig.producer_keep_alive` idle
+  seconds (``status-ping`` is the broker's own response topic for its pings);
+* ping -> pong, info, api_info, request -> progress frames -> response: the very same
+  handling as on stdio (:class:`jupyter_rpc.backend.runner.Runner`);
+* payloads over :attr:`BrokerConfig.max_payload_size` bytes (500 KiB) are sent as
+  demessaging does: the base64 text is cut into chunks of that many characters, each
+  frame carrying ``fragment`` (0-based) and ``num_fragments``;
+* the token goes in the ``Authorization`` header (never into a log line); on
+  dasf-broker-django the runner checks its right to serve the topic after connecting (by
+  publishing its api_info to ``status-ping``) and stops with the broker's refusal;
+* after a lost connection it reconnects with a capped exponential backoff; every
+  connect and every wait for the broker has a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import itertools
+import json
+import math
+import os
+import signal
+import ssl
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from tornado.httpclient import HTTPClientError, HTTPRequest
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+
+from .. import protocol
+from ..protocol import ProtocolError, decode_payload
+from .introspect import BackendAPI
+from .runner import PROGRESS_INTERVAL, Runner
+from .streams import log
+
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_SIZE",
+    "BrokerConfig",
+    "BrokerError",
+    "BrokerRunner",
+    "authorization_header",
+    "fragment_message",
+    "serve_on_broker",
+    "topic_url",
+]
+
+#: demessaging's default: payloads above this many bytes are fragmented.
+DEFAULT_MAX_PAYLOAD_SIZE = 512_000
+#: The broker's response topic for its own pings and api_info requests (dasf-broker-django).
+STATUS_PING = "status-ping"
+_SEP = "\x1f"  # joins response topic and requestContext (cannot occur in a topic name)
+_PULSAR_ROOT = "/ws/v2"
+_AUTH_SCHEMES = ("token ", "bearer ", "basic ")
+
+
+class BrokerError(Exception):
+    """A problem with the broker that retrying cannot fix (bad URL, refused token ...)."""
+
+
+# -- URLs, headers, fragments (pure functions) ---------------------------------------------
+
+
+def topic_url(
+    base: str,
+    topic: str,
+    role: Literal["producer", "consumer"],
+    subscription: str | None = None,
+    *,
+    pulsar: bool | None = None,
+) -> str:
+    """The websocket URL of ``topic`` for a producer or a consumer.
+
+    Parameters
+    ----------
+    base
+        The broker URL. dasf-broker-django: its websocket root, ``ws://host:port/ws``.
+        Pulsar: ``ws://host:port`` (with ``pulsar=True``), ``ws://host:port/ws/v2``, or
+        ``ws://host:port/ws/v2/<role>/<persistence>/<tenant>/<namespace>`` to choose
+        persistence, tenant and namespace (defaults: ``non-persistent``, ``public``,
+        ``default``, as demessaging's).
+    topic
+        The topic name.
+    role
+        ``producer`` (publish to ``topic``) or ``consumer`` (read it).
+    subscription
+        The consumer's subscription name (required for consumers).
+    pulsar
+        Pulsar's URL layout; ``None``: when ``base`` contains ``/ws/v2``.
+
+    Examples
+    --------
+    >>> topic_url("ws://127.0.0.1:8000/ws/", "demo", "consumer", "sub-1")
+    'ws://127.0.0.1:8000/ws/demo/sub-1'
+    >>> topic_url("ws://pulsar:8080", "demo", "producer", pulsar=True)
+    'ws://pulsar:8080/ws/v2/producer/non-persistent/public/default/demo'
+    """
+    if role not in ("producer", "consumer"):
+        raise ValueError(f"role must be 'producer' or 'consumer', not {role!r}")
+    if not topic or "/" in topic or _SEP in topic:
+        raise ValueError(f"not a valid topic name: {topic!r}")
+    if role == "consumer" and not subscription:
+        raise ValueError("a consumer URL needs a subscription name")
+    parts = urlsplit(base)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc:
+        raise ValueError(f"the broker URL must start with ws:// or wss:// and name a host: {base!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"the broker URL must not have a query or fragment: {base!r}")
+    path = parts.path.rstrip("/")
+    if pulsar is None:
+        pulsar = _PULSAR_ROOT in path
+    tail = [topic] + ([subscription] if role == "consumer" else [])
+    if not pulsar:
+        return f"{parts.scheme}://{parts.netloc}{path}/" + "/".join(tail)
+    if _PULSAR_ROOT in path:
+        prefix, _, rest = path.partition(_PULSAR_ROOT)
+    else:
+        prefix = path[: -len("/ws")] if path.endswith("/ws") else path
+        rest = ""
+    given = [p for p in rest.split("/") if p]
+    if given and given[0] in ("producer", "consumer"):
+        given = given[1:]
+    if len(given) > 3:
+        raise ValueError(
+            f"a Pulsar broker URL ends at the namespace (…/ws/v2/<role>/<persistence>/"
+            f"<tenant>/<namespace>), not {base!r}"
+        )
+    persistence, tenant, namespace = given + ["non-persistent", "public", "default"][len(given) :]
+    if persistence not in ("persistent", "non-persistent"):
+        raise ValueError(f"Pulsar topics are 'persistent' or 'non-persistent', not {persistence!r}")
+    segments = [role, persistence, tenant, namespace, *tail]
+    return f"{parts.scheme}://{parts.netloc}{prefix}{_PULSAR_ROOT}/" + "/".join(segments)
+
+
+def authorization_header(token: str) -> str:
+    """The ``Authorization`` value for a token: as given when it names its scheme
+    (``Token …``, ``Bearer …``, ``Basic …``), else ``Token <token>`` (dasf-broker-django's
+    DRF tokens)."""
+    token = token.strip()
+    if token.lower().startswith(_AUTH_SCHEMES):
+        return token
+    return f"Token {token}"
+
+
+def _raw_length(b64: str) -> int:
+    """The number of bytes a base64 text decodes to."""
+    return len(b64) // 4 * 3 - (len(b64) - len(b64.rstrip("=")))
+
+
+def fragment_message(msg: dict[str, Any], max_payload_size: int) -> list[dict[str, Any]]:
+    """Split a message whose payload is too big, exactly as demessaging 0.6.4 does.
+
+    When the payload's bytes (before base64) exceed ``max_payload_size``, the base64 text
+    is cut into chunks of ``max_payload_size`` characters; each chunk becomes a copy of
+    the message with integer properties ``fragment`` (0-based) and ``num_fragments``.
+    A receiver concatenates the chunks in fragment order and decodes once.
+    """
+    payload = msg.get("payload") or ""
+    if _raw_length(payload) <= max_payload_size:
+        return [msg]
+    count = math.ceil(len(payload) / max_payload_size)
+    frames = []
+    for index in range(count):
+        props = dict(msg["properties"], fragment=index, num_fragments=count)
+        chunk = payload[index * max_payload_size : (index + 1) * max_payload_size]
+        frames.append({"properties": props, "context": msg.get("context", ""), "payload": chunk})
+    return frames
+
+
+# -- configuration -------------------------------------------------------------------------
+
+
+@dataclass
+class BrokerConfig:
+    """Where and how to connect. Only ``url`` and ``topic`` are required."""
+
+    url: str
+    topic: str
+    #: The token (see :func:`authorization_header`); None: connect without one.
+    token: str | None = None
+    #: A PEM file of CA certificates for ``wss://`` (default: the system's CA store).
+    ca_bundle: str | None = None
+    #: Pulsar's URL layout (None: when the URL contains ``/ws/v2``).
+    pulsar: bool | None = None
+    #: The consumer's subscription name (default: ``jupyter-rpc-<pid>-<time>``).
+    subscription: str | None = None
+    max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE
+    #: Seconds one websocket connect may take.
+    connect_timeout: float = 10.0
+    #: Seconds to wait for the broker's acknowledgement of the rights check.
+    ack_timeout: float = 10.0
+    #: Seconds a reply may wait for its producer socket before it is dropped.
+    producer_connection_timeout: float = 30.0
+    #: Idle seconds after which a producer socket is closed.
+    producer_keep_alive: float = 120.0
+    #: First and largest pause between reconnection attempts (doubling in between).
+    min_backoff: float = 0.25
+    max_backoff: float = 10.0
+    #: Websocket ping interval and timeout (detects dead connections).
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
+    #: Largest incoming frame (bytes).
+    max_message_size: int = 256 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if self.subscription is None:
+            stamp = dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+            self.subscription = f"jupyter-rpc-{os.getpid()}-{stamp}"
+        if self.max_payload_size < 4:
+            raise ValueError("max_payload_size must be at least 4")
+        self.consumer_url = topic_url(
+            self.url, self.topic, "consumer", self.subscription, pulsar=self.pulsar
+        )
+        self.is_pulsar = _PULSAR_ROOT in self.consumer_url
+
+    def producer_url(self, topic: str) -> str:
+        return topic_url(self.url, topic, "producer", pulsar=self.is_pulsar)
+
+    def request(self, url: str) -> HTTPRequest:
+        headers = {}
+        if self.token:
+            headers["Authorization"] = authorization_header(self.token)
+        ssl_options: ssl.SSLContext | None = None
+        if url.startswith("wss://"):
+            ssl_options = ssl.create_default_context(cafile=self.ca_bundle or None)
+        return HTTPRequest(
+            url,
+            headers=headers,
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.connect_timeout,
+            ssl_options=ssl_options,
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, HTTPClientError):
+        if exc.code == 599:
+            return str(exc.message or "timeout")
+        return f"HTTP {exc.code} {exc.message or ''}".strip()
+    return str(exc) or type(exc).__name__
+
+
+# -- the runner ----------------------------------------------------------------------------
+
+
+class BrokerRunner(Runner):
+    """Serve one :class:`BackendAPI` on a broker topic (see the module docstring).
+
+    The request handling is :class:`Runner`'s; this class only replaces its transport:
+    incoming frames are handed to ``Runner._dispatch``, whose replies come back
+    through :meth:`send`.
+    """
+
+    def __init__(
+        self,
+        api: BackendAPI,
+        config: BrokerConfig,
+        *,
+        workers: int | None = None,
+        interval: float = PROGRESS_INTERVAL,
+    ) -> None:
+        super().__init__(api, workers=workers, interval=interval)
+        self.config = config
+        self.topic = config.topic  # source_topic of every reply
+        self._producers: dict[str, _Producer] = {}
+        self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._consumer: WebSocketClientConnection | None = None
+        self._announce_count = 0
+        self._contexts = itertools.count(1)
+        #: Set once the consumer socket is open and the broker accepted us (for tests).
+        self.connected: asyncio.Event | None = None
+
+    # -- the loop ------------------------------------------------------------------------
+
+    async def _main(self) -> bool:
+        self._setup_loop()
+        assert self._loop is not None and self._stop is not None
+        self.connected = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._loop.add_signal_handler(sig, self._request_stop)
+            except (ValueError, RuntimeError, NotImplementedError):  # not the main thread
+                pass
+        consumer = self._loop.create_task(self._consume())
+        await self._stop.wait()
+        consumer.cancel()
+        ended = await self._end_calls()
+        await self._flush_producers(timeout=2.0)
+        for producer in list(self._producers.values()):
+            producer.close()
+        if self._consumer is not None:
+            self._consumer.close()
+        await asyncio.gather(consumer, return_exceptions=True)
+        return ended
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep, or less when the runner stops; True when it is stopping."""
+        assert self._stop is not None
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _connect(self, url: str) -> WebSocketClientConnection:
+        cfg = self.config
+        return await asyncio.wait_for(
+            websocket_connect(
+                cfg.request(url),
+                ping_interval=cfg.ping_interval,
+                ping_timeout=cfg.ping_timeout,
+                max_message_size=cfg.max_message_size,
+            ),
+            cfg.connect_timeout + 1.0,
+        )
+
+    async def _consume(self) -> None:
+        """Keep the consumer socket open and hand every frame to the dispatcher."""
+        cfg = self.config
+        assert self.connected is not None
+        backoff = cfg.min_backoff
+        ever_connected = False
+        while True:
+            try:
+                ws = await self._connect(cfg.consumer_url)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every failure is retried or fatal
+                if isinstance(exc, HTTPClientError) and exc.code in (401, 403, 404):
+                    if not ever_connected:
+                        self._fatal(
+                            f"the broker refused the connection to topic {cfg.topic!r} at "
+                            f"{cfg.consumer_url}: {_describe(exc)}"
+                            + (" (is the token right?)" if exc.code != 404 else " (is the URL right?)")
+                        )
+                        return
+                log(
+                    f"cannot connect to the broker at {cfg.consumer_url} ({_describe(exc)}); "
+                    f"retrying in {backoff:.2g} s"
+                )
+                if await self._sleep(backoff):
+                    return
+                backoff = min(backoff * 2, cfg.max_backoff)
+                continue
+            self._consumer = ws
+            log(
+                f"{'reconnected' if ever_connected else 'connected'} to {cfg.consumer_url}: "
+                f"serving {self.api.name!r} on topic {cfg.topic!r}"
+            )
+            if not cfg.is_pulsar:
+                refusal = await self._check_rights()
+                if refusal:
+                    self._fatal(
+                        f"the broker refused to let this backend serve topic {cfg.topic!r}: "
+                        f"{refusal} (a topic that is not public needs a token with the "
+                        "right to consume it; is the token right?)"
+                    )
+                    ws.close()
+                    return
+            ever_connected = True
+            backoff = cfg.min_backoff
+            self.connected.set()
+            while True:
+                text = await ws.read_message()
+                if text is None:
+                    break
+                if isinstance(text, bytes):
+                    text = text.decode("utf-8", errors="replace")
+                self._on_frame(ws, text)
+            self.connected.clear()
+            self._consumer = None
+            log(
+                f"lost the connection to the broker ({ws.close_code or 'closed'}); reconnecting"
+            )
+            if await self._sleep(cfg.min_backoff):
+                return
+
+    def _fatal(self, text: str) -> None:
+        log(text)
+        self.exit_status = 1
+        self._request_stop()
+
+    async def _check_rights(self) -> str | None:
+        """Publish our api_info to ``status-ping``; the broker's refusal text, else None.
+
+        dasf-broker-django accepts consumer sockets it will never feed, so this is the way
+        to learn at start that the token does not allow serving the topic. It also
+        refreshes the api_info the broker keeps for the topic.
+        """
+        self._announce_count += 1
+        context = str(900_000_000 + self._announce_count)
+        msg = protocol.message(
+            protocol.RESPONSE,
+            context,
+            status=protocol.SUCCESS,
+            api_info=self._api_info,
+            source_topic=self.topic,
+        )
+        producer = self._producer(STATUS_PING)
+        waiter = producer.expect_ack(context)
+        producer.put([msg])
+        try:
+            result = await asyncio.wait_for(waiter, self.config.ack_timeout)
+        except asyncio.TimeoutError:
+            log("the broker did not acknowledge the rights check in time; serving anyway")
+            return None
+        finally:
+            producer.forget_ack(context)
+        return None if result == "ok" else str(result)
+
+    def _on_frame(self, ws: WebSocketClientConnection, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except json.JSONDecodeError:
+            log(f"ignoring a frame that is not JSON: {text[:200]!r}")
+            return
+        if not isinstance(msg, dict):
+            return
+        message_id = msg.get("messageId")
+        if message_id is not None:
+            self._ack(ws, message_id)
+            if self._duplicate(str(message_id)):
+                return
+        props = msg.get("properties")
+        if not isinstance(props, dict):
+            return
+        response_topic = props.get("response_topic")
+        context = props.get("requestContext")
+        kind = props.get("messageType")
+        if not response_topic or context in (None, "") or not kind or not isinstance(kind, str):
+            return  # demessaging ignores these too
+        key = f"{response_topic}{_SEP}{context}"
+        payload = msg.get("payload") or ""
+        if not isinstance(payload, str):
+            payload = ""
+        decoded: Any = None
+        if kind == protocol.REQUEST:
+            try:
+                decoded = decode_payload(payload)
+            except ProtocolError as exc:
+                decoded = exc
+        props = dict(props, requestContext=key)
+        self._dispatch({"properties": props, "context": key, "payload": payload}, decoded)
+
+    def _ack(self, ws: WebSocketClientConnection, message_id: Any) -> None:
+        try:
+            ws.write_message(json.dumps({"messageId": message_id}))
+        except WebSocketClosedError:
+            pass  # the broker re-sends un-acked messages after the reconnect
+
+    def _duplicate(self, message_id: str) -> bool:
+        if message_id in self._seen:
+            return True
+        self._seen[message_id] = None
+        if len(self._seen) > 2000:
+            self._seen.popitem(last=False)
+        return False
+
+    # -- replies (any thread) ----------------------------------------------------------
+
+    def send(self, msg: dict[str, Any]) -> None:
+        """Publish a reply on its response topic (thread-safe; order is kept per topic)."""
+        props = msg["properties"]
+        response_topic, _, context = str(props["requestContext"]).partition(_SEP)
+        props["requestContext"] = context
+        # ``context`` only pairs a publish with its ack. dasf-broker-django stores it in an
+        # integer column (a non-numeric one makes it drop the socket), so it stays numeric.
+        msg["context"] = context if context.isdigit() else str(next(self._contexts))
+        frames = fragment_message(msg, self.config.max_payload_size)
+        texts = [json.dumps(frame, separators=(",", ":"), ensure_ascii=False) for frame in frames]
+        self._to_loop(self._publish, response_topic, texts)
+
+    def _publish(self, topic: str, texts: list[str]) -> None:
+        self._producer(topic).put(texts)
+
+    def _producer(self, topic: str) -> _Producer:
+        producer = self._producers.get(topic)
+        if producer is None or producer.closed:
+            producer = self._producers[topic] = _Producer(self, topic)
+        return producer
+
+    def _producer_done(self, producer: _Producer) -> None:
+        if self._producers.get(producer.topic) is producer:
+            del self._producers[producer.topic]
+
+    async def _flush_producers(self, timeout: float) -> None:
+        waits = [p.idle.wait() for p in self._producers.values() if not p.closed]
+        if waits:
+            await asyncio.wait([asyncio.ensure_future(w) for w in waits], timeout=timeout)
+
+
+class _Producer:
+    """One producer socket for one response topic: a queue of frames, sent in order."""
+
+    def __init__(self, runner: BrokerRunner, topic: str) -> None:
+        self.runner = runner
+        self.topic = topic
+        self.url = runner.config.producer_url(topic)
+        self.queue: collections.deque[Any] = collections.deque()
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.closed = False
+        self.ws: WebSocketClientConnection | None = None
+        self._acks: dict[str, asyncio.Future[str]] = {}
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def put(self, frames: list[Any]) -> None:
+        self.queue.extend(frames)
+        self.idle.clear()
+        self.wake.set()
+
+    def expect_ack(self, context: str) -> asyncio.Future[str]:
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._acks[context] = future
+        return future
+
+    def forget_ack(self, context: str) -> None:
+        self._acks.pop(context, None)
+
+    def close(self) -> None:
+        self.closed = True
+        self._task.cancel()
+        if self.ws is not None:
+            self.ws.close()
+            self.ws = None
+
+    async def _run(self) -> None:
+        cfg = self.runner.config
+        try:
+            while True:
+                if not self.queue:
+                    self.idle.set()
+                    self.wake.clear()
+                    try:
+                        await asyncio.wait_for(self.wake.wait(), cfg.producer_keep_alive)
+                    except asyncio.TimeoutError:
+                        return  # idle: close
+                    continue
+                if self.ws is None and not await self._open():
+                    return
+                item = self.queue[0]
+                text = item if isinstance(item, str) else json.dumps(item, separators=(",", ":"))
+                try:
+                    assert self.ws is not None
+                    await self.ws.write_message(text)
+                except WebSocketClosedError:
+                    self.ws = None  # reconnect and send it again
+                    continue
+                self.queue.popleft()
+        finally:
+            self.closed = True
+            self.idle.set()
+            if self.ws is not None:
+                self.ws.close()
+                self.ws = None
+            self.runner._producer_done(self)
+
+    async def _open(self) -> bool:
+        """Connect within ``producer_connection_timeout``; on failure drop the queue."""
+        runner, cfg = self.runner, self.runner.config
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cfg.producer_connection_timeout
+        backoff = cfg.min_backoff
+        error = ""
+        while loop.time() < deadline:
+            try:
+                self.ws = await runner._connect(self.url)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                error = _describe(exc)
+                if isinstance(exc, HTTPClientError) and exc.code in (401, 403, 404):
+                    break
+                await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
+                backoff = min(backoff * 2, cfg.max_backoff)
+                continue
+            loop.create_task(self._read_acks(self.ws))
+            return True
+        log(
+            f"dropping {len(self.queue)} message(s) for topic {self.topic!r}: cannot open "
+            f"{self.url} ({error or 'timeout'})"
+        )
+        self.queue.clear()
+        for future in self._acks.values():
+            if not future.done():
+                future.set_result(f"cannot connect ({error or 'timeout'})")
+        return False
+
+    async def _read_acks(self, ws: WebSocketClientConnection) -> None:
+        while True:
+            text = await ws.read_message()
+            if text is None:
+                if self.ws is ws:
+                    self.ws = None
+                return
+            try:
+                ack = json.loads(text)
+            except (json.JSONDecodeError, TypeError):
+                continue
+            if not isinstance(ack, dict):
+                continue
+            result = ack.get("result", "ok")
+            future = self._acks.get(str(ack.get("context")))
+            if future is not None and not future.done():
+                future.set_result(str(result))
+            elif result != "ok":
+                log(f"the broker refused a reply on topic {self.topic!r}: {result}")
+
+
+def serve_on_broker(api: BackendAPI, config: BrokerConfig, *, workers: int | None = None) -> int:
+    """Serve ``api`` on the broker until SIGTERM/SIGINT or a fatal error; the exit status."""
+    return BrokerRunner(api, config, workers=workers).run()
