@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, creat
 from pydantic.fields import FieldInfo
 
 from .loader import BackendError
+from .dasf_reports import make_report, report_class
 from .progress import Progress
 
 _CONFIG = ConfigDict(protected_namespaces=(), arbitrary_types_allowed=False)
@@ -32,6 +33,7 @@ class _Param:
     field: str  # the pydantic field name (differs only when the name clashes)
     positional_only: bool = False
     progress: bool = False  # not in the schema: the runner's Progress is passed
+    report: tuple[type, Any] | None = None  # a deprogressapi report class and its default
 
 
 @dataclass
@@ -52,7 +54,12 @@ class _Callable:
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         for param in self.params:
-            value = progress if param.progress else getattr(validated, param.field)
+            if param.report is not None:
+                value = make_report(*param.report, progress)
+            elif param.progress:
+                value = progress
+            else:
+                value = getattr(validated, param.field)
             if param.positional_only:
                 args.append(value)
             else:
@@ -192,6 +199,13 @@ def _fields(
         positional_only = param.kind == param.POSITIONAL_ONLY
         if _is_progress(annotation):
             params.append(_Param(param.name, "", positional_only, progress=True))
+            continue
+        report = report_class(annotation)
+        if report is not None:  # a demessaging module's deprogressapi reporter
+            default = None if param.default is param.empty else param.default
+            params.append(
+                _Param(param.name, "", positional_only, progress=True, report=(report, default))
+            )
             continue
         if param.name in _RESERVED:
             raise BackendError(

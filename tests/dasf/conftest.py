@@ -1,3 +1,3 @@
 """Fixtures of the DASF test bed for every test under tests/dasf (see fixtures.py)."""
 
-from .fixtures import dasf_backend, dasf_broker, dasf_env, dasf_module_broker, dasf_process  # noqa: F401
+from .fixtures import dasf_backend, dasf_broker, dasf_env, dasf_module_broker, dasf_process, dasf_runner  # noqa: F401

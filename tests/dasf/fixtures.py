@@ -11,8 +11,10 @@ Tests elsewhere in ``tests/`` can use them by importing them into their module::
 * ``dasf_backend(module, topic, *, broker=None, token=None, timeout=30)``: start a
   demessaging backend module (a .py path) on ``topic`` of ``broker`` (default: the test's
   ``dasf_broker``) and wait until it is online; stopped after the test.
-* ``dasf_process(cmd, topic, *, broker=None, ...)``: the same for any command line (e.g.
-  ``jupyter-rpc serve MODULE --broker URL --topic T``).
+* ``dasf_process(cmd, topic, *, broker=None, ...)``: the same for any command line.
+* ``dasf_runner(module, topic, *, broker=None, python=None, token=None, extra_args=(),
+  wait=True)``: jupyter_rpc's own runner as a DASF backend (``jupyter-rpc serve MODULE
+  --broker URL --topic T``); ``python=dasf_env.python`` runs it next to demessaging.
 """
 
 from __future__ import annotations
@@ -23,9 +25,16 @@ from typing import Any
 
 import pytest
 
-from .testbed import Backend, Broker, DasfEnv, TestbedError, ensure_venv, start_backend, start_broker, start_process
+from .testbed import Backend, Broker, DasfEnv, TestbedError, ensure_venv, start_backend, start_broker, start_process, start_runner
 
-__all__ = ["dasf_backend", "dasf_broker", "dasf_env", "dasf_module_broker", "dasf_process"]
+__all__ = [
+    "dasf_backend",
+    "dasf_broker",
+    "dasf_env",
+    "dasf_module_broker",
+    "dasf_process",
+    "dasf_runner",
+]
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +98,20 @@ def dasf_process(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     def start(cmd: list[Any], topic: str, *, broker: Broker | None = None, **kwargs: Any) -> Backend:
         backend = start_process(cmd, topic, _broker(request, broker), **kwargs)
+        started.append(backend)
+        return backend
+
+    yield start
+    for backend in reversed(started):
+        backend.stop()
+
+
+@pytest.fixture
+def dasf_runner(request: pytest.FixtureRequest) -> Iterator[Any]:
+    started: list[Backend] = []
+
+    def start(module: Any, topic: str, *, broker: Broker | None = None, **kwargs: Any) -> Backend:
+        backend = start_runner(module, topic, _broker(request, broker), **kwargs)
         started.append(backend)
         return backend
 

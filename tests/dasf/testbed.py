@@ -59,6 +59,7 @@ __all__ = [
     "start_backend",
     "start_broker",
     "start_process",
+    "start_runner",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -531,13 +532,16 @@ def start_process(
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    log_dir: str | os.PathLike[str] | None = None,
 ) -> Backend:
     """Start any backend command (e.g. ``jupyter-rpc serve ... --broker``) on ``topic``.
 
     With ``broker``, wait (at most ``timeout`` s) until the broker has heard from it.
     Its output goes to a log file (``.log_path``).
     """
-    log_dir = (broker.state if broker is not None else Path(tempfile.gettempdir())) / "logs"
+    if log_dir is None:
+        log_dir = (broker.state if broker is not None else Path(tempfile.gettempdir())) / "logs"
+    log_dir = Path(log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"backend-{topic}-{time.time_ns()}.log"
     since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(milliseconds=50)
@@ -580,6 +584,42 @@ def start_backend(
         cwd=module.parent,
         timeout=timeout,
     )
+
+
+def start_runner(
+    module: str | os.PathLike[str],
+    topic: str,
+    broker: Broker | str,
+    *,
+    python: str | os.PathLike[str] | None = None,
+    token: str | None = None,
+    extra_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    wait: bool = True,
+    timeout: float = 30.0,
+) -> Backend:
+    """Start jupyter_rpc's own runner as a DASF backend: ``python -m jupyter_rpc.backend
+    serve MODULE --broker URL --topic TOPIC [--token-env ...]``.
+
+    ``python`` defaults to this interpreter (jupyter_rpc's environment); with the DASF
+    venv's python the runner runs from this source tree (``PYTHONPATH``), next to
+    demessaging, which modules written for demessaging import. The token is passed in an
+    environment variable (``--token-env``), as a user should. ``wait``: until the broker
+    has heard from it (needs a :class:`Broker`).
+    """
+    url = broker.ws_url if isinstance(broker, Broker) else broker
+    cmd = [str(python or sys.executable), "-m", "jupyter_rpc.backend", "serve", str(module)]
+    cmd += ["--broker", url, "--topic", topic]
+    extra_env = dict(env or {})
+    if token is not None:
+        extra_env["JUPYTER_RPC_TEST_TOKEN"] = token
+        cmd += ["--token-env", "JUPYTER_RPC_TEST_TOKEN"]
+    if python is not None and Path(python).resolve() != Path(sys.executable).resolve():
+        extra_env["PYTHONPATH"] = str(REPO)
+    cmd += list(extra_args)
+    waiting = broker if (wait and isinstance(broker, Broker)) else None
+    logs = broker.state / "logs" if isinstance(broker, Broker) else None
+    return start_process(cmd, topic, waiting, cwd=REPO, env=extra_env, timeout=timeout, log_dir=logs)
 
 
 @dataclass
