@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, creat
 from pydantic.fields import FieldInfo
 
 from .loader import BackendError
-from .dasf_reports import make_report, report_class
+from .dasf_compat import field_params, make_report, report_class
 from .progress import Progress
 
 _CONFIG = ConfigDict(protected_namespaces=(), arbitrary_types_allowed=False)
@@ -192,6 +192,7 @@ def _fields(
     hints = _hints(func, label)
     fields: dict[str, Any] = {}
     params: list[_Param] = []
+    configured = field_params(func)  # demessaging's @configure(field_params=...)
     for index, param in enumerate(signature.parameters.values()):
         if index < skip or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
@@ -214,6 +215,7 @@ def _fields(
         info: dict[str, Any] = {}
         if param.name in docs:
             info["description"] = docs[param.name]
+        info.update(configured.get(param.name, {}))
         field_name = param.name
         if param.name.startswith("_") or hasattr(BaseModel, param.name):
             field_name = f"arg_{param.name.lstrip('_')}_{index}"

@@ -152,6 +152,13 @@ def test_progress_and_a_fragmented_result(dasf_env, dasf_module_broker, dasf_run
     assert call({"func_name": "greet", "name": "Ada", "tone": "loud"}).value == '"HELLO, ADA."'
     centroid = call({"func_name": "centroid", "stations": [{"lon": 1, "lat": 2}, {"lon": 3}]})
     assert json.loads(centroid.value) == {"lon": 2.0, "lat": 1.0}, centroid.stderr
+    # @configure(field_params={"stations": {"min_length": 1}}) is honoured
+    empty = dasf_exchange(url, topic, "request", {"func_name": "centroid", "stations": []})
+    assert empty.status == "error"
+    assert empty.value.startswith("error validating request:") and "stations" in empty.value
+    api = json.loads(dasf_exchange(url, topic, "api_info").properties["api_info"])
+    centroid_schema = next(f for f in api["functions"] if f["name"] == "centroid")["rpc_schema"]
+    assert centroid_schema["properties"]["stations"]["minItems"] == 1
     method = call({"class_name": "Counter", "start": 5, "function": {"func_name": "times", "factor": 3}})
     assert method.value == "15"
     failed = call({"func_name": "fail", "reason": "no data"})

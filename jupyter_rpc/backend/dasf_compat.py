@@ -1,4 +1,12 @@
-"""Run functions written for demessaging that report progress with deprogressapi.
+"""Run modules written for demessaging (DASF's backend library) unchanged.
+
+Two demessaging features are honoured without importing demessaging or deprogressapi
+(jupyter_rpc does not depend on them):
+
+* ``@demessaging.configure(field_params={"param": {"min_length": 1, ...}})`` on a
+  function or method: the pydantic ``Field`` arguments are applied to those parameters
+  (:func:`field_params`);
+* deprogressapi progress reports, below.
 
 A demessaging module asks for a progress report by annotating a parameter with
 ``deprogressapi.ProgressReport`` (any ``BaseReport`` subclass, also inside ``Optional``)::
@@ -30,7 +38,16 @@ from typing import Annotated, Any, Union
 
 from .progress import Progress
 
-__all__ = ["ReportSink", "make_report", "report_class"]
+__all__ = ["ReportSink", "field_params", "make_report", "report_class"]
+
+
+def field_params(func: Any) -> dict[str, dict[str, Any]]:
+    """``@configure(field_params=...)`` of a demessaging function: parameter -> Field kwargs."""
+    config = getattr(func, "__pulsar_config__", None)
+    params = getattr(config, "field_params", None)
+    if not isinstance(params, dict):
+        return {}
+    return {str(k): dict(v) for k, v in params.items() if isinstance(v, dict)}
 
 
 def _is_report_class(candidate: Any) -> bool:
