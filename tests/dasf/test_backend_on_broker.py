@@ -10,6 +10,8 @@ import json
 import math
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -178,6 +180,31 @@ def test_runner_reconnects_after_a_broker_restart(dasf_broker, dasf_runner):
     assert time.monotonic() - start < 10
     assert runner.alive()
     assert "reconnected to" in runner.log_text()
+    # the broker's own liveness check (its HTTP ping view pings the topic's backend,
+    # which answers on status-ping)
+    assert _broker_status(f"{dasf_broker.http_url}/dasf-broker/{topic}/ping/") == "Consumer connected"
+    runner.stop()
+    assert runner.returncode == 0  # SIGTERM: a clean exit
+
+
+def _broker_status(ping_url: str, timeout: float = 10.0) -> str:
+    """Ask the broker to ping a topic, then poll its status view until it is online."""
+    try:
+        urllib.request.urlopen(ping_url, timeout=timeout).close()
+    except urllib.error.HTTPError:
+        pass  # the redirect to the status page may come before the pong
+    status_url = ping_url.replace("/ping/", "/status/")
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(status_url, timeout=timeout) as page:
+                return page.read().decode()
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode()
+            exc.close()
+        time.sleep(0.1)
+    return text
 
 
 def test_protected_topic_with_and_without_the_right_token(dasf_env, dasf_broker, dasf_runner):
