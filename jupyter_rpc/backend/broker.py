@@ -501,9 +501,13 @@ class BrokerRunner(Runner):
             del self._producers[producer.topic]
 
     async def _flush_producers(self, timeout: float) -> None:
-        waits = [p.idle.wait() for p in self._producers.values() if not p.closed]
+        waits = [
+            asyncio.ensure_future(p.idle.wait()) for p in self._producers.values() if not p.closed
+        ]
         if waits:
-            await asyncio.wait([asyncio.ensure_future(w) for w in waits], timeout=timeout)
+            await asyncio.wait(waits, timeout=timeout)
+            for waiter in waits:
+                waiter.cancel()
 
 
 class _Producer:

@@ -191,8 +191,8 @@ def _broker_status(ping_url: str, timeout: float = 10.0) -> str:
     """Ask the broker to ping a topic, then poll its status view until it is online."""
     try:
         urllib.request.urlopen(ping_url, timeout=timeout).close()
-    except urllib.error.HTTPError:
-        pass  # the redirect to the status page may come before the pong
+    except urllib.error.HTTPError as exc:  # the redirect to the status page may come first
+        exc.close()
     status_url = ping_url.replace("/ping/", "/status/")
     deadline = time.monotonic() + timeout
     text = ""
@@ -247,3 +247,27 @@ def test_cli_checks_broker_options(tmp_path: Path):
     empty.write_text("\n")
     assert "is empty" in run("--broker", "ws://h/ws", "--topic", "t", "--token-file", str(empty)).stderr
     assert "ws:// or wss://" in run("--broker", "http://h/ws", "--topic", "t").stderr
+
+
+def test_sigterm_answers_the_running_call_before_exiting(dasf_module_broker, dasf_runner):
+    import threading
+
+    topic = dasf_module_broker.create_topic("rpc-sigterm")
+    runner = dasf_runner(FAULTY, topic, broker=dasf_module_broker)
+    replies = []
+    caller = threading.Thread(
+        target=lambda: replies.append(
+            dasf_exchange(
+                dasf_module_broker.ws_url, topic, "request", {"func_name": "sleep", "seconds": 30}, timeout=15
+            )
+        )
+    )
+    caller.start()
+    time.sleep(1.5)  # the call is running by now (a round trip takes ~50 ms)
+    assert not replies
+    runner.stop()
+    caller.join(20)
+    assert runner.returncode == 0
+    assert replies and replies[0].status == "error"
+    assert replies[0].properties["error_type"] == "Cancelled"
+    assert [tree["status"] for tree in replies[0].progress][-1] == "error"
