@@ -369,8 +369,8 @@ class BrokerRunner(Runner):
                 if refusal:
                     self._fatal(
                         f"the broker refused to let this backend serve topic {cfg.topic!r}: "
-                        f"{refusal} (a topic that is not public needs a token with the "
-                        "right to consume it; is the token right?)"
+                        f"{refusal} (the topic must exist, and one that is not public needs "
+                        "a token with the right to consume it: is the token right?)"
                     )
                     ws.close()
                     return
@@ -418,8 +418,9 @@ class BrokerRunner(Runner):
         producer.put([msg])
         try:
             result = await asyncio.wait_for(waiter, self.config.ack_timeout)
-        except asyncio.TimeoutError:
-            log("the broker did not acknowledge the rights check in time; serving anyway")
+        except (asyncio.TimeoutError, ConnectionError) as exc:
+            why = "in time" if isinstance(exc, asyncio.TimeoutError) else f"({exc})"
+            log(f"the broker did not acknowledge the rights check {why}; serving anyway")
             return None
         finally:
             producer.forget_ack(context)
@@ -605,7 +606,7 @@ class _Producer:
         self.queue.clear()
         for future in self._acks.values():
             if not future.done():
-                future.set_result(f"cannot connect ({error or 'timeout'})")
+                future.set_exception(ConnectionError(f"cannot open {self.url}: {error or 'timeout'}"))
         return False
 
     async def _read_acks(self, ws: WebSocketClientConnection) -> None:

@@ -227,6 +227,13 @@ def test_protected_topic_with_and_without_the_right_token(dasf_env, dasf_broker,
     assert "User is not allowed to publish to this topic" in log
     assert wrong not in log
 
+    missing = dasf_runner(DEMO, "no-such-topic", wait=False)
+    deadline = time.monotonic() + 20
+    while missing.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert missing.returncode == 1
+    assert "the topic must exist" in missing.log_text()
+
 
 def test_cli_checks_broker_options(tmp_path: Path):
     import subprocess
