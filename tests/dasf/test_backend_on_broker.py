@@ -207,14 +207,25 @@ def _broker_status(ping_url: str, timeout: float = 10.0) -> str:
     return text
 
 
-def test_protected_topic_with_and_without_the_right_token(dasf_env, dasf_broker, dasf_runner):
+def test_protected_topic_with_and_without_the_right_token(
+    dasf_env, dasf_broker, dasf_process, dasf_runner, tmp_path
+):
     topic = dasf_broker.protected_topic
-    good = dasf_runner(DEMO, topic, token=dasf_broker.token)
+    token_file = tmp_path / "token"
+    token_file.write_text(dasf_broker.token + "\n")
+    # `python -m jupyter_rpc.backend MODULE --broker ...` (serve is the default verb)
+    good = dasf_process(
+        [sys.executable, "-m", "jupyter_rpc.backend", DEMO, "--broker", dasf_broker.ws_url]
+        + ["--topic", topic, "--token-file", token_file],
+        topic,
+        cwd=REPO,
+    )
     result = send_request(
         dasf_env, DEMO_API, topic, dasf_broker.ws_url, {"func_name": "add", "a": 1}, token=dasf_broker.token
     )
     assert result.value == "2", result.stderr
     good.stop()
+    assert dasf_broker.token not in good.log_text()
 
     wrong = "0" * 40
     refused = dasf_runner(DEMO, topic, token=wrong, wait=False)
