@@ -12,6 +12,7 @@ serves the "examples" backend; it is stopped by PID at the end.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -86,10 +87,9 @@ def _write_user_settings(settings_dir: Path) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """Start ``jupyter lab`` in the background; stop it by PID afterwards."""
-    base = tmp_path_factory.mktemp("lab")
+@contextlib.contextmanager
+def start_lab(base: Path, config: dict | None = None) -> Iterator[LabServer]:
+    """Start ``jupyter lab`` in the background (``config``: extra server config); stop it by PID."""
     root = base / "root"
     dirs = {
         "JUPYTER_CONFIG_DIR": base / "config",
@@ -103,6 +103,11 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     for path in [root, *dirs.values()]:
         path.mkdir(parents=True, exist_ok=True)
     _write_user_settings(dirs["JUPYTERLAB_SETTINGS_DIR"])
+    extra: list[str] = []
+    if config:
+        config_file = base / "jupyter_server_config.json"
+        config_file.write_text(json.dumps(config))
+        extra.append(f"--config={config_file}")
     env = {**os.environ, **{k: str(v) for k, v in dirs.items()}}
     env.pop("JUPYTER_TOKEN", None)
     port = _free_port()
@@ -122,6 +127,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
             "--ServerApp.open_browser=False",
             f"--ServerApp.root_dir={root}",
             "--LabApp.news_url=",
+            *extra,
         ],
         cwd=root,
         env=env,
@@ -158,7 +164,14 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                 process.wait(timeout=5)
         log.close()
         RESULTS.mkdir(exist_ok=True)
-        shutil.copy(log_path, RESULTS / "lab.log")
+        shutil.copy(log_path, RESULTS / f"{base.name}.lab.log")
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """The package's default config: the "examples" backend."""
+    with start_lab(tmp_path_factory.mktemp("lab")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -180,6 +193,11 @@ def browser_context_args(browser_context_args: dict) -> dict:
 @pytest.fixture
 def lab(page: Page, lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
     """JupyterLab loaded with a fresh workspace (browser errors are saved per test)."""
+    yield from open_lab(page, lab_server, request)
+
+
+def open_lab(page: Page, lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """Load JupyterLab of ``lab_server`` in ``page``; save browser errors afterwards."""
     messages: list[str] = []
     page.on("console", lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
     page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
