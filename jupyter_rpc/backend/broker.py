@@ -351,6 +351,13 @@ class BrokerRunner(Runner):
                             + (" (is the token right?)" if exc.code != 404 else " (is the URL right?)")
                         )
                         return
+                if isinstance(exc, ssl.SSLCertVerificationError) and not ever_connected:
+                    self._fatal(
+                        f"cannot connect to the broker at {cfg.consumer_url}: its TLS "
+                        f"certificate is not trusted ({exc.verify_message or exc}); give the "
+                        "CA certificate with --ca-bundle"
+                    )
+                    return
                 log(
                     f"cannot connect to the broker at {cfg.consumer_url} ({_describe(exc)}); "
                     f"retrying in {backoff:.2g} s"

@@ -8,6 +8,8 @@ Tests elsewhere in ``tests/`` can use them by importing them into their module::
   use. If it cannot be built the test is skipped, except in CI (``CI=true``), where it fails.
 * ``dasf_broker`` (function): a fresh broker (:class:`dasf.testbed.Broker`), closed after
   the test. ``dasf_module_broker`` (module): one broker shared by a test module.
+  For ``wss://``: ``dasf.testbed.start_broker(dasf_env, tls=True)`` (self-signed for
+  127.0.0.1; trust ``broker.ca_bundle``; ``broker.close()`` it yourself).
 * ``dasf_backend(module, topic, *, broker=None, token=None, timeout=30)``: start a
   demessaging backend module (a .py path) on ``topic`` of ``broker`` (default: the test's
   ``dasf_broker``) and wait until it is online; stopped after the test.

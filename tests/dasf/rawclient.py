@@ -16,6 +16,7 @@ import asyncio
 import base64
 import json
 import secrets
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,9 +75,12 @@ class Reply:
         return int(self.properties.get("num_fragments", 0) or 0)
 
 
-def _request(url: str, token: str | None) -> HTTPRequest:
+def _request(url: str, token: str | None, ca_bundle: Any = None) -> HTTPRequest:
     headers = {"Authorization": f"Token {token}"} if token else {}
-    return HTTPRequest(url, headers=headers, connect_timeout=5, request_timeout=5)
+    ssl_options = ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else None
+    return HTTPRequest(
+        url, headers=headers, connect_timeout=5, request_timeout=5, ssl_options=ssl_options
+    )
 
 
 async def _exchange(
@@ -87,14 +91,15 @@ async def _exchange(
     token: str | None,
     timeout: float,
     response_topic: str | None,
+    ca_bundle: Any,
 ) -> Reply:
     start = time.monotonic()
     response_topic = response_topic or f"{topic}_{secrets.token_hex(4)}"
     consumer = await websocket_connect(
-        _request(f"{ws_url}/{response_topic}/raw-test-client", token),
+        _request(f"{ws_url}/{response_topic}/raw-test-client", token, ca_bundle),
         max_message_size=256 * 1024 * 1024,
     )
-    producer = await websocket_connect(_request(f"{ws_url}/{topic}", token))
+    producer = await websocket_connect(_request(f"{ws_url}/{topic}", token, ca_bundle))
     try:
         # dasf-broker-django keeps ``context`` in an integer column: keep it numeric
         context = str(secrets.randbelow(10**9))
@@ -152,11 +157,14 @@ def dasf_exchange(
     token: str | None = None,
     timeout: float = 20.0,
     response_topic: str | None = None,
+    ca_bundle: Any = None,
 ) -> Reply:
     """Send one message of ``kind`` (request, ping, info, api_info) to ``topic`` and wait
-    for its final answer (at most ``timeout`` seconds; raises ``TimeoutError``)."""
+    for its final answer (at most ``timeout`` seconds; raises ``TimeoutError``).
+    ``ca_bundle``: the certificate to trust for ``wss://``."""
     return asyncio.run(
         asyncio.wait_for(
-            _exchange(ws_url, topic, kind, request, token, timeout, response_topic), timeout + 5
+            _exchange(ws_url, topic, kind, request, token, timeout, response_topic, ca_bundle),
+            timeout + 5,
         )
     )

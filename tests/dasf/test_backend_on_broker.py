@@ -289,3 +289,27 @@ def test_sigterm_answers_the_running_call_before_exiting(dasf_module_broker, das
     assert replies and replies[0].status == "error"
     assert replies[0].properties["error_type"] == "Cancelled"
     assert [tree["status"] for tree in replies[0].progress][-1] == "error"
+
+
+def test_wss_with_a_ca_bundle(dasf_env, dasf_runner):
+    from .testbed import start_broker
+
+    broker = start_broker(dasf_env, tls=True)
+    try:
+        assert broker.ws_url.startswith("wss://")
+        topic = broker.create_topic("rpc-tls")
+        dasf_runner(FAULTY, topic, broker=broker, extra_args=["--ca-bundle", str(broker.ca_bundle)])
+        reply = dasf_exchange(
+            broker.ws_url, topic, "request", {"func_name": "echo", "value": "tls"}, ca_bundle=broker.ca_bundle
+        )
+        assert reply.value == "tls"
+        # without the bundle the system's CA store does not trust the self-signed certificate
+        untrusted = dasf_runner(FAULTY, topic, broker=broker, wait=False)
+        deadline = time.monotonic() + 20
+        while untrusted.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert untrusted.returncode == 1
+        assert "certificate is not trusted" in untrusted.log_text()
+        assert "--ca-bundle" in untrusted.log_text()
+    finally:
+        broker.close()

@@ -55,6 +55,7 @@ __all__ = [
     "TestbedError",
     "ensure_venv",
     "free_port",
+    "make_certificate",
     "send_request",
     "start_backend",
     "start_broker",
@@ -276,14 +277,19 @@ class Broker:
         token: str,
         store_messages: str,
         owns_state: bool,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.env = env
         self.state = state
         self.port = port
         self.token = token
         self.store_messages = store_messages
-        self.ws_url = f"ws://{HOST}:{port}/ws"
-        self.http_url = f"http://{HOST}:{port}"
+        self.tls = tls
+        #: The certificate to trust for ``wss://`` (a self-signed one), None without TLS.
+        self.ca_bundle = tls[0] if tls else None
+        secure = "s" if tls else ""
+        self.ws_url = f"ws{secure}://{HOST}:{port}/ws"
+        self.http_url = f"http{secure}://{HOST}:{port}"
         self.public_topic = PUBLIC_TOPIC
         self.protected_topic = PROTECTED_TOPIC
         self.log_path = state / "broker.log"
@@ -311,8 +317,7 @@ class Broker:
         if _accepts(self.port):
             raise TestbedError(f"port {HOST}:{self.port} is already taken by another process")
         self._process = _Process(
-            [self.env.bin("daphne"), "-b", HOST, "-p", str(self.port)]
-            + ["testbroker.asgi:application"],
+            [self.env.bin("daphne"), *self._endpoint(), "testbroker.asgi:application"],
             cwd=SITE,
             env=self._env(),
             log=self.log_path,
@@ -332,6 +337,12 @@ class Broker:
                 )
             time.sleep(0.1)
         return self
+
+    def _endpoint(self) -> list[str]:
+        if self.tls is None:
+            return ["-b", HOST, "-p", str(self.port)]
+        cert, key = self.tls
+        return ["-e", f"ssl:{self.port}:interface={HOST}:privateKey={key}:certKey={cert}"]
 
     def stop(self, grace: float = 2.0) -> None:
         """Stop daphne by its PID (the database stays, so :meth:`start` continues it).
@@ -435,6 +446,44 @@ def _template_db(env: DasfEnv) -> tuple[Path, str]:
         return _templates[env.venv]
 
 
+_CERT_SCRIPT = """
+import datetime, ipaddress, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+key = ec.generate_private_key(ec.SECP256R1())
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (
+    x509.CertificateBuilder().subject_name(name).issuer_name(name)
+    .public_key(key.public_key()).serial_number(x509.random_serial_number())
+    .not_valid_before(now - datetime.timedelta(minutes=5))
+    .not_valid_after(now + datetime.timedelta(days=2))
+    .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    .sign(key, hashes.SHA256())
+)
+open(sys.argv[1], "wb").write(cert.public_bytes(serialization.Encoding.PEM))
+open(sys.argv[2], "wb").write(key.private_bytes(
+    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+"""
+
+
+def make_certificate(env: DasfEnv, folder: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made with the DASF venv's cryptography):
+    ``(cert.pem, key.pem)`` in ``folder``."""
+    cert, key = Path(folder) / "cert.pem", Path(folder) / "key.pem"
+    subprocess.run(
+        [str(env.python), "-c", _CERT_SCRIPT, str(cert), str(key)],
+        check=True,
+        timeout=60,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return cert, key
+
+
 def start_broker(
     env: DasfEnv | None = None,
     *,
@@ -442,6 +491,7 @@ def start_broker(
     port: int | None = None,
     store_messages: str = "cache",
     topics: Sequence[str] = (),
+    tls: bool = False,
     timeout: float = 30.0,
 ) -> Broker:
     """Start a fresh broker on 127.0.0.1 and wait until it accepts connections.
@@ -461,6 +511,9 @@ def start_broker(
     topics
         Extra public topics to create (besides :data:`PUBLIC_TOPIC` and
         :data:`PROTECTED_TOPIC`).
+    tls
+        Serve ``wss://``/``https://`` with a fresh self-signed certificate for
+        127.0.0.1 (:attr:`Broker.ca_bundle` is the file to trust).
     """
     env = env or ensure_venv()
     template, token = _template_db(env)
@@ -469,7 +522,8 @@ def start_broker(
     folder.mkdir(parents=True, exist_ok=True)
     if not (folder / "broker.sqlite3").exists():
         shutil.copyfile(template, folder / "broker.sqlite3")
-    broker = Broker(env, folder, port or free_port(), token, store_messages, owns)
+    certs = make_certificate(env, folder) if tls else None
+    broker = Broker(env, folder, port or free_port(), token, store_messages, owns, certs)
     for name in topics:
         broker.create_topic(name)
     try:
@@ -480,7 +534,7 @@ def start_broker(
                 # another process may have grabbed the free port in between
                 if port is not None or attempt == 2 or not _accepts(broker.port):
                     raise
-                broker = Broker(env, folder, free_port(), token, store_messages, owns)
+                broker = Broker(env, folder, free_port(), token, store_messages, owns, certs)
     except BaseException:
         broker.close()
         raise
