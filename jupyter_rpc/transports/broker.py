@@ -187,6 +187,7 @@ class _Link:
         self.consumer = consumer
         self.closed = False
         self.reason = ""
+        self.last_ack = 0.0  # when the broker last acknowledged a publish (monotonic)
 
     def send(self, msg: dict[str, Any]) -> None:
         """Queue one frame on the producer socket (raises ``WebSocketClosedError``)."""
@@ -398,10 +399,17 @@ class BrokerTransport(Transport):
     def _check_ack(self, context: str, pending: _Pending) -> None:
         if pending.acked or pending.future.done() or self._pending.get(context) is not pending:
             return
+        idle = time.monotonic() - pending.link.last_ack
+        if idle < self.ack_timeout:
+            # The broker is working through a queue of our messages (it answers them in
+            # order): slow, not stuck. Look again once it has been silent long enough.
+            asyncio.get_running_loop().call_later(self.ack_timeout - idle, self._check_ack, context, pending)
+            return
         self._fail(
             context,
             RemoteUnavailable(
-                f"The broker did not acknowledge the message to {self.where} within {self.ack_timeout:g} s.",
+                f"The broker did not acknowledge the message to {self.where}: nothing acknowledged "
+                f"for {self.ack_timeout:g} s.",
                 code="broker.unavailable",
                 details=self._details(),
             ),
@@ -422,6 +430,7 @@ class BrokerTransport(Transport):
             return
         if not isinstance(ack, dict):
             return
+        link.last_ack = time.monotonic()
         context = str(ack.get("context", ""))
         pending = self._pending.get(context)
         if pending is None:
@@ -580,6 +589,9 @@ class BrokerTransport(Transport):
             self.error = exc.to_json()
             raise
         link = _Link(producer, consumer)
+        if self._closing:  # closed while connecting
+            link.close()
+            raise RemoteUnavailable(f"Backend '{self.name}' is shutting down.", code="broker.stopped")
         self._link_ = link
         self._last_failure = None
         if self._connected_once:
@@ -603,7 +615,7 @@ class BrokerTransport(Transport):
         )
         shown = public_url(url)
         try:
-            return await asyncio.wait_for(
+            conn = await asyncio.wait_for(
                 websocket_connect(
                     request,
                     ping_interval=self.ping_interval,
@@ -612,6 +624,9 @@ class BrokerTransport(Transport):
                 ),
                 self.connect_timeout + 1.0,
             )
+            if conn.protocol is not None:  # small frames, each awaited: no Nagle delay
+                conn.protocol.set_nodelay(True)
+            return conn
         except HTTPClientError as exc:
             if exc.code == 599:  # tornado's own timeout
                 raise self._unreachable(shown, f"no answer within {self.connect_timeout:g} s") from None
