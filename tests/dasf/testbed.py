@@ -339,16 +339,19 @@ class Broker:
         return self
 
     def _endpoint(self) -> list[str]:
+        # a short close timeout: otherwise daphne may wait 10 s for a consumer's
+        # application instance after its client went away, and SIGTERM seems to hang
+        options = ["--application-close-timeout", "1"]
         if self.tls is None:
-            return ["-b", HOST, "-p", str(self.port)]
+            return ["-b", HOST, "-p", str(self.port), *options]
         cert, key = self.tls
-        return ["-e", f"ssl:{self.port}:interface={HOST}:privateKey={key}:certKey={cert}"]
+        return ["-e", f"ssl:{self.port}:interface={HOST}:privateKey={key}:certKey={cert}", *options]
 
     def stop(self, grace: float = 2.0) -> None:
         """Stop daphne by its PID (the database stays, so :meth:`start` continues it).
 
-        daphne sometimes hangs on SIGTERM after a client went away; it gets
-        ``grace`` seconds, then SIGKILL (sqlite keeps the database consistent).
+        It gets ``grace`` seconds after SIGTERM, then SIGKILL (sqlite keeps the
+        database consistent).
         """
         if self._process is not None:
             self._process.stop(grace)
