@@ -454,6 +454,9 @@ class BrokerRunner(Runner):
         kind = props.get("messageType")
         if not response_topic or context in (None, "") or not kind or not isinstance(kind, str):
             return  # demessaging ignores these too
+        if not isinstance(response_topic, str) or "/" in response_topic or _SEP in response_topic:
+            log(f"ignoring a {kind!r} message with an invalid response_topic {response_topic!r}")
+            return
         key = f"{response_topic}{_SEP}{context}"
         payload = msg.get("payload") or ""
         if not isinstance(payload, str):

@@ -144,8 +144,22 @@ async def _exchange(
                 body = frame.get("payload", "")
             return Reply(frame, frames, body, time.monotonic() - start, ack)
     finally:
-        consumer.close()
-        producer.close()
+        await _close(consumer)
+        await _close(producer)
+
+
+async def _close(ws: Any) -> None:
+    """Close a websocket and wait (briefly) until its socket is really closed, so that no
+    socket (TLS ones warn) is left for the garbage collector."""
+    ws.close()
+    try:
+        while await asyncio.wait_for(ws.read_message(), 2) is not None:
+            pass
+    except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - closing anyway
+        pass
+    stream = getattr(ws.protocol, "stream", None) if ws.protocol is not None else None
+    if stream is not None and not stream.closed():
+        stream.close()
 
 
 def dasf_exchange(
