@@ -61,6 +61,9 @@ echo "wheel OK $NODE_NOTE"
 
 install_editable "test,ui"
 
+say "DASF test bed: a venv with demessaging + dasf-broker-django (tests/dasf/requirements.txt)"
+python tests/dasf/testbed.py || die "the DASF test bed venv could not be built"
+
 say "Server, backend and API tests (pytest)"
 set +e
 python -m pytest tests -q -p no:cacheprovider
