@@ -42,7 +42,17 @@ class RPCApp(ExtensionApp):
         'module'; default: the server's), 'timeout' (seconds a call may take; default
         RPCApp.call_timeout) and 'start_timeout' (seconds). The default is the example
         backend; setting this replaces it.
-        Example: {"climate": {"module": "mylab.climate", "timeout": 600}}""",
+        A DASF backend module on a message broker has "transport": "broker", 'url' (the
+        broker's websocket base: ws(s)://host:port/ws for dasf-broker-django, or
+        ws(s)://host:port/ws/v2 for Apache Pulsar), 'topic', at most one of 'token',
+        'token_env' (an environment variable) or 'token_file' (sent as the Authorization
+        header, never logged or shown), and optionally 'ca_bundle' (PEM file for wss://;
+        default: the system's CA store), 'pulsar' ({"tenant", "namespace",
+        "persistent"}), 'connect_timeout', 'timeout', 'start_timeout' (seconds to answer
+        api_info), 'display_name', 'description'.
+        Example: {"climate": {"module": "mylab.climate", "timeout": 600},
+                  "ocean": {"transport": "broker", "url": "wss://dasf.example.org/ws",
+                            "topic": "ocean", "token_file": "/etc/jupyter/dasf-token"}}""",
     )
 
     call_timeout = Float(
