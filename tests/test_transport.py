@@ -83,3 +83,25 @@ async def test_close_kills_a_backend_that_ignores_termination(tmp_path):
     await transport.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+async def test_callers_arriving_during_a_start_wait_for_it():
+    transport = LocalTransport("t", ARGV)
+    try:
+        first = asyncio.ensure_future(transport.api_info())
+        while transport.state != "starting":
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.05)  # the process exists, its API is not known yet
+        second = await transport.api_info()
+        assert second is await first
+        assert "noop" in {f["name"] for f in second["functions"]}
+    finally:
+        await transport.close()
+
+
+async def test_a_failed_start_answers_everyone_who_waited():
+    transport = LocalTransport("t", [sys.executable, "-m", "jupyter_rpc.backend", "serve", "no.such.module"])
+    results = await asyncio.gather(*(transport.api_info() for _ in range(8)), return_exceptions=True)
+    assert all(isinstance(r, RemoteUnavailable) for r in results)
+    assert all("no.such.module" in r.message for r in results)
+    await transport.close()

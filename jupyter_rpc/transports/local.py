@@ -58,6 +58,8 @@ class LocalTransport(Transport):
         self._closing = False
         self._started_at = 0.0
         self._backoff = 0.0
+        self._start_error: RemoteUnavailable | None = None
+        self._failed_at = 0.0
 
     # -- public API -------------------------------------------------------------------
 
@@ -91,15 +93,28 @@ class LocalTransport(Transport):
 
     # -- process lifecycle ------------------------------------------------------------
 
-    async def _connection(self) -> StreamConnection:
+    def _ready(self) -> StreamConnection | None:
+        # RUNNING, not just "has a connection": during a start the connection exists
+        # before the backend has described its API.
         conn = self._conn
-        if conn is not None and not conn.closed:
+        if conn is not None and not conn.closed and self.state == RUNNING:
             return conn
+        return None
+
+    async def _connection(self) -> StreamConnection:
+        conn = self._ready()
+        if conn is not None:
+            return conn
+        asked = time.monotonic()
         async with self._lock:
-            if self._conn is not None and not self._conn.closed:
-                return self._conn
+            conn = self._ready()
+            if conn is not None:
+                return conn
             if self._closing:
                 raise RemoteUnavailable(f"Backend '{self.name}' is shutting down.")
+            if self._start_error is not None and self._failed_at >= asked:
+                # a start failed while we waited: the same answer, not a storm of retries
+                raise RemoteUnavailable(self._start_error.message, details=self._start_error.details)
             return await self._start()
 
     async def _start(self) -> StreamConnection:
@@ -166,6 +181,8 @@ class LocalTransport(Transport):
         exc = RemoteUnavailable(message, details=details)
         self.state = FAILED
         self.error = exc.to_json()
+        self._start_error = exc
+        self._failed_at = time.monotonic()
         return exc
 
     def _crash_error(self, proc: asyncio.subprocess.Process) -> RPCError:
