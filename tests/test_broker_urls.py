@@ -145,3 +145,21 @@ async def test_registry_builds_broker_transports_without_connecting():
     await registry.close()
     assert dasf.transport.state == "stopped"
 
+
+
+@pytest.mark.parametrize(
+    "result, code",
+    [
+        ("User is not allowed to publish to this topic", "broker.forbidden"),
+        ("Topic demo does not exist.", "broker.topic_not_found"),
+        ("User is not allowed to create topics.", "broker.topic_not_found"),
+        ("send-error:3: Producer is not connected", "broker.refused"),
+    ],
+)
+def test_refused_publish_names_the_topic(result, code):
+    transport = BrokerTransport("b", "ws://h:1/ws", "demo", token="s3cr3t-token-value")
+    exc = transport._refusal(result)
+    assert exc.code == code
+    assert "topic 'demo'" in exc.message or "topic 'demo' at" in exc.message
+    assert result in exc.message and "s3cr3t" not in exc.message
+    assert exc.details == {"backend": "b", "topic": "demo", "broker": "ws://h:1/ws/demo", "broker_result": result}

@@ -439,9 +439,12 @@ class BrokerTransport(Transport):
         if result == "ok":
             pending.acked = True
             return
-        exc = self._refusal(str(result))
+        text = str(result)
+        if ack.get("errorMsg"):  # Pulsar: {"result": "send-error:3", "errorMsg": "..."}
+            text = f"{text}: {ack['errorMsg']}"
+        exc = self._refusal(text)
         if pending.kind != protocol.PING:  # a refused ping is routine for the status check
-            log.warning("Broker refused a message for backend %s: %s", self.name, result)
+            log.warning("Broker refused a message for backend %s: %s", self.name, text)
         self._fail(context, exc)
 
     def _refusal(self, result: str) -> RPCError:
