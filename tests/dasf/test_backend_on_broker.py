@@ -313,3 +313,29 @@ def test_wss_with_a_ca_bundle(dasf_env, dasf_runner):
         assert "--ca-bundle" in untrusted.log_text()
     finally:
         broker.close()
+
+
+def test_demessaging_generated_client_calls_our_runner(dasf_env, dasf_module_broker, demo_topic, tmp_path):
+    import subprocess
+
+    url = dasf_module_broker.ws_url
+    generated = subprocess.run(  # noqa: S603 - fixed argv
+        [str(dasf_env.python), str(DEMO_API), "-t", demo_topic, "--websocket-url", url, "generate"],
+        capture_output=True, text=True, timeout=60, cwd=DEMO_API.parent,
+    )  # fmt: skip
+    assert generated.returncode == 0, generated.stderr[-2000:]
+    (tmp_path / "demo_client.py").write_text(generated.stdout)
+    script = (
+        "import demo_client\n"
+        "print(demo_client.add(a=2, b=40))\n"
+        "print(demo_client.Accumulator(start=10.0).add_all(values=[1.0, 2.5]))\n"
+    )
+    ran = subprocess.run(  # noqa: S603 - fixed argv
+        [str(dasf_env.python), "-c", script],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"DASF_REPORT_SHOW_METHOD": "NONE", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    # demessaging logs its connections on stdout too; keep the printed results
+    printed = [line for line in ran.stdout.splitlines() if line and " - INFO - " not in line]
+    assert printed == ["42", "13.5"], ran.stdout[-2000:]
