@@ -39,15 +39,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp: str) -> tuple[subprocess.Popen[bytes], int, str]:
+def start_server(tmp: str, config: dict | None = None) -> tuple[subprocess.Popen[bytes], int, str]:
+    """A Jupyter server with jupyter_rpc on 127.0.0.1 (``config``: extra server config)."""
     port, token = free_port(), secrets.token_hex(16)
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": os.path.join(tmp, "runtime")}
+    if config is not None:
+        env["JUPYTER_CONFIG_DIR"] = os.path.join(tmp, "config")
+        os.makedirs(env["JUPYTER_CONFIG_DIR"], exist_ok=True)
+        with open(os.path.join(env["JUPYTER_CONFIG_DIR"], "jupyter_server_config.json"), "w") as fh:
+            json.dump(config, fh)
     cmd = [
         sys.executable, "-m", "jupyter_server",
         f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
         "--ServerApp.open_browser=False", f"--ServerApp.root_dir={tmp}", "--ServerApp.allow_root=True",
         "--ServerApp.port_retries=0", "--ServerApp.log_level=WARN",
     ]  # fmt: skip
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": os.path.join(tmp, "runtime")}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "server.log"), "wb"))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

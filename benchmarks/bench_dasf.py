@@ -28,9 +28,7 @@ import hashlib
 import http.client
 import json
 import os
-import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,7 +36,6 @@ import tempfile
 import textwrap
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,51 +43,24 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from dasf.testbed import MODULES, ensure_venv, start_backend, start_broker  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_calls  # noqa: E402
+
 DEMO = MODULES / "dasf_demo.py"
 BIG = 5_500_000
 PATTERN = "abcdefghijklmnopqrstuvwxyz0123456789"
 BIG_SHA = hashlib.sha256((PATTERN * (BIG // len(PATTERN) + 1))[:BIG].encode()).hexdigest()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # -- jupyter_rpc ----------------------------------------------------------------------------
 
 
 def start_server(tmp: str, ws_url: str, topic: str) -> tuple[subprocess.Popen[bytes], int, str]:
-    port, token = free_port(), secrets.token_hex(16)
-    config_dir = os.path.join(tmp, "config")
-    os.makedirs(config_dir)
     config = {
         "ServerApp": {"jpserver_extensions": {"jupyter_rpc": True}},
         "RPCApp": {"backends": {"dasf": {"transport": "broker", "url": ws_url, "topic": topic, "timeout": 120}}},
     }
-    with open(os.path.join(config_dir, "jupyter_server_config.json"), "w") as fh:
-        json.dump(config, fh)
-    cmd = [
-        sys.executable, "-m", "jupyter_server",
-        f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-        "--ServerApp.open_browser=False", f"--ServerApp.root_dir={tmp}", "--ServerApp.allow_root=True",
-        "--ServerApp.port_retries=0", "--ServerApp.log_level=WARN",
-    ]  # fmt: skip
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": os.path.join(tmp, "runtime"), "JUPYTER_CONFIG_DIR": config_dir}
-    log = open(os.path.join(tmp, "server.log"), "wb")  # noqa: SIM115 (lives as long as the server)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=1)
-            return proc, port, token
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"the Jupyter server did not start; see {tmp}/server.log")
+    return bench_calls.start_server(tmp, config)
 
 
 class Client:

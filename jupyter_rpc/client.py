@@ -16,9 +16,9 @@ import json
 import os
 import threading
 import time
-import uuid
 import urllib.parse
 import urllib.request
+import uuid
 from typing import Any, Optional
 
 from .display import ProgressView, rich_value

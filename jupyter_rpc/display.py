@@ -138,5 +138,5 @@ class ProgressView:
         done = sum(1 for c in tree.get("children", []) if c.get("status") == "success")
         bar = f'<progress value="{done}" max="{steps}"></progress>' if steps else "<progress></progress>"
         if state in ("succeeded", "failed", "cancelled"):
-            bar = f'<progress value="1" max="1"></progress>' if state == "succeeded" else ""
+            bar = '<progress value="1" max="1"></progress>' if state == "succeeded" else ""
         return f"{bar}<pre>{html.escape(self._text(tree, state))}</pre>"

@@ -89,7 +89,7 @@ async def test_callers_arriving_during_a_start_wait_for_it():
     transport = LocalTransport("t", ARGV)
     try:
         first = asyncio.ensure_future(transport.api_info())
-        while transport.state != "starting":
+        while transport.state != "starting":  # noqa: ASYNC110 - watching another object
             await asyncio.sleep(0.001)
         await asyncio.sleep(0.05)  # the process exists, its API is not known yet
         second = await transport.api_info()

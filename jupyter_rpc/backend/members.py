@@ -19,8 +19,8 @@ import docstring_parser
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
-from .loader import BackendError
 from .dasf_compat import field_params, make_report, report_class
+from .loader import BackendError
 from .progress import Progress
 
 _CONFIG = ConfigDict(protected_namespaces=(), arbitrary_types_allowed=False)

@@ -1,3 +1,10 @@
 """Fixtures of the DASF test bed for every test under tests/dasf (see fixtures.py)."""
 
-from .fixtures import dasf_backend, dasf_broker, dasf_env, dasf_module_broker, dasf_process, dasf_runner  # noqa: F401
+from .fixtures import (  # noqa: F401
+    dasf_backend,
+    dasf_broker,
+    dasf_env,
+    dasf_module_broker,
+    dasf_process,
+    dasf_runner,
+)

@@ -27,7 +27,17 @@ from typing import Any
 
 import pytest
 
-from .testbed import Backend, Broker, DasfEnv, TestbedError, ensure_venv, start_backend, start_broker, start_process, start_runner
+from .testbed import (
+    Backend,
+    Broker,
+    DasfEnv,
+    TestbedError,
+    ensure_venv,
+    start_backend,
+    start_broker,
+    start_process,
+    start_runner,
+)
 
 __all__ = [
     "dasf_backend",

@@ -24,11 +24,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from dasf_broker.models import BrokerTopic  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
-
-from dasf_broker.models import BrokerTopic  # noqa: E402
 
 
 def main(spec: dict) -> dict:
