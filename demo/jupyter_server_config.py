@@ -13,3 +13,6 @@ c.RPCApp.backends = {
         "description": "Example scientific functions shipped with jupyter_rpc.",
     }
 }
+
+# Open on the demo folder, with its notebook (not the whole repository).
+c.ServerApp.root_dir = __import__("os").path.dirname(__file__)  # noqa: F821

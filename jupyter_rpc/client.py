@@ -324,6 +324,7 @@ def _function(session: Session, backend: str, spec: dict[str, Any]) -> Any:
         return session.run(backend, spec["name"], dict(bound.arguments))
 
     remote.__name__ = remote.__qualname__ = spec["name"]
+    remote.__module__ = backend  # help() says "in module examples", like local code
     remote.__signature__ = signature  # type: ignore[attr-defined]
     remote.__doc__ = _doc(spec, spec["schema"])
     return remote
@@ -342,6 +343,7 @@ def _remote_class(session: Session, backend: str, class_name: str, methods: list
         method_schema = spec["schema"]["properties"]["function"]
         namespace[spec["method"]] = _method(session, backend, spec, method_schema)
     namespace["__repr__"] = lambda self: f"{class_name}({', '.join(f'{k}={v!r}' for k, v in self._init.items())})"
+    namespace["__module__"] = backend
     return type(class_name, (), namespace)
 
 
