@@ -141,13 +141,18 @@ def bench_rest(port: int, token: str, n: int) -> list[float]:
 
 def throughput(port: int, token: str, clients: int, seconds: float) -> float:
     body = json.dumps({"function": "add", "arguments": {"a": 1, "b": 2}, "wait": 30}).encode()
+    return run_clients(clients, seconds, lambda: Client(port, token), lambda client: client.call(body))
+
+
+def run_clients(clients: int, seconds: float, connect, call) -> float:  # type: ignore[no-untyped-def]
+    """Calls per second of ``clients`` threads, each calling ``call(connect())`` in a loop."""
     counts = [0] * clients
     stop = time.monotonic() + seconds
 
     def worker(i: int) -> None:
-        client = Client(port, token)
+        client = connect()
         while time.monotonic() < stop:
-            client.call(body)
+            call(client)
             counts[i] += 1
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]

@@ -89,22 +89,7 @@ def rest_latency(port: int, token: str, n: int) -> list[float]:
 
 
 def rest_throughput(port: int, token: str, clients: int, seconds: float) -> float:
-    counts = [0] * clients
-    stop = time.monotonic() + seconds
-
-    def worker(i: int) -> None:
-        c = Client(port, token)
-        while time.monotonic() < stop:
-            c.call("noop")
-            counts[i] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.monotonic() - t0)
+    return bench_calls.run_clients(clients, seconds, lambda: Client(port, token), lambda c: c.call("noop"))
 
 
 def rest_big(port: int, token: str) -> tuple[float, str | None]:

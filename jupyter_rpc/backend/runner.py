@@ -231,24 +231,16 @@ class Runner:
                 log(f"cancel: no running call with requestContext {context!r}")
             else:
                 self._cancel_call(call)
-        elif kind == protocol.API_INFO:
+        elif kind in (protocol.API_INFO, protocol.INFO):
+            # the answer carries the description in a property named like the question
+            described = self._api_info if kind == protocol.API_INFO else self._info
             self.send(
                 message(
                     protocol.RESPONSE,
                     context,
                     status=protocol.SUCCESS,
-                    api_info=self._api_info,
                     source_topic=self.topic,
-                )
-            )
-        elif kind == protocol.INFO:
-            self.send(
-                message(
-                    protocol.RESPONSE,
-                    context,
-                    status=protocol.SUCCESS,
-                    info=self._info,
-                    source_topic=self.topic,
+                    **{kind: described},
                 )
             )
         else:
