@@ -1,0 +1,116 @@
+"""Where commands run: a :class:`CommandRunner` runs an argv list and returns its output.
+
+Scheduler adapters build argv lists and parse output; a runner decides *where* the
+argv runs. :class:`LocalRunner` runs it as a child process (no shell); the SSH runner
+(:mod:`jupyter_rpc.ssh.pool`) quotes it once, with :func:`shell_join`, for the remote
+login shell. That is the only place where values meet a remote shell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..errors import RemoteTimeout, RemoteUnavailable
+
+
+@dataclass
+class Completed:
+    """A finished command."""
+
+    argv: list[str]
+    exit_status: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_status == 0
+
+
+class CommandRunner(Protocol):
+    """Runs an argv list somewhere and returns what it printed."""
+
+    #: Shown in messages ("on levante", "on this machine").
+    where: str
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Completed:
+        """Run ``argv`` (never through a local shell). Raises ``RemoteTimeout`` after
+        ``timeout`` seconds and ``RemoteUnavailable`` when it cannot start at all."""
+        ...
+
+
+def shell_join(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """One POSIX shell command line that runs ``argv`` literally, with ``env`` set.
+
+    Every value is single-quoted by :func:`shlex.quote`, so ``;``, ``$(...)``, backticks,
+    quotes and newlines arrive as data. NUL cannot be passed through a shell and is refused.
+    """
+    parts: list[str] = []
+    if env:
+        parts.append("env")
+        for key, value in env.items():
+            if not key.replace("_", "a").isalnum() or key[0].isdigit():
+                raise ValueError(f"invalid environment variable name {key!r}")
+            parts.append(shlex.quote(f"{key}={value}"))
+    for arg in argv:
+        if "\0" in arg:
+            raise ValueError("a command argument contains a NUL character")
+        parts.append(shlex.quote(arg))
+    return " ".join(parts)
+
+
+class LocalRunner:
+    """Runs commands as child processes of the server (the local cluster, tests)."""
+
+    where = "this machine"
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Completed:
+        full_env = dict(os.environ, **env) if env else None
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                env=full_env,
+            )
+        except OSError as exc:
+            raise RemoteUnavailable(
+                f"Cannot run {argv[0]!r} on {self.where}: {exc.strerror or exc}",
+                code="cluster.command_not_found",
+            ) from None
+        try:
+            out, err = await asyncio.wait_for(
+                proc.communicate(input.encode() if input is not None else None), timeout
+            )
+        except asyncio.TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise RemoteTimeout(
+                f"{shlex.join(argv[:2])} on {self.where} did not finish within {timeout:g} s.",
+                code="cluster.timeout",
+            ) from None
+        except asyncio.CancelledError:
+            proc.kill()
+            raise
+        assert proc.returncode is not None
+        return Completed(list(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
