@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Float, Int, TraitError, validate
+from traitlets import Bool, Dict, Float, Int, TraitError, Unicode, default, validate
 
 from .backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .calls import CallManager
+from .clusters import LOCAL_DEFAULT, ClusterRegistry, config_problems
 from .handlers import Services, routes
 
 #: The embedded default: the example backend as a local process.
@@ -92,6 +95,77 @@ class RPCApp(ExtensionApp):
         help="How many calls the server remembers (running calls are always kept).",
     )
 
+    clusters = Dict(
+        default_value=LOCAL_DEFAULT,
+        config=True,
+        help="""Clusters by name: where jobs run and files live. Without 'host' a cluster is
+        this machine (scheduler 'local': jobs are processes of the server; files a local
+        folder). With 'host' it is reached over SSH (the user's ~/.ssh/config is honoured):
+        'port', 'user', 'identity_file', 'agent', 'jump' ("user@jumphost:22", a chain
+        "a,b", or a list), 'ssh_config' (true or a path), 'known_hosts' (a file of host
+        keys, besides ~/.ssh/known_hosts), 'scheduler' ("slurm", "none"), 'workdir',
+        'roots' (allowed folders by name, default {"home": "~"}; e.g.
+        {"home": "~", "scratch": "/scratch/$USER"}), 'submit' (per submit-form field:
+        "default", "enum", "minimum", "maximum", "const", "hidden"), 'display_name',
+        'description', 'max_channels', 'connect_timeout', 'command_timeout'.
+        The default is this machine only; setting this replaces it.
+        Example: {"levante": {"host": "levante.dkrz.de", "user": "k123456",
+                  "scheduler": "slurm", "roots": {"home": "~", "work": "/work/bb1234"},
+                  "submit": {"account": {"const": "bb1234"}}}}""",
+    )
+
+    allow_user_clusters = Bool(
+        True,
+        config=True,
+        help="Whether users may add their own SSH clusters from the UI (kept in their Jupyter data directory).",
+    )
+
+    jobs_refresh_min = Float(
+        5.0,
+        config=True,
+        help="Seconds one scheduler query of a cluster's job list serves every caller "
+        "(panels, notebooks) before the scheduler is asked again.",
+    )
+
+    ssh_idle_timeout = Float(
+        600.0,
+        config=True,
+        help="Seconds an unused SSH connection stays open.",
+    )
+
+    max_open_size = Int(
+        32 * 1024 * 1024,
+        config=True,
+        help="Largest remote file opened in an editor or viewer, in bytes (larger ones: download).",
+    )
+
+    max_upload_size = Int(
+        100 * 1024 * 1024 * 1024,
+        config=True,
+        help="Largest streamed upload, in bytes.",
+    )
+
+    state_dir = Unicode(
+        config=True,
+        help="Where the user's clusters, trusted host keys and local jobs are kept "
+        "(default: <jupyter data dir>/jupyter_rpc).",
+    )
+
+    @default("state_dir")
+    def _default_state_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "jupyter_rpc")
+
+    @validate("clusters")
+    def _check_clusters(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        value = proposal["value"]
+        for name, config in value.items():
+            if not isinstance(name, str) or not name or "/" in name:
+                raise TraitError(f"RPCApp.clusters: invalid cluster name {name!r}")
+            problems = config_problems(config)
+            if problems:
+                raise TraitError(f"RPCApp.clusters['{name}'] is not valid: {problems}")
+        return value
+
     @validate("backends")
     def _check_backends(self, proposal: dict[str, Any]) -> dict[str, Any]:
         value = proposal["value"]
@@ -113,13 +187,24 @@ class RPCApp(ExtensionApp):
             start_timeout=self.start_timeout,
             max_message_size=self.max_message_size,
         )
+        clusters = ClusterRegistry(
+            self.clusters,
+            state_dir=Path(self.state_dir),
+            allow_user_clusters=self.allow_user_clusters,
+            refresh_min=self.jobs_refresh_min,
+            ssh_idle_timeout=self.ssh_idle_timeout,
+        )
         self.services = Services(
             backends=backends,
             calls=CallManager(backends, history_size=self.call_history),
             max_request_size=self.max_request_size,
             max_wait=self.max_wait,
+            clusters=clusters,
+            max_open_size=self.max_open_size,
+            max_upload_size=self.max_upload_size,
         )
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")
+        self.log.info("jupyter_rpc: clusters %s", ", ".join(c.name for c in clusters) or "(none)")
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.services))
@@ -128,3 +213,5 @@ class RPCApp(ExtensionApp):
         """Cancel running calls, then stop the backend processes (bounded waits)."""
         await self.services.calls.close()
         await self.services.backends.close()
+        if self.services.clusters is not None:
+            await self.services.clusters.close()

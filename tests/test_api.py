@@ -15,7 +15,7 @@ def _call(function: str, arguments: dict[str, Any] | None = None, **extra: Any) 
 
 async def test_root_and_backends(rpc):
     status, body = await rpc("GET", "")
-    assert status == 200 and body["features"] == ["functions"]
+    assert status == 200 and body["features"] == ["functions", "clusters", "jobs", "files"]
     status, body = await rpc("GET", "backends")
     assert status == 200
     names = {b["name"]: b for b in body["backends"]}

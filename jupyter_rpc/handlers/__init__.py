@@ -5,6 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from .base import RPCHandler, Services
+from .clusters import (
+    AuthHandler,
+    ClustersHandler,
+    ConnectHandler,
+    HistoryHandler,
+    JobActionHandler,
+    JobHandler,
+    JobsHandler,
+    OneClusterHandler,
+    OutputHandler,
+    SubmitSchemaHandler,
+    TestJobHandler,
+    TrustHandler,
+)
+from .files import DownloadHandler, FilesHandler, UploadHandler
 from .functions import (
     BackendCallsHandler,
     BackendHandler,
@@ -18,6 +33,10 @@ from .functions import (
 
 NAME = r"(?P<backend>[^/]+)"
 CALL_ID = r"(?P<call_id>[^/]+)"
+CLUSTER = r"(?P<cluster>[^/]+)"
+JOB = r"(?P<job_id>[^/]+)"
+PATH = r"(?P<path>.*)"
+C = "/jupyter-rpc/clusters"
 
 
 def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, Any]]]:
@@ -31,6 +50,21 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"/jupyter-rpc/backends/{NAME}/calls/?", BackendCallsHandler),
         (r"/jupyter-rpc/calls/?", CallsHandler),
         (rf"/jupyter-rpc/calls/{CALL_ID}/?", CallHandler),
+        (rf"{C}/?", ClustersHandler),
+        (rf"{C}/{CLUSTER}/?", OneClusterHandler),
+        (rf"{C}/{CLUSTER}/connect/?", ConnectHandler),
+        (rf"{C}/{CLUSTER}/trust/?", TrustHandler),
+        (rf"{C}/{CLUSTER}/auth/?", AuthHandler),
+        (rf"{C}/{CLUSTER}/jobs/?", JobsHandler),
+        (rf"{C}/{CLUSTER}/jobs/test/?", TestJobHandler),
+        (rf"{C}/{CLUSTER}/jobs/{JOB}/?", JobHandler),
+        (rf"{C}/{CLUSTER}/jobs/{JOB}/(?P<action>hold|release|resubmit)/?", JobActionHandler),
+        (rf"{C}/{CLUSTER}/jobs/{JOB}/output/?", OutputHandler),
+        (rf"{C}/{CLUSTER}/history/?", HistoryHandler),
+        (rf"{C}/{CLUSTER}/submit-schema/?", SubmitSchemaHandler),
+        (rf"{C}/{CLUSTER}/files/?{PATH}", FilesHandler),
+        (rf"{C}/{CLUSTER}/download/{PATH}", DownloadHandler),
+        (rf"{C}/{CLUSTER}/upload/{PATH}", UploadHandler),
         (r"/jupyter-rpc/(?P<path>.*)", NotFoundHandler),
     ]
     return [(pattern, handler, kwargs) for pattern, handler in table]

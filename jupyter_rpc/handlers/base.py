@@ -13,6 +13,7 @@ from tornado.web import HTTPError
 
 from ..backends import BackendRegistry
 from ..calls import CallManager
+from ..clusters import ClusterRegistry
 from ..errors import InvalidRequest, RPCError, TooLarge, error_body
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
@@ -41,6 +42,9 @@ class Services:
     calls: CallManager
     max_request_size: int
     max_wait: float
+    clusters: ClusterRegistry | None = None
+    max_open_size: int = 32 * 1024 * 1024
+    max_upload_size: int = 100 * 1024 * 1024 * 1024
 
 
 class RPCHandler(ExtensionHandlerMixin, APIHandler):
@@ -106,6 +110,19 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
             listing = "; ".join(f"{'.'.join(map(str, p['path'])) or 'body'}: {p['message']}" for p in problems)
             raise InvalidRequest(f"The request body is not valid: {listing}", details={"errors": problems})
         return data  # type: ignore[no-any-return]
+
+    def _number(self, name: str, default: float, low: float, high: float) -> float:
+        """A numeric query parameter, clamped to [low, high]."""
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise InvalidRequest(f"The query parameter '{name}' must be a number, not {raw!r}.") from None
+        if value != value:  # NaN
+            raise InvalidRequest(f"The query parameter '{name}' must be a number, not {raw!r}.")
+        return max(low, min(high, value))
 
     def write_json(self, model: Any, status: int = 200) -> None:
         self.set_status(status)

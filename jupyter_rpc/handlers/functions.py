@@ -32,7 +32,7 @@ class RootHandler(RPCHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json({"version": __version__, "features": ["functions"]})
+        self.write_json({"version": __version__, "features": ["functions", "clusters", "jobs", "files"]})
 
 
 class BackendsHandler(RPCHandler):
@@ -110,16 +110,6 @@ class CallHandler(RPCHandler):
     @authorized
     async def delete(self, call_id: str) -> None:
         self.write_json(self.services.calls.cancel(call_id).to_json())
-
-    def _number(self, name: str, default: float, low: float, high: float) -> float:
-        raw = self.get_query_argument(name, None)
-        if raw is None:
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            raise web.HTTPError(400, f"The query parameter '{name}' must be a number, not {raw!r}.") from None
-        return max(low, min(high, value))
 
 
 class NotFoundHandler(RPCHandler):

@@ -1,0 +1,441 @@
+"""Clusters: where jobs run and files live, each with its scheduler, files and runner.
+
+A cluster is either ``local`` (this machine: the local scheduler and a local folder, the
+embedded default) or a host reached over SSH through the one :class:`SSHPool`. Site
+clusters come from ``RPCApp.clusters``; users may add their own, kept in
+``<state_dir>/clusters.json`` (mode 0600).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .errors import InvalidRequest, NotFound, RPCError
+from .files.base import RemoteFiles
+from .schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Scheduler
+from .ssh.runner import CommandRunner, LocalRunner
+
+log = logging.getLogger(__name__)
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+_FIELD_OVERRIDE = {
+    "type": "object",
+    "properties": {
+        "default": {},
+        "enum": {"type": "array"},
+        "minimum": {"type": "number"},
+        "maximum": {"type": "number"},
+        "const": {},
+        "hidden": {"type": "boolean"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+#: What an admin (or, without ``submit``, a user) may write for one cluster.
+CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "display_name": {"type": "string"},
+        "description": {"type": "string"},
+        "host": {"type": "string", "minLength": 1, "pattern": r"^[^\s/@]+$", "description": "host name, address or ~/.ssh/config alias; absent = this machine"},
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "user": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$"},
+        "identity_file": {
+            "oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}}]
+        },
+        "agent": {"type": "boolean"},
+        "jump": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string", "minLength": 1}}]},
+        "ssh_config": {"oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}]},
+        "known_hosts": {"type": "string", "minLength": 1},
+        "scheduler": {"enum": ["slurm", "local", "none"]},
+        "workdir": {"type": "string", "minLength": 1},
+        "roots": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
+        "submit": {"type": "object", "additionalProperties": _FIELD_OVERRIDE},
+        "max_channels": {"type": "integer", "minimum": 1, "maximum": 64},
+        "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "command_timeout": {"type": "number", "exclusiveMinimum": 0},
+    },
+    "additionalProperties": False,
+}
+CLUSTER_CONFIG_VALIDATOR = Draft202012Validator(CLUSTER_CONFIG_SCHEMA)
+
+#: A cluster a user adds from the UI: SSH only, no admin-only keys.
+USER_CLUSTER_SCHEMA: dict[str, Any] = {
+    **CLUSTER_CONFIG_SCHEMA,
+    "properties": {
+        "name": {"type": "string", "pattern": NAME_PATTERN},
+        **{k: v for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items() if k != "submit"},
+        "scheduler": {"enum": ["slurm", "none"]},
+    },
+    "required": ["name", "host"],
+}
+USER_CLUSTER_VALIDATOR = Draft202012Validator(USER_CLUSTER_SCHEMA)
+
+#: The embedded default: this machine.
+LOCAL_DEFAULT = {
+    "local": {
+        "display_name": "This computer",
+        "description": "Jobs run as processes of the Jupyter server; files are your home folder.",
+        "scheduler": "local",
+        "roots": {"home": "~"},
+    }
+}
+
+
+def config_problems(config: Any, validator: Draft202012Validator = CLUSTER_CONFIG_VALIDATOR) -> str:
+    """A readable list of what is wrong with a cluster config ('' if nothing)."""
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'entry'}: {e.message}" for e in errors)
+
+
+@dataclass
+class _JobsCache:
+    fetched: float = 0.0
+    jobs: list[JobInfo] | None = None
+    task: asyncio.Task[list[JobInfo]] | None = None
+
+
+class Cluster:
+    """One cluster: its scheduler, its files, where its commands run."""
+
+    def __init__(
+        self,
+        name: str,
+        config: dict[str, Any],
+        *,
+        source: str,
+        scheduler: Scheduler | None,
+        files: RemoteFiles,
+        runner: CommandRunner,
+        pool: Any = None,
+        target: Any = None,
+        refresh_min: float = 5.0,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.source = source
+        self.scheduler = scheduler
+        self.files = files
+        self.runner = runner
+        self.pool = pool
+        self.target = target
+        self.refresh_min = refresh_min
+        self._jobs: dict[bool, _JobsCache] = {False: _JobsCache(), True: _JobsCache()}
+        self.queries = 0  # scheduler list queries made (benchmarks, tests)
+
+    @property
+    def kind(self) -> str:
+        return "ssh" if self.target is not None else "local"
+
+    def need_scheduler(self) -> Scheduler:
+        if self.scheduler is None:
+            raise NotFound(
+                f"Cluster '{self.name}' has no batch scheduler configured.",
+                code="cluster.no_scheduler",
+                details={"cluster": self.name},
+            )
+        return self.scheduler
+
+    # -- jobs ------------------------------------------------------------------------
+
+    async def jobs(self, *, all_users: bool = False) -> tuple[list[JobInfo], float]:
+        """The job list, from one scheduler query shared by every caller within
+        ``refresh_min`` seconds (concurrent callers wait for the same query)."""
+        scheduler = self.need_scheduler()
+        cache = self._jobs[all_users]
+        now = time.time()
+        if cache.jobs is not None and now - cache.fetched < self.refresh_min:
+            return cache.jobs, cache.fetched
+        if cache.task is None or cache.task.done():
+            cache.task = asyncio.ensure_future(self._query(scheduler, all_users))
+        jobs = await asyncio.shield(cache.task)
+        return jobs, cache.fetched
+
+    async def _query(self, scheduler: Scheduler, all_users: bool) -> list[JobInfo]:
+        self.queries += 1
+        jobs = await scheduler.list_jobs(all_users=all_users)
+        cache = self._jobs[all_users]
+        cache.jobs, cache.fetched = jobs, time.time()
+        return jobs
+
+    def jobs_changed(self) -> None:
+        """Forget the cached list (after a submit, cancel, hold or release)."""
+        for cache in self._jobs.values():
+            cache.jobs = None
+
+    async def read_output(self, job_id: str, stream: str, offset: int, limit: int) -> OutputChunk:
+        """A piece of a job's stdout or stderr, from ``offset`` (a live tail)."""
+        if stream not in OUTPUT_STREAMS:
+            raise InvalidRequest(f"stream must be one of {', '.join(OUTPUT_STREAMS)}, not {stream!r}.")
+        job = await self.need_scheduler().get_job(job_id)
+        path = job.stdout if stream == "stdout" else job.stderr
+        if not path:
+            return OutputChunk(path="", offset=offset, next_offset=offset, size=0, data="", exists=False)
+        try:
+            data = b""
+            async for piece in self.files.read_chunks(path, offset=offset, length=limit, check_roots=False):
+                data += piece
+        except RPCError as exc:
+            if exc.code == "files.not_found":
+                return OutputChunk(path=path, offset=offset, next_offset=offset, size=0, data="", exists=False)
+            raise
+        text, used = _decode_complete(data)
+        next_offset = offset + used
+        return OutputChunk(path=path, offset=offset, next_offset=next_offset, size=next_offset, data=text)
+
+    # -- model -----------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        if self.pool is not None and self.target is not None:
+            conn = self.pool.state(self.target)
+        else:
+            conn = {"state": "connected", "error": None, "prompt": None}
+        config = self.config
+        return {
+            "name": self.name,
+            "display_name": config.get("display_name") or self.name,
+            "description": config.get("description", ""),
+            "kind": self.kind,
+            "scheduler": self.scheduler.kind if self.scheduler is not None else "none",
+            "source": self.source,
+            "host": config.get("host", ""),
+            "user": config.get("user", ""),
+            "state": conn.get("state", "idle"),
+            "error": conn.get("error"),
+            "prompt": conn.get("prompt"),
+            "roots": [{"name": r.name, "path": r.path, "real": r.real} for r in self.files.roots],
+            "workdir": config.get("workdir", "~"),
+        }
+
+    async def close(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.close()
+        await self.files.close()
+
+
+def _decode_complete(data: bytes) -> tuple[str, int]:
+    """Decode UTF-8, leaving a multi-byte character cut at the end for the next read."""
+    cut = len(data)
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 == 0x80:  # a continuation byte: keep looking for the lead
+            continue
+        if byte & 0x80:  # a lead byte: is its sequence complete?
+            need = 2 if byte & 0xE0 == 0xC0 else 3 if byte & 0xF0 == 0xE0 else 4
+            if back < need:
+                cut = len(data) - back
+        break
+    return data[:cut].decode("utf-8", errors="replace"), cut
+
+
+class ClusterRegistry:
+    """Every cluster of this server: the site's and the user's own."""
+
+    def __init__(
+        self,
+        site: dict[str, dict[str, Any]],
+        *,
+        state_dir: Path,
+        allow_user_clusters: bool = True,
+        refresh_min: float = 5.0,
+        ssh_idle_timeout: float = 600.0,
+        local_jobs_dir: Path | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.allow_user_clusters = allow_user_clusters
+        self.refresh_min = refresh_min
+        self.local_jobs_dir = local_jobs_dir or state_dir / "local-jobs"
+        self._site = dict(site)
+        self._clusters: dict[str, Cluster] = {}
+        self._pool: Any = None
+        self._ssh_idle_timeout = ssh_idle_timeout
+        for name, config in self._site.items():
+            try:
+                self._clusters[name] = self._build(name, config, source="site")
+            except (RPCError, ImportError, ValueError) as exc:
+                log.error("jupyter_rpc: cluster %r is not available: %s", name, getattr(exc, "message", exc))
+        for name, config in self._load_user().items():
+            if name in self._clusters:
+                log.warning("jupyter_rpc: user cluster %r is hidden by a site cluster of that name", name)
+                continue
+            try:
+                self._clusters[name] = self._build(name, config, source="user")
+            except (RPCError, ImportError, ValueError) as exc:
+                log.warning("jupyter_rpc: user cluster %r is ignored: %s", name, getattr(exc, "message", exc))
+
+    # -- building ------------------------------------------------------------------------
+
+    @property
+    def pool(self) -> Any:
+        """The one SSH connection pool (made on first need)."""
+        if self._pool is None:
+            from .ssh.pool import SSHPool
+
+            self._pool = SSHPool(
+                idle_timeout=self._ssh_idle_timeout,
+                trusted_hosts_file=str(self.state_dir / "known_hosts"),
+            )
+        return self._pool
+
+    def _build(self, name: str, config: dict[str, Any], *, source: str) -> Cluster:
+        roots = config.get("roots") or {"home": "~"}
+        kind = config.get("scheduler", "slurm" if config.get("host") else "local")
+        if not config.get("host"):
+            from .files.local import LocalFiles
+
+            files: RemoteFiles = LocalFiles(roots)
+            scheduler: Scheduler | None = None
+            if kind == "local":
+                from .schedulers.local import LocalScheduler
+
+                jobs_dir = self.local_jobs_dir if name == "local" else self.local_jobs_dir / name
+                scheduler = LocalScheduler(jobs_dir, user=_local_user())
+            elif kind == "slurm":
+                from .schedulers.slurm import SlurmScheduler
+
+                scheduler = SlurmScheduler(LocalRunner(), user=_local_user())
+            return Cluster(
+                name, config, source=source, scheduler=scheduler, files=files,
+                runner=LocalRunner(), refresh_min=self.refresh_min,
+            )
+        from .files.sftp import SFTPFiles
+        from .ssh.pool import SSHRunner
+        from .ssh.target import SSHTarget
+
+        ssh_keys = {
+            k: config[k]
+            for k in ("host", "port", "user", "identity_file", "agent", "jump", "ssh_config",
+                      "known_hosts", "max_channels", "connect_timeout", "command_timeout")
+            if k in config
+        }
+        target = SSHTarget.from_config(name, ssh_keys)
+        pool = self.pool
+        runner = SSHRunner(pool, target)
+        user = target.user or config.get("user") or ""
+        files = SFTPFiles(lambda: pool.sftp(target), user=user, roots=roots, label=name)
+        scheduler = None
+        if kind == "slurm":
+            from .schedulers.slurm import SlurmScheduler
+
+            scheduler = SlurmScheduler(runner, user=user or None, command_timeout=target.command_timeout)
+        elif kind == "local":
+            raise InvalidRequest(f"Cluster '{name}': the local scheduler runs on this machine only (no 'host').")
+        return Cluster(
+            name, config, source=source, scheduler=scheduler, files=files, runner=runner,
+            pool=pool, target=target, refresh_min=self.refresh_min,
+        )
+
+    # -- lookup ------------------------------------------------------------------------
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._clusters.values())
+
+    def __len__(self) -> int:
+        return len(self._clusters)
+
+    def get(self, name: str) -> Cluster:
+        try:
+            return self._clusters[name]
+        except KeyError:
+            available = ", ".join(sorted(self._clusters)) or "none"
+            raise NotFound(
+                f"There is no cluster named '{name}'. Available: {available}.",
+                code="cluster.not_found",
+                details={"cluster": name},
+            ) from None
+
+    # -- user clusters -------------------------------------------------------------------
+
+    @property
+    def user_file(self) -> Path:
+        return self.state_dir / "clusters.json"
+
+    def _load_user(self) -> dict[str, dict[str, Any]]:
+        try:
+            data = json.loads(self.user_file.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("jupyter_rpc: cannot read %s: %s", self.user_file, exc)
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+    def _save_user(self) -> None:
+        data = {c.name: c.config for c in self._clusters.values() if c.source == "user"}
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.user_file.with_name(f".clusters.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, self.user_file)
+
+    def add_user(self, body: dict[str, Any]) -> Cluster:
+        if not self.allow_user_clusters:
+            raise RPCError(
+                "This site does not allow adding clusters; ask your administrator.",
+                code="cluster.user_clusters_disabled",
+                status=403,
+            )
+        problems = config_problems(body, USER_CLUSTER_VALIDATOR)
+        if problems:
+            raise InvalidRequest(f"The cluster is not valid: {problems}", code="cluster.invalid")
+        config = dict(body)
+        name = config.pop("name")
+        if name in self._clusters:
+            raise RPCError(
+                f"A cluster named '{name}' exists already.", code="cluster.exists", status=409,
+                details={"cluster": name},
+            )
+        cluster = self._build(name, config, source="user")
+        self._clusters[name] = cluster
+        self._save_user()
+        return cluster
+
+    async def remove_user(self, name: str) -> None:
+        cluster = self.get(name)
+        if cluster.source != "user":
+            raise RPCError(
+                f"Cluster '{name}' is configured by the site and cannot be removed here.",
+                code="cluster.site_defined",
+                status=403,
+                details={"cluster": name},
+            )
+        del self._clusters[name]
+        self._save_user()
+        await cluster.close()
+
+    async def close(self) -> None:
+        for cluster in self._clusters.values():
+            try:
+                await cluster.close()
+            except Exception:  # noqa: BLE001 - shutdown goes on
+                log.exception("jupyter_rpc: closing cluster %s failed", cluster.name)
+        if self._pool is not None:
+            await self._pool.close()
+
+
+def _local_user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
