@@ -1,0 +1,352 @@
+"""Slurm over any :class:`~jupyter_rpc.ssh.runner.CommandRunner` (SSH or local).
+
+Only argv lists are built here; the runner quotes them once. Output is parsed by the
+pure functions of :mod:`.slurm_parse`. Facts of Slurm 22.05 this relies on (checked on
+the test bed): ``squeue --json`` ignores filters, so plain ``squeue -o`` is used;
+``scontrol`` has no ``--json``; ``sacct --json`` reports wrong exit codes, so text
+``sacct`` is used; ``sbatch --test-only`` answers on stderr; ``scancel`` of an unknown id
+exits 0, so a job's existence is checked first.
+
+Environment variables for the job (``JobSpec.env``) are *not* passed with
+``--export=ALL,NAME=value``: Slurm splits that list at commas, so a value with a comma
+would be misread. They go into the environment of the ``sbatch`` process itself (the
+runner sets them, quoted once at the SSH boundary), and ``--export=ALL`` hands that whole
+environment to the job: any value arrives literally, commas and newlines included.
+Names that would change ``sbatch`` itself (``SBATCH_*``, ``SLURM_*``, ``PATH``, ``LD_*``)
+are refused.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from typing import Any
+
+from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
+from ..ssh.runner import CommandRunner, Completed
+from . import slurm_parse as sp
+from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
+
+#: Ask every Slurm command for epoch seconds: no time-zone guessing.
+_TIME_ENV = {"SLURM_TIME_FORMAT": "%s"}
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
+_PARTITION_RE = re.compile(
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})*$"
+)
+_ARRAY_RE = re.compile(r"^\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*(%\d+)?$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JOB_ID_RE = re.compile(r"^\d+(_(\d+|\[[0-9,%:-]+\]))?$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_RESERVED_ENV = re.compile(r"^(SBATCH_|SLURM_|SALLOC_|SRUN_|LD_|PATH$|HOME$|USER$|SHELL$)")
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, code="job.invalid", details={"field": field})
+
+
+def check_job_id(job_id: str) -> str:
+    """A job id as Slurm prints it (``12``, ``12_3``, ``12_[4-6]``), else ``job.invalid``."""
+    job_id = str(job_id).strip()
+    if not _JOB_ID_RE.match(job_id):
+        raise _invalid("job_id", f"{job_id!r} is not a Slurm job id (like 123 or 123_4).")
+    return job_id
+
+
+def _text(field: str, value: str, *, allow_tab: bool = False) -> str:
+    if _CONTROL_RE.search(value) or (not allow_tab and "\t" in value):
+        raise _invalid(field, f"The {field} must not contain newlines or control characters.")
+    return value
+
+
+def _path(field: str, value: str) -> str:
+    _text(field, value)
+    if not value.strip():
+        raise _invalid(field, f"The {field} is empty.")
+    if value.startswith("-"):
+        raise _invalid(field, f"The {field} must not start with '-' (use ./{value}).")
+    return value
+
+
+def _positive(field: str, value: int | None, upper: int = 10**7) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
+        raise _invalid(field, f"The {field} must be a whole number from 1 to {upper}.")
+    return value
+
+
+def sbatch_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
+    """The ``sbatch --parsable`` argv for ``spec`` (script text goes on stdin); every value
+    checked, refusals are ``job.invalid`` naming the field."""
+    if bool(spec.script) == bool(spec.script_path):
+        raise _invalid("script", "Give either a script text or a script path (exactly one).")
+    argv = ["sbatch", "--parsable"]
+    if spec.name is not None and spec.name != "":
+        _text("name", spec.name)
+        if len(spec.name) > 200:
+            raise _invalid("name", "The job name is longer than 200 characters.")
+        argv.append(f"--job-name={spec.name}")
+    if spec.partition:
+        if not _PARTITION_RE.match(spec.partition):
+            raise _invalid("partition", f"{spec.partition!r} is not a partition name.")
+        argv.append(f"--partition={spec.partition}")
+    for field, flag in (("account", "--account"), ("qos", "--qos")):
+        value = getattr(spec, field)
+        if value:
+            if not _NAME_RE.match(value):
+                raise _invalid(field, f"{value!r} is not a valid {field} name.")
+            argv.append(f"{flag}={value}")
+    numbers = (
+        ("time_limit", "--time", 10**6),
+        ("cpus", "--cpus-per-task", 100000),
+        ("memory_mb", "--mem", 10**9),
+        ("gpus", "--gpus", 10000),
+        ("nodes", "--nodes", 100000),
+        ("ntasks", "--ntasks", 10**6),
+    )
+    for field, flag, upper in numbers:
+        value = _positive(field, getattr(spec, field), upper)
+        if value is not None:
+            argv.append(f"{flag}={value}M" if field == "memory_mb" else f"{flag}={value}")
+    if spec.array:
+        if not _ARRAY_RE.match(spec.array):
+            raise _invalid(
+                "array", f"{spec.array!r} is not an array range (like 0-9, 1,3,5 or 1-100%10)."
+            )
+        argv.append(f"--array={spec.array}")
+    for field, flag in (("workdir", "--chdir"), ("stdout", "--output"), ("stderr", "--error")):
+        value = getattr(spec, field)
+        if value:
+            argv.append(f"{flag}={_path(field, value)}")
+    if spec.hold:
+        argv.append("--hold")
+    for key, value in (spec.env or {}).items():
+        if not _ENV_NAME_RE.match(key):
+            raise _invalid("env", f"{key!r} is not an environment variable name.")
+        if _RESERVED_ENV.match(key):
+            raise _invalid(
+                "env",
+                f"{key} cannot be set for a job here (it would change sbatch itself); set it in the script.",
+            )
+        if not isinstance(value, str) or "\0" in value:
+            raise _invalid("env", f"The value of {key} must be text without NUL characters.")
+    argv.append("--export=ALL")
+    if spec.extra_args:
+        if not allow_extra_args:
+            raise _invalid("extra_args", "Extra sbatch arguments are not allowed on this cluster.")
+        for arg in spec.extra_args:
+            _text("extra_args", arg)
+            if not arg.startswith("--"):
+                raise _invalid("extra_args", f"Extra argument {arg!r} must be a --option=value.")
+            argv.append(arg)
+    if spec.script_path:
+        argv.append(_path("script_path", spec.script_path))
+    elif spec.script is not None and "\0" in spec.script:
+        raise _invalid("script", "The script contains a NUL character.")
+    return argv
+
+
+class SlurmScheduler(Scheduler):
+    """Slurm through its command-line tools, run by ``runner`` (SSH or local).
+
+    ``user`` selects whose jobs are listed (default: the login user, ``--me``);
+    ``command_timeout`` bounds every command; ``tz`` is the login node's time zone, used
+    only if times come back as text despite ``SLURM_TIME_FORMAT``.
+    """
+
+    kind = "slurm"
+
+    def __init__(
+        self,
+        runner: CommandRunner,
+        *,
+        user: str | None = None,
+        command_timeout: float = 60,
+        tz: tzinfo | None = None,
+        allow_extra_args: bool = False,
+    ) -> None:
+        self.runner = runner
+        self.user = user
+        self.command_timeout = command_timeout
+        self.tz = tz
+        self.allow_extra_args = allow_extra_args
+
+    # --- running commands ---------------------------------------------------------
+
+    async def _run(
+        self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Completed:
+        return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
+
+    def _failed(self, done: Completed, what: str) -> RPCError:
+        message = sp.clean_slurm_error(done.stderr) or f"exit status {done.exit_status}"
+        return RemoteFailed(
+            f"{what} failed on {self.runner.where}: {message}",
+            code="cluster.command_failed",
+            details={
+                "stderr": done.stderr[-4000:],
+                "exit_status": done.exit_status,
+                "command": done.argv[0],
+            },
+        )
+
+    def _user_args(self, flag: str = "--user") -> list[str]:
+        if self.user:
+            if not _NAME_RE.match(self.user):
+                raise InvalidRequest(
+                    f"{self.user!r} is not a user name.", code="cluster.invalid_user"
+                )
+            return [f"{flag}={self.user}"]
+        return ["--me"] if flag == "--user" else []
+
+    # --- reading --------------------------------------------------------------------
+
+    async def list_jobs(self, *, all_users: bool = False) -> list[JobInfo]:
+        argv = ["squeue", "-h", "--noconvert", "-r", f"--format={sp.squeue_format()}"]
+        if not all_users:
+            argv += self._user_args()
+        done = await self._run(argv, env=_TIME_ENV)
+        if not done.ok:
+            raise self._failed(done, "squeue")
+        return sp.parse_squeue(done.stdout, self.tz)
+
+    async def _scontrol_jobs(self, job_id: str) -> list[JobInfo]:
+        done = await self._run(["scontrol", "show", "job", "-o", job_id], env=_TIME_ENV)
+        if not done.ok:
+            if "Invalid job id" in done.stderr:
+                return []
+            raise self._failed(done, "scontrol show job")
+        return sp.parse_scontrol_jobs(done.stdout, self.tz)
+
+    async def _sacct_jobs(self, extra: list[str]) -> list[JobInfo]:
+        argv = [
+            "sacct", "-n", "-X", "-P", f"--delimiter={sp.SEP}",
+            f"--format={','.join(sp.SACCT_FIELDS)}", *extra,
+        ]  # fmt: skip
+        done = await self._run(argv, env=_TIME_ENV)
+        if not done.ok:
+            raise self._failed(done, "sacct")
+        return sp.parse_sacct(done.stdout, self.tz)
+
+    async def get_job(self, job_id: str) -> JobInfo:
+        job_id = check_job_id(job_id)
+        jobs = await self._scontrol_jobs(job_id)
+        if jobs:
+            return _pick(jobs, job_id)
+        history = await self._sacct_jobs([f"--jobs={job_id}"])
+        if history:
+            return _pick(history, job_id)
+        raise NotFound(f"Slurm on {self.runner.where} knows no job {job_id}.", code="job.not_found")
+
+    async def history(self, *, days: float = 7.0) -> list[JobInfo]:
+        minutes = max(1, round(float(days) * 24 * 60))
+        extra = [f"--starttime=now-{minutes}minutes", "--endtime=now"]
+        if self.user:
+            extra += self._user_args()
+        return await self._sacct_jobs(extra)
+
+    async def partitions(self) -> list[Partition]:
+        done = await self._run(["scontrol", "show", "partition", "-o"])
+        if not done.ok:
+            raise self._failed(done, "scontrol show partition")
+        nodes = await self._run(["sinfo", "-h", f"--format=%R{sp.SEP}%c{sp.SEP}%m{sp.SEP}%G"])
+        per_node = sp.parse_sinfo_nodes(nodes.stdout) if nodes.ok else {}
+        return sp.parse_partitions(done.stdout, per_node)
+
+    async def job_script(self, job_id: str) -> str | None:
+        job_id = check_job_id(job_id)
+        done = await self._run(["scontrol", "write", "batch_script", job_id, "-"])
+        if not done.ok:
+            return None
+        return done.stdout
+
+    # --- changing -------------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec) -> str:
+        argv = sbatch_argv(spec, allow_extra_args=self.allow_extra_args)
+        done = await self._run(
+            argv, input=spec.script if spec.script else None, env=dict(spec.env) or None
+        )
+        if not done.ok:
+            raise InvalidRequest(
+                f"Slurm refused the job: {sp.clean_slurm_error(done.stderr) or done.stdout.strip()}",
+                code="cluster.command_failed",
+                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
+            )
+        job_id = sp.parse_sbatch_id(done.stdout)
+        if job_id is None:
+            raise RemoteFailed(
+                f"sbatch on {self.runner.where} printed no job id: {done.stdout.strip()[:200]!r}",
+                code="cluster.command_failed",
+            )
+        return job_id
+
+    async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
+        argv = sbatch_argv(spec, allow_extra_args=self.allow_extra_args)
+        argv.insert(1, "--test-only")
+        env = {**spec.env, **_TIME_ENV}
+        done = await self._run(argv, input=spec.script if spec.script else None, env=env)
+        if not done.ok:
+            raise InvalidRequest(
+                f"Slurm would refuse the job: {sp.clean_slurm_error(done.stderr)}",
+                code="cluster.command_failed",
+                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
+            )
+        return sp.parse_test_only(done.stderr, self.tz)
+
+    async def _active(self, job_id: str) -> list[JobInfo]:
+        """The job's records while it is active; ``job.finished`` / ``job.not_found`` else."""
+        job_id = check_job_id(job_id)
+        jobs = await self._scontrol_jobs(job_id)
+        active = [job for job in jobs if job.state in ACTIVE_STATES]
+        if active:
+            return active
+        if not jobs:
+            jobs = await self._sacct_jobs([f"--jobs={job_id}"])
+        if not jobs:
+            raise NotFound(
+                f"Slurm on {self.runner.where} knows no job {job_id}.", code="job.not_found"
+            )
+        job = _pick(jobs, job_id)
+        raise Conflict(f"Job {job_id} has already ended ({job.state}).", code="job.finished")
+
+    async def cancel(self, job_id: str) -> None:
+        await self._active(job_id)
+        done = await self._run(["scancel", job_id])
+        if not done.ok:
+            raise self._failed(done, "scancel")
+
+    async def hold(self, job_id: str) -> None:
+        jobs = await self._active(job_id)
+        if not any(job.state in {"pending", "held"} for job in jobs):
+            raise Conflict(
+                f"Job {job_id} is already running; only pending jobs can be held.",
+                code="job.not_pending",
+            )
+        await self._control("hold", job_id)
+
+    async def release(self, job_id: str) -> None:
+        await self._active(job_id)
+        await self._control("release", job_id)
+
+    async def _control(self, verb: str, job_id: str) -> None:
+        done = await self._run(["scontrol", verb, job_id])
+        if not done.ok:
+            message = sp.clean_slurm_error(done.stderr)
+            raise Conflict(
+                f"Slurm could not {verb} job {job_id}: {message}",
+                code=f"job.{verb}_failed",
+                details={"stderr": done.stderr[-4000:]},
+            )
+
+
+def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
+    """The record for ``job_id`` among an array's records (else the first)."""
+    for job in jobs:
+        if job.id == job_id:
+            return job
+    for job in jobs:
+        if job.extra.get("job_id_raw") == job_id:
+            return job
+    return jobs[0]
