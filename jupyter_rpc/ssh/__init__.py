@@ -1,0 +1,17 @@
+"""SSH for jupyter_rpc: targets, the one connection pool, and the command runner over it."""
+
+from .pool import PooledProcess, SSHPool
+from .runner import CommandRunner, Completed, LocalRunner, shell_join
+from .sshrunner import SSHRunner
+from .target import SSHTarget
+
+__all__ = [
+    "Completed",
+    "CommandRunner",
+    "LocalRunner",
+    "PooledProcess",
+    "SSHPool",
+    "SSHRunner",
+    "SSHTarget",
+    "shell_join",
+]
