@@ -1,0 +1,343 @@
+/**
+ * The "Remote files" side panel: a cluster picker above JupyterLab's own file
+ * browser over the cluster's `RemoteDrive`.
+ */
+import type { FileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { Uploader } from '@jupyterlab/filebrowser';
+import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import {
+  Button,
+  HTMLSelect,
+  LabIcon,
+  newFolderIcon,
+  ReactWidget,
+  refreshIcon,
+  SidePanel,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
+import type { ISignal } from '@lumino/signaling';
+import { Signal } from '@lumino/signaling';
+import { Panel, Widget } from '@lumino/widgets';
+import React from 'react';
+import type { IClustersManager } from '../clusters/tokens';
+import type { RemoteDrive } from './drive';
+import { normalizeDrivePath } from './paths';
+
+const REMOTE_FILES_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="none" stroke="#616161" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round">
+    <path d="M3 7.5V18a1.5 1.5 0 0 0 1.5 1.5h8" />
+    <path d="M3 7.5A1.5 1.5 0 0 1 4.5 6H9l2 2h8.5A1.5 1.5 0 0 1 21 9.5V12" />
+    <path d="M16 21l5-5M21 20v-4h-4" />
+  </g>
+</svg>`;
+
+/**
+ * The icon of the "Remote files" panel.
+ */
+export const remoteFilesIcon = new LabIcon({
+  name: 'jupyter-rpc:remote-files',
+  svgstr: REMOTE_FILES_SVG
+});
+
+/**
+ * The message a person reads for an error.
+ */
+export function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    return error.message;
+  }
+  return typeof error === 'string' ? error : String(error);
+}
+
+/**
+ * The side panel.
+ */
+export class RemoteFilesPanel extends SidePanel {
+  constructor(options: RemoteFilesPanel.IOptions) {
+    super({ translator: options.translator });
+    this._clusters = options.clusters;
+    this._factory = options.factory;
+    this._drives = options.drives;
+    this._translator = options.translator;
+    this._t = options.translator.load('jupyter_rpc');
+    const trans = this._t;
+    this.id = 'jp-rpc-files';
+    this.addClass('jp-rpc-FilesPanel');
+    this.title.icon = remoteFilesIcon;
+    this.title.caption = trans.__('Remote files');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', trans.__('Remote files'));
+
+    const heading = new Widget({ node: document.createElement('h2') });
+    heading.node.textContent = trans.__('Remote files');
+    heading.addClass('jp-text-truncated');
+    this.header.addWidget(heading);
+
+    this._picker = new Private.ViewWidget(() => this._pickerView());
+    this._picker.addClass('jp-rpc-FilesPanel-picker');
+    this.header.addWidget(this._picker);
+    this._body = new Panel();
+    this._body.addClass('jp-rpc-FilesPanel-body');
+    this.content.addWidget(this._body);
+    this._renderPicker();
+    this._clusters.changed.connect(this._onClustersChanged, this);
+    void this._clusters.ready.then(() => this._onClustersChanged());
+  }
+
+  /** The selected cluster (`''` when there is none). */
+  get cluster(): string {
+    return this._cluster;
+  }
+
+  /** The file browser of the selected cluster. */
+  get browser(): FileBrowser | null {
+    return this._browser;
+  }
+
+  /** Emitted when the selected cluster's browser changes. */
+  get browserChanged(): ISignal<this, FileBrowser | null> {
+    return this._browserChanged;
+  }
+
+  /** The drive of a cluster (registered by the plugin). */
+  drive(cluster: string): RemoteDrive | undefined {
+    return this._drives(cluster);
+  }
+
+  /**
+   * Show a cluster's files (creating its browser); resolves once the browser
+   * listed its first folder.
+   */
+  async selectCluster(cluster: string): Promise<FileBrowser | null> {
+    if (cluster === this._cluster && this._browser) {
+      return this._browser;
+    }
+    this._cluster = cluster;
+    this._error = '';
+    this._disposeBrowser();
+    const drive = this._drives(cluster);
+    if (!drive) {
+      this._renderPicker();
+      return null;
+    }
+    drive.resetConnectionPrompts();
+    const browser = this._factory.createFileBrowser(`jp-rpc-files-${cluster}`, {
+      driveName: drive.name,
+      refreshInterval: 10000
+    });
+    browser.addClass('jp-rpc-FilesPanel-browser');
+    browser.title.label = this._clusters.get(cluster)?.display_name || cluster;
+    this._addToolbar(browser);
+    browser.model.connectionFailure.connect((_, error) => {
+      if (browser === this._browser) {
+        this._setError(error);
+      }
+    });
+    browser.model.refreshed.connect(() => {
+      if (browser === this._browser && this._error) {
+        this._setError(null);
+      }
+    });
+    this._browser = browser;
+    this._body.addWidget(browser);
+    this._renderPicker();
+    this._browserChanged.emit(browser);
+    try {
+      await browser.model.restored;
+    } catch {
+      // Restoring a lost folder falls back to the top level.
+    }
+    return browser;
+  }
+
+  /**
+   * Open the panel's browser at a drive path (a folder, or a file's folder
+   * with the file selected).
+   */
+  async showPath(cluster: string, path: string): Promise<void> {
+    const browser = await this.selectCluster(cluster);
+    const drive = this._drives(cluster);
+    if (!browser || !drive) {
+      throw new Error(this._t.__('There is no cluster named "%1".', cluster));
+    }
+    const local = normalizeDrivePath(path);
+    const model = await drive.get(local, { content: false });
+    if (model.type === 'directory') {
+      await browser.model.cd(`/${local}`);
+      return;
+    }
+    const slash = local.lastIndexOf('/');
+    await browser.model.cd(`/${slash < 0 ? '' : local.slice(0, slash)}`);
+    await browser.selectItemByName(model.name);
+  }
+
+  /** Retry after a failure: asks for host trust / passwords again. */
+  async retry(): Promise<void> {
+    const browser = this._browser;
+    this._drives(this._cluster)?.resetConnectionPrompts();
+    this._setError(null);
+    if (browser) {
+      await browser.model.cd('.');
+    } else if (this._cluster) {
+      await this.selectCluster(this._cluster);
+    }
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._clusters.changed.disconnect(this._onClustersChanged, this);
+    this._disposeBrowser();
+    Signal.clearData(this);
+    super.dispose();
+  }
+
+  private _addToolbar(browser: FileBrowser): void {
+    const t = this._t;
+    browser.toolbar.addItem(
+      'new-folder',
+      new ToolbarButton({
+        icon: newFolderIcon,
+        tooltip: t.__('New Folder'),
+        onClick: () =>
+          void browser.createNewDirectory().catch(e => this._setError(e))
+      })
+    );
+    browser.toolbar.addItem(
+      'upload',
+      new Uploader({ model: browser.model, translator: this._translator })
+    );
+    browser.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: t.__('Refresh the file list'),
+        onClick: () => void this.retry()
+      })
+    );
+  }
+
+  private _disposeBrowser(): void {
+    const browser = this._browser;
+    this._browser = null;
+    if (browser) {
+      browser.dispose();
+      this._browserChanged.emit(null);
+    }
+  }
+
+  private _setError(error: unknown): void {
+    this._error = error ? errorText(error) : '';
+    this._renderPicker();
+  }
+
+  private _onClustersChanged(): void {
+    const names = this._clusters.clusters.map(c => c.name);
+    if (this._cluster && !names.includes(this._cluster)) {
+      this._cluster = '';
+      this._disposeBrowser();
+    }
+    if (!this._cluster && names.length) {
+      void this.selectCluster(names[0]);
+      return;
+    }
+    this._renderPicker();
+  }
+
+  private _renderPicker(): void {
+    this._picker.update();
+  }
+
+  private _pickerView(): JSX.Element {
+    const t = this._t;
+    const clusters = this._clusters.clusters;
+    const current = this._clusters.get(this._cluster);
+    const listError = this._clusters.error;
+    const stateError =
+      current && current.state === 'error' && current.error
+        ? current.error.message
+        : '';
+    const message = this._error || stateError;
+    return (
+      <div className="jp-rpc-FilesPanel-pickerRow">
+        <label className="jp-rpc-FilesPanel-label">
+          <span>{t.__('Cluster')}</span>
+          <HTMLSelect
+            aria-label={t.__('Cluster')}
+            value={this._cluster}
+            disabled={!clusters.length}
+            onChange={event => void this.selectCluster(event.target.value)}
+            options={clusters.map(c => ({
+              label: c.display_name || c.name,
+              value: c.name
+            }))}
+          />
+        </label>
+        {!clusters.length && !listError && (
+          <p className="jp-rpc-FilesPanel-empty">
+            {t.__('No clusters are configured.')}
+          </p>
+        )}
+        {listError && (
+          <p className="jp-rpc-FilesPanel-error" role="alert">
+            {t.__('Cannot list the clusters: %1', errorText(listError))}
+          </p>
+        )}
+        {message && (
+          <div className="jp-rpc-FilesPanel-error" role="alert">
+            <span>{message}</span>
+            <Button
+              small
+              className="jp-rpc-FilesPanel-retry"
+              onClick={() => void this.retry()}
+            >
+              {t.__('Retry')}
+            </Button>
+          </div>
+        )}
+      </div>
+    );
+  }
+
+  private _clusters: IClustersManager;
+  private _factory: IFileBrowserFactory;
+  private _drives: (cluster: string) => RemoteDrive | undefined;
+  private _translator: ITranslator;
+  private _t: TranslationBundle;
+  private _picker: Private.ViewWidget;
+  private _body: Panel;
+  private _cluster = '';
+  private _browser: FileBrowser | null = null;
+  private _error = '';
+  private _browserChanged = new Signal<this, FileBrowser | null>(this);
+}
+
+/**
+ * The namespace of `RemoteFilesPanel`.
+ */
+export namespace RemoteFilesPanel {
+  export interface IOptions {
+    clusters: IClustersManager;
+    factory: IFileBrowserFactory;
+    /** The registered drive of a cluster. */
+    drives: (cluster: string) => RemoteDrive | undefined;
+    translator: ITranslator;
+  }
+}
+
+namespace Private {
+  /**
+   * A React widget that renders what a function returns (re-rendered by
+   * `update()`).
+   */
+  export class ViewWidget extends ReactWidget {
+    constructor(private _view: () => JSX.Element) {
+      super();
+    }
+
+    protected render(): JSX.Element {
+      return this._view();
+    }
+  }
+}

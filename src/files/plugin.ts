@@ -1,0 +1,258 @@
+/**
+ * `jupyter-rpc:files`: one `RemoteDrive` per cluster registered with Lab's
+ * contents manager, and the "Remote files" side panel with Lab's file browser.
+ */
+import { ILayoutRestorer } from '@jupyterlab/application';
+import type {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import type { FileBrowser } from '@jupyterlab/filebrowser';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import type { Contents } from '@jupyterlab/services';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { copyIcon } from '@jupyterlab/ui-components';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
+import { IClustersManager } from '../clusters/tokens';
+import { RemoteDrive } from './drive';
+import { errorText, RemoteFilesPanel, remoteFilesIcon } from './panel';
+import { clusterOfDrive, isJobScript, splitGlobalPath } from './paths';
+import type { IRemoteContentsModel } from './paths';
+
+/**
+ * The command IDs of the remote file browser.
+ */
+export namespace FilesCommandIDs {
+  /** Show the "Remote files" panel. */
+  export const open = 'jupyter-rpc:open-remote-files';
+  /** `{cluster, path}`: show a folder (absolute on the cluster, or a drive path). */
+  export const openFolder = 'jupyter-rpc:open-remote-folder';
+  /** Copy the absolute paths on the cluster of the selected items. */
+  export const copyRemotePath = 'jupyter-rpc:copy-remote-path';
+  /** Submit the selected batch script (runs `jupyter-rpc:submit-job`). */
+  export const submitFile = 'jupyter-rpc:submit-job-file';
+  /** The jobs panel's submit command: `{cluster, path}`. */
+  export const submitJob = 'jupyter-rpc:submit-job';
+}
+
+/**
+ * Items of the remote browser's listing (its context menu).
+ */
+const ITEM_SELECTOR = '.jp-rpc-FilesPanel .jp-DirListing-item[data-isdir]';
+
+/**
+ * The remote file browser.
+ */
+export const filesPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-rpc:files',
+  description:
+    'Adds one contents drive per cluster (rpc-<cluster>:path opens in Lab’s editors and viewers) and the "Remote files" side panel with Lab’s file browser.',
+  autoStart: true,
+  requires: [IClustersManager, IFileBrowserFactory],
+  optional: [ITranslator, ICommandPalette, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    clusters: IClustersManager,
+    factory: IFileBrowserFactory,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ): void => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load('jupyter_rpc');
+    const contents = app.serviceManager.contents;
+    const drives = new Map<string, RemoteDrive>();
+
+    // Drives cannot be removed from the contents manager: one per cluster
+    // name ever seen, kept for the session.
+    const syncDrives = (): void => {
+      for (const cluster of clusters.clusters) {
+        if (!drives.has(cluster.name)) {
+          const drive = new RemoteDrive({
+            cluster: cluster.name,
+            serverSettings:
+              clusters.serverSettings ?? app.serviceManager.serverSettings,
+            withConnection: fn => clusters.withConnection(cluster.name, fn),
+            translator: translator ?? undefined
+          });
+          contents.addDrive(drive);
+          drives.set(cluster.name, drive);
+        }
+      }
+    };
+    clusters.changed.connect(syncDrives);
+    syncDrives();
+
+    const panel = new RemoteFilesPanel({
+      clusters,
+      factory,
+      drives: name => drives.get(name),
+      translator
+    });
+    app.shell.add(panel, 'left', { rank: 910, type: 'Remote Files' });
+    restorer?.add(panel, 'jupyter-rpc-files');
+
+    /** The selected items of the remote browser, with their real paths. */
+    const selection = (): IRemoteContentsModel[] => {
+      const browser: FileBrowser | null = panel.browser;
+      return browser
+        ? (Array.from(browser.selectedItems()) as IRemoteContentsModel[])
+        : [];
+    };
+    const realPath = async (item: Contents.IModel): Promise<string> => {
+      const model = item as IRemoteContentsModel;
+      if (model.real_path) {
+        return model.real_path;
+      }
+      const { drive, path } = splitGlobalPath(item.path);
+      const cluster = clusterOfDrive(drive);
+      const real = cluster ? await drives.get(cluster)?.realPathOf(path) : null;
+      if (!real) {
+        throw new Error(
+          trans.__('"%1" has no path on the cluster.', item.path)
+        );
+      }
+      return real;
+    };
+
+    app.commands.addCommand(FilesCommandIDs.open, {
+      label: args =>
+        args.isPalette
+          ? trans.__('Open Remote Files')
+          : trans.__('Remote Files'),
+      caption: trans.__('Show the files on your clusters'),
+      icon: args => (args.isPalette ? undefined : remoteFilesIcon),
+      execute: () => app.shell.activateById(panel.id)
+    });
+
+    app.commands.addCommand(FilesCommandIDs.openFolder, {
+      label: trans.__('Open Remote Folder'),
+      caption: trans.__(
+        'Show a folder of a cluster in the "Remote files" panel'
+      ),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: { type: 'string' },
+            path: {
+              type: 'string',
+              description:
+                'An absolute path on the cluster, or a drive path (home/run)'
+            }
+          },
+          required: ['cluster']
+        }
+      },
+      execute: async (args: ReadonlyPartialJSONObject) => {
+        const cluster = String(args.cluster ?? '');
+        const path = String(args.path ?? '');
+        app.shell.activateById(panel.id);
+        await clusters.ready;
+        syncDrives();
+        const drive = drives.get(cluster);
+        try {
+          if (!drive) {
+            throw new Error(
+              trans.__('There is no cluster named "%1".', cluster)
+            );
+          }
+          let local = splitGlobalPath(path).path;
+          if (path.startsWith('/')) {
+            const mapped = await drive.drivePathOf(path);
+            if (mapped === null) {
+              throw new Error(
+                trans.__(
+                  '"%1" is outside the folders this cluster shows (its roots).',
+                  path
+                )
+              );
+            }
+            local = mapped;
+          }
+          await panel.showPath(cluster, local);
+        } catch (error) {
+          Notification.error(
+            trans.__('Cannot open "%1": %2', path, errorText(error)),
+            { autoClose: 8000 }
+          );
+        }
+      }
+    });
+
+    app.commands.addCommand(FilesCommandIDs.copyRemotePath, {
+      label: trans.__('Copy Remote Path'),
+      caption: trans.__('Copy the absolute path on the cluster'),
+      icon: copyIcon.bindprops({ stylesheet: 'menuItem' }),
+      isEnabled: () => selection().length > 0,
+      execute: async () => {
+        try {
+          const paths = await Promise.all(selection().map(realPath));
+          Clipboard.copyToSystem(paths.join('\n'));
+          Notification.info(trans.__('Copied: %1', paths.join(', ')), {
+            autoClose: 3000
+          });
+        } catch (error) {
+          Notification.error(errorText(error), { autoClose: 8000 });
+        }
+      }
+    });
+
+    app.commands.addCommand(FilesCommandIDs.submitFile, {
+      label: trans.__('Submit as Job'),
+      caption: trans.__('Submit this batch script to the cluster'),
+      isVisible: () => {
+        const items = selection();
+        return (
+          items.length === 1 &&
+          items[0].type !== 'directory' &&
+          isJobScript(items[0].name)
+        );
+      },
+      execute: async () => {
+        const [item] = selection();
+        if (!item) {
+          return;
+        }
+        if (!app.commands.hasCommand(FilesCommandIDs.submitJob)) {
+          Notification.error(
+            trans.__(
+              'Submitting jobs needs the "Jobs" panel, which is not installed.'
+            ),
+            { autoClose: 8000 }
+          );
+          return;
+        }
+        try {
+          const path = await realPath(item);
+          await app.commands.execute(FilesCommandIDs.submitJob, {
+            cluster: panel.cluster,
+            path
+          });
+        } catch (error) {
+          Notification.error(errorText(error), { autoClose: 8000 });
+        }
+      }
+    });
+
+    app.contextMenu.addItem({
+      command: FilesCommandIDs.copyRemotePath,
+      selector: ITEM_SELECTOR,
+      rank: 14
+    });
+    app.contextMenu.addItem({
+      command: FilesCommandIDs.submitFile,
+      selector: '.jp-rpc-FilesPanel .jp-DirListing-item[data-isdir="false"]',
+      rank: 1
+    });
+
+    palette?.addItem({
+      command: FilesCommandIDs.open,
+      category: trans.__('Remote Files'),
+      args: { isPalette: true }
+    });
+  }
+};
+
+export default [filesPlugin];
