@@ -16,3 +16,15 @@ c.RPCApp.backends = {
 
 # Open on the demo folder, with its notebook (not the whole repository).
 c.ServerApp.root_dir = __import__("os").path.dirname(__file__)  # noqa: F821
+
+# This machine as a cluster: jobs run as local processes, files are this folder.
+_DEMO = __import__("os").path.dirname(__file__)
+c.RPCApp.clusters = {
+    "local": {
+        "display_name": "This computer",
+        "description": "The demo: jobs run as processes of this server; files are the demo folder.",
+        "scheduler": "local",
+        "roots": {"demo": _DEMO},
+        "workdir": _DEMO + "/jobs",
+    }
+}

@@ -181,18 +181,19 @@ class RPCApp(ExtensionApp):
         return value
 
     def initialize_settings(self) -> None:
-        backends = BackendRegistry(
-            self.backends,
-            timeout=self.call_timeout,
-            start_timeout=self.start_timeout,
-            max_message_size=self.max_message_size,
-        )
         clusters = ClusterRegistry(
             self.clusters,
             state_dir=Path(self.state_dir),
             allow_user_clusters=self.allow_user_clusters,
             refresh_min=self.jobs_refresh_min,
             ssh_idle_timeout=self.ssh_idle_timeout,
+        )
+        backends = BackendRegistry(
+            self.backends,
+            timeout=self.call_timeout,
+            start_timeout=self.start_timeout,
+            max_message_size=self.max_message_size,
+            clusters=clusters,
         )
         self.services = Services(
             backends=backends,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,8 @@ from jsonschema import Draft202012Validator
 from .errors import NotFound
 from .functions import FunctionSpec, specs_from_api_info
 from .transports import BrokerTransport, LocalTransport, Transport
+
+log = logging.getLogger(__name__)
 
 _ONE_TOKEN = "only one of token, token_env and token_file"
 
@@ -93,13 +96,40 @@ BROKER_CONFIG_SCHEMA: dict[str, Any] = {
     },
 }
 
+#: A backend module started on a cluster's login node over the pooled SSH connection.
+SSH_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "transport": {"const": "ssh", "description": "how the backend is reached"},
+        "cluster": {"type": "string", "minLength": 1, "description": "a cluster of RPCApp.clusters with a 'host'"},
+        "module": {"type": "string", "minLength": 1, "description": "module name or .py path on the cluster"},
+        "command": {
+            "type": "array",
+            "items": {"type": "string"},
+            "minItems": 1,
+            "description": "argv run on the login node, speaking the protocol on stdio (instead of module)",
+        },
+        "python": {"type": "string", "minLength": 1, "description": "interpreter on the cluster (default: python3)"},
+        "cwd": {"type": "string", "description": "working folder on the cluster"},
+        "env": {"type": "object", "additionalProperties": {"type": "string"}},
+        **_COMMON,
+    },
+    "required": ["transport", "cluster"],
+    "additionalProperties": False,
+    "oneOf": [{"required": ["module"]}, {"required": ["command"]}],
+}
+
 #: What an admin may write for one backend in ``c.RPCApp.backends``.
 BACKEND_CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"transport": {"enum": ["local", "broker"], "description": "how the backend is reached"}},
+    "properties": {"transport": {"enum": ["local", "broker", "ssh"], "description": "how the backend is reached"}},
     "if": {"properties": {"transport": {"const": "broker"}}, "required": ["transport"]},
     "then": BROKER_CONFIG_SCHEMA,
-    "else": LOCAL_CONFIG_SCHEMA,
+    "else": {
+        "if": {"properties": {"transport": {"const": "ssh"}}, "required": ["transport"]},
+        "then": SSH_CONFIG_SCHEMA,
+        "else": LOCAL_CONFIG_SCHEMA,
+    },
 }
 
 BACKEND_CONFIG_VALIDATOR = Draft202012Validator(BACKEND_CONFIG_SCHEMA)
@@ -129,6 +159,8 @@ class BackendConfig:
     ca_bundle: str | None = None
     pulsar: dict[str, Any] | None = None
     connect_timeout: float | None = None
+    # transport "ssh"
+    cluster: str | None = None
 
     @property
     def argv(self) -> list[str]:
@@ -136,7 +168,10 @@ class BackendConfig:
         if self.command:
             return list(self.command)
         assert self.module is not None
-        return [self.python, "-m", "jupyter_rpc.backend", "serve", self.module]
+        python = self.python
+        if self.transport == "ssh" and python == sys.executable:
+            python = "python3"  # the server's interpreter means nothing on the cluster
+        return [python, "-m", "jupyter_rpc.backend", "serve", self.module]
 
 
 class Backend:
@@ -201,6 +236,7 @@ class BackendRegistry:
         timeout: float,
         start_timeout: float,
         max_message_size: int,
+        clusters: Any = None,
     ) -> None:
         self._backends: dict[str, Backend] = {}
         for name, raw in configs.items():
@@ -221,6 +257,12 @@ class BackendRegistry:
                     start_timeout=config.start_timeout or start_timeout,
                     max_message_size=max_message_size,
                 )
+            elif config.transport == "ssh":
+                try:
+                    transport = _ssh_transport(config, clusters, start_timeout, max_message_size)
+                except (ValueError, ImportError) as exc:
+                    log.error("jupyter_rpc: backend %r is not available: %s", name, exc)
+                    continue
             else:
                 transport = LocalTransport(
                     name,
@@ -251,3 +293,29 @@ class BackendRegistry:
         """Stop every backend."""
         for backend in self._backends.values():
             await backend.transport.close()
+
+
+def _ssh_transport(config: BackendConfig, clusters: Any, start_timeout: float, max_message_size: int) -> Transport:
+    """The transport of a backend on a cluster's login node (through the one SSH pool)."""
+    from .transports.ssh import SSHTransport
+
+    try:
+        cluster = clusters.get(config.cluster)
+    except (AttributeError, NotFound):
+        raise ValueError(
+            f"backend '{config.name}': there is no cluster named '{config.cluster}' in RPCApp.clusters"
+        ) from None
+    if cluster.target is None:
+        raise ValueError(
+            f"backend '{config.name}': cluster '{config.cluster}' is this machine; use a local backend instead"
+        )
+    return SSHTransport(
+        config.name,
+        cluster.pool,
+        cluster.target,
+        config.argv,
+        cwd=config.cwd,
+        env=config.env,
+        start_timeout=config.start_timeout or start_timeout,
+        max_message_size=max_message_size,
+    )

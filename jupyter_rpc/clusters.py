@@ -153,6 +153,19 @@ class Cluster:
             )
         return self.scheduler
 
+    def default_workdir(self) -> str | None:
+        """The configured working folder for jobs, as the scheduler should get it:
+        ``~`` expanded here for this machine, home-relative over SSH (where the login
+        shell starts in the home folder), ``None`` for the scheduler's own default."""
+        workdir = self.config.get("workdir")
+        if not workdir or workdir in ("~", "~/"):
+            return os.path.expanduser("~") if workdir and self.target is None else None
+        if self.target is None:
+            return os.path.expanduser(workdir)
+        if workdir.startswith("~/"):
+            return workdir[2:]
+        return str(workdir)
+
     # -- jobs ------------------------------------------------------------------------
 
     async def jobs(self, *, all_users: bool = False) -> tuple[list[JobInfo], float]:
@@ -222,6 +235,7 @@ class Cluster:
             "prompt": conn.get("prompt"),
             "roots": [{"name": r.name, "path": r.path, "real": r.real} for r in self.files.roots],
             "workdir": config.get("workdir", "~"),
+            "stats": {"job_queries": self.queries},
         }
 
     async def close(self) -> None:

@@ -64,6 +64,15 @@ install_editable "test,ui"
 say "DASF test bed: a venv with demessaging + dasf-broker-django (tests/dasf/requirements.txt)"
 python tests/dasf/testbed.py || die "the DASF test bed venv could not be built"
 
+say "HPC test bed: OpenSSH + Slurm 22.05 with accounting on 127.0.0.1 (tests/hpc/testbed/up.sh)"
+if [ "$(id -u)" = 0 ]; then
+  TESTBED_JRPC_SRC="$ROOT" bash tests/hpc/testbed/up.sh || die "the HPC test bed did not start (see /var/lib/hpc-testbed/log)"
+elif [ "${CI:-}" = true ]; then
+  die "the HPC test bed needs root (sshd, Slurm, apt)"
+else
+  echo "SKIPPING the HPC test bed: not root. The SSH/Slurm/SFTP tests will skip."
+fi
+
 say "Server, backend and API tests (pytest)"
 set +e
 python -m pytest tests -q -p no:cacheprovider

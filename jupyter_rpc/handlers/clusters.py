@@ -89,7 +89,10 @@ class ClusterHandler(RPCHandler):
             apply_overrides = None
         if apply_overrides is not None and overrides:
             body = apply_overrides(body, overrides)
-        return JobSpec(**body)
+        spec = JobSpec(**body)
+        if spec.workdir is None:
+            spec.workdir = cluster.default_workdir()
+        return spec
 
 
 class ClustersHandler(ClusterHandler):

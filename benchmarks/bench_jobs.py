@@ -1,0 +1,144 @@
+"""Listing a cluster's jobs: jupyter_rpc (warm SSH pool) beside a fresh ``ssh host squeue``.
+
+Needs the HPC test bed (``sudo tests/hpc/testbed/up.sh``). Submits ``--jobs`` held jobs
+as the test user (one ssh command, a loop of ``sbatch --hold``), then, in one run,
+taking turns:
+
+* ``ssh``: ``ssh -F ssh_config testbed squeue -h -u USER -r -o FORMAT`` as a fresh
+  command each time (what a panel without a pool costs per refresh),
+* ``jupyter_rpc``: ``GET /jupyter-rpc/clusters/testbed/jobs`` of a real Jupyter server
+  (its SSH connection kept open; ``jobs_refresh_min=0`` so every request asks Slurm),
+
+and prints the medians side by side as a ratio. It then opens three "views" polling at
+the panel's default interval (15 s, compressed with ``--interval``) for ``--seconds`` and
+counts the scheduler queries the server made (one shared query serves all views).
+Every job it submitted is cancelled at the end (by id).
+
+    python benchmarks/bench_jobs.py [--jobs 2000] [--rounds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from bench_calls import start_server  # noqa: E402
+
+TB = os.environ.get("TESTBED_DIR", "/var/lib/hpc-testbed")
+SSH_CONFIG = f"{TB}/keys/ssh_config"
+USER = os.environ.get("TESTBED_USER", "hpcuser")
+FORMAT = "%i|%j|%T|%P|%M|%l|%R|%u"
+
+
+def ssh(command: str, timeout: float = 600) -> str:
+    out = subprocess.run(
+        ["ssh", "-F", SSH_CONFIG, "testbed", command], capture_output=True, text=True, timeout=timeout, check=True
+    )
+    return out.stdout
+
+
+def submit_held(n: int) -> list[str]:
+    script = f"for i in $(seq {n}); do sbatch --parsable --hold --time=1 -J bench-list --wrap true; done"
+    return [line.split(";")[0] for line in ssh(script).split() if line.strip()]
+
+
+def cancel(ids: list[str]) -> None:
+    for i in range(0, len(ids), 500):
+        ssh("scancel " + " ".join(ids[i : i + 500]))
+
+
+def get(port: int, token: str, path: str) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/jupyter-rpc/{path}", headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--views", type=int, default=3)
+    parser.add_argument("--interval", type=float, default=15.0, help="the panel's refresh interval, seconds")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the views poll")
+    args = parser.parse_args()
+    if not os.path.exists(SSH_CONFIG):
+        raise SystemExit(f"no HPC test bed ({SSH_CONFIG} is missing): run sudo tests/hpc/testbed/up.sh")
+
+    print(f"submitting {args.jobs} held jobs ...", flush=True)
+    t0 = time.monotonic()
+    ids = submit_held(args.jobs)
+    print(f"  {len(ids)} jobs in {time.monotonic() - t0:.1f} s")
+    tmp = tempfile.mkdtemp(prefix="bench-jobs-")
+    cluster = {
+        "host": "testbed",
+        "ssh_config": SSH_CONFIG,
+        "scheduler": "slurm",
+    }
+    config = {"RPCApp": {"clusters": {"testbed": cluster}, "jobs_refresh_min": 0.0, "state_dir": f"{tmp}/state"}}
+    proc, port, token = start_server(tmp, config)
+    try:
+        first = get(port, token, "clusters/testbed/jobs")  # opens the SSH connection
+        mine = [j for j in first["jobs"] if j["name"] == "bench-list"]
+        print(f"jupyter_rpc sees {len(first['jobs'])} jobs of {first['user']} ({len(mine)} from this run)")
+        fresh: list[float] = []
+        pooled: list[float] = []
+        sizes = []
+        for _ in range(args.rounds):
+            t = time.perf_counter()
+            out = ssh(f"squeue -h --noconvert -r -u {USER} -o '{FORMAT}'")
+            fresh.append(time.perf_counter() - t)
+            sizes.append(len(out.splitlines()))
+            t = time.perf_counter()
+            get(port, token, "clusters/testbed/jobs")
+            pooled.append(time.perf_counter() - t)
+        f, p = statistics.median(fresh), statistics.median(pooled)
+        print(f"\nlist {sizes[0]} jobs, median of {args.rounds} (p95 in brackets)")
+        print(f"  fresh ssh + squeue      {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})")
+        print(f"  jupyter_rpc REST (pool) {p * 1000:8.1f} ms  ({sorted(pooled)[int(0.95 * len(pooled)) - 1] * 1000:.1f})")
+        print(f"  ratio fresh / jupyter_rpc: {f / p:.2f}x faster")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+    # Scheduler queries caused by open panels: the server's default sharing window.
+    config["RPCApp"]["jobs_refresh_min"] = 5.0
+    proc, port, token = start_server(tmp, config)
+    try:
+        stop = time.monotonic() + args.seconds
+        requests = [0]
+
+        def view() -> None:
+            while time.monotonic() < stop:
+                get(port, token, "clusters/testbed/jobs")
+                requests[0] += 1
+                time.sleep(args.interval)
+
+        threads = [threading.Thread(target=view) for _ in range(args.views)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        queries = get(port, token, "clusters/testbed")["stats"]["job_queries"]
+        per_minute = queries * 60.0 / args.seconds
+        print(f"\n{args.views} open views polling every {args.interval:g} s for {args.seconds:g} s: "
+              f"{requests[0]} list requests, {queries} squeue commands ({per_minute:.1f} per minute)")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        print("cancelling the benchmark's jobs ...", flush=True)
+        cancel(ids)
+
+
+if __name__ == "__main__":
+    main()
