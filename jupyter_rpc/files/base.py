@@ -130,7 +130,7 @@ class RemoteFiles(abc.ABC):
     async def delete(self, path: str) -> None:
         """Delete a file, or a folder with everything in it. Roots cannot be deleted."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (optional for implementations)
         """Release what it holds."""
 
     async def read_text(self, path: str, *, limit: int) -> bytes:

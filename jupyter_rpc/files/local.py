@@ -1,0 +1,443 @@
+"""Files in local folders (the ``local`` cluster, single-machine setups, tests).
+
+Blocking file I/O runs in worker threads (``asyncio.to_thread``), one chunk at a time, so
+the event loop never waits on the disk and no file is held in memory whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import getpass
+import os
+import posixpath
+import secrets
+import shutil
+import stat as stat_mod
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from ..errors import NotFound, RPCError
+from . import paths as P
+from .base import CHUNK_SIZE, FileEntry, RemoteFiles
+
+T = TypeVar("T")
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+class LocalFiles(RemoteFiles):
+    """Folders on this machine, exposed under their root names.
+
+    ``roots`` maps names to folders (``{"home": "~", "tmp": "/tmp/$USER"}``); ``~``,
+    ``$HOME`` and ``$USER`` are those of the server's user. Abandoned chunked uploads are
+    removed after ``upload_ttl`` seconds (checked whenever an upload call arrives, and at
+    :meth:`close`).
+    """
+
+    kind = "local"
+
+    def __init__(
+        self, roots: dict[str, str], *, label: str = "this machine", upload_ttl: float = 600.0
+    ) -> None:
+        self.policy = P.RootsPolicy(roots)
+        self.roots = self.policy.roots
+        self.label = label
+        self.upload_ttl = upload_ttl
+        self._uploads: dict[str, P.Upload] = {}
+        home = os.path.expanduser("~")
+        user = getpass.getuser()
+        for root in self.roots:
+            root.real = os.path.realpath(P.expand_root(root.path, home=home, user=user))
+
+    # --- helpers --------------------------------------------------------------------
+
+    async def _io(self, drive: str, action: str, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` in a thread; an ``OSError`` becomes the matching ``files.*``."""
+        try:
+            return await asyncio.to_thread(func, *args)
+        except OSError as exc:
+            raise P.from_errno(exc.errno, drive, action, exc.strerror or str(exc)) from None
+
+    def _resolve(self, drive: str, *, follow: bool) -> tuple[P.Parsed, str]:
+        """(parsed, real path). ``follow=False`` resolves only the parent, so the entry
+        itself (a symlink, say) is what gets renamed or deleted."""
+        parsed = self.policy.parse(drive)
+        if parsed.root is None:
+            raise P.invalid_name(drive, "the top level is not a folder on the cluster")
+        joined = posixpath.join(parsed.root.real, *parsed.parts)
+        if follow or parsed.is_root:
+            real = os.path.realpath(joined)
+        else:
+            parent = os.path.realpath(posixpath.dirname(joined))
+            self.policy.check_inside(parsed.drive, parent)
+            real = posixpath.join(parent, parsed.name)
+        self.policy.check_inside(parsed.drive, real)
+        return parsed, real
+
+    def _entry(self, name: str, drive: str, real: str, unresolved: str | None = None) -> FileEntry:
+        lst = os.lstat(unresolved or real)
+        is_link = stat_mod.S_ISLNK(lst.st_mode)
+        try:
+            st = os.stat(real) if is_link or unresolved else lst
+        except OSError:  # a dangling symlink
+            st = lst
+        is_dir = stat_mod.S_ISDIR(st.st_mode)
+        return FileEntry(
+            name=name,
+            path=drive,
+            type="directory" if is_dir else "file",
+            size=None if is_dir else st.st_size,
+            mtime=st.st_mtime,
+            writable=os.access(real, os.W_OK),
+            real_path=real,
+            is_link=is_link,
+        )
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for upload_id, upload in list(self._uploads.items()):
+            if now - upload.touched > self.upload_ttl:
+                self._uploads.pop(upload_id, None)
+                _unlink_quietly(upload.temp)
+
+    async def _write_target(self, drive: str) -> tuple[P.Parsed, str, os.stat_result | None]:
+        self.policy.parse_target(drive)
+        parsed, real = await asyncio.to_thread(self._resolve, drive, follow=True)
+        if parsed.is_root:
+            raise P.is_directory(drive)
+        try:
+            st: os.stat_result | None = await asyncio.to_thread(os.stat, real)
+        except FileNotFoundError:
+            st = None
+        except OSError as exc:
+            raise P.from_errno(exc.errno, drive, "write") from None
+        if st is not None and stat_mod.S_ISDIR(st.st_mode):
+            raise P.is_directory(drive)
+        if st is None:
+            parent = posixpath.dirname(real)
+            if not await asyncio.to_thread(os.path.isdir, parent):
+                if await asyncio.to_thread(os.path.lexists, parent):
+                    raise P.not_directory(parsed.parent_drive())
+                raise P.not_found(parsed.parent_drive(), "folder")
+        return parsed, real, st
+
+    # --- reading --------------------------------------------------------------------
+
+    async def real_path(self, path: str, *, must_exist: bool = False) -> str:
+        _, real = await asyncio.to_thread(self._resolve, path, follow=True)
+        if must_exist and not await asyncio.to_thread(os.path.exists, real):
+            raise P.not_found(path)
+        return real
+
+    async def drive_path(self, real: str) -> str | None:
+        if not real.startswith("/") or "\0" in real:
+            return None
+        return self.policy.to_drive(await asyncio.to_thread(os.path.realpath, real))
+
+    def _top(self) -> FileEntry:
+        return FileEntry(name="", path="", type="directory", size=None, mtime=0.0, writable=False)
+
+    def _root_entry(self, root: Any) -> FileEntry:
+        try:
+            entry = self._entry(root.name, root.name, root.real)
+        except OSError:  # configured but missing: listed, opening it says why
+            entry = FileEntry(
+                name=root.name,
+                path=root.name,
+                type="directory",
+                size=None,
+                mtime=0.0,
+                writable=False,
+                real_path=root.real,
+            )
+        entry.type, entry.size = "directory", None
+        return entry
+
+    async def stat(self, path: str) -> FileEntry:
+        parsed = self.policy.parse(path)
+        if parsed.root is None:
+            return self._top()
+        parsed, real = await asyncio.to_thread(self._resolve, path, follow=True)
+        unresolved = posixpath.join(parsed.root.real, *parsed.parts)  # type: ignore[union-attr]
+        return await self._io(
+            parsed.drive, "read", self._entry, parsed.name, parsed.drive, real, unresolved
+        )
+
+    async def list_dir(self, path: str) -> list[FileEntry]:
+        parsed = self.policy.parse(path)
+        if parsed.root is None:
+            return await asyncio.to_thread(lambda: [self._root_entry(r) for r in self.roots])
+        parsed, real = await asyncio.to_thread(self._resolve, path, follow=True)
+
+        def scan() -> list[FileEntry]:
+            if not os.path.isdir(real):
+                if os.path.lexists(real):
+                    raise OSError(errno.ENOTDIR, "not a folder")
+            out = []
+            with os.scandir(real) as it:
+                for item in it:
+                    drive = P.join_drive(parsed.drive, item.name)
+                    try:
+                        out.append(self._entry(item.name, drive, item.path))
+                    except FileNotFoundError:  # removed meanwhile
+                        continue
+            return sorted(out, key=lambda e: e.name)
+
+        return await self._io(parsed.drive, "list", scan)
+
+    async def read_chunks(
+        self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
+    ) -> AsyncIterator[bytes]:
+        if check_roots or not path.startswith("/"):
+            _, real = await asyncio.to_thread(self._resolve, path, follow=True)
+        else:
+            if "\0" in path:
+                raise P.invalid_name(path, "it contains a NUL character")
+            real = path
+        if offset < 0 or (length is not None and length < 0):
+            raise P.invalid_name(path, "negative offset or length")
+        fd = await self._io(path, "read", _open_read, real)
+        try:
+            pos, left = offset, length
+            while left is None or left > 0:
+                size = CHUNK_SIZE if left is None else min(CHUNK_SIZE, left)
+                data = await self._io(path, "read", os.pread, fd, size, pos)
+                if not data:
+                    break
+                pos += len(data)
+                if left is not None:
+                    left -= len(data)
+                yield data
+        finally:
+            os.close(fd)
+
+    # --- writing --------------------------------------------------------------------
+
+    async def write_chunks(
+        self,
+        path: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        expected_mtime: float | None = None,
+        create_only: bool = False,
+    ) -> FileEntry:
+        parsed, target, st = await self._write_target(path)
+        if create_only and st is not None:
+            raise P.exists(parsed.drive)
+        P.check_expected_mtime(parsed.drive, st.st_mtime if st else None, expected_mtime)
+        temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
+        fd = await self._io(parsed.drive, "write", os.open, temp, _WRITE_FLAGS, 0o666)
+        try:
+            async for chunk in chunks:
+                await self._io(parsed.drive, "write", _write_all, fd, chunk)
+            await self._io(parsed.drive, "write", _finish_fd, fd, st)
+            fd = -1
+            now = await asyncio.to_thread(_stat_or_none, target)
+            if create_only and now is not None:
+                raise P.exists(parsed.drive)
+            P.check_expected_mtime(parsed.drive, now.st_mtime if now else None, expected_mtime)
+            await self._io(parsed.drive, "write", _commit, temp, target, create_only)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            _unlink_quietly(temp)
+            raise
+        return await self.stat(parsed.drive)
+
+    async def begin_upload(self, path: str) -> str:
+        self._sweep()
+        parsed, target, st = await self._write_target(path)
+        temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
+        fd = await self._io(parsed.drive, "write", os.open, temp, _WRITE_FLAGS, 0o666)
+        os.close(fd)
+        upload_id = secrets.token_urlsafe(16)
+        mode = stat_mod.S_IMODE(st.st_mode) if st else None
+        self._uploads[upload_id] = P.Upload(parsed.drive, target, temp, mode=mode)
+        return upload_id
+
+    def _upload(self, upload_id: str) -> P.Upload:
+        upload = self._uploads.get(upload_id)
+        if upload is None:
+            raise NotFound(
+                "This upload is unknown or expired; start it again.",
+                code="files.upload_not_found",
+                details={"upload_id": upload_id},
+            )
+        upload.touched = time.monotonic()
+        return upload
+
+    async def append_upload(self, upload_id: str, data: bytes) -> None:
+        self._sweep()
+        upload = self._upload(upload_id)
+        await self._io(upload.drive, "write", _pwrite_file, upload.temp, data, upload.offset)
+        upload.offset += len(data)
+
+    async def finish_upload(self, upload_id: str) -> FileEntry:
+        upload = self._upload(upload_id)
+        self._uploads.pop(upload_id, None)
+        try:
+            await self._io(upload.drive, "write", _finish_path, upload.temp, upload.mode)
+            await self._io(upload.drive, "write", _commit, upload.temp, upload.target, False)
+        except BaseException:
+            _unlink_quietly(upload.temp)
+            raise
+        return await self.stat(upload.drive)
+
+    async def abort_upload(self, upload_id: str) -> None:
+        upload = self._uploads.pop(upload_id, None)
+        if upload is not None:
+            await asyncio.to_thread(_unlink_quietly, upload.temp)
+
+    # --- folders and names ----------------------------------------------------------
+
+    async def mkdir(self, path: str) -> FileEntry:
+        parsed = self.policy.parse_target(path, "create folders")
+        if parsed.root is None:
+            raise P.permission(path, "create folders at the top level (only roots live there)")
+        if parsed.is_root:
+            raise P.exists(parsed.drive)
+        _, real = await asyncio.to_thread(self._resolve, path, follow=False)
+        await self._io(parsed.drive, "create", os.mkdir, real)
+        return await self.stat(parsed.drive)
+
+    def _movable(self, path: str, action: str) -> tuple[P.Parsed, str]:
+        parsed = self.policy.parse_target(path, action)
+        if parsed.root is None or parsed.is_root:
+            raise P.permission(path or "/", f"{action} a root folder")
+        return self._resolve(path, follow=False)
+
+    async def rename(self, path: str, new_path: str) -> FileEntry:
+        src_parsed, src = await asyncio.to_thread(self._movable, path, "rename")
+        dst_parsed, dst = await asyncio.to_thread(self._movable, new_path, "replace")
+        if src == dst:
+            return await self.stat(dst_parsed.drive)
+        if not await asyncio.to_thread(os.path.lexists, src):
+            raise P.not_found(src_parsed.drive)
+        await self._io(dst_parsed.drive, "move to", _move_no_replace, src, dst)
+        return await self.stat(dst_parsed.drive)
+
+    async def copy(self, path: str, new_path: str) -> FileEntry:
+        entry = await self.stat(path)
+        if entry.type == "directory":
+            raise RPCError(
+                f"'{path}' is a folder; only files can be copied.",
+                code="files.is_directory",
+                status=400,
+                details={"path": path},
+            )
+        return await self.write_chunks(new_path, self.read_chunks(path), create_only=True)
+
+    async def delete(self, path: str) -> None:
+        parsed, real = await asyncio.to_thread(self._movable, path, "delete")
+        await self._io(parsed.drive, "delete", _delete, real)
+
+    async def close(self) -> None:
+        for upload in self._uploads.values():
+            _unlink_quietly(upload.temp)
+        self._uploads.clear()
+
+
+# --- blocking helpers (run in threads) ------------------------------------------------
+
+
+def _open_read(real: str) -> int:
+    fd = os.open(real, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EISDIR, "is a folder")
+    return fd
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _finish_fd(fd: int, replaces: os.stat_result | None) -> None:
+    """fsync, keep the replaced file's permission bits, close."""
+    try:
+        if replaces is not None:
+            os.fchmod(fd, stat_mod.S_IMODE(replaces.st_mode))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _finish_path(path: str, mode: int | None) -> None:
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    _finish_fd(fd, None)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def _pwrite_file(path: str, data: bytes, offset: int) -> None:
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.pwrite(fd, view, offset)
+            view, offset = view[n:], offset + n
+    finally:
+        os.close(fd)
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _commit(temp: str, target: str, create_only: bool) -> None:
+    """Rename the finished temporary file into place (atomically)."""
+    if create_only:
+        _move_no_replace(temp, target)
+    else:
+        os.replace(temp, target)
+
+
+def _move_no_replace(src: str, dst: str) -> None:
+    """Rename without replacing: ``link`` + ``unlink`` refuses an existing name
+    atomically; folders (no hard links) are checked first; across file systems, copy."""
+    if not os.path.isdir(src) or os.path.islink(src):
+        try:
+            os.link(src, dst, follow_symlinks=False)
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+                raise
+        else:
+            os.unlink(src)
+            return
+    if os.path.lexists(dst):
+        raise OSError(errno.EEXIST, "exists", dst)
+    try:
+        os.rename(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(src, dst)
+
+
+def _delete(real: str) -> None:
+    st = os.lstat(real)
+    if stat_mod.S_ISDIR(st.st_mode):
+        errors: list[BaseException] = []
+        if sys.version_info >= (3, 12):
+            shutil.rmtree(real, onexc=lambda _f, _p, exc: errors.append(exc))
+        else:
+            shutil.rmtree(real, onerror=lambda _f, _p, info: errors.append(info[1]))
+        if errors:
+            raise errors[0]
+    else:
+        os.unlink(real)
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
