@@ -1,0 +1,421 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+import {
+  addIcon,
+  Button,
+  caretDownIcon,
+  caretRightIcon,
+  refreshIcon,
+  ToolbarButtonComponent
+} from '@jupyterlab/ui-components';
+import type { CommandRegistry } from '@lumino/commands';
+import React, { useEffect, useMemo } from 'react';
+import type { IJobInfo } from '../clusters/api';
+import { ClusterCommandIDs, errorText } from '../clusters/plugin';
+import type { IClustersManager } from '../clusters/tokens';
+import { useSignals } from '../panels/functions/hooks';
+import { JobDetail } from './JobDetail';
+import {
+  countStates,
+  filterRows,
+  formatElapsedLimit,
+  groupJobs,
+  rowElapsed,
+  sortRows
+} from './logic';
+import type { IJobRow, SortKey } from './logic';
+import type { JobsManager, JobsRegistry } from './manager';
+import type { JobsPanelModel } from './model';
+import { clusterStateLabel, JobStateBadge, jobStateLabel } from './StateBadge';
+
+/**
+ * The command that opens the submit dialog.
+ */
+export const SUBMIT_JOB = 'jupyter-rpc:submit-job';
+
+/**
+ * Properties of {@link JobsView}.
+ */
+export interface IJobsViewProps {
+  model: JobsPanelModel;
+  clusters: IClustersManager;
+  registry: JobsRegistry;
+  commands: CommandRegistry;
+  trans: TranslationBundle;
+}
+
+/**
+ * The jobs panel's content: the cluster, the toolbar, the table, the detail.
+ */
+export function JobsView(props: IJobsViewProps): JSX.Element {
+  const { model, clusters, registry, commands, trans } = props;
+  useSignals(model.changed, clusters.changed);
+
+  // Choose a cluster once the list is there.
+  const names = clusters.clusters
+    .filter(c => c.scheduler !== 'none')
+    .map(c => c.name);
+  useEffect(() => {
+    if ((!model.cluster || !names.includes(model.cluster)) && names.length) {
+      model.cluster = names[0];
+    }
+  }, [names.join('\n')]);
+
+  const manager = model.cluster ? registry.get(model.cluster) : null;
+  return (
+    <div className="jp-rpc-Jobs">
+      <ClusterBar {...props} />
+      {manager && <JobsList {...props} manager={manager} />}
+      {!manager && clusters.error && (
+        <div className="jp-rpc-Jobs-error" role="alert">
+          {trans.__('Cannot list the clusters: %1', errorText(clusters.error))}
+        </div>
+      )}
+      {!manager && !clusters.error && (
+        <div className="jp-rpc-muted jp-rpc-Jobs-empty">
+          {trans.__('No cluster with a scheduler is configured.')}
+        </div>
+      )}
+      {manager && model.selected && (
+        <JobDetail
+          key={`${model.cluster}/${model.selected}`}
+          manager={manager}
+          model={model}
+          jobId={model.selected}
+          commands={commands}
+          trans={trans}
+        />
+      )}
+    </div>
+  );
+}
+
+/**
+ * The cluster picker with its connection state.
+ */
+function ClusterBar(props: IJobsViewProps): JSX.Element {
+  const { model, clusters, commands, trans } = props;
+  const current = clusters.get(model.cluster);
+  const choices = clusters.clusters.filter(c => c.scheduler !== 'none');
+  const state = current?.state ?? 'idle';
+  return (
+    <div className="jp-rpc-Jobs-clusterBar">
+      <label className="jp-rpc-Jobs-clusterPicker">
+        <span className="jp-rpc-visually-hidden">{trans.__('Cluster')}</span>
+        <select
+          className="jp-mod-styled"
+          aria-label={trans.__('Cluster')}
+          value={model.cluster}
+          onChange={e => (model.cluster = e.target.value)}
+        >
+          {choices.map(c => (
+            <option key={c.name} value={c.name}>
+              {c.display_name || c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {current && (
+        <span
+          className={`jp-rpc-ClusterState jp-rpc-mod-${state}`}
+          title={current.error ? current.error.message : ''}
+        >
+          {clusterStateLabel(state, trans)}
+        </span>
+      )}
+      {current && current.kind === 'ssh' && state !== 'connected' && (
+        <Button
+          small
+          className="jp-mod-styled"
+          onClick={() =>
+            void commands.execute(ClusterCommandIDs.connect, {
+              cluster: current.name
+            })
+          }
+        >
+          {trans.__('Connect')}
+        </Button>
+      )}
+      <ToolbarButtonComponent
+        icon={addIcon}
+        tooltip={trans.__('Add a cluster')}
+        aria-label={trans.__('Add a cluster')}
+        onClick={() =>
+          void commands.execute(ClusterCommandIDs.add).then(name => {
+            if (typeof name === 'string' && name) {
+              model.cluster = name;
+            }
+          })
+        }
+      />
+      {current?.source === 'user' && (
+        <Button
+          small
+          className="jp-mod-styled"
+          aria-label={trans.__('Remove cluster %1', current.name)}
+          onClick={() =>
+            void commands.execute(ClusterCommandIDs.remove, {
+              cluster: current.name
+            })
+          }
+        >
+          {trans.__('Remove')}
+        </Button>
+      )}
+    </div>
+  );
+}
+
+/**
+ * The columns of the table.
+ */
+const COLUMNS: Array<{ key: SortKey | null; label: string }> = [
+  { key: 'id', label: 'ID' },
+  { key: 'name', label: 'Name' },
+  { key: 'state', label: 'State' },
+  { key: 'partition', label: 'Partition' },
+  { key: 'elapsed', label: 'Elapsed / limit' },
+  { key: null, label: 'Nodes / reason' }
+];
+
+/**
+ * The toolbar, the filter and the table of one cluster's jobs.
+ */
+function JobsList(
+  props: IJobsViewProps & { manager: JobsManager }
+): JSX.Element {
+  const { model, manager, commands, trans } = props;
+  useSignals(manager.changed);
+
+  // This view shows the cluster's jobs while it exists.
+  useEffect(() => {
+    const view = manager.attach();
+    view.setAllUsers(model.allUsers);
+    const sync = (): void => view.setAllUsers(model.allUsers);
+    model.changed.connect(sync);
+    return () => {
+      model.changed.disconnect(sync);
+      view.dispose();
+    };
+  }, [manager]);
+
+  const user = manager.user;
+  const jobs = manager.jobs.filter(
+    j => model.allUsers || !user || !j.user || j.user === user
+  );
+  const rows = useMemo(
+    () => sortRows(filterRows(groupJobs(jobs), model.filter), model.sort),
+    [manager.jobs, model.filter, model.sort, model.allUsers, user]
+  );
+  const labels: Record<string, string> = {
+    ID: trans.__('ID'),
+    Name: trans.__('Name'),
+    State: trans.__('State'),
+    Partition: trans.__('Partition'),
+    'Elapsed / limit': trans.__('Elapsed / limit'),
+    'Nodes / reason': trans.__('Nodes / reason')
+  };
+
+  const onSort = (key: SortKey): void => {
+    const sort = model.sort;
+    model.sort =
+      sort.key === key
+        ? { key, ascending: !sort.ascending }
+        : { key, ascending: key === 'name' || key === 'partition' };
+  };
+
+  return (
+    <div className="jp-rpc-Jobs-list">
+      <div className="jp-rpc-Jobs-toolbar">
+        <Button
+          small
+          className="jp-mod-styled jp-mod-accept"
+          onClick={() =>
+            void commands.execute(SUBMIT_JOB, { cluster: manager.cluster })
+          }
+        >
+          {trans.__('Submit job…')}
+        </Button>
+        <ToolbarButtonComponent
+          icon={refreshIcon}
+          tooltip={trans.__('Refresh the jobs')}
+          aria-label={trans.__('Refresh the jobs')}
+          onClick={() => void manager.refresh()}
+        />
+        <input
+          type="search"
+          className="jp-mod-styled jp-rpc-Jobs-filter"
+          placeholder={trans.__('Filter')}
+          aria-label={trans.__('Filter jobs')}
+          value={model.filter}
+          onChange={e => (model.filter = e.target.value)}
+        />
+        <label className="jp-rpc-Jobs-allUsers">
+          <input
+            type="checkbox"
+            checked={model.allUsers}
+            onChange={e => (model.allUsers = e.target.checked)}
+          />
+          {trans.__('All users')}
+        </label>
+      </div>
+      {manager.status === 'error' && manager.error && (
+        <div className="jp-rpc-Jobs-error" role="alert">
+          {errorText(manager.error)}
+        </div>
+      )}
+      {manager.status === 'loading' && (
+        <div className="jp-rpc-muted">{trans.__('Loading jobs…')}</div>
+      )}
+      {manager.status === 'ready' && rows.length === 0 && (
+        <div className="jp-rpc-muted jp-rpc-Jobs-empty">
+          {model.filter
+            ? trans.__('No job matches the filter.')
+            : trans.__('No jobs.')}
+        </div>
+      )}
+      {rows.length > 0 && (
+        <table className="jp-rpc-JobsTable" aria-label={trans.__('Jobs')}>
+          <thead>
+            <tr>
+              {COLUMNS.map(col => (
+                <th
+                  key={col.label}
+                  scope="col"
+                  aria-sort={
+                    col.key && model.sort.key === col.key
+                      ? model.sort.ascending
+                        ? 'ascending'
+                        : 'descending'
+                      : undefined
+                  }
+                >
+                  {col.key ? (
+                    <button
+                      className="jp-rpc-JobsTable-sort"
+                      onClick={() => onSort(col.key as SortKey)}
+                      title={trans.__('Sort by %1', labels[col.label])}
+                    >
+                      {labels[col.label]}
+                      {model.sort.key === col.key &&
+                        (model.sort.ascending ? ' ▲' : ' ▼')}
+                    </button>
+                  ) : (
+                    labels[col.label]
+                  )}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(row => (
+              <JobRows key={row.key} row={row} {...props} />
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+/**
+ * One job's row, or an array's row and (expanded) its tasks' rows.
+ */
+function JobRows(
+  props: IJobsViewProps & { row: IJobRow; manager: JobsManager }
+): JSX.Element {
+  const { row, model, trans } = props;
+  if (!row.tasks.length) {
+    return <JobRow job={row.job} {...props} />;
+  }
+  const expanded = model.isExpanded(row.key);
+  const counts = countStates(row.tasks);
+  const summary = Object.entries(counts)
+    .map(
+      ([state, n]) => `${n} ${jobStateLabel(state as IJobInfo['state'], trans)}`
+    )
+    .join(', ');
+  const Icon = expanded ? caretDownIcon : caretRightIcon;
+  return (
+    <>
+      <tr
+        className="jp-rpc-JobsTable-row jp-rpc-mod-array"
+        aria-expanded={expanded}
+        onClick={() => model.toggleExpanded(row.key)}
+      >
+        <td>
+          <button
+            className="jp-rpc-JobsTable-expand"
+            aria-label={
+              expanded
+                ? trans.__('Hide the tasks of array %1', row.key)
+                : trans.__('Show the tasks of array %1', row.key)
+            }
+            onClick={e => {
+              e.stopPropagation();
+              model.toggleExpanded(row.key);
+            }}
+          >
+            <Icon.react tag="span" elementSize="small" />
+          </button>
+          {row.key}
+        </td>
+        <td>{row.job.name}</td>
+        <td>
+          <JobStateBadge state={row.state} trans={trans} />
+        </td>
+        <td>{row.job.partition}</td>
+        <td>{formatElapsedLimit(rowElapsed(row), row.job.time_limit)}</td>
+        <td className="jp-rpc-JobsTable-note">
+          {trans._n('%1 task', '%1 tasks', row.tasks.length)}: {summary}
+        </td>
+      </tr>
+      {expanded &&
+        row.tasks.map(task => (
+          <JobRow key={task.id} job={task} task {...props} />
+        ))}
+    </>
+  );
+}
+
+/**
+ * One job's row; click to show its detail.
+ */
+function JobRow(
+  props: IJobsViewProps & { job: IJobInfo; task?: boolean }
+): JSX.Element {
+  const { job, model, trans, task } = props;
+  const selected = model.selected === job.id;
+  const note =
+    job.state === 'running' || job.state === 'completing'
+      ? job.nodes
+      : job.reason;
+  const select = (): void => {
+    model.selected = selected ? '' : job.id;
+  };
+  return (
+    <tr
+      className={`jp-rpc-JobsTable-row${task ? ' jp-rpc-mod-task' : ''}${selected ? ' jp-mod-selected' : ''}`}
+      aria-selected={selected}
+      tabIndex={0}
+      data-job-id={job.id}
+      onClick={select}
+      onKeyDown={e => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          select();
+        }
+      }}
+    >
+      <td>{job.id}</td>
+      <td>{job.name}</td>
+      <td>
+        <JobStateBadge state={job.state} raw={job.raw_state} trans={trans} />
+      </td>
+      <td>{job.partition}</td>
+      <td>{formatElapsedLimit(job.elapsed, job.time_limit)}</td>
+      <td className="jp-rpc-JobsTable-note" title={note}>
+        {note}
+      </td>
+    </tr>
+  );
+}

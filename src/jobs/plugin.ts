@@ -1,0 +1,284 @@
+import { ILayoutRestorer } from '@jupyterlab/application';
+import type {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { errorText } from '../clusters/plugin';
+import { IClustersManager } from '../clusters/tokens';
+import { SUBMIT_JOB } from './JobsView';
+import { endNotices } from './logic';
+import type { IEndNotice } from './logic';
+import { JobsRegistry } from './manager';
+import { jobsIcon, JobsPanel } from './panel';
+import { jobStateLabel } from './StateBadge';
+import { submitJobFlow } from './submit';
+
+/**
+ * The command IDs of the jobs plugin.
+ */
+export namespace JobsCommandIDs {
+  /** Show the "Jobs" panel. */
+  export const open = 'jupyter-rpc:open-jobs';
+  /** The submit dialog: args `{cluster?, path?}` (path: a script on the cluster). */
+  export const submit = SUBMIT_JOB;
+  /** Submit the batch script selected in a file browser (read as text). */
+  export const submitFile = 'jupyter-rpc:submit-script-file';
+  /** Show a job's detail: args `{cluster, job}`. */
+  export const show = 'jupyter-rpc:show-job';
+}
+
+/**
+ * The file type of batch scripts (`.sh`, `.sbatch`, `.slurm`), so file
+ * browsers can offer "Submit as job" on them.
+ */
+export const BATCH_SCRIPT_FILE_TYPE = 'jupyter-rpc-batch-script';
+
+/**
+ * The text of a notice about ended jobs.
+ */
+export function noticeText(
+  notice: IEndNotice,
+  clusterLabel: string,
+  trans: TranslationBundle
+): string {
+  if (notice.arrayId) {
+    const states = new Map<string, number>();
+    for (const j of notice.jobs) {
+      const label = jobStateLabel(j.state, trans);
+      states.set(label, (states.get(label) ?? 0) + 1);
+    }
+    const summary = [...states].map(([s, n]) => `${n} ${s}`).join(', ');
+    return trans.__(
+      'Array job %1 (%2) on %3: %4.',
+      notice.arrayId,
+      notice.job.name,
+      clusterLabel,
+      summary
+    );
+  }
+  const job = notice.job;
+  const state = jobStateLabel(job.state, trans);
+  if (job.state === 'failed' && job.exit_code !== null) {
+    return trans.__(
+      'Job %1 (%2) on %3 failed with exit code %4.',
+      job.id,
+      job.name,
+      clusterLabel,
+      job.exit_code
+    );
+  }
+  return trans.__(
+    'Job %1 (%2) on %3: %4.',
+    job.id,
+    job.name,
+    clusterLabel,
+    state
+  );
+}
+
+/**
+ * The "Jobs" side panel, the submit dialog and job notifications.
+ */
+export const jobsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-rpc:jobs',
+  description:
+    'Adds the "Jobs" side panel: the jobs of a cluster, their detail and live output, submitting, cancelling, holding and resubmitting jobs, and a notification when a job ends.',
+  autoStart: true,
+  requires: [IClustersManager],
+  optional: [
+    ITranslator,
+    ICommandPalette,
+    ISettingRegistry,
+    ILayoutRestorer,
+    IFileBrowserFactory
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    clusters: IClustersManager,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null,
+    browsers: IFileBrowserFactory | null
+  ): void => {
+    translator = translator ?? nullTranslator;
+    const trans = translator.load('jupyter_rpc');
+    const registry = new JobsRegistry(clusters);
+    const panel = new JobsPanel({
+      clusters,
+      registry,
+      commands: app.commands,
+      trans
+    });
+    app.shell.add(panel, 'right', { rank: 900, type: 'Jobs' });
+    restorer?.add(panel, 'jupyter-rpc-jobs');
+    let notify = true;
+
+    const showJob = (cluster: string, job: string, arrayId = ''): void => {
+      panel.model.show(cluster, job, arrayId);
+      app.shell.activateById(panel.id);
+    };
+
+    registry.ended.connect((_, { cluster, ends }) => {
+      if (!notify) {
+        return;
+      }
+      const model = clusters.get(cluster);
+      const label = model?.display_name || cluster;
+      for (const notice of endNotices(ends)) {
+        const message = noticeText(notice, label, trans);
+        const options = {
+          autoClose: notice.kind === 'error' ? (false as const) : 10000,
+          actions: [
+            {
+              label: trans.__('Show'),
+              caption: trans.__('Show the job in the Jobs panel'),
+              callback: () =>
+                showJob(cluster, notice.job.id, notice.job.array_job_id)
+            }
+          ]
+        };
+        if (notice.kind === 'success') {
+          Notification.success(message, options);
+        } else if (notice.kind === 'error') {
+          Notification.error(message, options);
+        } else {
+          Notification.info(message, options);
+        }
+      }
+    });
+
+    const submit = async (
+      cluster: string | undefined,
+      preset: Record<string, unknown>
+    ): Promise<string | null> => {
+      const result = await submitJobFlow({
+        registry,
+        clusters,
+        translator: translator ?? nullTranslator,
+        cluster,
+        preset
+      });
+      if (!result) {
+        return null;
+      }
+      showJob(result.cluster, result.job.id);
+      Notification.success(trans.__('Submitted job %1.', result.job.id), {
+        autoClose: 4000
+      });
+      return result.job.id;
+    };
+
+    app.commands.addCommand(JobsCommandIDs.open, {
+      label: args =>
+        args.isPalette ? trans.__('Open Jobs') : trans.__('Jobs'),
+      caption: trans.__('Show the jobs of your clusters'),
+      icon: args => (args.isPalette ? undefined : jobsIcon),
+      execute: () => app.shell.activateById(panel.id)
+    });
+    app.commands.addCommand(JobsCommandIDs.submit, {
+      label: trans.__('Submit Job…'),
+      caption: trans.__('Submit a batch job to a cluster'),
+      execute: args => {
+        const cluster =
+          typeof args.cluster === 'string' ? args.cluster : undefined;
+        const path = typeof args.path === 'string' ? args.path : '';
+        const preset: Record<string, unknown> = {};
+        if (path) {
+          preset.script_path = path;
+          preset.name = PathExt.basename(path);
+        }
+        return submit(cluster, preset);
+      }
+    });
+    app.commands.addCommand(JobsCommandIDs.submitFile, {
+      label: trans.__('Submit as Job…'),
+      caption: trans.__('Submit this batch script to a cluster'),
+      icon: jobsIcon,
+      execute: async args => {
+        let path = typeof args.path === 'string' ? args.path : '';
+        if (!path) {
+          const item = browsers?.tracker.currentWidget?.selectedItems().next();
+          path = item && !item.done ? item.value.path : '';
+        }
+        if (!path) {
+          return null;
+        }
+        let script: string;
+        try {
+          const model = await app.serviceManager.contents.get(path, {
+            content: true,
+            format: 'text',
+            type: 'file'
+          });
+          script = `${model.content ?? ''}`;
+        } catch (reason) {
+          Notification.error(
+            trans.__('Cannot read %1: %2', path, errorText(reason))
+          );
+          return null;
+        }
+        return submit(undefined, {
+          script,
+          name: PathExt.basename(path)
+        });
+      }
+    });
+    app.commands.addCommand(JobsCommandIDs.show, {
+      label: trans.__('Show Job'),
+      execute: args => {
+        const cluster = `${args.cluster ?? ''}`;
+        const job = `${args.job ?? ''}`;
+        if (cluster && job) {
+          showJob(cluster, job);
+        }
+      }
+    });
+
+    app.docRegistry.addFileType({
+      name: BATCH_SCRIPT_FILE_TYPE,
+      displayName: trans.__('Batch script'),
+      extensions: ['.sh', '.sbatch', '.slurm'],
+      mimeTypes: ['text/x-sh'],
+      contentType: 'file',
+      fileFormat: 'text',
+      icon: jobsIcon
+    });
+
+    palette?.addItem({
+      command: JobsCommandIDs.open,
+      category: trans.__('Jobs'),
+      args: { isPalette: true }
+    });
+    palette?.addItem({
+      command: JobsCommandIDs.submit,
+      category: trans.__('Jobs')
+    });
+
+    if (settingRegistry) {
+      const apply = (settings: ISettingRegistry.ISettings): void => {
+        const interval = settings.get('refreshInterval').composite;
+        registry.interval =
+          (typeof interval === 'number' && interval > 0 ? interval : 15) * 1000;
+        notify = settings.get('notifyOnEnd').composite !== false;
+      };
+      settingRegistry
+        .load(jobsPlugin.id)
+        .then(settings => {
+          apply(settings);
+          settings.changed.connect(apply);
+        })
+        .catch(reason =>
+          console.error('jupyter-rpc: cannot load the jobs settings', reason)
+        );
+    }
+  }
+};
+
+export default [jobsPlugin];

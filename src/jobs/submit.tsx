@@ -1,0 +1,282 @@
+import { Dialog, ReactWidget, showDialog } from '@jupyterlab/apputils';
+import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import { Button, FormComponent } from '@jupyterlab/ui-components';
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
+import type { RJSFSchema, UiSchema } from '@rjsf/utils';
+
+type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
+import React, { useEffect, useState } from 'react';
+import type { IJobInfo, IJobSpec, ISubmitSchema } from '../clusters/api';
+import { errorText } from '../clusters/plugin';
+import type { IClustersManager } from '../clusters/tokens';
+import { validator } from '../panels/functions/validator';
+import { formatRelative, formatTime } from './logic';
+import type { JobsRegistry } from './manager';
+
+/**
+ * Drop empty values so the scheduler's defaults apply.
+ */
+export function cleanSpec(data: Record<string, unknown>): IJobSpec {
+  const spec: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    if (
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.keys(value as object).length === 0
+    ) {
+      continue;
+    }
+    if (Array.isArray(value) && value.length === 0) {
+      continue;
+    }
+    spec[key] = value;
+  }
+  return spec as IJobSpec;
+}
+
+/**
+ * The state of the submit form, kept across re-opening the dialog.
+ */
+interface ISubmitState {
+  cluster: string;
+  formData: Record<string, unknown>;
+  problems: string[];
+}
+
+/**
+ * The body of the "Submit job" dialog: the cluster, the form built from the
+ * cluster's submit schema, and "Check start time".
+ */
+class SubmitBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<ISubmitState>
+{
+  constructor(
+    private _options: {
+      state: ISubmitState;
+      registry: JobsRegistry;
+      clusters: IClustersManager;
+      translator: ITranslator;
+      trans: TranslationBundle;
+    }
+  ) {
+    super();
+    this.addClass('jp-rpc-SubmitJob');
+    this._state = { ..._options.state };
+  }
+
+  getValue(): ISubmitState {
+    return this._state;
+  }
+
+  render(): JSX.Element {
+    return (
+      <SubmitForm
+        {...this._options}
+        initial={this._state}
+        onChange={state => {
+          this._state = state;
+        }}
+      />
+    );
+  }
+
+  private _state: ISubmitState;
+}
+
+function SubmitForm(props: {
+  initial: ISubmitState;
+  registry: JobsRegistry;
+  clusters: IClustersManager;
+  translator: ITranslator;
+  trans: TranslationBundle;
+  onChange: (state: ISubmitState) => void;
+}): JSX.Element {
+  const { registry, clusters, translator, trans } = props;
+  const [cluster, setCluster] = useState(props.initial.cluster);
+  const [formData, setFormData] = useState(props.initial.formData);
+  const [schema, setSchema] = useState<ISubmitSchema | null>(null);
+  const [loadError, setLoadError] = useState('');
+  const [check, setCheck] = useState('');
+  const [checking, setChecking] = useState(false);
+  const withScheduler = clusters.clusters.filter(c => c.scheduler !== 'none');
+
+  useEffect(() => {
+    props.onChange({ cluster, formData, problems: [] });
+  }, [cluster, formData]);
+
+  useEffect(() => {
+    if (!cluster) {
+      return;
+    }
+    let cancelled = false;
+    setSchema(null);
+    setLoadError('');
+    setCheck('');
+    registry
+      .get(cluster)
+      .submitSchema()
+      .then(s => !cancelled && setSchema(s))
+      .catch(reason => !cancelled && setLoadError(errorText(reason)));
+    return () => {
+      cancelled = true;
+    };
+  }, [cluster]);
+
+  const onCheck = async (): Promise<void> => {
+    setChecking(true);
+    setCheck('');
+    try {
+      const result = await registry.get(cluster).test(cleanSpec(formData));
+      const when =
+        result.expected_start === null
+          ? ''
+          : trans.__(
+              'Expected start: %1 (%2).',
+              formatTime(result.expected_start),
+              formatRelative(result.expected_start, Date.now() / 1000)
+            );
+      setCheck([when, result.message].filter(Boolean).join(' '));
+    } catch (reason) {
+      setCheck(errorText(reason));
+    } finally {
+      setChecking(false);
+    }
+  };
+
+  const uiSchema: FormUiSchema = {
+    ...((schema?.ui_schema ?? {}) as FormUiSchema),
+    'ui:submitButtonOptions': { norender: true }
+  };
+  return (
+    <div className="jp-rpc-SubmitJob-body">
+      {props.initial.problems.length > 0 && (
+        <div className="jp-rpc-SubmitJob-problems" role="alert">
+          {props.initial.problems.map((p, i) => (
+            <p key={i}>{p}</p>
+          ))}
+        </div>
+      )}
+      <label className="jp-rpc-ClusterDialog-field">
+        <span>{trans.__('Cluster')}</span>
+        <select
+          className="jp-mod-styled"
+          value={cluster}
+          onChange={e => setCluster(e.target.value)}
+        >
+          {!cluster && <option value="">{trans.__('Choose a cluster')}</option>}
+          {withScheduler.map(c => (
+            <option key={c.name} value={c.name}>
+              {c.display_name || c.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      {loadError && (
+        <div className="jp-rpc-SubmitJob-problems" role="alert">
+          {loadError}
+        </div>
+      )}
+      {!schema && !loadError && cluster && (
+        <div className="jp-rpc-muted">{trans.__('Loading the form…')}</div>
+      )}
+      {schema && (
+        <FormComponent
+          idPrefix="jp-rpc-job"
+          schema={schema.schema as RJSFSchema}
+          uiSchema={uiSchema}
+          formData={formData as ReadonlyJSONObject}
+          validator={validator}
+          noHtml5Validate
+          showErrorList={false}
+          liveValidate={false}
+          onChange={e =>
+            setFormData((e.formData ?? {}) as Record<string, unknown>)
+          }
+          translator={translator}
+          compact
+          showModifiedFromDefault={false}
+        />
+      )}
+      <div className="jp-rpc-SubmitJob-check">
+        <Button
+          small
+          className="jp-mod-styled"
+          disabled={!schema || checking}
+          onClick={() => void onCheck()}
+        >
+          {trans.__('Check start time')}
+        </Button>
+        <span className="jp-rpc-SubmitJob-checkResult" role="status">
+          {checking ? trans.__('Asking the scheduler…') : check}
+        </span>
+      </div>
+    </div>
+  );
+}
+
+/**
+ * Options of {@link submitJobFlow}.
+ */
+export interface ISubmitOptions {
+  registry: JobsRegistry;
+  clusters: IClustersManager;
+  translator: ITranslator;
+  /** The cluster to start with. */
+  cluster?: string;
+  /** Values to start with (`script` or `script_path`, ...). */
+  preset?: IJobSpec;
+}
+
+/**
+ * Show the "Submit job" dialog until the job is submitted or the user
+ * cancels; the new job and its cluster, or `null`.
+ */
+export async function submitJobFlow(
+  options: ISubmitOptions
+): Promise<{ cluster: string; job: IJobInfo } | null> {
+  const { registry, clusters, translator } = options;
+  const trans = translator.load('jupyter_rpc');
+  await clusters.ready;
+  const fallback =
+    clusters.clusters.find(c => c.scheduler !== 'none')?.name ?? '';
+  let state: ISubmitState = {
+    cluster: options.cluster || fallback,
+    formData: { ...(options.preset ?? {}) } as Record<string, unknown>,
+    problems: []
+  };
+  for (;;) {
+    const result = await showDialog({
+      title: trans.__('Submit a job'),
+      body: new SubmitBody({ state, registry, clusters, translator, trans }),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.okButton({ label: trans.__('Submit') })
+      ]
+    });
+    if (!result.button.accept || !result.value) {
+      return null;
+    }
+    state = { ...result.value, problems: [] };
+    if (!state.cluster) {
+      state.problems = [trans.__('Choose a cluster.')];
+      continue;
+    }
+    const spec = cleanSpec(state.formData);
+    if (!spec.script && !spec.script_path) {
+      state.problems = [
+        trans.__('Write a script, or give the path of one on the cluster.')
+      ];
+      continue;
+    }
+    try {
+      const job = await registry.get(state.cluster).submit(spec);
+      return { cluster: state.cluster, job };
+    } catch (reason) {
+      state.problems = [errorText(reason)];
+    }
+  }
+}
