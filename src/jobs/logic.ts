@@ -2,8 +2,9 @@
  * Pure logic of the jobs browser: grouping array tasks, sorting, filtering,
  * formatting times, and noticing jobs that ended between two polls.
  */
-import { isActive } from '../clusters/api';
-import type { IJobInfo, JobState } from '../clusters/api';
+import type { IJobInfo, IJobSpec } from '../clusters/api';
+import { isActive } from '../clusters/states';
+import type { JobState } from '../clusters/states';
 
 /**
  * A row of the jobs table: one job, or an array job with its tasks.
@@ -424,4 +425,28 @@ export function endNotices(ends: ReadonlyArray<IJobEnd>): IEndNotice[] {
     }
   }
   return notices;
+}
+
+/**
+ * Drop empty values so the scheduler's defaults apply.
+ */
+export function cleanSpec(data: Record<string, unknown>): IJobSpec {
+  const spec: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(data)) {
+    if (value === undefined || value === null || value === '') {
+      continue;
+    }
+    if (
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.keys(value as object).length === 0
+    ) {
+      continue;
+    }
+    if (Array.isArray(value) && value.length === 0) {
+      continue;
+    }
+    spec[key] = value;
+  }
+  return spec as IJobSpec;
 }

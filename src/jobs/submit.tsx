@@ -7,35 +7,13 @@ import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
 import React, { useEffect, useState } from 'react';
 import type { IJobInfo, IJobSpec, ISubmitSchema } from '../clusters/api';
+
+export { cleanSpec } from './logic';
 import { errorText } from '../clusters/plugin';
 import type { IClustersManager } from '../clusters/tokens';
 import { validator } from '../panels/functions/validator';
-import { formatRelative, formatTime } from './logic';
+import { cleanSpec, formatRelative, formatTime } from './logic';
 import type { JobsRegistry } from './manager';
-
-/**
- * Drop empty values so the scheduler's defaults apply.
- */
-export function cleanSpec(data: Record<string, unknown>): IJobSpec {
-  const spec: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(data)) {
-    if (value === undefined || value === null || value === '') {
-      continue;
-    }
-    if (
-      typeof value === 'object' &&
-      !Array.isArray(value) &&
-      Object.keys(value as object).length === 0
-    ) {
-      continue;
-    }
-    if (Array.isArray(value) && value.length === 0) {
-      continue;
-    }
-    spec[key] = value;
-  }
-  return spec as IJobSpec;
-}
 
 /**
  * The state of the submit form, kept across re-opening the dialog.
