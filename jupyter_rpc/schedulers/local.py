@@ -1,0 +1,579 @@
+"""The embedded scheduler: jobs are plain processes on this machine.
+
+Each job (or array task) runs ``bash <script>`` in its own process group, in its work
+directory, with its environment added and stdout/stderr in files (``job-%j.out`` /
+``job-%j.err`` in the work directory by default, with Slurm's ``%j``, ``%x``, ``%A``,
+``%a``, ``%u`` and ``%%``). At most ``max_running`` run at once; the rest wait as
+``pending`` (reason ``Resources``). The time limit is enforced with SIGTERM, then SIGKILL
+after ``kill_grace`` seconds (state ``timeout``).
+
+State lives in ``state_dir/<id>/job.json`` (and the script text in ``script.sh``), so
+finished jobs and history survive a restart; jobs that were running when the server
+stopped are marked ``failed`` (reason ``server stopped``), waiting ones ``cancelled``.
+Ids increase across restarts (``state_dir/next_id``).
+
+Shutdown (:meth:`close`) kills the running jobs' process groups and cancels the watcher
+tasks: a job never outlives the server that watches it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import json
+import os
+import re
+import signal
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict, InvalidRequest, NotFound
+from ..tasks import TaskOwner
+from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
+
+_ARRAY_RE = re.compile(r"^(\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*)(%(\d+))?$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_ARRAY = 1001
+#: Ended jobs stay in :meth:`LocalScheduler.list_jobs` this long (Slurm's MinJobAge).
+KEEP_ENDED = 300.0
+
+
+def _invalid(field: str, message: str) -> InvalidRequest:
+    return InvalidRequest(message, code="job.invalid", details={"field": field})
+
+
+def parse_array(text: str) -> tuple[list[int], int | None]:
+    """``"0-9"``, ``"1,3,5"``, ``"1-10:2%3"`` → (task indexes, throttle or ``None``)."""
+    match = _ARRAY_RE.match(text.strip())
+    if not match:
+        raise _invalid("array", f"{text!r} is not an array range (like 0-9, 1,3,5 or 1-100%10).")
+    indexes: set[int] = set()
+    for part in match.group(1).split(","):
+        bounds, _, step = part.partition(":")
+        low, _, high = bounds.partition("-")
+        start, stop = int(low), int(high or low)
+        if stop < start or int(step or 1) < 1:
+            raise _invalid("array", f"{part!r} is not an increasing range.")
+        indexes.update(range(start, stop + 1, int(step or 1)))
+        if len(indexes) > _MAX_ARRAY:
+            raise _invalid("array", f"An array may have at most {_MAX_ARRAY} tasks.")
+    throttle = int(match.group(8)) if match.group(8) else None
+    if throttle == 0:
+        raise _invalid("array", "The array throttle (%N) must be at least 1.")
+    return sorted(indexes), throttle
+
+
+def expand_pattern(
+    pattern: str, *, job_id: str, array_job_id: str, task_id: str, name: str, user: str
+) -> str:
+    """Slurm's filename pattern letters: ``%j %x %A %a %u %%``."""
+    values = {
+        "j": job_id,
+        "x": name,
+        "A": array_job_id or job_id,
+        "a": task_id or "4294967294",
+        "u": user,
+        "%": "%",
+    }
+    return re.sub(r"%([jxAau%])", lambda m: values[m.group(1)], pattern)
+
+
+class _Task:
+    """One process to run: a job or an array task, with its record."""
+
+    def __init__(self, info: JobInfo, spec: JobSpec, throttle: int | None = None) -> None:
+        self.info = info
+        self.spec = spec
+        self.throttle = throttle
+        self.process: asyncio.subprocess.Process | None = None
+        self.watcher: asyncio.Task[None] | None = None
+        self.stop_reason: str | None = None  # "cancelled", "timeout", "server stopped"
+
+
+class LocalScheduler(Scheduler):
+    """Jobs as local processes, queued beyond ``max_running``; state in ``state_dir``."""
+
+    kind = "local"
+
+    def __init__(
+        self,
+        state_dir: str | os.PathLike[str],
+        *,
+        max_running: int | None = None,
+        user: str | None = None,
+        default_workdir: str | os.PathLike[str] | None = None,
+        kill_grace: float = 5.0,
+        seconds_per_minute: float = 60.0,
+    ) -> None:
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.max_running = max(1, max_running or os.cpu_count() or 1)
+        self.user = user or getpass.getuser()
+        self.default_workdir = Path(default_workdir or Path.home())
+        self.kill_grace = kill_grace
+        #: Length of a time-limit minute; tests shorten it to run timeouts in seconds.
+        self.seconds_per_minute = seconds_per_minute
+        self._tasks: dict[str, _Task] = {}
+        self._order: list[str] = []  # submission order, for the queue
+        self._owner = TaskOwner("LocalScheduler")
+        self._closed = False
+        self._load()
+
+    # --- persistence ----------------------------------------------------------------
+
+    def _job_dir(self, job_id: str) -> Path:
+        return self.state_dir / job_id.split("_", 1)[0]
+
+    def _load(self) -> None:
+        """Read every job.json; active jobs of a stopped server end now."""
+        for path in sorted(
+            self.state_dir.glob("*/job.json"),
+            key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        ):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                spec = JobSpec(**data["spec"])
+                names = {f.name for f in fields(JobInfo)}
+                infos = [
+                    JobInfo(**{k: v for k, v in record.items() if k in names})
+                    for record in data["records"]
+                ]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a damaged file loses that job, not the scheduler
+            changed = False
+            for info in infos:
+                if info.state in ACTIVE_STATES:
+                    was_running = info.state in {"running", "completing", "suspended"}
+                    info.state = "failed" if was_running else "cancelled"
+                    info.raw_state = info.state.upper()
+                    info.reason = "server stopped"
+                    info.ended = info.ended or time.time()
+                    changed = True
+                task = _Task(info, spec, data.get("throttle"))
+                self._tasks[info.id] = task
+                self._order.append(info.id)
+            if changed:
+                self._save(infos[0].id)
+
+    def _save(self, job_id: str) -> None:
+        """Write the job's records atomically (small file; written on each state change)."""
+        job_dir = self._job_dir(job_id)
+        base = job_id.split("_", 1)[0]
+        records = [t for i, t in self._tasks.items() if i.split("_", 1)[0] == base]
+        if not records:
+            return
+        data = {
+            "spec": asdict(records[0].spec),
+            "throttle": records[0].throttle,
+            "records": [t.info.to_json() for t in records],
+        }
+        job_dir.mkdir(parents=True, exist_ok=True)
+        tmp = job_dir / "job.json.tmp"
+        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        os.replace(tmp, job_dir / "job.json")
+
+    def _next_id(self) -> int:
+        counter = self.state_dir / "next_id"
+        try:
+            stored = int(counter.read_text().strip())
+        except (OSError, ValueError):
+            stored = 1
+        existing = [int(p.name) for p in self.state_dir.iterdir() if p.name.isdigit()]
+        job_id = max([stored, *(n + 1 for n in existing)])
+        counter.write_text(str(job_id + 1))
+        return job_id
+
+    # --- validation -----------------------------------------------------------------
+
+    def _check(self, spec: JobSpec) -> tuple[Path, list[int] | None, int | None]:
+        if bool(spec.script) == bool(spec.script_path):
+            raise _invalid("script", "Give either a script text or a script path (exactly one).")
+        if spec.script_path and not Path(os.path.expanduser(spec.script_path)).is_file():
+            raise _invalid(
+                "script_path", f"There is no script file {spec.script_path!r} on this machine."
+            )
+        if spec.name and _CONTROL_RE.search(spec.name):
+            raise _invalid("name", "The name must not contain newlines or control characters.")
+        if spec.partition not in (None, "", "local"):
+            raise _invalid(
+                "partition", f"This machine has only the partition 'local', not {spec.partition!r}."
+            )
+        for field_name in ("time_limit", "cpus", "memory_mb", "nodes", "ntasks"):
+            value = getattr(spec, field_name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise _invalid(
+                    field_name, f"The {field_name} must be a whole number of at least 1."
+                )
+        if spec.nodes not in (None, 1):
+            raise _invalid("nodes", "Jobs on this machine run on one node.")
+        if spec.gpus:
+            raise _invalid("gpus", "The local scheduler does not allocate GPUs.")
+        if spec.extra_args:
+            raise _invalid("extra_args", "The local scheduler takes no extra arguments.")
+        for key, value in spec.env.items():
+            if not _ENV_NAME_RE.match(key) or not isinstance(value, str) or "\0" in value:
+                raise _invalid(
+                    "env", f"{key!r} is not a valid environment variable with a text value."
+                )
+        for field_name in ("workdir", "stdout", "stderr"):
+            value = getattr(spec, field_name)
+            if value and _CONTROL_RE.search(value):
+                raise _invalid(
+                    field_name, f"The {field_name} must not contain newlines or control characters."
+                )
+        workdir = Path(os.path.expanduser(spec.workdir)) if spec.workdir else self.default_workdir
+        if not workdir.is_dir():
+            raise _invalid("workdir", f"The work directory {str(workdir)!r} does not exist.")
+        if spec.array:
+            indexes, throttle = parse_array(spec.array)
+            return workdir, indexes, throttle
+        return workdir, None, None
+
+    # --- submitting -----------------------------------------------------------------
+
+    async def submit(self, spec: JobSpec) -> str:
+        workdir, indexes, throttle = self._check(spec)
+        number = self._next_id()
+        job_dir = self.state_dir / str(number)
+        job_dir.mkdir(parents=True, exist_ok=True)
+        if spec.script:
+            (job_dir / "script.sh").write_text(spec.script, encoding="utf-8")
+        name = spec.name or (Path(spec.script_path).name if spec.script_path else "script.sh")
+        now = time.time()
+        ids = (
+            [(f"{number}_{i}", str(number), str(i)) for i in indexes]
+            if indexes is not None
+            else [(str(number), "", "")]
+        )
+        for job_id, array_job_id, task_id in ids:
+            info = JobInfo(
+                id=job_id,
+                name=name,
+                state="held" if spec.hold else "pending",
+                raw_state="HELD" if spec.hold else "PENDING",
+                user=self.user,
+                partition="local",
+                reason="JobHeldUser" if spec.hold else "Priority",
+                submitted=now,
+                time_limit=spec.time_limit * self.seconds_per_minute if spec.time_limit else None,
+                num_nodes=1,
+                cpus=spec.cpus or 1,
+                memory_mb=spec.memory_mb,
+                workdir=str(workdir),
+                command=spec.script_path or str(job_dir / "script.sh"),
+                array_job_id=array_job_id,
+                array_task_id=task_id,
+            )
+            pattern = dict(
+                job_id=job_id, array_job_id=array_job_id, task_id=task_id, name=name, user=self.user
+            )
+            info.stdout = str(workdir / expand_pattern(spec.stdout or "job-%j.out", **pattern))
+            info.stderr = str(workdir / expand_pattern(spec.stderr or "job-%j.err", **pattern))
+            self._tasks[job_id] = _Task(info, spec, throttle)
+            self._order.append(job_id)
+        self._save(str(number))
+        self._schedule()
+        return str(number)
+
+    async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
+        self._check(spec)
+        running = sum(1 for t in self._tasks.values() if t.info.state == "running")
+        waiting = sum(1 for t in self._tasks.values() if t.info.state == "pending")
+        if running + waiting < self.max_running:
+            return {"expected_start": time.time(), "message": "Would start now."}
+        ahead = running + waiting - self.max_running + 1
+        return {
+            "expected_start": None,
+            "message": f"Would wait: {running} jobs running, {waiting} waiting; starts after {ahead} of them end.",
+        }
+
+    # --- the queue ------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Start waiting tasks while there is room, in submission order."""
+        if self._closed:
+            return
+        running = [t for t in self._tasks.values() if t.info.state == "running"]
+        free = self.max_running - len(running)
+        for job_id in self._order:
+            task = self._tasks[job_id]
+            if task.info.state != "pending":
+                continue
+            if free <= 0:
+                task.info.reason = "Resources"
+                continue
+            if task.throttle is not None and task.info.array_job_id:
+                same = sum(1 for t in running if t.info.array_job_id == task.info.array_job_id)
+                if same >= task.throttle:
+                    task.info.reason = "JobArrayTaskLimit"
+                    continue
+            task.info.state = "running"  # claimed now; the process starts in the watcher
+            task.info.raw_state = "RUNNING"
+            task.info.reason = ""
+            task.info.started = time.time()
+            running.append(task)
+            free -= 1
+            self._save(job_id)
+            task.watcher = self._owner.create_task(self._run(task), name=f"local-job-{job_id}")
+
+    def _environment(self, task: _Task) -> dict[str, str]:
+        info = task.info
+        env = dict(os.environ)
+        env.update(task.spec.env)
+        env.update(
+            JOB_ID=info.id,
+            SLURM_JOB_ID=info.id,
+            JOB_NAME=info.name,
+            SLURM_JOB_NAME=info.name,
+            SLURM_SUBMIT_DIR=info.workdir,
+            SLURM_CPUS_PER_TASK=str(info.cpus or 1),
+            SLURM_JOB_PARTITION="local",
+        )
+        if info.array_job_id:
+            env.update(
+                JOB_ARRAY_ID=info.array_job_id,
+                SLURM_ARRAY_JOB_ID=info.array_job_id,
+                JOB_ARRAY_TASK_ID=info.array_task_id,
+                SLURM_ARRAY_TASK_ID=info.array_task_id,
+            )
+        return env
+
+    async def _run(self, task: _Task) -> None:
+        """Run one task to its end, enforce its time limit, record how it ended. Cancelled
+        (server shutdown): kill the job's group, record it ``failed`` (server stopped)."""
+        try:
+            await self._start_and_wait(task)
+        except asyncio.CancelledError:
+            task.stop_reason = task.stop_reason or "server stopped"
+            await asyncio.shield(self._kill(task))
+            self._ended(task)
+            raise
+
+    async def _start_and_wait(self, task: _Task) -> None:
+        info = task.info
+        script = str(self._script_file(task))
+        try:
+            out_fd = os.open(info.stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            err_fd = (
+                out_fd
+                if info.stderr == info.stdout
+                else os.open(info.stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            )
+        except OSError as exc:
+            self._finish(
+                task, "failed", reason=f"cannot open output file: {exc.strerror}", exit_code=1
+            )
+            return
+        try:
+            task.process = await asyncio.create_subprocess_exec(
+                "bash", script,
+                cwd=info.workdir, env=self._environment(task), stdin=asyncio.subprocess.DEVNULL,
+                stdout=out_fd, stderr=err_fd, start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            self._finish(task, "failed", reason=f"cannot start: {exc.strerror}", exit_code=1)
+            return
+        finally:
+            os.close(out_fd)
+            if err_fd != out_fd:
+                os.close(err_fd)
+        self._save(info.id)
+        if task.stop_reason:  # cancelled while it was starting
+            await self._kill(task)
+        try:
+            await asyncio.wait_for(task.process.wait(), info.time_limit)
+        except asyncio.TimeoutError:
+            task.stop_reason = task.stop_reason or "timeout"
+            await self._kill(task)
+        self._ended(task)
+
+    def _ended(self, task: _Task) -> None:
+        code = task.process.returncode if task.process else None
+        exit_code, signum = (code, 0) if code is not None and code >= 0 else (0, -(code or 0))
+        if task.stop_reason == "timeout":
+            self._finish(task, "timeout", reason="TimeLimit", exit_code=exit_code, signum=signum)
+        elif task.stop_reason == "cancelled":
+            self._finish(
+                task,
+                "cancelled",
+                reason="cancelled by the user",
+                exit_code=exit_code,
+                signum=signum,
+            )
+        elif task.stop_reason == "server stopped":
+            self._finish(
+                task, "failed", reason="server stopped", exit_code=exit_code, signum=signum
+            )
+        elif exit_code == 0 and signum == 0:
+            self._finish(task, "completed", exit_code=0, signum=0)
+        else:
+            reason = "NonZeroExitCode" if signum == 0 else f"killed by signal {signum}"
+            self._finish(task, "failed", reason=reason, exit_code=exit_code, signum=signum)
+
+    async def _kill(self, task: _Task) -> None:
+        """SIGTERM to the job's process group, SIGKILL after the grace time."""
+        process = task.process
+        if process is None or process.returncode is not None:
+            return
+        for signum, wait in ((signal.SIGTERM, self.kill_grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signum)
+            try:
+                await asyncio.wait_for(process.wait(), wait)
+                break
+            except asyncio.TimeoutError:
+                continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # stragglers left in the group
+
+    def _finish(
+        self,
+        task: _Task,
+        state: str,
+        *,
+        reason: str = "",
+        exit_code: int | None = None,
+        signum: int | None = None,
+    ) -> None:
+        info = task.info
+        info.state = state  # type: ignore[assignment]
+        info.raw_state = state.upper()
+        info.reason = reason
+        info.ended = time.time()
+        if info.started is not None:
+            info.elapsed = info.ended - info.started
+        info.exit_code = exit_code
+        info.signal = signum
+        self._save(info.id)
+        self._schedule()
+
+    # --- reading --------------------------------------------------------------------
+
+    def _view(self, task: _Task) -> JobInfo:
+        info = JobInfo(**asdict(task.info))
+        if info.state == "running" and info.started is not None:
+            info.elapsed = time.time() - info.started
+        return info
+
+    def _matching(self, job_id: str) -> list[_Task]:
+        job_id = str(job_id).strip()
+        if job_id in self._tasks:
+            return [self._tasks[job_id]]
+        tasks = [t for i, t in self._tasks.items() if t.info.array_job_id == job_id]
+        if not tasks:
+            raise NotFound(f"There is no local job {job_id}.", code="job.not_found")
+        return tasks
+
+    async def list_jobs(self, *, all_users: bool = False) -> list[JobInfo]:
+        cutoff = time.time() - KEEP_ENDED
+        return [
+            self._view(t)
+            for i in self._order
+            if (t := self._tasks[i]).info.state in ACTIVE_STATES or (t.info.ended or 0) >= cutoff
+        ]
+
+    async def get_job(self, job_id: str) -> JobInfo:
+        return self._view(self._matching(job_id)[0])
+
+    async def history(self, *, days: float = 7.0) -> list[JobInfo]:
+        cutoff = time.time() - float(days) * 86400
+        return [
+            self._view(t)
+            for i in self._order
+            if max((t := self._tasks[i]).info.submitted or 0, t.info.ended or 0) >= cutoff
+        ]
+
+    async def partitions(self) -> list[Partition]:
+        try:
+            memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+        except (ValueError, OSError, AttributeError):
+            memory = None
+        return [
+            Partition(
+                name="local",
+                default=True,
+                max_nodes=1,
+                max_cpus_per_node=os.cpu_count(),
+                max_memory_mb=memory,
+            )
+        ]
+
+    def _script_file(self, task: _Task) -> Path:
+        if task.spec.script_path:
+            return Path(os.path.expanduser(task.spec.script_path))
+        return self._job_dir(task.info.id) / "script.sh"
+
+    async def job_script(self, job_id: str) -> str | None:
+        path = self._script_file(self._matching(job_id)[0])
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    # --- changing -------------------------------------------------------------------
+
+    def _active(self, job_id: str) -> list[_Task]:
+        tasks = self._matching(job_id)
+        active = [t for t in tasks if t.info.state in ACTIVE_STATES]
+        if not active:
+            raise Conflict(
+                f"Job {job_id} has already ended ({tasks[0].info.state}).", code="job.finished"
+            )
+        return active
+
+    async def cancel(self, job_id: str) -> None:
+        watchers = []
+        for task in self._active(job_id):
+            if task.info.state in {"pending", "held"}:
+                self._finish(task, "cancelled", reason="cancelled by the user")
+            else:
+                task.stop_reason = "cancelled"
+                if task.process is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(task.process.pid, signal.SIGTERM)
+                if task.watcher is not None:
+                    watchers.append(task.watcher)
+        if watchers:
+            # the watcher escalates to SIGKILL; wait so the answer shows the end state
+            await asyncio.wait(watchers, timeout=self.kill_grace + 6)
+
+    async def hold(self, job_id: str) -> None:
+        tasks = [t for t in self._active(job_id) if t.info.state in {"pending", "held"}]
+        if not tasks:
+            raise Conflict(
+                f"Job {job_id} is already running; only pending jobs can be held.",
+                code="job.not_pending",
+            )
+        for task in tasks:
+            task.info.state, task.info.raw_state, task.info.reason = "held", "HELD", "JobHeldUser"
+            self._save(task.info.id)
+
+    async def release(self, job_id: str) -> None:
+        tasks = [t for t in self._active(job_id) if t.info.state == "held"]
+        if not tasks:
+            raise Conflict(f"Job {job_id} is not held.", code="job.not_held")
+        for task in tasks:
+            task.info.state, task.info.raw_state, task.info.reason = (
+                "pending",
+                "PENDING",
+                "Priority",
+            )
+            self._save(task.info.id)
+        self._schedule()
+
+    async def close(self) -> None:
+        """Kill running jobs (they end ``failed``, reason ``server stopped``) and stop watchers."""
+        self._closed = True
+        for task in self._tasks.values():
+            if task.info.state == "running" and task.process is not None:
+                task.stop_reason = "server stopped"
+        await self._owner.cancel_all(timeout=self.kill_grace + 6)
+        for task in self._tasks.values():
+            if task.info.state == "running":  # claimed, but its watcher never got to run
+                self._finish(task, "failed", reason="server stopped")
