@@ -9,7 +9,8 @@ import pytest
 
 from jupyter_rpc.errors import InvalidRequest
 from jupyter_rpc.schedulers import slurm_parse as sp
-from jupyter_rpc.schedulers.base import JobSpec
+from jupyter_rpc.schedulers.base import JobSpec, Partition
+from jupyter_rpc.schedulers.forms import apply_overrides, check_overrides, check_spec, submit_schema
 from jupyter_rpc.schedulers.slurm import check_job_id, sbatch_argv
 
 DATA = Path(__file__).parent / "data" / "slurm"
@@ -449,3 +450,107 @@ def test_job_ids():
     assert check_job_id(" 12_3 ") == "12_3" and check_job_id("12_[4-6%2]") == "12_[4-6%2]"
     with pytest.raises(InvalidRequest):
         check_job_id("12; rm -rf")
+
+
+# --- submit form (schema from the test bed's partitions) -----------------------------
+
+
+def testbed_partitions():
+    nodes = sp.parse_sinfo_nodes(read("sinfo-nodes-sep.txt"))
+    return sp.parse_partitions(read("scontrol-show-partition-o.txt"), nodes)
+
+
+def test_submit_schema_bounds_and_defaults_from_partitions():
+    form = submit_schema(testbed_partitions(), kind="slurm")
+    schema, ui = form["schema"], form["ui_schema"]
+    props = schema["properties"]
+    assert (
+        props["partition"]["enum"] == ["debug", "long"] and props["partition"]["default"] == "debug"
+    )
+    assert props["time_limit"]["maximum"] == 7 * 24 * 60 and props["time_limit"]["default"] == 10
+    assert "debug: 60 min" in props["time_limit"]["description"]
+    assert props["cpus"]["maximum"] == 2 and props["memory_mb"]["maximum"] == 2000
+    assert "gpus" not in props  # no partition has GPUs
+    assert ui["script"]["ui:widget"] == "textarea"
+    assert props["env"]["additionalProperties"] == {"type": "string"}
+    jsonschema = pytest.importorskip("jsonschema")
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.check_schema(schema)
+    assert validator.is_valid(
+        {"script": "#!/bin/bash\n", "partition": "long", "time_limit": 600, "array": "1-3%1"}
+    )
+    assert not validator.is_valid({"script": "x", "time_limit": 7 * 24 * 60 + 1})
+    assert not validator.is_valid({"script": "x", "array": "1-3;rm"})
+    assert not validator.is_valid({"script": "x", "env": {"A": 1}})
+    assert not validator.is_valid({"script": "x", "partition": "nosuch"})
+    assert not validator.is_valid({"time_limit": 5})  # neither script nor script_path
+
+
+def test_submit_schema_site_overrides_and_local_kind():
+    overrides = {
+        "account": {"const": "bb1234"},
+        "partition": {"enum": ["long"], "default": "long"},
+        "time_limit": {"maximum": 120},
+        "qos": {"hidden": True},
+    }
+    form = submit_schema(testbed_partitions(), overrides=overrides)
+    props, ui = form["schema"]["properties"], form["ui_schema"]
+    assert props["account"]["const"] == "bb1234" and ui["account"]["ui:readonly"] is True
+    assert props["partition"]["enum"] == ["long"] and props["partition"]["default"] == "long"
+    assert props["time_limit"]["maximum"] == 120
+    assert ui["qos"]["ui:widget"] == "hidden"
+    local = submit_schema(
+        [Partition(name="local", default=True, max_cpus_per_node=4)], kind="local"
+    )
+    assert (
+        "account" not in local["schema"]["properties"]
+        and local["schema"]["properties"]["cpus"]["maximum"] == 4
+    )
+    with pytest.raises(ValueError):
+        check_overrides({"acount": {"const": "x"}})
+    with pytest.raises(ValueError):
+        check_overrides({"account": {"fixed": "x"}})
+    check_overrides(overrides)
+
+
+def test_apply_overrides_enforces_them_on_the_server():
+    overrides = {
+        "account": {"const": "bb1234"},
+        "partition": {"enum": ["debug", "long"], "default": "debug"},
+        "time_limit": {"maximum": 120, "minimum": 5},
+        "qos": {"hidden": True},
+    }
+    filled = apply_overrides({"script": "x", "time_limit": 30}, overrides)
+    assert filled == {"script": "x", "time_limit": 30, "account": "bb1234", "partition": "debug"}
+    refusals = [
+        ({"account": "other"}, "account"),
+        ({"partition": "gpu"}, "partition"),
+        ({"time_limit": 121}, "time_limit"),
+        ({"time_limit": 1}, "time_limit"),
+        ({"time_limit": "9"}, "time_limit"),
+        ({"qos": "high"}, "qos"),
+    ]
+    for spec, field in refusals:
+        with pytest.raises(InvalidRequest) as info:
+            apply_overrides({"script": "x", **spec}, overrides)
+        assert info.value.code == "job.invalid" and info.value.details["field"] == field
+
+
+def test_check_spec_against_partition_limits():
+    partitions = testbed_partitions()
+    assert check_spec(JobSpec(script="x", time_limit=60), partitions).name == "debug"
+    assert (
+        check_spec(JobSpec(script="x", partition="long", time_limit=600), partitions).name == "long"
+    )
+    refusals = [
+        (JobSpec(script="x", time_limit=61), "time_limit"),
+        (JobSpec(script="x", partition="long", cpus=3), "cpus"),
+        (JobSpec(script="x", memory_mb=2001), "memory_mb"),
+        (JobSpec(script="x", nodes=2), "nodes"),
+        (JobSpec(script="x", gpus=1), "gpus"),
+        (JobSpec(script="x", partition="nosuch"), "partition"),
+    ]
+    for spec, field in refusals:
+        with pytest.raises(InvalidRequest) as info:
+            check_spec(spec, partitions)
+        assert info.value.details["field"] == field and field in str(info.value.details)
