@@ -116,6 +116,9 @@ class LocalFiles(RemoteFiles):
             raise P.from_errno(exc.errno, drive, "write") from None
         if st is not None and stat_mod.S_ISDIR(st.st_mode):
             raise P.is_directory(drive)
+        if st is not None and not await asyncio.to_thread(os.access, real, os.W_OK):
+            # the rename would replace it, but a read-only file is not ours to replace
+            raise P.permission(parsed.drive, "write")
         if st is None:
             parent = posixpath.dirname(real)
             if not await asyncio.to_thread(os.path.isdir, parent):
