@@ -304,7 +304,7 @@ class ClusterRegistry:
 
             self._pool = SSHPool(
                 idle_timeout=self._ssh_idle_timeout,
-                trusted_hosts_file=str(self.state_dir / "known_hosts"),
+                trusted_hosts=str(self.state_dir / "known_hosts"),
             )
         return self._pool
 
@@ -330,7 +330,7 @@ class ClusterRegistry:
                 runner=LocalRunner(), refresh_min=self.refresh_min,
             )
         from .files.sftp import SFTPFiles
-        from .ssh.pool import SSHRunner
+        from .ssh.sshrunner import SSHRunner
         from .ssh.target import SSHTarget
 
         ssh_keys = {

@@ -46,6 +46,6 @@ def rpc(jp_fetch: Any) -> Any:
         except HTTPClientError as exc:
             assert exc.response is not None, exc
             return exc.code, json.loads(exc.response.body)
-        return response.code, json.loads(response.body)
+        return response.code, json.loads(response.body) if response.body else None
 
     return fetch

@@ -90,6 +90,9 @@ class ClusterHandler(RPCHandler):
         if apply_overrides is not None and overrides:
             body = apply_overrides(body, overrides)
         spec = JobSpec(**body)
+        if spec.script is not None and not spec.script.startswith("#!"):
+            # Plain commands typed into the form: Slurm wants an interpreter line.
+            spec.script = "#!/bin/bash\n" + spec.script
         if spec.workdir is None:
             spec.workdir = cluster.default_workdir()
         return spec
@@ -134,7 +137,7 @@ class ConnectHandler(ClusterHandler):
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
         if c.pool is not None:
-            await c.pool.connection(c.target)
+            await c.pool.connect(c.target)
         self.write_json(c.to_json())
 
 

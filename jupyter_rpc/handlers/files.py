@@ -288,7 +288,7 @@ class UploadHandler(ClusterHandler):
         if not self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource):
             raise web.HTTPError(403)
         self.request.connection.set_max_body_size(self.services.max_upload_size)
-        cluster, path = self.path_args
+        cluster, path = self.path_kwargs["cluster"], self.path_kwargs["path"]
         files = self.cluster(cluster).files
         overwrite = self.get_query_argument("overwrite", "1") not in ("0", "false")
         self._queue = asyncio.Queue(maxsize=8)
