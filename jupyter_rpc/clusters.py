@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 
 from .errors import InvalidRequest, NotFound, RPCError
 from .files.base import RemoteFiles
-from .schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Scheduler
+from .schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
 from .ssh.runner import CommandRunner, LocalRunner
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,7 @@ class Cluster:
         self.refresh_min = refresh_min
         self._jobs: dict[bool, _JobsCache] = {False: _JobsCache(), True: _JobsCache()}
         self.queries = 0  # scheduler list queries made (benchmarks, tests)
+        self._partitions: tuple[float, list[Partition]] | None = None
 
     @property
     def kind(self) -> str:
@@ -187,6 +188,12 @@ class Cluster:
         cache = self._jobs[all_users]
         cache.jobs, cache.fetched = jobs, time.time()
         return jobs
+
+    async def partitions(self, max_age: float = 300.0) -> list[Partition]:
+        """The scheduler's partitions, asked at most every ``max_age`` seconds."""
+        if self._partitions is None or time.time() - self._partitions[0] > max_age:
+            self._partitions = (time.time(), await self.need_scheduler().partitions())
+        return self._partitions[1]
 
     def jobs_changed(self) -> None:
         """Forget the cached list (after a submit, cancel, hold or release)."""

@@ -12,6 +12,7 @@ from tornado import web
 from ..clusters import Cluster, ClusterRegistry
 from ..errors import InvalidRequest
 from ..schedulers.base import JobSpec
+from ..schedulers.forms import apply_overrides, check_spec, submit_schema
 from .base import RPCHandler
 
 TRUST_REQUEST = Draft202012Validator(
@@ -80,16 +81,14 @@ class ClusterHandler(RPCHandler):
     def cluster(self, name: str) -> Cluster:
         return self.clusters.get(name)
 
-    def job_spec(self, cluster: Cluster) -> JobSpec:
+    async def job_spec(self, cluster: Cluster) -> JobSpec:
+        """The request's job, with the site's fixed values, checked against the limits."""
         body = self.json_body(JOB_SPEC)
         overrides = cluster.config.get("submit") or {}
-        try:
-            from ..schedulers.forms import apply_overrides
-        except ImportError:  # pragma: no cover - during development
-            apply_overrides = None
-        if apply_overrides is not None and overrides:
+        if overrides:
             body = apply_overrides(body, overrides)
         spec = JobSpec(**body)
+        check_spec(spec, await cluster.partitions())
         if spec.script is not None and not spec.script.startswith("#!"):
             # Plain commands typed into the form: Slurm wants an interpreter line.
             spec.script = "#!/bin/bash\n" + spec.script
@@ -185,7 +184,7 @@ class JobsHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
-        spec = self.job_spec(c)
+        spec = await self.job_spec(c)
         job_id = await c.need_scheduler().submit(spec)
         c.jobs_changed()
         self.write_json((await _job_or_stub(c, job_id, spec)).to_json(), status=201)
@@ -198,7 +197,7 @@ class TestJobHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
-        self.write_json(await c.need_scheduler().test_submit(self.job_spec(c)))
+        self.write_json(await c.need_scheduler().test_submit(await self.job_spec(c)))
 
 
 class JobHandler(ClusterHandler):
@@ -276,9 +275,7 @@ class SubmitSchemaHandler(ClusterHandler):
     async def get(self, cluster: str) -> None:
         c = self.cluster(cluster)
         scheduler = c.need_scheduler()
-        partitions = await scheduler.partitions()
-        from ..schedulers.forms import submit_schema
-
+        partitions = await c.partitions()
         form = submit_schema(partitions, overrides=c.config.get("submit") or {}, kind=scheduler.kind)
         self.write_json({**form, "partitions": [p.to_json() for p in partitions]})
 

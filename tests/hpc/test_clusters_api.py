@@ -149,6 +149,10 @@ async def test_bad_specs_and_refused_fields(rpc, submitted):
     assert status in (400, 502) and "nosuch" in err["message"]
     status, err = await rpc("POST", "clusters", "testbed", "jobs", body={"script": "true", "qos": "normal"})
     assert status == 400 and "qos" in err["message"]  # hidden by the site: not the user's to set
+    status, err = await rpc(
+        "POST", "clusters", "testbed", "jobs", body={"script": "true", "partition": "debug", "time_limit": 120}
+    )
+    assert status == 400 and err["code"] == "job.invalid" and "60 minutes" in err["message"]
     status, form = await rpc("GET", "clusters", "testbed", "submit-schema")
     assert status == 200
     assert {p["name"] for p in form["partitions"]} >= {"debug", "long"}
