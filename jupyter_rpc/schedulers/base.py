@@ -173,5 +173,6 @@ class Scheduler(abc.ABC):
         """The batch script a job was submitted with, if the scheduler still has it."""
         return None
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 (optional hook, not abstract)
         """Stop background work (the local scheduler's processes)."""
+        return None
