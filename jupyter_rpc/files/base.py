@@ -10,7 +10,15 @@ Errors are :class:`~jupyter_rpc.errors.RPCError` subclasses with ``files.*`` cod
 ``files.not_found`` (404), ``files.exists`` (409), ``files.conflict`` (409: changed since
 it was read), ``files.permission`` (403), ``files.outside_roots`` (403),
 ``files.is_directory`` / ``files.not_directory`` (400), ``files.no_space`` (507),
-``files.invalid_name`` (400), ``files.too_large`` (413), ``files.unavailable`` (503).
+``files.invalid_name`` (400), ``files.too_large`` (413), ``files.unavailable`` (503);
+also ``files.timeout`` (504: the server did not answer in time), ``files.upload_not_found``
+(404: a chunked upload unknown or expired) and ``files.io_error`` (500: any other failure,
+with the system's reason).
+
+Creating a new name at the top level (``"x"`` where ``x`` is not a root) is refused with
+``files.permission``; roots themselves cannot be renamed or deleted (``files.permission``).
+Writes never replace a file the user may not write, although the directory would allow the
+rename.
 """
 
 from __future__ import annotations
@@ -80,8 +88,9 @@ class RemoteFiles(abc.ABC):
     def read_chunks(
         self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
     ) -> AsyncIterator[bytes]:
-        """The file's bytes from ``offset``, ``CHUNK_SIZE`` at a time. ``check_roots=False``
-        is for job output files the scheduler named (any path the user can read)."""
+        """The file's bytes from ``offset``, at most ``CHUNK_SIZE`` at a time. ``check_roots=False``
+        is for job output files the scheduler named: ``path`` may then be an absolute path
+        on the cluster (any file the user can read)."""
 
     @abc.abstractmethod
     async def write_chunks(

@@ -729,10 +729,12 @@ class SFTPFiles(RemoteFiles):
             )
         sftp = await self._sftp()
         if sftp.supports_remote_copy:
-            return await self._remote_copy(sftp, path, entry.real_path, new_path)
+            return await self._remote_copy(sftp, path, entry.real_path, new_path, entry.size or 0)
         return await self.write_chunks(new_path, self.read_chunks(path), create_only=True)
 
-    async def _remote_copy(self, sftp: SFTPClient, path: str, src: str, new_path: str) -> FileEntry:
+    async def _remote_copy(
+        self, sftp: SFTPClient, path: str, src: str, new_path: str, size: int
+    ) -> FileEntry:
         """Copy on the server (``copy-data``): nothing crosses the network."""
         parsed, target, attrs = await self._write_target(sftp, new_path)
         if attrs is not None:
@@ -743,9 +745,9 @@ class SFTPFiles(RemoteFiles):
             fout = await self._call(parsed.drive, "write", sftp.open(temp, "xb", block_size=0))
             try:
                 try:
-                    # copy-data is one request however large the file: no per-request timeout
-                    await sftp.remote_copy(fin, fout)
-                except (asyncssh.Error, OSError, EOFError) as exc:
+                    # copy-data is one request however large the file: allow 20 MB/s at least
+                    await asyncio.wait_for(sftp.remote_copy(fin, fout), self.timeout + size / 20e6)
+                except (asyncssh.Error, OSError, EOFError, asyncio.TimeoutError) as exc:
                     mapped = self._map(exc, parsed.drive, "copy")
                     raise await self._no_space_check(sftp, parsed.drive, temp, mapped) from None
                 finally:

@@ -318,3 +318,13 @@ async def test_connection_cut_mid_upload_keeps_old_file_and_no_temp(remote: Remo
     assert await remote.debris() == []  # removed over a new connection from the pool
     # and the files work again
     assert await f.read_text("t/keep.txt", limit=100) == b"the old content"
+
+
+async def test_job_output_outside_roots_read_without_roots_check(remote: Remote) -> None:
+    f = remote.files
+    data = b"".join([c async for c in f.read_chunks("/usr/lib/os-release", check_roots=False)])
+    assert b"ID=" in data
+    # /proc files report size 0 but have content: read on to EOF like a growing log
+    version = b"".join([c async for c in f.read_chunks("/proc/version", check_roots=False)])
+    assert version.startswith(b"Linux version")
+    await expect_error("files.outside_roots", f.read_text("/usr/lib/os-release", limit=10_000))
