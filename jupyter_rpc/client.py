@@ -24,6 +24,7 @@ from typing import Any, Optional
 from .display import ProgressView, rich_value
 
 FINISHED = ("succeeded", "failed", "cancelled")
+BLOCK = 256 * 1024  # bytes per send / read of streamed bodies
 _TYPES: dict[str, Any] = {"integer": int, "number": float, "string": str, "boolean": bool, "array": list, "object": dict}
 
 
@@ -40,6 +41,37 @@ class RemoteError(Exception):
 
 class InvalidArguments(RemoteError, ValueError):
     """The arguments do not fit the function's schema (nothing was sent to the backend)."""
+
+
+class OpenPanelFirst(RemoteError):
+    """The cluster needs a person first: a host key to trust (``ssh.host_unknown``) or a
+    login to answer (``ssh.auth_required``, a password or a one-time code).
+
+    A notebook cannot show those dialogs. Open the Jobs or Remote files panel in
+    JupyterLab once, choose the cluster there, and answer the dialog; the Jupyter server
+    keeps the connection, so notebook code works afterwards.
+    """
+
+    def __init__(self, message: str, *, code: str = "", details: Any = None, cluster: str = ""):
+        self.cluster = cluster
+        details = details or {}
+        self.fingerprint: str | None = details.get("fingerprint")
+        name = f"'{cluster}'" if cluster else "this cluster"
+        if code == "ssh.host_unknown":
+            hint = (
+                f"A notebook cannot ask you to trust a host: open the Jobs or Remote files panel "
+                f"in JupyterLab, choose {name}, check that the fingerprint "
+                f"{self.fingerprint or '(see above)'} is the one your cluster documents and trust it "
+                "there once; then run this cell again."
+            )
+        else:
+            hint = (
+                f"A notebook cannot show a login prompt: open the Jobs or Remote files panel in "
+                f"JupyterLab, choose {name} and log in there once (the Jupyter server keeps the "
+                "connection); then run this cell again."
+            )
+        super().__init__(f"{message}\n{hint}" if message else hint, code=code, details=details)
+        self.server_message = message
 
 
 class ServerNotFound(RuntimeError):
@@ -114,43 +146,113 @@ class Session:
         self.timeout = timeout
 
     def request(self, method: str, path: str, body: Any = None, *, timeout: float | None = None) -> Any:
-        """One request on this thread's keep-alive connection; errors become RemoteError."""
+        """One request on this thread's keep-alive connection; errors become RemoteError.
+
+        Returns the decoded JSON answer (``None`` for an empty answer, e.g. ``204``).
+        """
+        data = json.dumps(body).encode() if body is not None else None
+        response = self._exchange(method, path, data, {"Content-Type": "application/json"}, timeout)
+        try:
+            raw = response.read()
+        except OSError as exc:
+            self._drop()
+            raise RemoteError(f"The Jupyter server at {self.url} broke off its answer: {exc}") from None
+        if response.status >= 400:
+            raise self._error(response.status, raw, path)
+        return json.loads(raw) if raw else None
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        size: int | None = None,
+        content_type: str = "application/octet-stream",
+        timeout: float | None = None,
+    ) -> http.client.HTTPResponse:
+        """Send ``body`` (bytes or a binary file object, sent in blocks) and return the
+        response *unread*, for answers too large to hold in memory.
+
+        The caller reads the response in pieces and must read it to the end (or call
+        :meth:`discard`) before the next request on this thread. A file body is sent from
+        its current position; ``size`` is its length from there (``Content-Length``).
+        Error answers (4xx/5xx) raise :class:`RemoteError` here.
+        """
+        headers = {"Content-Type": content_type}
+        if size is not None:
+            headers["Content-Length"] = str(size)
+        response = self._exchange(method, path, body, headers, timeout)
+        if response.status >= 400:
+            try:
+                raw = response.read()
+            except OSError:
+                self._drop()
+                raw = b""
+            raise self._error(response.status, raw, path)
+        return response
+
+    def discard(self) -> None:
+        """Forget this thread's connection (after a response that was not read to its end)."""
+        self._drop()
+
+    def _exchange(
+        self, method: str, path: str, body: Any, headers: dict[str, str], timeout: float | None
+    ) -> http.client.HTTPResponse:
+        """Send one request and return the response with its body unread."""
         url = urllib.parse.urlsplit(urllib.parse.urljoin(self.url, path))
         target = url.path + (f"?{url.query}" if url.query else "")
-        headers = {"Content-Type": "application/json"}
+        headers = dict(headers)
         if self.token:
             headers["Authorization"] = f"token {self.token}"
-        data = json.dumps(body).encode() if body is not None else None
+        start = body.tell() if hasattr(body, "read") and body.seekable() else None
         for attempt in (1, 2):  # a kept-alive connection the server has closed: reconnect once
             conn = self._connection(url, timeout or self.timeout)
             try:
-                conn.request(method, target, body=data, headers=headers)
-                response = conn.getresponse()
-                raw = response.read()
-                break
+                conn.request(method, target, body=body, headers=headers)
+                return conn.getresponse()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
-                self._local.conn = None
-                conn.close()
-                if attempt == 2 or method == "POST":  # never send a POST twice blindly
+                self._drop()
+                # never send a POST twice blindly, nor a file body we cannot rewind
+                rewind = not hasattr(body, "read") or start is not None
+                if attempt == 2 or method == "POST" or not rewind:
                     raise RemoteError(f"The Jupyter server at {self.url} closed the connection: {exc}") from None
+                if start is not None:
+                    body.seek(start)
             except OSError as exc:
-                self._local.conn = None
-                conn.close()
+                self._drop()
                 raise RemoteError(f"Cannot reach the Jupyter server at {self.url}: {exc}") from None
-        if response.status >= 400:
-            try:
-                err = json.loads(raw)
-            except ValueError:
-                err = {"message": f"HTTP {response.status} from {self.url}{path}", "code": f"http.{response.status}"}
-            cls = InvalidArguments if err.get("code") == "request.schema" else RemoteError
-            raise cls(err.get("message", ""), code=err.get("code", ""), details=err.get("details"))
-        return json.loads(raw)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
+    def _error(self, status: int, raw: bytes, path: str) -> RemoteError:
+        """The exception for an error answer (the server's message and code)."""
+        try:
+            err = json.loads(raw)
+            if not isinstance(err, dict):
+                raise ValueError(err)
+        except ValueError:
+            err = {"message": f"HTTP {status} from {self.url}{path}", "code": f"http.{status}"}
+        code = err.get("code", "")
+        message, details = err.get("message", ""), err.get("details")
+        if code == "request.schema":
+            return InvalidArguments(message, code=code, details=details)
+        if code in ("ssh.host_unknown", "ssh.auth_required"):
+            parts = path.split("/")
+            cluster = urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[0] == "clusters" else ""
+            return OpenPanelFirst(message, code=code, details=details, cluster=cluster)
+        return RemoteError(message, code=code, details=details)
 
     def _connection(self, url: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
-            conn = cls(url.hostname or "127.0.0.1", url.port, timeout=timeout)
+            conn = cls(url.hostname or "127.0.0.1", url.port, timeout=timeout, blocksize=BLOCK)
             self._local.conn = conn
         conn.timeout = timeout
         if conn.sock is not None:
