@@ -33,8 +33,8 @@ class HPCTestbed:
     password_port: int
     user: str
     jump_user: str
-    password: str | None
-    python: str | None  # $TB/venv/bin/python with jupyter_rpc importable for the test user
+    password: str | None = field(repr=False)
+    python: str | None = None  # $TB/venv/bin/python with jupyter_rpc importable for the test user
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -319,9 +319,13 @@ async def test_runner_passes_hostile_values_literally(hpc_testbed: HPCTestbed) -
             assert (done.exit_status, done.stdout) == (0, value)
         done = await runner.run(["sh", "-c", 'printf %s "$V"'], env={"V": f"$(touch {marker})"})
         assert done.stdout == f"$(touch {marker})"
-        assert not os.path.exists(marker)
+        assert not _exists(marker)
     finally:
         await pool.close()
+
+
+def _exists(path: str) -> bool:
+    return pathlib.Path(path).exists()
 
 
 def test_target_from_config_and_errors() -> None:
