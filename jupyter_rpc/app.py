@@ -13,6 +13,7 @@ from .backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .calls import CallManager
 from .clusters import LOCAL_DEFAULT, ClusterRegistry, config_problems
 from .handlers import Services, routes
+from .schedulers.forms import check_overrides
 
 #: The embedded default: the example backend as a local process.
 EXAMPLES = {
@@ -162,6 +163,11 @@ class RPCApp(ExtensionApp):
             if not isinstance(name, str) or not name or "/" in name:
                 raise TraitError(f"RPCApp.clusters: invalid cluster name {name!r}")
             problems = config_problems(config)
+            if not problems and config.get("submit"):
+                try:
+                    check_overrides(config["submit"])
+                except ValueError as exc:
+                    problems = f"submit: {exc}"
             if problems:
                 raise TraitError(f"RPCApp.clusters['{name}'] is not valid: {problems}")
         return value
