@@ -12,9 +12,9 @@ import {
   newFolderIcon,
   ReactWidget,
   refreshIcon,
-  SidePanel,
   ToolbarButton
 } from '@jupyterlab/ui-components';
+import type { Contents } from '@jupyterlab/services';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
@@ -50,11 +50,19 @@ export function errorText(error: unknown): string {
 }
 
 /**
+ * The folder of a drive path (`''` for the top level).
+ */
+function parentOf(path: string): string {
+  const slash = path.lastIndexOf('/');
+  return slash < 0 ? '' : path.slice(0, slash);
+}
+
+/**
  * The side panel.
  */
-export class RemoteFilesPanel extends SidePanel {
+export class RemoteFilesPanel extends Panel {
   constructor(options: RemoteFilesPanel.IOptions) {
-    super({ translator: options.translator });
+    super();
     this._clusters = options.clusters;
     this._factory = options.factory;
     this._drives = options.drives;
@@ -64,6 +72,7 @@ export class RemoteFilesPanel extends SidePanel {
     this.id = 'jp-rpc-files';
     this.addClass('jp-rpc-FilesPanel');
     this.title.icon = remoteFilesIcon;
+    this.addClass('jp-SidePanel');
     this.title.caption = trans.__('Remote files');
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', trans.__('Remote files'));
@@ -71,14 +80,15 @@ export class RemoteFilesPanel extends SidePanel {
     const heading = new Widget({ node: document.createElement('h2') });
     heading.node.textContent = trans.__('Remote files');
     heading.addClass('jp-text-truncated');
-    this.header.addWidget(heading);
+    heading.addClass('jp-rpc-FilesPanel-heading');
+    this.addWidget(heading);
 
     this._picker = new Private.ViewWidget(() => this._pickerView());
     this._picker.addClass('jp-rpc-FilesPanel-picker');
-    this.header.addWidget(this._picker);
+    this.addWidget(this._picker);
     this._body = new Panel();
     this._body.addClass('jp-rpc-FilesPanel-body');
-    this.content.addWidget(this._body);
+    this.addWidget(this._body);
     this._renderPicker();
     this._clusters.changed.connect(this._onClustersChanged, this);
     void this._clusters.ready.then(() => this._onClustersChanged());
@@ -138,6 +148,21 @@ export class RemoteFilesPanel extends SidePanel {
         this._setError(null);
       }
     });
+    // Lab's browser misses changes on other drives (it compares paths with
+    // the drive prefixed twice): refresh when the shown folder changed.
+    const onChange = (_: unknown, change: Contents.IChangedArgs): void => {
+      const shown = normalizeDrivePath(
+        browser.model.path.slice(drive.name.length + 1)
+      );
+      const touched = [change.oldValue?.path, change.newValue?.path].some(
+        p => typeof p === 'string' && parentOf(normalizeDrivePath(p)) === shown
+      );
+      if (touched && !browser.isDisposed) {
+        void browser.model.refresh();
+      }
+    };
+    drive.fileChanged.connect(onChange);
+    browser.disposed.connect(() => drive.fileChanged.disconnect(onChange));
     this._browser = browser;
     this._body.addWidget(browser);
     this._renderPicker();

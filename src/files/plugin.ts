@@ -8,6 +8,7 @@ import type {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Clipboard, ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { FileBrowser } from '@jupyterlab/filebrowser';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import type { Contents } from '@jupyterlab/services';
@@ -92,6 +93,16 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.shell.add(panel, 'left', { rank: 910, type: 'Remote Files' });
     restorer?.add(panel, 'jupyter-rpc-files');
+
+    // Lab's delete asks "move to trash?" when the server's own files go to
+    // the trash; a cluster's files have no trash, so while a remote browser
+    // is the current one its confirmation says "permanently delete".
+    const trashSetting = PageConfig.getOption('delete_to_trash');
+    factory.tracker.currentChanged.connect((_, browser) => {
+      const remote =
+        !!browser && clusterOfDrive(browser.model.driveName) !== null;
+      PageConfig.setOption('delete_to_trash', remote ? 'false' : trashSetting);
+    });
 
     /** The selected items of the remote browser, with their real paths. */
     const selection = (): IRemoteContentsModel[] => {
@@ -199,22 +210,39 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    let submitTarget: string | null = null;
     app.commands.addCommand(FilesCommandIDs.submitFile, {
       label: trans.__('Submit as Job'),
       caption: trans.__('Submit this batch script to the cluster'),
       isVisible: () => {
+        // The entry under the pointer (the selection may lag behind it).
+        const node = app.contextMenuHitTest(n =>
+          n.classList.contains('jp-DirListing-item')
+        );
+        const name =
+          node?.querySelector('.jp-DirListing-itemText')?.textContent?.trim() ??
+          null;
         const items = selection();
+        const target = name ?? (items.length === 1 ? items[0].name : null);
+        submitTarget = target;
         return (
-          items.length === 1 &&
-          items[0].type !== 'directory' &&
-          isJobScript(items[0].name)
+          !!target &&
+          node?.getAttribute('data-isdir') !== 'true' &&
+          isJobScript(target)
         );
       },
       execute: async () => {
-        const [item] = selection();
-        if (!item) {
+        const browser = panel.browser;
+        const name = submitTarget;
+        if (!browser || !name) {
           return;
         }
+        const item: Contents.IModel =
+          selection().find(i => i.name === name) ??
+          ({
+            name,
+            path: `${browser.model.path.replace(/\/$/, '')}/${name}`
+          } as Contents.IModel);
         if (!app.commands.hasCommand(FilesCommandIDs.submitJob)) {
           Notification.error(
             trans.__(
