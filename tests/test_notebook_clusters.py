@@ -1,0 +1,131 @@
+"""Jobs and files from notebook cells: a real kernel runs the cluster client against a real
+server with the local cluster (real processes, a real folder)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    root = tmp_path / "home"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def jp_server_config(jp_server_config: dict[str, Any], home: Path, tmp_path: Path) -> dict[str, Any]:
+    return {
+        **jp_server_config,
+        "RPCApp": {
+            **jp_server_config["RPCApp"],
+            "clusters": {"local": {"scheduler": "local", "roots": {"home": str(home)}, "workdir": str(home)}},
+            "state_dir": str(tmp_path / "state"),
+            "jobs_refresh_min": 0.2,
+        },
+    }
+
+
+@pytest.fixture
+def server_url(jp_serverapp, jp_http_port, jp_base_url, http_server_client):
+    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
+
+
+def outputs(cell) -> str:
+    """Everything a person sees under a cell, as text (MIME types of rich outputs first)."""
+    parts = []
+    for out in cell.outputs:
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type in ("execute_result", "display_data"):
+            parts.append(" ".join(sorted(out.data)) + "\n" + str(out.data.get("text/plain", "")))
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}")
+    return "\n".join(parts)
+
+
+def client_for(nb, tmp_path: Path, **kwargs: Any) -> NotebookClient:
+    return NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}, **kwargs)
+
+
+async def execute(client: NotebookClient, url: str, token: str) -> None:
+    env = {**os.environ, "JUPYTER_RPC_URL": url, "JUPYTER_RPC_TOKEN": token}
+    # nbclient blocks; the server under test runs on this loop.
+    await asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env)))
+
+
+async def test_cells_submit_wait_and_read_output(server_url, tmp_path, home):
+    url, token = server_url
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                'import jupyter_rpc\nc = jupyter_rpc.cluster("local")\n'
+                'j = c.submit("echo hi from the kernel")\nj.wait()\nprint(j.output())'
+            ),
+            new_code_cell("c.jobs()"),
+            new_code_cell('c.files.write_text("home/notes.txt", "from a cell")\nc.files.ls("home")'),
+            new_code_cell(
+                'try:\n    c.files.read_text("home/missing.txt")\nexcept jupyter_rpc.RemoteError as e:\n'
+                "    print(e.code, '|', e)"
+            ),
+            new_code_cell("jupyter_rpc.clusters().names"),
+        ]
+    )
+    client = client_for(nb, tmp_path, timeout=60)
+    await execute(client, url, token)
+    first = nb.cells[0]
+    assert "hi from the kernel" in outputs(first)
+    # the live status line is one display, updated in place, ending at the final state
+    (status,) = [o for o in first.outputs if o.output_type == "display_data"]
+    assert "text/html" in status.data and "completed" in status.data["text/plain"]
+    assert "exit code 0" in status.data["text/plain"]
+    jobs = outputs(nb.cells[1])
+    assert jobs.startswith("text/html text/plain") and "completed" in jobs
+    assert (home / "notes.txt").read_text() == "from a cell"
+    assert "notes.txt" in outputs(nb.cells[2]) and "text/html" in outputs(nb.cells[2])
+    assert outputs(nb.cells[3]).startswith("files.not_found | ") and "missing.txt" in outputs(nb.cells[3])
+    assert outputs(nb.cells[4]).endswith("['local']")
+    nbformat.validate(nb)
+
+
+async def test_interrupting_a_wait_leaves_the_job_running(server_url, tmp_path, rpc):
+    url, token = server_url
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                'import jupyter_rpc\nc = jupyter_rpc.cluster("local")\n'
+                'j = c.submit("sleep 60", name="long")\nj.wait(poll=0.2)'
+            ),
+            new_code_cell("print('after interrupt:', j.state)"),
+            new_code_cell("j.cancel()\nprint('then:', j.state)"),
+        ]
+    )
+    client = client_for(nb, tmp_path, timeout=90, allow_errors=True)
+    run = asyncio.ensure_future(execute(client, url, token))
+    job = None
+    for _ in range(300):  # until the job runs (the cell is then waiting for it)
+        await asyncio.sleep(0.1)
+        _, listing = await rpc("GET", "clusters", "local", "jobs")
+        running = [j for j in listing.get("jobs", []) if j["name"] == "long" and j["state"] == "running"]
+        if running:
+            job = running[0]
+            break
+    assert job is not None, "the cell never submitted its job"
+    await asyncio.sleep(0.5)
+    os.kill(client.km.provisioner.pid, signal.SIGINT)  # what Kernel > Interrupt does
+    await asyncio.wait_for(run, 60)
+    first = outputs(nb.cells[0])
+    assert "KeyboardInterrupt" in first and "stopped waiting; the job goes on" in first
+    assert "after interrupt: running" in outputs(nb.cells[1])
+    assert "then: cancelled" in outputs(nb.cells[2])
+    _, after = await rpc("GET", "clusters", "local", "jobs", job["id"])
+    assert after["state"] == "cancelled"
