@@ -97,6 +97,16 @@ def files_server(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             "workdir": str(home),
         }
     }
+    # Nothing listens on port 1: connections are refused at once.
+    clusters["unreachable"] = {
+        "display_name": "Unreachable",
+        "host": "127.0.0.1",
+        "port": 1,
+        "user": "nobody",
+        "ssh_config": False,
+        "scheduler": "none",
+        "connect_timeout": 5,
+    }
     if TESTBED:
         clusters["testbed"] = {
             "display_name": "Test bed",
@@ -318,6 +328,18 @@ def test_open_remote_folder_command(lab: Page, home: Path) -> None:
     expect(
         lab.locator(".Toastify__toast", has_text="outside the folders this cluster shows").first
     ).to_be_visible()
+
+
+def test_unreachable_cluster_shows_the_error_as_text(lab: Page) -> None:
+    panel = open_files_panel(lab)
+    choose_cluster(panel, "Unreachable")
+    alert = panel.get_by_role("alert")
+    expect(alert).to_contain_text("127.0.0.1", timeout=30_000)
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
+    # Another cluster still works, and its listing replaces the error.
+    choose_cluster(panel, "This computer")
+    expect(item(panel, "home")).to_be_visible()
+    expect(panel.get_by_role("alert")).to_have_count(0)
 
 
 @pytest.fixture
