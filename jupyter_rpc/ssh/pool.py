@@ -212,10 +212,20 @@ class SSHPool:
                                         f"{target.connect_timeout:g} s.", code="cluster.timeout") from None
                 except (asyncssh.Error, OSError) as exc:
                     e.slots.release()
-                    raise RemoteFailed(f"SFTP is not available on {target.name}: {_reason(exc)}",
-                                       code="files.sftp_unavailable") from None
+                    raise RemoteUnavailable(f"SFTP is not available on {target.name}: {_reason(exc)}",
+                                            code="files.unavailable") from None
+                self._spawn(self._watch_sftp(e, e.sftp, e.slots), f"sftp watch {target.name}")
             e.last_used = time.monotonic()
             return e.sftp
+
+    async def _watch_sftp(self, e: _Entry, sftp: asyncssh.SFTPClient, slots: asyncio.Semaphore) -> None:
+        """Forget an SFTP client whose channel closed while its connection lives on (the
+        next caller starts a new one) and give its slot back."""
+        await sftp.wait_closed()
+        if e.sftp is sftp:
+            e.sftp = None
+            if e.slots is slots:  # not when the whole connection went (new slots then)
+                slots.release()
 
     async def answer(self, target: SSHTarget, prompt_id: str, responses: list[str]) -> dict[str, Any]:
         """Answer a login prompt of ``target`` (or of one of its jump hosts).

@@ -2,7 +2,7 @@
 
 Scheduler adapters build argv lists and parse output; a runner decides *where* the
 argv runs. :class:`LocalRunner` runs it as a child process (no shell); the SSH runner
-(:mod:`jupyter_rpc.ssh.pool`) quotes it once, with :func:`shell_join`, for the remote
+(:mod:`jupyter_rpc.ssh.sshrunner`) quotes it once, with :func:`shell_join`, for the remote
 login shell. That is the only place where values meet a remote shell.
 """
 

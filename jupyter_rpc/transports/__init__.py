@@ -1,7 +1,8 @@
-"""How remote functions are reached: local processes and DASF message brokers; SSH next."""
+"""How remote functions are reached: local processes, DASF message brokers, SSH channels."""
 
 from .base import ProgressSink, Transport
 from .broker import BrokerTransport
 from .local import LocalTransport
+from .ssh import SSHTransport
 
-__all__ = ["BrokerTransport", "LocalTransport", "ProgressSink", "Transport"]
+__all__ = ["BrokerTransport", "LocalTransport", "ProgressSink", "SSHTransport", "Transport"]

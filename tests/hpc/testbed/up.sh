@@ -224,16 +224,19 @@ done
 if [ -n "$JRPC_SRC" ]; then
   JRPC_SRC=$(cd "$JRPC_SRC" && pwd)
   [ -f "$JRPC_SRC/jupyter_rpc/backend/__main__.py" ] || die "TESTBED_JRPC_SRC=$JRPC_SRC is not a jupyter_rpc checkout"
-  runuser -u "$TUSER" -- test -r "$JRPC_SRC/jupyter_rpc/backend/__main__.py" || die "$TUSER cannot read $JRPC_SRC"
   [ -x "$TB/venv/bin/python" ] || { log "creating $TB/venv"; /usr/bin/python3 -m venv "$TB/venv"; }
   "$TB/venv/bin/python" -c 'import pydantic, docstring_parser' 2>/dev/null || \
     "$TB/venv/bin/pip" install -q 'pydantic>=2.6,<3' 'docstring-parser>=0.15' > "$TB/log/venv-pip.log" 2>&1 || \
     die "pip install into $TB/venv failed, see $TB/log/venv-pip.log"
   site=$("$TB/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  echo "$JRPC_SRC" > "$site/jupyter_rpc_testbed.pth"  # the checkout, importable as it is
+  # A copy of the checkout's package (a clone under /root is not readable by the test
+  # user), refreshed on every run; the built lab extension is not needed on a cluster.
+  rm -rf "$site/jupyter_rpc" "$site/jupyter_rpc_testbed.pth"
+  cp -r "$JRPC_SRC/jupyter_rpc" "$site/jupyter_rpc"
+  rm -rf "$site/jupyter_rpc/labextension"
   chmod -R a+rX "$TB/venv"
   runuser -u "$TUSER" -- "$TB/venv/bin/python" -c 'import jupyter_rpc.backend' || die "$TUSER cannot import jupyter_rpc from $TB/venv"
-  log "$TB/venv/bin/python imports jupyter_rpc from $JRPC_SRC"
+  log "$TB/venv/bin/python imports jupyter_rpc (a copy of $JRPC_SRC)"
 fi
 
 # ---------------------------------------------------------------- wait until usable
