@@ -425,7 +425,8 @@ class _StatusLine:
     def text(self, note: str = "") -> str:
         info = self.job.info
         state = str(info.get("state"))
-        parts = [f"Job {self.job.id}" + (f" ({info['name']})" if info.get("name") else "") + f" on {self.job.cluster.name}: {state}"]
+        named = f" ({info['name']})" if info.get("name") else ""
+        parts = [f"Job {self.job.id}{named} on {self.job.cluster.name}: {state}"]
         if state in ("pending", "held") and info.get("reason"):
             parts.append(str(info["reason"]))
         if state == "running" and info.get("nodes"):
@@ -571,7 +572,7 @@ class RemoteFolder:
         local path. The local file appears whole or not at all."""
         name = posixpath.basename(remote_path.rstrip("/"))
         local = Path(local_path) if local_path is not None else Path(name)
-        if local.is_dir():
+        if local.is_dir() or str(local_path).endswith(("/", os.sep)):
             local = local / name
         response = self._session.stream("GET", self._path("download", remote_path), timeout=60)
         fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", suffix=".part", dir=local.parent or ".")
