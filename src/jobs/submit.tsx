@@ -5,7 +5,7 @@ import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { RJSFSchema, UiSchema } from '@rjsf/utils';
 
 type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useMemo, useState } from 'react';
 import type { IJobInfo, IJobSpec, ISubmitSchema } from '../clusters/api';
 
 export { cleanSpec } from './logic';
@@ -125,6 +125,18 @@ function SubmitForm(props: {
     }
   };
 
+  // The dialog has the title; "script or script_path" is checked on submit
+  // (rjsf would render the root `oneOf` as an "option 1 / option 2" picker).
+  const formSchema = useMemo(() => {
+    if (!schema) {
+      return null;
+    }
+    const copy = { ...(schema.schema as RJSFSchema) };
+    delete copy.title;
+    delete copy.oneOf;
+    delete copy.anyOf;
+    return copy;
+  }, [schema]);
   const uiSchema: FormUiSchema = {
     ...((schema?.ui_schema ?? {}) as FormUiSchema),
     'ui:submitButtonOptions': { norender: true }
@@ -161,10 +173,10 @@ function SubmitForm(props: {
       {!schema && !loadError && cluster && (
         <div className="jp-rpc-muted">{trans.__('Loading the form…')}</div>
       )}
-      {schema && (
+      {formSchema && (
         <FormComponent
           idPrefix="jp-rpc-job"
-          schema={schema.schema as RJSFSchema}
+          schema={formSchema}
           uiSchema={uiSchema}
           formData={formData as ReadonlyJSONObject}
           validator={validator}
@@ -244,6 +256,13 @@ export async function submitJobFlow(
       continue;
     }
     const spec = cleanSpec(state.formData);
+    // The form's default script is only a shebang: not a script of its own.
+    if (
+      spec.script !== undefined &&
+      /^(#![^\n]*)?\s*$/.test(spec.script ?? '')
+    ) {
+      delete spec.script;
+    }
     if (!spec.script && !spec.script_path) {
       state.problems = [
         trans.__('Write a script, or give the path of one on the cluster.')

@@ -1,0 +1,73 @@
+"""Page helpers for the "Jobs" panel (what a user does, step by step)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Locator, Page, expect
+
+PANEL = "#jp-rpc-jobs"
+
+
+def open_jobs_panel(page: Page) -> Locator:
+    """Open the panel through the command palette, as a user would."""
+    palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-input")
+    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text="Open Jobs")
+    for _ in range(5):
+        if not palette.is_visible():
+            page.keyboard.press("Control+Shift+C")
+        try:
+            expect(palette).to_be_visible(timeout=3_000)
+            palette.fill("Open Jobs")
+            expect(item.first).to_be_visible(timeout=3_000)
+            page.keyboard.press("Enter")
+            break
+        except AssertionError:
+            continue
+    panel = page.locator(PANEL)
+    expect(panel).to_be_visible()
+    return panel
+
+
+def choose_cluster(panel: Locator, label: str) -> None:
+    """Pick a cluster by its display name."""
+    select = panel.get_by_label("Cluster", exact=True)
+    select.select_option(label=label)
+    expect(select.locator("option:checked")).to_have_text(label)
+
+
+def job_row(panel: Locator, job_id: str) -> Locator:
+    """The table row of a job."""
+    return panel.locator(f'tr[data-job-id="{job_id}"]')
+
+
+def submit_through_dialog(
+    page: Page, panel: Locator, script: str, name: str, *, hold: bool = False, **fields: str
+) -> str:
+    """Open "Submit job…", fill the script and name (and other fields by label), submit;
+    return the id of the job the panel then shows."""
+    panel.get_by_role("button", name="Submit job…").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-Dialog-header")).to_have_text("Submit a job")
+    script_box = dialog.locator("#jp-rpc-job_script")
+    expect(script_box).to_be_visible(timeout=30_000)
+    script_box.fill(script)
+    dialog.locator("#jp-rpc-job_name").fill(name)
+    for field, value in fields.items():
+        dialog.locator(f"#jp-rpc-job_{field}").fill(value)
+    if hold:
+        dialog.locator("#jp-rpc-job_hold").check()
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    expect(dialog).to_have_count(0, timeout=30_000)
+    detail = panel.locator(".jp-rpc-JobDetail")
+    expect(detail).to_be_visible(timeout=30_000)
+    title = detail.locator(".jp-rpc-JobDetail-title").inner_text()
+    return title.removeprefix("Job ").strip()
+
+
+def detail_state(panel: Locator) -> Locator:
+    """The state badge of the job detail."""
+    return panel.locator(".jp-rpc-JobDetail .jp-rpc-JobState")
+
+
+def output(panel: Locator) -> Locator:
+    """The output tail of the job detail."""
+    return panel.locator(".jp-rpc-JobOutput-text")

@@ -1,0 +1,228 @@
+"""Browser tests of the "Jobs" panel: a real JupyterLab with the local cluster (jobs
+run as local processes) and, when the HPC test bed runs, a real Slurm cluster over SSH.
+
+Every job a test starts is short or cancelled by the test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import LabServer, open_lab, start_lab
+from jobs_helpers import (
+    choose_cluster,
+    detail_state,
+    job_row,
+    open_jobs_panel,
+    output,
+    submit_through_dialog,
+)
+from playwright.sync_api import Page, expect
+
+TESTBED_KEYS = Path("/var/lib/hpc-testbed/keys")
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _testbed_config() -> dict | None:
+    """The Slurm cluster of the test bed, or ``None`` when it is not there."""
+    if not (TESTBED_KEYS / "ssh_config").exists():
+        return None
+    return {
+        "display_name": "Test bed (Slurm)",
+        "host": "127.0.0.1",
+        "port": 2222,
+        "user": "hpcuser",
+        "identity_file": str(TESTBED_KEYS / "id_ed25519"),
+        "known_hosts": str(TESTBED_KEYS / "known_hosts"),
+        "ssh_config": False,
+        "scheduler": "slurm",
+        "workdir": "/home/hpcuser",
+    }
+
+
+@pytest.fixture(scope="module")
+def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    home = tmp_path_factory.mktemp("jobs-home")
+    clusters: dict = {
+        "local": {
+            "display_name": "This computer",
+            "scheduler": "local",
+            "roots": {"home": str(home)},
+            "workdir": str(home),
+        }
+    }
+    testbed = _testbed_config()
+    if testbed:
+        clusters["testbed"] = testbed
+    config = {"RPCApp": {"clusters": clusters}}
+    with start_lab(tmp_path_factory.mktemp("jobs-lab"), config) as server:
+        yield server
+
+
+@pytest.fixture
+def lab(page: Page, jobs_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    yield from open_lab(page, jobs_server, request)
+
+
+@pytest.fixture
+def cleanup(jobs_server: LabServer) -> Iterator[list[tuple[str, str]]]:
+    """Jobs (cluster, id) a test started; those still active are cancelled afterwards."""
+    started: list[tuple[str, str]] = []
+    yield started
+    for cluster, job_id in started:
+        try:
+            jobs_server.api(f"jupyter-rpc/clusters/{cluster}/jobs/{job_id}", method="DELETE")
+        except Exception:  # noqa: BLE001 - already ended: nothing to cancel
+            pass
+
+
+@pytest.fixture
+def slurm(jobs_server: LabServer) -> str:
+    if _testbed_config() is None:
+        if IN_CI:
+            pytest.fail(
+                "the HPC test bed is required under CI=true but /var/lib/hpc-testbed/keys/ssh_config is absent"
+            )
+        pytest.skip("HPC test bed not running (/var/lib/hpc-testbed/keys/ssh_config absent)")
+    return "testbed"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def test_submit_see_running_then_completed_with_output(lab: Page, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    name = unique("hello")
+    job_id = submit_through_dialog(lab, panel, "#!/bin/bash\necho hello\nsleep 3\n", name)
+    cleanup.append(("local", job_id))
+    row = job_row(panel, job_id)
+    expect(row).to_be_visible()
+    expect(row).to_contain_text(name)
+    expect(detail_state(panel)).to_have_text("running", timeout=15_000)
+    # The live tail shows the output while the job runs.
+    expect(output(panel)).to_contain_text("hello", timeout=15_000)
+    expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
+    expect(row.locator(".jp-rpc-JobState")).to_have_text("completed")
+    # A notification says so, with a "Show" action.
+    toast = lab.locator(".Toastify__toast", has_text=job_id)
+    expect(toast).to_be_visible(timeout=30_000)
+    expect(toast.get_by_role("button", name="Show")).to_be_visible()
+
+
+def test_cancel_a_long_job_after_confirming(lab: Page, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    job_id = submit_through_dialog(lab, panel, "#!/bin/bash\nsleep 300\n", unique("long"))
+    cleanup.append(("local", job_id))
+    expect(detail_state(panel)).to_have_text("running", timeout=15_000)
+    panel.locator(".jp-rpc-JobDetail").get_by_role("button", name="Cancel", exact=True).click()
+    dialog = lab.locator(".jp-Dialog")
+    expect(dialog.get_by_text(f"Cancel job {job_id}")).to_be_visible()
+    dialog.get_by_role("button", name="Cancel job").click()
+    expect(detail_state(panel)).to_have_text("cancelled", timeout=20_000)
+    expect(job_row(panel, job_id).locator(".jp-rpc-JobState")).to_have_text("cancelled")
+
+
+def test_filter_and_sort(lab: Page, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    a = unique("alpha")
+    b = unique("beta")
+    id_a = submit_through_dialog(lab, panel, "#!/bin/bash\necho a\n", a)
+    cleanup.append(("local", id_a))
+    id_b = submit_through_dialog(lab, panel, "#!/bin/bash\necho b\n", b)
+    cleanup.append(("local", id_b))
+    filter_box = panel.get_by_label("Filter jobs")
+    filter_box.fill(a)
+    expect(job_row(panel, id_a)).to_be_visible()
+    expect(job_row(panel, id_b)).to_have_count(0)
+    filter_box.fill("no-such-job-anywhere")
+    expect(panel.get_by_text("No job matches the filter.")).to_be_visible()
+    filter_box.fill("")
+    expect(job_row(panel, id_b)).to_be_visible()
+    # Sort by name: ascending, then descending.
+    panel.get_by_role("button", name=re.compile("^Name")).click()
+    names = panel.locator("tbody tr td:nth-child(2)")
+    expect(names.first).to_be_visible()
+    first = names.all_inner_texts()
+    assert first == sorted(first), first
+    panel.get_by_role("button", name=re.compile("^Name")).click()
+    expect(panel.locator('th[aria-sort="descending"]')).to_have_text(re.compile("Name"))
+    second = names.all_inner_texts()
+    assert second == sorted(second, reverse=True), second
+
+
+def test_array_of_three_is_grouped(lab: Page, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    name = unique("arr")
+    job_id = submit_through_dialog(
+        lab, panel, "#!/bin/bash\necho task $SLURM_ARRAY_TASK_ID\nsleep 2\n", name, array="0-2"
+    )
+    cleanup.append(("local", job_id))
+    array_id = job_id.split("_")[0]
+    panel.get_by_label("Filter jobs").fill(name)
+    group = panel.locator("tr.jp-rpc-mod-array", has_text=array_id)
+    expect(group).to_be_visible(timeout=30_000)
+    expect(group).to_contain_text("3 tasks", timeout=30_000)
+    panel.get_by_role("button", name=f"Show the tasks of array {array_id}").click()
+    expect(panel.locator("tr.jp-rpc-mod-task")).to_have_count(3)
+
+
+def test_slurm_hold_and_release(lab: Page, slurm: str, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "Test bed (Slurm)")
+    job_id = submit_through_dialog(
+        lab, panel, "#!/bin/bash\nsleep 120\n", unique("held"), hold=True
+    )
+    cleanup.append((slurm, job_id))
+    detail = panel.locator(".jp-rpc-JobDetail")
+    expect(detail_state(panel)).to_have_text("held", timeout=30_000)
+    detail.get_by_role("button", name="Release").click()
+    expect(detail_state(panel)).to_have_text(re.compile("pending|running"), timeout=30_000)
+    if detail_state(panel).inner_text() == "pending":
+        detail.get_by_role("button", name="Hold").click()
+        expect(detail_state(panel)).to_have_text("held", timeout=30_000)
+    detail.get_by_role("button", name="Cancel", exact=True).click()
+    lab.locator(".jp-Dialog").get_by_role("button", name="Cancel job").click()
+    expect(detail_state(panel)).to_have_text("cancelled", timeout=60_000)
+    expect(job_row(panel, job_id).locator(".jp-rpc-JobState")).to_have_text(
+        "cancelled", timeout=60_000
+    )
+
+
+def test_slurm_check_start_time_then_submit_and_read_output(
+    lab: Page, slurm: str, cleanup: list
+) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "Test bed (Slurm)")
+    panel.get_by_role("button", name="Submit job…").click()
+    dialog = lab.locator(".jp-Dialog")
+    script = dialog.locator("#jp-rpc-job_script")
+    expect(script).to_be_visible(timeout=30_000)
+    script.fill("#!/bin/bash\necho hello from slurm\nsleep 2\n")
+    name = unique("slurm-hello")
+    dialog.locator("#jp-rpc-job_name").fill(name)
+    dialog.get_by_role("button", name="Check start time").click()
+    # sbatch --test-only answers with the expected start (and where).
+    expect(dialog.locator(".jp-rpc-SubmitJob-checkResult")).to_have_text(
+        re.compile(r"\S"), timeout=30_000
+    )
+    expect(dialog.locator(".jp-rpc-SubmitJob-checkResult")).not_to_have_text(
+        "Asking the scheduler…", timeout=30_000
+    )
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    detail = panel.locator(".jp-rpc-JobDetail")
+    expect(detail).to_be_visible(timeout=30_000)
+    job_id = detail.locator(".jp-rpc-JobDetail-title").inner_text().removeprefix("Job ").strip()
+    cleanup.append((slurm, job_id))
+    expect(job_row(panel, job_id)).to_contain_text(name)
+    expect(detail_state(panel)).to_have_text("completed", timeout=90_000)
+    expect(output(panel)).to_contain_text("hello from slurm", timeout=30_000)
