@@ -574,8 +574,13 @@ class RemoteFolder:
         local = Path(local_path) if local_path is not None else Path(name)
         if local.is_dir() or str(local_path).endswith(("/", os.sep)):
             local = local / name
-        response = self._session.stream("GET", self._path("download", remote_path), timeout=60)
-        fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", suffix=".part", dir=local.parent or ".")
+        fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", suffix=".part", dir=local.parent)
+        try:
+            response = self._session.stream("GET", self._path("download", remote_path), timeout=60)
+        except BaseException:
+            os.close(fd)
+            os.unlink(tmp)
+            raise
         try:
             with os.fdopen(fd, "wb") as out:
                 while piece := response.read(BLOCK):
