@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 try:
@@ -26,28 +24,6 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
 
     return [{"module": "jupyter_rpc", "app": RPCApp}]
 
-
-class _CallableModule(types.ModuleType):
-    """``jupyter_rpc.clusters``: the server's clusters module, and called, the notebook's
-    list of clusters (``jupyter_rpc.clusters()``), whichever was imported first."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .cluster_client import clusters
-
-        return clusters(*args, **kwargs)
-
-
-class _Package(types.ModuleType):
-    # Importing the submodule ``jupyter_rpc.clusters`` (the server does) sets the package
-    # attribute ``clusters`` to it, which would hide the notebook function of that name;
-    # the module is made callable instead, so both keep working in every process.
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name == "clusters" and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = ["RemoteError", "__version__", "cluster", "clusters", "connect"]
 

@@ -11,7 +11,7 @@ from traitlets import Bool, Dict, Float, Int, TraitError, Unicode, default, vali
 
 from .backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .calls import CallManager
-from .clusters import LOCAL_DEFAULT, ClusterRegistry, config_problems
+from .cluster_service import LOCAL_DEFAULT, ClusterRegistry, config_problems
 from .handlers import Services, routes
 from .schedulers.forms import check_overrides
 

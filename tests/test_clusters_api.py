@@ -248,3 +248,12 @@ async def test_bad_job_requests_get_clear_errors(rpc):
     assert status == 404 and err["code"] == "job.not_found"
     status, err = await rpc("GET", "clusters", "local", "jobs", "1", "output", params={"stream": "stdin"})
     assert status in (400, 404)
+
+
+async def test_names_with_percent_signs_are_taken_literally(rpc, home):
+    # The URL carries "%2541" = the three characters "%41": decoded once, never twice.
+    status, saved = await rpc(
+        "PUT", "clusters", "local", "files", "home/a%2541.txt", body={"type": "file", "format": "text", "content": "x"}
+    )
+    assert status == 200, saved
+    assert (home / "a%41.txt").read_text() == "x" and not (home / "aA.txt").exists()

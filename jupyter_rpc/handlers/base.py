@@ -13,7 +13,7 @@ from tornado.web import HTTPError
 
 from ..backends import BackendRegistry
 from ..calls import CallManager
-from ..clusters import ClusterRegistry
+from ..cluster_service import ClusterRegistry
 from ..errors import InvalidRequest, RPCError, TooLarge, error_body
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.

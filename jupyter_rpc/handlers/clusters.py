@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..clusters import Cluster, ClusterRegistry
+from ..cluster_service import Cluster, ClusterRegistry
 from ..errors import InvalidRequest
 from ..schedulers.base import JobSpec
 from ..schedulers.forms import apply_overrides, check_spec, submit_schema

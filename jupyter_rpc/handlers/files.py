@@ -108,7 +108,7 @@ def model(entry: FileEntry, *, content: Any = None, fmt: str | None = None, kind
 
 
 def _clean(path: str) -> str:
-    return urllib.parse.unquote(path).strip("/")
+    return path.strip("/")  # tornado has decoded the URL already
 
 
 class FilesHandler(ClusterHandler):

@@ -66,7 +66,12 @@ class SSHTarget:
     @property
     def key(self) -> tuple[Any, ...]:
         """What makes two targets share one connection."""
-        return (self.host, self.port, self.user, tuple(j.key for j in self.jump))
+        # Everything that decides whom we trust and who we are: two clusters with the same
+        # host but other known_hosts or keys never share a connection (or its key check).
+        return (
+            self.host, self.port, self.user, tuple(j.key for j in self.jump),
+            self.identity_files, self.agent, self.config_files, self.known_hosts,
+        )
 
     def hop(self, index: int) -> SSHTarget:
         """Jump host ``index`` of the chain, reached through the hops before it."""
