@@ -251,9 +251,9 @@ async def test_bad_job_requests_get_clear_errors(rpc):
 
 
 async def test_names_with_percent_signs_are_taken_literally(rpc, home):
-    # The URL carries "%2541" = the three characters "%41": decoded once, never twice.
+    # jp_fetch sends "a%2541.txt" (the characters "a%41.txt"): decoded once, never twice.
     status, saved = await rpc(
-        "PUT", "clusters", "local", "files", "home/a%2541.txt", body={"type": "file", "format": "text", "content": "x"}
+        "PUT", "clusters", "local", "files", "home/a%41.txt", body={"type": "file", "format": "text", "content": "x"}
     )
     assert status == 200, saved
     assert (home / "a%41.txt").read_text() == "x" and not (home / "aA.txt").exists()
