@@ -15,6 +15,9 @@ import { CallsManager } from './managers/calls';
 import type { IPanelSettings } from './panels/functions/model';
 import { FunctionsPanel } from './panels/functions/panel';
 import { IBackendsManager, ICallsManager } from './tokens';
+import clustersPlugins from './clusters/plugin';
+import filesPlugins from './files/plugin';
+import jobsPlugins from './jobs/plugin';
 
 export * from './tokens';
 export { CommandIDs } from './commands';
@@ -152,4 +155,11 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [backendsPlugin, callsPlugin, functionsPlugin];
+export default [
+  backendsPlugin,
+  callsPlugin,
+  functionsPlugin,
+  ...clustersPlugins,
+  ...filesPlugins,
+  ...jobsPlugins
+];
