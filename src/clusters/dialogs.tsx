@@ -11,6 +11,7 @@ import type { IAuthPrompt, IClusterConfig } from './api';
 
 /**
  * What the manager asks of the user. An interface so tests can answer it.
+ * `cluster` is the name shown to the user (its display name).
  */
 export interface IConnectionDialogs {
   /** Ask whether to trust an unknown host key; `true` to trust it. */
@@ -83,9 +84,12 @@ function facts(rows: Array<[string, string]>): HTMLElement {
  * The body of the password / one-time-code dialog.
  */
 class AuthBody extends Widget implements Dialog.IBodyWidget<string[]> {
-  constructor(prompt: IAuthPrompt, trans: TranslationBundle) {
+  constructor(cluster: string, prompt: IAuthPrompt, trans: TranslationBundle) {
     super();
     this.addClass('jp-rpc-ClusterDialog');
+    this.node.appendChild(
+      el('p', trans.__('Cluster "%1" asks you to sign in.', cluster))
+    );
     if (prompt.instructions) {
       this.node.appendChild(
         el('p', prompt.instructions, 'jp-rpc-ClusterDialog-instructions')
@@ -175,7 +179,7 @@ export class ConnectionDialogs implements IConnectionDialogs {
     const trans = this._trans;
     const result = await showDialog({
       title: prompt.title || trans.__('Sign in to %1', cluster),
-      body: new AuthBody(prompt, trans),
+      body: new AuthBody(cluster, prompt, trans),
       focusNodeSelector: 'input',
       buttons: [
         Dialog.cancelButton({ label: trans.__('Cancel') }),

@@ -178,13 +178,16 @@ export class ClustersManager implements IClustersManager {
     error: RPCRequestError
   ): Promise<boolean> {
     let current = error;
+    // The dialogs name the cluster as the user knows it.
+    const model = this.get(cluster);
+    const label = model?.display_name || cluster;
     for (let round = 0; round < Private.MAX_ROUNDS; round++) {
       const details = (current.details ?? {}) as Record<string, unknown>;
       let next: Promise<ICluster>;
       switch (current.code) {
         case 'ssh.host_unknown': {
           const key = hostKeyOf(details);
-          if (!(await this._dialogs.askTrust(cluster, key))) {
+          if (!(await this._dialogs.askTrust(label, key))) {
             this._declined.add(cluster);
             return false;
           }
@@ -196,7 +199,7 @@ export class ClustersManager implements IClustersManager {
           if (!prompt) {
             return false;
           }
-          const answers = await this._dialogs.askAuth(cluster, prompt);
+          const answers = await this._dialogs.askAuth(label, prompt);
           if (answers === null) {
             this._declined.add(cluster);
             return false;
@@ -212,7 +215,7 @@ export class ClustersManager implements IClustersManager {
         case 'ssh.host_key_changed':
           this._declined.add(cluster);
           await this._dialogs.showKeyChanged(
-            cluster,
+            label,
             current.message,
             hostKeyOf(details)
           );
