@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,9 @@ class _JobsCache:
     fetched: float = 0.0
     jobs: list[JobInfo] | None = None
     task: asyncio.Task[list[JobInfo]] | None = None
+    #: id(job) → (job, its JSON text): a job object that is still in the next listing
+    #: (the scheduler reuses unchanged ones) is not serialized again.
+    encoded: dict[int, tuple[JobInfo, str]] = field(default_factory=dict)
 
 
 class Cluster:
@@ -195,6 +198,22 @@ class Cluster:
             self._partitions = (time.time(), await self.need_scheduler().partitions())
         return self._partitions[1]
 
+    async def jobs_json(self, *, all_users: bool = False) -> str:
+        """The job list as the JSON text of the REST answer, each job encoded once for
+        as long as it does not change."""
+        jobs, fetched = await self.jobs(all_users=all_users)
+        cache = self._jobs[all_users]
+        old, new = cache.encoded, {}
+        parts = []
+        for job in jobs:
+            hit = old.get(id(job))
+            text = hit[1] if hit is not None and hit[0] is job else json.dumps(job.to_json())
+            new[id(job)] = (job, text)
+            parts.append(text)
+        cache.encoded = new
+        user = json.dumps(self.user_name())  # known once connected
+        return f'{{"jobs": [{", ".join(parts)}], "fetched": {json.dumps(fetched)}, "user": {user}}}'
+
     def jobs_changed(self) -> None:
         """Forget the cached list (after a submit, cancel, hold or release)."""
         for cache in self._jobs.values():
@@ -222,6 +241,14 @@ class Cluster:
 
     # -- model -----------------------------------------------------------------------
 
+    def user_name(self, conn: dict[str, Any] | None = None) -> str:
+        """The account jobs and files belong to (as far as known before connecting)."""
+        if self.target is None:
+            return getattr(self.scheduler, "user", None) or _local_user()
+        if conn is None and self.pool is not None:
+            conn = self.pool.state(self.target)
+        return (conn or {}).get("user") or self.target.user or self.config.get("user", "")
+
     def to_json(self) -> dict[str, Any]:
         if self.pool is not None and self.target is not None:
             conn = self.pool.state(self.target)
@@ -236,7 +263,7 @@ class Cluster:
             "scheduler": self.scheduler.kind if self.scheduler is not None else "none",
             "source": self.source,
             "host": config.get("host", ""),
-            "user": config.get("user", ""),
+            "user": self.user_name(conn),
             "state": conn.get("state", "idle"),
             "error": conn.get("error"),
             "prompt": conn.get("prompt"),

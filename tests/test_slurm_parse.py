@@ -554,3 +554,18 @@ def test_check_spec_against_partition_limits():
         with pytest.raises(InvalidRequest) as info:
             check_spec(spec, partitions)
         assert info.value.details["field"] == field and field in str(info.value.details)
+
+
+def test_squeue_unchanged_records_are_not_parsed_again():
+    text = read("squeue-sep.txt")
+    cache: dict = {}
+    first = sp.parse_squeue(text, UTC, cache)
+    assert len(cache) == len(first) > 2
+    # The next listing: one job changed (its record differs), one ended (gone).
+    records = [r for r in text.split(sp.REC) if r.strip("\n")]
+    changed = records[0].replace(first[0].name, "renamed", 1)
+    second = sp.parse_squeue(sp.REC.join([changed, *records[1:-1]]) + sp.REC, UTC, cache)
+    assert second[0].name == "renamed" and second[0] is not first[0]
+    assert all(a is b for a, b in zip(second[1:], first[1:-1], strict=True))  # reused as they were
+    assert len(cache) == len(second)  # the ended job is forgotten
+    assert [j.to_json() for j in second[1:]] == [j.to_json() for j in sp.parse_squeue(sp.REC.join(records[1:-1]) + sp.REC, UTC)]

@@ -176,9 +176,8 @@ class JobsHandler(ClusterHandler):
     async def get(self, cluster: str) -> None:
         c = self.cluster(cluster)
         all_users = self.get_query_argument("all_users", "0") in ("1", "true", "yes")
-        jobs, fetched = await c.jobs(all_users=all_users)
-        user = getattr(c.scheduler, "user", None) or c.config.get("user", "")
-        self.write_json({"jobs": [j.to_json() for j in jobs], "fetched": fetched, "user": user})
+        self.set_header("Content-Type", "application/json")
+        self.finish(await c.jobs_json(all_users=all_users))
 
     @web.authenticated
     @authorized

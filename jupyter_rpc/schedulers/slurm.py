@@ -171,6 +171,8 @@ class SlurmScheduler(Scheduler):
         self.command_timeout = command_timeout
         self.tz = tz
         self.allow_extra_args = allow_extra_args
+        # The last listing's records, so unchanged jobs are not parsed again.
+        self._records: dict[bool, dict[str, JobInfo]] = {False: {}, True: {}}
 
     # --- running commands ---------------------------------------------------------
 
@@ -209,7 +211,7 @@ class SlurmScheduler(Scheduler):
         done = await self._run(argv, env=_TIME_ENV)
         if not done.ok:
             raise self._failed(done, "squeue")
-        return sp.parse_squeue(done.stdout, self.tz)
+        return sp.parse_squeue(done.stdout, self.tz, self._records[all_users])
 
     async def _scontrol_jobs(self, job_id: str) -> list[JobInfo]:
         done = await self._run(["scontrol", "show", "job", "-o", job_id], env=_TIME_ENV)

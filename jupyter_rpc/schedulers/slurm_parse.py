@@ -259,11 +259,26 @@ def _array_ids(job_id: str, array_job_id: str, task: str) -> tuple[str, str]:
     return array_job_id, task.strip("[]")
 
 
-def parse_squeue(text: str, tz: tzinfo | None = None) -> list[JobInfo]:
-    """Jobs from ``squeue -h --noconvert -r -o`` with :func:`squeue_format`."""
+def parse_squeue(
+    text: str, tz: tzinfo | None = None, cache: dict[str, JobInfo] | None = None
+) -> list[JobInfo]:
+    """Jobs from ``squeue -h --noconvert -r -o`` with :func:`squeue_format`.
+
+    With ``cache`` (record text → job, from the previous call), records that did not
+    change since (most of a big queue: pending jobs) are not parsed again; the cache is
+    updated to hold this output's records only.
+    """
     keys = [key for _, key in SQUEUE_FIELDS]
     jobs: list[JobInfo] = []
+    seen: dict[str, JobInfo] = {}
     for fields in _records(text, len(keys), REC):
+        if cache is not None:
+            record = SEP.join(fields)
+            known = cache.get(record)
+            if known is not None:
+                jobs.append(known)
+                seen[record] = known
+                continue
         row = dict(zip(keys, fields, strict=True))
         raw_state = row["state"].strip()
         reason = "" if row["reason"] in {"None", "(null)"} else row["reason"]
@@ -303,6 +318,11 @@ def parse_squeue(text: str, tz: tzinfo | None = None) -> list[JobInfo]:
                 array_task_id=array_task_id,
             )
         )
+        if cache is not None:
+            seen[record] = jobs[-1]
+    if cache is not None:
+        cache.clear()
+        cache.update(seen)
     return jobs
 
 

@@ -134,6 +134,8 @@ class SSHPool:
             "state": e.state,
             "error": e.error.to_json() if e.error is not None and e.state == ERROR else None,
             "prompt": e.prompt.to_json() if e.prompt is not None else None,
+            # Who we are logged in as (ssh_config may have chosen it).
+            "user": e.conn.get_extra_info("username") if e.conn is not None else None,
         }
 
     async def connect(self, target: SSHTarget) -> dict[str, Any]:

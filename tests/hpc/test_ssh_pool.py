@@ -172,7 +172,7 @@ async def test_password_prompt_then_connected(hpc_testbed: HPCTestbed) -> None:
         assert (info.value.code, info.value.status) == ("ssh.auth_required", 428)
         prompt = info.value.details["prompt"]
         assert prompt["prompts"] == [{"prompt": "Password:", "echo": False}]
-        assert pool.state(target) == {"state": "auth_required", "error": None, "prompt": prompt}
+        assert pool.state(target) == {"state": "auth_required", "error": None, "prompt": prompt, "user": None}
         # Other callers meanwhile get the same prompt, not a second login attempt.
         with pytest.raises(RPCError) as again:
             await pool.run(target, "true")
