@@ -71,3 +71,34 @@ def detail_state(panel: Locator) -> Locator:
 def output(panel: Locator) -> Locator:
     """The output tail of the job detail."""
     return panel.locator(".jp-rpc-JobOutput-text")
+
+
+def show_history(panel: Locator) -> None:
+    """Switch the panel to its "History" tab."""
+    tab = panel.get_by_role("tab", name="History")
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
+
+
+def history_row(panel: Locator, job_id: str, *, timeout: float = 30_000) -> Locator:
+    """The history row of a job, refreshing the history until accounting has it."""
+    table = panel.get_by_role("table", name="Ended jobs")
+    row = table.locator(f'tr[data-job-id="{job_id}"]')
+    refresh = panel.get_by_role("button", name="Refresh the history")
+    step = 3_000
+    waited = 0.0
+    while True:
+        try:
+            expect(row).to_be_visible(timeout=step)
+            return row
+        except AssertionError:
+            waited += step
+            if waited >= timeout:
+                raise
+            refresh.click()
+
+
+def history_cells(row: Locator) -> dict[str, str]:
+    """The texts of a history row by column: id, name, state, exit, elapsed, ended."""
+    texts = row.locator("td").all_inner_texts()
+    return dict(zip(["id", "name", "state", "exit", "elapsed", "ended"], texts, strict=True))

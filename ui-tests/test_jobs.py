@@ -17,9 +17,12 @@ from conftest import LabServer, open_lab, start_lab
 from jobs_helpers import (
     choose_cluster,
     detail_state,
+    history_cells,
+    history_row,
     job_row,
     open_jobs_panel,
     output,
+    show_history,
     submit_through_dialog,
 )
 from playwright.sync_api import Page, expect
@@ -188,8 +191,9 @@ def test_slurm_hold_and_release(lab: Page, slurm: str, cleanup: list) -> None:
     detail.get_by_role("button", name="Release").click()
     expect(detail_state(panel)).to_have_text(re.compile("pending|running"), timeout=30_000)
     if detail_state(panel).inner_text() == "pending":
+        # Slurm may start the job between the look and the click: then it runs on.
         detail.get_by_role("button", name="Hold").click()
-        expect(detail_state(panel)).to_have_text("held", timeout=30_000)
+        expect(detail_state(panel)).to_have_text(re.compile("held|running"), timeout=30_000)
     detail.get_by_role("button", name="Cancel", exact=True).click()
     lab.locator(".jp-Dialog").get_by_role("button", name="Cancel job").click()
     expect(detail_state(panel)).to_have_text("cancelled", timeout=60_000)
@@ -226,3 +230,55 @@ def test_slurm_check_start_time_then_submit_and_read_output(
     expect(job_row(panel, job_id)).to_contain_text(name)
     expect(detail_state(panel)).to_have_text("completed", timeout=90_000)
     expect(output(panel)).to_contain_text("hello from slurm", timeout=30_000)
+
+
+def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    ok_name = unique("hist-ok")
+    ok_id = submit_through_dialog(lab, panel, "#!/bin/bash\necho fine\n", ok_name)
+    cleanup.append(("local", ok_id))
+    expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
+    bad_name = unique("hist-bad")
+    bad_id = submit_through_dialog(lab, panel, "#!/bin/bash\nsleep 1\nexit 3\n", bad_name)
+    cleanup.append(("local", bad_id))
+    expect(detail_state(panel)).to_have_text("failed", timeout=30_000)
+    show_history(panel)
+    # The queue's table is gone; the history's has both jobs, the latest end first.
+    expect(panel.get_by_role("table", name="Jobs", exact=True)).to_have_count(0)
+    bad = history_cells(history_row(panel, bad_id))
+    ok = history_cells(history_row(panel, ok_id))
+    assert (bad["name"], bad["state"], bad["exit"]) == (bad_name, "failed", "3"), bad
+    assert (ok["name"], ok["state"], ok["exit"]) == (ok_name, "completed", "0"), ok
+    assert re.fullmatch(r"\d+s", bad["elapsed"]) and int(bad["elapsed"][:-1]) >= 1, bad
+    assert bad["ended"] and ok["ended"], (bad, ok)
+    ids = panel.locator(".jp-rpc-JobsHistory tbody tr td:first-child").all_inner_texts()
+    assert ids.index(bad_id) < ids.index(ok_id), ids
+    # The filter works here too; the period can change.
+    panel.get_by_label("Filter jobs").fill(bad_name)
+    expect(panel.locator(".jp-rpc-JobsHistory tbody tr")).to_have_count(1)
+    panel.get_by_label("Period").select_option(label="Last day")
+    expect(history_row(panel, bad_id)).to_be_visible()
+    # A row shows the job's detail (with its output), like in the queue.
+    panel.get_by_label("Filter jobs").fill("")
+    history_row(panel, ok_id).click()
+    expect(panel.locator(".jp-rpc-JobDetail-title")).to_have_text(f"Job {ok_id}")
+    expect(output(panel)).to_contain_text("fine", timeout=15_000)
+    # Back to the current jobs.
+    panel.get_by_role("tab", name="Current").click()
+    expect(panel.get_by_role("table", name="Jobs", exact=True)).to_be_visible()
+
+
+def test_slurm_history_from_accounting(lab: Page, slurm: str, cleanup: list) -> None:
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "Test bed (Slurm)")
+    name = unique("slurm-hist")
+    job_id = submit_through_dialog(lab, panel, "#!/bin/bash\necho bye\nsleep 1\nexit 3\n", name)
+    cleanup.append((slurm, job_id))
+    expect(detail_state(panel)).to_have_text("failed", timeout=90_000)
+    show_history(panel)
+    panel.get_by_label("Filter jobs").fill(name)
+    cells = history_cells(history_row(panel, job_id, timeout=60_000))
+    assert (cells["name"], cells["state"], cells["exit"]) == (name, "failed", "3"), cells
+    assert re.fullmatch(r"\d+s|\d+:\d\d", cells["elapsed"]), cells
+    assert cells["ended"], cells

@@ -13,6 +13,7 @@ import type { IJobInfo } from '../clusters/api';
 import { ClusterCommandIDs, errorText } from '../clusters/plugin';
 import type { IClustersManager } from '../clusters/tokens';
 import { useSignals } from '../panels/functions/hooks';
+import { HistoryList } from './HistoryView';
 import { JobDetail } from './JobDetail';
 import {
   countStates,
@@ -24,7 +25,7 @@ import {
 } from './logic';
 import type { IJobRow, SortKey } from './logic';
 import type { JobsManager, JobsRegistry } from './manager';
-import type { JobsPanelModel } from './model';
+import type { JobsPanelModel, JobsView as JobsPanelView } from './model';
 import { clusterStateLabel, JobStateBadge, jobStateLabel } from './StateBadge';
 
 /**
@@ -64,7 +65,18 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
   return (
     <div className="jp-rpc-Jobs">
       <ClusterBar {...props} />
-      {manager && <JobsList {...props} manager={manager} />}
+      {manager && <ViewTabs {...props} />}
+      {manager && model.view === 'queue' && (
+        <JobsList {...props} manager={manager} />
+      )}
+      {manager && model.view === 'history' && (
+        <HistoryList
+          key={manager.cluster}
+          model={model}
+          manager={manager}
+          trans={trans}
+        />
+      )}
       {!manager && clusters.error && (
         <div className="jp-rpc-Jobs-error" role="alert">
           {trans.__('Cannot list the clusters: %1', errorText(clusters.error))}
@@ -85,6 +97,36 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
           trans={trans}
         />
       )}
+    </div>
+  );
+}
+
+/**
+ * The choice between the current jobs and the ended ones.
+ */
+function ViewTabs(props: IJobsViewProps): JSX.Element {
+  const { model, trans } = props;
+  const tabs: Array<[JobsPanelView, string]> = [
+    ['queue', trans.__('Current')],
+    ['history', trans.__('History')]
+  ];
+  return (
+    <div
+      className="jp-rpc-Jobs-views"
+      role="tablist"
+      aria-label={trans.__('Jobs to show')}
+    >
+      {tabs.map(([view, label]) => (
+        <button
+          key={view}
+          role="tab"
+          aria-selected={model.view === view}
+          className={`jp-rpc-Jobs-viewTab${model.view === view ? ' jp-mod-active' : ''}`}
+          onClick={() => (model.view = view)}
+        >
+          {label}
+        </button>
+      ))}
     </div>
   );
 }

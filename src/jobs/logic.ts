@@ -450,3 +450,33 @@ export function cleanSpec(data: Record<string, unknown>): IJobSpec {
   }
   return spec as IJobSpec;
 }
+
+/**
+ * The ended jobs of a history answer that match the filter, the latest end
+ * first (jobs still active belong to the queue view).
+ */
+export function historyRows(
+  jobs: ReadonlyArray<IJobInfo>,
+  filter: string
+): IJobInfo[] {
+  const when = (j: IJobInfo): number =>
+    j.ended ?? j.started ?? j.submitted ?? 0;
+  return jobs
+    .filter(j => !isActive(j.state) && matchesFilter(j, filter))
+    .sort((a, b) => when(b) - when(a) || compareIds(b.id, a.id));
+}
+
+/**
+ * A job's exit as shown in the history: `0`, `3`, `signal 9`, or `` when unknown.
+ */
+export function formatExit(
+  job: IJobInfo,
+  signalText: (signal: number) => string = n => `signal ${n}`
+): string {
+  if (job.signal !== null && job.signal !== undefined && job.signal > 0) {
+    return signalText(job.signal);
+  }
+  return job.exit_code === null || job.exit_code === undefined
+    ? ''
+    : `${job.exit_code}`;
+}

@@ -6,6 +6,7 @@ import type { IDisposable } from '@lumino/disposable';
 import {
   cancelJob,
   getJob,
+  history,
   holdJob,
   isActive,
   listJobs,
@@ -206,6 +207,11 @@ export class JobsManager implements IDisposable {
   /** Submit the same script and resources again; the new job. */
   resubmit(id: string): Promise<IJobInfo> {
     return this._action(() => resubmitJob(this.cluster, id, this._settings));
+  }
+
+  /** The user's jobs of the last `days` days, from accounting (not cached). */
+  history(days: number): Promise<IJobInfo[]> {
+    return this._call(() => history(this.cluster, days, this._settings));
   }
 
   /** Read a piece of a job's output. */

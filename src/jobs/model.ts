@@ -3,6 +3,11 @@ import type { ISignal } from '@lumino/signaling';
 import type { ISort } from './logic';
 
 /**
+ * The lists of the jobs panel: the scheduler's queue, or accounting's ended jobs.
+ */
+export type JobsView = 'queue' | 'history';
+
+/**
  * What the jobs panel shows: the cluster, the selected job, the filter,
  * the sort order, which arrays are expanded, whether it is visible.
  */
@@ -72,6 +77,28 @@ export class JobsPanelModel {
     }
   }
 
+  /** Which list the panel shows: the current jobs or the ended ones. */
+  get view(): JobsView {
+    return this._view;
+  }
+  set view(value: JobsView) {
+    if (value !== this._view) {
+      this._view = value;
+      this._changed.emit();
+    }
+  }
+
+  /** How many days back the history goes. */
+  get historyDays(): number {
+    return this._historyDays;
+  }
+  set historyDays(value: number) {
+    if (value !== this._historyDays && value > 0) {
+      this._historyDays = value;
+      this._changed.emit();
+    }
+  }
+
   isExpanded(arrayId: string): boolean {
     return this._expanded.has(arrayId);
   }
@@ -103,5 +130,7 @@ export class JobsPanelModel {
   private _allUsers = false;
   private _expanded = new Set<string>();
   private _visible = false;
+  private _view: JobsView = 'queue';
+  private _historyDays = 7;
   private _changed = new Signal<this, void>(this);
 }

@@ -1,0 +1,190 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
+import React, { useEffect, useMemo, useState } from 'react';
+import type { IJobInfo } from '../clusters/api';
+import { errorText } from '../clusters/plugin';
+import { formatDuration, formatExit, formatTime, historyRows } from './logic';
+import type { JobsManager } from './manager';
+import type { JobsPanelModel } from './model';
+import { JobStateBadge } from './StateBadge';
+
+/**
+ * The periods the history can cover (days).
+ */
+export const HISTORY_DAYS = [1, 7, 30];
+
+/**
+ * Properties of {@link HistoryList}.
+ */
+export interface IHistoryListProps {
+  model: JobsPanelModel;
+  manager: JobsManager;
+  trans: TranslationBundle;
+}
+
+/**
+ * The user's ended jobs of the last days, from the scheduler's accounting
+ * (`sacct` on Slurm): state, exit code, elapsed time and end time. Fetched
+ * when shown, when the period changes, when one of the user's jobs ends and
+ * on Refresh (never polled: accounting queries are not cheap).
+ */
+export function HistoryList(props: IHistoryListProps): JSX.Element {
+  const { model, manager, trans } = props;
+  const days = model.historyDays;
+  const [jobs, setJobs] = useState<IJobInfo[]>([]);
+  const [status, setStatus] = useState<'loading' | 'ready' | 'error'>(
+    'loading'
+  );
+  const [error, setError] = useState('');
+  const [generation, setGeneration] = useState(0);
+
+  useEffect(() => {
+    let cancelled = false;
+    setStatus(s => (s === 'ready' ? s : 'loading'));
+    manager
+      .history(days)
+      .then(list => {
+        if (!cancelled) {
+          setJobs(list);
+          setStatus('ready');
+          setError('');
+        }
+      })
+      .catch(reason => {
+        if (!cancelled) {
+          setStatus('error');
+          setError(errorText(reason));
+        }
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [manager, days, generation]);
+
+  // A job that ends belongs to the history now.
+  useEffect(() => {
+    const reload = (): void => setGeneration(g => g + 1);
+    manager.ended.connect(reload);
+    return () => {
+      manager.ended.disconnect(reload);
+    };
+  }, [manager]);
+
+  const rows = useMemo(
+    () => historyRows(jobs, model.filter),
+    [jobs, model.filter]
+  );
+  const signalText = (n: number): string => trans.__('signal %1', n);
+
+  return (
+    <div className="jp-rpc-Jobs-list jp-rpc-JobsHistory">
+      <div className="jp-rpc-Jobs-toolbar">
+        <label className="jp-rpc-JobsHistory-days">
+          <span className="jp-rpc-visually-hidden">{trans.__('Period')}</span>
+          <select
+            className="jp-mod-styled"
+            aria-label={trans.__('Period')}
+            value={`${days}`}
+            onChange={e => (model.historyDays = Number(e.target.value))}
+          >
+            {HISTORY_DAYS.map(n => (
+              <option key={n} value={`${n}`}>
+                {trans._n('Last day', 'Last %1 days', n)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <ToolbarButtonComponent
+          icon={refreshIcon}
+          tooltip={trans.__('Refresh the history')}
+          aria-label={trans.__('Refresh the history')}
+          onClick={() => setGeneration(g => g + 1)}
+        />
+        <input
+          type="search"
+          className="jp-mod-styled jp-rpc-Jobs-filter"
+          placeholder={trans.__('Filter')}
+          aria-label={trans.__('Filter jobs')}
+          value={model.filter}
+          onChange={e => (model.filter = e.target.value)}
+        />
+      </div>
+      {status === 'error' && (
+        <div className="jp-rpc-Jobs-error" role="alert">
+          {error}
+        </div>
+      )}
+      {status === 'loading' && (
+        <div className="jp-rpc-muted">{trans.__('Loading the history…')}</div>
+      )}
+      {status === 'ready' && rows.length === 0 && (
+        <div className="jp-rpc-muted jp-rpc-Jobs-empty">
+          {model.filter
+            ? trans.__('No job matches the filter.')
+            : trans._n(
+                'No job ended in the last day.',
+                'No job ended in the last %1 days.',
+                days
+              )}
+        </div>
+      )}
+      {rows.length > 0 && (
+        <table className="jp-rpc-JobsTable" aria-label={trans.__('Ended jobs')}>
+          <thead>
+            <tr>
+              <th scope="col">{trans.__('ID')}</th>
+              <th scope="col">{trans.__('Name')}</th>
+              <th scope="col">{trans.__('State')}</th>
+              <th scope="col">{trans.__('Exit')}</th>
+              <th scope="col">{trans.__('Elapsed')}</th>
+              <th scope="col" aria-sort="descending">
+                {trans.__('Ended')}
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(job => {
+              const selected = model.selected === job.id;
+              const select = (): void => {
+                model.selected = selected ? '' : job.id;
+              };
+              return (
+                <tr
+                  key={job.id}
+                  className={`jp-rpc-JobsTable-row${selected ? ' jp-mod-selected' : ''}`}
+                  aria-selected={selected}
+                  tabIndex={0}
+                  data-job-id={job.id}
+                  onClick={select}
+                  onKeyDown={e => {
+                    if (e.key === 'Enter' || e.key === ' ') {
+                      e.preventDefault();
+                      select();
+                    }
+                  }}
+                >
+                  <td>{job.id}</td>
+                  <td>{job.name}</td>
+                  <td>
+                    <JobStateBadge
+                      state={job.state}
+                      raw={job.raw_state}
+                      trans={trans}
+                    />
+                  </td>
+                  <td className="jp-rpc-JobsHistory-exit">
+                    {formatExit(job, signalText)}
+                  </td>
+                  <td>{formatDuration(job.elapsed)}</td>
+                  <td className="jp-rpc-JobsHistory-ended">
+                    {formatTime(job.ended)}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
