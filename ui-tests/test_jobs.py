@@ -282,3 +282,32 @@ def test_slurm_history_from_accounting(lab: Page, slurm: str, cleanup: list) -> 
     assert (cells["name"], cells["state"], cells["exit"]) == (name, "failed", "3"), cells
     assert re.fullmatch(r"\d+s|\d+:\d\d", cells["elapsed"]), cells
     assert cells["ended"], cells
+
+
+def test_submit_a_script_from_the_file_browser(lab: Page, jobs_server: LabServer, cleanup: list) -> None:
+    marker = unique("from-file")
+    (jobs_server.root / "hello.sh").write_text(f"#!/bin/bash\necho hello {marker}\n")
+    browser = lab.locator("#filebrowser")
+    expect(browser).to_be_visible()
+    browser.get_by_role("button", name=re.compile("Refresh the file browser")).click()
+    entry = browser.locator(".jp-DirListing-item", has_text="hello.sh")
+    expect(entry).to_be_visible(timeout=15_000)
+    entry.click(button="right")
+    lab.locator(".lm-Menu-item", has_text="Submit as Job…").click()
+    dialog = lab.locator(".jp-Dialog")
+    expect(dialog.locator(".jp-Dialog-header")).to_have_text("Submit a job")
+    dialog.get_by_label("Cluster", exact=True).select_option(label="This computer")
+    # The form holds the file's text and is named after it.
+    script = dialog.locator("#jp-rpc-job_script")
+    expect(script).to_have_value(re.compile(marker), timeout=30_000)
+    expect(dialog.locator("#jp-rpc-job_name")).to_have_value("hello.sh")
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    expect(dialog).to_have_count(0, timeout=30_000)
+    panel = lab.locator("#jp-rpc-jobs")
+    detail = panel.locator(".jp-rpc-JobDetail")
+    expect(detail).to_be_visible(timeout=30_000)
+    job_id = detail.locator(".jp-rpc-JobDetail-title").inner_text().removeprefix("Job ").strip()
+    cleanup.append(("local", job_id))
+    expect(job_row(panel, job_id)).to_contain_text("hello.sh")
+    expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
+    expect(output(panel)).to_contain_text(f"hello {marker}", timeout=30_000)

@@ -154,6 +154,7 @@ function SubmitForm(props: {
         <span>{trans.__('Cluster')}</span>
         <select
           className="jp-mod-styled"
+          aria-label={trans.__('Cluster')}
           value={cluster}
           onChange={e => setCluster(e.target.value)}
         >
