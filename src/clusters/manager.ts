@@ -13,7 +13,7 @@ import {
   trust
 } from './api';
 import type { IAuthPrompt, ICluster, IClusterConfig } from './api';
-import { hostKeyOf } from './dialogs';
+import { hostKeyOf } from './hostkey';
 import type { IConnectionDialogs } from './dialogs';
 import type { IClustersManager } from './tokens';
 
