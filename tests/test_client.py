@@ -115,3 +115,18 @@ async def test_help_reads_like_local_code(server_url):
     assert "Parameters" in text and "name : string" in text
     acc = pydoc.render_doc(examples.Accumulator, renderer=pydoc.plaintext)
     assert "add_all(self, *, values: list)" in acc and "scaled(self, *, factor: float = 2.0)" in acc
+
+
+async def test_found_from_a_jupyterhub_single_user_environment(server_url, monkeypatch):
+    # What a JupyterHub single-user server gives its kernels: its own URL (with the
+    # user's prefix) and its API token. The test server has a prefix like a hub's user.
+    url, token = server_url
+    monkeypatch.delenv("JUPYTER_RPC_URL", raising=False)
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_URL", url)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token)
+    examples = await in_thread(connect, "examples")
+    assert await in_thread(examples.add, a=1, b=2) == 3
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "not-the-token")
+    with pytest.raises(RemoteError) as info:
+        await in_thread(connect, "examples")
+    assert info.value.code.startswith("auth.") or "403" in str(info.value)
