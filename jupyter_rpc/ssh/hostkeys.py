@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncssh
 
-from ..errors import RemoteFailed, RPCError
+from ..errors import InvalidRequest, RemoteFailed, RPCError
 
 
 @dataclass
@@ -74,6 +74,14 @@ def host_pattern(host: str, port: int | None) -> str:
 
 def append_trusted(path: str, host: str, port: int | None, key: asyncssh.SSHKey) -> None:
     """Add ``key`` for ``host``:``port`` to our trusted-hosts file (created with mode 0600)."""
+    if not host or any(c.isspace() or c in "*?!,#[]|\\" for c in host) or host.startswith("@"):
+        # A known_hosts name with pattern characters would trust this key for other hosts.
+        raise InvalidRequest(
+            f"The host name {host!r} cannot be recorded in known_hosts (it contains a pattern "
+            "or separator character); nothing was trusted.",
+            code="ssh.trust_unavailable",
+            details={"host": host},
+        )
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     algorithm, data = key.export_public_key("openssh").decode().split()[:2]
     line = f"{host_pattern(host, port)} {algorithm} {data}\n"

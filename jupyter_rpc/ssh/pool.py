@@ -178,12 +178,14 @@ class SSHPool:
         """The connection, with one channel slot held for the block."""
         e = self._entry(target)
         conn = await self._connected(e)
-        async with e.slots:
-            self._use(e, +1)
-            try:
-                yield conn
-            finally:
-                self._use(e, -1)
+        slots = e.slots  # the semaphore of this connection (a reconnect makes a new one)
+        await self._acquire(e, slots)
+        self._use(e, +1)
+        try:
+            yield conn
+        finally:
+            self._use(e, -1)
+            slots.release()
 
     async def create_process(self, target: SSHTarget, command: str, *,
                              encoding: str | None = None) -> PooledProcess:
@@ -192,7 +194,7 @@ class SSHPool:
         e = self._entry(target)
         conn = await self._connected(e)
         slots = e.slots  # the semaphore of this connection (a reconnect makes a new one)
-        await slots.acquire()
+        await self._acquire(e, slots)
         self._use(e, +1)
         released = False
 
@@ -218,20 +220,41 @@ class SSHPool:
         conn = await self._connected(e)
         async with e.sftp_lock:
             if e.sftp is None or e.conn is not conn:
-                await e.slots.acquire()
+                slots = e.slots
+                await self._acquire(e, slots)
                 try:
-                    e.sftp = await asyncio.wait_for(conn.start_sftp_client(), target.connect_timeout)
+                    sftp = await asyncio.wait_for(conn.start_sftp_client(), target.connect_timeout)
                 except asyncio.TimeoutError:
-                    e.slots.release()
+                    slots.release()
                     raise RemoteTimeout(f"SFTP on {target.name} did not start within "
                                         f"{target.connect_timeout:g} s.", code="cluster.timeout") from None
                 except (asyncssh.Error, OSError) as exc:
-                    e.slots.release()
+                    slots.release()
                     raise RemoteUnavailable(f"SFTP is not available on {target.name}: {_reason(exc)}",
                                             code="files.unavailable") from None
-                self._spawn(self._watch_sftp(e, e.sftp, e.slots), f"sftp watch {target.name}")
+                except BaseException:  # cancelled (the request went away): the slot goes back
+                    slots.release()
+                    raise
+                e.sftp = sftp
+                self._spawn(self._watch_sftp(e, sftp, slots), f"sftp watch {target.name}")
             e.last_used = time.monotonic()
             return e.sftp
+
+    async def _acquire(self, e: _Entry, slots: asyncio.Semaphore) -> None:
+        """One channel slot of ``slots``, waiting at most the target's ``command_timeout``:
+        when long-lived channels (backends, SFTP) hold them all, callers get an error
+        instead of waiting for ever."""
+        t = e.target
+        try:
+            await asyncio.wait_for(slots.acquire(), t.command_timeout)
+        except asyncio.TimeoutError:
+            raise RemoteTimeout(
+                f"All {t.max_channels} SSH channels to {t.name} stayed busy for {t.command_timeout:g} s "
+                "(running backends, transfers or commands); try again later, or ask for a higher "
+                "max_channels.",
+                code="cluster.timeout",
+                details={"cluster": t.label, "max_channels": t.max_channels},
+            ) from None
 
     async def _watch_sftp(self, e: _Entry, sftp: asyncssh.SFTPClient, slots: asyncio.Semaphore) -> None:
         """Forget an SFTP client whose channel closed while its connection lives on (the
@@ -267,9 +290,12 @@ class SSHPool:
         return self.state(target)
 
     async def trust_host(self, target: SSHTarget, fingerprint_: str) -> dict[str, Any]:
-        """Trust the *unknown* host key of ``target`` if it has ``fingerprint_``, then connect.
+        """Trust the *unknown* host key of ``target`` (or of the jump host that presented
+        it) if it has ``fingerprint_``, then connect.
 
-        A changed key is never trusted here (``ssh.host_key_changed``).
+        The key is fetched again and its own fingerprint is compared, so what is written is
+        the key actually presented. A changed key is never trusted here
+        (``ssh.host_key_changed``).
         """
         e = self._entry(target)
         try:
@@ -280,27 +306,40 @@ class SSHPool:
                 raise
         if self.trusted_hosts is None:
             raise Conflict("This server has no file to record trusted host keys in.", code="ssh.trust_unavailable")
-        check = e.check
-        assert check is not None and check.seen is not None
-        tunnel = await self._connected(self._entry(target.hop(len(target.jump) - 1))) if target.jump else None
+        # The connection that met the unknown key: the first of the chain (jump hosts, then
+        # the target) whose last attempt ended so.
+        chain = [self._entries.get(target.hop(i).key) for i in range(len(target.jump))] + [e]
+        unknown = next(
+            (c for c in chain if c is not None and c.error is not None and c.error.code == "ssh.host_unknown"
+             and c.check is not None and c.check.seen is not None and not c.check.known),
+            None,
+        )
+        if unknown is None or unknown.check is None or unknown.check.seen is None:
+            raise Conflict(f"No unknown host key of {target.name} is waiting to be trusted; connect again.",
+                           code="ssh.trust_expired")
+        check, hop = unknown.check, unknown.target
+        seen = check.seen
+        assert seen is not None
+        tunnel = await self._connected(self._entry(hop.hop(len(hop.jump) - 1))) if hop.jump else None
         try:
             key = await asyncio.wait_for(
                 asyncssh.get_server_host_key(
                     check.host, check.port or 22, tunnel=tunnel or (), config=None,
-                    server_host_key_algs=[a.decode() for a in check.seen.sig_algorithms],
+                    server_host_key_algs=[a.decode() for a in seen.sig_algorithms],
                 ),
                 target.connect_timeout,
             )
         except (asyncio.TimeoutError, OSError, asyncssh.Error) as exc:
-            raise self._unreachable(target, exc) from None
+            raise self._unreachable(hop, exc) from None
         if key is None or fingerprint(key) != fingerprint_:
             raise Conflict(
-                f"{target.name} now presents a host key with fingerprint "
+                f"{hop.name} now presents a host key with fingerprint "
                 f"{fingerprint(key) if key else 'none'}, not {fingerprint_}; nothing was trusted.",
                 code="ssh.fingerprint_mismatch",
             )
         append_trusted(self.trusted_hosts, check.host, check.port, key)
-        log.info("Trusted the %s host key %s of %s", key.get_algorithm(), fingerprint_, target.name)
+        log.info("Trusted the %s host key %s of %s", key.get_algorithm(), fingerprint_, hop.name)
+        unknown.error, unknown.state = None, IDLE
         await self._connected(e)
         return self.state(target)
 
