@@ -185,6 +185,12 @@ class SSHTransport(Transport):
             await self._stop_process()
             reason = exc.message if isinstance(exc, RPCError) else f"it sent no valid API description ({exc})"
             raise self._fail(f"could not start: {reason}") from None
+        except BaseException:
+            # Cancelled (the request that started it went away): stop the half-started
+            # process, or it would hold a channel slot for ever.
+            self.state = STOPPED
+            await asyncio.shield(self._stop_process())
+            raise
         if self._api_info is not None:
             self.restarts += 1
         self._api_info = api_info

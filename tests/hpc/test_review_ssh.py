@@ -86,3 +86,30 @@ async def test_all_channels_busy_is_an_error_not_a_hang(hpc_testbed: HPCTestbed)
         assert (await pool.run(target, "echo free")).stdout == "free\n"
     finally:
         await pool.close()
+
+
+@pytest.mark.asyncio
+async def test_cancelled_backend_start_frees_its_channel(hpc_testbed: HPCTestbed) -> None:
+    from jupyter_rpc.transports.ssh import SSHTransport
+
+    tb = hpc_testbed
+    target = SSHTarget(
+        "127.0.0.1", tb.port, tb.user, label="testbed", identity_files=(tb.key,), agent=False,
+        config_files=(), known_hosts=(tb.known_hosts,), connect_timeout=10, max_channels=1,
+        command_timeout=8,
+    )
+    pool = SSHPool()
+    # A "backend" that never answers: the start waits for its API description.
+    transport = SSHTransport("mute", pool, target, ["sleep", "600"], start_timeout=60)
+    try:
+        start = asyncio.ensure_future(transport.api_info())
+        await asyncio.sleep(1.0)
+        assert not start.done()
+        start.cancel()  # the request that started it went away
+        with pytest.raises(asyncio.CancelledError):
+            await start
+        # The only channel is free again: a command runs (it waited at most command_timeout).
+        assert (await pool.run(target, "echo free")).stdout == "free\n"
+    finally:
+        await transport.close()
+        await pool.close()
