@@ -4,6 +4,7 @@ import type {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -15,6 +16,7 @@ import { CallsManager } from './managers/calls';
 import type { IPanelSettings } from './panels/functions/model';
 import { FunctionsPanel } from './panels/functions/panel';
 import { IBackendsManager, ICallsManager } from './tokens';
+import { IClustersManager } from './clusters/tokens';
 import clustersPlugins from './clusters/plugin';
 import filesPlugins from './files/plugin';
 import jobsPlugins from './jobs/plugin';
@@ -62,7 +64,9 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ISettingRegistry,
     INotebookTracker,
-    ILayoutRestorer
+    ILayoutRestorer,
+    IClustersManager,
+    IFileBrowserFactory
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -73,7 +77,9 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
     notebooks: INotebookTracker | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    clusters: IClustersManager | null,
+    fileBrowserFactory: IFileBrowserFactory | null
   ): void => {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_rpc');
@@ -81,7 +87,9 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
       backends,
       calls,
       rendermime,
-      translator
+      translator,
+      clusters,
+      fileBrowserFactory
     });
     app.shell.add(panel, 'left', { rank: 900, type: 'Remote Functions' });
     restorer?.add(panel, 'jupyter-rpc-functions');

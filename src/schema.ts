@@ -21,6 +21,37 @@ export type Schema = JSONSchema7 & {
 export type ValuePath = ReadonlyArray<string | number>;
 
 /**
+ * The rjsf widget name of path fields (a text input with a "Browse…" button
+ * that picks a file on a cluster); the form registers it.
+ */
+export const REMOTE_PATH_WIDGET = 'remotePath';
+
+/**
+ * The JSON Schema `format`s of paths: pydantic's `Path`, `FilePath` and
+ * `DirectoryPath`.
+ */
+export const PATH_FORMATS: ReadonlyArray<string> = [
+  'path',
+  'file-path',
+  'directory-path'
+];
+
+/**
+ * Whether a schema is a string holding a path (`format: "path"`, `"file-path"`
+ * or `"directory-path"`).
+ */
+export function isPathSchema(
+  schema: JSONSchema7Definition | undefined
+): boolean {
+  return (
+    typeof schema === 'object' &&
+    (schema.type === 'string' || schema.type === undefined) &&
+    typeof schema.format === 'string' &&
+    PATH_FORMATS.includes(schema.format)
+  );
+}
+
+/**
  * Options of {@link prepareSchema}.
  */
 export interface IPrepareOptions {
@@ -54,7 +85,8 @@ export interface IPreparedSchema {
  * - the root title/description go (the panel shows the docstring),
  * - a class method's `function` property is shown last, with `methodTitle`,
  * - required fields without a default get a `*` after their label, items of
- *   lists of plain values no label of their own (uiSchema).
+ *   lists of plain values no label of their own, paths (`format: "path"`,
+ *   `"file-path"`, `"directory-path"`) the {@link REMOTE_PATH_WIDGET} (uiSchema).
  */
 export function prepareSchema(
   source: JSONSchema7,
@@ -459,8 +491,8 @@ namespace Private {
 
   /**
    * A uiSchema that marks required fields without a default
-   * (`ui:title: "a *"`) and drops the labels of plain list items, recursing
-   * into object properties.
+   * (`ui:title: "a *"`), drops the labels of plain list items and gives paths
+   * the {@link REMOTE_PATH_WIDGET}, recursing into object properties.
    */
   export function requiredMarks(
     schema: JSONSchema7
@@ -477,6 +509,9 @@ namespace Private {
       if (required.has(name) && prop.default === undefined) {
         child['ui:title'] = `${prop.title ?? name} *`;
       }
+      if (isPathSchema(prop)) {
+        child['ui:widget'] = REMOTE_PATH_WIDGET;
+      }
       const items = prop.items;
       if (
         items &&
@@ -485,7 +520,9 @@ namespace Private {
         items.type !== 'object'
       ) {
         // List items of plain values need no "values-0" label each.
-        child.items = { 'ui:label': false };
+        child.items = isPathSchema(items)
+          ? { 'ui:label': false, 'ui:widget': REMOTE_PATH_WIDGET }
+          : { 'ui:label': false };
       }
       if (Object.keys(child).length) {
         ui[name] = child;

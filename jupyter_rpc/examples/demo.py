@@ -8,7 +8,8 @@ signature and this documentation. Serve it with::
 It shows what a scientist's module typically contains: numbers with bounds, choices
 (``Enum`` and ``Literal``), optional arguments, dates and times, a nested pydantic
 model, tables, an image, a chart, a slow function with progress, a class with methods
-and a function that fails with a clear message. Pure Python, no extra dependencies.
+a function that fails with a clear message and one that reads a file named by its path
+(the form offers a file browser for it). Pure Python, no extra dependencies.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import zlib
 from datetime import date, datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -39,6 +41,7 @@ __all__ = [
     "temperature_chart",
     "simulate",
     "divide",
+    "file_summary",
     "Accumulator",
 ]
 
@@ -440,6 +443,45 @@ def divide(a: float, b: float) -> float:
     if b == 0:
         raise ValueError("cannot divide by zero: choose a divisor b other than 0")
     return a / b
+
+
+def file_summary(path: Path, first_lines: Annotated[int, Field(ge=0, le=50)] = 5) -> dict:
+    """Size, line count and first lines of a text file.
+
+    Parameters
+    ----------
+    path : Path
+        The text file: an absolute path where the backend runs.
+    first_lines : int
+        How many lines to return from the top (0 to 50).
+
+    Returns
+    -------
+    dict
+        ``path`` (absolute), ``size`` in bytes, ``lines`` (the line count) and ``head``
+        (the first lines, without their line ends).
+    """
+    target = path.expanduser()
+    if not target.exists():
+        raise ValueError(f"there is no file '{target}' where this backend runs")
+    if target.is_dir():
+        raise ValueError(f"'{target}' is a folder, not a file: choose a file inside it")
+    lines = 0
+    head: list[str] = []
+    try:
+        with target.open("r", encoding="utf-8", errors="replace") as stream:
+            for line in stream:
+                if lines < first_lines:
+                    head.append(line.rstrip("\r\n"))
+                lines += 1
+    except PermissionError:
+        raise ValueError(f"'{target}' cannot be read: permission denied") from None
+    return {
+        "path": str(target.resolve()),
+        "size": target.stat().st_size,
+        "lines": lines,
+        "head": head,
+    }
 
 
 class Accumulator:

@@ -3,8 +3,10 @@ import {
   argumentsToFormData,
   errorSchemaFromPaths,
   finalizeArguments,
+  isPathSchema,
   prepareSchema,
-  pydanticTitle
+  pydanticTitle,
+  REMOTE_PATH_WIDGET
 } from '../schema';
 
 /** What pydantic emits for `distance(start: Location, end: Location)` and friends. */
@@ -187,6 +189,81 @@ describe('prepareSchema', () => {
     expect((schema.properties!.s as JSONSchema7).description).toBe(
       'From ST01 to ST08.'
     );
+  });
+});
+
+describe('path fields', () => {
+  it('give Path, FilePath and DirectoryPath arguments the remote path widget', () => {
+    // What pydantic emits for
+    // f(path: Path, data: FilePath, out: DirectoryPath | None = None,
+    //   inputs: list[Path] = [], name: str = 'x', site: Site)
+    const { schema, uiSchema } = prepareSchema({
+      type: 'object',
+      $defs: {
+        Site: {
+          type: 'object',
+          title: 'Site',
+          properties: {
+            root: { type: 'string', format: 'path', title: 'Root' }
+          },
+          required: ['root']
+        }
+      },
+      properties: {
+        path: { type: 'string', format: 'path', title: 'Path' },
+        data: { type: 'string', format: 'file-path', title: 'Data' },
+        out: {
+          anyOf: [
+            { type: 'string', format: 'directory-path' },
+            { type: 'null' }
+          ],
+          default: null,
+          title: 'Out'
+        },
+        inputs: {
+          type: 'array',
+          items: { type: 'string', format: 'path' },
+          default: [],
+          title: 'Inputs'
+        },
+        name: { type: 'string', default: 'x', title: 'Name' },
+        site: { $ref: '#/$defs/Site' }
+      },
+      required: ['path', 'data', 'site']
+    });
+    expect(uiSchema.path).toEqual({
+      'ui:title': 'path *',
+      'ui:widget': REMOTE_PATH_WIDGET
+    });
+    expect(uiSchema.data).toEqual({
+      'ui:title': 'data *',
+      'ui:widget': REMOTE_PATH_WIDGET
+    });
+    // Optional[DirectoryPath] is simplified to the path string first.
+    expect(schema.properties!.out).toMatchObject({
+      type: 'string',
+      format: 'directory-path'
+    });
+    expect(uiSchema.out).toEqual({ 'ui:widget': REMOTE_PATH_WIDGET });
+    expect(uiSchema.inputs).toEqual({
+      items: { 'ui:label': false, 'ui:widget': REMOTE_PATH_WIDGET }
+    });
+    expect(uiSchema.name).toBeUndefined();
+    expect(uiSchema.site).toMatchObject({
+      root: { 'ui:widget': REMOTE_PATH_WIDGET }
+    });
+  });
+
+  it('recognizes only string path formats', () => {
+    expect(isPathSchema({ type: 'string', format: 'path' })).toBe(true);
+    expect(isPathSchema({ type: 'string', format: 'file-path' })).toBe(true);
+    expect(isPathSchema({ type: 'string', format: 'directory-path' })).toBe(
+      true
+    );
+    expect(isPathSchema({ type: 'string', format: 'date' })).toBe(false);
+    expect(isPathSchema({ type: 'string' })).toBe(false);
+    expect(isPathSchema({ type: 'integer', format: 'path' })).toBe(false);
+    expect(isPathSchema(true)).toBe(false);
   });
 });
 

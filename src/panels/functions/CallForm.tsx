@@ -6,10 +6,14 @@ import type {
   ErrorSchema,
   Experimental_DefaultFormStateBehavior,
   RJSFSchema,
+  RegistryWidgetsType,
   RJSFValidationError
 } from '@rjsf/utils';
 import React, { useMemo } from 'react';
+import { REMOTE_PATH_WIDGET } from '../../schema';
 import type { IPreparedSchema } from '../../schema';
+import { RemotePathWidget } from './RemotePathWidget';
+import type { IRemotePathContext } from './RemotePathWidget';
 import { validator } from './validator';
 
 /**
@@ -28,7 +32,19 @@ export interface ICallFormProps {
   onSubmit: (formData: Record<string, unknown>) => void;
   onError: (errors: RJSFValidationError[]) => void;
   translator: ITranslator;
+  /**
+   * The clusters and file browser factory path fields browse with (a
+   * "Browse…" button); without them (or without clusters) paths are text.
+   */
+  remotePaths?: IRemotePathContext | null;
 }
+
+/**
+ * The form's own widgets (named in the uiSchema by `prepareSchema`).
+ */
+const WIDGETS: RegistryWidgetsType<ReadonlyJSONObject> = {
+  [REMOTE_PATH_WIDGET]: RemotePathWidget
+};
 
 /**
  * Empty optional sub-objects stay absent (so an `Optional[Model]` left empty
@@ -45,6 +61,7 @@ const DEFAULTS_BEHAVIOR: Experimental_DefaultFormStateBehavior = {
  */
 export function CallForm(props: ICallFormProps): JSX.Element {
   const { formId, prepared, translator } = props;
+  const remotePaths = props.remotePaths ?? null;
   const schema = prepared.schema as RJSFSchema;
   const defaultFormData = useMemo(
     () =>
@@ -57,6 +74,10 @@ export function CallForm(props: ICallFormProps): JSX.Element {
         DEFAULTS_BEHAVIOR
       ) ?? {},
     [schema]
+  );
+  const formContext = useMemo(
+    () => ({ defaultFormData, remotePaths }),
+    [defaultFormData, remotePaths]
   );
   const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>): void => {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
@@ -77,7 +98,8 @@ export function CallForm(props: ICallFormProps): JSX.Element {
         schema={schema}
         uiSchema={prepared.uiSchema}
         formData={props.formData as ReadonlyJSONObject}
-        formContext={{ defaultFormData }}
+        formContext={formContext}
+        widgets={WIDGETS}
         validator={validator}
         liveValidate={props.liveValidate}
         noHtml5Validate

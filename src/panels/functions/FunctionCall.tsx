@@ -25,6 +25,7 @@ import { FunctionHeader } from './FunctionHeader';
 import { useSignals } from './hooks';
 import type { FunctionsPanelModel, ISelection } from './model';
 import { PythonCode } from './PythonCode';
+import type { IRemotePathContext } from './RemotePathWidget';
 
 /**
  * Properties of {@link FunctionCall}.
@@ -36,6 +37,8 @@ export interface IFunctionCallProps {
   rendermime: IRenderMimeRegistry;
   translator: ITranslator;
   trans: TranslationBundle;
+  /** What path fields browse the clusters with (none: plain text fields). */
+  remotePaths?: IRemotePathContext | null;
 }
 
 /**
@@ -219,6 +222,7 @@ function SelectedFunction(
         onSubmit={formData => void run(formData)}
         onError={onError}
         translator={translator}
+        remotePaths={props.remotePaths}
       />
       {draft.problems.length > 0 && (
         <ErrorNotice

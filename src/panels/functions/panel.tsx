@@ -1,3 +1,4 @@
+import type { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ITranslator } from '@jupyterlab/translation';
 import {
@@ -11,12 +12,14 @@ import {
 import type { Message } from '@lumino/messaging';
 import { AccordionPanel, Widget } from '@lumino/widgets';
 import React from 'react';
+import type { IClustersManager } from '../../clusters/tokens';
 import { functionsIcon } from '../../icons';
 import type { IBackendsManager, ICallsManager } from '../../tokens';
 import { CallHistory } from './CallHistory';
 import { FunctionBrowser } from './FunctionBrowser';
 import { FunctionCall } from './FunctionCall';
 import { FunctionsPanelModel } from './model';
+import type { IRemotePathContext } from './RemotePathWidget';
 
 /**
  * The "Remote functions" side panel: the functions, the selected function's
@@ -60,8 +63,17 @@ export class FunctionsPanel extends SidePanel {
       })
     );
 
+    const remotePaths: IRemotePathContext | null =
+      options.clusters && options.fileBrowserFactory
+        ? {
+            clusters: options.clusters,
+            factory: options.fileBrowserFactory,
+            translator
+          }
+        : null;
     const call = ReactWidget.create(
       <FunctionCall
+        remotePaths={remotePaths}
         model={model}
         backends={backends}
         calls={calls}
@@ -135,5 +147,12 @@ export namespace FunctionsPanel {
     rendermime: IRenderMimeRegistry;
     translator: ITranslator;
     model?: FunctionsPanelModel;
+    /**
+     * The clusters: path arguments get a "Browse…" button that picks a file
+     * on one (with {@link IOptions.fileBrowserFactory}).
+     */
+    clusters?: IClustersManager | null;
+    /** Creates the file browser of the path picker. */
+    fileBrowserFactory?: IFileBrowserFactory | null;
   }
 }
