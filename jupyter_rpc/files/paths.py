@@ -17,7 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-from ..errors import Conflict, NotFound, RemoteUnavailable, RPCError
+from ..errors import Conflict, InvalidRequest, NotFound, RemoteUnavailable, RPCError
 from .base import Root
 
 #: Temporary files of atomic writes are named ``.<name>.jrpc-upload-<random>``.
@@ -146,6 +146,7 @@ def temp_name(name: str) -> str:
     return f".{stem}{TEMP_MARK}{secrets.token_hex(6)}"
 
 
+_ABSOLUTE_ROOT = re.compile(r"^(/|~$|~/|\$HOME$|\$HOME/|\$\{HOME\}$|\$\{HOME\}/)")
 _VAR = re.compile(r"\$(?:\{(USER|HOME)\}|(USER|HOME)\b)")
 
 
@@ -199,6 +200,14 @@ class RootsPolicy:
         for name, path in roots.items():
             if not name or "/" in name or name in (".", "..") or "\0" in name:
                 raise ValueError(f"invalid root name {name!r}")
+            if not isinstance(path, str) or not _ABSOLUTE_ROOT.match(path.strip()) or "\0" in path:
+                # Caught here, when the cluster is added, not as a 500 at the first listing.
+                raise InvalidRequest(
+                    f"The root {name!r} is {path!r}: a root must be an absolute path, or start "
+                    "with ~, $HOME or ${HOME}.",
+                    code="cluster.config_invalid",
+                    details={"key": "roots", "root": name},
+                )
             self.roots.append(Root(name=name, path=path))
         self.by_name = {root.name: root for root in self.roots}
 

@@ -58,7 +58,10 @@ def parse_array(text: str) -> tuple[list[int], int | None]:
         start, stop = int(low), int(high or low)
         if stop < start or int(step or 1) < 1:
             raise _invalid("array", f"{part!r} is not an increasing range.")
-        indexes.update(range(start, stop + 1, int(step or 1)))
+        span = range(start, stop + 1, int(step or 1))
+        if len(span) > _MAX_ARRAY:  # before making it: "0-99999999" must not fill the memory
+            raise _invalid("array", f"An array may have at most {_MAX_ARRAY} tasks.")
+        indexes.update(span)
         if len(indexes) > _MAX_ARRAY:
             raise _invalid("array", f"An array may have at most {_MAX_ARRAY} tasks.")
     throttle = int(match.group(8)) if match.group(8) else None

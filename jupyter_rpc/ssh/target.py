@@ -153,7 +153,7 @@ class _Parser:
             known_hosts=default_known_hosts() + self.paths("known_hosts"),
             connect_timeout=float(self.number("connect_timeout", 15.0, maximum=600)),
             max_channels=self.number("max_channels", 8, integer=True, maximum=1000),
-            command_timeout=float(self.number("command_timeout", 60.0)),
+            command_timeout=float(self.number("command_timeout", 60.0, maximum=86400)),
         )
         return replace(base, jump=self.jump_chain(base))
 
