@@ -488,7 +488,11 @@ class RemoteFolder:
         return self.cluster._session
 
     def _path(self, route: str, path: str) -> str:
-        return self.cluster._path(route, _q(str(path).strip("/"), safe="/"))
+        # Each segment quoted; "." and ".." too, so no proxy on the way (JupyterHub's)
+        # normalizes them into another URL: the server's path policy sees them as they are.
+        segments = [_q(part, safe="") for part in str(path).strip("/").split("/")]
+        segments = [seg.replace(".", "%2E") if seg in (".", "..") else seg for seg in segments]
+        return self.cluster._path(route, "/".join(segments))
 
     def __repr__(self) -> str:
         return f"<files of cluster {self.cluster.name!r}: {', '.join(self.cluster.roots) or 'no roots'}>"

@@ -451,7 +451,10 @@ class ClusterRegistry:
                 f"A cluster named '{name}' exists already.", code="cluster.exists", status=409,
                 details={"cluster": name},
             )
-        cluster = self._build(name, config, source="user")
+        try:
+            cluster = self._build(name, config, source="user")
+        except ValueError as exc:
+            raise InvalidRequest(f"The cluster is not valid: {exc}", code="cluster.config_invalid") from None
         self._clusters[name] = cluster
         self._save_user()
         return cluster

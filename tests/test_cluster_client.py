@@ -323,3 +323,16 @@ def test_cluster_errors_that_need_a_person_say_which_panel_to_open():
     assert isinstance(err, OpenPanelFirst) and "log in there once" in str(err)
     plain = session._error(404, b'{"message": "No job 7.", "code": "job.not_found"}', "clusters/x/jobs/7")
     assert type(plain) is RemoteError and plain.code == "job.not_found"
+
+
+def test_dot_segments_are_sent_encoded():
+    from jupyter_rpc.cluster_client import Cluster
+
+    folder = Cluster.__new__(Cluster)
+    folder.name = "local"
+    from jupyter_rpc.cluster_client import RemoteFolder
+
+    files = RemoteFolder.__new__(RemoteFolder)
+    files.cluster = folder
+    assert files._path("files", "home/../../etc/passwd") == "clusters/local/files/home/%2E%2E/%2E%2E/etc/passwd"
+    assert files._path("files", "home/a b/c#d") == "clusters/local/files/home/a%20b/c%23d"

@@ -49,7 +49,7 @@ JOB_SPEC = Draft202012Validator(
             "time_limit": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
             "cpus": _COUNT,
             "memory_mb": _COUNT,
-            "gpus": {"type": "integer", "minimum": 0, "maximum": 1024},
+            "gpus": {"type": "integer", "minimum": 1, "maximum": 1024},
             "nodes": _COUNT,
             "ntasks": _COUNT,
             "account": _NAME,
