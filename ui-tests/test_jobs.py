@@ -197,9 +197,8 @@ def test_slurm_hold_and_release(lab: Page, slurm: str, cleanup: list) -> None:
     detail.get_by_role("button", name="Cancel", exact=True).click()
     lab.locator(".jp-Dialog").get_by_role("button", name="Cancel job").click()
     expect(detail_state(panel)).to_have_text("cancelled", timeout=60_000)
-    expect(job_row(panel, job_id).locator(".jp-rpc-JobState")).to_have_text(
-        "cancelled", timeout=60_000
-    )
+    # The queue row is not checked: squeue forgets ended jobs within seconds, and
+    # `sacct --starttime` leaves out a job cancelled before it was ever eligible.
 
 
 def test_slurm_check_start_time_then_submit_and_read_output(
