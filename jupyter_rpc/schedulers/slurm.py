@@ -147,6 +147,11 @@ def sbatch_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     return argv
 
 
+#: sacct's end states: cancelled, completed, failed, timeout, node fail, out of memory,
+#: preempted, deadline, boot fail.
+_ENDED_STATES = "CA,CD,F,TO,NF,OOM,PR,DL,BF"
+
+
 class SlurmScheduler(Scheduler):
     """Slurm through its command-line tools, run by ``runner`` (SSH or local).
 
@@ -243,7 +248,10 @@ class SlurmScheduler(Scheduler):
 
     async def history(self, *, days: float = 7.0) -> list[JobInfo]:
         minutes = max(1, round(float(days) * 24 * 60))
-        extra = [f"--starttime=now-{minutes}minutes", "--endtime=now"]
+        # With --state, sacct lists jobs that were in an end state during the window,
+        # including ones that never became eligible (a held job cancelled): without it
+        # those are missing from the history.
+        extra = [f"--starttime=now-{minutes}minutes", "--endtime=now", f"--state={_ENDED_STATES}"]
         if self.user:
             extra += self._user_args()
         return await self._sacct_jobs(extra)

@@ -160,7 +160,16 @@ export class RemoteDrive implements Contents.IDrive {
   async newUntitled(
     options: Contents.ICreateOptions = {}
   ): Promise<Contents.IModel> {
-    const folder = normalizeDrivePath(options.path ?? '');
+    let folder = normalizeDrivePath(options.path ?? '');
+    if (!folder) {
+      // Only the roots live at the top level (the launcher's "New Notebook"
+      // while this drive's browser is the current one): use the first root.
+      const top = await this._request<IRemoteModel>('GET', 'files', '', {
+        query: { content: '1' }
+      });
+      const roots = Array.isArray(top.content) ? top.content : [];
+      folder = roots.length ? normalizeDrivePath(roots[0].path) : '';
+    }
     const body: Record<string, unknown> = { type: options.type ?? 'file' };
     if (options.ext) {
       body.ext = options.ext;

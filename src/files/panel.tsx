@@ -2,6 +2,7 @@
  * The "Remote files" side panel: a cluster picker above JupyterLab's own file
  * browser over the cluster's `RemoteDrive`.
  */
+import type { Message } from '@lumino/messaging';
 import type { FileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { Uploader } from '@jupyterlab/filebrowser';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
@@ -263,11 +264,25 @@ export class RemoteFilesPanel extends Panel {
       this._cluster = '';
       this._disposeBrowser();
     }
-    if (!this._cluster && names.length) {
+    if (!this._cluster && names.length && this.isVisible) {
       void this.selectCluster(names[0]);
       return;
     }
     this._renderPicker();
+  }
+
+  /**
+   * A file browser becomes the file browser tracker's current one when it is
+   * made, and the launcher creates new files in the current browser's folder:
+   * made while this panel is hidden, it would send "New Notebook" to a
+   * cluster. So the first browser is made when the panel is first shown.
+   */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    const names = this._clusters.clusters.map(c => c.name);
+    if (!this._cluster && names.length) {
+      void this.selectCluster(names[0]);
+    }
   }
 
   private _renderPicker(): void {
