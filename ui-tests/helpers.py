@@ -7,10 +7,10 @@ from playwright.sync_api import Locator, Page, expect
 PANEL = "#jp-rpc-functions"
 
 
-def open_panel(page: Page) -> Locator:
-    """Open the panel through the command palette, as a user would."""
+def open_by_palette(page: Page, command: str, selector: str) -> Locator:
+    """Run a palette command that opens a side panel, as a user would; the panel."""
     palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-input")
-    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text="Open Remote Functions")
+    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text=command)
     # Retried: the modal palette closes when something else takes focus
     # (the app starting up, a notebook activating its kernel).
     for _ in range(5):
@@ -18,15 +18,20 @@ def open_panel(page: Page) -> Locator:
             page.keyboard.press("Control+Shift+C")
         try:
             expect(palette).to_be_visible(timeout=3_000)
-            palette.fill("Open Remote Functions")
+            palette.fill(command)
             expect(item.first).to_be_visible(timeout=3_000)
             page.keyboard.press("Enter")
             break
         except AssertionError:
             continue
-    panel = page.locator(PANEL)
+    panel = page.locator(selector)
     expect(panel).to_be_visible()
     return panel
+
+
+def open_panel(page: Page) -> Locator:
+    """Open the Remote functions panel through the command palette."""
+    return open_by_palette(page, "Open Remote Functions", PANEL)
 
 
 def open_notebook(page: Page) -> Locator:

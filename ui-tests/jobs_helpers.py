@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from helpers import open_by_palette
 from playwright.sync_api import Locator, Page, expect
 
 PANEL = "#jp-rpc-jobs"
@@ -9,22 +10,7 @@ PANEL = "#jp-rpc-jobs"
 
 def open_jobs_panel(page: Page) -> Locator:
     """Open the panel through the command palette, as a user would."""
-    palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-input")
-    item = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item", has_text="Open Jobs")
-    for _ in range(5):
-        if not palette.is_visible():
-            page.keyboard.press("Control+Shift+C")
-        try:
-            expect(palette).to_be_visible(timeout=3_000)
-            palette.fill("Open Jobs")
-            expect(item.first).to_be_visible(timeout=3_000)
-            page.keyboard.press("Enter")
-            break
-        except AssertionError:
-            continue
-    panel = page.locator(PANEL)
-    expect(panel).to_be_visible()
-    return panel
+    return open_by_palette(page, "Open Jobs", PANEL)
 
 
 def choose_cluster(panel: Locator, label: str) -> None:
