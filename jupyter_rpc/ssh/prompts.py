@@ -65,6 +65,8 @@ class PoolClient(asyncssh.SSHClient):
         self._on_lost = on_lost
         self._who = who
         self._password_tries = 0
+        self._kbdint_tries = 0
+        self._kbdint_refused = False  # the last keyboard-interactive attempt was refused
         self.prompted = False
 
     def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
@@ -87,6 +89,12 @@ class PoolClient(asyncssh.SSHClient):
         return answers[0] if answers else None
 
     def kbdint_auth_requested(self) -> Any:
+        # Called again after the server refused the answers: it starts over from its first
+        # question. Three attempts, as for passwords, then the login fails.
+        self._kbdint_tries += 1
+        if self._kbdint_tries > 3:
+            return None
+        self._kbdint_refused = self._kbdint_tries > 1
         return ""  # no submethods: let the server choose
 
     def kbdint_challenge_received(self, name: str, instructions: str, lang: str,
@@ -97,6 +105,9 @@ class PoolClient(asyncssh.SSHClient):
 
     async def _kbdint(self, name: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str] | None:
         self.prompted = True
+        if self._kbdint_refused:  # say so on the first question of the new attempt only
+            self._kbdint_refused = False
+            instructions = "The answers were not accepted. " + instructions
         answers = await self._ask(name or f"Login to {self._who}", instructions, list(prompts))
         if answers is not None and len(answers) != len(prompts):
             return None
