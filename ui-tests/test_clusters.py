@@ -234,6 +234,8 @@ def test_add_and_remove_a_user_cluster(plain_lab: Page, plain_server: LabServer)
     dialog.get_by_label("Port").fill("2222")
     dialog.get_by_label("User").fill("hpcuser")
     dialog.get_by_label("Identity file").fill(str(KEYS / "id_ed25519"))
+    dialog.get_by_label("Working folder").fill("~/jobs")
+    dialog.get_by_label("SSH agent").uncheck()  # the key file alone
     dialog.get_by_role("button", name="Add", exact=True).click()
     expect(lab.get_by_text(re.compile("Cluster .* added"))).to_be_visible(timeout=30_000)
     # It is in the picker (and chosen), and the server lists it as the user's.
@@ -247,6 +249,7 @@ def test_add_and_remove_a_user_cluster(plain_lab: Page, plain_server: LabServer)
     expect(_jobs_shown(panel)).to_be_visible(timeout=30_000)
     listed = {c["name"]: c for c in plain_server.api("jupyter-rpc/clusters")["clusters"]}
     assert listed[name]["source"] == "user" and listed[name]["host"] == "127.0.0.1"
+    assert listed[name]["workdir"] == "~/jobs"
     assert listed["local"]["source"] == "site"
     # Remove it (after confirming): gone from the picker and the server.
     panel.get_by_role("button", name=f"Remove cluster {name}").click()

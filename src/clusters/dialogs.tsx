@@ -227,6 +227,8 @@ export interface IAddClusterValues {
   user: string;
   identity_file: string;
   jump: string;
+  workdir: string;
+  agent: boolean;
   scheduler: 'slurm' | 'none';
 }
 
@@ -241,6 +243,8 @@ export const EMPTY_CLUSTER: IAddClusterValues = {
   user: '',
   identity_file: '',
   jump: '',
+  workdir: '',
+  agent: true,
   scheduler: 'slurm'
 };
 
@@ -297,6 +301,12 @@ export function clusterConfigOf(values: IAddClusterValues): IClusterConfig {
   if (jump.length) {
     config.jump = jump;
   }
+  if (values.workdir.trim()) {
+    config.workdir = values.workdir.trim();
+  }
+  if (!values.agent) {
+    config.agent = false;
+  }
   if (values.display_name.trim()) {
     config.display_name = values.display_name.trim();
   }
@@ -329,7 +339,7 @@ class AddClusterBody
     const form = el('form');
     form.addEventListener('submit', event => event.preventDefault());
     const text = (
-      key: Exclude<keyof IAddClusterValues, 'scheduler'>,
+      key: Exclude<keyof IAddClusterValues, 'scheduler' | 'agent'>,
       label: string,
       placeholder: string
     ): void => {
@@ -352,6 +362,21 @@ class AddClusterBody
     text('user', trans.__('User'), trans.__('from your SSH config'));
     text('identity_file', trans.__('Identity file'), '~/.ssh/id_ed25519');
     text('jump', trans.__('Jump hosts'), 'user@gateway:22, …');
+    text(
+      'workdir',
+      trans.__('Working folder'),
+      trans.__('~ (where jobs start)')
+    );
+    const agentRow = el('label', undefined, 'jp-rpc-ClusterDialog-field');
+    agentRow.appendChild(el('span', trans.__('SSH agent')));
+    const agent = el('input');
+    agent.type = 'checkbox';
+    agent.name = 'agent';
+    agent.checked = values.agent;
+    agent.title = trans.__('Use the keys of your SSH agent too');
+    agentRow.appendChild(agent);
+    form.appendChild(agentRow);
+    this._agent = agent;
     const row = el('label', undefined, 'jp-rpc-ClusterDialog-field');
     row.appendChild(el('span', trans.__('Scheduler')));
     const select = el('select', undefined, 'jp-mod-styled');
@@ -381,10 +406,13 @@ class AddClusterBody
       user: get('user'),
       identity_file: get('identity_file'),
       jump: get('jump'),
+      workdir: get('workdir'),
+      agent: this._agent.checked,
       scheduler: this._select.value === 'none' ? 'none' : 'slurm'
     };
   }
 
+  private _agent: HTMLInputElement;
   private _inputs = new Map<string, HTMLInputElement>();
   private _select: HTMLSelectElement;
 }
