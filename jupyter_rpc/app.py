@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ from traitlets import Bool, Dict, Float, Int, TraitError, Unicode, default, vali
 
 from .backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .calls import CallManager
-from .cluster_service import LOCAL_DEFAULT, ClusterRegistry, config_problems
+from .cluster_service import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT, ClusterRegistry
+from .errors import problems_text, schema_problems
 from .handlers import Services, routes
 from .schedulers.forms import check_overrides
 
@@ -158,33 +160,11 @@ class RPCApp(ExtensionApp):
 
     @validate("clusters")
     def _check_clusters(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        value = proposal["value"]
-        for name, config in value.items():
-            if not isinstance(name, str) or not name or "/" in name:
-                raise TraitError(f"RPCApp.clusters: invalid cluster name {name!r}")
-            problems = config_problems(config)
-            if not problems and config.get("submit"):
-                try:
-                    check_overrides(config["submit"])
-                except ValueError as exc:
-                    problems = f"submit: {exc}"
-            if problems:
-                raise TraitError(f"RPCApp.clusters['{name}'] is not valid: {problems}")
-        return value
+        return _check_entries("clusters", proposal["value"], CLUSTER_CONFIG_VALIDATOR, _submit_problems)
 
     @validate("backends")
     def _check_backends(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        value = proposal["value"]
-        for name, config in value.items():
-            if not isinstance(name, str) or not name or "/" in name:
-                raise TraitError(f"RPCApp.backends: invalid backend name {name!r}")
-            errors = list(BACKEND_CONFIG_VALIDATOR.iter_errors(config))
-            if errors:
-                detail = "; ".join(
-                    f"{'.'.join(map(str, e.absolute_path)) or 'entry'}: {e.message}" for e in errors
-                )
-                raise TraitError(f"RPCApp.backends['{name}'] is not valid: {detail}")
-        return value
+        return _check_entries("backends", proposal["value"], BACKEND_CONFIG_VALIDATOR)
 
     def initialize_settings(self) -> None:
         clusters = ClusterRegistry(
@@ -222,3 +202,32 @@ class RPCApp(ExtensionApp):
         await self.services.backends.close()
         if self.services.clusters is not None:
             await self.services.clusters.close()
+
+
+def _check_entries(
+    trait: str,
+    value: dict[str, Any],
+    validator: Any,
+    more: Callable[[dict[str, Any]], str] | None = None,
+) -> dict[str, Any]:
+    """A dict of named configs (``RPCApp.backends``, ``RPCApp.clusters``), each checked
+    against its schema at start-up: a TraitError that names the entry and the key."""
+    kind = trait[:-1]
+    for name, config in value.items():
+        if not isinstance(name, str) or not name or "/" in name:
+            raise TraitError(f"RPCApp.{trait}: invalid {kind} name {name!r}")
+        problems = problems_text(schema_problems(validator, config))
+        if not problems and more is not None:
+            problems = more(config)
+        if problems:
+            raise TraitError(f"RPCApp.{trait}['{name}'] is not valid: {problems}")
+    return value
+
+
+def _submit_problems(config: dict[str, Any]) -> str:
+    """A site's submit-form overrides name fields and keys that exist."""
+    try:
+        check_overrides(config.get("submit") or {})
+    except ValueError as exc:
+        return f"submit: {exc}"
+    return ""

@@ -19,7 +19,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .errors import InvalidRequest, NotFound, RPCError
+from .errors import InvalidRequest, NotFound, RPCError, problems_text, schema_problems
 from .files.base import RemoteFiles
 from .schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
 from .ssh.runner import CommandRunner, LocalRunner
@@ -101,8 +101,7 @@ LOCAL_DEFAULT = {
 
 def config_problems(config: Any, validator: Draft202012Validator = CLUSTER_CONFIG_VALIDATOR) -> str:
     """A readable list of what is wrong with a cluster config ('' if nothing)."""
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return "; ".join(f"{'.'.join(map(str, e.absolute_path)) or 'entry'}: {e.message}" for e in errors)
+    return problems_text(schema_problems(validator, config))
 
 
 @dataclass

@@ -11,7 +11,10 @@ Every non-2xx body, and the ``error`` of a failed call, has the shape::
 from __future__ import annotations
 
 from http.client import responses
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema import Validator
 
 
 class RPCError(Exception):
@@ -123,3 +126,15 @@ def error_body(
     if details:
         body["details"] = details
     return body
+
+
+def schema_problems(validator: Validator, data: Any) -> list[dict[str, Any]]:
+    """What is wrong with ``data`` for ``validator``: ``[{"path": [...], "message": ...}]``,
+    in path order."""
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    return [{"path": list(e.absolute_path), "message": e.message} for e in errors]
+
+
+def problems_text(problems: list[dict[str, Any]], whole: str = "entry") -> str:
+    """``schema_problems`` as one line for people (``whole`` names the top level)."""
+    return "; ".join(f"{'.'.join(map(str, p['path'])) or whole}: {p['message']}" for p in problems)

@@ -14,7 +14,7 @@ from tornado.web import HTTPError
 from ..backends import BackendRegistry
 from ..calls import CallManager
 from ..cluster_service import ClusterRegistry
-from ..errors import InvalidRequest, RPCError, TooLarge, error_body
+from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_text, schema_problems
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
 HTTP_CODES = {
@@ -102,12 +102,9 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
             data = json.loads(body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidRequest(f"The request body is not valid JSON: {exc}", code="request.invalid_json") from None
-        errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-        if errors:
-            problems = [
-                {"path": list(e.absolute_path), "message": e.message} for e in errors
-            ]
-            listing = "; ".join(f"{'.'.join(map(str, p['path'])) or 'body'}: {p['message']}" for p in problems)
+        problems = schema_problems(validator, data)
+        if problems:
+            listing = problems_text(problems, "body")
             raise InvalidRequest(f"The request body is not valid: {listing}", details={"errors": problems})
         return data  # type: ignore[no-any-return]
 
