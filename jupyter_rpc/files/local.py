@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-from ..errors import NotFound, RPCError
+from ..errors import RPCError
 from . import paths as P
 from .base import CHUNK_SIZE, FileEntry, RemoteFiles
 
@@ -262,15 +262,7 @@ class LocalFiles(RemoteFiles):
         return upload_id
 
     def _upload(self, upload_id: str) -> P.Upload:
-        upload = self._uploads.get(upload_id)
-        if upload is None:
-            raise NotFound(
-                "This upload is unknown or expired; start it again.",
-                code="files.upload_not_found",
-                details={"upload_id": upload_id},
-            )
-        upload.touched = time.monotonic()
-        return upload
+        return P.live_upload(self._uploads, upload_id)
 
     async def append_upload(self, upload_id: str, data: bytes) -> None:
         self._sweep()

@@ -291,6 +291,19 @@ class Upload:
     mode: int | None = None  # permission bits of the file it replaces
 
 
+def live_upload(uploads: dict[str, Upload], upload_id: str) -> Upload:
+    """The upload ``upload_id`` (marked as used now), or ``files.upload_not_found``."""
+    upload = uploads.get(upload_id)
+    if upload is None:
+        raise NotFound(
+            "This upload is unknown or expired; start it again.",
+            code="files.upload_not_found",
+            details={"upload_id": upload_id},
+        )
+    upload.touched = time.monotonic()
+    return upload
+
+
 def check_expected_mtime(path: str, current: float | None, expected: float | None) -> None:
     """``files.conflict`` if the file changed since the client read it (to the second)."""
     if expected is None:

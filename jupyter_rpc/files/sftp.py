@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import asyncssh
 from asyncssh import SFTPAttrs, SFTPClient, SFTPClientFile
 
-from ..errors import NotFound, RemoteTimeout, RPCError
+from ..errors import RemoteTimeout, RPCError
 from . import paths as P
 from .base import CHUNK_SIZE, FileEntry, RemoteFiles
 
@@ -592,15 +592,7 @@ class SFTPFiles(RemoteFiles):
                 await self._remove_temp(sftp, upload.temp)
 
     def _upload(self, upload_id: str) -> P.Upload:
-        upload = self._uploads.get(upload_id)
-        if upload is None:
-            raise NotFound(
-                "This upload is unknown or expired; start it again.",
-                code="files.upload_not_found",
-                details={"upload_id": upload_id},
-            )
-        upload.touched = time.monotonic()
-        return upload
+        return P.live_upload(self._uploads, upload_id)
 
     async def begin_upload(self, path: str) -> str:
         sftp = await self._sftp()
