@@ -142,6 +142,7 @@ class Cluster:
         self._jobs: dict[bool, _JobsCache] = {False: _JobsCache(), True: _JobsCache()}
         self.queries = 0  # scheduler list queries made (benchmarks, tests)
         self._partitions: tuple[float, list[Partition]] | None = None
+        self._output_paths: dict[str, tuple[str, str]] = {}  # job id → (stdout, stderr)
 
     @property
     def kind(self) -> str:
@@ -222,14 +223,24 @@ class Cluster:
         """A piece of a job's stdout or stderr, from ``offset`` (a live tail)."""
         if stream not in OUTPUT_STREAMS:
             raise InvalidRequest(f"stream must be one of {', '.join(OUTPUT_STREAMS)}, not {stream!r}.")
-        job = await self.need_scheduler().get_job(job_id)
-        path = job.stdout if stream == "stdout" else job.stderr
+        paths = self._output_paths.get(job_id)
+        if paths is None:
+            # Once; a tail polled every 2 s must not cost an scontrol round trip each time.
+            job = await self.need_scheduler().get_job(job_id)
+            paths = (job.stdout, job.stderr)
+            if any(paths):  # a job's output files never change once known
+                self._output_paths[job_id] = paths
+                while len(self._output_paths) > 512:
+                    self._output_paths.pop(next(iter(self._output_paths)))
+        path = paths[0] if stream == "stdout" else paths[1]
         if not path:
             return OutputChunk(path="", offset=offset, next_offset=offset, size=0, data="", exists=False)
         try:
-            data = b""
-            async for piece in self.files.read_chunks(path, offset=offset, length=limit, check_roots=False):
-                data += piece
+            pieces = [
+                piece
+                async for piece in self.files.read_chunks(path, offset=offset, length=limit, check_roots=False)
+            ]
+            data = b"".join(pieces)
         except RPCError as exc:
             if exc.code == "files.not_found":
                 return OutputChunk(path=path, offset=offset, next_offset=offset, size=0, data="", exists=False)

@@ -257,3 +257,29 @@ async def test_names_with_percent_signs_are_taken_literally(rpc, home):
     )
     assert status == 200, saved
     assert (home / "a%41.txt").read_text() == "x" and not (home / "aA.txt").exists()
+
+
+async def test_a_live_tail_asks_the_scheduler_for_the_paths_once(rpc, jp_serverapp):
+    (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_rpc"]
+    scheduler = app.services.clusters.get("local").scheduler
+    status, job = await rpc("POST", "clusters", "local", "jobs", body={"script": "echo one; sleep 1; echo two"})
+    asked = []
+    real_get_job = scheduler.get_job
+
+    async def counting_get_job(job_id):
+        asked.append(job_id)
+        return await real_get_job(job_id)
+
+    scheduler.get_job = counting_get_job
+    seen, offset = "", 0
+    for _ in range(100):
+        status, out = await rpc(
+            "GET", "clusters", "local", "jobs", job["id"], "output", params={"offset": str(offset)}
+        )
+        assert status == 200
+        seen, offset = seen + out["data"], out["next_offset"]
+        if seen == "one\ntwo\n":
+            break
+        await asyncio.sleep(0.1)
+    assert seen == "one\ntwo\n"
+    assert asked == [job["id"]]
