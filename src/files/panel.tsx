@@ -11,7 +11,6 @@ import {
   HTMLSelect,
   LabIcon,
   newFolderIcon,
-  ReactWidget,
   refreshIcon,
   ToolbarButton
 } from '@jupyterlab/ui-components';
@@ -23,6 +22,7 @@ import React from 'react';
 import type { IClustersManager } from '../clusters/tokens';
 import type { RemoteDrive } from './drive';
 import { normalizeDrivePath } from './paths';
+import { ViewWidget } from '../viewwidget';
 
 const REMOTE_FILES_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="none" stroke="#616161" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round">
@@ -84,7 +84,7 @@ export class RemoteFilesPanel extends Panel {
     heading.addClass('jp-rpc-FilesPanel-heading');
     this.addWidget(heading);
 
-    this._picker = new Private.ViewWidget(() => this._pickerView());
+    this._picker = new ViewWidget(() => this._pickerView());
     this._picker.addClass('jp-rpc-FilesPanel-picker');
     this.addWidget(this._picker);
     this._body = new Panel();
@@ -345,7 +345,7 @@ export class RemoteFilesPanel extends Panel {
   private _drives: (cluster: string) => RemoteDrive | undefined;
   private _translator: ITranslator;
   private _t: TranslationBundle;
-  private _picker: Private.ViewWidget;
+  private _picker: ViewWidget;
   private _body: Panel;
   private _cluster = '';
   private _browser: FileBrowser | null = null;
@@ -363,21 +363,5 @@ export namespace RemoteFilesPanel {
     /** The registered drive of a cluster. */
     drives: (cluster: string) => RemoteDrive | undefined;
     translator: ITranslator;
-  }
-}
-
-namespace Private {
-  /**
-   * A React widget that renders what a function returns (re-rendered by
-   * `update()`).
-   */
-  export class ViewWidget extends ReactWidget {
-    constructor(private _view: () => JSX.Element) {
-      super();
-    }
-
-    protected render(): JSX.Element {
-      return this._view();
-    }
   }
 }

@@ -7,7 +7,7 @@ import { Dialog } from '@jupyterlab/apputils';
 import type { FileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import type { Contents } from '@jupyterlab/services';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
-import { Button, HTMLSelect, ReactWidget } from '@jupyterlab/ui-components';
+import { Button, HTMLSelect } from '@jupyterlab/ui-components';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 import { Panel } from '@lumino/widgets';
@@ -26,6 +26,7 @@ import type {
   IRemoteModel,
   IResolvedRoot
 } from '../../files/paths';
+import { ViewWidget } from '../../viewwidget';
 
 /**
  * What the path widget needs to browse the clusters (the form's
@@ -161,7 +162,7 @@ export class RemotePathPicker
     this._t = options.translator.load('jupyter_rpc');
     this.addClass('jp-rpc-RemotePathPicker');
     Object.assign(this.node.style, Private.BODY_STYLE);
-    this._picker = new Private.ViewWidget(() => this._pickerView());
+    this._picker = new ViewWidget(() => this._pickerView());
     this._picker.addClass('jp-rpc-RemotePathPicker-picker');
     this.addWidget(this._picker);
     this._body = new Panel();
@@ -373,7 +374,7 @@ export class RemotePathPicker
   private _factory: IFileBrowserFactory;
   private _kind: PathKind;
   private _t: TranslationBundle;
-  private _picker: Private.ViewWidget;
+  private _picker: ViewWidget;
   private _body: Panel;
   private _cluster = '';
   private _browser: FileBrowser | null = null;
@@ -397,19 +398,6 @@ export namespace RemotePathPicker {
  * A namespace for private data.
  */
 namespace Private {
-  /**
-   * A React view re-rendered on `update()`.
-   */
-  export class ViewWidget extends ReactWidget {
-    constructor(private _view: () => JSX.Element) {
-      super();
-    }
-
-    protected render(): JSX.Element {
-      return this._view();
-    }
-  }
-
   /** The cluster picked last (the next dialog starts there). */
   export let lastCluster = '';
 
