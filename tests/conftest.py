@@ -49,3 +49,10 @@ def rpc(jp_fetch: Any) -> Any:
         return response.code, json.loads(response.body) if response.body else None
 
     return fetch
+
+
+@pytest.fixture
+def server_url(jp_serverapp: Any, jp_http_port: int, jp_base_url: str, http_server_client: Any) -> tuple[str, str]:
+    """The test server's URL and token, for clients outside the test's loop (notebook
+    code, kernels); ``http_server_client`` makes the server listen."""
+    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token

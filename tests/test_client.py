@@ -11,12 +11,6 @@ from jupyter_rpc import RemoteError, connect
 from jupyter_rpc.client import InvalidArguments
 
 
-@pytest.fixture
-def server_url(jp_serverapp, jp_http_port, jp_base_url, http_server_client):
-    # http_server_client makes the test server listen
-    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
-
-
 async def in_thread(fn, *args, **kwargs):
     # The client is synchronous (notebook code); the server runs on this test's loop.
     return await asyncio.to_thread(fn, *args, **kwargs)

@@ -6,14 +6,8 @@ import asyncio
 import os
 
 import nbformat
-import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
-
-
-@pytest.fixture
-def server_url(jp_serverapp, jp_http_port, jp_base_url, http_server_client):
-    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
 
 
 def outputs(cell) -> str:

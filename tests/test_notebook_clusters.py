@@ -35,10 +35,6 @@ def jp_server_config(jp_server_config: dict[str, Any], home: Path, tmp_path: Pat
     }
 
 
-@pytest.fixture
-def server_url(jp_serverapp, jp_http_port, jp_base_url, http_server_client):
-    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token
-
 
 def outputs(cell) -> str:
     """Everything a person sees under a cell, as text (MIME types of rich outputs first)."""
