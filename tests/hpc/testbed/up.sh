@@ -29,9 +29,19 @@ SKIP_APT=${TESTBED_SKIP_APT:-0}
 JRPC_SRC=${TESTBED_JRPC_SRC:-}
 HOST=$(hostname -s)
 T0=$(date +%s)
+# The daemons outlive this script and run as other users (mysql, slurm): they must not inherit
+# a caller's private temp folder (scripts/test.sh sets TMPDIR to a root-owned .ci-tmp, where
+# mariadbd cannot create InnoDB's temp files and exits at once).
+export TMPDIR=/tmp
 
 log() { printf '[up %3ss] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
-die() { log "ERROR: $*" >&2; exit 1; }
+die() {
+  log "ERROR: $*" >&2
+  if [ -n "${LAST_LOG:-}" ] && [ -s "$LAST_LOG" ]; then
+    echo "--- last lines of $LAST_LOG:" >&2; tail -n 25 "$LAST_LOG" >&2
+  fi
+  exit 1
+}
 trap 'die "failed at line $LINENO: $BASH_COMMAND"' ERR
 [ "$(id -u)" = 0 ] || die "must run as root"
 
@@ -47,6 +57,8 @@ wait_for() {  # SECONDS WHAT CMD...
 }
 start_daemon() {  # NAME PIDFILE CMD...: start unless running; leave a marker for down.sh
   local name=$1 pf=$2; shift 2
+  LAST_LOG="$TB/log/$name.log"  # shown by die() if the start fails
+  [ "$name" = munged ] && LAST_LOG=/var/log/munge/munged.log
   if is_running "$pf"; then log "$name already running (pid $(tr -dc 0-9 < "$pf"))"; return 0; fi
   rm -f "$pf"; log "starting $name"; "$@"
   wait_for 30 "$name pid file $pf" is_running "$pf"
