@@ -45,9 +45,16 @@ die() {
 trap 'die "failed at line $LINENO: $BASH_COMMAND"' ERR
 [ "$(id -u)" = 0 ] || die "must run as root"
 
-is_running() {  # PIDFILE: is the pid in it alive?
-  local pid; [ -s "$1" ] || return 1
-  pid=$(tr -dc '0-9' < "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+is_running() {  # PIDFILE [EXE]: is the pid in it alive (and that program)?
+  local pid comm; [ -s "$1" ] || return 1
+  pid=$(tr -dc '0-9' < "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  # A pid file left by a machine that stopped (a CI runner's earlier boot) may name a pid
+  # that now belongs to another program: that daemon is not running.
+  [ -z "${2:-}" ] && return 0
+  comm=$(cat "/proc/$pid/comm" 2>/dev/null || true); [ "${comm#"$2"}" != "$comm" ]
+}
+daemon_exe() {  # NAME -> the program name its pid has (as down.sh checks it)
+  case "$1" in mariadb) echo mariadbd ;; sshd-*) echo sshd ;; *) echo "$1" ;; esac
 }
 wait_for() {  # SECONDS WHAT CMD...
   local end=$(( $(date +%s) + $1 )) what=$2; shift 2
@@ -59,13 +66,14 @@ start_daemon() {  # NAME PIDFILE CMD...: start unless running; leave a marker fo
   local name=$1 pf=$2; shift 2
   LAST_LOG="$TB/log/$name.log"  # shown by die() if the start fails
   [ "$name" = munged ] && LAST_LOG=/var/log/munge/munged.log
-  if is_running "$pf"; then log "$name already running (pid $(tr -dc 0-9 < "$pf"))"; return 0; fi
+  local exe; exe=$(daemon_exe "$name")
+  if is_running "$pf" "$exe"; then log "$name already running (pid $(tr -dc 0-9 < "$pf"))"; return 0; fi
   rm -f "$pf"; log "starting $name"; "$@"
-  wait_for 30 "$name pid file $pf" is_running "$pf"
+  wait_for 30 "$name pid file $pf" is_running "$pf" "$exe"
   echo "$pf" > "$TB/run/$name.started"
 }
 stop_daemon() {  # NAME PIDFILE: only to apply a changed config
-  local pid; is_running "$2" || return 0
+  local pid; is_running "$2" "$(daemon_exe "$1")" || return 0
   pid=$(tr -dc '0-9' < "$2"); log "restarting $1 (pid $pid): its config changed"
   kill "$pid"; for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   kill -0 "$pid" 2>/dev/null && kill -9 "$pid"; rm -f "$2"
