@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .client import BLOCK, RemoteError, Session
+from .display import TransferProgress
 
 #: Job states in which a job may still run (``jupyter_rpc.schedulers.base.ACTIVE_STATES``).
 ACTIVE = frozenset({"pending", "held", "running", "completing", "suspended"})
@@ -472,6 +473,30 @@ def _entry(model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+class _CountingReader:
+    """A binary file as an upload body that counts the bytes http.client reads from it."""
+
+    def __init__(self, f: Any, bar: TransferProgress):
+        self._f = f
+        self._bar = bar
+
+    def read(self, n: int = -1) -> bytes:
+        piece = self._f.read(n)
+        self._bar.add(len(piece))
+        return piece
+
+    def seekable(self) -> bool:
+        return self._f.seekable()
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._f.seek(offset, whence)
+        self._bar.done = position  # a retried request starts over (uploads start at 0)
+        return position
+
+
 class RemoteFolder:
     """A cluster's files by *drive path*: ``""`` lists the cluster's roots (``home``,
     ``scratch``, ...), ``"home/run1/out.txt"`` is a file in the root ``home``.
@@ -559,21 +584,45 @@ class RemoteFolder:
             self._session.discard()
             raise RemoteError(f"Writing '{path}' broke off: {exc}", code="files.io_error") from None
 
-    def upload(self, local_path: str | os.PathLike[str], remote_path: str, *, overwrite: bool = True) -> dict[str, Any]:
+    def upload(
+        self,
+        local_path: str | os.PathLike[str],
+        remote_path: str,
+        *,
+        overwrite: bool = True,
+        progress: bool | None = None,
+    ) -> dict[str, Any]:
         """Copy a local file to the cluster, streamed in blocks; returns the new entry.
 
-        A ``remote_path`` ending in ``/`` is a folder: the file keeps its name there.
+        A ``remote_path`` ending in ``/`` is a folder: the file keeps its name there. In a
+        notebook a live bar shows the bytes sent for files of 8 MB or more
+        (``progress=True`` / ``False`` to always / never show it).
         """
         local = Path(local_path)
         if remote_path.endswith("/") or remote_path == "":
             remote_path = posixpath.join(remote_path, local.name)
         with open(local, "rb") as f:
-            return self._put(remote_path, f, os.fstat(f.fileno()).st_size, overwrite)
+            size = os.fstat(f.fileno()).st_size
+            bar = TransferProgress(f"Uploading {local.name} to {self.cluster.name}:{remote_path}", size, progress)
+            try:
+                entry = self._put(remote_path, _CountingReader(f, bar) if bar.enabled else f, size, overwrite)
+            except BaseException as exc:
+                bar.finish(f"stopped: {exc}" if str(exc) else "stopped")
+                raise
+            bar.finish()
+            return entry
 
-    def download(self, remote_path: str, local_path: str | os.PathLike[str] | None = None) -> Path:
+    def download(
+        self,
+        remote_path: str,
+        local_path: str | os.PathLike[str] | None = None,
+        *,
+        progress: bool | None = None,
+    ) -> Path:
         """Copy a file from the cluster to ``local_path`` (default: its name in the current
         folder; a folder: the file keeps its name there), streamed in blocks; returns the
-        local path. The local file appears whole or not at all."""
+        local path. The local file appears whole or not at all. In a notebook a live bar
+        shows the bytes received for files of 8 MB or more (``progress`` as for upload)."""
         name = posixpath.basename(remote_path.rstrip("/"))
         local = Path(local_path) if local_path is not None else Path(name)
         if local.is_dir() or str(local_path).endswith(("/", os.sep)):
@@ -585,18 +634,27 @@ class RemoteFolder:
             os.close(fd)
             os.unlink(tmp)
             raise
+        length = response.getheader("Content-Length")
+        bar = TransferProgress(
+            f"Downloading {self.cluster.name}:{remote_path} to {local}",
+            int(length) if length and length.isdigit() else None,
+            progress,
+        )
         try:
             with os.fdopen(fd, "wb") as out:
                 while piece := response.read(BLOCK):
                     out.write(piece)
+                    bar.add(len(piece))
             os.replace(tmp, local)
         except BaseException as exc:
             os.unlink(tmp)
+            bar.finish("stopped, nothing written")
             if not response.isclosed():
                 self._session.discard()  # a half-read answer: the connection is unusable
             if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
                 raise RemoteError(f"Downloading '{remote_path}' broke off: {exc}", code="files.io_error") from None
             raise
+        bar.finish()
         return local
 
     def mkdir(self, path: str, *, parents: bool = False, exist_ok: bool = False) -> dict[str, Any]:

@@ -140,3 +140,79 @@ class ProgressView:
         if state in ("succeeded", "failed", "cancelled"):
             bar = '<progress value="1" max="1"></progress>' if state == "succeeded" else ""
         return f"{bar}<pre>{html.escape(self._text(tree, state))}</pre>"
+
+
+def _in_ipython() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+class TransferProgress:
+    """A live line for an upload or download in the running cell: a bar, bytes and speed.
+
+    Shown only inside IPython, and only for transfers of ``threshold`` bytes or more (unless
+    ``show`` is True or False); updates are throttled so a fast copy does not flood the
+    notebook with display messages.
+    """
+
+    def __init__(self, label: str, total: int | None, show: bool | None = None, threshold: int = 8_000_000):
+        self.label = label
+        self.total = total
+        self.done = 0
+        self._t0 = time.monotonic()
+        self._last = 0.0
+        self._handle: Any = None
+        if show is None:
+            show = total is None or total >= threshold
+        self.enabled = bool(show) and _in_ipython()
+
+    def add(self, n: int) -> None:
+        """Count ``n`` more bytes moved."""
+        self.done += n
+        if self.enabled and time.monotonic() - self._last >= 0.25:
+            self._show("")
+
+    def finish(self, error: str = "") -> None:
+        """The final line: the size and time of the whole copy, or why it stopped."""
+        if self.enabled:
+            self._show(error or "done")
+
+    def text(self, final: str = "") -> str:
+        elapsed = max(time.monotonic() - self._t0, 1e-6)
+        size = _megabytes(self.done)
+        if self.total is not None and final != "done":
+            size += f" of {_megabytes(self.total)}"
+            if self.total:
+                size += f" ({100 * self.done / self.total:.0f} %)"
+        parts = [self.label, size, f"{self.done / elapsed / 1e6:,.1f} MB/s"]
+        if final == "done":
+            parts.append(f"done in {elapsed:.1f} s")
+        elif final:
+            parts.append(final)
+        return " · ".join(parts)
+
+    def _show(self, final: str) -> None:
+        from IPython.display import display
+
+        self._last = time.monotonic()
+        line = self.text(final)
+        if final == "done":
+            bar = '<progress value="1" max="1"></progress>'
+        elif final:
+            bar = ""
+        elif self.total:
+            bar = f'<progress value="{self.done}" max="{self.total}"></progress>'
+        else:
+            bar = "<progress></progress>"
+        bundle = {"text/plain": line, "text/html": f"{bar} <code>{html.escape(line)}</code>"}
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)

@@ -125,3 +125,31 @@ async def test_interrupting_a_wait_leaves_the_job_running(server_url, tmp_path, 
     assert "then: cancelled" in outputs(nb.cells[2])
     _, after = await rpc("GET", "clusters", "local", "jobs", job["id"])
     assert after["state"] == "cancelled"
+
+
+async def test_large_transfers_show_a_live_bar_in_the_cell(server_url, tmp_path, home):
+    url, token = server_url
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import os, hashlib, jupyter_rpc\n"
+                "data = os.urandom(12_000_000)\n"
+                "open('big.bin', 'wb').write(data)\n"
+                "files = jupyter_rpc.cluster('local').files\n"
+                "files.upload('big.bin', 'home/')"
+            ),
+            new_code_cell("os.makedirs('back', exist_ok=True)\np = files.download('home/big.bin', 'back/')\n"
+                          "print('same:', hashlib.sha256(open(p, 'rb').read()).digest() == hashlib.sha256(data).digest())"),
+            new_code_cell("files.write_text('home/small.txt', 'hi')\nfiles.download('home/small.txt', 'back/')\nprint('small ok')"),
+        ]
+    )
+    await execute(client_for(nb, tmp_path, timeout=120), url, token)
+    up, down, small = (outputs(c) for c in nb.cells)
+    # The live line ends as the whole copy's size and time (its updates replace it in place).
+    assert "Uploading big.bin to local:home/big.bin · 12.0 MB · " in up and "done in" in up
+    assert "text/html" in up and "<progress" in str(nb.cells[0].outputs[0].data["text/html"])
+    assert "Downloading local:home/big.bin to back" in down and "done in" in down and "same: True" in down
+    assert (home / "big.bin").stat().st_size == 12_000_000
+    # Small files copy without a bar.
+    assert "Uploading" not in small and "Downloading" not in small and "small ok" in small
+    nbformat.validate(nb)
