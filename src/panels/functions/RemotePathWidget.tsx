@@ -87,15 +87,12 @@ export function RemotePathWidget(props: WidgetProps): JSX.Element {
     }
   };
   return (
-    <div className="jp-rpc-RemotePath" style={Private.ROW_STYLE}>
-      <div className="jp-rpc-RemotePath-input" style={Private.INPUT_STYLE}>
-        {input}
-      </div>
+    <div className="jp-rpc-RemotePath">
+      <div className="jp-rpc-RemotePath-input">{input}</div>
       <Button
         type="button"
         small
         className="jp-rpc-RemotePath-browse"
-        style={Private.BUTTON_STYLE}
         disabled={props.disabled || props.readonly}
         title={trans.__('Choose a file on a cluster')}
         aria-label={trans.__(
@@ -161,13 +158,11 @@ export class RemotePathPicker
     this._kind = options.kind;
     this._t = options.translator.load('jupyter_rpc');
     this.addClass('jp-rpc-RemotePathPicker');
-    Object.assign(this.node.style, Private.BODY_STYLE);
     this._picker = new ViewWidget(() => this._pickerView());
     this._picker.addClass('jp-rpc-RemotePathPicker-picker');
     this.addWidget(this._picker);
     this._body = new Panel();
     this._body.addClass('jp-rpc-RemotePathPicker-body');
-    Object.assign(this._body.node.style, Private.GROW_STYLE);
     this.addWidget(this._body);
 
     const names = this._clusters.clusters.map(c => c.name);
@@ -234,7 +229,6 @@ export class RemotePathPicker
       { driveName, restore: false, state: null, auto: false }
     );
     browser.addClass('jp-rpc-RemotePathPicker-browser');
-    Object.assign(browser.node.style, Private.GROW_STYLE);
     browser.model.connectionFailure.connect((_, error) => {
       if (browser === this._browser) {
         this._setError(error);
@@ -347,8 +341,8 @@ export class RemotePathPicker
     const t = this._t;
     const clusters = this._clusters.clusters;
     return (
-      <div className="jp-rpc-RemotePathPicker-row" style={Private.ROW_STYLE}>
-        <label style={Private.ROW_STYLE}>
+      <div className="jp-rpc-RemotePathPicker-row">
+        <label className="jp-rpc-RemotePathPicker-label">
           <span>{t.__('Cluster')}</span>
           <HTMLSelect
             aria-label={t.__('Cluster')}
@@ -403,35 +397,4 @@ namespace Private {
 
   /** Makes the browsers' ids unique. */
   export let nextId = 0;
-
-  export const ROW_STYLE: React.CSSProperties = {
-    display: 'flex',
-    alignItems: 'center',
-    gap: '6px'
-  };
-
-  export const INPUT_STYLE: React.CSSProperties = {
-    flex: '1 1 auto',
-    minWidth: 0
-  };
-
-  export const BUTTON_STYLE: React.CSSProperties = {
-    flex: '0 0 auto',
-    whiteSpace: 'nowrap'
-  };
-
-  export const BODY_STYLE: Partial<CSSStyleDeclaration> = {
-    display: 'flex',
-    flexDirection: 'column',
-    gap: '6px',
-    width: 'min(640px, 80vw)',
-    height: 'min(480px, 60vh)'
-  };
-
-  export const GROW_STYLE: Partial<CSSStyleDeclaration> = {
-    flex: '1 1 auto',
-    minHeight: '0',
-    display: 'flex',
-    flexDirection: 'column'
-  };
 }
