@@ -293,9 +293,10 @@ class SSHPool:
         """Trust the *unknown* host key of ``target`` (or of the jump host that presented
         it) if it has ``fingerprint_``, then connect.
 
-        The key is fetched again and its own fingerprint is compared, so what is written is
-        the key actually presented. A changed key is never trusted here
-        (``ssh.host_key_changed``).
+        What is written is the key the last connection attempt was offered, and only if its
+        own fingerprint is ``fingerprint_`` (the one the person was shown and confirmed); if
+        the server then presents another key, the connection fails as unknown again. A
+        changed key is never trusted here (``ssh.host_key_changed``).
         """
         e = self._entry(target)
         try:
@@ -318,23 +319,15 @@ class SSHPool:
             raise Conflict(f"No unknown host key of {target.name} is waiting to be trusted; connect again.",
                            code="ssh.trust_expired")
         check, hop = unknown.check, unknown.target
-        seen = check.seen
-        assert seen is not None
-        tunnel = await self._connected(self._entry(hop.hop(len(hop.jump) - 1))) if hop.jump else None
-        try:
-            key = await asyncio.wait_for(
-                asyncssh.get_server_host_key(
-                    check.host, check.port or 22, tunnel=tunnel or (), config=None,
-                    server_host_key_algs=[a.decode() for a in seen.sig_algorithms],
-                ),
-                target.connect_timeout,
-            )
-        except (asyncio.TimeoutError, OSError, asyncssh.Error) as exc:
-            raise self._unreachable(hop, exc) from None
-        if key is None or fingerprint(key) != fingerprint_:
+        key = check.seen
+        assert key is not None
+        # The key this connection attempt was offered, which the error showed the person.
+        # No second connection is made to fetch it again: that one could take another path
+        # than the real connection (a ProxyCommand of ssh_config) and see another key.
+        if fingerprint(key) != fingerprint_:
             raise Conflict(
-                f"{hop.name} now presents a host key with fingerprint "
-                f"{fingerprint(key) if key else 'none'}, not {fingerprint_}; nothing was trusted.",
+                f"{hop.name} presented a host key with fingerprint {fingerprint(key)}, "
+                f"not {fingerprint_}; nothing was trusted.",
                 code="ssh.fingerprint_mismatch",
             )
         append_trusted(self.trusted_hosts, check.host, check.port, key)

@@ -353,3 +353,36 @@ def test_target_from_config_and_errors() -> None:
             SSHTarget.from_config("c", config)
         assert info.value.code == "cluster.config_invalid" and message in info.value.message, config
         assert info.value.message.startswith("Cluster 'c': ")
+
+
+@pytest.mark.asyncio
+async def test_unknown_host_behind_a_proxycommand_is_trusted(hpc_testbed: HPCTestbed, tmp_path: pathlib.Path) -> None:
+    """Sites that reach the login node with ``ProxyCommand ssh -W ... gateway`` in
+    ~/.ssh/config, by a name only the gateway knows: the unknown key is the one seen through
+    the proxy, and trusting it works (no second connection that would bypass the proxy)."""
+    tb = hpc_testbed
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        "Host behind-proxy\n"
+        f"  HostName login.cluster.invalid\n  Port {tb.port}\n  User {tb.user}\n  IdentityFile {tb.key}\n"
+        f"  UserKnownHostsFile {empty}\n"
+        # The gateway (the test bed's jump host) forwards to the login node's real address.
+        f"  ProxyCommand ssh -F {tb.ssh_config} -W 127.0.0.1:%p testbed-jump\n"
+    )
+    trusted = tmp_path / "trusted"
+    target = SSHTarget("behind-proxy", config_files=(str(config),), known_hosts=(), agent=False, connect_timeout=15)
+    pool = SSHPool(trusted_hosts=str(trusted))
+    try:
+        with pytest.raises(RPCError) as info:
+            await pool.run(target, "true")
+        assert info.value.code == "ssh.host_unknown"
+        fp = info.value.details["fingerprint"]
+        assert fp == host_fingerprints(tb)[info.value.details["key_type"]]
+        state = await pool.trust_host(target, fp)
+        assert state["state"] == "connected"
+        assert trusted.read_text().startswith(f"[login.cluster.invalid]:{tb.port} ")
+        assert (await pool.run(target, "echo through-the-proxy")).stdout == "through-the-proxy\n"
+    finally:
+        await pool.close()
