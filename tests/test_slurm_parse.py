@@ -212,8 +212,12 @@ def test_sacct_exit_codes_cancelled_by_and_names():
     assert jobs["15"].account == "teamb" and jobs["15"].memory_mb == 200
 
 
+#: The field order sacct-sep-ended.txt was recorded with (before TotalCPU and MaxRSS).
+ENDED_ORDER = tuple(f for f in sp.SACCT_FIELDS if f not in ("TotalCPU", "MaxRSS"))
+
+
 def test_sacct_current_field_order_after_the_jobs_ended():
-    jobs = by_id(sp.parse_sacct(read("sacct-sep-ended.txt")))
+    jobs = by_id(sp.parse_sacct(read("sacct-sep-ended.txt"), fields=ENDED_ORDER))
     assert (
         jobs["9"].state == "cancelled"
         and jobs["9"].elapsed == 6
@@ -244,6 +248,33 @@ def test_sacct_pipe_sample_with_steps_skipped():
         jobs["12"].elapsed == 8
         and jobs["16"].started == datetime(2026, 11, 22, 20, 40, 59, tzinfo=UTC).timestamp()
     )
+
+
+def test_sacct_usage_cpu_time_from_the_job_and_memory_peak_from_its_steps():
+    """Recorded with the current fields, steps included (no -X): job 6425 ran a 60 MB
+    batch part for 12 s, then an srun step of 150 MB for 11 s, and exited 2; 6426 slept
+    1 s (shorter than JobAcctGatherFrequency: no MaxRSS sample)."""
+    jobs = by_id(sp.parse_sacct(read("sacct-sep-usage.txt")))
+    assert set(jobs) == {"6425", "6426"}  # step lines are not jobs
+    usage = jobs["6425"]
+    assert (usage.state, usage.exit_code, usage.name) == ("failed", 2, "rec-usage")
+    assert usage.cpu_used == 23.186  # TotalCPU of the job line: all its steps
+    assert usage.memory_peak_mb == round(161680 / 1024, 1)  # the srun step's, the largest
+    assert (usage.elapsed, usage.cpus, usage.memory_mb) == (23, 1, 300)
+    short = jobs["6426"]
+    assert short.cpu_used == 0.003 and short.memory_peak_mb is None
+
+
+def test_cpu_time_and_memory_used_formats():
+    assert sp.parse_cpu_time("00:23.186") == 23.186
+    assert sp.parse_cpu_time("01:02:03") == 3723
+    assert sp.parse_cpu_time("1-02:03:04") == 93784
+    assert sp.parse_cpu_time("12:00.5") == 720.5
+    assert sp.parse_cpu_time("") is None and sp.parse_cpu_time("INVALID") is None
+    assert sp.parse_memory_used_mb("72200K") == 70.5
+    assert sp.parse_memory_used_mb("1.50G") == 1536.0
+    assert sp.parse_memory_used_mb("2048") == 0.0  # bytes
+    assert sp.parse_memory_used_mb("") is None and sp.parse_memory_used_mb("0") is None
 
 
 def test_sacct_newline_in_name_joins_lines():

@@ -60,6 +60,11 @@ class JobInfo:
     stderr: str = ""
     exit_code: int | None = None
     signal: int | None = None
+    # What the job used, where the scheduler measured it (an ended job's accounting):
+    # CPU time (user + system, seconds, all its processes) and its peak resident memory.
+    # With ``elapsed`` × ``cpus`` and ``memory_mb`` these give its efficiency.
+    cpu_used: float | None = None
+    memory_peak_mb: float | None = None
     command: str = ""
     array_job_id: str = ""  # the array's id, for every task of an array
     array_task_id: str = ""  # "4", or "5-9%2" for tasks not started yet

@@ -226,9 +226,11 @@ class SlurmScheduler(Scheduler):
             raise self._failed(done, "scontrol show job")
         return sp.parse_scontrol_jobs(done.stdout, self.tz)
 
-    async def _sacct_jobs(self, extra: list[str]) -> list[JobInfo]:
+    async def _sacct_jobs(self, extra: list[str], *, steps: bool = False) -> list[JobInfo]:
+        """Jobs from accounting; ``steps`` also reads their steps' lines, for the memory
+        peak (``MaxRSS`` is measured per step)."""
         argv = [
-            "sacct", "-n", "-X", "-P", f"--delimiter={sp.SEP}",
+            "sacct", "-n", *([] if steps else ["-X"]), "-P", f"--delimiter={sp.SEP}",
             f"--format={','.join(sp.SACCT_FIELDS)}", *extra,
         ]  # fmt: skip
         done = await self._run(argv, env=_TIME_ENV)
@@ -240,11 +242,25 @@ class SlurmScheduler(Scheduler):
         job_id = check_job_id(job_id)
         jobs = await self._scontrol_jobs(job_id)
         if jobs:
-            return _pick(jobs, job_id)
-        history = await self._sacct_jobs([f"--jobs={job_id}"])
+            job = _pick(jobs, job_id)
+            if job.state not in ACTIVE_STATES:
+                await self._add_usage(job)
+            return job
+        history = await self._sacct_jobs([f"--jobs={job_id}"], steps=True)
         if history:
             return _pick(history, job_id)
         raise NotFound(f"Slurm on {self.runner.where} knows no job {job_id}.", code="job.not_found")
+
+    async def _add_usage(self, job: JobInfo) -> None:
+        """CPU time and memory peak of an ended job that scontrol still shows (scontrol
+        does not report them), from accounting if the cluster has it."""
+        try:
+            recorded = await self._sacct_jobs([f"--jobs={job.id}"], steps=True)
+        except RPCError:
+            return  # no accounting (or it is down): the detail shows what scontrol knows
+        for other in recorded:
+            if other.id == job.id:
+                job.cpu_used, job.memory_peak_mb = other.cpu_used, other.memory_peak_mb
 
     async def history(self, *, days: float = 7.0) -> list[JobInfo]:
         minutes = max(1, round(float(days) * 24 * 60))
@@ -254,7 +270,7 @@ class SlurmScheduler(Scheduler):
         extra = [f"--starttime=now-{minutes}minutes", "--endtime=now", f"--state={_ENDED_STATES}"]
         if self.user:
             extra += self._user_args()
-        return await self._sacct_jobs(extra)
+        return await self._sacct_jobs(extra, steps=True)
 
     async def partitions(self) -> list[Partition]:
         done = await self._run(["scontrol", "show", "partition", "-o"])

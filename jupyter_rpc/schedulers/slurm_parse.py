@@ -72,6 +72,8 @@ SACCT_FIELDS: tuple[str, ...] = (
     "AllocTRES",
     "NodeList",
     "Reason",
+    "TotalCPU",
+    "MaxRSS",
     "JobName",
     "WorkDir",
     "JobIDRaw",
@@ -187,6 +189,29 @@ def parse_memory_mb(value: str) -> int | None:
     if not match or value.strip() in _UNSET:
         return None
     return int(float(match.group(1)) * _MEMORY_FACTOR[match.group(2).upper()])
+
+
+_CPU_TIME = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+
+
+def parse_cpu_time(value: str) -> float | None:
+    """Seconds from sacct's ``TotalCPU``: ``[D-][HH:]MM:SS[.mmm]`` (``00:00.002``,
+    ``01:02:03``, ``1-02:03:04``)."""
+    match = _CPU_TIME.match(value.strip())
+    if not match:
+        return None
+    days, hours, minutes, seconds = match.groups()
+    return ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes)) * 60 + float(seconds)
+
+
+def parse_memory_used_mb(value: str) -> float | None:
+    """MB (one decimal) from sacct's ``MaxRSS`` (``4988K``, ``1.50G``); ``None`` if empty."""
+    match = _MEMORY.match(value.strip())
+    if not match or value.strip() in _UNSET:
+        return None
+    # A bare number is bytes here (unlike ReqMem, whose default unit is MB).
+    factor = _MEMORY_FACTOR[match.group(2).upper()] if match.group(2) else 1 / 1024**2
+    return round(float(match.group(1)) * factor, 1)
 
 
 def parse_int(value: str) -> int | None:
@@ -508,14 +533,21 @@ def parse_scontrol_jobs(text: str, tz: tzinfo | None = None) -> list[JobInfo]:
 def parse_sacct(
     text: str, tz: tzinfo | None = None, fields: Sequence[str] = SACCT_FIELDS
 ) -> list[JobInfo]:
-    """Jobs from ``sacct -n -P --delimiter=\\x1f -o <fields>``; step lines (``12.batch``) are
-    skipped (use ``-X``). Exit codes come from the text ``ExitCode`` (``3:0``): sacct's JSON
-    reports 0 for every job in 22.05."""
+    """Jobs from ``sacct -n -P --delimiter=\\x1f -o <fields>``. Exit codes come from the
+    text ``ExitCode`` (``3:0``): sacct's JSON reports 0 for every job in 22.05.
+
+    Step lines (``12.batch``, ``12.0``, ``12_3.extern``) are not jobs; what they measured
+    goes to their job: the peak ``MaxRSS`` of any step (sacct leaves it empty on the job's
+    own line). ``TotalCPU`` is read from the job's line, which sums its steps.
+    """
     jobs: list[JobInfo] = []
+    by_id: dict[str, JobInfo] = {}
+    steps: list[dict[str, str]] = []
     for values in _records(text, len(fields), None):
         row = dict(zip(fields, values, strict=True))
         job_id = row.get("JobID", "")
         if "." in job_id:
+            steps.append(row)
             continue
         raw = row.get("State", "")
         state = map_state(raw, row.get("Reason", ""))
@@ -557,9 +589,17 @@ def parse_sacct(
                 signal=None if active else signal,
                 array_job_id=array_job_id,
                 array_task_id=array_task_id,
+                cpu_used=None if active else parse_cpu_time(row.get("TotalCPU", "")),
+                memory_peak_mb=parse_memory_used_mb(row.get("MaxRSS", "")),
                 extra={"source": "accounting", "job_id_raw": row.get("JobIDRaw", "")},
             )
         )
+        by_id[job_id] = jobs[-1]
+    for row in steps:
+        job = by_id.get(row["JobID"].split(".", 1)[0])
+        peak = parse_memory_used_mb(row.get("MaxRSS", ""))
+        if job is not None and peak is not None:
+            job.memory_peak_mb = max(peak, job.memory_peak_mb or 0.0)
     return jobs
 
 

@@ -174,6 +174,32 @@ async def test_history_shows_an_ended_job_with_its_exit_code(slurm: Slurm) -> No
 
 
 @pytest.mark.asyncio
+async def test_detail_and_history_report_cpu_time_and_memory_peak(slurm: Slurm) -> None:
+    """sacct's TotalCPU and the steps' MaxRSS (sampled every JobAcctGatherFrequency=10 s,
+    so the job runs a little longer than that) reach the detail and the history."""
+    script = (
+        "#!/bin/bash\npython3 -c '\nimport time\nblock = bytearray(80 * 1024 * 1024)\n"
+        "t = time.time()\nwhile time.time() - t < 12: pass\n'\n"
+    )
+    job_id = await slurm.submit(slurm.spec(script, name="jrpc-usage", memory_mb=400))
+    await slurm.wait(job_id, {"completed", "failed"}, timeout=90)
+    deadline = time.monotonic() + 30
+    while True:  # the step's record reaches slurmdbd a moment after the job ends
+        job = await slurm.scheduler.get_job(job_id)
+        if job.cpu_used is not None and job.memory_peak_mb is not None:
+            break
+        assert time.monotonic() < deadline, f"no usage for job {job_id}: {job}"
+        await asyncio.sleep(1)
+    assert job.state == "completed" and job.elapsed and job.elapsed >= 12
+    # A busy loop on its one CPU: nearly all of elapsed × CPUs.
+    assert 0.7 * job.elapsed <= job.cpu_used <= job.elapsed + 1, (job.cpu_used, job.elapsed)
+    assert 80 <= job.memory_peak_mb < 400 and job.memory_mb == 400
+    history = {j.id: j for j in await slurm.scheduler.history(days=1)}
+    past = history[job_id]
+    assert (past.cpu_used, past.memory_peak_mb) == (job.cpu_used, job.memory_peak_mb)
+
+
+@pytest.mark.asyncio
 async def test_test_submit_partitions_and_clear_errors(slurm: Slurm) -> None:
     answer = await slurm.scheduler.test_submit(slurm.spec("#!/bin/bash\ntrue\n"))
     assert answer["expected_start"] is not None
