@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -126,6 +127,39 @@ async def test_queue_beyond_max_running_and_cancel_kills_the_group(tmp_path, wor
         assert now["expected_start"] is not None and now["message"] == "Would start now."
     finally:
         await scheduler.close()
+
+
+@pytest.mark.asyncio
+async def test_ended_jobs_report_cpu_time_and_peak_memory(tmp_path, workdir):
+    """Like Slurm's accounting: what the job and its children used, once it ended; the
+    exit status is the script's, a signal included."""
+    scheduler = make(tmp_path, workdir)
+    try:
+        busy = (
+            f"{sys.executable} -c '\n"
+            "import time\nblock = bytearray(120 * 1024 * 1024)\n"
+            "t = time.process_time()\nwhile time.process_time() - t < 0.6: pass\n'\n"
+            "exit 4\n"
+        )
+        job_id = await scheduler.submit(JobSpec(script=busy, cpus=1, memory_mb=1000))
+        job = await wait_state(scheduler, job_id, {"failed"})
+        assert job.exit_code == 4 and job.signal == 0
+        assert job.cpu_used is not None and 0.6 <= job.cpu_used < 5
+        assert job.memory_peak_mb is not None and 120 <= job.memory_peak_mb < 400
+        # The history (and a restarted scheduler) keep the figures.
+        (listed,) = [j for j in await scheduler.history() if j.id == job_id]
+        assert listed.cpu_used == job.cpu_used and listed.memory_peak_mb == job.memory_peak_mb
+        killed = await scheduler.submit(JobSpec(script="kill -TERM $$\n"))
+        dead = await wait_state(scheduler, killed, {"failed"})
+        assert dead.signal == 15 and dead.reason == "killed by signal 15" and dead.cpu_used is not None
+    finally:
+        await scheduler.close()
+    again = make(tmp_path, workdir)
+    try:
+        restored = await again.get_job(job_id)
+        assert restored.cpu_used == job.cpu_used and restored.memory_peak_mb == job.memory_peak_mb
+    finally:
+        await again.close()
 
 
 @pytest.mark.asyncio

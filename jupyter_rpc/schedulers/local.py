@@ -25,6 +25,7 @@ import json
 import os
 import re
 import signal
+import sys
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -38,6 +39,7 @@ _ARRAY_RE = re.compile(r"^(\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*)(%(\d+))?$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_ARRAY = 1001
+_MEASURE = str(Path(__file__).with_name("measure.py"))
 #: Ended jobs stay in :meth:`LocalScheduler.list_jobs` this long (Slurm's MinJobAge).
 KEEP_ENDED = 300.0
 
@@ -374,8 +376,12 @@ class LocalScheduler(Scheduler):
             )
             return
         try:
+            usage = self._usage_file(task)
+            usage.unlink(missing_ok=True)
             task.process = await asyncio.create_subprocess_exec(
-                "bash", script,
+                # Through measure.py (stdlib only: -I -S start fast), for CPU time and
+                # peak memory once it ends; the exit status passes through.
+                sys.executable, "-I", "-S", _MEASURE, str(usage), "--", "bash", script,
                 cwd=info.workdir, env=self._environment(task), stdin=asyncio.subprocess.DEVNULL,
                 stdout=out_fd, stderr=err_fd, start_new_session=True,
             )  # fmt: skip
@@ -396,7 +402,21 @@ class LocalScheduler(Scheduler):
             await self._kill(task)
         self._ended(task)
 
+    def _usage_file(self, task: _Task) -> Path:
+        return self._job_dir(task.info.id) / f"usage-{task.info.id}.json"
+
+    def _read_usage(self, task: _Task) -> None:
+        """CPU time and peak memory that measure.py recorded (none if it was killed)."""
+        try:
+            usage = json.loads(self._usage_file(task).read_text(encoding="utf-8"))
+            cpu, rss = float(usage["cpu_seconds"]), int(usage["max_rss_kb"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        task.info.cpu_used = round(cpu, 3)
+        task.info.memory_peak_mb = round(rss / 1024, 1)
+
     def _ended(self, task: _Task) -> None:
+        self._read_usage(task)
         code = task.process.returncode if task.process else None
         exit_code, signum = (code, 0) if code is not None and code >= 0 else (0, -(code or 0))
         if task.stop_reason == "timeout":
