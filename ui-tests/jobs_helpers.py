@@ -85,6 +85,8 @@ def history_row(panel: Locator, job_id: str, *, timeout: float = 30_000) -> Loca
 
 
 def history_cells(row: Locator) -> dict[str, str]:
-    """The texts of a history row by column: id, name, state, exit, elapsed, ended."""
+    """The texts of a history row by column: id, name, state, exit, elapsed, cpu, memory,
+    ended."""
     texts = row.locator("td").all_inner_texts()
-    return dict(zip(["id", "name", "state", "exit", "elapsed", "ended"], texts, strict=True))
+    columns = ["id", "name", "state", "exit", "elapsed", "cpu", "memory", "ended"]
+    return dict(zip(columns, texts, strict=True))

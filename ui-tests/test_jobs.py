@@ -235,7 +235,9 @@ def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> No
     panel = open_jobs_panel(lab)
     choose_cluster(panel, "This computer")
     ok_name = unique("hist-ok")
-    ok_id = submit_through_dialog(lab, panel, "#!/bin/bash\necho fine\n", ok_name)
+    # Busy on its one CPU for 2 s (the other job only sleeps).
+    busy = "#!/bin/bash\nend=$((SECONDS + 2))\nwhile [ $SECONDS -lt $end ]; do :; done\necho fine\n"
+    ok_id = submit_through_dialog(lab, panel, busy, ok_name)
     cleanup.append(("local", ok_id))
     expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
     bad_name = unique("hist-bad")
@@ -251,6 +253,13 @@ def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> No
     assert (ok["name"], ok["state"], ok["exit"]) == (ok_name, "completed", "0"), ok
     assert re.fullmatch(r"\d+s", bad["elapsed"]) and int(bad["elapsed"][:-1]) >= 1, bad
     assert bad["ended"] and ok["ended"], (bad, ok)
+    # What each used: the busy job kept its CPU busy, the sleeping one did not; both
+    # show their (few MB of) peak memory.
+    cpu = {which: re.fullmatch(r"(<?)(\d+) %", cells["cpu"]) for which, cells in (("ok", ok), ("bad", bad))}
+    assert cpu["ok"] and cpu["bad"], (ok, bad)
+    assert int(cpu["ok"][2]) >= 20 and (cpu["bad"][1] or int(cpu["bad"][2]) < 10), (ok, bad)
+    peak = re.compile(r"\d+(\.\d)? MB( <?\d+ %)?")
+    assert peak.fullmatch(ok["memory"]) and peak.fullmatch(bad["memory"]), (ok, bad)
     ids = panel.locator(".jp-rpc-JobsHistory tbody tr td:first-child").all_inner_texts()
     assert ids.index(bad_id) < ids.index(ok_id), ids
     # The filter works here too; the period can change.
@@ -263,6 +272,10 @@ def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> No
     history_row(panel, ok_id).click()
     expect(panel.locator(".jp-rpc-JobDetail-title")).to_have_text(f"Job {ok_id}")
     expect(output(panel)).to_contain_text("fine", timeout=15_000)
+    facts = panel.locator(".jp-rpc-JobDetail-facts")
+    expect(facts.locator("dt", has_text="CPU used")).to_have_count(1)
+    expect(facts.locator("dd", has_text=re.compile(r"^\d+s · \d+ % of 1 CPU over \d+s$"))).to_have_count(1)
+    expect(facts.locator("dt", has_text="Memory peak")).to_have_count(1)
     # Back to the current jobs.
     panel.get_by_role("tab", name="Current").click()
     expect(panel.get_by_role("table", name="Jobs", exact=True)).to_be_visible()
@@ -281,6 +294,8 @@ def test_slurm_history_from_accounting(lab: Page, slurm: str, cleanup: list) -> 
     assert (cells["name"], cells["state"], cells["exit"]) == (name, "failed", "3"), cells
     assert re.fullmatch(r"\d+s|\d+:\d\d", cells["elapsed"]), cells
     assert cells["ended"], cells
+    # sacct's TotalCPU over elapsed × CPUs: the job mostly slept.
+    assert re.fullmatch(r"<1 %|\d %", cells["cpu"]), cells
 
 
 def test_submit_a_script_from_the_file_browser(lab: Page, jobs_server: LabServer, cleanup: list) -> None:

@@ -3,7 +3,15 @@
  * exit codes and signals as a user reads them.
  */
 import type { IJobInfo } from '../clusters/api';
-import { formatExit, historyRows } from '../jobs/logic';
+import {
+  formatCpuUsed,
+  formatExit,
+  formatMegabytes,
+  formatMemoryPeak,
+  formatPercent,
+  historyRows,
+  jobUsage
+} from '../jobs/logic';
 
 function job(fields: Partial<IJobInfo> & { id: string }): IJobInfo {
   return {
@@ -78,5 +86,57 @@ describe('formatExit', () => {
       formatExit(job({ id: '4', exit_code: 0, signal: 15 }), n => `Signal ${n}`)
     ).toBe('Signal 15');
     expect(formatExit(job({ id: '5', exit_code: null }))).toBe('');
+  });
+});
+
+/** A translation bundle that only fills in the placeholders (English). */
+const trans = {
+  __: (msg: string, ...args: unknown[]): string =>
+    msg.replace(/%(\d+)/g, (_, i) => String(args[Number(i) - 1])),
+  _n: (one: string, many: string, n: number, ...args: unknown[]): string =>
+    (n === 1 ? one : many).replace(/%(\d+)/g, (_, i) =>
+      String([n, ...args][Number(i) - 1])
+    )
+};
+
+describe('efficiency of ended jobs', () => {
+  it('compares CPU time with elapsed × CPUs and the peak with the request', () => {
+    const j = job({
+      id: '1',
+      elapsed: 48,
+      cpus: 2,
+      cpu_used: 83.5,
+      memory_mb: 4096,
+      memory_peak_mb: 412.3
+    });
+    const usage = jobUsage(j);
+    expect(usage.cpu).toBeCloseTo(83.5 / 96);
+    expect(usage.memory).toBeCloseTo(412.3 / 4096);
+    expect(formatPercent(usage.cpu)).toBe('87 %');
+    expect(formatCpuUsed(j, trans)).toBe('1:24 · 87 % of 2 CPUs over 48s');
+    expect(formatMemoryPeak(j, trans)).toBe('412 MB · 10 % of 4.0 GB');
+  });
+
+  it('says nothing it cannot know', () => {
+    const unmeasured = job({ id: '2' });
+    expect(jobUsage(unmeasured)).toEqual({ cpu: null, memory: null });
+    expect(formatCpuUsed(unmeasured, trans)).toBe('');
+    expect(formatMemoryPeak(unmeasured, trans)).toBe('');
+    // A job that ended at once: CPU time but no elapsed time to compare.
+    const instant = job({ id: '3', elapsed: 0, cpu_used: 0.002 });
+    expect(jobUsage(instant).cpu).toBeNull();
+    expect(formatCpuUsed(instant, trans)).toBe('0s');
+    // No memory request: the peak alone.
+    const noRequest = job({ id: '4', memory_mb: null, memory_peak_mb: 4.9 });
+    expect(formatMemoryPeak(noRequest, trans)).toBe('4.9 MB');
+  });
+
+  it('writes small shares and sizes as a person reads them', () => {
+    expect(formatPercent(0.001)).toBe('<1 %');
+    expect(formatPercent(0)).toBe('0 %');
+    expect(formatPercent(1.32)).toBe('132 %');
+    expect(formatPercent(null)).toBe('');
+    expect(formatMegabytes(3584)).toBe('3.5 GB');
+    expect(formatMegabytes(null)).toBe('');
   });
 });

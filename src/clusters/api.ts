@@ -120,6 +120,10 @@ export interface IJobInfo {
   stderr: string;
   exit_code: number | null;
   signal: number | null;
+  /** CPU time used (user + system, seconds), where accounting measured it. */
+  cpu_used?: number | null;
+  /** Peak resident memory (MB), where accounting measured it. */
+  memory_peak_mb?: number | null;
   command: string;
   array_job_id: string;
   array_task_id: string;

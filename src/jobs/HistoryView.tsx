@@ -3,7 +3,17 @@ import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { useEffect, useMemo, useState } from 'react';
 import type { IJobInfo } from '../clusters/api';
 import { errorText } from '../clusters/plugin';
-import { formatDuration, formatExit, formatTime, historyRows } from './logic';
+import {
+  formatCpuUsed,
+  formatDuration,
+  formatExit,
+  formatMegabytes,
+  formatMemoryPeak,
+  formatPercent,
+  formatTime,
+  historyRows,
+  jobUsage
+} from './logic';
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { JobStateBadge } from './StateBadge';
@@ -24,7 +34,8 @@ export interface IHistoryListProps {
 
 /**
  * The user's ended jobs of the last days, from the scheduler's accounting
- * (`sacct` on Slurm): state, exit code, elapsed time and end time. Fetched
+ * (`sacct` on Slurm): state, exit code, elapsed time, how much of its CPUs
+ * and memory it used, and end time. Fetched
  * when shown, when the period changes, when one of the user's jobs ends and
  * on Refresh (never polled: accounting queries are not cheap).
  */
@@ -137,6 +148,18 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
               <th scope="col">{trans.__('State')}</th>
               <th scope="col">{trans.__('Exit')}</th>
               <th scope="col">{trans.__('Elapsed')}</th>
+              <th
+                scope="col"
+                title={trans.__('CPU time used of elapsed time × CPUs')}
+              >
+                {trans.__('CPU')}
+              </th>
+              <th
+                scope="col"
+                title={trans.__('Peak memory, and its share of the request')}
+              >
+                {trans.__('Memory')}
+              </th>
               <th scope="col" aria-sort="descending">
                 {trans.__('Ended')}
               </th>
@@ -145,6 +168,7 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
           <tbody>
             {rows.map(job => {
               const selected = model.selected === job.id;
+              const usage = jobUsage(job);
               const select = (): void => {
                 model.selected = selected ? '' : job.id;
               };
@@ -176,6 +200,24 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
                     {formatExit(job, signalText)}
                   </td>
                   <td>{formatDuration(job.elapsed)}</td>
+                  <td
+                    className="jp-rpc-JobsHistory-cpu"
+                    title={formatCpuUsed(job, trans)}
+                  >
+                    {formatPercent(usage.cpu)}
+                  </td>
+                  <td
+                    className="jp-rpc-JobsHistory-memory"
+                    title={formatMemoryPeak(job, trans)}
+                  >
+                    {formatMegabytes(job.memory_peak_mb)}
+                    {usage.memory !== null && (
+                      <span className="jp-rpc-muted">
+                        {' '}
+                        {formatPercent(usage.memory)}
+                      </span>
+                    )}
+                  </td>
                   <td className="jp-rpc-JobsHistory-ended">
                     {formatTime(job.ended)}
                   </td>

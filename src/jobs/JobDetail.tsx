@@ -11,7 +11,13 @@ import { isActive } from '../clusters/api';
 import type { IJobInfo, OutputStream } from '../clusters/api';
 import { errorText } from '../clusters/plugin';
 import { useOutputTail } from './hooks';
-import { formatDuration, formatElapsedLimit, formatTime } from './logic';
+import {
+  formatCpuUsed,
+  formatDuration,
+  formatElapsedLimit,
+  formatMemoryPeak,
+  formatTime
+} from './logic';
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { JobStateBadge } from './StateBadge';
@@ -175,6 +181,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     ],
     [trans.__('CPUs'), job.cpus === null ? '' : `${job.cpus}`],
     [trans.__('Memory'), job.memory_mb === null ? '' : `${job.memory_mb} MB`],
+    [trans.__('CPU used'), formatCpuUsed(job, trans)],
+    [trans.__('Memory peak'), formatMemoryPeak(job, trans)],
     [trans.__('GPUs'), job.gpus],
     [trans.__('Working directory'), job.workdir],
     [trans.__('Standard output'), job.stdout],

@@ -2,6 +2,7 @@
  * Pure logic of the jobs browser: grouping array tasks, sorting, filtering,
  * formatting times, and noticing jobs that ended between two polls.
  */
+import type { TranslationBundle } from '@jupyterlab/translation';
 import type { IJobInfo, IJobSpec } from '../clusters/api';
 import { isActive } from '../clusters/states';
 import type { JobState } from '../clusters/states';
@@ -479,4 +480,106 @@ export function formatExit(
   return job.exit_code === null || job.exit_code === undefined
     ? ''
     : `${job.exit_code}`;
+}
+
+/**
+ * How well an ended job used what it asked for, as fractions (1 = all of
+ * it): CPU time over elapsed time × CPUs, and peak memory over the memory
+ * requested. `null` where the scheduler did not measure or the job asked for
+ * nothing to compare with.
+ */
+export interface IJobUsage {
+  cpu: number | null;
+  memory: number | null;
+}
+
+/**
+ * The {@link IJobUsage} of a job.
+ */
+export function jobUsage(job: IJobInfo): IJobUsage {
+  const known = (n: number | null | undefined): n is number =>
+    n !== null && n !== undefined && isFinite(n);
+  const cpu =
+    known(job.cpu_used) && known(job.elapsed) && known(job.cpus)
+      ? job.elapsed > 0 && job.cpus > 0
+        ? job.cpu_used / (job.elapsed * job.cpus)
+        : null
+      : null;
+  const memory =
+    known(job.memory_peak_mb) && known(job.memory_mb) && job.memory_mb > 0
+      ? job.memory_peak_mb / job.memory_mb
+      : null;
+  return { cpu, memory };
+}
+
+/**
+ * A fraction as a whole percentage (`87 %`; `<1 %` for a little above
+ * zero); empty for `null`.
+ */
+export function formatPercent(fraction: number | null): string {
+  if (fraction === null || !isFinite(fraction)) {
+    return '';
+  }
+  const percent = Math.round(fraction * 100);
+  return percent === 0 && fraction > 0 ? '<1 %' : `${percent} %`;
+}
+
+/**
+ * A size in MB as `412 MB`, `3.5 GB` (empty for `null`).
+ */
+export function formatMegabytes(mb: number | null | undefined): string {
+  if (mb === null || mb === undefined || !isFinite(mb)) {
+    return '';
+  }
+  if (mb >= 1024) {
+    return `${(mb / 1024).toFixed(1)} GB`;
+  }
+  return mb >= 10 ? `${Math.round(mb)} MB` : `${mb.toFixed(1)} MB`;
+}
+
+/**
+ * An ended job's CPU time, with its efficiency where it can be computed:
+ * `1:23 · 87 % of 2 CPUs over 0:48` (empty if not measured).
+ */
+export function formatCpuUsed(
+  job: IJobInfo,
+  trans: Pick<TranslationBundle, '__' | '_n'>
+): string {
+  if (job.cpu_used === null || job.cpu_used === undefined) {
+    return '';
+  }
+  const used = formatDuration(job.cpu_used);
+  const { cpu } = jobUsage(job);
+  if (cpu === null) {
+    return used;
+  }
+  return trans._n(
+    '%2 · %3 of %1 CPU over %4',
+    '%2 · %3 of %1 CPUs over %4',
+    job.cpus ?? 0,
+    used,
+    formatPercent(cpu),
+    formatDuration(job.elapsed)
+  );
+}
+
+/**
+ * An ended job's peak memory, with the share of what it asked for:
+ * `412 MB · 10 % of 4.0 GB` (empty if not measured).
+ */
+export function formatMemoryPeak(
+  job: IJobInfo,
+  trans: Pick<TranslationBundle, '__'>
+): string {
+  const peak = formatMegabytes(job.memory_peak_mb);
+  const { memory } = jobUsage(job);
+  if (!peak || memory === null) {
+    return peak;
+  }
+  return trans.__(
+    '%1 · %2 of %3',
+    peak,
+    formatPercent(memory),
+    formatMegabytes(job.memory_mb)
+  );
 }
