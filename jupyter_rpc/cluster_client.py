@@ -183,6 +183,38 @@ class JobList(Table):
     empty = "(no jobs)"
 
 
+def _cpu_efficiency(info: dict[str, Any]) -> float | None:
+    used, elapsed, cpus = info.get("cpu_used"), info.get("elapsed"), info.get("cpus")
+    if used is None or not elapsed or not cpus:
+        return None
+    return float(used) / (float(elapsed) * int(cpus))
+
+
+def _percent(fraction: float | None) -> str:
+    return "" if fraction is None else f"{fraction * 100:.0f} %"
+
+
+def _memory_peak(info: dict[str, Any]) -> str:
+    peak, asked = info.get("memory_peak_mb"), info.get("memory_mb")
+    if peak is None:
+        return ""
+    text = f"{peak / 1024:.1f} GB" if peak >= 1024 else f"{peak:.0f} MB" if peak >= 10 else f"{peak:.1f} MB"
+    return f"{text} ({_percent(peak / asked)})" if asked else text
+
+
+class HistoryList(JobList):
+    """Ended jobs, with what they used: CPU efficiency and peak memory (of the request)."""
+
+    columns = (
+        *(c for c in JobList.columns if c[0] not in ("user", "time limit", "reason")),
+        ("cpu", lambda j: _percent(j.cpu_efficiency)),
+        ("memory peak", lambda j: _memory_peak(j.info)),
+        ("ended", lambda j: _ts("ended")(j.info)),
+        ("reason", lambda j: j.info.get("reason")),
+    )
+    empty = "(no ended jobs)"
+
+
 class Listing(Table):
     """A folder's entries (dicts: ``name``, ``path``, ``type``, ``size``, ``modified``, ...)."""
 
@@ -280,6 +312,17 @@ class Job:
         """The exit code once the job has ended (``None`` before, or if unknown)."""
         _ = self.state
         return self.info.get("exit_code")
+
+    @property
+    def cpu_efficiency(self) -> float | None:
+        """CPU time used over elapsed time × CPUs (1.0: every CPU busy all the time), once
+        the scheduler's accounting measured it; ``None`` if unknown."""
+        return _cpu_efficiency(self.info)
+
+    @property
+    def memory_peak_mb(self) -> float | None:
+        """The job's peak resident memory (MB), once accounting measured it."""
+        return self.info.get("memory_peak_mb")
 
     def _path(self, *more: str) -> str:
         return "/".join([self.cluster._path("jobs", _q(self.id)), *more])
@@ -728,9 +771,10 @@ class Cluster:
         return JobList(Job(self, j) for j in body["jobs"])
 
     def history(self, days: float = 7) -> JobList:
-        """Your jobs of the last ``days`` days, from the scheduler's accounting."""
+        """Your jobs that ended in the last ``days`` days, from the scheduler's accounting,
+        with their CPU efficiency and peak memory where it measured them."""
         body = self._session.request("GET", self._path("history") + f"?days={float(days):g}")
-        return JobList(Job(self, j) for j in body["jobs"])
+        return HistoryList(Job(self, j) for j in body["jobs"])
 
     def job(self, job_id: str | int) -> Job:
         """An existing job by its id."""

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import os
+import re
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,16 @@ async def test_a_failing_job_is_waited_for_with_its_output_and_exit_code(server_
     # outside IPython, waiting prints one line per state it saw
     printed = capsys.readouterr().out
     assert f"Job {job.id} (fails) on local: failed" in printed and "exit code 2" in printed
+
+    # What it used, once ended; the history table shows it.
+    assert job.cpu_efficiency is not None and 0 <= job.cpu_efficiency < 5
+    assert job.memory_peak_mb is not None and 0 < job.memory_peak_mb < 500
+    history = await in_thread(local.history, days=1)
+    (row,) = [r for r in history._rows() if r[0] == job.id]
+    heads = [h for h, _ in history.columns]
+    cells = dict(zip(heads, row, strict=True))
+    assert cells["state"] == "failed" and cells["exit"] == "2" and cells["ended"]
+    assert re.fullmatch(r"\d+ %", cells["cpu"]) and re.fullmatch(r"\d+(\.\d)? MB( \(\d+ %\))?", cells["memory peak"])
 
 
 async def test_long_output_is_read_whole(server_url, capsys):
