@@ -182,9 +182,16 @@ class SlurmScheduler(Scheduler):
     # --- running commands ---------------------------------------------------------
 
     async def _run(
-        self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
+        self,
+        argv: list[str],
+        *,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float | None = None,
     ) -> Completed:
-        return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
+        return await self.runner.run(
+            argv, input=input, env=env, timeout=timeout or self.command_timeout
+        )
 
     def _failed(self, done: Completed, what: str) -> RPCError:
         message = sp.clean_slurm_error(done.stderr) or f"exit status {done.exit_status}"
@@ -226,14 +233,16 @@ class SlurmScheduler(Scheduler):
             raise self._failed(done, "scontrol show job")
         return sp.parse_scontrol_jobs(done.stdout, self.tz)
 
-    async def _sacct_jobs(self, extra: list[str], *, steps: bool = False) -> list[JobInfo]:
+    async def _sacct_jobs(
+        self, extra: list[str], *, steps: bool = False, timeout: float | None = None
+    ) -> list[JobInfo]:
         """Jobs from accounting; ``steps`` also reads their steps' lines, for the memory
         peak (``MaxRSS`` is measured per step)."""
         argv = [
             "sacct", "-n", *([] if steps else ["-X"]), "-P", f"--delimiter={sp.SEP}",
             f"--format={','.join(sp.SACCT_FIELDS)}", *extra,
         ]  # fmt: skip
-        done = await self._run(argv, env=_TIME_ENV)
+        done = await self._run(argv, env=_TIME_ENV, timeout=timeout)
         if not done.ok:
             raise self._failed(done, "sacct")
         return sp.parse_sacct(done.stdout, self.tz)
@@ -255,7 +264,10 @@ class SlurmScheduler(Scheduler):
         """CPU time and memory peak of an ended job that scontrol still shows (scontrol
         does not report them), from accounting if the cluster has it."""
         try:
-            recorded = await self._sacct_jobs([f"--jobs={job.id}"], steps=True)
+            # Briefly: a slurmdbd that does not answer must not hold up the detail.
+            recorded = await self._sacct_jobs(
+                [f"--jobs={job.id}"], steps=True, timeout=min(10.0, self.command_timeout)
+            )
         except RPCError:
             return  # no accounting (or it is down): the detail shows what scontrol knows
         for other in recorded:
