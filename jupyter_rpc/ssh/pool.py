@@ -339,15 +339,22 @@ class SSHPool:
     async def close(self) -> None:
         """Close every connection and stop background work."""
         self._closed = True
+        closing = []
         for e in self._entries.values():
             if e.task is not None:
                 e.task.cancel()
+            if e.conn is not None:
+                closing.append(asyncio.ensure_future(e.conn.wait_closed()))
             self._disconnect(e)
         tasks = [t for t in self._tasks if not t.done()]
         for t in tasks:
             t.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=5.0)
+        # Wait (briefly) until the connections are closed: a ProxyCommand's process is
+        # then reaped too, rather than left to the event loop after it stopped.
+        if tasks or closing:
+            await asyncio.wait([*tasks, *closing], timeout=5.0)
+        for t in closing:
+            t.cancel()
 
     # -- connections ------------------------------------------------------------------
 

@@ -384,5 +384,24 @@ async def test_unknown_host_behind_a_proxycommand_is_trusted(hpc_testbed: HPCTes
         assert state["state"] == "connected"
         assert trusted.read_text().startswith(f"[login.cluster.invalid]:{tb.port} ")
         assert (await pool.run(target, "echo through-the-proxy")).stdout == "through-the-proxy\n"
+        assert _ssh_children(), "the ProxyCommand runs as a child of the server"
     finally:
         await pool.close()
+    # Closed means closed: the proxy process has exited and was reaped (no zombie, no
+    # process left to the event loop after it stops).
+    assert _ssh_children() == []
+
+
+def _ssh_children() -> list[int]:
+    """Our child processes (zombies included) that run ``ssh``."""
+    pids = []
+    for children in pathlib.Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        pids += [int(p) for p in children.read_text().split()]
+    found = []
+    for pid in pids:
+        try:
+            if pathlib.Path(f"/proc/{pid}/comm").read_text().strip() == "ssh":
+                found.append(pid)
+        except OSError:  # gone meanwhile
+            pass
+    return found
