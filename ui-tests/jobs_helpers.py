@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from helpers import open_by_palette
 from playwright.sync_api import Locator, Page, expect
 
@@ -43,8 +45,18 @@ def submit_through_dialog(
         dialog.locator("#jp-rpc-job_hold").check()
     dialog.get_by_role("button", name="Submit", exact=True).click()
     expect(dialog).to_have_count(0, timeout=30_000)
+    return submitted_job_id(panel, name)
+
+
+def submitted_job_id(panel: Locator, name: str) -> str:
+    """The id of the job named ``name`` that the panel's detail shows after a submit.
+
+    The detail of a job shown before may stay for a moment: wait for this one's name,
+    then read its id."""
     detail = panel.locator(".jp-rpc-JobDetail")
     expect(detail).to_be_visible(timeout=30_000)
+    named = detail.locator(".jp-rpc-JobDetail-facts dd").filter(has_text=re.compile(f"^{re.escape(name)}$"))
+    expect(named).to_have_count(1, timeout=30_000)
     title = detail.locator(".jp-rpc-JobDetail-title").inner_text()
     return title.removeprefix("Job ").strip()
 

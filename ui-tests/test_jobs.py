@@ -24,6 +24,7 @@ from jobs_helpers import (
     output,
     show_history,
     submit_through_dialog,
+    submitted_job_id,
 )
 from playwright.sync_api import Page, expect
 
@@ -222,9 +223,7 @@ def test_slurm_check_start_time_then_submit_and_read_output(
         "Asking the scheduler…", timeout=30_000
     )
     dialog.get_by_role("button", name="Submit", exact=True).click()
-    detail = panel.locator(".jp-rpc-JobDetail")
-    expect(detail).to_be_visible(timeout=30_000)
-    job_id = detail.locator(".jp-rpc-JobDetail-title").inner_text().removeprefix("Job ").strip()
+    job_id = submitted_job_id(panel, name)
     cleanup.append((slurm, job_id))
     expect(job_row(panel, job_id)).to_contain_text(name)
     expect(detail_state(panel)).to_have_text("completed", timeout=90_000)
@@ -318,9 +317,7 @@ def test_submit_a_script_from_the_file_browser(lab: Page, jobs_server: LabServer
     dialog.get_by_role("button", name="Submit", exact=True).click()
     expect(dialog).to_have_count(0, timeout=30_000)
     panel = lab.locator("#jp-rpc-jobs")
-    detail = panel.locator(".jp-rpc-JobDetail")
-    expect(detail).to_be_visible(timeout=30_000)
-    job_id = detail.locator(".jp-rpc-JobDetail-title").inner_text().removeprefix("Job ").strip()
+    job_id = submitted_job_id(panel, "hello.sh")
     cleanup.append(("local", job_id))
     expect(job_row(panel, job_id)).to_contain_text("hello.sh")
     expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
