@@ -153,6 +153,7 @@ def test_filter_and_sort(lab: Page, cleanup: list) -> None:
     expect(job_row(panel, id_b)).to_be_visible()
     # Sort by name: ascending, then descending.
     panel.get_by_role("button", name=re.compile("^Name")).click()
+    expect(panel.locator('th[aria-sort="ascending"]')).to_have_text(re.compile("Name"))
     names = panel.locator("tbody tr td:nth-child(2)")
     expect(names.first).to_be_visible()
     first = names.all_inner_texts()
