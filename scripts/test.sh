@@ -73,8 +73,12 @@ else
   echo "SKIPPING the HPC test bed: not root. The SSH/Slurm/SFTP tests will skip."
 fi
 
-say "Server, backend and API tests (pytest)"
+say "Front-end unit tests (Jest: src/__tests__)"
 set +e
+jlpm test --ci --silent
+JS_STATUS=$?
+
+say "Server, backend and API tests (pytest)"
 python -m pytest tests -q -p no:cacheprovider
 PY_STATUS=$?
 UI_STATUS=0
@@ -84,6 +88,7 @@ if [ "$UI" = 1 ]; then
   UI_STATUS=$?
 fi
 set -e
+[ $JS_STATUS = 0 ] || die "Jest tests failed (exit $JS_STATUS)"
 [ $PY_STATUS = 0 ] || die "pytest tests failed (exit $PY_STATUS)"
 [ $UI_STATUS = 0 ] || die "browser tests failed (exit $UI_STATUS)"
 say "All tests passed"
