@@ -206,7 +206,7 @@ class JobHandler(ClusterHandler):
     @authorized
     async def get(self, cluster: str, job_id: str) -> None:
         c = self.cluster(cluster)
-        self.write_json((await c.need_scheduler().get_job(job_id)).to_json())
+        self.write_json((await c.need_scheduler().get_job(job_id, usage=True)).to_json())
 
     @web.authenticated
     @authorized

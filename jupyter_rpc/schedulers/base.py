@@ -158,8 +158,11 @@ class Scheduler(abc.ABC):
         array task once started; active and recently ended ones."""
 
     @abc.abstractmethod
-    async def get_job(self, job_id: str) -> JobInfo:
-        """Full detail of one job (falls back to history for ended jobs); ``NotFound`` if unknown."""
+    async def get_job(self, job_id: str, *, usage: bool = False) -> JobInfo:
+        """Full detail of one job (falls back to history for ended jobs); ``NotFound`` if
+        unknown. ``usage``: also what an ended job used (``cpu_used``, ``memory_peak_mb``)
+        where that costs the scheduler another query (the detail view asks for it; callers
+        that only need paths or the state do not)."""
 
     @abc.abstractmethod
     async def history(self, *, days: float = 7.0) -> list[JobInfo]:

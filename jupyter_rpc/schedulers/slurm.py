@@ -247,15 +247,15 @@ class SlurmScheduler(Scheduler):
             raise self._failed(done, "sacct")
         return sp.parse_sacct(done.stdout, self.tz)
 
-    async def get_job(self, job_id: str) -> JobInfo:
+    async def get_job(self, job_id: str, *, usage: bool = False) -> JobInfo:
         job_id = check_job_id(job_id)
         jobs = await self._scontrol_jobs(job_id)
         if jobs:
             job = _pick(jobs, job_id)
-            if job.state not in ACTIVE_STATES:
+            if usage and job.state not in ACTIVE_STATES:
                 await self._add_usage(job)
             return job
-        history = await self._sacct_jobs([f"--jobs={job_id}"], steps=True)
+        history = await self._sacct_jobs([f"--jobs={job_id}"], steps=usage)
         if history:
             return _pick(history, job_id)
         raise NotFound(f"Slurm on {self.runner.where} knows no job {job_id}.", code="job.not_found")

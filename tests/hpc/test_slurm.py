@@ -185,7 +185,7 @@ async def test_detail_and_history_report_cpu_time_and_memory_peak(slurm: Slurm) 
     await slurm.wait(job_id, {"completed", "failed"}, timeout=90)
     deadline = time.monotonic() + 30
     while True:  # the step's record reaches slurmdbd a moment after the job ends
-        job = await slurm.scheduler.get_job(job_id)
+        job = await slurm.scheduler.get_job(job_id, usage=True)
         if job.cpu_used is not None and job.memory_peak_mb is not None:
             break
         assert time.monotonic() < deadline, f"no usage for job {job_id}: {job}"
