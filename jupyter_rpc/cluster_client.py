@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .client import BLOCK, RemoteError, Session
-from .display import TransferProgress
+from .display import LiveOutput, TransferProgress, in_ipython
 
 #: Job states in which a job may still run (``jupyter_rpc.schedulers.base.ACTIVE_STATES``).
 ACTIVE = frozenset({"pending", "held", "running", "completing", "suspended"})
@@ -198,7 +198,7 @@ def _memory_peak(info: dict[str, Any]) -> str:
     peak, asked = info.get("memory_peak_mb"), info.get("memory_mb")
     if peak is None:
         return ""
-    text = f"{peak / 1024:.1f} GB" if peak >= 1024 else f"{peak:.0f} MB" if peak >= 10 else f"{peak:.1f} MB"
+    text = _size(round(peak * 1024 * 1024))
     return f"{text} ({_percent(peak / asked)})" if asked else text
 
 
@@ -456,15 +456,9 @@ class _StatusLine:
 
     def __init__(self, job: Job):
         self.job = job
-        self.handle: Any = None
+        self.output = LiveOutput()
         self.last = ""
-        self.ipython = False
-        try:
-            from IPython import get_ipython
-
-            self.ipython = get_ipython() is not None
-        except ImportError:
-            pass
+        self.ipython = in_ipython()
 
     def text(self, note: str = "") -> str:
         info = self.job.info
@@ -490,13 +484,8 @@ class _StatusLine:
                 print(line, flush=True)
             self.last = line
             return
-        from IPython.display import display
-
-        bundle = {"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"}
-        if self.handle is None:
-            self.handle = display(bundle, raw=True, display_id=True)
-        elif line != self.last:
-            self.handle.update(bundle, raw=True)
+        if not self.output.shown or line != self.last:
+            self.output.show({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"})
         self.last = line
 
 

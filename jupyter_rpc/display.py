@@ -88,34 +88,52 @@ def rich_value(result: Any, bundle: dict[str, Any] | None) -> Any:
     return result
 
 
-class ProgressView:
-    """A live progress display in the running cell (only inside IPython)."""
+def in_ipython() -> bool:
+    """Whether this runs in an IPython kernel or shell (where cells show displays)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return get_ipython() is not None
 
-    def __init__(self, label: str) -> None:
-        self.label = label
+
+class LiveOutput:
+    """One display in the running cell that later calls replace in place (IPython's
+    display handle): shown by the first :meth:`show`, updated by the next ones."""
+
+    def __init__(self) -> None:
         self._handle: Any = None
-        self._t0 = time.monotonic()
 
-    def update(self, tree: dict[str, Any] | None, state: str) -> None:
-        """Show the latest progress tree."""
-        if tree is None:
-            return
-        try:
-            from IPython import get_ipython
-            from IPython.display import display
-        except ImportError:
-            return
-        if get_ipython() is None:
-            return
-        bundle = {"text/plain": self._text(tree, state), "text/html": self._html(tree, state)}
+    @property
+    def shown(self) -> bool:
+        return self._handle is not None
+
+    def show(self, bundle: dict[str, str]) -> None:
+        from IPython.display import display
+
         if self._handle is None:
             self._handle = display(bundle, raw=True, display_id=True)
         else:
             self._handle.update(bundle, raw=True)
 
+
+class ProgressView:
+    """A live progress display in the running cell (only inside IPython)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._output = LiveOutput()
+        self._t0 = time.monotonic()
+
+    def update(self, tree: dict[str, Any] | None, state: str) -> None:
+        """Show the latest progress tree."""
+        if tree is None or not in_ipython():
+            return
+        self._output.show({"text/plain": self._text(tree, state), "text/html": self._html(tree, state)})
+
     def done(self, tree: dict[str, Any] | None, state: str) -> None:
         """Show the final state (if progress was ever shown)."""
-        if self._handle is not None:
+        if self._output.shown:
             self.update(tree or {"status": state, "step_message": "", "steps": 0, "children": []}, state)
 
     def _text(self, tree: dict[str, Any], state: str) -> str:
@@ -142,14 +160,6 @@ class ProgressView:
         return f"{bar}<pre>{html.escape(self._text(tree, state))}</pre>"
 
 
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
-
-
 def _megabytes(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
@@ -168,10 +178,10 @@ class TransferProgress:
         self.done = 0
         self._t0 = time.monotonic()
         self._last = 0.0
-        self._handle: Any = None
+        self._output = LiveOutput()
         if show is None:
             show = total is None or total >= threshold
-        self.enabled = bool(show) and _in_ipython()
+        self.enabled = bool(show) and in_ipython()
 
     def add(self, n: int) -> None:
         """Count ``n`` more bytes moved."""
@@ -199,8 +209,6 @@ class TransferProgress:
         return " · ".join(parts)
 
     def _show(self, final: str) -> None:
-        from IPython.display import display
-
         self._last = time.monotonic()
         line = self.text(final)
         if final == "done":
@@ -211,8 +219,4 @@ class TransferProgress:
             bar = f'<progress value="{self.done}" max="{self.total}"></progress>'
         else:
             bar = "<progress></progress>"
-        bundle = {"text/plain": line, "text/html": f"{bar} <code>{html.escape(line)}</code>"}
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)
+        self._output.show({"text/plain": line, "text/html": f"{bar} <code>{html.escape(line)}</code>"})
