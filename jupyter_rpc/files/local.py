@@ -289,19 +289,13 @@ class LocalFiles(RemoteFiles):
     # --- folders and names ----------------------------------------------------------
 
     async def mkdir(self, path: str) -> FileEntry:
-        parsed = self.policy.parse_target(path, "create folders")
-        if parsed.root is None:
-            raise P.permission(path, "create folders at the top level (only roots live there)")
-        if parsed.is_root:
-            raise P.exists(parsed.drive)
+        parsed = self.policy.parse_new_folder(path)
         _, real = await asyncio.to_thread(self._resolve, path, follow=False)
         await self._io(parsed.drive, "create", os.mkdir, real)
         return await self.stat(parsed.drive)
 
     def _movable(self, path: str, action: str) -> tuple[P.Parsed, str]:
-        parsed = self.policy.parse_target(path, action)
-        if parsed.root is None or parsed.is_root:
-            raise P.permission(path or "/", f"{action} a root folder")
+        self.policy.parse_movable(path, action)
         return self._resolve(path, follow=False)
 
     async def rename(self, path: str, new_path: str) -> FileEntry:

@@ -257,6 +257,23 @@ class RootsPolicy:
                 raise permission(trimmed, f"{action} at the top level (only the roots live there)")
         return self.parse(path)
 
+    def parse_new_folder(self, path: str) -> Parsed:
+        """:meth:`parse_target` for a folder about to be made: not at the top level, and a
+        root's name is taken (``files.exists``)."""
+        parsed = self.parse_target(path, "create folders")
+        if parsed.root is None:
+            raise permission(path, "create folders at the top level (only roots live there)")
+        if parsed.is_root:
+            raise exists(parsed.drive)
+        return parsed
+
+    def parse_movable(self, path: str, action: str) -> Parsed:
+        """:meth:`parse_target` for a name to rename, replace or delete: never a root."""
+        parsed = self.parse_target(path, action)
+        if parsed.root is None or parsed.is_root:
+            raise permission(path or "/", f"{action} a root folder")
+        return parsed
+
     def root_of(self, real: str) -> Root | None:
         """The root (longest match) a resolved real path lies under, if any."""
         best: Root | None = None

@@ -656,11 +656,7 @@ class SFTPFiles(RemoteFiles):
     # --- folders and names ----------------------------------------------------------
 
     async def mkdir(self, path: str) -> FileEntry:
-        parsed = self.policy.parse_target(path, "create folders")
-        if parsed.root is None:
-            raise P.permission(path, "create folders at the top level (only roots live there)")
-        if parsed.is_root:
-            raise P.exists(parsed.drive)
+        self.policy.parse_new_folder(path)
         sftp = await self._sftp()
         parsed, real = await self._resolve(sftp, path, follow=False)
         try:
@@ -684,9 +680,7 @@ class SFTPFiles(RemoteFiles):
             raise
 
     async def _movable(self, sftp: SFTPClient, path: str, action: str) -> tuple[P.Parsed, str]:
-        parsed = self.policy.parse_target(path, action)
-        if parsed.root is None or parsed.is_root:
-            raise P.permission(path or "/", f"{action} a root folder")
+        self.policy.parse_movable(path, action)
         return await self._resolve(sftp, path, follow=False)
 
     async def rename(self, path: str, new_path: str) -> FileEntry:
