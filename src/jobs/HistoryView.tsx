@@ -16,6 +16,7 @@ import {
 } from './logic';
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
+import { SelectableJobRow } from './JobRow';
 import { JobStateBadge } from './StateBadge';
 
 /**
@@ -167,26 +168,9 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
           </thead>
           <tbody>
             {rows.map(job => {
-              const selected = model.selected === job.id;
               const usage = jobUsage(job);
-              const select = (): void => {
-                model.selected = selected ? '' : job.id;
-              };
               return (
-                <tr
-                  key={job.id}
-                  className={`jp-rpc-JobsTable-row${selected ? ' jp-mod-selected' : ''}`}
-                  aria-selected={selected}
-                  tabIndex={0}
-                  data-job-id={job.id}
-                  onClick={select}
-                  onKeyDown={e => {
-                    if (e.key === 'Enter' || e.key === ' ') {
-                      e.preventDefault();
-                      select();
-                    }
-                  }}
-                >
+                <SelectableJobRow key={job.id} model={model} jobId={job.id}>
                   <td>{job.id}</td>
                   <td>{job.name}</td>
                   <td>
@@ -221,7 +205,7 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
                   <td className="jp-rpc-JobsHistory-ended">
                     {formatTime(job.ended)}
                   </td>
-                </tr>
+                </SelectableJobRow>
               );
             })}
           </tbody>

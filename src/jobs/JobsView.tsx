@@ -15,6 +15,7 @@ import type { IClustersManager } from '../clusters/tokens';
 import { useSignals } from '../panels/functions/hooks';
 import { HistoryList } from './HistoryView';
 import { JobDetail } from './JobDetail';
+import { SelectableJobRow } from './JobRow';
 import {
   countStates,
   filterRows,
@@ -426,27 +427,15 @@ function JobRow(
   props: IJobsViewProps & { job: IJobInfo; task?: boolean }
 ): JSX.Element {
   const { job, model, trans, task } = props;
-  const selected = model.selected === job.id;
   const note =
     job.state === 'running' || job.state === 'completing'
       ? job.nodes
       : job.reason;
-  const select = (): void => {
-    model.selected = selected ? '' : job.id;
-  };
   return (
-    <tr
-      className={`jp-rpc-JobsTable-row${task ? ' jp-rpc-mod-task' : ''}${selected ? ' jp-mod-selected' : ''}`}
-      aria-selected={selected}
-      tabIndex={0}
-      data-job-id={job.id}
-      onClick={select}
-      onKeyDown={e => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          select();
-        }
-      }}
+    <SelectableJobRow
+      model={model}
+      jobId={job.id}
+      className={task ? 'jp-rpc-mod-task' : ''}
     >
       <td>{job.id}</td>
       <td>{job.name}</td>
@@ -458,6 +447,6 @@ function JobRow(
       <td className="jp-rpc-JobsTable-note" title={note}>
         {note}
       </td>
-    </tr>
+    </SelectableJobRow>
   );
 }
