@@ -8,7 +8,6 @@ import { Uploader } from '@jupyterlab/filebrowser';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import {
   Button,
-  HTMLSelect,
   LabIcon,
   newFolderIcon,
   refreshIcon,
@@ -19,6 +18,7 @@ import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 import { Panel, Widget } from '@lumino/widgets';
 import React from 'react';
+import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
 import type { RemoteDrive } from './drive';
 import { normalizeDrivePath } from './paths';
@@ -301,19 +301,13 @@ export class RemoteFilesPanel extends Panel {
     const message = this._error || stateError;
     return (
       <div className="jp-rpc-FilesPanel-pickerRow">
-        <label className="jp-rpc-FilesPanel-label">
-          <span>{t.__('Cluster')}</span>
-          <HTMLSelect
-            aria-label={t.__('Cluster')}
-            value={this._cluster}
-            disabled={!clusters.length}
-            onChange={event => void this.selectCluster(event.target.value)}
-            options={clusters.map(c => ({
-              label: c.display_name || c.name,
-              value: c.name
-            }))}
-          />
-        </label>
+        <ClusterSelect
+          className="jp-rpc-FilesPanel-label"
+          clusters={clusters}
+          value={this._cluster}
+          onChange={name => void this.selectCluster(name)}
+          trans={t}
+        />
         {!clusters.length && !listError && (
           <p className="jp-rpc-FilesPanel-empty">
             {t.__('No clusters are configured.')}

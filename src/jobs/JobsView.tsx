@@ -10,6 +10,7 @@ import {
 import type { CommandRegistry } from '@lumino/commands';
 import React, { useEffect, useMemo } from 'react';
 import type { IJobInfo } from '../clusters/api';
+import { ClusterSelect } from '../clusters/ClusterSelect';
 import { ClusterCommandIDs, errorText } from '../clusters/plugin';
 import type { IClustersManager } from '../clusters/tokens';
 import { useSignals } from '../panels/functions/hooks';
@@ -142,21 +143,14 @@ function ClusterBar(props: IJobsViewProps): JSX.Element {
   const state = current?.state ?? 'idle';
   return (
     <div className="jp-rpc-Jobs-clusterBar">
-      <label className="jp-rpc-Jobs-clusterPicker">
-        <span className="jp-rpc-visually-hidden">{trans.__('Cluster')}</span>
-        <select
-          className="jp-mod-styled"
-          aria-label={trans.__('Cluster')}
-          value={model.cluster}
-          onChange={e => (model.cluster = e.target.value)}
-        >
-          {choices.map(c => (
-            <option key={c.name} value={c.name}>
-              {c.display_name || c.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ClusterSelect
+        className="jp-rpc-Jobs-clusterPicker"
+        hideLabel
+        clusters={choices}
+        value={model.cluster}
+        onChange={name => (model.cluster = name)}
+        trans={trans}
+      />
       {current && (
         <span
           className={`jp-rpc-ClusterState jp-rpc-mod-${state}`}

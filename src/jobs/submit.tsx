@@ -10,6 +10,7 @@ import type { IJobInfo, IJobSpec, ISubmitSchema } from '../clusters/api';
 
 export { cleanSpec } from './logic';
 import { errorText } from '../clusters/plugin';
+import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
 import { validator } from '../panels/functions/validator';
 import { cleanSpec, formatRelative, formatTime } from './logic';
@@ -150,22 +151,14 @@ function SubmitForm(props: {
           ))}
         </div>
       )}
-      <label className="jp-rpc-ClusterDialog-field">
-        <span>{trans.__('Cluster')}</span>
-        <select
-          className="jp-mod-styled"
-          aria-label={trans.__('Cluster')}
-          value={cluster}
-          onChange={e => setCluster(e.target.value)}
-        >
-          {!cluster && <option value="">{trans.__('Choose a cluster')}</option>}
-          {withScheduler.map(c => (
-            <option key={c.name} value={c.name}>
-              {c.display_name || c.name}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ClusterSelect
+        className="jp-rpc-ClusterDialog-field"
+        clusters={withScheduler}
+        value={cluster}
+        onChange={setCluster}
+        placeholder={trans.__('Choose a cluster')}
+        trans={trans}
+      />
       {loadError && (
         <div className="jp-rpc-SubmitJob-problems" role="alert">
           {loadError}

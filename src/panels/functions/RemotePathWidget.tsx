@@ -7,12 +7,13 @@ import { Dialog } from '@jupyterlab/apputils';
 import type { FileBrowser, IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import type { Contents } from '@jupyterlab/services';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
-import { Button, HTMLSelect } from '@jupyterlab/ui-components';
+import { Button } from '@jupyterlab/ui-components';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 import { Panel } from '@lumino/widgets';
 import type { WidgetProps } from '@rjsf/utils';
 import React, { useEffect, useReducer } from 'react';
+import { ClusterSelect } from '../../clusters/ClusterSelect';
 import type { IClustersManager } from '../../clusters/tokens';
 import {
   driveNameOf,
@@ -342,19 +343,13 @@ export class RemotePathPicker
     const clusters = this._clusters.clusters;
     return (
       <div className="jp-rpc-RemotePathPicker-row">
-        <label className="jp-rpc-RemotePathPicker-label">
-          <span>{t.__('Cluster')}</span>
-          <HTMLSelect
-            aria-label={t.__('Cluster')}
-            value={this._cluster}
-            disabled={!clusters.length}
-            onChange={event => void this.selectCluster(event.target.value)}
-            options={clusters.map(c => ({
-              label: c.display_name || c.name,
-              value: c.name
-            }))}
-          />
-        </label>
+        <ClusterSelect
+          className="jp-rpc-RemotePathPicker-label"
+          clusters={clusters}
+          value={this._cluster}
+          onChange={name => void this.selectCluster(name)}
+          trans={t}
+        />
         {this._error && (
           <span className="jp-rpc-RemotePathPicker-error" role="alert">
             {this._error}
