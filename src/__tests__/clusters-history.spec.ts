@@ -12,39 +12,23 @@ import {
   historyRows,
   jobUsage
 } from '../jobs/logic';
+import { job as pendingJob } from './jobInfo';
 
+/** An ended job (a completed one unless told otherwise). */
 function job(fields: Partial<IJobInfo> & { id: string }): IJobInfo {
-  return {
-    name: 'sim',
+  return pendingJob({
     state: 'completed',
-    raw_state: '',
-    user: 'hpcuser',
-    partition: 'debug',
-    reason: '',
     submitted: 100,
     started: 110,
     ended: 200,
-    expected_start: null,
     elapsed: 90,
     time_limit: 600,
-    nodes: '',
     num_nodes: 1,
     cpus: 1,
     memory_mb: 100,
-    gpus: '',
-    account: '',
-    qos: '',
-    workdir: '',
-    stdout: '',
-    stderr: '',
     exit_code: 0,
-    signal: null,
-    command: '',
-    array_job_id: '',
-    array_task_id: '',
-    extra: {},
     ...fields
-  };
+  });
 }
 
 describe('historyRows', () => {
