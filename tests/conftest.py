@@ -34,6 +34,26 @@ def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
+def with_local_cluster(tmp_path: pathlib.Path) -> Any:
+    """``with_local_cluster(config, home, display_name=..., jobs_refresh_min=...)``: the
+    server config plus the ``local`` cluster over the folder ``home`` (its one root
+    ``home`` and its working folder), local job state in ``tmp_path/state``. Keywords go
+    to the cluster where they are cluster keys, else to ``RPCApp``."""
+    cluster_keys = {"display_name", "description", "submit"}
+
+    def make(config: dict[str, Any], home: pathlib.Path, **settings: Any) -> dict[str, Any]:
+        local = {"scheduler": "local", "roots": {"home": str(home)}, "workdir": str(home)}
+        local.update({k: v for k, v in settings.items() if k in cluster_keys})
+        app = {k: v for k, v in settings.items() if k not in cluster_keys}
+        return {
+            **config,
+            "RPCApp": {**config["RPCApp"], "clusters": {"local": local}, "state_dir": str(tmp_path / "state"), **app},
+        }
+
+    return make
+
+
+@pytest.fixture
 def rpc(jp_fetch: Any) -> Any:
     """``await rpc("GET", "backends")`` → (status, JSON body), errors included."""
     from tornado.httpclient import HTTPClientError

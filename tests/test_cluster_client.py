@@ -28,15 +28,8 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], home: Path, tmp_path: Path) -> dict[str, Any]:
-    return {
-        **jp_server_config,
-        "RPCApp": {
-            **jp_server_config["RPCApp"],
-            "clusters": {"local": {"scheduler": "local", "roots": {"home": str(home)}, "workdir": str(home)}},
-            "state_dir": str(tmp_path / "state"),
-        },
-    }
+def jp_server_config(jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any) -> dict[str, Any]:
+    return with_local_cluster(jp_server_config, home)
 
 
 
