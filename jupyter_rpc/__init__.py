@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
+
+from ._dependencies import quiet_dependency_warnings
+
+quiet_dependency_warnings()
 
 try:
     from ._version import __version__
 except ImportError:  # pragma: no cover - only before the first build
-    import warnings
-
     warnings.warn(
         "Importing 'jupyter_rpc' outside a proper installation.", stacklevel=2
     )
