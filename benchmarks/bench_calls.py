@@ -54,7 +54,9 @@ def start_server(tmp: str, config: dict | None = None) -> tuple[subprocess.Popen
         "--ServerApp.open_browser=False", f"--ServerApp.root_dir={tmp}", "--ServerApp.allow_root=True",
         "--ServerApp.port_retries=0", "--ServerApp.log_level=WARN",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "server.log"), "wb"))
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "server.log"), "wb")
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -74,7 +76,9 @@ class Client:
         self.headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
 
     def call(self, body: bytes) -> dict:
-        self.conn.request("POST", "/jupyter-rpc/backends/examples/calls", body=body, headers=self.headers)
+        self.conn.request(
+            "POST", "/jupyter-rpc/backends/examples/calls", body=body, headers=self.headers
+        )
         response = self.conn.getresponse()
         data = json.loads(response.read())
         if response.status != 201 or data["state"] != "succeeded":
@@ -112,7 +116,9 @@ def bench_runner(n: int) -> list[float]:
     out = []
     try:
         for i in range(n + 20):
-            line = protocol.dumps_line(protocol.message(protocol.REQUEST, str(i), payload=payload, response_topic="x"))
+            line = protocol.dumps_line(
+                protocol.message(protocol.REQUEST, str(i), payload=payload, response_topic="x")
+            )
             t0 = time.perf_counter()
             proc.stdin.write(line)
             proc.stdin.flush()
@@ -141,7 +147,9 @@ def bench_rest(port: int, token: str, n: int) -> list[float]:
 
 def throughput(port: int, token: str, clients: int, seconds: float) -> float:
     body = json.dumps({"function": "add", "arguments": {"a": 1, "b": 2}, "wait": 30}).encode()
-    return run_clients(clients, seconds, lambda: Client(port, token), lambda client: client.call(body))
+    return run_clients(
+        clients, seconds, lambda: Client(port, token), lambda client: client.call(body)
+    )
 
 
 def run_clients(clients: int, seconds: float, connect, call) -> float:  # type: ignore[no-untyped-def]
@@ -185,7 +193,9 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    print(f"no-op call `add(1, 2)`, {args.calls} sequential calls, loopback, {os.cpu_count()} cores")
+    print(
+        f"no-op call `add(1, 2)`, {args.calls} sequential calls, loopback, {os.cpu_count()} cores"
+    )
     print(f"{'path':<44}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for name, (p50, p95, mean) in [
         ("in-process function call", inproc),
@@ -193,8 +203,10 @@ def main() -> None:
         ("REST API -> server -> local backend", rest),
     ]:
         print(f"{name:<44}{p50:>10.4f}{p95:>10.4f}{mean:>10.4f}")
-    print(f"overhead of the REST path over the runner:   p50 +{rest[0] - runner[0]:.3f} ms "
-          f"(x{rest[0] / runner[0]:.1f})")
+    print(
+        f"overhead of the REST path over the runner:   p50 +{rest[0] - runner[0]:.3f} ms "
+        f"(x{rest[0] / runner[0]:.1f})"
+    )
     print(f"overhead of the REST path over in-process:   p50 +{rest[0] - inproc[0]:.3f} ms")
     print(f"throughput, in-process: {1e3 / inproc[2]:8.0f} calls/s (one thread)")
     print(f"throughput, 1 client:   {tp1:8.0f} calls/s")

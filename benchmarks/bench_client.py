@@ -48,9 +48,9 @@ def bench_kernel(port: int, token: str, n: int) -> list[float]:
         kc.execute_interactive(
             KERNEL_CODE.format(n=n),
             timeout=300,
-            output_hook=lambda msg: out.append(msg["content"].get("text", ""))
-            if msg["msg_type"] == "stream"
-            else None,
+            output_hook=lambda msg: (
+                out.append(msg["content"].get("text", "")) if msg["msg_type"] == "stream" else None
+            ),
         )
         text = "".join(out)
         return json.loads(text[text.index("RESULT") + 6 :])
@@ -75,7 +75,9 @@ def main() -> None:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    print(f"no-op call `add(a=1, b=2)`, {args.calls} sequential calls, loopback, {os.cpu_count()} cores")
+    print(
+        f"no-op call `add(a=1, b=2)`, {args.calls} sequential calls, loopback, {os.cpu_count()} cores"
+    )
     print(f"{'path':<46}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
     for name, (p50, p95, mean) in [
         ("in-process function call", inproc),
@@ -83,7 +85,9 @@ def main() -> None:
         ("kernel cell via jupyter_rpc.connect()", kernel),
     ]:
         print(f"{name:<46}{p50:>10.4f}{p95:>10.4f}{mean:>10.4f}")
-    print(f"kernel client over REST: p50 x{kernel[0] / rest[0]:.2f} (+{kernel[0] - rest[0]:.3f} ms)")
+    print(
+        f"kernel client over REST: p50 x{kernel[0] / rest[0]:.2f} (+{kernel[0] - rest[0]:.3f} ms)"
+    )
 
 
 if __name__ == "__main__":

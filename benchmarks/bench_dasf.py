@@ -58,7 +58,11 @@ BIG_SHA = hashlib.sha256((PATTERN * (BIG // len(PATTERN) + 1))[:BIG].encode()).h
 def start_server(tmp: str, ws_url: str, topic: str) -> tuple[subprocess.Popen[bytes], int, str]:
     config = {
         "ServerApp": {"jpserver_extensions": {"jupyter_rpc": True}},
-        "RPCApp": {"backends": {"dasf": {"transport": "broker", "url": ws_url, "topic": topic, "timeout": 120}}},
+        "RPCApp": {
+            "backends": {
+                "dasf": {"transport": "broker", "url": ws_url, "topic": topic, "timeout": 120}
+            }
+        },
     }
     return bench_calls.start_server(tmp, config)
 
@@ -70,7 +74,9 @@ class Client:
 
     def call(self, function: str, arguments: dict | None = None) -> dict:
         body = json.dumps({"function": function, "arguments": arguments or {}, "wait": 60}).encode()
-        self.conn.request("POST", "/jupyter-rpc/backends/dasf/calls", body=body, headers=self.headers)
+        self.conn.request(
+            "POST", "/jupyter-rpc/backends/dasf/calls", body=body, headers=self.headers
+        )
         response = self.conn.getresponse()
         data = json.loads(response.read())
         if response.status != 201 or data["state"] != "succeeded":
@@ -89,7 +95,9 @@ def rest_latency(port: int, token: str, n: int) -> list[float]:
 
 
 def rest_throughput(port: int, token: str, clients: int, seconds: float) -> float:
-    return bench_calls.run_clients(clients, seconds, lambda: Client(port, token), lambda c: c.call("noop"))
+    return bench_calls.run_clients(
+        clients, seconds, lambda: Client(port, token), lambda c: c.call("noop")
+    )
 
 
 def rest_big(port: int, token: str) -> tuple[float, str | None]:
@@ -100,7 +108,9 @@ def rest_big(port: int, token: str) -> tuple[float, str | None]:
     except Exception as exc:  # reported, not fatal
         return time.perf_counter() - t0, str(exc)[:200]
     elapsed = time.perf_counter() - t0
-    return elapsed, None if hashlib.sha256(data["result"].encode()).hexdigest() == BIG_SHA else "result differs"
+    return elapsed, None if hashlib.sha256(
+        data["result"].encode()
+    ).hexdigest() == BIG_SHA else "result differs"
 
 
 class Direct:
@@ -237,7 +247,9 @@ class Theirs:
         Path(stub_dir, "bench_stub.py").write_text(gen.stdout)
         script = Path(tmp, "demessaging_client.py")
         script.write_text(CLIENT_SCRIPT)
-        child_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+        child_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))
+        }
         self.stderr = open(os.path.join(tmp, "demessaging.log"), "w")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [str(env.python), str(script), stub_dir],
@@ -278,7 +290,11 @@ class Theirs:
 
 def stats(samples: list[float]) -> tuple[float, float, float]:
     s = sorted(samples)
-    return statistics.median(s) * 1e3, s[max(0, int(len(s) * 0.95) - 1)] * 1e3, statistics.mean(s) * 1e3
+    return (
+        statistics.median(s) * 1e3,
+        s[max(0, int(len(s) * 0.95) - 1)] * 1e3,
+        statistics.mean(s) * 1e3,
+    )
 
 
 def main() -> None:
@@ -286,8 +302,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=5, help="the paths take turns, in this many rounds")
-    parser.add_argument("--store", default="cache", help="broker message storage: cache|cacheall|store|disabled")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="the paths take turns, in this many rounds"
+    )
+    parser.add_argument(
+        "--store", default="cache", help="broker message storage: cache|cacheall|store|disabled"
+    )
     args = parser.parse_args()
 
     env = ensure_venv()
@@ -320,7 +340,10 @@ def main() -> None:
                     tp["theirs"].append(theirs.ask(f"tp {args.clients} {half}", half + 120))
                     tp["direct"].append(direct.throughput(args.clients, half))
                 big_rest = rest_big(port, token)
-                big_theirs = theirs.ask(f"big {BIG} {BIG_SHA}", 60) or [60.0, "no answer within 60 s"]
+                big_theirs = theirs.ask(f"big {BIG} {BIG_SHA}", 60) or [
+                    60.0,
+                    "no answer within 60 s",
+                ]
             finally:
                 for thing in (theirs, direct):
                     if thing is not None:
@@ -343,7 +366,13 @@ def main() -> None:
         f"{args.rounds} rounds; dasf-broker-django (store={args.store}) and a demessaging 0.6.4 backend on "
         f"loopback, {os.cpu_count()} cores"
     )
-    header = ("jupyter_rpc REST", "demessaging client", "ratio REST/dem.", "transport alone", "ratio alone/dem.")
+    header = (
+        "jupyter_rpc REST",
+        "demessaging client",
+        "ratio REST/dem.",
+        "transport alone",
+        "ratio alone/dem.",
+    )
     print(f"{'':<26}" + "".join(f"{h:>20}" for h in header))
     for i, name in enumerate(("latency p50, ms", "latency p95, ms", "latency mean, ms")):
         print(
@@ -362,7 +391,9 @@ def main() -> None:
         print(f"  jupyter_rpc: {big_rest[1]}")
     if big_theirs[1]:
         print(f"  demessaging: {big_theirs[1]} (after {big_theirs[0]:.2f} s)")
-    print("'transport alone': jupyter_rpc's BrokerTransport called in-process (no HTTP hop, no Jupyter server).")
+    print(
+        "'transport alone': jupyter_rpc's BrokerTransport called in-process (no HTTP hop, no Jupyter server)."
+    )
 
 
 if __name__ == "__main__":

@@ -60,12 +60,16 @@ def timed(fn) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--size", type=int, default=200, help="MB")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     if not os.path.exists(SSH_CONFIG):
-        raise SystemExit(f"no HPC test bed ({SSH_CONFIG} is missing): run sudo tests/hpc/testbed/up.sh")
+        raise SystemExit(
+            f"no HPC test bed ({SSH_CONFIG} is missing): run sudo tests/hpc/testbed/up.sh"
+        )
     tmp = tempfile.mkdtemp(prefix="bench-files-")
     source = os.path.join(tmp, "source.bin")
     with open(source, "wb") as fh:
@@ -84,13 +88,19 @@ def main() -> None:
         os.unlink(path)
 
     def remote_sha(name: str) -> str:
-        out = subprocess.run([*ssh, f"sha256sum {scratch}/{name}"], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [*ssh, f"sha256sum {scratch}/{name}"], capture_output=True, text=True, check=True
+        )
         return out.stdout.split()[0]
 
-    results: dict[str, list[float]] = {k: [] for k in ("scp up", "scp down", "sftp up", "sftp down", "rpc up", "rpc down")}
+    results: dict[str, list[float]] = {
+        k: [] for k in ("scp up", "scp down", "sftp up", "sftp down", "rpc up", "rpc down")
+    }
     config = {
         "RPCApp": {
-            "clusters": {"testbed": {"host": "testbed", "ssh_config": SSH_CONFIG, "scheduler": "none"}},
+            "clusters": {
+                "testbed": {"host": "testbed", "ssh_config": SSH_CONFIG, "scheduler": "none"}
+            },
             "state_dir": f"{tmp}/state",
         }
     }
@@ -99,18 +109,24 @@ def main() -> None:
     try:
         # Warm up: open the SSH connection and SFTP session.
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600, blocksize=BLOCK)
-        conn.request("GET", f"/jupyter-rpc/clusters/testbed/files/home/{scratch}?content=1", headers=headers)
+        conn.request(
+            "GET", f"/jupyter-rpc/clusters/testbed/files/home/{scratch}?content=1", headers=headers
+        )
         answer = conn.getresponse()
         if answer.status != 200:
-            raise SystemExit(f"jupyter_rpc cannot list the scratch folder: {answer.status} {answer.read()[:300]!r}")
+            raise SystemExit(
+                f"jupyter_rpc cannot list the scratch folder: {answer.status} {answer.read()[:300]!r}"
+            )
         answer.read()
         rss_before = peak_rss_mb(proc.pid)
 
         def rpc_up() -> None:
             with open(source, "rb") as body:
                 conn.request(
-                    "PUT", f"/jupyter-rpc/clusters/testbed/upload/home/{scratch}/rpc.bin",
-                    body=body, headers={**headers, "Content-Length": str(os.path.getsize(source))},
+                    "PUT",
+                    f"/jupyter-rpc/clusters/testbed/upload/home/{scratch}/rpc.bin",
+                    body=body,
+                    headers={**headers, "Content-Length": str(os.path.getsize(source))},
                 )
                 reply = conn.getresponse()
                 data = reply.read()
@@ -118,7 +134,11 @@ def main() -> None:
                     raise SystemExit(f"upload failed: {reply.status} {data[:300]!r}")
 
         def rpc_down() -> None:
-            conn.request("GET", f"/jupyter-rpc/clusters/testbed/download/home/{scratch}/rpc.bin", headers=headers)
+            conn.request(
+                "GET",
+                f"/jupyter-rpc/clusters/testbed/download/home/{scratch}/rpc.bin",
+                headers=headers,
+            )
             reply = conn.getresponse()
             if reply.status != 200:
                 raise SystemExit(f"download failed: {reply.status} {reply.read()[:300]!r}")
@@ -128,15 +148,30 @@ def main() -> None:
 
         def sftp(command: str) -> None:
             subprocess.run(
-                ["sftp", "-q", "-F", SSH_CONFIG, "-b", "-", "testbed"], input=command, text=True,
-                check=True, stdout=subprocess.DEVNULL,
+                ["sftp", "-q", "-F", SSH_CONFIG, "-b", "-", "testbed"],
+                input=command,
+                text=True,
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
 
         for _ in range(args.rounds):
-            results["scp up"].append(timed(lambda: subprocess.run(
-                ["scp", "-q", "-F", SSH_CONFIG, source, f"testbed:{scratch}/scp.bin"], check=True)))
-            results["scp down"].append(timed(lambda: subprocess.run(
-                ["scp", "-q", "-F", SSH_CONFIG, f"testbed:{scratch}/scp.bin", back], check=True)))
+            results["scp up"].append(
+                timed(
+                    lambda: subprocess.run(
+                        ["scp", "-q", "-F", SSH_CONFIG, source, f"testbed:{scratch}/scp.bin"],
+                        check=True,
+                    )
+                )
+            )
+            results["scp down"].append(
+                timed(
+                    lambda: subprocess.run(
+                        ["scp", "-q", "-F", SSH_CONFIG, f"testbed:{scratch}/scp.bin", back],
+                        check=True,
+                    )
+                )
+            )
             check(back)
             results["sftp up"].append(timed(lambda: sftp(f"put {source} {scratch}/sftp.bin\n")))
             results["sftp down"].append(timed(lambda: sftp(f"get {scratch}/sftp.bin {back}\n")))
@@ -155,17 +190,23 @@ def main() -> None:
     def rate(key: str) -> float:
         return args.size / statistics.median(results[key])
 
-    print(f"\n{args.size} MB over loopback, median of {args.rounds} rounds, every copy checked by SHA-256")
+    print(
+        f"\n{args.size} MB over loopback, median of {args.rounds} rounds, every copy checked by SHA-256"
+    )
     print(f"{'':14}{'upload MB/s':>14}{'download MB/s':>16}")
     for name in ("scp", "sftp", "rpc"):
         label = {"scp": "OpenSSH scp", "sftp": "OpenSSH sftp", "rpc": "jupyter_rpc"}[name]
         print(f"{label:14}{rate(name + ' up'):14.1f}{rate(name + ' down'):16.1f}")
     best_up = max(rate("scp up"), rate("sftp up"))
     best_down = max(rate("scp down"), rate("sftp down"))
-    print(f"ratio to the faster OpenSSH tool: upload {rate('rpc up') / best_up:.2f}, "
-          f"download {rate('rpc down') / best_down:.2f}")
-    print(f"server peak memory growth over all transfers: {rss_after - rss_before:.1f} MB "
-          f"(peak {rss_after:.0f} MB)")
+    print(
+        f"ratio to the faster OpenSSH tool: upload {rate('rpc up') / best_up:.2f}, "
+        f"download {rate('rpc down') / best_down:.2f}"
+    )
+    print(
+        f"server peak memory growth over all transfers: {rss_after - rss_before:.1f} MB "
+        f"(peak {rss_after:.0f} MB)"
+    )
     print(json.dumps({k: [round(v, 3) for v in vs] for k, vs in results.items()}))
 
 

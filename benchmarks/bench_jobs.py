@@ -41,13 +41,19 @@ FORMAT = "%i|%j|%T|%P|%M|%l|%R|%u"
 
 def ssh(command: str, timeout: float = 600) -> str:
     out = subprocess.run(
-        ["ssh", "-F", SSH_CONFIG, "testbed", command], capture_output=True, text=True, timeout=timeout, check=True
+        ["ssh", "-F", SSH_CONFIG, "testbed", command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
     )
     return out.stdout
 
 
 def submit_held(n: int) -> list[str]:
-    script = f"for i in $(seq {n}); do sbatch --parsable --hold --time=1 -J bench-list --wrap true; done"
+    script = (
+        f"for i in $(seq {n}); do sbatch --parsable --hold --time=1 -J bench-list --wrap true; done"
+    )
     return [line.split(";")[0] for line in ssh(script).split() if line.strip()]
 
 
@@ -65,15 +71,21 @@ def get(port: int, token: str, path: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--views", type=int, default=3)
-    parser.add_argument("--interval", type=float, default=15.0, help="the panel's refresh interval, seconds")
+    parser.add_argument(
+        "--interval", type=float, default=15.0, help="the panel's refresh interval, seconds"
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the views poll")
     args = parser.parse_args()
     if not os.path.exists(SSH_CONFIG):
-        raise SystemExit(f"no HPC test bed ({SSH_CONFIG} is missing): run sudo tests/hpc/testbed/up.sh")
+        raise SystemExit(
+            f"no HPC test bed ({SSH_CONFIG} is missing): run sudo tests/hpc/testbed/up.sh"
+        )
 
     print(f"submitting {args.jobs} held jobs ...", flush=True)
     t0 = time.monotonic()
@@ -85,12 +97,20 @@ def main() -> None:
         "ssh_config": SSH_CONFIG,
         "scheduler": "slurm",
     }
-    config = {"RPCApp": {"clusters": {"testbed": cluster}, "jobs_refresh_min": 0.0, "state_dir": f"{tmp}/state"}}
+    config = {
+        "RPCApp": {
+            "clusters": {"testbed": cluster},
+            "jobs_refresh_min": 0.0,
+            "state_dir": f"{tmp}/state",
+        }
+    }
     proc, port, token = start_server(tmp, config)
     try:
         first = get(port, token, "clusters/testbed/jobs")  # opens the SSH connection
         mine = [j for j in first["jobs"] if j["name"] == "bench-list"]
-        print(f"jupyter_rpc sees {len(first['jobs'])} jobs of {first['user']} ({len(mine)} from this run)")
+        print(
+            f"jupyter_rpc sees {len(first['jobs'])} jobs of {first['user']} ({len(mine)} from this run)"
+        )
         fresh: list[float] = []
         pooled: list[float] = []
         sizes = []
@@ -104,8 +124,12 @@ def main() -> None:
             pooled.append(time.perf_counter() - t)
         f, p = statistics.median(fresh), statistics.median(pooled)
         print(f"\nlist {sizes[0]} jobs, median of {args.rounds} (p95 in brackets)")
-        print(f"  fresh ssh + squeue      {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})")
-        print(f"  jupyter_rpc REST (pool) {p * 1000:8.1f} ms  ({sorted(pooled)[int(0.95 * len(pooled)) - 1] * 1000:.1f})")
+        print(
+            f"  fresh ssh + squeue      {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})"
+        )
+        print(
+            f"  jupyter_rpc REST (pool) {p * 1000:8.1f} ms  ({sorted(pooled)[int(0.95 * len(pooled)) - 1] * 1000:.1f})"
+        )
         print(f"  ratio fresh / jupyter_rpc: {f / p:.2f}x faster")
     finally:
         proc.terminate()
@@ -131,8 +155,10 @@ def main() -> None:
             t.join()
         queries = get(port, token, "clusters/testbed")["stats"]["job_queries"]
         per_minute = queries * 60.0 / args.seconds
-        print(f"\n{args.views} open views polling every {args.interval:g} s for {args.seconds:g} s: "
-              f"{requests[0]} list requests, {queries} squeue commands ({per_minute:.1f} per minute)")
+        print(
+            f"\n{args.views} open views polling every {args.interval:g} s for {args.seconds:g} s: "
+            f"{requests[0]} list requests, {queries} squeue commands ({per_minute:.1f} per minute)"
+        )
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -12,9 +12,7 @@ quiet_dependency_warnings()
 try:
     from ._version import __version__
 except ImportError:  # pragma: no cover - only before the first build
-    warnings.warn(
-        "Importing 'jupyter_rpc' outside a proper installation.", stacklevel=2
-    )
+    warnings.warn("Importing 'jupyter_rpc' outside a proper installation.", stacklevel=2)
     __version__ = "dev"
 
 

@@ -160,7 +160,9 @@ class RPCApp(ExtensionApp):
 
     @validate("clusters")
     def _check_clusters(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        return _check_entries("clusters", proposal["value"], CLUSTER_CONFIG_VALIDATOR, _submit_problems)
+        return _check_entries(
+            "clusters", proposal["value"], CLUSTER_CONFIG_VALIDATOR, _submit_problems
+        )
 
     @validate("backends")
     def _check_backends(self, proposal: dict[str, Any]) -> dict[str, Any]:

@@ -33,14 +33,21 @@ LOCAL_CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "transport": {"const": "local", "description": "how the backend is reached"},
-        "module": {"type": "string", "minLength": 1, "description": "module name or .py path to serve"},
+        "module": {
+            "type": "string",
+            "minLength": 1,
+            "description": "module name or .py path to serve",
+        },
         "command": {
             "type": "array",
             "items": {"type": "string"},
             "minItems": 1,
             "description": "argv of a process speaking the protocol on stdio (instead of module)",
         },
-        "python": {"type": "string", "description": "interpreter for 'module' (default: the server's)"},
+        "python": {
+            "type": "string",
+            "description": "interpreter for 'module' (default: the server's)",
+        },
         "cwd": {"type": "string", "description": "working folder of the backend process"},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},
         **_COMMON,
@@ -65,10 +72,22 @@ BROKER_CONFIG_SCHEMA: dict[str, Any] = {
             "pattern": "^[-_.A-Za-z0-9]+$",
             "description": "the topic the DASF backend module listens on",
         },
-        "token": {"type": "string", "minLength": 1, "description": "broker token (Authorization header)"},
-        "token_env": {"type": "string", "minLength": 1, "description": "environment variable holding the token"},
+        "token": {
+            "type": "string",
+            "minLength": 1,
+            "description": "broker token (Authorization header)",
+        },
+        "token_env": {
+            "type": "string",
+            "minLength": 1,
+            "description": "environment variable holding the token",
+        },
         "token_file": {"type": "string", "minLength": 1, "description": "file holding the token"},
-        "ca_bundle": {"type": "string", "minLength": 1, "description": "CA certificates for wss:// (PEM file)"},
+        "ca_bundle": {
+            "type": "string",
+            "minLength": 1,
+            "description": "CA certificates for wss:// (PEM file)",
+        },
         "pulsar": {
             "type": "object",
             "properties": {
@@ -91,7 +110,9 @@ BROKER_CONFIG_SCHEMA: dict[str, Any] = {
     # One token source at most. Not "not"/"oneOf": their messages quote the whole entry,
     # token included; this one says "token_file: 'only one of token, ...' was expected".
     "dependentSchemas": {
-        "token": {"properties": {"token_env": {"const": _ONE_TOKEN}, "token_file": {"const": _ONE_TOKEN}}},
+        "token": {
+            "properties": {"token_env": {"const": _ONE_TOKEN}, "token_file": {"const": _ONE_TOKEN}}
+        },
         "token_env": {"properties": {"token_file": {"const": _ONE_TOKEN}}},
     },
 }
@@ -101,15 +122,27 @@ SSH_CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "transport": {"const": "ssh", "description": "how the backend is reached"},
-        "cluster": {"type": "string", "minLength": 1, "description": "a cluster of RPCApp.clusters with a 'host'"},
-        "module": {"type": "string", "minLength": 1, "description": "module name or .py path on the cluster"},
+        "cluster": {
+            "type": "string",
+            "minLength": 1,
+            "description": "a cluster of RPCApp.clusters with a 'host'",
+        },
+        "module": {
+            "type": "string",
+            "minLength": 1,
+            "description": "module name or .py path on the cluster",
+        },
         "command": {
             "type": "array",
             "items": {"type": "string"},
             "minItems": 1,
             "description": "argv run on the login node, speaking the protocol on stdio (instead of module)",
         },
-        "python": {"type": "string", "minLength": 1, "description": "interpreter on the cluster (default: python3)"},
+        "python": {
+            "type": "string",
+            "minLength": 1,
+            "description": "interpreter on the cluster (default: python3)",
+        },
         "cwd": {"type": "string", "description": "working folder on the cluster"},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},
         **_COMMON,
@@ -122,7 +155,12 @@ SSH_CONFIG_SCHEMA: dict[str, Any] = {
 #: What an admin may write for one backend in ``c.RPCApp.backends``.
 BACKEND_CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"transport": {"enum": ["local", "broker", "ssh"], "description": "how the backend is reached"}},
+    "properties": {
+        "transport": {
+            "enum": ["local", "broker", "ssh"],
+            "description": "how the backend is reached",
+        }
+    },
     "if": {"properties": {"transport": {"const": "broker"}}, "required": ["transport"]},
     "then": BROKER_CONFIG_SCHEMA,
     "else": {
@@ -295,7 +333,9 @@ class BackendRegistry:
             await backend.transport.close()
 
 
-def _ssh_transport(config: BackendConfig, clusters: Any, start_timeout: float, max_message_size: int) -> Transport:
+def _ssh_transport(
+    config: BackendConfig, clusters: Any, start_timeout: float, max_message_size: int
+) -> Transport:
     """The transport of a backend on a cluster's login node (through the one SSH pool)."""
     from .transports.ssh import SSHTransport
 

@@ -156,7 +156,9 @@ class CallManager:
             return self._calls[call_id], False
         call = Call(backend.name, function, arguments, call_id)
         self._remember(call)
-        call.task = self._tasks.create_task(self._run(call, backend, spec, limit), name=f"call {call.id}")
+        call.task = self._tasks.create_task(
+            self._run(call, backend, spec, limit), name=f"call {call.id}"
+        )
         return call, True
 
     def get(self, call_id: str) -> Call:
@@ -187,7 +189,10 @@ class CallManager:
         """Cancel every running call (shutdown does not wait for remote work)."""
         for call in self._calls.values():
             if not call.done:
-                call.finish(CANCELLED, error=CallCancelled("The call was cancelled: the server is stopping."))
+                call.finish(
+                    CANCELLED,
+                    error=CallCancelled("The call was cancelled: the server is stopping."),
+                )
         await self._tasks.cancel_all(timeout=3.0)
 
     async def _run(self, call: Call, backend: Backend, spec: FunctionSpec, timeout: float) -> None:
@@ -202,7 +207,8 @@ class CallManager:
 
         try:
             result = await asyncio.wait_for(
-                backend.transport.call(spec.request(call.arguments), on_progress=on_progress), timeout
+                backend.transport.call(spec.request(call.arguments), on_progress=on_progress),
+                timeout,
             )
         except asyncio.TimeoutError:
             call.finish(
@@ -219,7 +225,10 @@ class CallManager:
             call.finish(FAILED, error=exc)
         except Exception:
             log.exception("Call %s of %s.%s failed", call.id, call.backend, call.function)
-            call.finish(FAILED, error=RPCError("The call failed because of an internal error; see the server log."))
+            call.finish(
+                FAILED,
+                error=RPCError("The call failed because of an internal error; see the server log."),
+            )
         else:
             if call.done:  # cancelled while the answer was on its way
                 return

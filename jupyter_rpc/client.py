@@ -25,13 +25,22 @@ from .display import ProgressView, rich_value
 
 FINISHED = ("succeeded", "failed", "cancelled")
 BLOCK = 256 * 1024  # bytes per send / read of streamed bodies
-_TYPES: dict[str, Any] = {"integer": int, "number": float, "string": str, "boolean": bool, "array": list, "object": dict}
+_TYPES: dict[str, Any] = {
+    "integer": int,
+    "number": float,
+    "string": str,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+}
 
 
 class RemoteError(Exception):
     """The remote side failed: the function raised, timed out, or the call was refused."""
 
-    def __init__(self, message: str, *, code: str = "", call_id: str | None = None, details: Any = None):
+    def __init__(
+        self, message: str, *, code: str = "", call_id: str | None = None, details: Any = None
+    ):
         super().__init__(message)
         self.message = message
         self.code = code
@@ -145,7 +154,9 @@ class Session:
         self.token = token or ""
         self.timeout = timeout
 
-    def request(self, method: str, path: str, body: Any = None, *, timeout: float | None = None) -> Any:
+    def request(
+        self, method: str, path: str, body: Any = None, *, timeout: float | None = None
+    ) -> Any:
         """One request on this thread's keep-alive connection; errors become RemoteError.
 
         Returns the decoded JSON answer (``None`` for an empty answer, e.g. ``204``).
@@ -156,7 +167,9 @@ class Session:
             raw = response.read()
         except OSError as exc:
             self._drop()
-            raise RemoteError(f"The Jupyter server at {self.url} broke off its answer: {exc}") from None
+            raise RemoteError(
+                f"The Jupyter server at {self.url} broke off its answer: {exc}"
+            ) from None
         if response.status >= 400:
             raise self._error(response.status, raw, path)
         return json.loads(raw) if raw else None
@@ -216,7 +229,9 @@ class Session:
                 # never send a POST twice blindly, nor a file body we cannot rewind
                 rewind = not hasattr(body, "read") or start is not None
                 if attempt == 2 or method == "POST" or not rewind:
-                    raise RemoteError(f"The Jupyter server at {self.url} closed the connection: {exc}") from None
+                    raise RemoteError(
+                        f"The Jupyter server at {self.url} closed the connection: {exc}"
+                    ) from None
                 if start is not None:
                     body.seek(start)
             except OSError as exc:
@@ -244,14 +259,20 @@ class Session:
             return InvalidArguments(message, code=code, details=details)
         if code in ("ssh.host_unknown", "ssh.auth_required"):
             parts = path.split("/")
-            cluster = urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[0] == "clusters" else ""
+            cluster = (
+                urllib.parse.unquote(parts[1]) if len(parts) > 1 and parts[0] == "clusters" else ""
+            )
             return OpenPanelFirst(message, code=code, details=details, cluster=cluster)
         return RemoteError(message, code=code, details=details)
 
-    def _connection(self, url: urllib.parse.SplitResult, timeout: float) -> http.client.HTTPConnection:
+    def _connection(
+        self, url: urllib.parse.SplitResult, timeout: float
+    ) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+            cls = (
+                http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+            )
             conn = cls(url.hostname or "127.0.0.1", url.port, timeout=timeout, blocksize=BLOCK)
             self._local.conn = conn
         conn.timeout = timeout
@@ -293,14 +314,18 @@ class Session:
                 view.update(call.get("progress"), call["state"])
                 call = await asyncio.to_thread(self._follow, call)
         except asyncio.CancelledError:
-            await asyncio.to_thread(self._cancel, call, view)  # off the loop: it may be the server's
+            await asyncio.to_thread(
+                self._cancel, call, view
+            )  # off the loop: it may be the server's
             raise
         except KeyboardInterrupt:
             self._cancel(call, view)
             raise
         return self._outcome(call, view)
 
-    def _start(self, backend: str, function: str, arguments: dict[str, Any], call_id: str) -> dict[str, Any]:
+    def _start(
+        self, backend: str, function: str, arguments: dict[str, Any], call_id: str
+    ) -> dict[str, Any]:
         # The id is ours, so an interrupt at any moment can cancel the call, and a short
         # call is answered by this one request (it waits up to half a second, then the
         # progress display takes over).
@@ -309,7 +334,9 @@ class Session:
         return self.request("POST", path, body, timeout=60)  # type: ignore[no-any-return]
 
     def _follow(self, call: dict[str, Any]) -> Any:
-        return self.request("GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60)
+        return self.request(
+            "GET", f"calls/{call['id']}?wait=25&version={call['version']}", timeout=60
+        )
 
     def _cancel(self, call: dict[str, Any], view: ProgressView | None) -> None:
         self._local.conn = None  # an interrupted request leaves its connection unusable
@@ -345,7 +372,9 @@ class RemoteBackend:
     def __init__(self, name: str, session: Session):
         self._name = name
         self._session = session
-        specs = session.request("GET", f"backends/{urllib.parse.quote(name, safe='')}/functions")["functions"]
+        specs = session.request("GET", f"backends/{urllib.parse.quote(name, safe='')}/functions")[
+            "functions"
+        ]
         classes: dict[str, list[dict[str, Any]]] = {}
         for spec in specs:
             if spec["kind"] == "method":
@@ -391,7 +420,11 @@ def _signature(schema: dict[str, Any], skip: tuple[str, ...] = ()) -> inspect.Si
             default: Any = inspect.Parameter.empty
         else:
             default = prop.get("default")
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+        )
     params.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     return inspect.Signature(params)
 
@@ -432,19 +465,26 @@ def _function(session: Session, backend: str, spec: dict[str, Any]) -> Any:
     return remote
 
 
-def _remote_class(session: Session, backend: str, class_name: str, methods: list[dict[str, Any]]) -> type:
+def _remote_class(
+    session: Session, backend: str, class_name: str, methods: list[dict[str, Any]]
+) -> type:
     init_schema = methods[0]["schema"]
     init_signature = _signature(init_schema, skip=("function",))
 
     def __init__(self: Any, **kwargs: Any) -> None:
         self._init = dict(init_signature.bind(**kwargs).arguments)
 
-    namespace: dict[str, Any] = {"__init__": __init__, "__doc__": init_schema.get("description", class_name)}
+    namespace: dict[str, Any] = {
+        "__init__": __init__,
+        "__doc__": init_schema.get("description", class_name),
+    }
     __init__.__signature__ = init_signature  # type: ignore[attr-defined]
     for spec in methods:
         method_schema = spec["schema"]["properties"]["function"]
         namespace[spec["method"]] = _method(session, backend, spec, method_schema)
-    namespace["__repr__"] = lambda self: f"{class_name}({', '.join(f'{k}={v!r}' for k, v in self._init.items())})"
+    namespace["__repr__"] = lambda self: (
+        f"{class_name}({', '.join(f'{k}={v!r}' for k, v in self._init.items())})"
+    )
     namespace["__module__"] = backend
     return type(class_name, (), namespace)
 
@@ -458,7 +498,10 @@ def _method(session: Session, backend: str, spec: dict[str, Any], schema: dict[s
 
     remote.__name__ = remote.__qualname__ = spec["method"]
     remote.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *signature.parameters.values()]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *signature.parameters.values(),
+        ]
     )
     remote.__doc__ = _doc(spec, schema)
     return remote

@@ -72,7 +72,9 @@ def minutes(value: int | float | str | dt.timedelta) -> int:
         else:  # M
             seconds = (a or 0) * 60
     else:
-        raise TypeError(f"time_limit must be minutes, a string or a timedelta, not {type(value).__name__}.")
+        raise TypeError(
+            f"time_limit must be minutes, a string or a timedelta, not {type(value).__name__}."
+        )
     if seconds <= 0:
         raise ValueError(f"time_limit must be positive, not {value!r}.")
     return max(1, math.ceil(seconds / 60))
@@ -89,10 +91,14 @@ def megabytes(value: int | str) -> int:
     elif isinstance(value, str):
         m = _MEMORY.match(value.strip())
         if not m:
-            raise ValueError(f"memory {value!r} is not a size: use MB (4000) or a string like '4G' or '500M'.")
+            raise ValueError(
+                f"memory {value!r} is not a size: use MB (4000) or a string like '4G' or '500M'."
+            )
         mb = float(m.group(1)) * _UNIT_MB[m.group(2).upper()]
     else:
-        raise TypeError(f"memory must be MB (int) or a string like '4G', not {type(value).__name__}.")
+        raise TypeError(
+            f"memory must be MB (int) or a string like '4G', not {type(value).__name__}."
+        )
     if mb <= 0:
         raise ValueError(f"memory must be positive, not {value!r}.")
     return max(1, math.ceil(mb))
@@ -133,7 +139,9 @@ class Table(list):  # type: ignore[type-arg]
     empty = "(none)"
 
     def _rows(self) -> list[list[str]]:
-        return [["" if (v := fn(item)) is None else str(v) for _, fn in self.columns] for item in self]
+        return [
+            ["" if (v := fn(item)) is None else str(v) for _, fn in self.columns] for item in self
+        ]
 
     def __repr__(self) -> str:
         if not self:
@@ -142,7 +150,9 @@ class Table(list):  # type: ignore[type-arg]
         rows = self._rows()
         widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(heads)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip()]
-        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+        lines += [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        ]
         return "\n".join(lines)
 
     __str__ = __repr__
@@ -155,14 +165,16 @@ class Table(list):  # type: ignore[type-arg]
             return f"<p>{html.escape(self.empty)}</p>"
         head = "".join(f"<th>{html.escape(h)}</th>" for h, _ in self.columns)
         body = "".join(
-            "<tr>" + "".join(f'<td style="text-align:left">{html.escape(c)}</td>' for c in row) + "</tr>"
+            "<tr>"
+            + "".join(f'<td style="text-align:left">{html.escape(c)}</td>' for c in row)
+            + "</tr>"
             for row in self._rows()
         )
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _ts(key: str) -> Any:
-    return lambda info: (w.strftime("%Y-%m-%d %H:%M") if (w := _when(info.get(key))) else "")
+    return lambda info: w.strftime("%Y-%m-%d %H:%M") if (w := _when(info.get(key))) else ""
 
 
 class JobList(Table):
@@ -222,7 +234,12 @@ class Listing(Table):
         ("name", lambda e: e["name"] + ("/" if e["type"] == "directory" else "")),
         ("type", lambda e: e["type"]),
         ("size", lambda e: "" if e["type"] == "directory" else _size(e["size"])),
-        ("modified", lambda e: e["modified"].astimezone().strftime("%Y-%m-%d %H:%M") if e["modified"] else ""),
+        (
+            "modified",
+            lambda e: (
+                e["modified"].astimezone().strftime("%Y-%m-%d %H:%M") if e["modified"] else ""
+            ),
+        ),
     )
     empty = "(empty folder)"
 
@@ -255,7 +272,10 @@ class PartitionList(Table):
         ("max time", lambda p: _duration(p["max_time"] * 60) if p.get("max_time") else "unlimited"),
         ("max nodes", lambda p: p.get("max_nodes")),
         ("cpus/node", lambda p: p.get("max_cpus_per_node")),
-        ("memory/node", lambda p: _size(p["max_memory_mb"] * 1024 * 1024) if p.get("max_memory_mb") else ""),
+        (
+            "memory/node",
+            lambda p: _size(p["max_memory_mb"] * 1024 * 1024) if p.get("max_memory_mb") else "",
+        ),
         ("gpus/node", lambda p: p.get("gpus")),
     )
     empty = "(no partitions)"
@@ -372,7 +392,9 @@ class Job:
                     raise TimeoutError(
                         f"Job {self.id} is still {self.info.get('state')} after {timeout:g} s (it keeps running)."
                     )
-                pause = poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
+                pause = (
+                    poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
+                )
                 time.sleep(max(pause, 0.05))
         except KeyboardInterrupt:
             status.show(note="stopped waiting; the job goes on")
@@ -499,7 +521,9 @@ def _entry(model: dict[str, Any]) -> dict[str, Any]:
         "path": model["path"],
         "type": "directory" if model["type"] == "directory" else "file",
         "size": model.get("size"),
-        "modified": dt.datetime.fromisoformat(modified.replace("Z", "+00:00")) if modified else None,
+        "modified": dt.datetime.fromisoformat(modified.replace("Z", "+00:00"))
+        if modified
+        else None,
         "writable": model.get("writable", True),
         "real_path": model.get("real_path"),
     }
@@ -602,7 +626,9 @@ class RemoteFolder:
         self._put(path, data, len(data), overwrite)
         return len(data)
 
-    def write_text(self, path: str, text: str, encoding: str = "utf-8", *, overwrite: bool = True) -> int:
+    def write_text(
+        self, path: str, text: str, encoding: str = "utf-8", *, overwrite: bool = True
+    ) -> int:
         """Write ``text`` to a file; returns the number of characters."""
         self.write_bytes(path, text.encode(encoding), overwrite=overwrite)
         return len(text)
@@ -635,9 +661,13 @@ class RemoteFolder:
             remote_path = posixpath.join(remote_path, local.name)
         with open(local, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            bar = TransferProgress(f"Uploading {local.name} to {self.cluster.name}:{remote_path}", size, progress)
+            bar = TransferProgress(
+                f"Uploading {local.name} to {self.cluster.name}:{remote_path}", size, progress
+            )
             try:
-                entry = self._put(remote_path, _CountingReader(f, bar) if bar.enabled else f, size, overwrite)
+                entry = self._put(
+                    remote_path, _CountingReader(f, bar) if bar.enabled else f, size, overwrite
+                )
             except BaseException as exc:
                 bar.finish(f"stopped: {exc}" if str(exc) else "stopped")
                 raise
@@ -684,7 +714,9 @@ class RemoteFolder:
             if not response.isclosed():
                 self._session.discard()  # a half-read answer: the connection is unusable
             if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
-                raise RemoteError(f"Downloading '{remote_path}' broke off: {exc}", code="files.io_error") from None
+                raise RemoteError(
+                    f"Downloading '{remote_path}' broke off: {exc}", code="files.io_error"
+                ) from None
             raise
         bar.finish()
         return local
@@ -702,7 +734,9 @@ class RemoteFolder:
                 if exc.code != "files.exists":
                     raise
         try:
-            return _entry(self._session.request("PUT", self._path("files", target), {"type": "directory"}))
+            return _entry(
+                self._session.request("PUT", self._path("files", target), {"type": "directory"})
+            )
         except RemoteError as exc:
             if exc.code == "files.exists" and exist_ok and self.stat(target)["type"] == "directory":
                 return self.stat(target)
@@ -710,7 +744,9 @@ class RemoteFolder:
 
     def rename(self, src: str, dst: str) -> dict[str, Any]:
         """Rename or move ``src`` to the drive path ``dst``; returns the new entry."""
-        return _entry(self._session.request("PATCH", self._path("files", src), {"path": dst.strip("/")}))
+        return _entry(
+            self._session.request("PATCH", self._path("files", src), {"path": dst.strip("/")})
+        )
 
     def delete(self, path: str) -> None:
         """Delete a file, or a folder with everything in it."""
@@ -756,7 +792,9 @@ class Cluster:
 
     def jobs(self, all_users: bool = False) -> JobList:
         """The jobs the scheduler shows now (yours, or everyone's with ``all_users``)."""
-        body = self._session.request("GET", self._path("jobs") + ("?all_users=1" if all_users else ""))
+        body = self._session.request(
+            "GET", self._path("jobs") + ("?all_users=1" if all_users else "")
+        )
         return JobList(Job(self, j) for j in body["jobs"])
 
     def history(self, days: float = 7) -> JobList:
@@ -771,7 +809,9 @@ class Cluster:
 
     def partitions(self) -> PartitionList:
         """The partitions (queues) with their limits."""
-        return PartitionList(self._session.request("GET", self._path("submit-schema"))["partitions"])
+        return PartitionList(
+            self._session.request("GET", self._path("submit-schema"))["partitions"]
+        )
 
     def submit(
         self,
@@ -830,8 +870,24 @@ class Cluster:
 
 
 _SPEC_ARGS = {
-    "script", "script_path", "name", "partition", "time_limit", "cpus", "memory", "gpus", "nodes",
-    "ntasks", "account", "qos", "array", "workdir", "stdout", "stderr", "env", "hold",
+    "script",
+    "script_path",
+    "name",
+    "partition",
+    "time_limit",
+    "cpus",
+    "memory",
+    "gpus",
+    "nodes",
+    "ntasks",
+    "account",
+    "qos",
+    "array",
+    "workdir",
+    "stdout",
+    "stderr",
+    "env",
+    "hold",
 }
 
 

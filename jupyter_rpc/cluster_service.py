@@ -49,14 +49,27 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
         "display_name": {"type": "string"},
         "description": {"type": "string"},
-        "host": {"type": "string", "minLength": 1, "pattern": r"^[^\s/@]+$", "description": "host name, address or ~/.ssh/config alias; absent = this machine"},
+        "host": {
+            "type": "string",
+            "minLength": 1,
+            "pattern": r"^[^\s/@]+$",
+            "description": "host name, address or ~/.ssh/config alias; absent = this machine",
+        },
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "user": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$"},
         "identity_file": {
-            "oneOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": {"type": "string", "minLength": 1}}]
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}},
+            ]
         },
         "agent": {"type": "boolean"},
-        "jump": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string", "minLength": 1}}]},
+        "jump": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string", "minLength": 1}},
+            ]
+        },
         "ssh_config": {"oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}]},
         "known_hosts": {"type": "string", "minLength": 1},
         "scheduler": {"enum": ["slurm", "local", "none"]},
@@ -222,7 +235,9 @@ class Cluster:
     async def read_output(self, job_id: str, stream: str, offset: int, limit: int) -> OutputChunk:
         """A piece of a job's stdout or stderr, from ``offset`` (a live tail)."""
         if stream not in OUTPUT_STREAMS:
-            raise InvalidRequest(f"stream must be one of {', '.join(OUTPUT_STREAMS)}, not {stream!r}.")
+            raise InvalidRequest(
+                f"stream must be one of {', '.join(OUTPUT_STREAMS)}, not {stream!r}."
+            )
         paths = self._output_paths.get(job_id)
         if paths is None:
             # Once; a tail polled every 2 s must not cost an scontrol round trip each time.
@@ -234,20 +249,28 @@ class Cluster:
                     self._output_paths.pop(next(iter(self._output_paths)))
         path = paths[0] if stream == "stdout" else paths[1]
         if not path:
-            return OutputChunk(path="", offset=offset, next_offset=offset, size=0, data="", exists=False)
+            return OutputChunk(
+                path="", offset=offset, next_offset=offset, size=0, data="", exists=False
+            )
         try:
             pieces = [
                 piece
-                async for piece in self.files.read_chunks(path, offset=offset, length=limit, check_roots=False)
+                async for piece in self.files.read_chunks(
+                    path, offset=offset, length=limit, check_roots=False
+                )
             ]
             data = b"".join(pieces)
         except RPCError as exc:
             if exc.code == "files.not_found":
-                return OutputChunk(path=path, offset=offset, next_offset=offset, size=0, data="", exists=False)
+                return OutputChunk(
+                    path=path, offset=offset, next_offset=offset, size=0, data="", exists=False
+                )
             raise
         text, used = _decode_complete(data)
         next_offset = offset + used
-        return OutputChunk(path=path, offset=offset, next_offset=next_offset, size=next_offset, data=text)
+        return OutputChunk(
+            path=path, offset=offset, next_offset=next_offset, size=next_offset, data=text
+        )
 
     # -- model -----------------------------------------------------------------------
 
@@ -328,15 +351,25 @@ class ClusterRegistry:
             try:
                 self._clusters[name] = self._build(name, config, source="site")
             except (RPCError, ImportError, ValueError) as exc:
-                log.error("jupyter_rpc: cluster %r is not available: %s", name, getattr(exc, "message", exc))
+                log.error(
+                    "jupyter_rpc: cluster %r is not available: %s",
+                    name,
+                    getattr(exc, "message", exc),
+                )
         for name, config in self._load_user().items():
             if name in self._clusters:
-                log.warning("jupyter_rpc: user cluster %r is hidden by a site cluster of that name", name)
+                log.warning(
+                    "jupyter_rpc: user cluster %r is hidden by a site cluster of that name", name
+                )
                 continue
             try:
                 self._clusters[name] = self._build(name, config, source="user")
             except (RPCError, ImportError, ValueError) as exc:
-                log.warning("jupyter_rpc: user cluster %r is ignored: %s", name, getattr(exc, "message", exc))
+                log.warning(
+                    "jupyter_rpc: user cluster %r is ignored: %s",
+                    name,
+                    getattr(exc, "message", exc),
+                )
 
     # -- building ------------------------------------------------------------------------
 
@@ -370,8 +403,13 @@ class ClusterRegistry:
 
                 scheduler = SlurmScheduler(LocalRunner(), user=_local_user())
             return Cluster(
-                name, config, source=source, scheduler=scheduler, files=files,
-                runner=LocalRunner(), refresh_min=self.refresh_min,
+                name,
+                config,
+                source=source,
+                scheduler=scheduler,
+                files=files,
+                runner=LocalRunner(),
+                refresh_min=self.refresh_min,
             )
         from .files.sftp import SFTPFiles
         from .ssh.sshrunner import SSHRunner
@@ -379,8 +417,19 @@ class ClusterRegistry:
 
         ssh_keys = {
             k: config[k]
-            for k in ("host", "port", "user", "identity_file", "agent", "jump", "ssh_config",
-                      "known_hosts", "max_channels", "connect_timeout", "command_timeout")
+            for k in (
+                "host",
+                "port",
+                "user",
+                "identity_file",
+                "agent",
+                "jump",
+                "ssh_config",
+                "known_hosts",
+                "max_channels",
+                "connect_timeout",
+                "command_timeout",
+            )
             if k in config
         }
         target = SSHTarget.from_config(name, ssh_keys)
@@ -392,12 +441,23 @@ class ClusterRegistry:
         if kind == "slurm":
             from .schedulers.slurm import SlurmScheduler
 
-            scheduler = SlurmScheduler(runner, user=user or None, command_timeout=target.command_timeout)
+            scheduler = SlurmScheduler(
+                runner, user=user or None, command_timeout=target.command_timeout
+            )
         elif kind == "local":
-            raise InvalidRequest(f"Cluster '{name}': the local scheduler runs on this machine only (no 'host').")
+            raise InvalidRequest(
+                f"Cluster '{name}': the local scheduler runs on this machine only (no 'host')."
+            )
         return Cluster(
-            name, config, source=source, scheduler=scheduler, files=files, runner=runner,
-            pool=pool, target=target, refresh_min=self.refresh_min,
+            name,
+            config,
+            source=source,
+            scheduler=scheduler,
+            files=files,
+            runner=runner,
+            pool=pool,
+            target=target,
+            refresh_min=self.refresh_min,
         )
 
     # -- lookup ------------------------------------------------------------------------
@@ -433,7 +493,9 @@ class ClusterRegistry:
         except (OSError, ValueError) as exc:
             log.warning("jupyter_rpc: cannot read %s: %s", self.user_file, exc)
             return {}
-        return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+        return (
+            {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+        )
 
     def _save_user(self) -> None:
         data = {c.name: c.config for c in self._clusters.values() if c.source == "user"}
@@ -458,13 +520,17 @@ class ClusterRegistry:
         name = config.pop("name")
         if name in self._clusters:
             raise RPCError(
-                f"A cluster named '{name}' exists already.", code="cluster.exists", status=409,
+                f"A cluster named '{name}' exists already.",
+                code="cluster.exists",
+                status=409,
                 details={"cluster": name},
             )
         try:
             cluster = self._build(name, config, source="user")
         except ValueError as exc:
-            raise InvalidRequest(f"The cluster is not valid: {exc}", code="cluster.config_invalid") from None
+            raise InvalidRequest(
+                f"The cluster is not valid: {exc}", code="cluster.config_invalid"
+            ) from None
         self._clusters[name] = cluster
         self._save_user()
         return cluster
@@ -499,4 +565,3 @@ def _local_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
-

@@ -28,7 +28,10 @@ class Image(bytes):
     mime_type: str = "image/png"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return {self.mime_type: base64.b64encode(self).decode("ascii"), "text/plain": f"<{self.mime_type}, {len(self):,} bytes>"}
+        return {
+            self.mime_type: base64.b64encode(self).decode("ascii"),
+            "text/plain": f"<{self.mime_type}, {len(self):,} bytes>",
+        }
 
 
 class Text(str):
@@ -129,12 +132,16 @@ class ProgressView:
         """Show the latest progress tree."""
         if tree is None or not in_ipython():
             return
-        self._output.show({"text/plain": self._text(tree, state), "text/html": self._html(tree, state)})
+        self._output.show(
+            {"text/plain": self._text(tree, state), "text/html": self._html(tree, state)}
+        )
 
     def done(self, tree: dict[str, Any] | None, state: str) -> None:
         """Show the final state (if progress was ever shown)."""
         if self._output.shown:
-            self.update(tree or {"status": state, "step_message": "", "steps": 0, "children": []}, state)
+            self.update(
+                tree or {"status": state, "step_message": "", "steps": 0, "children": []}, state
+            )
 
     def _text(self, tree: dict[str, Any], state: str) -> str:
         lines = [f"{self.label}: {state} ({time.monotonic() - self._t0:.1f} s)"]
@@ -154,7 +161,11 @@ class ProgressView:
     def _html(self, tree: dict[str, Any], state: str) -> str:
         steps = int(tree.get("steps") or 0)
         done = sum(1 for c in tree.get("children", []) if c.get("status") == "success")
-        bar = f'<progress value="{done}" max="{steps}"></progress>' if steps else "<progress></progress>"
+        bar = (
+            f'<progress value="{done}" max="{steps}"></progress>'
+            if steps
+            else "<progress></progress>"
+        )
         if state in ("succeeded", "failed", "cancelled"):
             bar = '<progress value="1" max="1"></progress>' if state == "succeeded" else ""
         return f"{bar}<pre>{html.escape(self._text(tree, state))}</pre>"
@@ -172,7 +183,9 @@ class TransferProgress:
     notebook with display messages.
     """
 
-    def __init__(self, label: str, total: int | None, show: bool | None = None, threshold: int = 8_000_000):
+    def __init__(
+        self, label: str, total: int | None, show: bool | None = None, threshold: int = 8_000_000
+    ):
         self.label = label
         self.total = total
         self.done = 0
@@ -219,4 +232,6 @@ class TransferProgress:
             bar = f'<progress value="{self.done}" max="{self.total}"></progress>'
         else:
             bar = "<progress></progress>"
-        self._output.show({"text/plain": line, "text/html": f"{bar} <code>{html.escape(line)}</code>"})
+        self._output.show(
+            {"text/plain": line, "text/html": f"{bar} <code>{html.escape(line)}</code>"}
+        )

@@ -130,7 +130,14 @@ def specs_from_api_info(api_info: dict[str, Any]) -> dict[str, FunctionSpec]:
                     kind="method",
                     class_name=cls["name"],
                     method=method["name"],
-                    schema=_method_schema(cls["name"], init_schema, class_doc, method["name"], method_schema, method_doc),
+                    schema=_method_schema(
+                        cls["name"],
+                        init_schema,
+                        class_doc,
+                        method["name"],
+                        method_schema,
+                        method_doc,
+                    ),
                     return_schema=_return_schema(method.get("return_schema")),
                     description=method_doc or class_doc,
                 )
@@ -140,7 +147,9 @@ def specs_from_api_info(api_info: dict[str, Any]) -> dict[str, FunctionSpec]:
         try:
             Draft202012Validator.check_schema(spec.schema)
         except jsonschema.SchemaError as exc:
-            raise RemoteFailed(f"The schema of '{spec.name}' is not valid JSON Schema: {exc.message}") from None
+            raise RemoteFailed(
+                f"The schema of '{spec.name}' is not valid JSON Schema: {exc.message}"
+            ) from None
     return specs
 
 
@@ -149,7 +158,11 @@ def _argument_schema(rpc_schema: dict[str, Any]) -> tuple[dict[str, Any], str]:
     schema = copy.deepcopy(rpc_schema)
     description = schema.pop("description", "") or ""
     props: dict[str, Any] = schema.setdefault("properties", {})
-    drop = [k for k, v in props.items() if k in _HIDDEN or (isinstance(v, dict) and v.get("is_reporter"))]
+    drop = [
+        k
+        for k, v in props.items()
+        if k in _HIDDEN or (isinstance(v, dict) and v.get("is_reporter"))
+    ]
     for key in drop:
         del props[key]
     schema["required"] = [r for r in schema.get("required", []) if r not in drop]
@@ -221,7 +234,13 @@ def _unknown_arguments(schema: dict[str, Any], arguments: dict[str, Any]) -> lis
     for key in arguments:
         if key not in known:
             expected = ", ".join(known) or "none"
-            errors.append({"path": [key], "field": key, "message": f"is not an argument (expected: {expected})"})
+            errors.append(
+                {
+                    "path": [key],
+                    "field": key,
+                    "message": f"is not an argument (expected: {expected})",
+                }
+            )
     method = known.get("function")
     if isinstance(method, dict) and isinstance(arguments.get("function"), dict):
         for err in _unknown_arguments(method, arguments["function"]):

@@ -17,7 +17,11 @@ MAX_TEXT = 20_000
 
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif")
 TEXT_TYPES = ("text/html", "text/markdown", "text/latex", "image/svg+xml")
-CHART_TYPES = ("application/vnd.vegalite.v5+json", "application/vnd.vegalite.v4+json", "application/vnd.vega.v5+json")
+CHART_TYPES = (
+    "application/vnd.vegalite.v5+json",
+    "application/vnd.vegalite.v4+json",
+    "application/vnd.vega.v5+json",
+)
 
 
 def mime_bundle(value: Any, return_schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -79,4 +83,8 @@ def _plain(value: Any) -> str:
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + f"\n… ({len(text) - MAX_TEXT:,} more characters)"
+    return (
+        text
+        if len(text) <= MAX_TEXT
+        else text[:MAX_TEXT] + f"\n… ({len(text) - MAX_TEXT:,} more characters)"
+    )

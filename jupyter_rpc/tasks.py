@@ -19,7 +19,9 @@ class TaskOwner:
         self.name = name
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    def create_task(self, coro: Coroutine[Any, Any, T], *, name: str | None = None) -> asyncio.Task[T]:
+    def create_task(
+        self, coro: Coroutine[Any, Any, T], *, name: str | None = None
+    ) -> asyncio.Task[T]:
         """Start ``coro`` as a task owned by this object."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)

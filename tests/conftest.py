@@ -47,7 +47,12 @@ def with_local_cluster(tmp_path: pathlib.Path) -> Any:
         app = {k: v for k, v in settings.items() if k not in cluster_keys}
         return {
             **config,
-            "RPCApp": {**config["RPCApp"], "clusters": {"local": local}, "state_dir": str(tmp_path / "state"), **app},
+            "RPCApp": {
+                **config["RPCApp"],
+                "clusters": {"local": local},
+                "state_dir": str(tmp_path / "state"),
+                **app,
+            },
         }
 
     return make
@@ -58,7 +63,9 @@ def rpc(jp_fetch: Any) -> Any:
     """``await rpc("GET", "backends")`` → (status, JSON body), errors included."""
     from tornado.httpclient import HTTPClientError
 
-    async def fetch(method: str, *parts: str, body: Any = None, raw: bytes | None = None, **kwargs: Any):
+    async def fetch(
+        method: str, *parts: str, body: Any = None, raw: bytes | None = None, **kwargs: Any
+    ):
         if raw is None and body is not None:
             raw = json.dumps(body).encode()
         try:
@@ -72,7 +79,9 @@ def rpc(jp_fetch: Any) -> Any:
 
 
 @pytest.fixture
-def server_url(jp_serverapp: Any, jp_http_port: int, jp_base_url: str, http_server_client: Any) -> tuple[str, str]:
+def server_url(
+    jp_serverapp: Any, jp_http_port: int, jp_base_url: str, http_server_client: Any
+) -> tuple[str, str]:
     """The test server's URL and token, for clients outside the test's loop (notebook
     code, kernels); ``http_server_client`` makes the server listen."""
     return f"http://127.0.0.1:{jp_http_port}{jp_base_url}", jp_serverapp.identity_provider.token

@@ -42,7 +42,9 @@ async def test_functions_are_listed_with_argument_schemas(rpc):
 
 
 async def test_call_returns_result_and_display(rpc):
-    status, call = await rpc("POST", "backends", "examples", "calls", body=_call("add", {"a": 2, "b": 40}, wait=10))
+    status, call = await rpc(
+        "POST", "backends", "examples", "calls", body=_call("add", {"a": 2, "b": 40}, wait=10)
+    )
     assert status == 201
     assert call["state"] == "succeeded", call
     assert call["result"] == 42
@@ -51,11 +53,15 @@ async def test_call_returns_result_and_display(rpc):
 
 
 async def test_call_followed_by_long_poll(rpc):
-    status, call = await rpc("POST", "backends", "faulty", "calls", body=_call("sleep", {"seconds": 0.3}))
+    status, call = await rpc(
+        "POST", "backends", "faulty", "calls", body=_call("sleep", {"seconds": 0.3})
+    )
     assert status == 201 and call["state"] in ("pending", "running")
     deadline = time.monotonic() + 10
     while call["state"] not in ("succeeded", "failed", "cancelled") and time.monotonic() < deadline:
-        _, call = await rpc("GET", "calls", call["id"], params={"wait": 5, "version": call["version"]})
+        _, call = await rpc(
+            "GET", "calls", call["id"], params={"wait": 5, "version": call["version"]}
+        )
     assert call["state"] == "succeeded" and call["result"] == 0.3
     status, listing = await rpc("GET", "calls")
     assert status == 200 and listing["calls"][0]["id"] == call["id"]
@@ -132,7 +138,11 @@ async def test_requests_without_auth_are_refused(rpc):
 
 async def test_function_that_raises_fails_the_call_not_the_request(rpc):
     status, call = await rpc(
-        "POST", "backends", "faulty", "calls", body=_call("boom", {"message": "sensor offline"}, wait=10)
+        "POST",
+        "backends",
+        "faulty",
+        "calls",
+        body=_call("boom", {"message": "sensor offline"}, wait=10),
     )
     assert status == 201
     assert call["state"] == "failed"
@@ -140,7 +150,9 @@ async def test_function_that_raises_fails_the_call_not_the_request(rpc):
     assert "sensor offline" in call["error"]["message"]
     assert "Traceback" not in call["error"]["message"]
     # and the backend keeps serving
-    _, call = await rpc("POST", "backends", "faulty", "calls", body=_call("echo", {"value": "still here"}, wait=10))
+    _, call = await rpc(
+        "POST", "backends", "faulty", "calls", body=_call("echo", {"value": "still here"}, wait=10)
+    )
     assert call["result"] == "still here"
 
 
@@ -148,13 +160,17 @@ async def test_crash_mid_call_fails_fast_and_backend_restarts(rpc):
     _, call = await rpc("POST", "backends", "faulty", "calls", body=_call("noop", wait=10))
     assert call["state"] == "succeeded"
     t0 = time.monotonic()
-    _, call = await rpc("POST", "backends", "faulty", "calls", body=_call("crash", {"after": 0.2}, wait=10))
+    _, call = await rpc(
+        "POST", "backends", "faulty", "calls", body=_call("crash", {"after": 0.2}, wait=10)
+    )
     elapsed = time.monotonic() - t0
     assert call["state"] == "failed"
     assert call["error"]["code"] == "backend.crashed"
     assert "exit code 3" in call["error"]["message"]
     assert elapsed < 0.2 + 1.0  # fails within a second of the crash
-    _, call = await rpc("POST", "backends", "faulty", "calls", body=_call("echo", {"value": "back"}, wait=20))
+    _, call = await rpc(
+        "POST", "backends", "faulty", "calls", body=_call("echo", {"value": "back"}, wait=20)
+    )
     assert call["state"] == "succeeded" and call["result"] == "back"
     _, backend = await rpc("GET", "backends", "faulty")
     assert backend["state"] == "running" and backend["restarts"] == 1
@@ -162,13 +178,17 @@ async def test_crash_mid_call_fails_fast_and_backend_restarts(rpc):
 
 async def test_call_past_its_timeout_fails_and_is_cancelled(rpc):
     t0 = time.monotonic()
-    _, call = await rpc("POST", "backends", "strict", "calls", body=_call("sleep", {"seconds": 30}, wait=20))
+    _, call = await rpc(
+        "POST", "backends", "strict", "calls", body=_call("sleep", {"seconds": 30}, wait=20)
+    )
     assert call["state"] == "failed"
     assert call["error"]["code"] == "call.timeout"
     assert "1 s" in call["error"]["message"]
     assert time.monotonic() - t0 < 5
     # the backend stopped the work: its next call answers at once
-    _, call = await rpc("POST", "backends", "strict", "calls", body=_call("echo", {"value": "ok"}, wait=5))
+    _, call = await rpc(
+        "POST", "backends", "strict", "calls", body=_call("echo", {"value": "ok"}, wait=5)
+    )
     assert call["state"] == "succeeded"
 
 
@@ -182,7 +202,9 @@ async def test_cancel_a_running_call(rpc):
     _, call = await rpc("POST", "backends", "faulty", "calls", body=_call("sleep", {"seconds": 30}))
     # wait until it runs and reports progress
     for _ in range(50):
-        _, call = await rpc("GET", "calls", call["id"], params={"wait": 2, "version": call["version"]})
+        _, call = await rpc(
+            "GET", "calls", call["id"], params={"wait": 2, "version": call["version"]}
+        )
         if call["progress"]:
             break
     assert call["state"] == "running" and call["progress"]["status"] == "running"
@@ -194,10 +216,14 @@ async def test_cancel_a_running_call(rpc):
 
 
 async def test_progress_is_visible_while_running(rpc):
-    _, call = await rpc("POST", "backends", "faulty", "calls", body=_call("sleep", {"seconds": 1.0}))
+    _, call = await rpc(
+        "POST", "backends", "faulty", "calls", body=_call("sleep", {"seconds": 1.0})
+    )
     seen = []
     while call["state"] not in ("succeeded", "failed"):
-        _, call = await rpc("GET", "calls", call["id"], params={"wait": 5, "version": call["version"]})
+        _, call = await rpc(
+            "GET", "calls", call["id"], params={"wait": 5, "version": call["version"]}
+        )
         if call["progress"]:
             seen.append(call["progress"])
     assert seen, "no progress was reported"
@@ -216,11 +242,20 @@ async def test_backend_that_cannot_start(rpc):
 async def test_concurrent_calls_share_one_backend(rpc):
     start = time.monotonic()
     posts = [
-        rpc("POST", "backends", "faulty", "calls", body=_call("async_sleep", {"seconds": 0.5}, wait=20))
+        rpc(
+            "POST",
+            "backends",
+            "faulty",
+            "calls",
+            body=_call("async_sleep", {"seconds": 0.5}, wait=20),
+        )
         for _ in range(16)
     ]
     results = await asyncio.gather(*posts)
-    outcomes = [(s, c.get("state"), (c.get("error") or {}).get("message", c.get("message"))) for s, c in results]
+    outcomes = [
+        (s, c.get("state"), (c.get("error") or {}).get("message", c.get("message")))
+        for s, c in results
+    ]
     failures = [o for o in outcomes if o[1] != "succeeded"]
     assert not failures, failures
     assert time.monotonic() - start < 5  # 16 × 0.5 s run side by side, not one after another

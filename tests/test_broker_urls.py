@@ -15,12 +15,24 @@ from jupyter_rpc.transports.broker import authorization, broker_url, public_url,
     [
         ("ws://h:8000/ws", "producer", "demo", None, "ws://h:8000/ws/demo"),
         ("ws://h:8000/ws/", "consumer", "demo_ab12", "s1", "ws://h:8000/ws/demo_ab12/s1"),
-        ("wss://broker.example.org/dasf/ws", "producer", "demo", None, "wss://broker.example.org/dasf/ws/demo"),
+        (
+            "wss://broker.example.org/dasf/ws",
+            "producer",
+            "demo",
+            None,
+            "wss://broker.example.org/dasf/ws/demo",
+        ),
         ("ws://h:8000", "producer", "demo", None, "ws://h:8000/ws/demo"),  # bare host: /ws
         ("http://h:8000/ws", "producer", "demo", None, "ws://h:8000/ws/demo"),
         ("https://h/ws", "consumer", "t_x", "sub", "wss://h/ws/t_x/sub"),
         # Pulsar, detected from /ws/v2
-        ("ws://p:8080/ws/v2", "producer", "demo", None, "ws://p:8080/ws/v2/producer/non-persistent/public/default/demo"),
+        (
+            "ws://p:8080/ws/v2",
+            "producer",
+            "demo",
+            None,
+            "ws://p:8080/ws/v2/producer/non-persistent/public/default/demo",
+        ),
         (
             "ws://p:8080/ws/v2/",
             "consumer",
@@ -35,7 +47,13 @@ from jupyter_rpc.transports.broker import authorization, broker_url, public_url,
             "s",
             "wss://p/ws/v2/consumer/persistent/acme/hpc/demo_1/s?subscriptionType=Exclusive",
         ),
-        ("ws://p/prefix/ws/v2/consumer/persistent/acme", "producer", "t", None, "ws://p/prefix/ws/v2/producer/persistent/acme/default/t"),
+        (
+            "ws://p/prefix/ws/v2/consumer/persistent/acme",
+            "producer",
+            "t",
+            None,
+            "ws://p/prefix/ws/v2/producer/persistent/acme/default/t",
+        ),
     ],
 )
 def test_broker_url_layouts(url, role, topic, sub, expected):
@@ -49,7 +67,12 @@ def test_pulsar_settings_override_the_url():
         == "ws://p:8080/ws/v2/producer/persistent/acme/hpc/demo"
     )
     assert (
-        broker_url("ws://p:8080/ws/v2/producer/non-persistent/x/y", "demo", role="producer", pulsar={"tenant": "t"})
+        broker_url(
+            "ws://p:8080/ws/v2/producer/non-persistent/x/y",
+            "demo",
+            role="producer",
+            pulsar={"tenant": "t"},
+        )
         == "ws://p:8080/ws/v2/producer/non-persistent/t/y/demo"
     )
     assert broker_url("ws://p:8080", "d", role="consumer", pulsar={}).endswith(
@@ -103,7 +126,9 @@ def test_config_schema_takes_broker_entries_and_keeps_local_ones():
     assert _errors({"module": "x", "command": ["a"]})
     broker = {"transport": "broker", "url": "wss://b.example.org/ws", "topic": "demo"}
     assert not _errors(broker)
-    assert not _errors({**broker, "token_file": "/run/secrets/dasf", "ca_bundle": "/etc/ca.pem", "timeout": 60})
+    assert not _errors(
+        {**broker, "token_file": "/run/secrets/dasf", "ca_bundle": "/etc/ca.pem", "timeout": 60}
+    )
     assert not _errors({**broker, "pulsar": {"tenant": "a", "namespace": "b", "persistent": True}})
     assert _errors({**broker, "module": "x"})  # local keys are not broker keys
     assert _errors({"module": "x", "topic": "demo"})  # and the other way round
@@ -116,7 +141,13 @@ def test_config_schema_takes_broker_entries_and_keeps_local_ones():
 def test_config_errors_never_quote_the_token():
     secret = "s3cr3t-token-value"
     config = {"transport": "broker", "url": "ws://b/ws", "topic": "demo", "token": secret}
-    for extra in ({"token_env": "X"}, {"token_file": "/f"}, {"module": "m"}, {"url": "bad"}, {"pulsar": 1}):
+    for extra in (
+        {"token_env": "X"},
+        {"token_file": "/f"},
+        {"module": "m"},
+        {"url": "bad"},
+        {"pulsar": 1},
+    ):
         messages = _errors({**config, **extra})
         assert messages, extra
         assert not any(secret in m for m in messages), messages
@@ -127,7 +158,12 @@ async def test_registry_builds_broker_transports_without_connecting():
     secret = "s3cr3t-token-value"
     registry = BackendRegistry(
         {
-            "dasf": {"transport": "broker", "url": "ws://127.0.0.1:9/ws", "topic": "demo", "token": secret},
+            "dasf": {
+                "transport": "broker",
+                "url": "ws://127.0.0.1:9/ws",
+                "topic": "demo",
+                "token": secret,
+            },
             "local": {"module": "jupyter_rpc.examples.demo"},
         },
         timeout=30,
@@ -138,13 +174,14 @@ async def test_registry_builds_broker_transports_without_connecting():
     assert isinstance(dasf.transport, BrokerTransport)
     assert isinstance(registry.get("local").transport, LocalTransport)
     assert dasf.transport.response_topic.startswith("demo_")
-    assert dasf.transport.consumer_url.startswith(f"ws://127.0.0.1:9/ws/{dasf.transport.response_topic}/")
+    assert dasf.transport.consumer_url.startswith(
+        f"ws://127.0.0.1:9/ws/{dasf.transport.response_topic}/"
+    )
     assert secret not in repr(dasf.transport) and secret not in repr(dasf.config)
     model = dasf.to_json()
     assert model["transport"] == "broker" and secret not in str(model)
     await registry.close()
     assert dasf.transport.state == "stopped"
-
 
 
 @pytest.mark.parametrize(
@@ -162,4 +199,9 @@ def test_refused_publish_names_the_topic(result, code):
     assert exc.code == code
     assert "topic 'demo'" in exc.message or "topic 'demo' at" in exc.message
     assert result in exc.message and "s3cr3t" not in exc.message
-    assert exc.details == {"backend": "b", "topic": "demo", "broker": "ws://h:1/ws/demo", "broker_result": result}
+    assert exc.details == {
+        "backend": "b",
+        "topic": "demo",
+        "broker": "ws://h:1/ws/demo",
+        "broker_result": result,
+    }

@@ -64,7 +64,9 @@ async def test_rich_results_stay_plain_values(server_url):
     assert isinstance(png, bytes) and png.startswith(b"\x89PNG")
     assert "image/png" in png._repr_mimebundle_()
     chart = await in_thread(examples.temperature_chart, days=5)
-    assert isinstance(chart, dict) and "application/vnd.vegalite.v5+json" in chart._repr_mimebundle_()
+    assert (
+        isinstance(chart, dict) and "application/vnd.vegalite.v5+json" in chart._repr_mimebundle_()
+    )
     report = await in_thread(examples.station_report)
     assert isinstance(report, str) and report._repr_mimebundle_()["text/markdown"] == report
 
@@ -96,7 +98,9 @@ async def test_asynchronous_functions_can_be_awaited_and_cancelled(server_url, r
     with pytest.raises(asyncio.CancelledError):
         await task
     _, listing = await rpc("GET", "calls")
-    assert listing["calls"][0]["function"] == "sleep" and listing["calls"][0]["state"] == "cancelled"
+    assert (
+        listing["calls"][0]["function"] == "sleep" and listing["calls"][0]["state"] == "cancelled"
+    )
 
 
 async def test_help_reads_like_local_code(server_url):

@@ -28,9 +28,10 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any) -> dict[str, Any]:
+def jp_server_config(
+    jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any
+) -> dict[str, Any]:
     return with_local_cluster(jp_server_config, home)
-
 
 
 async def in_thread(fn, *args, **kwargs):
@@ -81,7 +82,9 @@ async def test_clusters_are_listed_and_unknown_ones_named(server_url):
 
 async def test_a_failing_job_is_waited_for_with_its_output_and_exit_code(server_url, capsys):
     local = await open_local(server_url)
-    job = await in_thread(local.submit, "echo hello from a job\necho to stderr >&2\nexit 2", name="fails")
+    job = await in_thread(
+        local.submit, "echo hello from a job\necho to stderr >&2\nexit 2", name="fails"
+    )
     assert job.id and job.info["name"] == "fails"
     assert await in_thread(job.wait, timeout=60) is job
     assert job.info["state"] == "failed" and job.done
@@ -101,7 +104,9 @@ async def test_a_failing_job_is_waited_for_with_its_output_and_exit_code(server_
     heads = [h for h, _ in history.columns]
     cells = dict(zip(heads, row, strict=True))
     assert cells["state"] == "failed" and cells["exit"] == "2" and cells["ended"]
-    assert re.fullmatch(r"\d+ %", cells["cpu"]) and re.fullmatch(r"\d+(\.\d)? MB( \(\d+ %\))?", cells["memory peak"])
+    assert re.fullmatch(r"\d+ %", cells["cpu"]) and re.fullmatch(
+        r"\d+(\.\d)? MB( \(\d+ %\))?", cells["memory peak"]
+    )
 
 
 async def test_long_output_is_read_whole(server_url, capsys):
@@ -221,7 +226,11 @@ async def test_text_round_trip_ls_rename_delete(server_url, home):
     top = await in_thread(files.ls)
     assert [e["name"] for e in top] == ["home"]
     listing = await in_thread(files.ls, "home/run1")
-    assert [(e["name"], e["type"]) for e in listing] == [("deep", "directory"), ("out.txt", "file"), ("raw.bin", "file")]
+    assert [(e["name"], e["type"]) for e in listing] == [
+        ("deep", "directory"),
+        ("out.txt", "file"),
+        ("raw.bin", "file"),
+    ]
     out = listing[1]
     assert out["size"] == len("Grüße\n".encode()) and out["path"] == "home/run1/out.txt"
     assert isinstance(out["modified"], dt.datetime)
@@ -272,11 +281,16 @@ async def test_large_files_are_streamed_both_ways(server_url, home, tmp_path):
     assert sha256(home / "data" / "big.bin") == digest.hexdigest()
     back = tmp_path / "back"
     back.mkdir()
-    local_path, download_peak = await in_thread(peak_memory, local.files.download, "home/data/big.bin", back)
+    local_path, download_peak = await in_thread(
+        peak_memory, local.files.download, "home/data/big.bin", back
+    )
     assert local_path == back / "big.bin"
     assert sha256(local_path) == digest.hexdigest()
     # streamed: never the whole file in memory (client and server share this process)
-    assert upload_peak < 8 * 1024 * 1024 and download_peak < 8 * 1024 * 1024, (upload_peak, download_peak)
+    assert upload_peak < 8 * 1024 * 1024 and download_peak < 8 * 1024 * 1024, (
+        upload_peak,
+        download_peak,
+    )
     assert os.listdir(back) == ["big.bin"]  # no partial file left
     # the same connection serves the next request
     assert await in_thread(local.files.exists, "home/data/big.bin")
@@ -315,12 +329,22 @@ def test_cluster_errors_that_need_a_person_say_which_panel_to_open():
     )
     err = session._error(428, body, "clusters/testbed/jobs")
     assert isinstance(err, OpenPanelFirst) and isinstance(err, RemoteError)
-    assert err.code == "ssh.host_unknown" and err.cluster == "testbed" and err.fingerprint == "SHA256:abcDEF123"
-    assert "SHA256:abcDEF123" in str(err) and "Jobs or Remote files panel" in str(err) and "'testbed'" in str(err)
+    assert (
+        err.code == "ssh.host_unknown"
+        and err.cluster == "testbed"
+        and err.fingerprint == "SHA256:abcDEF123"
+    )
+    assert (
+        "SHA256:abcDEF123" in str(err)
+        and "Jobs or Remote files panel" in str(err)
+        and "'testbed'" in str(err)
+    )
     body = b'{"message": "testbed asks for a login: Password.", "code": "ssh.auth_required", "details": {}}'
     err = session._error(428, body, "clusters/testbed/files/home")
     assert isinstance(err, OpenPanelFirst) and "log in there once" in str(err)
-    plain = session._error(404, b'{"message": "No job 7.", "code": "job.not_found"}', "clusters/x/jobs/7")
+    plain = session._error(
+        404, b'{"message": "No job 7.", "code": "job.not_found"}', "clusters/x/jobs/7"
+    )
     assert type(plain) is RemoteError and plain.code == "job.not_found"
 
 
@@ -333,5 +357,8 @@ def test_dot_segments_are_sent_encoded():
 
     files = RemoteFolder.__new__(RemoteFolder)
     files.cluster = folder
-    assert files._path("files", "home/../../etc/passwd") == "clusters/local/files/home/%2E%2E/%2E%2E/etc/passwd"
+    assert (
+        files._path("files", "home/../../etc/passwd")
+        == "clusters/local/files/home/%2E%2E/%2E%2E/etc/passwd"
+    )
     assert files._path("files", "home/a b/c#d") == "clusters/local/files/home/a%20b/c%23d"

@@ -26,8 +26,12 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any) -> dict[str, Any]:
-    return with_local_cluster(jp_server_config, home, display_name="This computer", jobs_refresh_min=30.0)
+def jp_server_config(
+    jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any
+) -> dict[str, Any]:
+    return with_local_cluster(
+        jp_server_config, home, display_name="This computer", jobs_refresh_min=30.0
+    )
 
 
 async def _wait_state(rpc, job_id: str, states: set[str], timeout: float = 30.0) -> dict[str, Any]:
@@ -61,7 +65,15 @@ async def test_user_clusters_are_added_kept_private_and_removed(rpc, tmp_path):
     status, err = await rpc("POST", "clusters", body={"name": "mine", "host": "h", "submit": {}})
     assert status == 400 and "submit" in err["message"]  # admin-only key
     status, cluster = await rpc(
-        "POST", "clusters", body={"name": "mine", "host": "127.0.0.1", "port": 2222, "user": "me", "scheduler": "slurm"}
+        "POST",
+        "clusters",
+        body={
+            "name": "mine",
+            "host": "127.0.0.1",
+            "port": 2222,
+            "user": "me",
+            "scheduler": "slurm",
+        },
     )
     assert status == 201, cluster
     assert cluster["source"] == "user" and cluster["kind"] == "ssh" and cluster["state"] == "idle"
@@ -92,8 +104,17 @@ async def test_browse_open_edit_save_rename_delete(rpc, home):
     assert text["real_path"] == str(home / "data" / "notes.txt")
 
     status, saved = await rpc(
-        "PUT", "clusters", "local", "files", "home/data/notes.txt",
-        body={"type": "file", "format": "text", "content": "second line\n", "last_modified": text["last_modified"]},
+        "PUT",
+        "clusters",
+        "local",
+        "files",
+        "home/data/notes.txt",
+        body={
+            "type": "file",
+            "format": "text",
+            "content": "second line\n",
+            "last_modified": text["last_modified"],
+        },
     )
     assert status == 200, saved
     assert (home / "data" / "notes.txt").read_text() == "second line\n"
@@ -103,19 +124,39 @@ async def test_browse_open_edit_save_rename_delete(rpc, home):
     (home / "data" / "notes.txt").write_text("changed elsewhere\n")
     os.utime(home / "data" / "notes.txt", (later, later))
     status, err = await rpc(
-        "PUT", "clusters", "local", "files", "home/data/notes.txt",
-        body={"type": "file", "format": "text", "content": "mine\n", "last_modified": saved["last_modified"]},
+        "PUT",
+        "clusters",
+        "local",
+        "files",
+        "home/data/notes.txt",
+        body={
+            "type": "file",
+            "format": "text",
+            "content": "mine\n",
+            "last_modified": saved["last_modified"],
+        },
     )
     assert status == 409 and err["code"] == "files.conflict"
     assert (home / "data" / "notes.txt").read_text() == "changed elsewhere\n"
 
-    status, moved = await rpc("PATCH", "clusters", "local", "files", "home/data/notes.txt", body={"path": "home/notes 2 ü.txt"})
+    status, moved = await rpc(
+        "PATCH",
+        "clusters",
+        "local",
+        "files",
+        "home/data/notes.txt",
+        body={"path": "home/notes 2 ü.txt"},
+    )
     assert status == 200 and moved["path"] == "home/notes 2 ü.txt"
     assert (home / "notes 2 ü.txt").exists() and not (home / "data" / "notes.txt").exists()
 
-    status, new_dir = await rpc("POST", "clusters", "local", "files", "home", body={"type": "directory"})
+    status, new_dir = await rpc(
+        "POST", "clusters", "local", "files", "home", body={"type": "directory"}
+    )
     assert status == 201 and new_dir["type"] == "directory" and (home / new_dir["name"]).is_dir()
-    status, untitled = await rpc("POST", "clusters", "local", "files", "home", body={"type": "file", "ext": ".py"})
+    status, untitled = await rpc(
+        "POST", "clusters", "local", "files", "home", body={"type": "file", "ext": ".py"}
+    )
     assert status == 201 and untitled["name"].endswith(".py")
     status, nb = await rpc("POST", "clusters", "local", "files", "home", body={"type": "notebook"})
     assert status == 201 and nb["type"] == "notebook"
@@ -144,8 +185,17 @@ async def test_chunked_upload_like_jupyterlab(rpc, home):
     pieces = [os.urandom(1000), os.urandom(1000), os.urandom(10)]
     for number, piece in zip([1, 2, -1], pieces, strict=True):
         status, body = await rpc(
-            "PUT", "clusters", "local", "files", "home/upload.bin",
-            body={"type": "file", "format": "base64", "content": base64.b64encode(piece).decode(), "chunk": number},
+            "PUT",
+            "clusters",
+            "local",
+            "files",
+            "home/upload.bin",
+            body={
+                "type": "file",
+                "format": "base64",
+                "content": base64.b64encode(piece).decode(),
+                "chunk": number,
+            },
         )
         assert status == 200, body
         if number != -1:
@@ -157,18 +207,34 @@ async def test_chunked_upload_like_jupyterlab(rpc, home):
 async def test_streamed_upload_and_download(jp_fetch, home):
     data = os.urandom(3 * 1024 * 1024 + 17)
     response = await jp_fetch(
-        "jupyter-rpc", "clusters", "local", "upload", "home", "big.bin", method="PUT", body=data,
+        "jupyter-rpc",
+        "clusters",
+        "local",
+        "upload",
+        "home",
+        "big.bin",
+        method="PUT",
+        body=data,
         request_timeout=60,
     )
     assert response.code == 201
     assert json.loads(response.body)["size"] == len(data)
     assert hashlib.sha256((home / "big.bin").read_bytes()).digest() == hashlib.sha256(data).digest()
-    response = await jp_fetch("jupyter-rpc", "clusters", "local", "download", "home", "big.bin", request_timeout=60)
+    response = await jp_fetch(
+        "jupyter-rpc", "clusters", "local", "download", "home", "big.bin", request_timeout=60
+    )
     assert response.body == data
     assert "attachment" in response.headers["Content-Disposition"]
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch(
-            "jupyter-rpc", "clusters", "local", "upload", "home", "big.bin", method="PUT", body=b"x",
+            "jupyter-rpc",
+            "clusters",
+            "local",
+            "upload",
+            "home",
+            "big.bin",
+            method="PUT",
+            body=b"x",
             params={"overwrite": "0"},
         )
     assert info.value.code == 409
@@ -182,16 +248,32 @@ async def test_submit_watch_output_and_exit_code(rpc, home):
     status, form = await rpc("GET", "clusters", "local", "submit-schema")
     assert status == 200 and form["partitions"] and form["schema"]["type"] == "object"
     script = "#!/bin/bash\necho hello from $JOB_ID\necho oops >&2\nexit 3\n"
-    status, job = await rpc("POST", "clusters", "local", "jobs", body={"script": script, "name": "first"})
+    status, job = await rpc(
+        "POST", "clusters", "local", "jobs", body={"script": script, "name": "first"}
+    )
     assert status == 201, job
     job = await _wait_state(rpc, job["id"], {"completed", "failed"})
     assert job["state"] == "failed" and job["exit_code"] == 3 and job["name"] == "first"
-    status, out = await rpc("GET", "clusters", "local", "jobs", job["id"], "output", params={"stream": "stdout"})
-    assert status == 200 and out["data"] == f"hello from {job['id']}\n" and out["next_offset"] == len(out["data"])
-    status, err = await rpc("GET", "clusters", "local", "jobs", job["id"], "output", params={"stream": "stderr"})
+    status, out = await rpc(
+        "GET", "clusters", "local", "jobs", job["id"], "output", params={"stream": "stdout"}
+    )
+    assert (
+        status == 200
+        and out["data"] == f"hello from {job['id']}\n"
+        and out["next_offset"] == len(out["data"])
+    )
+    status, err = await rpc(
+        "GET", "clusters", "local", "jobs", job["id"], "output", params={"stream": "stderr"}
+    )
     assert err["data"] == "oops\n"
     status, more = await rpc(
-        "GET", "clusters", "local", "jobs", job["id"], "output", params={"stream": "stdout", "offset": str(out["next_offset"])}
+        "GET",
+        "clusters",
+        "local",
+        "jobs",
+        job["id"],
+        "output",
+        params={"stream": "stdout", "offset": str(out["next_offset"])},
     )
     assert more["data"] == "" and more["next_offset"] == out["next_offset"]
     status, body = await rpc("GET", "clusters", "local", "jobs")
@@ -199,14 +281,18 @@ async def test_submit_watch_output_and_exit_code(rpc, home):
 
 
 async def test_cancel_hold_release(rpc):
-    status, job = await rpc("POST", "clusters", "local", "jobs", body={"script": "sleep 60", "name": "long"})
+    status, job = await rpc(
+        "POST", "clusters", "local", "jobs", body={"script": "sleep 60", "name": "long"}
+    )
     await _wait_state(rpc, job["id"], {"running"})
     status, cancelled = await rpc("DELETE", "clusters", "local", "jobs", job["id"])
     assert status == 200 and cancelled["state"] == "cancelled"
     status, err = await rpc("DELETE", "clusters", "local", "jobs", job["id"])
     assert status == 409 and err["code"] == "job.finished"
 
-    status, held = await rpc("POST", "clusters", "local", "jobs", body={"script": "echo released", "hold": True})
+    status, held = await rpc(
+        "POST", "clusters", "local", "jobs", body={"script": "echo released", "hold": True}
+    )
     assert (await _wait_state(rpc, held["id"], {"held"}))["state"] == "held"
     status, body = await rpc("POST", "clusters", "local", "jobs", held["id"], "release", body={})
     assert status == 200
@@ -227,18 +313,27 @@ async def test_one_scheduler_query_serves_every_caller(rpc, jp_serverapp):
 async def test_bad_job_requests_get_clear_errors(rpc):
     status, err = await rpc("POST", "clusters", "local", "jobs", body={"name": "no script"})
     assert status == 400 and err["code"] == "request.invalid"
-    status, err = await rpc("POST", "clusters", "local", "jobs", body={"script": "true", "cpus": "many"})
+    status, err = await rpc(
+        "POST", "clusters", "local", "jobs", body={"script": "true", "cpus": "many"}
+    )
     assert status == 400 and "cpus" in err["message"]
     status, err = await rpc("GET", "clusters", "local", "jobs", "999999")
     assert status == 404 and err["code"] == "job.not_found"
-    status, err = await rpc("GET", "clusters", "local", "jobs", "1", "output", params={"stream": "stdin"})
+    status, err = await rpc(
+        "GET", "clusters", "local", "jobs", "1", "output", params={"stream": "stdin"}
+    )
     assert status in (400, 404)
 
 
 async def test_names_with_percent_signs_are_taken_literally(rpc, home):
     # jp_fetch sends "a%2541.txt" (the characters "a%41.txt"): decoded once, never twice.
     status, saved = await rpc(
-        "PUT", "clusters", "local", "files", "home/a%41.txt", body={"type": "file", "format": "text", "content": "x"}
+        "PUT",
+        "clusters",
+        "local",
+        "files",
+        "home/a%41.txt",
+        body={"type": "file", "format": "text", "content": "x"},
     )
     assert status == 200, saved
     assert (home / "a%41.txt").read_text() == "x" and not (home / "aA.txt").exists()
@@ -247,7 +342,9 @@ async def test_names_with_percent_signs_are_taken_literally(rpc, home):
 async def test_a_live_tail_asks_the_scheduler_for_the_paths_once(rpc, jp_serverapp):
     (app,) = jp_serverapp.extension_manager.extension_apps["jupyter_rpc"]
     scheduler = app.services.clusters.get("local").scheduler
-    status, job = await rpc("POST", "clusters", "local", "jobs", body={"script": "echo one; sleep 1; echo two"})
+    status, job = await rpc(
+        "POST", "clusters", "local", "jobs", body={"script": "echo one; sleep 1; echo two"}
+    )
     asked = []
     real_get_job = scheduler.get_job
 

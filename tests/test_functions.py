@@ -12,7 +12,9 @@ from jupyter_rpc.functions import specs_from_api_info
 from jupyter_rpc.rendering import mime_bundle
 
 # Recorded from a real demessaging 0.6.4 backend through dasf-broker-django.
-DASF_API_INFO = json.loads((pathlib.Path(__file__).parent / "data" / "dasf_api_info.json").read_text())
+DASF_API_INFO = json.loads(
+    (pathlib.Path(__file__).parent / "data" / "dasf_api_info.json").read_text()
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +46,13 @@ def test_nested_model_errors_point_at_the_field(specs):
     with pytest.raises(InvalidRequest) as info:
         specs["stats"].validate({"points": [{"x": 1}, {"x": "far"}]})
     errors = info.value.details["errors"]
-    assert errors == [{"path": ["points", 1, "x"], "field": "points[1].x", "message": "'far' is not of type 'number'"}]
+    assert errors == [
+        {
+            "path": ["points", 1, "x"],
+            "field": "points[1].x",
+            "message": "'far' is not of type 'number'",
+        }
+    ]
 
 
 def test_optional_argument_reports_the_real_type(specs):
@@ -90,7 +98,9 @@ def test_dates_are_checked():
 
 
 def test_table_is_escaped():
-    bundle = mime_bundle([{"name": "<script>alert(1)</script>", "value": 1}, {"name": "b", "value": None}])
+    bundle = mime_bundle(
+        [{"name": "<script>alert(1)</script>", "value": 1}, {"name": "b", "value": None}]
+    )
     html = bundle["text/html"]
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert html.count("<tr>") == 3
@@ -98,10 +108,15 @@ def test_table_is_escaped():
 
 
 def test_rich_kinds_follow_content_media_type():
-    png = mime_bundle("iVBORw0KGgo=", {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/png"})
+    png = mime_bundle(
+        "iVBORw0KGgo=",
+        {"type": "string", "contentEncoding": "base64", "contentMediaType": "image/png"},
+    )
     assert png["image/png"] == "iVBORw0KGgo="
     chart = {"mark": "bar", "data": {"values": []}}
-    bundle = mime_bundle(chart, {"type": "object", "contentMediaType": "application/vnd.vegalite.v5+json"})
+    bundle = mime_bundle(
+        chart, {"type": "object", "contentMediaType": "application/vnd.vegalite.v5+json"}
+    )
     assert bundle["application/vnd.vegalite.v5+json"] == chart
     assert mime_bundle(3.5) == {"text/plain": "3.5"}
     assert mime_bundle("text") == {"text/plain": "text"}

@@ -151,7 +151,9 @@ async def test_ended_jobs_report_cpu_time_and_peak_memory(tmp_path, workdir):
         assert listed.cpu_used == job.cpu_used and listed.memory_peak_mb == job.memory_peak_mb
         killed = await scheduler.submit(JobSpec(script="kill -TERM $$\n"))
         dead = await wait_state(scheduler, killed, {"failed"})
-        assert dead.signal == 15 and dead.reason == "killed by signal 15" and dead.cpu_used is not None
+        assert (
+            dead.signal == 15 and dead.reason == "killed by signal 15" and dead.cpu_used is not None
+        )
     finally:
         await scheduler.close()
     again = make(tmp_path, workdir)

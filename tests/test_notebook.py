@@ -27,7 +27,9 @@ async def test_cells_call_remote_functions(server_url, tmp_path):
     url, token = server_url
     nb = new_notebook(
         cells=[
-            new_code_cell('from jupyter_rpc import connect\nexamples = connect("examples")\nexamples.add(a=2, b=40)'),
+            new_code_cell(
+                'from jupyter_rpc import connect\nexamples = connect("examples")\nexamples.add(a=2, b=40)'
+            ),
             new_code_cell("import inspect\nprint(inspect.signature(examples.add))"),
             new_code_cell('faulty = connect("faulty")\nfaulty.sleep(seconds=1.5)'),
             new_code_cell("examples.heatmap(width=16, height=8)"),
@@ -39,7 +41,9 @@ async def test_cells_call_remote_functions(server_url, tmp_path):
             new_code_cell('aio = connect("examples", asynchronous=True)\nawait aio.add(a=20, b=3)'),
         ]
     )
-    client = NotebookClient(nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     env = {**os.environ, "JUPYTER_RPC_URL": url, "JUPYTER_RPC_TOKEN": token}
     # nbclient blocks; the server under test runs on this loop.
     await asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env)))
@@ -60,12 +64,22 @@ async def test_interrupting_the_kernel_cancels_the_remote_call(server_url, tmp_p
     import signal
 
     url, token = server_url
-    nb = new_notebook(cells=[new_code_cell('from jupyter_rpc import connect\nconnect("faulty").sleep(seconds=60)')])
+    nb = new_notebook(
+        cells=[
+            new_code_cell('from jupyter_rpc import connect\nconnect("faulty").sleep(seconds=60)')
+        ]
+    )
     client = NotebookClient(
-        nb, timeout=90, kernel_name="python3", allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}
+        nb,
+        timeout=90,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
     )
     env = {**os.environ, "JUPYTER_RPC_URL": url, "JUPYTER_RPC_TOKEN": token}
-    run = asyncio.ensure_future(asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env))))
+    run = asyncio.ensure_future(
+        asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env)))
+    )
     call = None
     for _ in range(200):  # until the remote call runs
         await asyncio.sleep(0.1)

@@ -23,9 +23,10 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any) -> dict[str, Any]:
+def jp_server_config(
+    jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any
+) -> dict[str, Any]:
     return with_local_cluster(jp_server_config, home, jobs_refresh_min=0.2)
-
 
 
 def outputs(cell) -> str:
@@ -42,7 +43,9 @@ def outputs(cell) -> str:
 
 
 def client_for(nb, tmp_path: Path, **kwargs: Any) -> NotebookClient:
-    return NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}, **kwargs)
+    return NotebookClient(
+        nb, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}, **kwargs
+    )
 
 
 async def execute(client: NotebookClient, url: str, token: str) -> None:
@@ -60,7 +63,9 @@ async def test_cells_submit_wait_and_read_output(server_url, tmp_path, home):
                 'j = c.submit("echo hi from the kernel")\nj.wait()\nprint(j.output())'
             ),
             new_code_cell("c.jobs()"),
-            new_code_cell('c.files.write_text("home/notes.txt", "from a cell")\nc.files.ls("home")'),
+            new_code_cell(
+                'c.files.write_text("home/notes.txt", "from a cell")\nc.files.ls("home")'
+            ),
             new_code_cell(
                 'try:\n    c.files.read_text("home/missing.txt")\nexcept jupyter_rpc.RemoteError as e:\n'
                 "    print(e.code, '|', e)"
@@ -80,7 +85,9 @@ async def test_cells_submit_wait_and_read_output(server_url, tmp_path, home):
     assert jobs.startswith("text/html text/plain") and "completed" in jobs
     assert (home / "notes.txt").read_text() == "from a cell"
     assert "notes.txt" in outputs(nb.cells[2]) and "text/html" in outputs(nb.cells[2])
-    assert outputs(nb.cells[3]).startswith("files.not_found | ") and "missing.txt" in outputs(nb.cells[3])
+    assert outputs(nb.cells[3]).startswith("files.not_found | ") and "missing.txt" in outputs(
+        nb.cells[3]
+    )
     assert outputs(nb.cells[4]).endswith("['local']")
     nbformat.validate(nb)
 
@@ -103,7 +110,9 @@ async def test_interrupting_a_wait_leaves_the_job_running(server_url, tmp_path, 
     for _ in range(300):  # until the job runs (the cell is then waiting for it)
         await asyncio.sleep(0.1)
         _, listing = await rpc("GET", "clusters", "local", "jobs")
-        running = [j for j in listing.get("jobs", []) if j["name"] == "long" and j["state"] == "running"]
+        running = [
+            j for j in listing.get("jobs", []) if j["name"] == "long" and j["state"] == "running"
+        ]
         if running:
             job = running[0]
             break
@@ -130,9 +139,13 @@ async def test_large_transfers_show_a_live_bar_in_the_cell(server_url, tmp_path,
                 "files = jupyter_rpc.cluster('local').files\n"
                 "files.upload('big.bin', 'home/')"
             ),
-            new_code_cell("os.makedirs('back', exist_ok=True)\np = files.download('home/big.bin', 'back/')\n"
-                          "print('same:', hashlib.sha256(open(p, 'rb').read()).digest() == hashlib.sha256(data).digest())"),
-            new_code_cell("files.write_text('home/small.txt', 'hi')\nfiles.download('home/small.txt', 'back/')\nprint('small ok')"),
+            new_code_cell(
+                "os.makedirs('back', exist_ok=True)\np = files.download('home/big.bin', 'back/')\n"
+                "print('same:', hashlib.sha256(open(p, 'rb').read()).digest() == hashlib.sha256(data).digest())"
+            ),
+            new_code_cell(
+                "files.write_text('home/small.txt', 'hi')\nfiles.download('home/small.txt', 'back/')\nprint('small ok')"
+            ),
         ]
     )
     await execute(client_for(nb, tmp_path, timeout=120), url, token)
@@ -140,7 +153,11 @@ async def test_large_transfers_show_a_live_bar_in_the_cell(server_url, tmp_path,
     # The live line ends as the whole copy's size and time (its updates replace it in place).
     assert "Uploading big.bin to local:home/big.bin · 12.0 MB · " in up and "done in" in up
     assert "text/html" in up and "<progress" in str(nb.cells[0].outputs[0].data["text/html"])
-    assert "Downloading local:home/big.bin to back" in down and "done in" in down and "same: True" in down
+    assert (
+        "Downloading local:home/big.bin to back" in down
+        and "done in" in down
+        and "same: True" in down
+    )
     assert (home / "big.bin").stat().st_size == 12_000_000
     # Small files copy without a bar.
     assert "Uploading" not in small and "Downloading" not in small and "small ok" in small

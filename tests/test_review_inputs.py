@@ -31,7 +31,9 @@ def test_a_root_that_is_not_absolute_is_refused_when_configured(root: str) -> No
 
 async def test_submitting_a_huge_array_answers_at_once(rpc) -> None:
     started = time.monotonic()
-    status, err = await rpc("POST", "clusters", "local", "jobs", body={"script": "echo hi", "array": "0-99999999"})
+    status, err = await rpc(
+        "POST", "clusters", "local", "jobs", body={"script": "echo hi", "array": "0-99999999"}
+    )
     assert (status, err["code"]) == (400, "job.invalid")
     assert time.monotonic() - started < 5
 

@@ -11,8 +11,12 @@ from jupyter_rpc.errors import RPCError
 from jupyter_rpc.ssh.hostkeys import append_trusted
 
 
-@pytest.mark.parametrize("host", ["*", "*.example.org", "a,b", "!bad", "h[1]", "@cert-authority", "a b", ""])
-def test_trusting_a_host_name_with_pattern_characters_is_refused(tmp_path: pathlib.Path, host: str) -> None:
+@pytest.mark.parametrize(
+    "host", ["*", "*.example.org", "a,b", "!bad", "h[1]", "@cert-authority", "a b", ""]
+)
+def test_trusting_a_host_name_with_pattern_characters_is_refused(
+    tmp_path: pathlib.Path, host: str
+) -> None:
     key = asyncssh.generate_private_key("ssh-ed25519")
     path = tmp_path / "trusted"
     with pytest.raises(RPCError) as info:

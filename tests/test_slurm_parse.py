@@ -599,4 +599,6 @@ def test_squeue_unchanged_records_are_not_parsed_again():
     assert second[0].name == "renamed" and second[0] is not first[0]
     assert all(a is b for a, b in zip(second[1:], first[1:-1], strict=True))  # reused as they were
     assert len(cache) == len(second)  # the ended job is forgotten
-    assert [j.to_json() for j in second[1:]] == [j.to_json() for j in sp.parse_squeue(sp.REC.join(records[1:-1]) + sp.REC, UTC)]
+    assert [j.to_json() for j in second[1:]] == [
+        j.to_json() for j in sp.parse_squeue(sp.REC.join(records[1:-1]) + sp.REC, UTC)
+    ]

@@ -65,7 +65,12 @@ class _TwoRounds(asyncssh.SSHServer):
                 return False
             self._round = 2
             self._bed.challenges.append("Verification code:")
-            return "", "Enter the code from your authenticator app.", "", [("Verification code:", True)]
+            return (
+                "",
+                "Enter the code from your authenticator app.",
+                "",
+                [("Verification code:", True)],
+            )
         return self._round == 2 and answers[0] == self._bed.code
 
 
@@ -75,12 +80,18 @@ def kbdint_server(tmp_path: Path) -> Iterator[KbdIntServer]:
     loop = asyncio.new_event_loop()
     conns: list[asyncssh.SSHServerConnection] = []
     host_key = asyncssh.generate_private_key("ssh-ed25519")
-    bed = KbdIntServer(0, str(tmp_path / "known_hosts"), "pw-" + secrets.token_hex(8), secrets.token_hex(4))
+    bed = KbdIntServer(
+        0, str(tmp_path / "known_hosts"), "pw-" + secrets.token_hex(8), secrets.token_hex(4)
+    )
 
     async def start() -> asyncssh.SSHAcceptor:
         return await asyncssh.listen(
-            "127.0.0.1", 0, server_host_keys=[host_key], server_factory=lambda: _TwoRounds(bed, conns),
-            sftp_factory=True, login_timeout=60,
+            "127.0.0.1",
+            0,
+            server_host_keys=[host_key],
+            server_factory=lambda: _TwoRounds(bed, conns),
+            sftp_factory=True,
+            login_timeout=60,
         )
 
     acceptor = loop.run_until_complete(start())
@@ -92,6 +103,7 @@ def kbdint_server(tmp_path: Path) -> Iterator[KbdIntServer]:
     try:
         yield bed
     finally:
+
         async def stop() -> None:
             acceptor.close()
             await acceptor.wait_closed()
@@ -115,17 +127,23 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], kbdint_server: KbdIntServer, home: Path,
-                     tmp_path: Path) -> dict[str, Any]:
+def jp_server_config(
+    jp_server_config: dict[str, Any], kbdint_server: KbdIntServer, home: Path, tmp_path: Path
+) -> dict[str, Any]:
     return {
         **jp_server_config,
         "RPCApp": {
             **jp_server_config["RPCApp"],
             "clusters": {
                 "otp": {
-                    "host": "127.0.0.1", "port": kbdint_server.port, "user": USER,
-                    "known_hosts": kbdint_server.known_hosts, "ssh_config": False, "agent": False,
-                    "scheduler": "none", "roots": {"home": str(home)},
+                    "host": "127.0.0.1",
+                    "port": kbdint_server.port,
+                    "user": USER,
+                    "known_hosts": kbdint_server.known_hosts,
+                    "ssh_config": False,
+                    "agent": False,
+                    "scheduler": "none",
+                    "roots": {"home": str(home)},
                 },
             },
             "state_dir": str(tmp_path / "state"),
@@ -154,9 +172,15 @@ async def test_password_then_code_through_the_api(rpc, kbdint_server, home, capl
     assert status == 200 and cluster["state"] == "auth_required" and cluster["prompt"] == first
 
     # The second round: the code, shown while typed, with the server's instructions.
-    second = _prompt_of(*await call(
-        "POST", "clusters", "otp", "auth", body={"prompt_id": first["id"], "responses": [kbdint_server.password]}
-    ))
+    second = _prompt_of(
+        *await call(
+            "POST",
+            "clusters",
+            "otp",
+            "auth",
+            body={"prompt_id": first["id"], "responses": [kbdint_server.password]},
+        )
+    )
     assert second["id"] != first["id"]
     assert [(p["prompt"], p["echo"]) for p in second["prompts"]] == [("Verification code:", True)]
     assert second["instructions"] == "Enter the code from your authenticator app."
@@ -165,12 +189,20 @@ async def test_password_then_code_through_the_api(rpc, kbdint_server, home, capl
 
     # The first prompt was answered: answering it again is refused, nothing is sent.
     status, err = await call(
-        "POST", "clusters", "otp", "auth", body={"prompt_id": first["id"], "responses": [kbdint_server.password]}
+        "POST",
+        "clusters",
+        "otp",
+        "auth",
+        body={"prompt_id": first["id"], "responses": [kbdint_server.password]},
     )
     assert status == 409 and err["code"] == "ssh.prompt_expired", err
 
     status, cluster = await call(
-        "POST", "clusters", "otp", "auth", body={"prompt_id": second["id"], "responses": [kbdint_server.code]}
+        "POST",
+        "clusters",
+        "otp",
+        "auth",
+        body={"prompt_id": second["id"], "responses": [kbdint_server.code]},
     )
     assert status == 200 and cluster["state"] == "connected", cluster
     assert cluster["prompt"] is None and cluster["user"] == USER
@@ -195,13 +227,22 @@ async def test_a_wrong_code_is_refused_clearly(rpc, kbdint_server, home, caplog)
         seen.append(answer)
         return answer
 
-    async def both_rounds(prompt: dict[str, Any], code: str) -> tuple[dict[str, Any], tuple[int, Any]]:
-        second = _prompt_of(*await call(
-            "POST", "clusters", "otp", "auth", body={"prompt_id": prompt["id"], "responses": [kbdint_server.password]}
-        ))
+    async def both_rounds(
+        prompt: dict[str, Any], code: str
+    ) -> tuple[dict[str, Any], tuple[int, Any]]:
+        second = _prompt_of(
+            *await call(
+                "POST",
+                "clusters",
+                "otp",
+                "auth",
+                body={"prompt_id": prompt["id"], "responses": [kbdint_server.password]},
+            )
+        )
         assert [p["prompt"] for p in second["prompts"]] == ["Verification code:"]
-        return second, await call("POST", "clusters", "otp", "auth",
-                                  body={"prompt_id": second["id"], "responses": [code]})
+        return second, await call(
+            "POST", "clusters", "otp", "auth", body={"prompt_id": second["id"], "responses": [code]}
+        )
 
     first = _prompt_of(*await call("POST", "clusters", "otp", "connect", body={}))
     assert "not accepted" not in first["instructions"]
@@ -215,7 +256,11 @@ async def test_a_wrong_code_is_refused_clearly(rpc, kbdint_server, home, caplog)
     assert cluster["state"] == "auth_required" and cluster["prompt"]["id"] == again["id"]
     # The refused code's prompt is gone.
     status, err = await call(
-        "POST", "clusters", "otp", "auth", body={"prompt_id": second["id"], "responses": [kbdint_server.code]}
+        "POST",
+        "clusters",
+        "otp",
+        "auth",
+        body={"prompt_id": second["id"], "responses": [kbdint_server.code]},
     )
     assert status == 409 and err["code"] == "ssh.prompt_expired", err
 
@@ -236,7 +281,10 @@ async def test_a_wrong_code_is_refused_clearly(rpc, kbdint_server, home, caplog)
     _, (status, cluster) = await both_rounds(fresh, kbdint_server.code)
     assert status == 200 and cluster["state"] == "connected", cluster
     status, listing = await call("GET", "clusters", "otp", "files", "home")
-    assert status == 200 and sorted(e["name"] for e in listing["content"]) == ["notes.txt", "results"]
+    assert status == 200 and sorted(e["name"] for e in listing["content"]) == [
+        "notes.txt",
+        "results",
+    ]
 
     _no_secret(seen, caplog, kbdint_server.password, kbdint_server.code, wrong)
 

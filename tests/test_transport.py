@@ -45,7 +45,9 @@ async def test_crash_reports_exit_code_and_output_then_restarts():
 
 
 async def test_a_backend_that_cannot_start_says_why():
-    transport = LocalTransport("t", [sys.executable, "-m", "jupyter_rpc.backend", "serve", "no.such.module"])
+    transport = LocalTransport(
+        "t", [sys.executable, "-m", "jupyter_rpc.backend", "serve", "no.such.module"]
+    )
     with pytest.raises(RemoteUnavailable) as info:
         await transport.api_info()
     assert "no.such.module" in info.value.message
@@ -100,8 +102,12 @@ async def test_callers_arriving_during_a_start_wait_for_it():
 
 
 async def test_a_failed_start_answers_everyone_who_waited():
-    transport = LocalTransport("t", [sys.executable, "-m", "jupyter_rpc.backend", "serve", "no.such.module"])
-    results = await asyncio.gather(*(transport.api_info() for _ in range(8)), return_exceptions=True)
+    transport = LocalTransport(
+        "t", [sys.executable, "-m", "jupyter_rpc.backend", "serve", "no.such.module"]
+    )
+    results = await asyncio.gather(
+        *(transport.api_info() for _ in range(8)), return_exceptions=True
+    )
     assert all(isinstance(r, RemoteUnavailable) for r in results)
     assert all("no.such.module" in r.message for r in results)
     await transport.close()

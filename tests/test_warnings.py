@@ -122,7 +122,9 @@ def test_server_log_has_no_warning(tmp_path: Path) -> None:
                     raise AssertionError(f"no server after 60 s:\n{log_path.read_text()}") from None
                 time.sleep(0.3)
         for route in ("clusters", "backends"):
-            with urllib.request.urlopen(f"{base}/jupyter-rpc/{route}?token={token}", timeout=30) as r:
+            with urllib.request.urlopen(
+                f"{base}/jupyter-rpc/{route}?token={token}", timeout=30
+            ) as r:
                 assert r.status == 200
     finally:
         proc.terminate()

@@ -199,7 +199,12 @@ def lab(page: Page, lab_server: LabServer, request: pytest.FixtureRequest) -> It
 def open_lab(page: Page, lab_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
     """Load JupyterLab of ``lab_server`` in ``page``; save browser errors afterwards."""
     messages: list[str] = []
-    page.on("console", lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda m: (
+            messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
+    )
     page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
     page.set_default_timeout(20_000)
     page.goto(f"{lab_server.url}/lab?reset&token={lab_server.token}")

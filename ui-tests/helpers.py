@@ -39,7 +39,9 @@ def open_notebook(page: Page) -> Locator:
     page.locator('.jp-LauncherCard[data-category="Notebook"]').first.click()
     notebook = page.locator(".jp-NotebookPanel")
     expect(notebook).to_be_visible()
-    expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(timeout=60_000)
+    expect(page.locator(".jp-StatusBar-Widget", has_text="Idle").first).to_be_visible(
+        timeout=60_000
+    )
     return notebook
 
 

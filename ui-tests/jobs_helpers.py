@@ -55,7 +55,9 @@ def submitted_job_id(panel: Locator, name: str) -> str:
     then read its id."""
     detail = panel.locator(".jp-rpc-JobDetail")
     expect(detail).to_be_visible(timeout=30_000)
-    named = detail.locator(".jp-rpc-JobDetail-facts dd").filter(has_text=re.compile(f"^{re.escape(name)}$"))
+    named = detail.locator(".jp-rpc-JobDetail-facts dd").filter(
+        has_text=re.compile(f"^{re.escape(name)}$")
+    )
     expect(named).to_have_count(1, timeout=30_000)
     title = detail.locator(".jp-rpc-JobDetail-title").inner_text()
     return title.removeprefix("Job ").strip()

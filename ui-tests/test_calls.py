@@ -65,7 +65,11 @@ def test_server_schema_errors_show_next_to_their_fields(lab: Page) -> None:
         "code": "request.schema",
         "details": {
             "errors": [
-                {"path": ["start", "lat"], "field": "start.lat", "message": "95 is greater than the maximum of 90"}
+                {
+                    "path": ["start", "lat"],
+                    "field": "start.lat",
+                    "message": "95 is greater than the maximum of 90",
+                }
             ]
         },
     }
@@ -81,7 +85,9 @@ def test_server_schema_errors_show_next_to_their_fields(lab: Page) -> None:
         field(call, name, "lat").fill(value)
         field(call, name, "lon").fill("10")
     run(call)
-    expect(field_errors(call, "start", "lat")).to_contain_text("95 is greater than the maximum of 90")
+    expect(field_errors(call, "start", "lat")).to_contain_text(
+        "95 is greater than the maximum of 90"
+    )
     notice = call.locator(".jp-rpc-ErrorNotice")
     expect(notice).to_contain_text("The backend rejected these arguments")
     expect(notice).to_contain_text("start.lat: 95 is greater than the maximum of 90")
@@ -128,7 +134,9 @@ def test_long_call_shows_progress_and_can_be_cancelled(lab: Page, lab_server: La
     progress = call.locator(".jp-rpc-Progress")
     expect(progress).to_contain_text("Simulating")
     expect(progress.locator(".jp-rpc-ProgressStep").first).to_contain_text("Step 1 of 20")
-    expect(progress.locator('[role="progressbar"]').first).to_have_attribute("aria-valuenow", "5", timeout=5_000)
+    expect(progress.locator('[role="progressbar"]').first).to_have_attribute(
+        "aria-valuenow", "5", timeout=5_000
+    )
     call.get_by_role("button", name="Cancel").click()
     expect(status(call)).to_have_attribute("data-state", "cancelled")
     expect(status(call)).to_contain_text("Cancelled after")

@@ -30,7 +30,9 @@ def _require_testbed() -> None:
     if (KEYS / "ssh_config").exists():
         return
     if IN_CI:
-        pytest.fail("the HPC test bed is required under CI=true but /var/lib/hpc-testbed/keys/ssh_config is absent")
+        pytest.fail(
+            "the HPC test bed is required under CI=true but /var/lib/hpc-testbed/keys/ssh_config is absent"
+        )
     pytest.skip("HPC test bed not running (/var/lib/hpc-testbed/keys/ssh_config absent)")
 
 
@@ -52,7 +54,12 @@ def _ssh_cluster(display_name: str, **extra: object) -> dict:
 
 
 def _local_cluster(home: Path) -> dict:
-    return {"display_name": "This computer", "scheduler": "local", "roots": {"home": str(home)}, "workdir": str(home)}
+    return {
+        "display_name": "This computer",
+        "scheduler": "local",
+        "roots": {"home": str(home)},
+        "workdir": str(home),
+    }
 
 
 def _host_fingerprints() -> set[str]:
@@ -125,12 +132,16 @@ def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer
     """A lab with only the local cluster (user clusters are added in the test)."""
     _require_testbed()
     clusters = {"local": _local_cluster(tmp_path_factory.mktemp("plain-home"))}
-    with start_lab(tmp_path_factory.mktemp("plain-lab"), {"RPCApp": {"clusters": clusters}}) as server:
+    with start_lab(
+        tmp_path_factory.mktemp("plain-lab"), {"RPCApp": {"clusters": clusters}}
+    ) as server:
         yield server
 
 
 @pytest.fixture
-def trust_lab(page: Page, trust_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+def trust_lab(
+    page: Page, trust_server: LabServer, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     yield from open_lab(page, trust_server, request)
 
 
@@ -140,7 +151,9 @@ def ssh_lab(page: Page, ssh_server: LabServer, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
-def plain_lab(page: Page, plain_server: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+def plain_lab(
+    page: Page, plain_server: LabServer, request: pytest.FixtureRequest
+) -> Iterator[Page]:
     yield from open_lab(page, plain_server, request)
 
 

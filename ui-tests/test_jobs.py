@@ -255,7 +255,10 @@ def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> No
     assert bad["ended"] and ok["ended"], (bad, ok)
     # What each used: the busy job kept its CPU busy, the sleeping one did not; both
     # show their (few MB of) peak memory.
-    cpu = {which: re.fullmatch(r"(<?)(\d+) %", cells["cpu"]) for which, cells in (("ok", ok), ("bad", bad))}
+    cpu = {
+        which: re.fullmatch(r"(<?)(\d+) %", cells["cpu"])
+        for which, cells in (("ok", ok), ("bad", bad))
+    }
     assert cpu["ok"] and cpu["bad"], (ok, bad)
     assert int(cpu["ok"][2]) >= 20 and (cpu["bad"][1] or int(cpu["bad"][2]) < 10), (ok, bad)
     peak = re.compile(r"\d+(\.\d)? MB( <?\d+ %)?")
@@ -274,7 +277,9 @@ def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> No
     expect(output(panel)).to_contain_text("fine", timeout=15_000)
     facts = panel.locator(".jp-rpc-JobDetail-facts")
     expect(facts.locator("dt", has_text="CPU used")).to_have_count(1)
-    expect(facts.locator("dd", has_text=re.compile(r"^\d+s · \d+ % of 1 CPU over \d+s$"))).to_have_count(1)
+    expect(
+        facts.locator("dd", has_text=re.compile(r"^\d+s · \d+ % of 1 CPU over \d+s$"))
+    ).to_have_count(1)
     expect(facts.locator("dt", has_text="Memory peak")).to_have_count(1)
     # Back to the current jobs.
     panel.get_by_role("tab", name="Current").click()
@@ -298,7 +303,9 @@ def test_slurm_history_from_accounting(lab: Page, slurm: str, cleanup: list) -> 
     assert re.fullmatch(r"<1 %|\d %", cells["cpu"]), cells
 
 
-def test_submit_a_script_from_the_file_browser(lab: Page, jobs_server: LabServer, cleanup: list) -> None:
+def test_submit_a_script_from_the_file_browser(
+    lab: Page, jobs_server: LabServer, cleanup: list
+) -> None:
     marker = unique("from-file")
     (jobs_server.root / "hello.sh").write_text(f"#!/bin/bash\necho hello {marker}\n")
     browser = lab.locator("#filebrowser")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from helpers import choose, field, open_notebook, open_panel, result, run, status
 from playwright.sync_api import Locator, Page, expect
 
-ADD_SNIPPET = 'from jupyter_rpc import connect\nexamples = connect("examples")\nexamples.add(a=1, b=2)'
+ADD_SNIPPET = (
+    'from jupyter_rpc import connect\nexamples = connect("examples")\nexamples.add(a=1, b=2)'
+)
 
 
 def _history(panel: Locator) -> Locator:
@@ -49,7 +51,7 @@ def test_copy_as_python_for_a_class_method(lab: Page) -> None:
     call.get_by_text("Python code for this call").click()
     call.locator(".jp-rpc-PythonCode").get_by_role("button", name="Copy as Python").click()
     assert lab.evaluate("navigator.clipboard.readText()") == (
-        'from jupyter_rpc import connect\n'
+        "from jupyter_rpc import connect\n"
         'examples = connect("examples")\n'
         "examples.Accumulator(start=10.0).add_all(values=[1.0, 2.5])"
     )

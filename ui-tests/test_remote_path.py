@@ -71,13 +71,20 @@ def test_double_click_on_a_file_puts_its_absolute_path_in_the_field(lab: Page, h
     # The field and its button share a row; the dialog's file list fills the dialog.
     entry = field(call, "path").bounding_box()
     button = call.get_by_role("button", name="Browse clusters for path").bounding_box()
-    assert entry and button and abs((entry["y"] + entry["height"] / 2) - (button["y"] + button["height"] / 2)) < 8
+    assert (
+        entry
+        and button
+        and abs((entry["y"] + entry["height"] / 2) - (button["y"] + button["height"] / 2)) < 8
+    )
     assert button["x"] >= entry["x"] + entry["width"] - 1
     dialog = _browse(call)
     listing = dialog.locator(".jp-rpc-RemotePathPicker-browser .jp-DirListing")
     expect(listing).to_be_visible()
     box, picker = listing.bounding_box(), dialog.locator(".jp-rpc-RemotePathPicker").bounding_box()
-    assert box and picker and box["height"] > 0.5 * picker["height"] and picker["width"] > 400, (box, picker)
+    assert box and picker and box["height"] > 0.5 * picker["height"] and picker["width"] > 400, (
+        box,
+        picker,
+    )
     open_item(dialog, "home")
     open_item(dialog, "notes.txt")
     expect(dialog).to_have_count(0)

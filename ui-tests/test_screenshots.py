@@ -54,7 +54,9 @@ def _chart_call(page: Page) -> Locator:
     field(call, "days").fill("30")
     run(call)
     expect(status(call)).to_have_attribute("data-state", "succeeded")
-    expect(result(call).locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible(timeout=30_000)
+    expect(result(call).locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible(
+        timeout=30_000
+    )
     return call
 
 
@@ -74,7 +76,9 @@ def test_screenshot_light(lab: Page) -> None:
     expect(lab.locator(".jp-NotebookPanel .jp-Cell")).to_have_count(2)
     # Collapse the function list and shrink the history so the form and the chart fit.
     panel.locator(".jp-AccordionPanel-title", has_text="Functions").click()
-    _drag_section_border_above(lab, panel.locator(".jp-AccordionPanel-title", has_text="History"), 745)
+    _drag_section_border_above(
+        lab, panel.locator(".jp-AccordionPanel-title", has_text="History"), 745
+    )
     call.locator(".jp-rpc-FunctionHeader").scroll_into_view_if_needed()
     lab.mouse.move(1000, 700)
     lab.wait_for_timeout(500)

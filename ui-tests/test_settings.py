@@ -15,7 +15,9 @@ SETTINGS = "lab/api/settings/jupyter-rpc:functions"
 
 @pytest.fixture
 def user_settings(lab_server: LabServer) -> Iterator[None]:
-    lab_server.api(SETTINGS, "PUT", {"raw": json.dumps({"defaultTimeout": 7, "confirmCancel": True})})
+    lab_server.api(
+        SETTINGS, "PUT", {"raw": json.dumps({"defaultTimeout": 7, "confirmCancel": True})}
+    )
     yield
     lab_server.api(SETTINGS, "PUT", {"raw": "{}"})
 
@@ -25,7 +27,9 @@ def test_settings_are_used(user_settings: None, lab: Page) -> None:
     call = choose(panel, "simulate")
     field(call, "steps").fill("20")
     field(call, "delay").fill("1")
-    with lab.expect_request(lambda r: r.method == "POST" and "/jupyter-rpc/backends/examples/calls" in r.url) as req:
+    with lab.expect_request(
+        lambda r: r.method == "POST" and "/jupyter-rpc/backends/examples/calls" in r.url
+    ) as req:
         run(call)
     assert req.value.post_data_json["timeout"] == 7
     expect(status(call)).to_have_attribute("data-state", "running")

@@ -120,7 +120,9 @@ def topic_url(
         raise ValueError("a consumer URL needs a subscription name")
     parts = urlsplit(base)
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(f"the broker URL must start with ws:// or wss:// and name a host: {base!r}")
+        raise ValueError(
+            f"the broker URL must start with ws:// or wss:// and name a host: {base!r}"
+        )
     if parts.query or parts.fragment:
         raise ValueError(f"the broker URL must not have a query or fragment: {base!r}")
     path = parts.path.rstrip("/")
@@ -348,7 +350,11 @@ class BrokerRunner(Runner):
                         self._fatal(
                             f"the broker refused the connection to topic {cfg.topic!r} at "
                             f"{cfg.consumer_url}: {_describe(exc)}"
-                            + (" (is the token right?)" if exc.code != 404 else " (is the URL right?)")
+                            + (
+                                " (is the token right?)"
+                                if exc.code != 404
+                                else " (is the URL right?)"
+                            )
                         )
                         return
                 if isinstance(exc, ssl.SSLCertVerificationError) and not ever_connected:
@@ -393,9 +399,7 @@ class BrokerRunner(Runner):
                 self._on_frame(ws, text)
             self.connected.clear()
             self._consumer = None
-            log(
-                f"lost the connection to the broker ({ws.close_code or 'closed'}); reconnecting"
-            )
+            log(f"lost the connection to the broker ({ws.close_code or 'closed'}); reconnecting")
             if await self._sleep(cfg.min_backoff):
                 return
 
@@ -616,7 +620,9 @@ class _Producer:
         self.queue.clear()
         for future in self._acks.values():
             if not future.done():
-                future.set_exception(ConnectionError(f"cannot open {self.url}: {error or 'timeout'}"))
+                future.set_exception(
+                    ConnectionError(f"cannot open {self.url}: {error or 'timeout'}")
+                )
         return False
 
     async def _read_acks(self, ws: WebSocketClientConnection) -> None:

@@ -103,10 +103,14 @@ def _parser() -> argparse.ArgumentParser:
         help="sent as the Authorization header ('Token <key>' unless it names its scheme, "
         "e.g. 'Bearer ...'); visible in the process list, prefer --token-env/--token-file",
     )
-    token.add_argument("--token-env", metavar="VAR", help="read the token from this environment variable")
+    token.add_argument(
+        "--token-env", metavar="VAR", help="read the token from this environment variable"
+    )
     token.add_argument("--token-file", metavar="PATH", help="read the token from this file")
     broker.add_argument(
-        "--ca-bundle", metavar="PATH", help="CA certificates (PEM) for wss:// (default: the system's)"
+        "--ca-bundle",
+        metavar="PATH",
+        help="CA certificates (PEM) for wss:// (default: the system's)",
     )
     broker.add_argument(
         "--pulsar",

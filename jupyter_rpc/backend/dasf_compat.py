@@ -108,7 +108,9 @@ class ReportSink:
         self._progress.check()
         if isinstance(response_payload, (bytes, bytearray)):
             response_payload = response_payload.decode("utf-8")
-        tree = json.loads(response_payload) if isinstance(response_payload, str) else response_payload
+        tree = (
+            json.loads(response_payload) if isinstance(response_payload, str) else response_payload
+        )
         if not isinstance(tree, dict):
             return
         hook = self._progress._on_change

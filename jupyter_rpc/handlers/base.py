@@ -70,12 +70,16 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(exc, RPCError):
             body = exc.to_json()
         elif isinstance(exc, HTTPError) or exc is None:
-            message = (exc.log_message if isinstance(exc, HTTPError) else None) or HTTP_MESSAGES.get(
-                status_code, self._reason
+            message = (
+                exc.log_message if isinstance(exc, HTTPError) else None
+            ) or HTTP_MESSAGES.get(status_code, self._reason)
+            body = error_body(
+                status_code, message, HTTP_CODES.get(status_code, f"http.{status_code}")
             )
-            body = error_body(status_code, message, HTTP_CODES.get(status_code, f"http.{status_code}"))
         else:
-            body = error_body(500, "An internal error occurred; the server log has the details.", "internal")
+            body = error_body(
+                500, "An internal error occurred; the server log has the details.", "internal"
+            )
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 
@@ -83,7 +87,14 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(value, RPCError):
             # Errors we raised on purpose are understood: one line, no traceback.
             log = self.log.warning if value.status < 500 else self.log.error
-            log("%s %s -> %s %s: %s", self.request.method, self.request.path, value.status, value.code, value.message)
+            log(
+                "%s %s -> %s %s: %s",
+                self.request.method,
+                self.request.path,
+                value.status,
+                value.code,
+                value.message,
+            )
         else:
             super().log_exception(typ, value, tb)
 
@@ -101,11 +112,15 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
         try:
             data = json.loads(body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}", code="request.invalid_json") from None
+            raise InvalidRequest(
+                f"The request body is not valid JSON: {exc}", code="request.invalid_json"
+            ) from None
         problems = schema_problems(validator, data)
         if problems:
             listing = problems_text(problems, "body")
-            raise InvalidRequest(f"The request body is not valid: {listing}", details={"errors": problems})
+            raise InvalidRequest(
+                f"The request body is not valid: {listing}", details={"errors": problems}
+            )
         return data  # type: ignore[no-any-return]
 
     def _number(self, name: str, default: float, low: float, high: float) -> float:
@@ -116,7 +131,9 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
         try:
             value = float(raw)
         except ValueError:
-            raise InvalidRequest(f"The query parameter '{name}' must be a number, not {raw!r}.") from None
+            raise InvalidRequest(
+                f"The query parameter '{name}' must be a number, not {raw!r}."
+            ) from None
         if value != value:  # NaN
             raise InvalidRequest(f"The query parameter '{name}' must be a number, not {raw!r}.")
         return max(low, min(high, value))

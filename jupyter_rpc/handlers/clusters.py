@@ -18,7 +18,9 @@ from .base import RPCHandler
 TRUST_REQUEST = Draft202012Validator(
     {
         "type": "object",
-        "properties": {"fingerprint": {"type": "string", "pattern": "^[A-Za-z0-9]+:[A-Za-z0-9+/=:]+$"}},
+        "properties": {
+            "fingerprint": {"type": "string", "pattern": "^[A-Za-z0-9]+:[A-Za-z0-9+/=:]+$"}
+        },
         "required": ["fingerprint"],
         "additionalProperties": False,
     }
@@ -29,7 +31,11 @@ AUTH_REQUEST = Draft202012Validator(
         "type": "object",
         "properties": {
             "prompt_id": {"type": "string", "minLength": 1, "maxLength": 200},
-            "responses": {"type": "array", "items": {"type": "string", "maxLength": 4096}, "maxItems": 20},
+            "responses": {
+                "type": "array",
+                "items": {"type": "string", "maxLength": 4096},
+                "maxItems": 20,
+            },
         },
         "required": ["prompt_id", "responses"],
         "additionalProperties": False,
@@ -58,7 +64,10 @@ JOB_SPEC = Draft202012Validator(
             "workdir": {"type": "string", "minLength": 1, "maxLength": 4096},
             "stdout": {"type": "string", "minLength": 1, "maxLength": 4096},
             "stderr": {"type": "string", "minLength": 1, "maxLength": 4096},
-            "env": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 100_000}},
+            "env": {
+                "type": "object",
+                "additionalProperties": {"type": "string", "maxLength": 100_000},
+            },
             "hold": {"type": "boolean"},
         },
         "oneOf": [{"required": ["script"]}, {"required": ["script_path"]}],
@@ -149,7 +158,9 @@ class TrustHandler(ClusterHandler):
         body = self.json_body(TRUST_REQUEST)
         c = self.cluster(cluster)
         if c.pool is None:
-            raise InvalidRequest(f"Cluster '{cluster}' is this machine: there is no host key to trust.")
+            raise InvalidRequest(
+                f"Cluster '{cluster}' is this machine: there is no host key to trust."
+            )
         await c.pool.trust_host(c.target, body["fingerprint"])
         self.write_json(c.to_json())
 
@@ -163,7 +174,9 @@ class AuthHandler(ClusterHandler):
         body = self.json_body(AUTH_REQUEST)
         c = self.cluster(cluster)
         if c.pool is None:
-            raise InvalidRequest(f"Cluster '{cluster}' is this machine: there is nothing to log in to.")
+            raise InvalidRequest(
+                f"Cluster '{cluster}' is this machine: there is nothing to log in to."
+            )
         await c.pool.answer(c.target, body["prompt_id"], body["responses"])
         self.write_json(c.to_json())
 
@@ -275,7 +288,9 @@ class SubmitSchemaHandler(ClusterHandler):
         c = self.cluster(cluster)
         scheduler = c.need_scheduler()
         partitions = await c.partitions()
-        form = submit_schema(partitions, overrides=c.config.get("submit") or {}, kind=scheduler.kind)
+        form = submit_schema(
+            partitions, overrides=c.config.get("submit") or {}, kind=scheduler.kind
+        )
         self.write_json({**form, "partitions": [p.to_json() for p in partitions]})
 
 

@@ -83,13 +83,23 @@ def parse_iso(text: str | None) -> float | None:
         raise InvalidRequest(f"last_modified must be an ISO 8601 time, not {text!r}.") from None
 
 
-def model(entry: FileEntry, *, content: Any = None, fmt: str | None = None, kind: str | None = None) -> dict[str, Any]:
+def model(
+    entry: FileEntry, *, content: Any = None, fmt: str | None = None, kind: str | None = None
+) -> dict[str, Any]:
     """The contents-API model of an entry."""
     if kind is None:
-        kind = "directory" if entry.type == "directory" else "notebook" if entry.name.endswith(".ipynb") else "file"
+        kind = (
+            "directory"
+            if entry.type == "directory"
+            else "notebook"
+            if entry.name.endswith(".ipynb")
+            else "file"
+        )
     mimetype = None
     if kind == "file":
-        mimetype = mimetypes.guess_type(entry.name)[0] or ("text/plain" if fmt == "text" else "application/octet-stream")
+        mimetype = mimetypes.guess_type(entry.name)[0] or (
+            "text/plain" if fmt == "text" else "application/octet-stream"
+        )
     return {
         "name": entry.name,
         "path": entry.path,
@@ -136,11 +146,18 @@ class FilesHandler(ClusterHandler):
             self.write_json(model(entry, kind=kind if kind in ("file", "notebook") else None))
             return
         data = await files.read_text(path, limit=self.services.max_open_size)
-        if (kind == "notebook" or (kind is None and entry.name.endswith(".ipynb"))) and fmt in (None, "json"):
+        if (kind == "notebook" or (kind is None and entry.name.endswith(".ipynb"))) and fmt in (
+            None,
+            "json",
+        ):
             try:
                 nb = json.loads(data)
             except (ValueError, UnicodeDecodeError):
-                raise RPCError(f"'{path}' is not a valid notebook (not JSON).", code="files.invalid_notebook", status=400) from None
+                raise RPCError(
+                    f"'{path}' is not a valid notebook (not JSON).",
+                    code="files.invalid_notebook",
+                    status=400,
+                ) from None
             self.write_json(model(entry, content=nb, fmt="json", kind="notebook"))
             return
         if fmt != "base64":
@@ -151,9 +168,13 @@ class FilesHandler(ClusterHandler):
             except UnicodeDecodeError:
                 if fmt == "text":
                     raise RPCError(
-                        f"'{path}' is not UTF-8 text; open it as a download.", code="files.not_text", status=400
+                        f"'{path}' is not UTF-8 text; open it as a download.",
+                        code="files.not_text",
+                        status=400,
                     ) from None
-        self.write_json(model(entry, content=base64.b64encode(data).decode("ascii"), fmt="base64", kind="file"))
+        self.write_json(
+            model(entry, content=base64.b64encode(data).decode("ascii"), fmt="base64", kind="file")
+        )
 
     @web.authenticated
     @authorized
@@ -173,11 +194,15 @@ class FilesHandler(ClusterHandler):
         else:
             entry = await self._chunk(files, cluster, path, chunk, data)
             if entry is None:  # more chunks to come
-                self.write_json({"name": posixpath.basename(path), "path": path, "type": kind, "chunk": chunk})
+                self.write_json(
+                    {"name": posixpath.basename(path), "path": path, "type": kind, "chunk": chunk}
+                )
                 return
         self.write_json(model(entry, kind=kind))
 
-    async def _chunk(self, files: RemoteFiles, cluster: str, path: str, chunk: int, data: bytes) -> FileEntry | None:
+    async def _chunk(
+        self, files: RemoteFiles, cluster: str, path: str, chunk: int, data: bytes
+    ) -> FileEntry | None:
         uploads = self.settings.setdefault("jupyter_rpc_uploads", {})
         key = (cluster, path)
         if chunk == 1 or (chunk == -1 and key not in uploads):
@@ -250,11 +275,17 @@ class DownloadHandler(ClusterHandler):
         path = _clean(path)
         entry = await files.stat(path)
         if entry.type == "directory":
-            raise RPCError(f"'{path}' is a folder; download its files one by one.", code="files.is_directory", status=400)
+            raise RPCError(
+                f"'{path}' is a folder; download its files one by one.",
+                code="files.is_directory",
+                status=400,
+            )
         chunks = files.read_chunks(path)
         first = await anext(chunks, b"")  # errors (permission) before any header is sent
         quoted = urllib.parse.quote(entry.name)
-        self.set_header("Content-Type", mimetypes.guess_type(entry.name)[0] or "application/octet-stream")
+        self.set_header(
+            "Content-Type", mimetypes.guess_type(entry.name)[0] or "application/octet-stream"
+        )
         self.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{quoted}")
         if entry.size is not None:
             self.set_header("Content-Length", str(entry.size))
@@ -333,7 +364,9 @@ def _content_bytes(body: dict[str, Any]) -> bytes:
     fmt = body.get("format")
     if body["type"] == "notebook":
         if not isinstance(content, dict):
-            raise InvalidRequest("A notebook's content must be a JSON object.", code="files.invalid_notebook")
+            raise InvalidRequest(
+                "A notebook's content must be a JSON object.", code="files.invalid_notebook"
+            )
         return (json.dumps(content, indent=1, ensure_ascii=False) + "\n").encode()
     if content is None:
         content = ""
@@ -343,7 +376,9 @@ def _content_bytes(body: dict[str, Any]) -> bytes:
         try:
             return base64.b64decode(content, validate=True)
         except (binascii.Error, ValueError):
-            raise InvalidRequest("The content is not valid base64.", code="files.invalid_base64") from None
+            raise InvalidRequest(
+                "The content is not valid base64.", code="files.invalid_base64"
+            ) from None
     return content.encode("utf-8")
 
 

@@ -32,7 +32,9 @@ class RootHandler(RPCHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.write_json({"version": __version__, "features": ["functions", "clusters", "jobs", "files"]})
+        self.write_json(
+            {"version": __version__, "features": ["functions", "clusters", "jobs", "files"]}
+        )
 
 
 class BackendsHandler(RPCHandler):

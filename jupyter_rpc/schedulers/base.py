@@ -132,7 +132,9 @@ class OutputChunk:
     offset: int  # where ``data`` starts
     next_offset: int  # ask from here next time
     size: int  # the file's size now
-    data: str  # decoded text (invalid UTF-8 replaced; a cut multi-byte char waits for the next read)
+    data: (
+        str  # decoded text (invalid UTF-8 replaced; a cut multi-byte char waits for the next read)
+    )
     exists: bool = True
 
     def to_json(self) -> dict[str, Any]:

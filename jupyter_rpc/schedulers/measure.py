@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
     try:
         tmp = f"{out}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
-            json.dump({"cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}, f)
+            json.dump(
+                {"cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}, f
+            )
         os.replace(tmp, out)
     except OSError as exc:
         sys.stderr.write(f"jupyter_rpc: could not record the job's resource use: {exc}\n")

@@ -34,7 +34,13 @@ from .target import SSHTarget
 
 log = logging.getLogger(__name__)
 
-IDLE, CONNECTING, CONNECTED, AUTH_REQUIRED, ERROR = "idle", "connecting", "connected", "auth_required", "error"
+IDLE, CONNECTING, CONNECTED, AUTH_REQUIRED, ERROR = (
+    "idle",
+    "connecting",
+    "connected",
+    "auth_required",
+    "error",
+)
 
 
 #: AES-GCM first: with AES-NI, asyncssh moves data about 1.4x faster with it than with
@@ -112,8 +118,13 @@ class SSHPool:
     that :meth:`trust_host` appends to; it is read alongside every target's known_hosts.
     """
 
-    def __init__(self, *, trusted_hosts: str | None = None, idle_timeout: float = 600.0,
-                 prompt_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        *,
+        trusted_hosts: str | None = None,
+        idle_timeout: float = 600.0,
+        prompt_timeout: float = 300.0,
+    ) -> None:
         self.trusted_hosts = trusted_hosts
         self.idle_timeout = idle_timeout
         self.prompt_timeout = prompt_timeout
@@ -143,8 +154,14 @@ class SSHPool:
         await self._connected(self._entry(target))
         return self.state(target)
 
-    async def run(self, target: SSHTarget, command: str, *, input: str | None = None,
-                  timeout: float | None = None) -> Completed:
+    async def run(
+        self,
+        target: SSHTarget,
+        command: str,
+        *,
+        input: str | None = None,
+        timeout: float | None = None,
+    ) -> Completed:
         """Run one command line through the remote login shell and wait for it.
 
         ``command`` is given to the shell as it is: build it with ``shell_join``.
@@ -187,8 +204,9 @@ class SSHPool:
             self._use(e, -1)
             slots.release()
 
-    async def create_process(self, target: SSHTarget, command: str, *,
-                             encoding: str | None = None) -> PooledProcess:
+    async def create_process(
+        self, target: SSHTarget, command: str, *, encoding: str | None = None
+    ) -> PooledProcess:
         """Start a long-lived remote process (bytes streams by default); it holds a slot
         until it ends or is closed."""
         e = self._entry(target)
@@ -226,12 +244,16 @@ class SSHPool:
                     sftp = await asyncio.wait_for(conn.start_sftp_client(), target.connect_timeout)
                 except asyncio.TimeoutError:
                     slots.release()
-                    raise RemoteTimeout(f"SFTP on {target.name} did not start within "
-                                        f"{target.connect_timeout:g} s.", code="cluster.timeout") from None
+                    raise RemoteTimeout(
+                        f"SFTP on {target.name} did not start within {target.connect_timeout:g} s.",
+                        code="cluster.timeout",
+                    ) from None
                 except (asyncssh.Error, OSError) as exc:
                     slots.release()
-                    raise RemoteUnavailable(f"SFTP is not available on {target.name}: {_reason(exc)}",
-                                            code="files.unavailable") from None
+                    raise RemoteUnavailable(
+                        f"SFTP is not available on {target.name}: {_reason(exc)}",
+                        code="files.unavailable",
+                    ) from None
                 except BaseException:  # cancelled (the request went away): the slot goes back
                     slots.release()
                     raise
@@ -256,7 +278,9 @@ class SSHPool:
                 details={"cluster": t.label, "max_channels": t.max_channels},
             ) from None
 
-    async def _watch_sftp(self, e: _Entry, sftp: asyncssh.SFTPClient, slots: asyncio.Semaphore) -> None:
+    async def _watch_sftp(
+        self, e: _Entry, sftp: asyncssh.SFTPClient, slots: asyncio.Semaphore
+    ) -> None:
         """Forget an SFTP client whose channel closed while its connection lives on (the
         next caller starts a new one) and give its slot back."""
         await sftp.wait_closed()
@@ -265,7 +289,9 @@ class SSHPool:
             if e.slots is slots:  # not when the whole connection went (new slots then)
                 slots.release()
 
-    async def answer(self, target: SSHTarget, prompt_id: str, responses: list[str]) -> dict[str, Any]:
+    async def answer(
+        self, target: SSHTarget, prompt_id: str, responses: list[str]
+    ) -> dict[str, Any]:
         """Answer a login prompt of ``target`` (or of one of its jump hosts).
 
         Returns :meth:`state` once connected; raises the next ``ssh.auth_required`` or
@@ -275,10 +301,19 @@ class SSHPool:
             raise InvalidRequest("responses must be a list of strings.", code="request.schema")
         chain = [self._entries.get(target.hop(i).key) for i in range(len(target.jump))]
         chain.append(self._entries.get(target.key))
-        e = next((c for c in chain if c is not None and c.prompt is not None and c.prompt.id == prompt_id), None)
+        e = next(
+            (
+                c
+                for c in chain
+                if c is not None and c.prompt is not None and c.prompt.id == prompt_id
+            ),
+            None,
+        )
         if e is None or e.prompt is None:
-            raise Conflict(f"This login prompt for {target.name} is no longer open; connect again.",
-                           code="ssh.prompt_expired")
+            raise Conflict(
+                f"This login prompt for {target.name} is no longer open; connect again.",
+                code="ssh.prompt_expired",
+            )
         prompt, e.prompt = e.prompt, None
         e.state = CONNECTING
         e.deadline = time.monotonic() + e.target.connect_timeout
@@ -306,18 +341,31 @@ class SSHPool:
             if exc.code != "ssh.host_unknown":
                 raise
         if self.trusted_hosts is None:
-            raise Conflict("This server has no file to record trusted host keys in.", code="ssh.trust_unavailable")
+            raise Conflict(
+                "This server has no file to record trusted host keys in.",
+                code="ssh.trust_unavailable",
+            )
         # The connection that met the unknown key: the first of the chain (jump hosts, then
         # the target) whose last attempt ended so.
         chain = [self._entries.get(target.hop(i).key) for i in range(len(target.jump))] + [e]
         unknown = next(
-            (c for c in chain if c is not None and c.error is not None and c.error.code == "ssh.host_unknown"
-             and c.check is not None and c.check.seen is not None and not c.check.known),
+            (
+                c
+                for c in chain
+                if c is not None
+                and c.error is not None
+                and c.error.code == "ssh.host_unknown"
+                and c.check is not None
+                and c.check.seen is not None
+                and not c.check.known
+            ),
             None,
         )
         if unknown is None or unknown.check is None or unknown.check.seen is None:
-            raise Conflict(f"No unknown host key of {target.name} is waiting to be trusted; connect again.",
-                           code="ssh.trust_expired")
+            raise Conflict(
+                f"No unknown host key of {target.name} is waiting to be trusted; connect again.",
+                code="ssh.trust_expired",
+            )
         check, hop = unknown.check, unknown.target
         key = check.seen
         assert key is not None
@@ -360,7 +408,9 @@ class SSHPool:
 
     def _entry(self, target: SSHTarget) -> _Entry:
         if self._closed:
-            raise RemoteUnavailable("The SSH connections are shutting down.", code="cluster.unreachable")
+            raise RemoteUnavailable(
+                "The SSH connections are shutting down.", code="cluster.unreachable"
+            )
         e = self._entries.get(target.key)
         if e is None:
             e = self._entries[target.key] = _Entry(target)
@@ -382,8 +432,9 @@ class SSHPool:
                 task = e.task
             if task.done():
                 if task.cancelled():
-                    raise RemoteUnavailable(f"Connecting to {e.target.name} was stopped.",
-                                            code="cluster.unreachable")
+                    raise RemoteUnavailable(
+                        f"Connecting to {e.target.name} was stopped.", code="cluster.unreachable"
+                    )
                 exc = task.exception()
                 if exc is not None:
                     raise exc
@@ -416,14 +467,21 @@ class SSHPool:
         e.notify()
         log.info("SSH connection to %s open", e.target.name)
 
-    async def _open(self, e: _Entry, tunnel: asyncssh.SSHClientConnection | None) -> asyncssh.SSHClientConnection:
+    async def _open(
+        self, e: _Entry, tunnel: asyncssh.SSHClientConnection | None
+    ) -> asyncssh.SSHClientConnection:
         t = e.target
         for path in t.identity_files:
             if not _readable(path):
-                raise InvalidRequest(f"The identity file {path} of {t.name} cannot be read.",
-                                     code="cluster.config_invalid", details={"key": "identity_file"})
+                raise InvalidRequest(
+                    f"The identity file {path} of {t.name} cannot be read.",
+                    code="cluster.config_invalid",
+                    details={"key": "identity_file"},
+                )
         files = [*t.known_hosts, *_config_known_hosts(t)]
-        check = e.check = HostKeyCheck([*files, *([self.trusted_hosts] if self.trusted_hosts else [])])
+        check = e.check = HostKeyCheck(
+            [*files, *([self.trusted_hosts] if self.trusted_hosts else [])]
+        )
         who = t.address
 
         def factory() -> PoolClient:
@@ -463,18 +521,24 @@ class SSHPool:
         except asyncssh.HostKeyNotVerifiable as exc:
             if check.seen is not None:
                 raise check.error(t.name, check.port or 22) from None
-            raise RemoteFailed(f"The host key of {t.name} could not be verified: {exc.reason}",
-                               code="ssh.host_key_changed") from None
+            raise RemoteFailed(
+                f"The host key of {t.name} could not be verified: {exc.reason}",
+                code="ssh.host_key_changed",
+            ) from None
         except asyncssh.PermissionDenied as exc:
             prompted = e.client is not None and e.client.prompted
             hint = "" if prompted else " Check the user name and the key (identity_file, agent)."
-            raise RemoteFailed(f"{t.name} ({who}) refused the login: {exc.reason}.{hint}",
-                               code="ssh.auth_failed", details={"host": t.host}) from None
+            raise RemoteFailed(
+                f"{t.name} ({who}) refused the login: {exc.reason}.{hint}",
+                code="ssh.auth_failed",
+                details={"host": t.host},
+            ) from None
         except (asyncio.TimeoutError, OSError, asyncssh.Error, ValueError) as exc:
             raise self._unreachable(t, exc) from None
 
-    async def _ask(self, e: _Entry, title: str, instructions: str,
-                   prompts: list[tuple[str, bool]]) -> list[str] | None:
+    async def _ask(
+        self, e: _Entry, title: str, instructions: str, prompts: list[tuple[str, bool]]
+    ) -> list[str] | None:
         prompt = e.prompt = Prompt(title, instructions, prompts)
         e.state = AUTH_REQUIRED
         e.deadline = time.monotonic() + self.prompt_timeout + e.target.connect_timeout
@@ -488,7 +552,11 @@ class SSHPool:
     def _on_lost(self, client: PoolClient, exc: Exception | None) -> None:
         for e in self._entries.values():
             if e.client is client and e.conn is not None:
-                log.warning("SSH connection to %s lost: %s", e.target.name, _reason(exc) if exc else "closed")
+                log.warning(
+                    "SSH connection to %s lost: %s",
+                    e.target.name,
+                    _reason(exc) if exc else "closed",
+                )
                 self._disconnect(e, self._lost(e.target, exc) if exc else None)
 
     def _disconnect(self, e: _Entry, error: RPCError | None = None) -> None:
@@ -497,7 +565,9 @@ class SSHPool:
             return
         if e.state == CONNECTED or error is not None:
             e.state, e.error = (ERROR, error) if error is not None else (IDLE, None)
-        e.slots = asyncio.Semaphore(e.target.max_channels)  # slots of the old connection die with it
+        e.slots = asyncio.Semaphore(
+            e.target.max_channels
+        )  # slots of the old connection die with it
         e.active = 0
         if e.via is not None:
             e.via.dependents -= 1
@@ -518,8 +588,12 @@ class SSHPool:
             await asyncio.sleep(interval)
             now = time.monotonic()
             for e in list(self._entries.values()):
-                if (e.conn is not None and e.active == 0 and e.dependents == 0
-                        and now - e.last_used > self.idle_timeout):
+                if (
+                    e.conn is not None
+                    and e.active == 0
+                    and e.dependents == 0
+                    and now - e.last_used > self.idle_timeout
+                ):
                     log.info("Closing the idle SSH connection to %s", e.target.name)
                     self._disconnect(e)
 
@@ -529,8 +603,15 @@ class SSHPool:
         task.add_done_callback(_forget(self._tasks))
         return task
 
-    async def _open_process(self, target: SSHTarget, conn: asyncssh.SSHClientConnection, command: str,
-                            encoding: str | None, *, stdin_data: bool) -> asyncssh.SSHClientProcess[Any]:
+    async def _open_process(
+        self,
+        target: SSHTarget,
+        conn: asyncssh.SSHClientConnection,
+        command: str,
+        encoding: str | None,
+        *,
+        stdin_data: bool,
+    ) -> asyncssh.SSHClientProcess[Any]:
         stdin: Any = asyncssh.PIPE if stdin_data else asyncssh.DEVNULL
         try:
             return await asyncio.wait_for(
@@ -538,12 +619,16 @@ class SSHPool:
                 target.connect_timeout,
             )
         except asyncio.TimeoutError:
-            raise RemoteTimeout(f"{target.name} did not open a channel within {target.connect_timeout:g} s.",
-                                code="cluster.timeout") from None
+            raise RemoteTimeout(
+                f"{target.name} did not open a channel within {target.connect_timeout:g} s.",
+                code="cluster.timeout",
+            ) from None
         except asyncssh.ChannelOpenError as exc:
             if not conn.is_closed():
-                raise RemoteFailed(f"{target.name} refused a new channel: {exc.reason}",
-                                   code="cluster.channel_refused") from None
+                raise RemoteFailed(
+                    f"{target.name} refused a new channel: {exc.reason}",
+                    code="cluster.channel_refused",
+                ) from None
             raise self._lost(target, exc) from None
         except (asyncssh.Error, OSError) as exc:
             raise self._lost(target, exc) from None
@@ -595,8 +680,11 @@ def _config_known_hosts(t: SSHTarget) -> list[str]:
     try:
         options = asyncssh.SSHClientConnectionOptions(config=list(t.config_files), host=t.host)
     except (OSError, ValueError, asyncssh.Error) as exc:
-        raise InvalidRequest(f"The ssh_config of {t.name} cannot be read: {_reason(exc)}",
-                             code="cluster.config_invalid", details={"key": "ssh_config"}) from None
+        raise InvalidRequest(
+            f"The ssh_config of {t.name} cannot be read: {_reason(exc)}",
+            code="cluster.config_invalid",
+            details={"key": "ssh_config"},
+        ) from None
     found = options.known_hosts
     if isinstance(found, (list, tuple)) and all(isinstance(f, str) for f in found):
         return [os.path.expanduser(f) for f in found]

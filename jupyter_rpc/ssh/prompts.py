@@ -58,8 +58,13 @@ class PoolClient(asyncssh.SSHClient):
     """Checks host keys through :class:`HostKeyCheck`, asks people for passwords and codes,
     and tells the pool when the connection drops."""
 
-    def __init__(self, check: HostKeyCheck, ask: Ask, on_lost: Callable[[PoolClient, Exception | None], None],
-                 who: str) -> None:
+    def __init__(
+        self,
+        check: HostKeyCheck,
+        ask: Ask,
+        on_lost: Callable[[PoolClient, Exception | None], None],
+        who: str,
+    ) -> None:
         self.check = check
         self._ask = ask
         self._on_lost = on_lost
@@ -69,7 +74,9 @@ class PoolClient(asyncssh.SSHClient):
         self._kbdint_refused = False  # the last keyboard-interactive attempt was refused
         self.prompted = False
 
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
         self.check.seen = key
         return False
 
@@ -97,13 +104,16 @@ class PoolClient(asyncssh.SSHClient):
         self._kbdint_refused = self._kbdint_tries > 1
         return ""  # no submethods: let the server choose
 
-    def kbdint_challenge_received(self, name: str, instructions: str, lang: str,
-                                  prompts: list[tuple[str, bool]]) -> Any:
+    def kbdint_challenge_received(
+        self, name: str, instructions: str, lang: str, prompts: list[tuple[str, bool]]
+    ) -> Any:
         if not prompts:
             return []  # an informational round: nothing to ask
         return self._kbdint(name, instructions, prompts)
 
-    async def _kbdint(self, name: str, instructions: str, prompts: list[tuple[str, bool]]) -> list[str] | None:
+    async def _kbdint(
+        self, name: str, instructions: str, prompts: list[tuple[str, bool]]
+    ) -> list[str] | None:
         self.prompted = True
         if self._kbdint_refused:  # say so on the first question of the new attempt only
             self._kbdint_refused = False

@@ -113,4 +113,6 @@ class LocalRunner:
             proc.kill()
             raise
         assert proc.returncode is not None
-        return Completed(list(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+        return Completed(
+            list(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+        )

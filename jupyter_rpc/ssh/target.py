@@ -12,7 +12,9 @@ from ..errors import InvalidRequest
 
 CONFIG_ERROR = "cluster.config_invalid"
 
-_HOP = re.compile(r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<addr6>[0-9a-fA-F:.]+)\]|(?P<host>[^:@\s\[\]]+))(?::(?P<port>\d+))?$")
+_HOP = re.compile(
+    r"^(?:(?P<user>[^@\s]+)@)?(?:\[(?P<addr6>[0-9a-fA-F:.]+)\]|(?P<host>[^:@\s\[\]]+))(?::(?P<port>\d+))?$"
+)
 
 
 def default_ssh_config() -> tuple[str, ...]:
@@ -69,8 +71,14 @@ class SSHTarget:
         # Everything that decides whom we trust and who we are: two clusters with the same
         # host but other known_hosts or keys never share a connection (or its key check).
         return (
-            self.host, self.port, self.user, tuple(j.key for j in self.jump),
-            self.identity_files, self.agent, self.config_files, self.known_hosts,
+            self.host,
+            self.port,
+            self.user,
+            tuple(j.key for j in self.jump),
+            self.identity_files,
+            self.agent,
+            self.config_files,
+            self.known_hosts,
         )
 
     def hop(self, index: int) -> SSHTarget:
@@ -95,7 +103,9 @@ class _Parser:
 
     def fail(self, key: str, why: str) -> InvalidRequest:
         return InvalidRequest(
-            f"Cluster '{self.name}': {key} {why}.", code=CONFIG_ERROR, details={"cluster": self.name, "key": key}
+            f"Cluster '{self.name}': {key} {why}.",
+            code=CONFIG_ERROR,
+            details={"cluster": self.name, "key": key},
         )
 
     def string(self, key: str, required: bool = False) -> str | None:
@@ -108,13 +118,17 @@ class _Parser:
             raise self.fail(key, f"must be a string without spaces, not {value!r}")
         return value
 
-    def number(self, key: str, default: float, integer: bool = False, maximum: float | None = None) -> Any:
+    def number(
+        self, key: str, default: float, integer: bool = False, maximum: float | None = None
+    ) -> Any:
         value = self.config.get(key)
         if value is None:
             return default
         kind = int if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-            raise self.fail(key, f"must be a positive {'integer' if integer else 'number'}, not {value!r}")
+            raise self.fail(
+                key, f"must be a positive {'integer' if integer else 'number'}, not {value!r}"
+            )
         if maximum is not None and value > maximum:
             raise self.fail(key, f"must be at most {maximum:g}, not {value!r}")
         return value
@@ -163,7 +177,9 @@ class _Parser:
             return ()
         hops = value.split(",") if isinstance(value, str) else value
         if not isinstance(hops, list) or not all(isinstance(h, str) for h in hops):
-            raise self.fail("jump", 'must be "user@host:port", a comma-separated chain, or a list of them')
+            raise self.fail(
+                "jump", 'must be "user@host:port", a comma-separated chain, or a list of them'
+            )
         return parse_jump(hops, base, fail=lambda why: self.fail("jump", why))
 
 
@@ -177,6 +193,13 @@ def parse_jump(hops: Sequence[str], base: SSHTarget, *, fail: Any = None) -> tup
             why = f"has a hop that is not [user@]host[:port]: {hop!r}"
             raise fail(why) if fail else ValueError(why)
         chain.append(
-            replace(base, host=match["host"] or match["addr6"], port=port, user=match["user"], label="", jump=())
+            replace(
+                base,
+                host=match["host"] or match["addr6"],
+                port=port,
+                user=match["user"],
+                label="",
+                jump=(),
+            )
         )
     return tuple(chain)

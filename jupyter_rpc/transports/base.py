@@ -39,7 +39,9 @@ class Transport(abc.ABC):
         """The backend's API in DASF's ``api_info`` shape (starting it if needed)."""
 
     @abc.abstractmethod
-    async def call(self, request: dict[str, Any], *, on_progress: ProgressSink | None = None) -> Any:
+    async def call(
+        self, request: dict[str, Any], *, on_progress: ProgressSink | None = None
+    ) -> Any:
         """Run one DASF request (``{"func_name": ..., ...}``) and return its JSON result.
 
         Raises :class:`~jupyter_rpc.errors.CallFailed` when the function raised, and other
@@ -65,7 +67,9 @@ def result_of(reply: dict[str, Any]) -> Any:
             except (TypeError, ValueError):
                 pass
         code = "call.invalid_arguments" if "errors" in details else CallFailed.code
-        raise CallFailed(text or "The backend reported an error without a message.", code=code, details=details)
+        raise CallFailed(
+            text or "The backend reported an error without a message.", code=code, details=details
+        )
     try:
         return protocol.decode_payload(reply["payload"]) if reply["payload"] else None
     except protocol.ProtocolError as exc:

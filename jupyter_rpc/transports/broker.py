@@ -82,7 +82,9 @@ def broker_url(
     parts = urlsplit(url.strip())
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(f"a broker URL must start with ws:// or wss:// and name a host, not {url!r}")
+        raise ValueError(
+            f"a broker URL must start with ws:// or wss:// and name a host, not {url!r}"
+        )
     if not topic:
         raise ValueError("the topic is empty")
     path = parts.path.rstrip("/")
@@ -155,7 +157,8 @@ def read_token(
                 value = fh.read().strip()
         except OSError as exc:
             raise RemoteUnavailable(
-                f"The token file {token_file} cannot be read: {exc.strerror or exc}.", code="broker.config"
+                f"The token file {token_file} cannot be read: {exc.strerror or exc}.",
+                code="broker.config",
             ) from None
         if not value:
             raise RemoteUnavailable(f"The token file {token_file} is empty.", code="broker.config")
@@ -169,7 +172,13 @@ def read_token(
 class _Pending:
     __slots__ = ("future", "on_progress", "link", "kind", "acked", "fragments", "size")
 
-    def __init__(self, future: asyncio.Future[dict[str, Any]], on_progress: ProgressSink | None, link: _Link, kind: str):
+    def __init__(
+        self,
+        future: asyncio.Future[dict[str, Any]],
+        on_progress: ProgressSink | None,
+        link: _Link,
+        kind: str,
+    ):
         self.future = future
         self.on_progress = on_progress
         self.link = link
@@ -182,7 +191,9 @@ class _Pending:
 class _Link:
     """One producer socket (to the backend's topic) and one consumer socket (our responses)."""
 
-    def __init__(self, producer: WebSocketClientConnection, consumer: WebSocketClientConnection) -> None:
+    def __init__(
+        self, producer: WebSocketClientConnection, consumer: WebSocketClientConnection
+    ) -> None:
         self.producer = producer
         self.consumer = consumer
         self.closed = False
@@ -262,7 +273,11 @@ class BrokerTransport(Transport):
         self.subscription = f"jupyter-rpc-{secrets.token_hex(4)}"
         self.producer_url = broker_url(url, topic, role=PRODUCER, pulsar=self.pulsar)
         self.consumer_url = broker_url(
-            url, self.response_topic, role=CONSUMER, subscription=self.subscription, pulsar=self.pulsar
+            url,
+            self.response_topic,
+            role=CONSUMER,
+            subscription=self.subscription,
+            pulsar=self.pulsar,
         )
         self.where = f"topic '{topic}' at the DASF broker {public_url(self.producer_url)}"
         self._link_: _Link | None = None
@@ -298,14 +313,20 @@ class BrokerTransport(Transport):
     def _start_api_info(self) -> asyncio.Task[dict[str, Any]]:
         task = self._api_info_task
         if task is None or task.done():
-            task = asyncio.get_running_loop().create_task(self._fetch_api_info(), name=f"api_info {self.name}")
+            task = asyncio.get_running_loop().create_task(
+                self._fetch_api_info(), name=f"api_info {self.name}"
+            )
             # Its failure reaches the callers waiting for it, and the backend's error.
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
             self._api_info_task = task
         return task
 
-    async def call(self, request: dict[str, Any], *, on_progress: ProgressSink | None = None) -> Any:
-        reply = await self._request(protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress)
+    async def call(
+        self, request: dict[str, Any], *, on_progress: ProgressSink | None = None
+    ) -> Any:
+        reply = await self._request(
+            protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress
+        )
         return result_of(reply)
 
     async def ping(self, timeout: float = 10.0) -> float:
@@ -342,7 +363,10 @@ class BrokerTransport(Transport):
         await self._tasks.cancel_all(timeout=1.0)
         link, self._link_ = self._link_, None
         if link is not None:
-            self._drop(link, RemoteUnavailable(f"Backend '{self.name}' was stopped.", code="broker.stopped"))
+            self._drop(
+                link,
+                RemoteUnavailable(f"Backend '{self.name}' was stopped.", code="broker.stopped"),
+            )
         self.state = STOPPED
 
     # -- requests ---------------------------------------------------------------------
@@ -367,7 +391,9 @@ class BrokerTransport(Transport):
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         pending = _Pending(future, on_progress, link, message_type)
         self._pending[context] = pending
-        msg = protocol.message(message_type, context, payload=payload, response_topic=self.response_topic)
+        msg = protocol.message(
+            message_type, context, payload=payload, response_topic=self.response_topic
+        )
         try:
             try:
                 link.send(msg)
@@ -375,7 +401,9 @@ class BrokerTransport(Transport):
                 del self._pending[context]
                 self._lost(link, "the connection was closed")
                 raise self._lost_error(link) from None
-            asyncio.get_running_loop().call_later(self.ack_timeout, self._check_ack, context, pending)
+            asyncio.get_running_loop().call_later(
+                self.ack_timeout, self._check_ack, context, pending
+            )
             if timeout is None:
                 return await future
             return await asyncio.wait_for(future, timeout)
@@ -403,7 +431,9 @@ class BrokerTransport(Transport):
         if idle < self.ack_timeout:
             # The broker is working through a queue of our messages (it answers them in
             # order): slow, not stuck. Look again once it has been silent long enough.
-            asyncio.get_running_loop().call_later(self.ack_timeout - idle, self._check_ack, context, pending)
+            asyncio.get_running_loop().call_later(
+                self.ack_timeout - idle, self._check_ack, context, pending
+            )
             return
         self._fail(
             context,
@@ -426,7 +456,9 @@ class BrokerTransport(Transport):
         try:
             ack = json.loads(raw)
         except (TypeError, ValueError):
-            log.warning("Broker sent a frame that is not JSON on the producer socket of %s", self.where)
+            log.warning(
+                "Broker sent a frame that is not JSON on the producer socket of %s", self.where
+            )
             return
         if not isinstance(ack, dict):
             return
@@ -450,7 +482,11 @@ class BrokerTransport(Transport):
     def _refusal(self, result: str) -> RPCError:
         lowered = result.lower()
         details = {**self._details(), "broker_result": result}
-        if "not allowed to publish" in lowered or "permission" in lowered or "not authori" in lowered:
+        if (
+            "not allowed to publish" in lowered
+            or "permission" in lowered
+            or "not authori" in lowered
+        ):
             return RemoteUnavailable(
                 f"The DASF broker refused to deliver to {self.where}: {result}. The token configured "
                 f"for backend '{self.name}' is missing, wrong, or may not publish to topic '{self.topic}'.",
@@ -474,7 +510,9 @@ class BrokerTransport(Transport):
         try:
             msg = json.loads(raw)
         except (TypeError, ValueError):
-            log.warning("Broker sent a frame that is not JSON on the response topic of %s", self.where)
+            log.warning(
+                "Broker sent a frame that is not JSON on the response topic of %s", self.where
+            )
             return
         if not isinstance(msg, dict):
             return
@@ -494,7 +532,13 @@ class BrokerTransport(Transport):
         kind = props.get("messageType")
         payload = msg.get("payload") or ""
         if not isinstance(payload, str):
-            self._fail(context, RemoteFailed(f"The backend on {self.where} sent a payload that is not text.", code="broker.protocol"))
+            self._fail(
+                context,
+                RemoteFailed(
+                    f"The backend on {self.where} sent a payload that is not text.",
+                    code="broker.protocol",
+                ),
+            )
             return
         if kind == protocol.PROGRESS:
             if pending.on_progress is not None and payload:
@@ -506,7 +550,9 @@ class BrokerTransport(Transport):
                 try:
                     pending.on_progress(tree)
                 except Exception:
-                    log.exception("Progress of a call to backend %s could not be recorded", self.name)
+                    log.exception(
+                        "Progress of a call to backend %s could not be recorded", self.name
+                    )
             return
         if (kind == protocol.PONG and pending.kind == protocol.PING) or kind == protocol.RESPONSE:
             if "num_fragments" in props:
@@ -519,13 +565,21 @@ class BrokerTransport(Transport):
             if not pending.future.done():
                 pending.future.set_result({"properties": props, "payload": payload})
 
-    def _on_fragment(self, context: str, pending: _Pending, props: dict[str, Any], payload: str) -> None:
+    def _on_fragment(
+        self, context: str, pending: _Pending, props: dict[str, Any], payload: str
+    ) -> None:
         try:
             index, count = int(props["fragment"]), int(props["num_fragments"])
             if not 0 <= index < count:
                 raise ValueError(f"fragment {index} of {count}")
         except (KeyError, TypeError, ValueError) as exc:
-            self._fail(context, RemoteFailed(f"The backend on {self.where} sent a broken fragment ({exc}).", code="broker.protocol"))
+            self._fail(
+                context,
+                RemoteFailed(
+                    f"The backend on {self.where} sent a broken fragment ({exc}).",
+                    code="broker.protocol",
+                ),
+            )
             return
         if index not in pending.fragments:
             pending.size += len(payload)
@@ -563,7 +617,9 @@ class BrokerTransport(Transport):
             if link is not None and not link.closed:
                 return link
             if self._closing:
-                raise RemoteUnavailable(f"Backend '{self.name}' is shutting down.", code="broker.stopped")
+                raise RemoteUnavailable(
+                    f"Backend '{self.name}' is shutting down.", code="broker.stopped"
+                )
             if self._last_failure is not None and self._failed_at >= asked:
                 # An attempt failed while we waited for it: one attempt per wave of callers,
                 # so a broker that does not answer costs each caller one connect timeout at most.
@@ -594,7 +650,9 @@ class BrokerTransport(Transport):
         link = _Link(producer, consumer)
         if self._closing:  # closed while connecting
             link.close()
-            raise RemoteUnavailable(f"Backend '{self.name}' is shutting down.", code="broker.stopped")
+            raise RemoteUnavailable(
+                f"Backend '{self.name}' is shutting down.", code="broker.stopped"
+            )
         self._link_ = link
         self._last_failure = None
         if self._connected_once:
@@ -604,11 +662,17 @@ class BrokerTransport(Transport):
         else:
             log.info("Backend %s: connected to %s", self.name, self.where)
         self._connected_once = True
-        self._tasks.create_task(self._read(link, consumer, self._on_delivery), name=f"consumer {self.name}")
-        self._tasks.create_task(self._read(link, producer, self._on_ack), name=f"producer {self.name}")
+        self._tasks.create_task(
+            self._read(link, consumer, self._on_delivery), name=f"consumer {self.name}"
+        )
+        self._tasks.create_task(
+            self._read(link, producer, self._on_ack), name=f"producer {self.name}"
+        )
         return link  # ``running`` once the backend answers something
 
-    async def _open(self, url: str, headers: dict[str, str], what: str) -> WebSocketClientConnection:
+    async def _open(
+        self, url: str, headers: dict[str, str], what: str
+    ) -> WebSocketClientConnection:
         request = HTTPRequest(
             url,
             headers=headers,
@@ -632,7 +696,9 @@ class BrokerTransport(Transport):
             return conn
         except HTTPClientError as exc:
             if exc.code == 599:  # tornado's own timeout
-                raise self._unreachable(shown, f"no answer within {self.connect_timeout:g} s") from None
+                raise self._unreachable(
+                    shown, f"no answer within {self.connect_timeout:g} s"
+                ) from None
             if exc.code in (401, 403):
                 raise RemoteUnavailable(
                     f"The DASF broker refused the websocket for {what} '{self._topic_of(what)}' "
@@ -691,7 +757,10 @@ class BrokerTransport(Transport):
         if self._link_ is link:
             self._link_ = None
         if self._closing:
-            self._drop(link, RemoteUnavailable(f"Backend '{self.name}' was stopped.", code="broker.stopped"))
+            self._drop(
+                link,
+                RemoteUnavailable(f"Backend '{self.name}' was stopped.", code="broker.stopped"),
+            )
             return
         log.warning("Backend %s: connection to %s lost: %s", self.name, self.where, reason)
         exc = self._lost_error(link)
@@ -699,7 +768,9 @@ class BrokerTransport(Transport):
         self.state = FAILED
         self.error = exc.to_json()
         if self._reconnect_task is None or self._reconnect_task.done():
-            self._reconnect_task = self._tasks.create_task(self._reconnect(), name=f"reconnect {self.name}")
+            self._reconnect_task = self._tasks.create_task(
+                self._reconnect(), name=f"reconnect {self.name}"
+            )
 
     def _lost_error(self, link: _Link) -> RPCError:
         return RemoteUnavailable(

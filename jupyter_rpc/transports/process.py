@@ -81,9 +81,13 @@ class ProcessTransport(Transport):
         assert self._api_info is not None
         return self._api_info
 
-    async def call(self, request: dict[str, Any], *, on_progress: ProgressSink | None = None) -> Any:
+    async def call(
+        self, request: dict[str, Any], *, on_progress: ProgressSink | None = None
+    ) -> Any:
         conn = await self._connection()
-        reply = await conn.request(protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress)
+        reply = await conn.request(
+            protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress
+        )
         return result_of(reply)
 
     async def close(self) -> None:
@@ -137,10 +141,16 @@ class ProcessTransport(Transport):
                 raise ValueError("api_info is not an object")
         except asyncio.TimeoutError:
             await self._stop_process()
-            raise self._fail(f"did not answer within {self.start_timeout:g} s of starting.") from None
+            raise self._fail(
+                f"did not answer within {self.start_timeout:g} s of starting."
+            ) from None
         except (RPCError, KeyError, ValueError) as exc:
             await self._stop_process()
-            reason = exc.message if isinstance(exc, RPCError) else f"it sent no valid API description ({exc})"
+            reason = (
+                exc.message
+                if isinstance(exc, RPCError)
+                else f"it sent no valid API description ({exc})"
+            )
             raise self._fail(f"could not start: {reason}") from None
         except BaseException:
             # Cancelled (the request that started it went away): stop the half-started
@@ -157,7 +167,11 @@ class ProcessTransport(Transport):
         return conn
 
     def _stream(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, proc: Any, exit_wait: float
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        proc: Any,
+        exit_wait: float,
     ) -> StreamConnection:
         """The connection on a process's stdio, reporting its crash and its end."""
         conn = StreamConnection(
@@ -195,17 +209,23 @@ class ProcessTransport(Transport):
         code = self._exit_code(proc)
         how = f" (exit code {code})" if code is not None else self.no_exit_code
         tail = self._stderr_tail()
-        message = f"Backend '{self.name}'{self.where} stopped unexpectedly{how} while running this call."
+        message = (
+            f"Backend '{self.name}'{self.where} stopped unexpectedly{how} while running this call."
+        )
         if tail:
             message += f" Its last output:\n{tail}"
-        return BackendCrashed(message, details={**self._details(), "exit_code": code, "stderr": tail})
+        return BackendCrashed(
+            message, details={**self._details(), "exit_code": code, "stderr": tail}
+        )
 
     def _on_closed(self, conn: StreamConnection) -> None:
         if self._closing or conn is not self._conn or self.state != RUNNING:
             return  # a stop we asked for, or a failed start (which reports itself)
         self._conn = None
         self.state = FAILED
-        self.error = BackendCrashed(f"Backend '{self.name}' stopped unexpectedly; restarting it.").to_json()
+        self.error = BackendCrashed(
+            f"Backend '{self.name}' stopped unexpectedly; restarting it."
+        ).to_json()
         self._tasks.create_task(self._restart(), name=f"restart {self.name}")
 
     async def _restart(self) -> None:

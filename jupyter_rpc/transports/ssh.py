@@ -94,12 +94,16 @@ class SSHTransport(ProcessTransport):
         return {"backend": self.name, "cluster": self.target.label}
 
     async def _spawn(self) -> StreamConnection:
-        proc = await self.pool.create_process(self.target, remote_command(self.command, self.cwd, self.env))
+        proc = await self.pool.create_process(
+            self.target, remote_command(self.command, self.cwd, self.env)
+        )
         self._proc = proc
         reader = asyncio.StreamReader(limit=self.max_message_size)
         self._tasks.create_task(_pump(proc.stdout, reader), name=f"stdout {self.name}")
         self._tasks.create_task(self._drain_stderr(proc.stderr), name=f"stderr {self.name}")
-        return self._stream(reader, cast(asyncio.StreamWriter, _ChannelWriter(proc.stdin)), proc, 1.0)
+        return self._stream(
+            reader, cast(asyncio.StreamWriter, _ChannelWriter(proc.stdin)), proc, 1.0
+        )
 
     async def _wait_exit(self, proc: PooledProcess, timeout: float) -> None:
         try:

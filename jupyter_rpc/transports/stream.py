@@ -79,7 +79,9 @@ class StreamConnection:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[context] = _Pending(future, on_progress)
         try:
-            self._send(protocol.message(message_type, context, payload=payload, response_topic="stdio"))
+            self._send(
+                protocol.message(message_type, context, payload=payload, response_topic="stdio")
+            )
             return await future
         except asyncio.CancelledError:
             if self._pending.pop(context, None) is not None and not self.closed:
@@ -120,7 +122,9 @@ class StreamConnection:
         try:
             msg = protocol.loads_line(line)
         except protocol.ProtocolError as exc:
-            log.warning("Backend %s sent a line that is not a message (%s): %.200r", self.name, exc, line)
+            log.warning(
+                "Backend %s sent a line that is not a message (%s): %.200r", self.name, exc, line
+            )
             return
         props = msg["properties"]
         pending = self._pending.get(props.get("requestContext", ""))

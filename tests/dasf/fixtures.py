@@ -108,7 +108,9 @@ def dasf_backend(dasf_env: DasfEnv, request: pytest.FixtureRequest) -> Iterator[
 def dasf_process(request: pytest.FixtureRequest) -> Iterator[Any]:
     started: list[Backend] = []
 
-    def start(cmd: list[Any], topic: str, *, broker: Broker | None = None, **kwargs: Any) -> Backend:
+    def start(
+        cmd: list[Any], topic: str, *, broker: Broker | None = None, **kwargs: Any
+    ) -> Backend:
         backend = start_process(cmd, topic, _broker(request, broker), **kwargs)
         started.append(backend)
         return backend

@@ -123,7 +123,9 @@ async def _exchange(
         chunks: dict[int, str] = {}
         deadline = start + timeout
         while True:
-            text = await asyncio.wait_for(consumer.read_message(), max(0.1, deadline - time.monotonic()))
+            text = await asyncio.wait_for(
+                consumer.read_message(), max(0.1, deadline - time.monotonic())
+            )
             if text is None:
                 raise RuntimeError("the broker closed the response socket")
             frame = json.loads(text)

@@ -43,7 +43,10 @@ def test_topic_urls_for_both_broker_layouts():
     )
     given = "wss://p/ws/v2/consumer/persistent/tenant-a/ns-b"
     assert topic_url(given, "t", "producer") == "wss://p/ws/v2/producer/persistent/tenant-a/ns-b/t"
-    assert topic_url(given, "t", "consumer", "s") == "wss://p/ws/v2/consumer/persistent/tenant-a/ns-b/t/s"
+    assert (
+        topic_url(given, "t", "consumer", "s")
+        == "wss://p/ws/v2/consumer/persistent/tenant-a/ns-b/t/s"
+    )
     for bad in ("http://h/ws", "ws://h/ws?x=1", "ws:///ws"):
         with pytest.raises(ValueError):
             topic_url(bad, "t", "producer")
@@ -91,7 +94,11 @@ def test_demessaging_client_calls_our_runner(dasf_env, dasf_module_broker, demo_
     added = call({"func_name": "add", "a": 2, "b": 40})
     assert added.ok and added.value == "42", added.stderr
     method = call(
-        {"class_name": "Accumulator", "start": 10, "function": {"func_name": "add_all", "values": [1, 2.5]}}
+        {
+            "class_name": "Accumulator",
+            "start": 10,
+            "function": {"func_name": "add_all", "values": [1, 2.5]},
+        }
     )
     assert method.ok and method.value == "13.5", method.stderr
     failed = call({"func_name": "divide", "a": 1, "b": 0})
@@ -132,14 +139,18 @@ def test_progress_and_a_fragmented_result(dasf_env, dasf_module_broker, dasf_run
     dasf_runner(DASF_DEMO, topic, broker=dasf_module_broker, python=dasf_env.python)
     url = dasf_module_broker.ws_url
 
-    big = dasf_exchange(url, topic, "request", {"func_name": "big_text", "size": 5_500_000}, timeout=40)
+    big = dasf_exchange(
+        url, topic, "request", {"func_name": "big_text", "size": 5_500_000}, timeout=40
+    )
     assert big.status == "success"
     encoded = math.ceil((5_500_000 + 2) / 3) * 4  # base64 of the JSON string (with quotes)
     assert big.fragments == math.ceil(encoded / 512_000) == 15  # demessaging's cut
     value = big.value
     assert len(value) == 5_500_000 and value.startswith("abcdefghij")
 
-    slow = dasf_exchange(url, topic, "request", {"func_name": "count_slowly", "steps": 3, "pause": 0.1})
+    slow = dasf_exchange(
+        url, topic, "request", {"func_name": "count_slowly", "steps": 3, "pause": 0.1}
+    )
     assert slow.value == 3
     trees = slow.progress
     assert trees and trees[-1]["status"] == "success"
@@ -161,7 +172,9 @@ def test_progress_and_a_fragmented_result(dasf_env, dasf_module_broker, dasf_run
     api = json.loads(dasf_exchange(url, topic, "api_info").properties["api_info"])
     centroid_schema = next(f for f in api["functions"] if f["name"] == "centroid")["rpc_schema"]
     assert centroid_schema["properties"]["stations"]["minItems"] == 1
-    method = call({"class_name": "Counter", "start": 5, "function": {"func_name": "times", "factor": 3}})
+    method = call(
+        {"class_name": "Counter", "start": 5, "function": {"func_name": "times", "factor": 3}}
+    )
     assert method.value == "15"
     failed = call({"func_name": "fail", "reason": "no data"})
     assert failed.error == "ValueError: error executing request: ValueError: no data"
@@ -170,7 +183,12 @@ def test_progress_and_a_fragmented_result(dasf_env, dasf_module_broker, dasf_run
 def test_runner_reconnects_after_a_broker_restart(dasf_broker, dasf_runner):
     topic = dasf_broker.create_topic("rpc-restart")
     runner = dasf_runner(FAULTY, topic)
-    assert dasf_exchange(dasf_broker.ws_url, topic, "request", {"func_name": "echo", "value": "a"}).value == "a"
+    assert (
+        dasf_exchange(
+            dasf_broker.ws_url, topic, "request", {"func_name": "echo", "value": "a"}
+        ).value
+        == "a"
+    )
     dasf_broker.restart()
     start = time.monotonic()
     reply = dasf_exchange(
@@ -182,7 +200,9 @@ def test_runner_reconnects_after_a_broker_restart(dasf_broker, dasf_runner):
     assert "reconnected to" in runner.log_text()
     # the broker's own liveness check (its HTTP ping view pings the topic's backend,
     # which answers on status-ping)
-    assert _broker_status(f"{dasf_broker.http_url}/dasf-broker/{topic}/ping/") == "Consumer connected"
+    assert (
+        _broker_status(f"{dasf_broker.http_url}/dasf-broker/{topic}/ping/") == "Consumer connected"
+    )
     runner.stop()
     assert runner.returncode == 0  # SIGTERM: a clean exit
 
@@ -221,7 +241,12 @@ def test_protected_topic_with_and_without_the_right_token(
         cwd=REPO,
     )
     result = send_request(
-        dasf_env, DEMO_API, topic, dasf_broker.ws_url, {"func_name": "add", "a": 1}, token=dasf_broker.token
+        dasf_env,
+        DEMO_API,
+        topic,
+        dasf_broker.ws_url,
+        {"func_name": "add", "a": 1},
+        token=dasf_broker.token,
     )
     assert result.value == "2", result.stderr
     good.stop()
@@ -263,7 +288,10 @@ def test_cli_checks_broker_options(tmp_path: Path):
     assert "NO_SUCH_VAR_X is not set" in missing.stderr
     empty = tmp_path / "token"
     empty.write_text("\n")
-    assert "is empty" in run("--broker", "ws://h/ws", "--topic", "t", "--token-file", str(empty)).stderr
+    assert (
+        "is empty"
+        in run("--broker", "ws://h/ws", "--topic", "t", "--token-file", str(empty)).stderr
+    )
     assert "ws:// or wss://" in run("--broker", "http://h/ws", "--topic", "t").stderr
 
 
@@ -276,7 +304,11 @@ def test_sigterm_answers_the_running_call_before_exiting(dasf_module_broker, das
     caller = threading.Thread(
         target=lambda: replies.append(
             dasf_exchange(
-                dasf_module_broker.ws_url, topic, "request", {"func_name": "sleep", "seconds": 30}, timeout=15
+                dasf_module_broker.ws_url,
+                topic,
+                "request",
+                {"func_name": "sleep", "seconds": 30},
+                timeout=15,
             )
         )
     )
@@ -300,7 +332,11 @@ def test_wss_with_a_ca_bundle(dasf_env, dasf_runner):
         topic = broker.create_topic("rpc-tls")
         dasf_runner(FAULTY, topic, broker=broker, extra_args=["--ca-bundle", str(broker.ca_bundle)])
         reply = dasf_exchange(
-            broker.ws_url, topic, "request", {"func_name": "echo", "value": "tls"}, ca_bundle=broker.ca_bundle
+            broker.ws_url,
+            topic,
+            "request",
+            {"func_name": "echo", "value": "tls"},
+            ca_bundle=broker.ca_bundle,
         )
         assert reply.value == "tls"
         # without the bundle the system's CA store does not trust the self-signed certificate
@@ -315,7 +351,9 @@ def test_wss_with_a_ca_bundle(dasf_env, dasf_runner):
         broker.close()
 
 
-def test_demessaging_generated_client_calls_our_runner(dasf_env, dasf_module_broker, demo_topic, tmp_path):
+def test_demessaging_generated_client_calls_our_runner(
+    dasf_env, dasf_module_broker, demo_topic, tmp_path
+):
     import subprocess
 
     url = dasf_module_broker.ws_url

@@ -58,7 +58,9 @@ async def backend_state(rpc: Any, wanted: str, timeout: float) -> dict[str, Any]
         await asyncio.sleep(0.25)
 
 
-async def test_broker_restarted_while_idle_next_call_works(rpc, jp_serverapp, dasf_broker, dasf_backend):
+async def test_broker_restarted_while_idle_next_call_works(
+    rpc, jp_serverapp, dasf_broker, dasf_backend
+):
     dasf_backend(DEMO, dasf_broker.public_topic)
     _, model = await call(rpc, "dasf", "add", {"a": 1})
     assert model["result"] == 2
@@ -75,7 +77,9 @@ async def test_broker_restarted_while_idle_next_call_works(rpc, jp_serverapp, da
     assert (await backend_state(rpc, "running", 10))["state"] == "running"
 
 
-async def test_broker_restarted_between_calls_while_the_backend_is_away(rpc, jp_serverapp, dasf_broker, dasf_backend):
+async def test_broker_restarted_between_calls_while_the_backend_is_away(
+    rpc, jp_serverapp, dasf_broker, dasf_backend
+):
     backend = dasf_backend(DEMO, dasf_broker.public_topic)
     _, model = await call(rpc, "dasf", "add", {"a": 1})
     assert model["result"] == 2
@@ -86,12 +90,16 @@ async def test_broker_restarted_between_calls_while_the_backend_is_away(rpc, jp_
     assert model["state"] == "succeeded" and model["result"] == 6, model
 
 
-async def test_broker_killed_during_a_call_fails_it_at_once(rpc, jp_serverapp, dasf_broker, dasf_backend):
+async def test_broker_killed_during_a_call_fails_it_at_once(
+    rpc, jp_serverapp, dasf_broker, dasf_backend
+):
     dasf_backend(DEMO, dasf_broker.public_topic)
     _, model = await call(rpc, "dasf", "count_slowly", {"steps": 40, "pause": 0.5}, wait=0)
     deadline = time.monotonic() + 20
     while model["progress"] is None and time.monotonic() < deadline:
-        _, model = await rpc("GET", "calls", model["id"], params={"wait": 2, "version": model["version"]})
+        _, model = await rpc(
+            "GET", "calls", model["id"], params={"wait": 2, "version": model["version"]}
+        )
     assert model["state"] == "running" and model["progress"] is not None, model
     dasf_broker.kill()
     t0 = time.monotonic()
@@ -112,7 +120,9 @@ async def test_broker_killed_during_a_call_fails_it_at_once(rpc, jp_serverapp, d
         assert status == 503 and body["code"] == "broker.unavailable", body
 
 
-async def test_backend_killed_shows_failed_and_calls_time_out_cleanly(rpc, jp_serverapp, dasf_broker, dasf_backend):
+async def test_backend_killed_shows_failed_and_calls_time_out_cleanly(
+    rpc, jp_serverapp, dasf_broker, dasf_backend
+):
     backend = dasf_backend(DEMO, dasf_broker.public_topic)
     transport = transport_of(jp_serverapp)
     transport.status_interval, transport.status_timeout = 0.5, 1.0  # the list pings sooner
@@ -131,7 +141,9 @@ async def test_backend_killed_shows_failed_and_calls_time_out_cleanly(rpc, jp_se
     assert not transport._pending  # the timed-out call is forgotten
 
 
-async def test_frozen_broker_is_noticed_by_the_keepalive(rpc, jp_serverapp, dasf_broker, dasf_backend):
+async def test_frozen_broker_is_noticed_by_the_keepalive(
+    rpc, jp_serverapp, dasf_broker, dasf_backend
+):
     dasf_backend(DEMO, dasf_broker.public_topic)
     transport = transport_of(jp_serverapp)
     transport.ping_interval, transport.ping_timeout = 0.5, 1.5  # read when the sockets open

@@ -118,8 +118,18 @@ def jp_server_config(tls_front: TLSFront, certificate, dasf_broker: Broker) -> d
         },
         "RPCApp": {
             "backends": {
-                "trusted": {"transport": "broker", "url": url, "topic": topic, "ca_bundle": str(certificate[0])},
-                "untrusted": {"transport": "broker", "url": url, "topic": topic, "connect_timeout": 5},
+                "trusted": {
+                    "transport": "broker",
+                    "url": url,
+                    "topic": topic,
+                    "ca_bundle": str(certificate[0]),
+                },
+                "untrusted": {
+                    "transport": "broker",
+                    "url": url,
+                    "topic": topic,
+                    "connect_timeout": 5,
+                },
             }
         },
     }
@@ -133,5 +143,7 @@ async def test_wss_with_a_ca_bundle(rpc):
 async def test_wss_with_an_untrusted_certificate_says_so(rpc):
     status, body = await rpc("GET", "backends", "untrusted", "functions")
     assert status == 503 and body["code"] == "broker.unavailable", body
-    assert "CERTIFICATE_VERIFY_FAILED" in body["message"] or "certificate" in body["message"].lower()
+    assert (
+        "CERTIFICATE_VERIFY_FAILED" in body["message"] or "certificate" in body["message"].lower()
+    )
     assert f"wss://{HOST}:" in body["message"]

@@ -52,17 +52,37 @@ def jp_server_config(bed: Broker, tmp_path, monkeypatch) -> dict[str, Any]:
         },
         "RPCApp": {
             "backends": {
-                "dasf": {"transport": "broker", "url": url, "topic": bed.public_topic, "timeout": 60},
-                "guarded": {"transport": "broker", "url": url, "topic": bed.protected_topic, "token_file": str(token_file)},
+                "dasf": {
+                    "transport": "broker",
+                    "url": url,
+                    "topic": bed.public_topic,
+                    "timeout": 60,
+                },
+                "guarded": {
+                    "transport": "broker",
+                    "url": url,
+                    "topic": bed.protected_topic,
+                    "token_file": str(token_file),
+                },
                 "guarded_env": {
                     "transport": "broker",
                     "url": url,
                     "topic": bed.protected_topic,
                     "token_env": "JRPC_TEST_DASF_TOKEN",
                 },
-                "wrong_token": {"transport": "broker", "url": url, "topic": bed.protected_topic, "token": WRONG_TOKEN},
+                "wrong_token": {
+                    "transport": "broker",
+                    "url": url,
+                    "topic": bed.protected_topic,
+                    "token": WRONG_TOKEN,
+                },
                 "no_token": {"transport": "broker", "url": url, "topic": bed.protected_topic},
-                "nobody": {"transport": "broker", "url": url, "topic": "nobody-listens", "start_timeout": 2},
+                "nobody": {
+                    "transport": "broker",
+                    "url": url,
+                    "topic": "nobody-listens",
+                    "start_timeout": 2,
+                },
                 "no_topic": {"transport": "broker", "url": url, "topic": "no-such-topic"},
                 "no_broker": {
                     "transport": "broker",
@@ -79,7 +99,9 @@ def rpc_app(jp_serverapp: Any) -> Any:
     return next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_rpc"]))
 
 
-async def call(rpc: Any, backend: str, function: str, arguments: dict[str, Any] | None = None, **extra: Any):
+async def call(
+    rpc: Any, backend: str, function: str, arguments: dict[str, Any] | None = None, **extra: Any
+):
     body = {"function": function, "arguments": arguments or {}, "wait": 30, **extra}
     return await rpc("POST", "backends", backend, "calls", body=body)
 
@@ -87,7 +109,9 @@ async def call(rpc: Any, backend: str, function: str, arguments: dict[str, Any] 
 async def wait_done(rpc: Any, model: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while model["state"] not in FINISHED and time.monotonic() < deadline:
-        _, model = await rpc("GET", "calls", model["id"], params={"wait": 5, "version": model["version"]})
+        _, model = await rpc(
+            "GET", "calls", model["id"], params={"wait": 5, "version": model["version"]}
+        )
     return model
 
 
@@ -108,7 +132,10 @@ async def test_functions_and_classes_of_a_demessaging_module(rpc):
     }  # fmt: skip
     assert specs["add"]["schema"]["required"] == ["a"]
     assert specs["add"]["summary"] == "Add two integers."
-    assert set(specs["count_slowly"]["schema"]["properties"]) == {"steps", "pause"}  # the reporter is hidden
+    assert set(specs["count_slowly"]["schema"]["properties"]) == {
+        "steps",
+        "pause",
+    }  # the reporter is hidden
     assert specs["greet"]["schema"]["properties"]["tone"]["enum"] == ["polite", "loud"]
     plus = specs["Counter.plus"]
     assert plus["kind"] == "method" and plus["class_name"] == "Counter" and plus["method"] == "plus"
@@ -123,14 +150,18 @@ async def test_calls_through_the_broker(rpc):
     assert model["result"] == 42
     _, model = await call(rpc, "dasf", "greet", {"name": "Ada", "tone": "loud"})
     assert model["result"] == "HELLO, ADA."
-    _, model = await call(rpc, "dasf", "centroid", {"stations": [{"lon": 2, "lat": 4}, {"lon": 4}], "weight": 2})
+    _, model = await call(
+        rpc, "dasf", "centroid", {"stations": [{"lon": 2, "lat": 4}, {"lon": 4}], "weight": 2}
+    )
     assert model["result"] == {"lon": 6.0, "lat": 4.0}
     _, model = await call(rpc, "dasf", "noop")
     assert model["state"] == "succeeded" and model["result"] is None
 
 
 async def test_class_method_calls(rpc):
-    _, model = await call(rpc, "dasf", "Counter.plus", {"start": 10, "function": {"values": [1, 2]}})
+    _, model = await call(
+        rpc, "dasf", "Counter.plus", {"start": 10, "function": {"values": [1, 2]}}
+    )
     assert model["state"] == "succeeded", model
     assert model["result"] == 13
     _, model = await call(rpc, "dasf", "Counter.times", {"start": 7, "function": {"factor": 3}})
@@ -150,7 +181,9 @@ async def test_progress_is_visible_in_the_call(rpc):
     seen = []
     deadline = time.monotonic() + 30
     while model["state"] not in FINISHED and time.monotonic() < deadline:
-        _, model = await rpc("GET", "calls", model["id"], params={"wait": 5, "version": model["version"]})
+        _, model = await rpc(
+            "GET", "calls", model["id"], params={"wait": 5, "version": model["version"]}
+        )
         if model["progress"] is not None:
             seen.append(model["progress"])
     assert model["state"] == "succeeded" and model["result"] == 4, model
@@ -159,7 +192,12 @@ async def test_progress_is_visible_in_the_call(rpc):
     assert running[0]["step_message"] == "Counting" and running[0]["steps"] == 4
     final = model["progress"]
     assert final["status"] == "success"
-    assert [c["step_message"] for c in final["children"]] == ["step 1", "step 2", "step 3", "step 4"]
+    assert [c["step_message"] for c in final["children"]] == [
+        "step 1",
+        "step 2",
+        "step 3",
+        "step 4",
+    ]
     assert all(c["status"] == "success" for c in final["children"])
 
 
@@ -180,7 +218,9 @@ async def test_concurrent_calls_share_the_sockets_and_get_their_own_answers(rpc,
     # The broker acknowledges publishes one after the other (~20-80 ms each), so the last of
     # 48 pipelined calls waits seconds for its ack: slow is not stuck, nothing may fail.
     transport.ack_timeout = 1.0
-    results = await asyncio.gather(*(call(rpc, "dasf", "add", {"a": i, "b": 1000}) for i in range(48)))
+    results = await asyncio.gather(
+        *(call(rpc, "dasf", "add", {"a": i, "b": 1000}) for i in range(48))
+    )
     assert [m["error"] for _, m in results] == [None] * 48
     assert [m["result"] for _, m in results] == [i + 1000 for i in range(48)]
     assert transport.restarts == 0 and not transport._pending
@@ -234,7 +274,9 @@ async def test_wrong_or_missing_token_is_a_clear_error_naming_the_topic(rpc, bed
     _, calls = await rpc("GET", "calls")
     text = repr([bodies, model, everything, calls]) + caplog.text
     assert WRONG_TOKEN not in text and bed.token not in text
-    assert "broker.forbidden" in caplog.text or "refused" in caplog.text  # the log did say something
+    assert (
+        "broker.forbidden" in caplog.text or "refused" in caplog.text
+    )  # the log did say something
 
 
 async def test_topic_without_a_backend_fails_within_its_start_timeout(rpc):

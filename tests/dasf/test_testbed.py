@@ -10,7 +10,12 @@ DEMO = MODULES / "dasf_demo.py"
 def test_demessaging_backend_answers_through_the_broker(dasf_env, dasf_broker, dasf_backend):
     dasf_backend(DEMO, "demo")
     result = send_request(
-        dasf_env, DEMO, "demo", dasf_broker.ws_url, {"func_name": "add", "a": 2, "b": 40}, timeout=30
+        dasf_env,
+        DEMO,
+        "demo",
+        dasf_broker.ws_url,
+        {"func_name": "add", "a": 2, "b": 40},
+        timeout=30,
     )
     assert result.ok, result.stderr
     assert result.value == "42"
@@ -25,7 +30,9 @@ def test_demessaging_backend_answers_through_the_broker(dasf_env, dasf_broker, d
     )
     assert method.value == "13"
 
-    failed = send_request(dasf_env, DEMO, "demo", dasf_broker.ws_url, {"func_name": "fail"}, timeout=30)
+    failed = send_request(
+        dasf_env, DEMO, "demo", dasf_broker.ws_url, {"func_name": "fail"}, timeout=30
+    )
     assert failed.returncode == 1
     assert failed.error == "ValueError: error executing request: it went wrong"
 
@@ -34,7 +41,12 @@ def test_protected_topic_needs_the_token(dasf_env, dasf_broker, dasf_backend):
     topic = dasf_broker.protected_topic
     dasf_backend(DEMO, topic, token=dasf_broker.token)
     ok = send_request(
-        dasf_env, DEMO, topic, dasf_broker.ws_url, {"func_name": "add", "a": 1}, token=dasf_broker.token
+        dasf_env,
+        DEMO,
+        topic,
+        dasf_broker.ws_url,
+        {"func_name": "add", "a": 1},
+        token=dasf_broker.token,
     )
     assert ok.value == "2", ok.stderr
     # demessaging's client waits forever when the broker refuses the message

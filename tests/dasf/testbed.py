@@ -380,7 +380,9 @@ class Broker:
         """Create a topic (``dasf_topic --new``); public: anybody may use it, else only
         :data:`USER` (with :attr:`token`). ``store``: its ``--store-messages`` mode.
         Returns the name."""
-        _provision(self.env, self.state, {"topics": [{"name": name, "public": public, "store": store}]})
+        _provision(
+            self.env, self.state, {"topics": [{"name": name, "public": public, "store": store}]}
+        )
         return name
 
     def backend_seen_since(self, topic: str, since: dt.datetime) -> bool:
@@ -550,7 +552,9 @@ def start_broker(
 class Backend(_Process):
     """A backend process listening on a broker topic (see :func:`start_backend`)."""
 
-    def __init__(self, cmd: Sequence[str], *, topic: str, cwd: Path, env: Mapping[str, str], log: Path):
+    def __init__(
+        self, cmd: Sequence[str], *, topic: str, cwd: Path, env: Mapping[str, str], log: Path
+    ):
         super().__init__(cmd, cwd=cwd, env=env, log=log)
         self.topic = topic
 
@@ -676,7 +680,9 @@ def start_runner(
     cmd += list(extra_args)
     waiting = broker if (wait and isinstance(broker, Broker)) else None
     logs = broker.state / "logs" if isinstance(broker, Broker) else None
-    return start_process(cmd, topic, waiting, cwd=REPO, env=extra_env, timeout=timeout, log_dir=logs)
+    return start_process(
+        cmd, topic, waiting, cwd=REPO, env=extra_env, timeout=timeout, log_dir=logs
+    )
 
 
 @dataclass

@@ -116,7 +116,9 @@ class PrivateSSHD:
                 self.pid = int(self.pidfile.read_text().strip())
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"private sshd did not start on port {self.port}: {self.log.read_text()[-500:]}")
+        raise RuntimeError(
+            f"private sshd did not start on port {self.port}: {self.log.read_text()[-500:]}"
+        )
 
     def stop(self) -> None:
         """SIGTERM the listener by PID. Its per-connection children go too (they are told by
@@ -124,7 +126,9 @@ class PrivateSSHD:
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        children = subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True
+        ).stdout.split()
         for p in [pid, *map(int, children)]:
             try:
                 os.kill(p, signal.SIGTERM)

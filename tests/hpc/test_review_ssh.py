@@ -18,12 +18,17 @@ from .conftest import HPCTestbed
 
 
 def _lines_for(known_hosts: str, port: int) -> list[str]:
-    return [line for line in pathlib.Path(known_hosts).read_text().splitlines()
-            if line.startswith(f"[127.0.0.1]:{port} ")]
+    return [
+        line
+        for line in pathlib.Path(known_hosts).read_text().splitlines()
+        if line.startswith(f"[127.0.0.1]:{port} ")
+    ]
 
 
 @pytest.mark.asyncio
-async def test_unknown_jump_host_is_reported_then_trusted(hpc_testbed: HPCTestbed, tmp_path: pathlib.Path) -> None:
+async def test_unknown_jump_host_is_reported_then_trusted(
+    hpc_testbed: HPCTestbed, tmp_path: pathlib.Path
+) -> None:
     tb = hpc_testbed
     # The login node is known, the jump host is not.
     known = tmp_path / "known_hosts"
@@ -31,13 +36,24 @@ async def test_unknown_jump_host_is_reported_then_trusted(hpc_testbed: HPCTestbe
     jump_line = _lines_for(tb.known_hosts, tb.jump_port)[0]
     jump_fp = asyncssh.import_public_key(jump_line.split(None, 1)[1]).get_fingerprint("sha256")
     trusted = tmp_path / "trusted"
-    target = SSHTarget.from_config("viajump", {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key, "agent": False,
-        "ssh_config": False, "known_hosts": str(known), "jump": f"{tb.jump_user}@127.0.0.1:{tb.jump_port}",
-    })
+    target = SSHTarget.from_config(
+        "viajump",
+        {
+            "host": "127.0.0.1",
+            "port": tb.port,
+            "user": tb.user,
+            "identity_file": tb.key,
+            "agent": False,
+            "ssh_config": False,
+            "known_hosts": str(known),
+            "jump": f"{tb.jump_user}@127.0.0.1:{tb.jump_port}",
+        },
+    )
     # Only our file (not ~/.ssh/known_hosts), for the login node and the jump host alike.
     only = (str(known),)
-    target = replace(target, known_hosts=only, jump=tuple(replace(h, known_hosts=only) for h in target.jump))
+    target = replace(
+        target, known_hosts=only, jump=tuple(replace(h, known_hosts=only) for h in target.jump)
+    )
     pool = SSHPool(trusted_hosts=str(trusted))
     try:
         with pytest.raises(RPCError) as info:
@@ -65,8 +81,16 @@ async def test_unknown_jump_host_is_reported_then_trusted(hpc_testbed: HPCTestbe
 async def test_all_channels_busy_is_an_error_not_a_hang(hpc_testbed: HPCTestbed) -> None:
     tb = hpc_testbed
     target = SSHTarget(
-        "127.0.0.1", tb.port, tb.user, label="testbed", identity_files=(tb.key,), agent=False,
-        config_files=(), known_hosts=(tb.known_hosts,), connect_timeout=10, max_channels=1,
+        "127.0.0.1",
+        tb.port,
+        tb.user,
+        label="testbed",
+        identity_files=(tb.key,),
+        agent=False,
+        config_files=(),
+        known_hosts=(tb.known_hosts,),
+        connect_timeout=10,
+        max_channels=1,
         command_timeout=1.5,
     )
     pool = SSHPool()
@@ -94,8 +118,16 @@ async def test_cancelled_backend_start_frees_its_channel(hpc_testbed: HPCTestbed
 
     tb = hpc_testbed
     target = SSHTarget(
-        "127.0.0.1", tb.port, tb.user, label="testbed", identity_files=(tb.key,), agent=False,
-        config_files=(), known_hosts=(tb.known_hosts,), connect_timeout=10, max_channels=1,
+        "127.0.0.1",
+        tb.port,
+        tb.user,
+        label="testbed",
+        identity_files=(tb.key,),
+        agent=False,
+        config_files=(),
+        known_hosts=(tb.known_hosts,),
+        connect_timeout=10,
+        max_channels=1,
         command_timeout=8,
     )
     pool = SSHPool()

@@ -20,11 +20,19 @@ UP = pathlib.Path(__file__).parent / "testbed" / "up.sh"
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, tmp_path) -> dict[str, Any]:
+def jp_server_config(
+    jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, tmp_path
+) -> dict[str, Any]:
     tb = hpc_testbed
     cluster = {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key,
-        "known_hosts": tb.known_hosts, "ssh_config": False, "scheduler": "slurm", "command_timeout": 40,
+        "host": "127.0.0.1",
+        "port": tb.port,
+        "user": tb.user,
+        "identity_file": tb.key,
+        "known_hosts": tb.known_hosts,
+        "ssh_config": False,
+        "scheduler": "slurm",
+        "command_timeout": 40,
     }
     return {
         **jp_server_config,
@@ -48,8 +56,13 @@ def slurmctld(hpc_testbed: HPCTestbed):
     pid = int(pid_file.read_text().strip())
     assert pathlib.Path(f"/proc/{pid}/comm").read_text().strip() == "slurmctld"
     yield pid
-    subprocess.run(["bash", str(UP)], env={**os.environ, "TESTBED_SKIP_APT": "1"}, check=True,
-                   capture_output=True, timeout=180)
+    subprocess.run(
+        ["bash", str(UP)],
+        env={**os.environ, "TESTBED_SKIP_APT": "1"},
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
 
 
 async def test_controller_down_is_a_clear_error_and_recovers(rpc, slurmctld, hpc_testbed):
@@ -65,13 +78,21 @@ async def test_controller_down_is_a_clear_error_and_recovers(rpc, slurmctld, hpc
     status, err = await rpc("GET", "clusters", "testbed", "jobs")
     took = time.monotonic() - started
     assert status in (502, 503, 504), err
-    assert err["code"] in ("cluster.command_failed", "cluster.timeout", "cluster.scheduler_unavailable"), err
+    assert err["code"] in (
+        "cluster.command_failed",
+        "cluster.timeout",
+        "cluster.scheduler_unavailable",
+    ), err
     assert "slurm" in err["message"].lower() or "controller" in err["message"].lower(), err
     assert took < 60
 
     await asyncio.to_thread(
-        subprocess.run, ["bash", str(UP)], env={**os.environ, "TESTBED_SKIP_APT": "1"}, check=True,
-        capture_output=True, timeout=180,
+        subprocess.run,
+        ["bash", str(UP)],
+        env={**os.environ, "TESTBED_SKIP_APT": "1"},
+        check=True,
+        capture_output=True,
+        timeout=180,
     )
     status, body = await rpc("GET", "clusters", "testbed", "jobs")
     assert status == 200, body

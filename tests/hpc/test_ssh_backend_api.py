@@ -11,13 +11,22 @@ from .conftest import HPCTestbed
 
 
 @pytest.fixture
-def jp_server_config(jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, tmp_path) -> dict[str, Any]:
+def jp_server_config(
+    jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, tmp_path
+) -> dict[str, Any]:
     tb = hpc_testbed
     if tb.python is None:
-        pytest.skip("the test bed has no Python with jupyter_rpc for the test user (TESTBED_JRPC_SRC)")
+        pytest.skip(
+            "the test bed has no Python with jupyter_rpc for the test user (TESTBED_JRPC_SRC)"
+        )
     cluster = {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key,
-        "known_hosts": tb.known_hosts, "ssh_config": False, "scheduler": "none",
+        "host": "127.0.0.1",
+        "port": tb.port,
+        "user": tb.user,
+        "identity_file": tb.key,
+        "known_hosts": tb.known_hosts,
+        "ssh_config": False,
+        "scheduler": "none",
     }
     return {
         **jp_server_config,
@@ -26,10 +35,18 @@ def jp_server_config(jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, 
             "clusters": {"testbed": cluster},
             "backends": {
                 "remote": {
-                    "transport": "ssh", "cluster": "testbed", "module": "jupyter_rpc.examples.demo",
-                    "python": tb.python, "display_name": "Examples on the login node",
+                    "transport": "ssh",
+                    "cluster": "testbed",
+                    "module": "jupyter_rpc.examples.demo",
+                    "python": tb.python,
+                    "display_name": "Examples on the login node",
                 },
-                "missing": {"transport": "ssh", "cluster": "testbed", "module": "no_such_module_x", "python": tb.python},
+                "missing": {
+                    "transport": "ssh",
+                    "cluster": "testbed",
+                    "module": "no_such_module_x",
+                    "python": tb.python,
+                },
             },
             "state_dir": str(tmp_path / "state"),
         },
@@ -42,7 +59,13 @@ async def test_functions_and_calls_over_ssh(rpc):
     status, body = await rpc("GET", "backends", "remote", "functions")
     assert status == 200, body
     assert "add" in {f["name"] for f in body["functions"]}
-    status, call = await rpc("POST", "backends", "remote", "calls", body={"function": "add", "arguments": {"a": 2, "b": 40}, "wait": 30})
+    status, call = await rpc(
+        "POST",
+        "backends",
+        "remote",
+        "calls",
+        body={"function": "add", "arguments": {"a": 2, "b": 40}, "wait": 30},
+    )
     assert status == 201 and call["state"] == "succeeded" and call["result"] == 42, call
     status, call = await rpc(
         "POST", "backends", "remote", "calls", body={"function": "add", "arguments": {"a": "x"}}

@@ -21,8 +21,15 @@ from .conftest import HPCTestbed, PrivateSSHD, free_port
 
 def login(tb: HPCTestbed, **kw: object) -> SSHTarget:
     base = SSHTarget(
-        "127.0.0.1", tb.port, tb.user, label="testbed", identity_files=(tb.key,), agent=False,
-        config_files=(), known_hosts=(tb.known_hosts,), connect_timeout=10,
+        "127.0.0.1",
+        tb.port,
+        tb.user,
+        label="testbed",
+        identity_files=(tb.key,),
+        agent=False,
+        config_files=(),
+        known_hosts=(tb.known_hosts,),
+        connect_timeout=10,
     )
     return replace(base, **kw)  # type: ignore[arg-type]
 
@@ -54,7 +61,9 @@ async def test_run_exit_status_stdin_and_stderr(hpc_testbed: HPCTestbed) -> None
 
 
 @pytest.mark.asyncio
-async def test_concurrent_commands_share_one_connection_within_max_channels(hpc_testbed: HPCTestbed) -> None:
+async def test_concurrent_commands_share_one_connection_within_max_channels(
+    hpc_testbed: HPCTestbed,
+) -> None:
     pool = SSHPool()
     target = login(hpc_testbed, max_channels=4)
     try:
@@ -62,7 +71,9 @@ async def test_concurrent_commands_share_one_connection_within_max_channels(hpc_
         workdir = (await runner.run(["mktemp", "-d"])).stdout.strip()
         # Each command counts the commands running at the same moment, on the server.
         script = 'touch "$1/$$"; ls "$1" | wc -l; sleep 0.3; rm "$1/$$"'
-        results = await asyncio.gather(*(runner.run(["sh", "-c", script, "sh", workdir]) for _ in range(24)))
+        results = await asyncio.gather(
+            *(runner.run(["sh", "-c", script, "sh", workdir]) for _ in range(24))
+        )
         seen = [int(r.stdout) for r in results]
         assert max(seen) == 4, seen  # parallel, but never more than max_channels
         assert pool.counters["connects"] == 1
@@ -75,10 +86,19 @@ async def test_concurrent_commands_share_one_connection_within_max_channels(hpc_
 @pytest.mark.asyncio
 async def test_jump_host_through_the_pool(hpc_testbed: HPCTestbed) -> None:
     tb = hpc_testbed
-    target = SSHTarget.from_config("viajump", {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key, "agent": False,
-        "ssh_config": False, "known_hosts": tb.known_hosts, "jump": f"{tb.jump_user}@127.0.0.1:{tb.jump_port}",
-    })
+    target = SSHTarget.from_config(
+        "viajump",
+        {
+            "host": "127.0.0.1",
+            "port": tb.port,
+            "user": tb.user,
+            "identity_file": tb.key,
+            "agent": False,
+            "ssh_config": False,
+            "known_hosts": tb.known_hosts,
+            "jump": f"{tb.jump_user}@127.0.0.1:{tb.jump_port}",
+        },
+    )
     pool = SSHPool()
     try:
         done = await pool.run(target, "echo via-jump; echo $SSH_CONNECTION")
@@ -91,7 +111,9 @@ async def test_jump_host_through_the_pool(hpc_testbed: HPCTestbed) -> None:
 
 @pytest.mark.asyncio
 async def test_jump_host_from_ssh_config(hpc_testbed: HPCTestbed) -> None:
-    target = SSHTarget("testbed-via-jump", config_files=(hpc_testbed.ssh_config,), known_hosts=(), agent=False)
+    target = SSHTarget(
+        "testbed-via-jump", config_files=(hpc_testbed.ssh_config,), known_hosts=(), agent=False
+    )
     pool = SSHPool()
     try:
         done = await SSHRunner(pool, target).run(["id", "-un"])
@@ -101,7 +123,9 @@ async def test_jump_host_from_ssh_config(hpc_testbed: HPCTestbed) -> None:
 
 
 @pytest.mark.asyncio
-async def test_unknown_host_is_reported_then_trusted(hpc_testbed: HPCTestbed, tmp_path: pathlib.Path) -> None:
+async def test_unknown_host_is_reported_then_trusted(
+    hpc_testbed: HPCTestbed, tmp_path: pathlib.Path
+) -> None:
     trusted = tmp_path / "jupyter_rpc" / "known_hosts"
     pool = SSHPool(trusted_hosts=str(trusted))
     target = login(hpc_testbed, known_hosts=())
@@ -156,7 +180,9 @@ async def test_changed_host_key_is_refused(hpc_testbed: HPCTestbed, tmp_path: pa
 
 def password_target(tb: HPCTestbed) -> SSHTarget:
     if tb.password is None:
-        pytest.skip("the test bed has no password sshd ($TB/keys/password missing; run tests/hpc/testbed/up.sh)")
+        pytest.skip(
+            "the test bed has no password sshd ($TB/keys/password missing; run tests/hpc/testbed/up.sh)"
+        )
     return login(tb, port=tb.password_port, identity_files=())
 
 
@@ -172,7 +198,12 @@ async def test_password_prompt_then_connected(hpc_testbed: HPCTestbed) -> None:
         assert (info.value.code, info.value.status) == ("ssh.auth_required", 428)
         prompt = info.value.details["prompt"]
         assert prompt["prompts"] == [{"prompt": "Password:", "echo": False}]
-        assert pool.state(target) == {"state": "auth_required", "error": None, "prompt": prompt, "user": None}
+        assert pool.state(target) == {
+            "state": "auth_required",
+            "error": None,
+            "prompt": prompt,
+            "user": None,
+        }
         # Other callers meanwhile get the same prompt, not a second login attempt.
         with pytest.raises(RPCError) as again:
             await pool.run(target, "true")
@@ -213,7 +244,9 @@ async def test_wrong_password_asks_again_or_fails(hpc_testbed: HPCTestbed) -> No
 async def test_sshd_restart_fails_in_flight_and_next_call_reconnects(
     hpc_testbed: HPCTestbed, private_sshd: PrivateSSHD
 ) -> None:
-    target = login(hpc_testbed, port=private_sshd.port, known_hosts=(str(private_sshd.known_hosts),))
+    target = login(
+        hpc_testbed, port=private_sshd.port, known_hosts=(str(private_sshd.known_hosts),)
+    )
     pool = SSHPool()
     try:
         assert (await pool.run(target, "echo one")).stdout == "one\n"
@@ -304,7 +337,7 @@ async def test_runner_passes_hostile_values_literally(hpc_testbed: HPCTestbed) -
         f"a; touch {marker}",
         f"$(touch {marker})",
         f"`touch {marker}`",
-        "it's \"quoted\" \\ back",
+        'it\'s "quoted" \\ back',
         "two\nlines\n",
         "ünïcødé ✓ 日本",
         "--option-like",
@@ -329,14 +362,32 @@ def _exists(path: str) -> bool:
 
 
 def test_target_from_config_and_errors() -> None:
-    t = SSHTarget.from_config("levante", {
-        "host": "levante.example.org", "user": "k1", "port": 2200, "identity_file": ["~/.ssh/a"],
-        "jump": "j1@bastion:2222,gate", "ssh_config": False, "max_channels": 4, "scheduler": "slurm",
-    })
+    t = SSHTarget.from_config(
+        "levante",
+        {
+            "host": "levante.example.org",
+            "user": "k1",
+            "port": 2200,
+            "identity_file": ["~/.ssh/a"],
+            "jump": "j1@bastion:2222,gate",
+            "ssh_config": False,
+            "max_channels": 4,
+            "scheduler": "slurm",
+        },
+    )
     assert (t.label, t.host, t.port, t.user, t.max_channels, t.config_files) == (
-        "levante", "levante.example.org", 2200, "k1", 4, ())
+        "levante",
+        "levante.example.org",
+        2200,
+        "k1",
+        4,
+        (),
+    )
     assert t.identity_files == (os.path.expanduser("~/.ssh/a"),)
-    assert [(j.user, j.host, j.port) for j in t.jump] == [("j1", "bastion", 2222), (None, "gate", None)]
+    assert [(j.user, j.host, j.port) for j in t.jump] == [
+        ("j1", "bastion", 2222),
+        (None, "gate", None),
+    ]
     assert t.hop(1).jump == (t.jump[0],)
     assert SSHTarget.from_config("v6", {"host": "h", "jump": ["u@[::1]:22"]}).jump[0].host == "::1"
     bad = [
@@ -356,7 +407,9 @@ def test_target_from_config_and_errors() -> None:
 
 
 @pytest.mark.asyncio
-async def test_unknown_host_behind_a_proxycommand_is_trusted(hpc_testbed: HPCTestbed, tmp_path: pathlib.Path) -> None:
+async def test_unknown_host_behind_a_proxycommand_is_trusted(
+    hpc_testbed: HPCTestbed, tmp_path: pathlib.Path
+) -> None:
     """Sites that reach the login node with ``ProxyCommand ssh -W ... gateway`` in
     ~/.ssh/config, by a name only the gateway knows: the unknown key is the one seen through
     the proxy, and trusting it works (no second connection that would bypass the proxy)."""
@@ -372,7 +425,9 @@ async def test_unknown_host_behind_a_proxycommand_is_trusted(hpc_testbed: HPCTes
         f"  ProxyCommand ssh -F {tb.ssh_config} -W 127.0.0.1:%p testbed-jump\n"
     )
     trusted = tmp_path / "trusted"
-    target = SSHTarget("behind-proxy", config_files=(str(config),), known_hosts=(), agent=False, connect_timeout=15)
+    target = SSHTarget(
+        "behind-proxy", config_files=(str(config),), known_hosts=(), agent=False, connect_timeout=15
+    )
     pool = SSHPool(trusted_hosts=str(trusted))
     try:
         with pytest.raises(RPCError) as info:

@@ -18,14 +18,24 @@ FAULTY = str(pathlib.Path(__file__).parent.parent / "backends" / "faulty.py")
 
 
 def login(tb: HPCTestbed) -> SSHTarget:
-    return SSHTarget("127.0.0.1", tb.port, tb.user, label="testbed", identity_files=(tb.key,), agent=False,
-                     config_files=(), known_hosts=(tb.known_hosts,))
+    return SSHTarget(
+        "127.0.0.1",
+        tb.port,
+        tb.user,
+        label="testbed",
+        identity_files=(tb.key,),
+        agent=False,
+        config_files=(),
+        known_hosts=(tb.known_hosts,),
+    )
 
 
 def backend(tb: HPCTestbed, module: str) -> list[str]:
     if tb.python is None:
-        pytest.skip("the test bed has no Python with jupyter_rpc for the test user "
-                    "(run: sudo TESTBED_JRPC_SRC=$PWD tests/hpc/testbed/up.sh)")
+        pytest.skip(
+            "the test bed has no Python with jupyter_rpc for the test user "
+            "(run: sudo TESTBED_JRPC_SRC=$PWD tests/hpc/testbed/up.sh)"
+        )
     return [tb.python, "-m", "jupyter_rpc.backend", "serve", module]
 
 
@@ -36,14 +46,22 @@ def func(api: dict, name: str) -> dict:
 @pytest.mark.asyncio
 async def test_functions_and_a_call_over_ssh(hpc_testbed: HPCTestbed) -> None:
     pool = SSHPool()
-    transport = SSHTransport("demo", pool, login(hpc_testbed),
-                             backend(hpc_testbed, "jupyter_rpc.examples.demo"), cwd="~", start_timeout=30)
+    transport = SSHTransport(
+        "demo",
+        pool,
+        login(hpc_testbed),
+        backend(hpc_testbed, "jupyter_rpc.examples.demo"),
+        cwd="~",
+        start_timeout=30,
+    )
     try:
         api = await transport.api_info()
         assert {"add", "greet"} <= {f["name"] for f in api["functions"]}
         assert set(func(api, "add")["rpc_schema"]["properties"]) >= {"a", "b"}
         assert await transport.call({"func_name": "add", "a": 2, "b": 40}) == 42
-        results = await asyncio.gather(*(transport.call({"func_name": "add", "a": i, "b": 1}) for i in range(20)))
+        results = await asyncio.gather(
+            *(transport.call({"func_name": "add", "a": i, "b": 1}) for i in range(20))
+        )
         assert results == [i + 1 for i in range(20)]
         with pytest.raises(CallFailed):
             await transport.call({"func_name": "divide", "a": 1, "b": 0})
@@ -57,10 +75,17 @@ async def test_functions_and_a_call_over_ssh(hpc_testbed: HPCTestbed) -> None:
 @pytest.mark.asyncio
 async def test_env_reaches_the_remote_backend(hpc_testbed: HPCTestbed) -> None:
     pool = SSHPool()
-    transport = SSHTransport("faulty", pool, login(hpc_testbed), backend(hpc_testbed, FAULTY),
-                             env={"JRPC_TEST_VALUE": "a b; $(x)"})
+    transport = SSHTransport(
+        "faulty",
+        pool,
+        login(hpc_testbed),
+        backend(hpc_testbed, FAULTY),
+        env={"JRPC_TEST_VALUE": "a b; $(x)"},
+    )
     try:
-        assert await transport.call({"func_name": "getenv", "name": "JRPC_TEST_VALUE"}) == "a b; $(x)"
+        assert (
+            await transport.call({"func_name": "getenv", "name": "JRPC_TEST_VALUE"}) == "a b; $(x)"
+        )
     finally:
         await transport.close()
         await pool.close()
@@ -78,7 +103,10 @@ async def test_remote_crash_is_reported_and_the_backend_restarts(hpc_testbed: HP
         assert "stopped unexpectedly" in info.value.message and "testbed" in info.value.message
         assert info.value.details["exit_code"] not in (None, 0)
         # restarted in the background: the next call works
-        assert await asyncio.wait_for(transport.call({"func_name": "echo", "value": "again"}), 30) == "again"
+        assert (
+            await asyncio.wait_for(transport.call({"func_name": "echo", "value": "again"}), 30)
+            == "again"
+        )
         assert transport.restarts == 1
     finally:
         await transport.close()
@@ -107,7 +135,9 @@ async def test_unreachable_cluster_keeps_its_ssh_error(hpc_testbed: HPCTestbed) 
 
     pool = SSHPool()
     target = replace(login(hpc_testbed), port=free_port())
-    transport = SSHTransport("far", pool, target, ["python3", "-m", "jupyter_rpc.backend", "serve", "x"])
+    transport = SSHTransport(
+        "far", pool, target, ["python3", "-m", "jupyter_rpc.backend", "serve", "x"]
+    )
     try:
         with pytest.raises(RPCError) as info:
             await transport.api_info()

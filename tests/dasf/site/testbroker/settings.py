@@ -79,5 +79,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["stderr"], "level": os.environ.get("DASF_TESTBROKER_LOGLEVEL", "WARNING")},
+    "root": {
+        "handlers": ["stderr"],
+        "level": os.environ.get("DASF_TESTBROKER_LOGLEVEL", "WARNING"),
+    },
 }
