@@ -25,8 +25,9 @@ import tempfile
 import textwrap
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from .client import BLOCK, RemoteError, Session
 from .display import LiveOutput, TransferProgress, in_ipython
@@ -131,11 +132,14 @@ def _size(n: int | None) -> str:
 # --- tables ---------------------------------------------------------------------------
 
 
+#: (heading, function of an item returning the cell's text)
+Column = tuple[str, Callable[[Any], Any]]
+
+
 class Table(list):  # type: ignore[type-arg]
     """A list that a notebook shows as a table (every value HTML-escaped)."""
 
-    #: (heading, function of an item returning the cell's text)
-    columns: tuple[tuple[str, Any], ...] = ()
+    columns: tuple[Column, ...] = ()
     empty = "(none)"
 
     def _rows(self) -> list[list[str]]:
@@ -180,7 +184,7 @@ def _ts(key: str) -> Any:
 class JobList(Table):
     """Jobs (a list of :class:`Job`) that a notebook shows as a table."""
 
-    columns = (
+    columns: tuple[Column, ...] = (
         ("id", lambda j: j.id),
         ("name", lambda j: j.info.get("name")),
         ("state", lambda j: j.info.get("state")),
@@ -532,7 +536,7 @@ def _entry(model: dict[str, Any]) -> dict[str, Any]:
 class _CountingReader:
     """A binary file as an upload body that counts the bytes http.client reads from it."""
 
-    def __init__(self, f: Any, bar: TransferProgress):
+    def __init__(self, f: IO[bytes], bar: TransferProgress):
         self._f = f
         self._bar = bar
 

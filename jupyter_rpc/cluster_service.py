@@ -174,14 +174,14 @@ class Cluster:
         """The configured working folder for jobs, as the scheduler should get it:
         ``~`` expanded here for this machine, home-relative over SSH (where the login
         shell starts in the home folder), ``None`` for the scheduler's own default."""
-        workdir = self.config.get("workdir")
+        workdir: str | None = self.config.get("workdir")
         if not workdir or workdir in ("~", "~/"):
             return os.path.expanduser("~") if workdir and self.target is None else None
         if self.target is None:
             return os.path.expanduser(workdir)
         if workdir.startswith("~/"):
             return workdir[2:]
-        return str(workdir)
+        return workdir
 
     # -- jobs ------------------------------------------------------------------------
 
@@ -280,7 +280,8 @@ class Cluster:
             return getattr(self.scheduler, "user", None) or _local_user()
         if conn is None and self.pool is not None:
             conn = self.pool.state(self.target)
-        return (conn or {}).get("user") or self.target.user or self.config.get("user", "")
+        user: str = (conn or {}).get("user") or self.target.user or self.config.get("user", "")
+        return user
 
     def to_json(self) -> dict[str, Any]:
         if self.pool is not None and self.target is not None:
@@ -415,7 +416,7 @@ class ClusterRegistry:
         from .ssh.sshrunner import SSHRunner
         from .ssh.target import SSHTarget
 
-        ssh_keys = {
+        ssh_keys: dict[str, Any] = {
             k: config[k]
             for k in (
                 "host",

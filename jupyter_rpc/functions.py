@@ -198,13 +198,13 @@ def _method_schema(
 def _return_schema(schema: Any) -> dict[str, Any]:
     if not isinstance(schema, dict):
         return {}
-    schema = dict(schema)
+    out: dict[str, Any] = dict(schema)
     # DASF wraps returns in a RootModel whose title is the model name ("FuncAdd").
-    if re.fullmatch(r"(Func|Meth|Class)[A-Z]\w*", str(schema.get("title", ""))):
-        schema.pop("title")
-    if schema.get("default", 0) is None:
-        schema.pop("default")
-    return schema
+    if re.fullmatch(r"(Func|Meth|Class)[A-Z]\w*", str(out.get("title", ""))):
+        out.pop("title")
+    if out.get("default", 0) is None:
+        out.pop("default")
+    return out
 
 
 def _describe(error: ValidationError) -> dict[str, Any]:
@@ -217,8 +217,13 @@ def _describe(error: ValidationError) -> dict[str, Any]:
             error = inner
     path = list(error.absolute_path)
     message = error.message
-    if error.validator == "required" and isinstance(error.instance, dict):
-        missing = [p for p in error.validator_value if p not in error.instance]
+    required = error.validator_value
+    if (
+        error.validator == "required"
+        and isinstance(error.instance, dict)
+        and isinstance(required, list)
+    ):
+        missing = [p for p in required if p not in error.instance]
         if missing:
             path.append(missing[0])
             message = "is required"

@@ -128,7 +128,7 @@ def topic_url(
     path = parts.path.rstrip("/")
     if pulsar is None:
         pulsar = _PULSAR_ROOT in path
-    tail = [topic] + ([subscription] if role == "consumer" else [])
+    tail = [topic] + ([subscription] if role == "consumer" and subscription else [])
     if not pulsar:
         return f"{parts.scheme}://{parts.netloc}{path}/" + "/".join(tail)
     if _PULSAR_ROOT in path:

@@ -34,7 +34,7 @@ import json
 import threading
 import types
 import typing
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, TypeGuard, Union
 
 from .progress import Progress
 
@@ -50,7 +50,7 @@ def field_params(func: Any) -> dict[str, dict[str, Any]]:
     return {str(k): dict(v) for k, v in params.items() if isinstance(v, dict)}
 
 
-def _is_report_class(candidate: Any) -> bool:
+def _is_report_class(candidate: Any) -> TypeGuard[type]:
     if not isinstance(candidate, type):
         return False
     return any(

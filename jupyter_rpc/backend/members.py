@@ -117,7 +117,7 @@ def _build_class(name: str, cls: type) -> _Class | None:
         )
     if not methods:
         return None
-    init = cls.__init__ if "__init__" in _own_attrs(cls) else None
+    init = _own_attrs(cls).get("__init__")
     doc = _parse_doc(cls.__doc__)
     init_doc = _parse_doc(init.__doc__ if init is not None else None)
     docs = {**_param_docs(doc), **_param_docs(init_doc)}
@@ -126,7 +126,7 @@ def _build_class(name: str, cls: type) -> _Class | None:
     description = _description(doc) or _description(init_doc)
     title = f"Class{name}"
     init_model = _model(title, description, {**fields, "class_name": const}, name, params)
-    union = Union[tuple(m.model for m in methods.values())]  # noqa: UP007 - runtime union of classes
+    union: Any = Union[tuple(m.model for m in methods.values())]  # noqa: UP007 - runtime union of classes
     full = _model(
         title,
         description,
@@ -235,7 +235,9 @@ def _model(
     title: str, description: str | None, fields: dict[str, Any], label: str, params: list[_Param]
 ) -> type[BaseModel]:
     try:
-        model = create_model(title, __config__=_CONFIG, __doc__=description or None, **fields)
+        model: type[BaseModel] = create_model(
+            title, __config__=_CONFIG, __doc__=description or None, **fields
+        )
         model.model_json_schema()
     except Exception as exc:
         for param in params:
@@ -258,7 +260,7 @@ def _model(
 def _return_model(
     title: str, annotation: Any, description: str | None, label: str = ""
 ) -> type[RootModel[Any]]:
-    info = {"description": description} if description else {}
+    info: dict[str, Any] = {"description": description} if description else {}
     try:
         model = create_model(title, __base__=RootModel, root=(annotation, Field(None, **info)))
         model.model_json_schema()

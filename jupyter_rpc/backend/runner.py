@@ -131,6 +131,7 @@ class Runner:
         self._writer = Writer(self._output_fd, self._output_failed)
         reader = threading.Thread(target=self._read, name="jupyter-rpc-reader", daemon=True)
         reader.start()
+        assert self._stop is not None
         await self._stop.wait()
         return await self._shutdown(reader)
 

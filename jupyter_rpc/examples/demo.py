@@ -445,7 +445,7 @@ def divide(a: float, b: float) -> float:
     return a / b
 
 
-def file_summary(path: Path, first_lines: Annotated[int, Field(ge=0, le=50)] = 5) -> dict:
+def file_summary(path: Path, first_lines: Annotated[int, Field(ge=0, le=50)] = 5) -> dict[str, Any]:
     """Size, line count and first lines of a text file.
 
     Parameters

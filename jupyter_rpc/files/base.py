@@ -24,7 +24,7 @@ rename.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -87,7 +87,7 @@ class RemoteFiles(abc.ABC):
     @abc.abstractmethod
     def read_chunks(
         self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The file's bytes from ``offset``, at most ``CHUNK_SIZE`` at a time. ``check_roots=False``
         is for job output files the scheduler named: ``path`` may then be an absolute path
         on the cluster (any file the user can read)."""

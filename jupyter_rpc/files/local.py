@@ -16,7 +16,7 @@ import shutil
 import stat as stat_mod
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from ..errors import RPCError
@@ -193,7 +193,7 @@ class LocalFiles(RemoteFiles):
 
     async def read_chunks(
         self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         if check_roots or not path.startswith("/"):
             _, real = await asyncio.to_thread(self._resolve, path, follow=True)
         else:

@@ -13,7 +13,7 @@ import posixpath
 import secrets
 import stat as stat_mod
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncssh
@@ -334,10 +334,10 @@ class SFTPFiles(RemoteFiles):
                 *(self._stat_or_none(sftp, parsed.drive, p) for _, p in links),
                 return_exceptions=True,
             )
-            for (index, _), attrs in zip(links, targets, strict=True):
-                if isinstance(attrs, SFTPAttrs):
+            for (index, _), target in zip(links, targets, strict=True):
+                if isinstance(target, SFTPAttrs):
                     old = entries[index]
-                    entries[index] = self._entry(old.name, old.path, old.real_path, attrs, True)
+                    entries[index] = self._entry(old.name, old.path, old.real_path, target, True)
         return sorted(entries, key=lambda e: e.name)
 
     async def _root_entry(self, sftp: SFTPClient, root: Any) -> FileEntry:
@@ -358,7 +358,7 @@ class SFTPFiles(RemoteFiles):
 
     async def read_chunks(
         self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         if offset < 0 or (length is not None and length < 0):
             raise P.invalid_name(path, "negative offset or length")
         sftp = await self._sftp()
@@ -416,7 +416,8 @@ class SFTPFiles(RemoteFiles):
         parts: list[bytes] = []
         got = 0
         while got < n:
-            data = await self._call(drive, "read", f.read(n - got, offset + got))
+            # the file is opened in binary mode: read() gives bytes (asyncssh types it AnyStr)
+            data: bytes = await self._call(drive, "read", f.read(n - got, offset + got))
             if not data:
                 break
             parts.append(data)

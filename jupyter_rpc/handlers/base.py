@@ -53,7 +53,7 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
     auth_resource = "jupyter_rpc"
     services: Services
 
-    def initialize(self, name: str, services: Services) -> None:  # type: ignore[override]
+    def initialize(self, name: str, services: Services) -> None:
         super().initialize(name)
         self.services = services
 

@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jupyter_server.auth.decorator import authorized
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
 from ..errors import InvalidRequest, RPCError, TooLarge
@@ -189,6 +190,7 @@ class FilesHandler(ClusterHandler):
         data = _content_bytes(body)
         chunk = body.get("chunk")
         expected = parse_iso(body.get("last_modified"))
+        entry: FileEntry | None
         if chunk is None:
             entry = await files.write_chunks(path, _once(data), expected_mtime=expected)
         else:
@@ -318,7 +320,9 @@ class UploadHandler(ClusterHandler):
             raise web.HTTPError(403)
         if not self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource):
             raise web.HTTPError(403)
-        self.request.connection.set_max_body_size(self.services.max_upload_size)
+        connection = self.request.connection
+        if isinstance(connection, HTTP1Connection):  # what tornado's HTTP server gives
+            connection.set_max_body_size(self.services.max_upload_size)
         cluster, path = self.path_kwargs["cluster"], self.path_kwargs["path"]
         files = self.cluster(cluster).files
         overwrite = self.get_query_argument("overwrite", "1") not in ("0", "false")
@@ -336,7 +340,7 @@ class UploadHandler(ClusterHandler):
                 raise item
             yield item
 
-    async def data_received(self, chunk: bytes) -> None:  # type: ignore[override]
+    async def data_received(self, chunk: bytes) -> None:
         if self._task is not None and self._task.done():
             return  # it failed: put() reports why
         await self._queue.put(chunk)

@@ -50,9 +50,9 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         sys.stderr.write(f"jupyter_rpc: could not record the job's resource use: {exc}\n")
     if os.WIFSIGNALED(status):
-        signum = os.WTERMSIG(status)
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)
+        died_of = os.WTERMSIG(status)
+        signal.signal(died_of, signal.SIG_DFL)
+        os.kill(os.getpid(), died_of)
     return os.waitstatus_to_exitcode(status)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncssh
@@ -105,14 +105,14 @@ class PoolClient(asyncssh.SSHClient):
         return ""  # no submethods: let the server choose
 
     def kbdint_challenge_received(
-        self, name: str, instructions: str, lang: str, prompts: list[tuple[str, bool]]
+        self, name: str, instructions: str, lang: str, prompts: Sequence[tuple[str, bool]]
     ) -> Any:
         if not prompts:
             return []  # an informational round: nothing to ask
         return self._kbdint(name, instructions, prompts)
 
     async def _kbdint(
-        self, name: str, instructions: str, prompts: list[tuple[str, bool]]
+        self, name: str, instructions: str, prompts: Sequence[tuple[str, bool]]
     ) -> list[str] | None:
         self.prompted = True
         if self._kbdint_refused:  # say so on the first question of the new attempt only
