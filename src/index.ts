@@ -11,9 +11,12 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CommandIDs } from './commands';
 import { functionsIcon } from './icons';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- backendsPlugin provides its manager from activate(), so it is needed at activation
 import { BackendsManager } from './managers/backends';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- callsPlugin provides its manager from activate(), so it is needed at activation
 import { CallsManager } from './managers/calls';
 import type { IPanelSettings } from './panels/functions/model';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { FunctionsPanel } from './panels/functions/panel';
 import { IBackendsManager, ICallsManager } from './tokens';
 import { IClustersManager } from './clusters/tokens';
@@ -101,11 +104,24 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
           : trans.__('Remote Functions'),
       caption: trans.__('Show the remote functions panel'),
       icon: args => (args.isPalette ? undefined : functionsIcon),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            isPalette: {
+              type: 'boolean',
+              description:
+                'Whether the command is shown in the command palette (its label, no icon)'
+            }
+          }
+        }
+      },
       execute: () => app.shell.activateById(panel.id)
     });
     app.commands.addCommand(CommandIDs.refreshFunctions, {
       label: trans.__('Reload Remote Functions'),
       caption: trans.__('Reload the backends and their functions'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: () => backends.refresh()
     });
     palette?.addItem({

@@ -6,6 +6,7 @@ import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { RPCRequestError } from '../api/request';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the manager gets its ConnectionDialogs (host keys, passwords) when it is created at activation
 import {
   clusterConfigOf,
   confirmRemoveCluster,
@@ -14,6 +15,7 @@ import {
   validateCluster
 } from './dialogs';
 import type { IAddClusterValues } from './dialogs';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- clustersPlugin provides the manager from activate() and lists the clusters at once
 import { ClustersManager } from './manager';
 import { IClustersManager } from './tokens';
 
@@ -99,11 +101,24 @@ export const clustersPlugin: JupyterFrontEndPlugin<IClustersManager> = {
     app.commands.addCommand(ClusterCommandIDs.add, {
       label: trans.__('Add Cluster…'),
       caption: trans.__('Add an SSH cluster of your own'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: () => addClusterFlow(manager, trans)
     });
     app.commands.addCommand(ClusterCommandIDs.remove, {
       label: trans.__('Remove Cluster'),
       caption: trans.__('Remove a cluster you added'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: {
+              type: 'string',
+              description: 'The name of a cluster the user added'
+            }
+          },
+          required: ['cluster']
+        }
+      },
       isEnabled: args => {
         const cluster = manager.get(`${args.cluster ?? ''}`);
         return !!cluster && cluster.source === 'user';
@@ -131,6 +146,18 @@ export const clustersPlugin: JupyterFrontEndPlugin<IClustersManager> = {
     app.commands.addCommand(ClusterCommandIDs.connect, {
       label: trans.__('Connect to Cluster'),
       caption: trans.__('Open the connection to a cluster now'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: {
+              type: 'string',
+              description: 'The name of the cluster to connect to'
+            }
+          },
+          required: ['cluster']
+        }
+      },
       execute: async args => {
         const name = `${args.cluster ?? ''}`;
         try {

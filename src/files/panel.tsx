@@ -68,8 +68,8 @@ export class RemoteFilesPanel extends Panel {
     this._factory = options.factory;
     this._drives = options.drives;
     this._translator = options.translator;
-    this._t = options.translator.load('jupyter_rpc');
-    const trans = this._t;
+    this._trans = options.translator.load('jupyter_rpc');
+    const trans = this._trans;
     this.id = 'jp-rpc-files';
     this.addClass('jp-rpc-FilesPanel');
     this.title.icon = remoteFilesIcon;
@@ -143,12 +143,12 @@ export class RemoteFilesPanel extends Panel {
       if (browser === this._browser) {
         this._setError(error);
       }
-    });
+    }, this);
     browser.model.refreshed.connect(() => {
       if (browser === this._browser && this._error) {
         this._setError(null);
       }
-    });
+    }, this);
     // Lab's browser misses changes on other drives (it compares paths with
     // the drive prefixed twice): refresh when the shown folder changed.
     const onChange = (_: unknown, change: Contents.IChangedArgs): void => {
@@ -184,7 +184,9 @@ export class RemoteFilesPanel extends Panel {
     const browser = await this.selectCluster(cluster);
     const drive = this._drives(cluster);
     if (!browser || !drive) {
-      throw new Error(this._t.__('There is no cluster named "%1".', cluster));
+      throw new Error(
+        this._trans.__('There is no cluster named "%1".', cluster)
+      );
     }
     const local = normalizeDrivePath(path);
     const model = await drive.get(local, { content: false });
@@ -220,12 +222,12 @@ export class RemoteFilesPanel extends Panel {
   }
 
   private _addToolbar(browser: FileBrowser): void {
-    const t = this._t;
+    const trans = this._trans;
     browser.toolbar.addItem(
       'new-folder',
       new ToolbarButton({
         icon: newFolderIcon,
-        tooltip: t.__('New Folder'),
+        tooltip: trans.__('New Folder'),
         onClick: () =>
           void browser.createNewDirectory().catch(e => this._setError(e))
       })
@@ -238,7 +240,7 @@ export class RemoteFilesPanel extends Panel {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: t.__('Refresh the file list'),
+        tooltip: trans.__('Refresh the file list'),
         onClick: () => void this.retry()
       })
     );
@@ -290,7 +292,7 @@ export class RemoteFilesPanel extends Panel {
   }
 
   private _pickerView(): JSX.Element {
-    const t = this._t;
+    const trans = this._trans;
     const clusters = this._clusters.clusters;
     const current = this._clusters.get(this._cluster);
     const listError = this._clusters.error;
@@ -306,16 +308,16 @@ export class RemoteFilesPanel extends Panel {
           clusters={clusters}
           value={this._cluster}
           onChange={name => void this.selectCluster(name)}
-          trans={t}
+          trans={trans}
         />
         {!clusters.length && !listError && (
           <p className="jp-rpc-FilesPanel-empty">
-            {t.__('No clusters are configured.')}
+            {trans.__('No clusters are configured.')}
           </p>
         )}
         {listError && (
           <p className="jp-rpc-FilesPanel-error" role="alert">
-            {t.__('Cannot list the clusters: %1', errorText(listError))}
+            {trans.__('Cannot list the clusters: %1', errorText(listError))}
           </p>
         )}
         {message && (
@@ -326,7 +328,7 @@ export class RemoteFilesPanel extends Panel {
               className="jp-rpc-FilesPanel-retry"
               onClick={() => void this.retry()}
             >
-              {t.__('Retry')}
+              {trans.__('Retry')}
             </Button>
           </div>
         )}
@@ -338,7 +340,7 @@ export class RemoteFilesPanel extends Panel {
   private _factory: IFileBrowserFactory;
   private _drives: (cluster: string) => RemoteDrive | undefined;
   private _translator: ITranslator;
-  private _t: TranslationBundle;
+  private _trans: TranslationBundle;
   private _picker: ViewWidget;
   private _body: Panel;
   private _cluster = '';

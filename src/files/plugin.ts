@@ -16,7 +16,9 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { copyIcon } from '@jupyterlab/ui-components';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IClustersManager } from '../clusters/tokens';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- one drive per cluster is registered with the contents manager at activation, before restored rpc-<cluster>: paths open
 import { RemoteDrive } from './drive';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { errorText, RemoteFilesPanel, remoteFilesIcon } from './panel';
 import { clusterOfDrive, isJobScript, splitGlobalPath } from './paths';
 import type { IRemoteContentsModel } from './paths';
@@ -134,6 +136,18 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
           : trans.__('Remote Files'),
       caption: trans.__('Show the files on your clusters'),
       icon: args => (args.isPalette ? undefined : remoteFilesIcon),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            isPalette: {
+              type: 'boolean',
+              description:
+                'Whether the command is shown in the command palette (its label, no icon)'
+            }
+          }
+        }
+      },
       execute: () => app.shell.activateById(panel.id)
     });
 
@@ -197,6 +211,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Copy the absolute path on the cluster'),
       icon: copyIcon.bindprops({ stylesheet: 'menuItem' }),
       isEnabled: () => selection().length > 0,
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
         try {
           const paths = await Promise.all(selection().map(realPath));
@@ -214,6 +229,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(FilesCommandIDs.submitFile, {
       label: trans.__('Submit as Job'),
       caption: trans.__('Submit this batch script to the cluster'),
+      describedBy: { args: { type: 'object', properties: {} } },
       isVisible: () => {
         // The entry under the pointer (the selection may lag behind it).
         const node = app.contextMenuHitTest(n =>

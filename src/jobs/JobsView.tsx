@@ -203,16 +203,20 @@ function ClusterBar(props: IJobsViewProps): JSX.Element {
 }
 
 /**
- * The columns of the table.
+ * The columns of the table, with their translated labels.
  */
-const COLUMNS: Array<{ key: SortKey | null; label: string }> = [
-  { key: 'id', label: 'ID' },
-  { key: 'name', label: 'Name' },
-  { key: 'state', label: 'State' },
-  { key: 'partition', label: 'Partition' },
-  { key: 'elapsed', label: 'Elapsed / limit' },
-  { key: null, label: 'Nodes / reason' }
-];
+function tableColumns(
+  trans: TranslationBundle
+): Array<{ key: SortKey | null; label: string }> {
+  return [
+    { key: 'id', label: trans.__('ID') },
+    { key: 'name', label: trans.__('Name') },
+    { key: 'state', label: trans.__('State') },
+    { key: 'partition', label: trans.__('Partition') },
+    { key: 'elapsed', label: trans.__('Elapsed / limit') },
+    { key: null, label: trans.__('Nodes / reason') }
+  ];
+}
 
 /**
  * The toolbar, the filter and the table of one cluster's jobs.
@@ -243,14 +247,7 @@ function JobsList(
     () => sortRows(filterRows(groupJobs(jobs), model.filter), model.sort),
     [manager.jobs, model.filter, model.sort, model.allUsers, user]
   );
-  const labels: Record<string, string> = {
-    ID: trans.__('ID'),
-    Name: trans.__('Name'),
-    State: trans.__('State'),
-    Partition: trans.__('Partition'),
-    'Elapsed / limit': trans.__('Elapsed / limit'),
-    'Nodes / reason': trans.__('Nodes / reason')
-  };
+  const columns = tableColumns(trans);
 
   const onSort = (key: SortKey): void => {
     const sort = model.sort;
@@ -314,9 +311,9 @@ function JobsList(
         <table className="jp-rpc-JobsTable" aria-label={trans.__('Jobs')}>
           <thead>
             <tr>
-              {COLUMNS.map(col => (
+              {columns.map(col => (
                 <th
-                  key={col.label}
+                  key={col.key ?? 'nodes'}
                   scope="col"
                   aria-sort={
                     col.key && model.sort.key === col.key
@@ -330,14 +327,14 @@ function JobsList(
                     <button
                       className="jp-rpc-JobsTable-sort"
                       onClick={() => onSort(col.key as SortKey)}
-                      title={trans.__('Sort by %1', labels[col.label])}
+                      title={trans.__('Sort by %1', col.label)}
                     >
-                      {labels[col.label]}
+                      {col.label}
                       {model.sort.key === col.key &&
                         (model.sort.ascending ? ' ▲' : ' ▼')}
                     </button>
                   ) : (
-                    labels[col.label]
+                    col.label
                   )}
                 </th>
               ))}

@@ -9,15 +9,18 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- in the startup bundle anyway: index.ts registers clustersPlugin from it and the jobs panel's views import it
 import { errorText } from '../clusters/plugin';
 import { IClustersManager } from '../clusters/tokens';
 import { SUBMIT_JOB } from './JobsView';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- used in a synchronous signal handler, and in the startup bundle anyway through ./manager
 import { endNotices } from './logic';
 import type { IEndNotice } from './logic';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the registry is created at activation: it follows the jobs to notify when they end
 import { JobsRegistry } from './manager';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { jobsIcon, JobsPanel } from './panel';
 import { jobStateLabel } from './StateBadge';
-import { submitJobFlow } from './submit';
 
 /**
  * The command IDs of the jobs plugin.
@@ -158,6 +161,7 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
       cluster: string | undefined,
       preset: Record<string, unknown>
     ): Promise<string | null> => {
+      const { submitJobFlow } = await import('./submit');
       const result = await submitJobFlow({
         registry,
         clusters,
@@ -180,11 +184,39 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
         args.isPalette ? trans.__('Open Jobs') : trans.__('Jobs'),
       caption: trans.__('Show the jobs of your clusters'),
       icon: args => (args.isPalette ? undefined : jobsIcon),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            isPalette: {
+              type: 'boolean',
+              description:
+                'Whether the command is shown in the command palette (its label, no icon)'
+            }
+          }
+        }
+      },
       execute: () => app.shell.activateById(panel.id)
     });
     app.commands.addCommand(JobsCommandIDs.submit, {
       label: trans.__('Submit Job…'),
       caption: trans.__('Submit a batch job to a cluster'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: {
+              type: 'string',
+              description: 'The cluster selected in the dialog'
+            },
+            path: {
+              type: 'string',
+              description:
+                'An absolute path on the cluster of the batch script to submit'
+            }
+          }
+        }
+      },
       execute: args => {
         const cluster =
           typeof args.cluster === 'string' ? args.cluster : undefined;
@@ -201,6 +233,18 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
       label: trans.__('Submit as Job…'),
       caption: trans.__('Submit this batch script to a cluster'),
       icon: jobsIcon,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: {
+              type: 'string',
+              description:
+                'The contents path of the script to submit (default: the item selected in the current file browser)'
+            }
+          }
+        }
+      },
       execute: async args => {
         let path = typeof args.path === 'string' ? args.path : '';
         if (!path) {
@@ -232,6 +276,19 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(JobsCommandIDs.show, {
       label: trans.__('Show Job'),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: {
+              type: 'string',
+              description: 'The cluster the job runs on'
+            },
+            job: { type: 'string', description: 'The job ID' }
+          },
+          required: ['cluster', 'job']
+        }
+      },
       execute: args => {
         const cluster = `${args.cluster ?? ''}`;
         const job = `${args.job ?? ''}`;

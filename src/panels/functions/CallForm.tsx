@@ -61,6 +61,7 @@ const DEFAULTS_BEHAVIOR: Experimental_DefaultFormStateBehavior = {
  */
 export function CallForm(props: ICallFormProps): JSX.Element {
   const { formId, prepared, translator } = props;
+  const trans = translator.load('jupyter_rpc');
   const remotePaths = props.remotePaths ?? null;
   const schema = prepared.schema as RJSFSchema;
   const defaultFormData = useMemo(
@@ -120,9 +121,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
       />
       {!hasFields && (
         <div className="jp-rpc-muted">
-          {translator
-            .load('jupyter_rpc')
-            .__('This function takes no arguments.')}
+          {trans.__('This function takes no arguments.')}
         </div>
       )}
     </div>

@@ -157,7 +157,7 @@ export class RemotePathPicker
     this._clusters = options.clusters;
     this._factory = options.factory;
     this._kind = options.kind;
-    this._t = options.translator.load('jupyter_rpc');
+    this._trans = options.translator.load('jupyter_rpc');
     this.addClass('jp-rpc-RemotePathPicker');
     this._picker = new ViewWidget(() => this._pickerView());
     this._picker.addClass('jp-rpc-RemotePathPicker-picker');
@@ -168,8 +168,8 @@ export class RemotePathPicker
 
     const names = this._clusters.clusters.map(c => c.name);
     const first =
-      Private.lastCluster && names.includes(Private.lastCluster)
-        ? Private.lastCluster
+      Private.state.lastCluster && names.includes(Private.state.lastCluster)
+        ? Private.state.lastCluster
         : (names[0] ?? '');
     this._clusters.changed.connect(this._renderPicker, this);
     void this.selectCluster(first, options.current);
@@ -223,10 +223,10 @@ export class RemotePathPicker
     if (!cluster) {
       return;
     }
-    Private.lastCluster = cluster;
+    Private.state.lastCluster = cluster;
     const driveName = driveNameOf(cluster);
     const browser = this._factory.createFileBrowser(
-      `jp-rpc-path-picker-${Private.nextId++}`,
+      `jp-rpc-path-picker-${Private.state.nextId++}`,
       { driveName, restore: false, state: null, auto: false }
     );
     browser.addClass('jp-rpc-RemotePathPicker-browser');
@@ -234,7 +234,7 @@ export class RemotePathPicker
       if (browser === this._browser) {
         this._setError(error);
       }
-    });
+    }, this);
     // The factory's browsers open files in an editor on double-click (they
     // take no `handleOpenFile`): in this dialog a double-click chooses.
     browser.node.addEventListener(
@@ -339,7 +339,7 @@ export class RemotePathPicker
   }
 
   private _pickerView(): JSX.Element {
-    const t = this._t;
+    const trans = this._trans;
     const clusters = this._clusters.clusters;
     return (
       <div className="jp-rpc-RemotePathPicker-row">
@@ -348,7 +348,7 @@ export class RemotePathPicker
           clusters={clusters}
           value={this._cluster}
           onChange={name => void this.selectCluster(name)}
-          trans={t}
+          trans={trans}
         />
         {this._error && (
           <span className="jp-rpc-RemotePathPicker-error" role="alert">
@@ -362,7 +362,7 @@ export class RemotePathPicker
   private _clusters: IClustersManager;
   private _factory: IFileBrowserFactory;
   private _kind: PathKind;
-  private _t: TranslationBundle;
+  private _trans: TranslationBundle;
   private _picker: ViewWidget;
   private _body: Panel;
   private _cluster = '';
@@ -387,9 +387,14 @@ export namespace RemotePathPicker {
  * A namespace for private data.
  */
 namespace Private {
-  /** The cluster picked last (the next dialog starts there). */
-  export let lastCluster = '';
-
-  /** Makes the browsers' ids unique. */
-  export let nextId = 0;
+  /**
+   * The state shared by the pickers (an object, so the namespace's binding
+   * stays constant while its fields change).
+   */
+  export const state = {
+    /** The cluster picked last (the next dialog starts there). */
+    lastCluster: '',
+    /** Makes the browsers' ids unique. */
+    nextId: 0
+  };
 }

@@ -1,4 +1,5 @@
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- kept eager: the forms (CallForm, the submit dialog) render with it synchronously; deferring it needs a loading state in both
 import { customizeValidator } from '@rjsf/validator-ajv8';
 
 /**
