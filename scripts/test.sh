@@ -1,40 +1,65 @@
 #!/usr/bin/env bash
-# Run every test from a fresh machine: installs what it needs (Chromium from apt, the
-# Python toolchain in .venv, JavaScript packages from the lock files), builds the wheel
-# and checks it installs and loads without node, then runs the server/API tests, the
-# notebook tests and the browser tests in real Chromium.
+# Run every test from a fresh machine:
+#
+#   scripts/test.sh            from the locks (requirements/*.txt, yarn.lock): what CI runs
+#   scripts/test.sh --latest   the newest Python versions that pyproject.toml's ranges allow
+#                              (what `pip install jupyter_rpc` gives a user today), in
+#                              .venv-latest; the same tests
+#
+# Installs what it needs (Chromium from apt as root, the Python toolchain in a venv,
+# JavaScript packages from yarn.lock), runs the linters and type checkers first, builds
+# the wheel and checks that it installs and loads without node, then runs the front-end
+# unit tests, the server/API/notebook tests (with the HPC and DASF test beds) and the
+# browser tests in real Chromium. Package managers' output goes to .logs/setup.log.
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+for arg in "$@"; do
+  case "$arg" in
+    --latest) export JRPC_LATEST=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
 . "$(dirname "$0")/setup.sh"
+
+setup_venv
+setup_js
+export JRPC_SETUP_DONE=1 VENV JRPC_LATEST
+bash scripts/lint.sh || exit 1
 
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 UI=1
 if [ ! -x "$CHROMIUM" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
     say "Installing Chromium (browser tests)"
-    for i in 1 2 3 4 5; do
-      (apt-get update -q && apt-get install -y -q chromium) && break
-      echo "apt is busy, retry $i"; sleep 15
-    done
+    apt_install chromium || true
   fi
   if [ ! -x "$CHROMIUM" ]; then
-    [ "${CI:-}" = true ] && die "Chromium could not be installed: the browser tests cannot run."
+    [ "${CI:-}" = true ] && die "Chromium could not be installed: the browser tests cannot run (log: $JRPC_LOG)."
     echo "SKIPPING browser tests: no Chromium at $CHROMIUM and no root to install it (set CHROMIUM_PATH)."
     UI=0
   fi
 fi
 
-setup_venv
-setup_js
-
 export TMPDIR="${TMPDIR_FOR_TESTS:-$ROOT/.ci-tmp}"
 rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 
 say "Building the wheel (production labextension) and checking it in a fresh venv without node"
-jlpm clean:all >/dev/null
+quiet "jlpm clean failed" jlpm clean:all
 rm -rf dist
-python -m build --wheel --outdir dist >"$TMPDIR/build.log" 2>&1 || { tail -50 "$TMPDIR/build.log"; die "the wheel did not build"; }
 WHEEL_VENV="$TMPDIR/wheel-venv"
-"$PYTHON" -m venv "$WHEEL_VENV"
-"$WHEEL_VENV/bin/python" -m pip install -q dist/jupyter_rpc-*.whl
+quiet "could not create $WHEEL_VENV" "$PYTHON" -m venv "$WHEEL_VENV"
+if [ "$JRPC_LATEST" = 1 ]; then
+  # as a user's pip does it: isolated build, dependencies resolved afresh
+  quiet "the wheel did not build" python -m build --wheel --outdir dist
+  quiet "the wheel did not install" "$WHEEL_VENV/bin/python" -m pip install dist/jupyter_rpc-*.whl
+else
+  # build tools and the wheel's dependencies from the locks
+  quiet "the wheel did not build" python -m build --wheel --no-isolation --outdir dist
+  quiet "the locked runtime dependencies did not install" \
+    "$WHEEL_VENV/bin/python" -m pip install --require-hashes -r requirements/runtime.txt
+  quiet "the wheel did not install" "$WHEEL_VENV/bin/python" -m pip install --no-deps dist/jupyter_rpc-*.whl
+fi
+quiet "the wheel's dependencies are not satisfied" "$WHEEL_VENV/bin/python" -m pip check
 # Prove that no node is needed: hide every node binary (a private mount namespace, as
 # root) or keep node's folders off PATH, and check both halves load.
 check_wheel() {
@@ -60,6 +85,23 @@ fi
 echo "wheel OK $NODE_NOTE"
 
 install_editable "test,ui"
+if [ "$JRPC_LATEST" = 1 ]; then
+  say "Newest versions under test (what differs from requirements/dev.txt)"
+  python -m pip list --format=freeze 2>/dev/null | sort >"$TMPDIR/latest-freeze.txt"
+  python - "$TMPDIR/latest-freeze.txt" <<'EOF' || true
+import re, sys
+locked = {}
+for line in open("requirements/dev.txt"):
+    m = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==([^ ;\\]+)", line)
+    if m:
+        locked.setdefault(re.sub(r"[-_.]+", "-", m[1].split("[")[0]).lower(), m[2])
+for line in open(sys.argv[1]):
+    name, _, version = line.strip().partition("==")
+    key = re.sub(r"[-_.]+", "-", name).lower()
+    if key in locked and locked[key] != version:
+        print(f"  {name}: {locked[key]} (locked) -> {version}")
+EOF
+fi
 
 say "DASF test bed: a venv with demessaging + dasf-broker-django (tests/dasf/requirements.txt)"
 python tests/dasf/testbed.py || die "the DASF test bed venv could not be built"

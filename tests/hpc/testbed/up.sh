@@ -245,9 +245,13 @@ if [ -n "$JRPC_SRC" ]; then
   JRPC_SRC=$(cd "$JRPC_SRC" && pwd)
   [ -f "$JRPC_SRC/jupyter_rpc/backend/__main__.py" ] || die "TESTBED_JRPC_SRC=$JRPC_SRC is not a jupyter_rpc checkout"
   [ -x "$TB/venv/bin/python" ] || { log "creating $TB/venv"; /usr/bin/python3 -m venv "$TB/venv"; }
-  "$TB/venv/bin/python" -c 'import pydantic, docstring_parser' 2>/dev/null || \
-    "$TB/venv/bin/pip" install -q 'pydantic>=2.6,<3' 'docstring-parser>=0.15' > "$TB/log/venv-pip.log" 2>&1 || \
-    die "pip install into $TB/venv failed, see $TB/log/venv-pip.log"
+  # what the runner needs, from the lock beside this script (reinstalled when it changes)
+  want=$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)
+  if [ "$(cat "$TB/venv/.requirements-sha256" 2>/dev/null)" != "$want" ]; then
+    "$TB/venv/bin/pip" install -q --require-hashes -r "$HERE/requirements.txt" > "$TB/log/venv-pip.log" 2>&1 || \
+      die "pip install into $TB/venv failed, see $TB/log/venv-pip.log"
+    echo "$want" > "$TB/venv/.requirements-sha256"
+  fi
   site=$("$TB/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   # A copy of the checkout's package (a clone under /root is not readable by the test
   # user), refreshed on every run; the built lab extension is not needed on a cluster.
