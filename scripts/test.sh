@@ -24,7 +24,10 @@ done
 setup_venv
 setup_js
 export JRPC_SETUP_DONE=1 VENV JRPC_LATEST
-bash scripts/lint.sh || exit 1
+LINT_STATUS=0
+if [ "$JRPC_LATEST" != 1 ]; then
+  bash scripts/lint.sh || exit 1   # first, and a failure stops the run
+fi
 
 CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
 UI=1
@@ -86,6 +89,9 @@ echo "wheel OK $NODE_NOTE"
 
 install_editable "test,ui"
 if [ "$JRPC_LATEST" = 1 ]; then
+  # Only now are the package's own dependencies (whose types mypy reads) installed. The
+  # newest linters may find what the locked ones do not: reported, and the run goes on.
+  bash scripts/lint.sh || LINT_STATUS=$?
   say "Newest versions under test (what differs from requirements/dev.txt)"
   python -m pip list --format=freeze 2>/dev/null | sort >"$TMPDIR/latest-freeze.txt"
   python - "$TMPDIR/latest-freeze.txt" <<'EOF' || true
@@ -130,6 +136,7 @@ if [ "$UI" = 1 ]; then
   UI_STATUS=$?
 fi
 set -e
+[ $LINT_STATUS = 0 ] || die "the newest linters or type checkers found problems (see above)"
 [ $JS_STATUS = 0 ] || die "Jest tests failed (exit $JS_STATUS)"
 [ $PY_STATUS = 0 ] || die "pytest tests failed (exit $PY_STATUS)"
 [ $UI_STATUS = 0 ] || die "browser tests failed (exit $UI_STATUS)"
