@@ -67,7 +67,9 @@ quiet "the wheel's dependencies are not satisfied" "$WHEEL_VENV/bin/python" -m p
 # root) or keep node's folders off PATH, and check both halves load.
 check_wheel() {
   PATH="$WHEEL_VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-  if node --version >/dev/null 2>&1; then echo "node still runs: $(command -v node)"; return 1; fi
+  if [ "${1:-}" != node-visible ] && node --version >/dev/null 2>&1; then
+    echo "node still runs: $(command -v node)"; return 1
+  fi
   jupyter labextension list 2>&1 | grep -iE "jupyter-rpc.*OK.*python" || return 1
   jupyter server extension list 2>&1 | grep -iE "jupyter_rpc.*OK" || return 1
 }
@@ -82,8 +84,10 @@ elif [ -n "$NODE_BIN" ] && [ "$(dirname "$NODE_BIN")" != /usr/bin ] && [ "$(dirn
   (check_wheel) || die "the wheel does not load without node on PATH"
   NODE_NOTE="(node's folder not on PATH)"
 else
-  (check_wheel) || die "the wheel does not load"
-  NODE_NOTE="(node could not be hidden here)"
+  # node in /usr/bin and no root to hide it: the wheel still has to load, but this run
+  # cannot prove that it needs no node (CI, as root, does)
+  (check_wheel node-visible) || die "the wheel does not load"
+  NODE_NOTE="(node could not be hidden here: not root, node in $(dirname "${NODE_BIN:-/usr/bin/node}"))"
 fi
 echo "wheel OK $NODE_NOTE"
 
