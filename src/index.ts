@@ -9,7 +9,7 @@ import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { CommandIDs } from './commands';
+import { CommandIDs, NO_ARGS, PANEL_ARGS } from './commands';
 import { functionsIcon } from './icons';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- backendsPlugin provides its manager from activate(), so it is needed at activation
 import { BackendsManager } from './managers/backends';
@@ -104,24 +104,13 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
           : trans.__('Remote Functions'),
       caption: trans.__('Show the remote functions panel'),
       icon: args => (args.isPalette ? undefined : functionsIcon),
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            isPalette: {
-              type: 'boolean',
-              description:
-                'Whether the command is shown in the command palette (its label, no icon)'
-            }
-          }
-        }
-      },
+      describedBy: PANEL_ARGS,
       execute: () => app.shell.activateById(panel.id)
     });
     app.commands.addCommand(CommandIDs.refreshFunctions, {
       label: trans.__('Reload Remote Functions'),
       caption: trans.__('Reload the backends and their functions'),
-      describedBy: { args: { type: 'object', properties: {} } },
+      describedBy: NO_ARGS,
       execute: () => backends.refresh()
     });
     palette?.addItem({

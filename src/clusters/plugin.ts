@@ -18,6 +18,7 @@ import type { IAddClusterValues } from './dialogs';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- clustersPlugin provides the manager from activate() and lists the clusters at once
 import { ClustersManager } from './manager';
 import { IClustersManager } from './tokens';
+import { NO_ARGS } from '../commands';
 
 /**
  * The command IDs of the clusters plugin.
@@ -101,7 +102,7 @@ export const clustersPlugin: JupyterFrontEndPlugin<IClustersManager> = {
     app.commands.addCommand(ClusterCommandIDs.add, {
       label: trans.__('Add Cluster…'),
       caption: trans.__('Add an SSH cluster of your own'),
-      describedBy: { args: { type: 'object', properties: {} } },
+      describedBy: NO_ARGS,
       execute: () => addClusterFlow(manager, trans)
     });
     app.commands.addCommand(ClusterCommandIDs.remove, {

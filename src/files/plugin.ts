@@ -22,6 +22,7 @@ import { RemoteDrive } from './drive';
 import { errorText, RemoteFilesPanel, remoteFilesIcon } from './panel';
 import { clusterOfDrive, isJobScript, splitGlobalPath } from './paths';
 import type { IRemoteContentsModel } from './paths';
+import { NO_ARGS, PANEL_ARGS } from '../commands';
 
 /**
  * The command IDs of the remote file browser.
@@ -136,18 +137,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
           : trans.__('Remote Files'),
       caption: trans.__('Show the files on your clusters'),
       icon: args => (args.isPalette ? undefined : remoteFilesIcon),
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            isPalette: {
-              type: 'boolean',
-              description:
-                'Whether the command is shown in the command palette (its label, no icon)'
-            }
-          }
-        }
-      },
+      describedBy: PANEL_ARGS,
       execute: () => app.shell.activateById(panel.id)
     });
 
@@ -211,7 +201,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       caption: trans.__('Copy the absolute path on the cluster'),
       icon: copyIcon.bindprops({ stylesheet: 'menuItem' }),
       isEnabled: () => selection().length > 0,
-      describedBy: { args: { type: 'object', properties: {} } },
+      describedBy: NO_ARGS,
       execute: async () => {
         try {
           const paths = await Promise.all(selection().map(realPath));
@@ -229,7 +219,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(FilesCommandIDs.submitFile, {
       label: trans.__('Submit as Job'),
       caption: trans.__('Submit this batch script to the cluster'),
-      describedBy: { args: { type: 'object', properties: {} } },
+      describedBy: NO_ARGS,
       isVisible: () => {
         // The entry under the pointer (the selection may lag behind it).
         const node = app.contextMenuHitTest(n =>

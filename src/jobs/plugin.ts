@@ -21,6 +21,7 @@ import { JobsRegistry } from './manager';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { jobsIcon, JobsPanel } from './panel';
 import { jobStateLabel } from './StateBadge';
+import { PANEL_ARGS } from '../commands';
 
 /**
  * The command IDs of the jobs plugin.
@@ -184,18 +185,7 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
         args.isPalette ? trans.__('Open Jobs') : trans.__('Jobs'),
       caption: trans.__('Show the jobs of your clusters'),
       icon: args => (args.isPalette ? undefined : jobsIcon),
-      describedBy: {
-        args: {
-          type: 'object',
-          properties: {
-            isPalette: {
-              type: 'boolean',
-              description:
-                'Whether the command is shown in the command palette (its label, no icon)'
-            }
-          }
-        }
-      },
+      describedBy: PANEL_ARGS,
       execute: () => app.shell.activateById(panel.id)
     });
     app.commands.addCommand(JobsCommandIDs.submit, {
