@@ -9,7 +9,6 @@ cluster of their own.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import uuid
@@ -17,23 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import testbed
 from conftest import LabServer, open_lab, start_lab
 from jobs_helpers import choose_cluster, open_jobs_panel
 from playwright.sync_api import Locator, Page, expect
 
-TESTBED = Path("/var/lib/hpc-testbed")
-KEYS = TESTBED / "keys"
-IN_CI = os.environ.get("CI") == "true"
-
-
-def _require_testbed() -> None:
-    if (KEYS / "ssh_config").exists():
-        return
-    if IN_CI:
-        pytest.fail(
-            "the HPC test bed is required under CI=true but /var/lib/hpc-testbed/keys/ssh_config is absent"
-        )
-    pytest.skip("HPC test bed not running (/var/lib/hpc-testbed/keys/ssh_config absent)")
+TESTBED = testbed.ROOT
+KEYS = testbed.KEYS
+_require_testbed = testbed.require
 
 
 def _ssh_cluster(display_name: str, **extra: object) -> dict:

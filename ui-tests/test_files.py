@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import testbed
 from conftest import LabServer, open_lab, start_lab
 from files_helpers import (
     breadcrumbs,
@@ -30,9 +31,8 @@ from files_helpers import (
 )
 from playwright.sync_api import Page, expect
 
-KEYS = Path("/var/lib/hpc-testbed/keys")
-TESTBED = (KEYS / "ssh_config").exists()
-IN_CI = os.environ.get("CI") == "true"
+KEYS = testbed.KEYS
+TESTBED = testbed.available()
 SSH = [
     "ssh",
     "-p", "2222",
@@ -345,14 +345,7 @@ def test_unreachable_cluster_shows_the_error_as_text(lab: Page) -> None:
 @pytest.fixture
 def testbed_folder() -> Iterator[str]:
     """A unique folder in hpcuser's home on the test bed, removed afterwards."""
-    if not TESTBED:
-        if IN_CI:
-            pytest.fail(
-                "the HPC test bed is required under CI=true (/var/lib/hpc-testbed/keys/ssh_config missing)"
-            )
-        pytest.skip(
-            "the HPC test bed is not running (/var/lib/hpc-testbed/keys/ssh_config missing)"
-        )
+    testbed.require()
     name = f"rpc-files-test-{uuid.uuid4().hex[:8]}"
     ssh(f"mkdir {name} && printf 'on the cluster\\n' > {name}/remote.txt && mkdir {name}/inner")
     try:

@@ -6,13 +6,12 @@ Every job a test starts is short or cancelled by the test.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+import testbed
 from conftest import LabServer, open_lab, start_lab
 from jobs_helpers import (
     choose_cluster,
@@ -28,13 +27,12 @@ from jobs_helpers import (
 )
 from playwright.sync_api import Page, expect
 
-TESTBED_KEYS = Path("/var/lib/hpc-testbed/keys")
-IN_CI = os.environ.get("CI") == "true"
+TESTBED_KEYS = testbed.KEYS
 
 
 def _testbed_config() -> dict | None:
     """The Slurm cluster of the test bed, or ``None`` when it is not there."""
-    if not (TESTBED_KEYS / "ssh_config").exists():
+    if not testbed.available():
         return None
     return {
         "display_name": "Test bed (Slurm)",
@@ -87,12 +85,7 @@ def cleanup(jobs_server: LabServer) -> Iterator[list[tuple[str, str]]]:
 
 @pytest.fixture
 def slurm(jobs_server: LabServer) -> str:
-    if _testbed_config() is None:
-        if IN_CI:
-            pytest.fail(
-                "the HPC test bed is required under CI=true but /var/lib/hpc-testbed/keys/ssh_config is absent"
-            )
-        pytest.skip("HPC test bed not running (/var/lib/hpc-testbed/keys/ssh_config absent)")
+    testbed.require()
     return "testbed"
 
 
