@@ -97,20 +97,7 @@ if [ "$JRPC_LATEST" = 1 ]; then
   # newest linters may find what the locked ones do not: reported, and the run goes on.
   bash scripts/lint.sh || LINT_STATUS=$?
   say "Newest versions under test (what differs from requirements/dev.txt)"
-  python -m pip list --format=freeze 2>/dev/null | sort >"$TMPDIR/latest-freeze.txt"
-  python - "$TMPDIR/latest-freeze.txt" <<'EOF' || true
-import re, sys
-locked = {}
-for line in open("requirements/dev.txt"):
-    m = re.match(r"^([A-Za-z0-9_.\-\[\]]+)==([^ ;\\]+)", line)
-    if m:
-        locked.setdefault(re.sub(r"[-_.]+", "-", m[1].split("[")[0]).lower(), m[2])
-for line in open(sys.argv[1]):
-    name, _, version = line.strip().partition("==")
-    key = re.sub(r"[-_.]+", "-", name).lower()
-    if key in locked and locked[key] != version:
-        print(f"  {name}: {locked[key]} (locked) -> {version}")
-EOF
+  python scripts/lock_diff.py requirements/dev.txt || true
 fi
 
 say "DASF test bed: a venv with demessaging + dasf-broker-django (tests/dasf/requirements.txt)"
