@@ -10,7 +10,6 @@ start that no user can act on.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from dasf.testbed import free_port
 
 # Every module of ours that imports a third-party library with import-time warnings.
 SERVER_MODULES = [
@@ -67,18 +67,12 @@ def test_the_filter_is_narrow() -> None:
     assert proc.stdout.strip() == "1"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_server_log_has_no_warning(tmp_path: Path) -> None:
     """A real ``jupyter server`` with the extension: start it, use the SSH-backed parts
     (the clusters route imports the pool, SFTP and prompts), stop it by PID; its log has
     no warning line."""
-    port = _free_port()
+    port = free_port()
     token = "warnings-test-token"
     env = {
         **os.environ,

@@ -21,10 +21,6 @@ from conftest import LabServer, open_lab, start_lab
 from jobs_helpers import choose_cluster, open_jobs_panel
 from playwright.sync_api import Locator, Page, expect
 
-TESTBED = testbed.ROOT
-KEYS = testbed.KEYS
-_require_testbed = testbed.require
-
 
 def _ssh_cluster(display_name: str, **extra: object) -> dict:
     """A Slurm cluster on the test bed's login node (key login, strict known_hosts)."""
@@ -33,8 +29,8 @@ def _ssh_cluster(display_name: str, **extra: object) -> dict:
         "host": "127.0.0.1",
         "port": 2222,
         "user": "hpcuser",
-        "identity_file": str(KEYS / "id_ed25519"),
-        "known_hosts": str(KEYS / "known_hosts"),
+        "identity_file": str(testbed.KEYS / "id_ed25519"),
+        "known_hosts": str(testbed.KEYS / "known_hosts"),
         "ssh_config": False,
         "scheduler": "slurm",
         "workdir": "/home/hpcuser",
@@ -55,7 +51,7 @@ def _local_cluster(home: Path) -> dict:
 def _host_fingerprints() -> set[str]:
     """The login node's host key fingerprints, as ``ssh-keygen -lf`` prints them."""
     found = set()
-    for pub in sorted((TESTBED / "etc").glob("ssh_host_*_key.pub")):
+    for pub in sorted((testbed.ROOT / "etc").glob("ssh_host_*_key.pub")):
         out = subprocess.run(  # noqa: S603 - fixed argv
             ["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True, check=True, timeout=10
         ).stdout
@@ -76,7 +72,7 @@ def _state(panel: Locator) -> Locator:
 @pytest.fixture(scope="module")
 def trust_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A lab whose test bed cluster has an EMPTY known_hosts file: its host is unknown."""
-    _require_testbed()
+    testbed.require()
     base = tmp_path_factory.mktemp("trust-lab")
     empty = base / "empty_known_hosts"
     empty.write_text("")
@@ -91,10 +87,10 @@ def trust_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer
 @pytest.fixture(scope="module")
 def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A lab with a password-only cluster and one whose known_hosts holds another key."""
-    _require_testbed()
+    testbed.require()
     base = tmp_path_factory.mktemp("ssh-lab")
     # Another key for the login node's address: the client's own public key.
-    other = (KEYS / "id_ed25519.pub").read_text().split()[:2]
+    other = (testbed.KEYS / "id_ed25519.pub").read_text().split()[:2]
     changed = base / "changed_known_hosts"
     changed.write_text(f"[127.0.0.1]:2222 {other[0]} {other[1]}\n")
     clusters = {
@@ -105,7 +101,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
             "port": 2224,
             "user": "hpcuser",
             "agent": False,
-            "known_hosts": str(KEYS / "known_hosts"),
+            "known_hosts": str(testbed.KEYS / "known_hosts"),
             "ssh_config": False,
             "scheduler": "slurm",
             "workdir": "/home/hpcuser",
@@ -120,7 +116,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 @pytest.fixture(scope="module")
 def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """A lab with only the local cluster (user clusters are added in the test)."""
-    _require_testbed()
+    testbed.require()
     clusters = {"local": _local_cluster(tmp_path_factory.mktemp("plain-home"))}
     with start_lab(
         tmp_path_factory.mktemp("plain-lab"), {"RPCApp": {"clusters": clusters}}
@@ -167,7 +163,7 @@ def test_unknown_host_key_is_shown_and_trusted(trust_lab: Page, trust_server: La
 
 
 def test_password_prompt_wrong_then_right(ssh_lab: Page, ssh_server: LabServer) -> None:
-    password = (KEYS / "password").read_text().strip()
+    password = (testbed.KEYS / "password").read_text().strip()
     lab = ssh_lab
     panel = open_jobs_panel(lab)
     choose_cluster(panel, "Password login")
@@ -236,7 +232,7 @@ def test_add_and_remove_a_user_cluster(plain_lab: Page, plain_server: LabServer)
     dialog.get_by_label("Host", exact=True).fill("127.0.0.1")
     dialog.get_by_label("Port").fill("2222")
     dialog.get_by_label("User").fill("hpcuser")
-    dialog.get_by_label("Identity file").fill(str(KEYS / "id_ed25519"))
+    dialog.get_by_label("Identity file").fill(str(testbed.KEYS / "id_ed25519"))
     dialog.get_by_label("Working folder").fill("~/jobs")
     dialog.get_by_label("SSH agent").uncheck()  # the key file alone
     dialog.get_by_role("button", name="Add", exact=True).click()

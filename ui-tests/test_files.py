@@ -31,13 +31,11 @@ from files_helpers import (
 )
 from playwright.sync_api import Page, expect
 
-KEYS = testbed.KEYS
-TESTBED = testbed.available()
 SSH = [
     "ssh",
     "-p", "2222",
-    "-i", str(KEYS / "id_ed25519"),
-    "-o", f"UserKnownHostsFile={KEYS / 'known_hosts'}",
+    "-i", str(testbed.KEYS / "id_ed25519"),
+    "-o", f"UserKnownHostsFile={testbed.KEYS / 'known_hosts'}",
     "-o", "BatchMode=yes",
     "-F", "/dev/null",
     "hpcuser@127.0.0.1",
@@ -107,14 +105,14 @@ def files_server(home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "scheduler": "none",
         "connect_timeout": 5,
     }
-    if TESTBED:
+    if testbed.available():
         clusters["testbed"] = {
             "display_name": "Test bed",
             "host": "127.0.0.1",
             "port": 2222,
             "user": "hpcuser",
-            "identity_file": str(KEYS / "id_ed25519"),
-            "known_hosts": str(KEYS / "known_hosts"),
+            "identity_file": str(testbed.KEYS / "id_ed25519"),
+            "known_hosts": str(testbed.KEYS / "known_hosts"),
             "ssh_config": False,
             "scheduler": "slurm",
             "workdir": "/home/hpcuser",

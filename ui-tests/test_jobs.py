@@ -27,8 +27,6 @@ from jobs_helpers import (
 )
 from playwright.sync_api import Page, expect
 
-TESTBED_KEYS = testbed.KEYS
-
 
 def _testbed_config() -> dict | None:
     """The Slurm cluster of the test bed, or ``None`` when it is not there."""
@@ -39,8 +37,8 @@ def _testbed_config() -> dict | None:
         "host": "127.0.0.1",
         "port": 2222,
         "user": "hpcuser",
-        "identity_file": str(TESTBED_KEYS / "id_ed25519"),
-        "known_hosts": str(TESTBED_KEYS / "known_hosts"),
+        "identity_file": str(testbed.KEYS / "id_ed25519"),
+        "known_hosts": str(testbed.KEYS / "known_hosts"),
         "ssh_config": False,
         "scheduler": "slurm",
         "workdir": "/home/hpcuser",
@@ -58,9 +56,9 @@ def jobs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]
             "workdir": str(home),
         }
     }
-    testbed = _testbed_config()
-    if testbed:
-        clusters["testbed"] = testbed
+    slurm_cluster = _testbed_config()
+    if slurm_cluster:
+        clusters["testbed"] = slurm_cluster
     config = {"RPCApp": {"clusters": clusters}}
     with start_lab(tmp_path_factory.mktemp("jobs-lab"), config) as server:
         yield server
