@@ -6,8 +6,9 @@ import pytest
 
 from jupyter_rpc.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from jupyter_rpc.errors import RemoteUnavailable
+from jupyter_rpc.protocol.broker import authorization, public_url, topic_url
 from jupyter_rpc.transports import BrokerTransport, LocalTransport
-from jupyter_rpc.transports.broker import authorization, broker_url, public_url, read_token
+from jupyter_rpc.transports.broker import read_token
 
 
 @pytest.mark.parametrize(
@@ -57,17 +58,17 @@ from jupyter_rpc.transports.broker import authorization, broker_url, public_url,
     ],
 )
 def test_broker_url_layouts(url, role, topic, sub, expected):
-    assert broker_url(url, topic, role=role, subscription=sub) == expected
+    assert topic_url(url, topic, role=role, subscription=sub) == expected
 
 
 def test_pulsar_settings_override_the_url():
     pulsar = {"tenant": "acme", "namespace": "hpc", "persistent": True}
     assert (
-        broker_url("ws://p:8080", "demo", role="producer", pulsar=pulsar)
+        topic_url("ws://p:8080", "demo", role="producer", pulsar=pulsar)
         == "ws://p:8080/ws/v2/producer/persistent/acme/hpc/demo"
     )
     assert (
-        broker_url(
+        topic_url(
             "ws://p:8080/ws/v2/producer/non-persistent/x/y",
             "demo",
             role="producer",
@@ -75,7 +76,7 @@ def test_pulsar_settings_override_the_url():
         )
         == "ws://p:8080/ws/v2/producer/non-persistent/t/y/demo"
     )
-    assert broker_url("ws://p:8080", "d", role="consumer", pulsar={}).endswith(
+    assert topic_url("ws://p:8080", "d", role="consumer", pulsar={}).endswith(
         "/ws/v2/consumer/non-persistent/public/default/d/jupyter-rpc?subscriptionType=Exclusive"
     )
 
@@ -83,9 +84,9 @@ def test_pulsar_settings_override_the_url():
 @pytest.mark.parametrize("url", ["ftp://h/ws", "h:8000/ws", "ws:///ws", ""])
 def test_broker_url_rejects_non_websocket_urls(url):
     with pytest.raises(ValueError):
-        broker_url(url, "demo", role="producer")
+        topic_url(url, "demo", role="producer")
     with pytest.raises(ValueError):
-        broker_url("ws://h/ws", "demo", role="reader")
+        topic_url("ws://h/ws", "demo", role="reader")
 
 
 def test_public_url_drops_credentials_and_query():

@@ -34,19 +34,27 @@ import collections
 import datetime as dt
 import itertools
 import json
-import math
 import os
 import signal
 import ssl
 from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from .. import protocol
 from ..protocol import ProtocolError, decode_payload
+from ..protocol.broker import (
+    CONSUMER,
+    PRODUCER,
+    PULSAR_ROOT,
+    TOPIC_SEP,
+    connect_headers,
+    fragment_message,
+    public_url,
+    topic_url,
+)
 from .introspect import BackendAPI
 from .runner import PROGRESS_INTERVAL, Runner
 from .streams import log
@@ -56,134 +64,17 @@ __all__ = [
     "BrokerConfig",
     "BrokerError",
     "BrokerRunner",
-    "authorization_header",
-    "fragment_message",
     "serve_on_broker",
-    "topic_url",
 ]
 
 #: demessaging's default: payloads above this many bytes are fragmented.
 DEFAULT_MAX_PAYLOAD_SIZE = 512_000
 #: The broker's response topic for its own pings and api_info requests (dasf-broker-django).
 STATUS_PING = "status-ping"
-_SEP = "\x1f"  # joins response topic and requestContext (cannot occur in a topic name)
-_PULSAR_ROOT = "/ws/v2"
-_AUTH_SCHEMES = ("token ", "bearer ", "basic ")
 
 
 class BrokerError(Exception):
     """A problem with the broker that retrying cannot fix (bad URL, refused token ...)."""
-
-
-# -- URLs, headers, fragments (pure functions) ---------------------------------------------
-
-
-def topic_url(
-    base: str,
-    topic: str,
-    role: Literal["producer", "consumer"],
-    subscription: str | None = None,
-    *,
-    pulsar: bool | None = None,
-) -> str:
-    """The websocket URL of ``topic`` for a producer or a consumer.
-
-    Parameters
-    ----------
-    base
-        The broker URL. dasf-broker-django: its websocket root, ``ws://host:port/ws``.
-        Pulsar: ``ws://host:port`` (with ``pulsar=True``), ``ws://host:port/ws/v2``, or
-        ``ws://host:port/ws/v2/<role>/<persistence>/<tenant>/<namespace>`` to choose
-        persistence, tenant and namespace (defaults: ``non-persistent``, ``public``,
-        ``default``, as demessaging's).
-    topic
-        The topic name.
-    role
-        ``producer`` (publish to ``topic``) or ``consumer`` (read it).
-    subscription
-        The consumer's subscription name (required for consumers).
-    pulsar
-        Pulsar's URL layout; ``None``: when ``base`` contains ``/ws/v2``.
-
-    Examples
-    --------
-    >>> topic_url("ws://127.0.0.1:8000/ws/", "demo", "consumer", "sub-1")
-    'ws://127.0.0.1:8000/ws/demo/sub-1'
-    >>> topic_url("ws://pulsar:8080", "demo", "producer", pulsar=True)
-    'ws://pulsar:8080/ws/v2/producer/non-persistent/public/default/demo'
-    """
-    if role not in ("producer", "consumer"):
-        raise ValueError(f"role must be 'producer' or 'consumer', not {role!r}")
-    if not topic or "/" in topic or _SEP in topic:
-        raise ValueError(f"not a valid topic name: {topic!r}")
-    if role == "consumer" and not subscription:
-        raise ValueError("a consumer URL needs a subscription name")
-    parts = urlsplit(base)
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(
-            f"the broker URL must start with ws:// or wss:// and name a host: {base!r}"
-        )
-    if parts.query or parts.fragment:
-        raise ValueError(f"the broker URL must not have a query or fragment: {base!r}")
-    path = parts.path.rstrip("/")
-    if pulsar is None:
-        pulsar = _PULSAR_ROOT in path
-    tail = [topic] + ([subscription] if role == "consumer" and subscription else [])
-    if not pulsar:
-        return f"{parts.scheme}://{parts.netloc}{path}/" + "/".join(tail)
-    if _PULSAR_ROOT in path:
-        prefix, _, rest = path.partition(_PULSAR_ROOT)
-    else:
-        prefix = path[: -len("/ws")] if path.endswith("/ws") else path
-        rest = ""
-    given = [p for p in rest.split("/") if p]
-    if given and given[0] in ("producer", "consumer"):
-        given = given[1:]
-    if len(given) > 3:
-        raise ValueError(
-            f"a Pulsar broker URL ends at the namespace (…/ws/v2/<role>/<persistence>/"
-            f"<tenant>/<namespace>), not {base!r}"
-        )
-    persistence, tenant, namespace = given + ["non-persistent", "public", "default"][len(given) :]
-    if persistence not in ("persistent", "non-persistent"):
-        raise ValueError(f"Pulsar topics are 'persistent' or 'non-persistent', not {persistence!r}")
-    segments = [role, persistence, tenant, namespace, *tail]
-    return f"{parts.scheme}://{parts.netloc}{prefix}{_PULSAR_ROOT}/" + "/".join(segments)
-
-
-def authorization_header(token: str) -> str:
-    """The ``Authorization`` value for a token: as given when it names its scheme
-    (``Token …``, ``Bearer …``, ``Basic …``), else ``Token <token>`` (dasf-broker-django's
-    DRF tokens)."""
-    token = token.strip()
-    if token.lower().startswith(_AUTH_SCHEMES):
-        return token
-    return f"Token {token}"
-
-
-def _raw_length(b64: str) -> int:
-    """The number of bytes a base64 text decodes to."""
-    return len(b64) // 4 * 3 - (len(b64) - len(b64.rstrip("=")))
-
-
-def fragment_message(msg: dict[str, Any], max_payload_size: int) -> list[dict[str, Any]]:
-    """Split a message whose payload is too big, exactly as demessaging 0.6.4 does.
-
-    When the payload's bytes (before base64) exceed ``max_payload_size``, the base64 text
-    is cut into chunks of ``max_payload_size`` characters; each chunk becomes a copy of
-    the message with integer properties ``fragment`` (0-based) and ``num_fragments``.
-    A receiver concatenates the chunks in fragment order and decodes once.
-    """
-    payload = msg.get("payload") or ""
-    if _raw_length(payload) <= max_payload_size:
-        return [msg]
-    count = math.ceil(len(payload) / max_payload_size)
-    frames = []
-    for index in range(count):
-        props = dict(msg["properties"], fragment=index, num_fragments=count)
-        chunk = payload[index * max_payload_size : (index + 1) * max_payload_size]
-        frames.append({"properties": props, "context": msg.get("context", ""), "payload": chunk})
-    return frames
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -195,7 +86,7 @@ class BrokerConfig:
 
     url: str
     topic: str
-    #: The token (see :func:`authorization_header`); None: connect without one.
+    #: The token (see :func:`~jupyter_rpc.protocol.broker.authorization`); None: without one.
     token: str | None = None
     #: A PEM file of CA certificates for ``wss://`` (default: the system's CA store).
     ca_bundle: str | None = None
@@ -228,17 +119,17 @@ class BrokerConfig:
         if self.max_payload_size < 4:
             raise ValueError("max_payload_size must be at least 4")
         self.consumer_url = topic_url(
-            self.url, self.topic, "consumer", self.subscription, pulsar=self.pulsar
+            self.url, self.topic, CONSUMER, self.subscription, pulsar=self.pulsar
         )
-        self.is_pulsar = _PULSAR_ROOT in self.consumer_url
+        self.is_pulsar = PULSAR_ROOT in self.consumer_url
+        #: The consumer URL as logs and messages show it (no credentials, no query).
+        self.shown_url = public_url(self.consumer_url)
 
     def producer_url(self, topic: str) -> str:
-        return topic_url(self.url, topic, "producer", pulsar=self.is_pulsar)
+        return topic_url(self.url, topic, PRODUCER, pulsar=self.is_pulsar)
 
     def request(self, url: str) -> HTTPRequest:
-        headers = {}
-        if self.token:
-            headers["Authorization"] = authorization_header(self.token)
+        headers = connect_headers(self.token)
         ssl_options: ssl.SSLContext | None = None
         if url.startswith("wss://"):
             ssl_options = ssl.create_default_context(cafile=self.ca_bundle or None)
@@ -349,7 +240,7 @@ class BrokerRunner(Runner):
                     if not ever_connected:
                         self._fatal(
                             f"the broker refused the connection to topic {cfg.topic!r} at "
-                            f"{cfg.consumer_url}: {_describe(exc)}"
+                            f"{cfg.shown_url}: {_describe(exc)}"
                             + (
                                 " (is the token right?)"
                                 if exc.code != 404
@@ -359,13 +250,13 @@ class BrokerRunner(Runner):
                         return
                 if isinstance(exc, ssl.SSLCertVerificationError) and not ever_connected:
                     self._fatal(
-                        f"cannot connect to the broker at {cfg.consumer_url}: its TLS "
+                        f"cannot connect to the broker at {cfg.shown_url}: its TLS "
                         f"certificate is not trusted ({exc.verify_message or exc}); give the "
                         "CA certificate with --ca-bundle"
                     )
                     return
                 log(
-                    f"cannot connect to the broker at {cfg.consumer_url} ({_describe(exc)}); "
+                    f"cannot connect to the broker at {cfg.shown_url} ({_describe(exc)}); "
                     f"retrying in {backoff:.2g} s"
                 )
                 if await self._sleep(backoff):
@@ -374,7 +265,7 @@ class BrokerRunner(Runner):
                 continue
             self._consumer = ws
             log(
-                f"{'reconnected' if ever_connected else 'connected'} to {cfg.consumer_url}: "
+                f"{'reconnected' if ever_connected else 'connected'} to {cfg.shown_url}: "
                 f"serving {self.api.name!r} on topic {cfg.topic!r}"
             )
             if not cfg.is_pulsar:
@@ -458,10 +349,14 @@ class BrokerRunner(Runner):
         kind = props.get("messageType")
         if not response_topic or context in (None, "") or not kind or not isinstance(kind, str):
             return  # demessaging ignores these too
-        if not isinstance(response_topic, str) or "/" in response_topic or _SEP in response_topic:
+        if (
+            not isinstance(response_topic, str)
+            or "/" in response_topic
+            or TOPIC_SEP in response_topic
+        ):
             log(f"ignoring a {kind!r} message with an invalid response_topic {response_topic!r}")
             return
-        key = f"{response_topic}{_SEP}{context}"
+        key = f"{response_topic}{TOPIC_SEP}{context}"
         payload = msg.get("payload") or ""
         if not isinstance(payload, str):
             payload = ""
@@ -493,7 +388,7 @@ class BrokerRunner(Runner):
     def send(self, msg: dict[str, Any]) -> None:
         """Publish a reply on its response topic (thread-safe; order is kept per topic)."""
         props = msg["properties"]
-        response_topic, _, context = str(props["requestContext"]).partition(_SEP)
+        response_topic, _, context = str(props["requestContext"]).partition(TOPIC_SEP)
         props["requestContext"] = context
         # ``context`` only pairs a publish with its ack. dasf-broker-django stores it in an
         # integer column (a non-numeric one makes it drop the socket), so it stays numeric.

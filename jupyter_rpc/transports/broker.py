@@ -32,13 +32,13 @@ import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
 
 from .. import protocol
 from ..errors import RemoteFailed, RemoteUnavailable, RPCError
+from ..protocol.broker import CONSUMER, PRODUCER, connect_headers, public_url, topic_url
 from ..tasks import TaskOwner
 from .base import FAILED, RUNNING, STARTING, STOPPED, ProgressSink, Transport, result_of
 
@@ -47,93 +47,8 @@ log = logging.getLogger(__name__)
 #: Longest pause between two reconnection attempts, seconds.
 MAX_BACKOFF = 10.0
 
-PRODUCER = "producer"
-CONSUMER = "consumer"
 
-
-# -- URLs and credentials (pure) -------------------------------------------------------
-
-
-def broker_url(
-    url: str,
-    topic: str,
-    *,
-    role: str,
-    subscription: str | None = None,
-    pulsar: Mapping[str, Any] | None = None,
-) -> str:
-    """The websocket URL of ``topic`` for a producer or a consumer.
-
-    Two layouts:
-
-    - dasf-broker-django: ``ws(s)://host[:port]/<prefix>/<topic>[/<subscription>]``;
-      ``url`` is the base (``ws://host:8000/ws``; a bare ``ws://host:8000`` means ``/ws``).
-    - Apache Pulsar: ``ws(s)://host[:port]/ws/v2/{producer|consumer}/{persistent|non-persistent}
-      /{tenant}/{namespace}/<topic>[/<subscription>]``, used when ``pulsar`` is given
-      (``{"tenant", "namespace", "persistent"}``, defaults ``public``, ``default``, false)
-      or when ``url`` contains ``/ws/v2`` (anything after it, e.g.
-      ``/ws/v2/producer/persistent/acme/hpc``, sets persistence, tenant and namespace).
-
-    ``http(s)://`` is accepted for ``ws(s)://``. Consumers get one subscription name;
-    Pulsar consumers also ``?subscriptionType=Exclusive`` (as DASF's web client does).
-    """
-    if role not in (PRODUCER, CONSUMER):
-        raise ValueError(f"role must be {PRODUCER!r} or {CONSUMER!r}, not {role!r}")
-    parts = urlsplit(url.strip())
-    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme.lower(), parts.scheme.lower())
-    if scheme not in ("ws", "wss") or not parts.netloc:
-        raise ValueError(
-            f"a broker URL must start with ws:// or wss:// and name a host, not {url!r}"
-        )
-    if not topic:
-        raise ValueError("the topic is empty")
-    path = parts.path.rstrip("/")
-    query = ""
-    marker = path.find("/ws/v2")
-    if pulsar is not None or marker >= 0 or path == "/ws/v2":
-        prefix = path[:marker] if marker >= 0 else path
-        rest = [p for p in path[marker + len("/ws/v2") :].split("/") if p] if marker >= 0 else []
-        if rest and rest[0] in (PRODUCER, CONSUMER, "reader"):
-            rest = rest[1:]
-        settings = dict(pulsar or {})
-        persistent = settings.get("persistent")
-        if persistent is None and rest and rest[0] in ("persistent", "non-persistent"):
-            persistent = rest[0] == "persistent"
-        if rest and rest[0] in ("persistent", "non-persistent"):
-            rest = rest[1:]
-        tenant = settings.get("tenant") or (rest[0] if len(rest) > 0 else "public")
-        namespace = settings.get("namespace") or (rest[1] if len(rest) > 1 else "default")
-        kind = "persistent" if persistent else "non-persistent"
-        segments = [prefix, "ws", "v2", role, kind, tenant, namespace, topic]
-        if role == CONSUMER:
-            segments.append(subscription or "jupyter-rpc")
-            query = "subscriptionType=Exclusive"
-        full = "/".join(segments)
-    else:
-        segments = [path or "/ws", topic]
-        if role == CONSUMER:
-            segments.append(subscription or "jupyter-rpc")
-        full = "/".join(segments)
-    if not full.startswith("/"):
-        full = "/" + full
-    return urlunsplit((scheme, parts.netloc, full, query, ""))
-
-
-def public_url(url: str) -> str:
-    """``url`` without credentials or query, fit for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def authorization(token: str) -> str:
-    """The ``Authorization`` header value: ``Token <key>`` unless a scheme is given."""
-    token = token.strip()
-    return token if " " in token else f"Token {token}"
+# -- credentials ---------------------------------------------------------------------------
 
 
 def read_token(
@@ -271,13 +186,9 @@ class BrokerTransport(Transport):
         # Built now so a wrong URL fails at start-up, not at the first call.
         self.response_topic = f"{topic}_{secrets.token_hex(6)}"
         self.subscription = f"jupyter-rpc-{secrets.token_hex(4)}"
-        self.producer_url = broker_url(url, topic, role=PRODUCER, pulsar=self.pulsar)
-        self.consumer_url = broker_url(
-            url,
-            self.response_topic,
-            role=CONSUMER,
-            subscription=self.subscription,
-            pulsar=self.pulsar,
+        self.producer_url = topic_url(url, topic, PRODUCER, pulsar=self.pulsar)
+        self.consumer_url = topic_url(
+            url, self.response_topic, CONSUMER, self.subscription, pulsar=self.pulsar
         )
         self.where = f"topic '{topic}' at the DASF broker {public_url(self.producer_url)}"
         self._link_: _Link | None = None
@@ -626,15 +537,17 @@ class BrokerTransport(Transport):
                 raise self._last_failure
             return await self._connect()
 
+    def connect_headers(self) -> dict[str, str]:
+        """The headers of this backend's broker connections (the token is read each time,
+        so a rotated one is picked up on the next connection)."""
+        return connect_headers(read_token(**self._token_source))
+
     async def _connect(self) -> _Link:
         """Open the consumer and the producer socket (the lock is held)."""
         if self.state in (STOPPED, FAILED):
             self.state = STARTING
         try:
-            headers = {"User-Agent": "jupyter_rpc"}
-            token = read_token(**self._token_source)
-            if token:
-                headers["Authorization"] = authorization(token)
+            headers = self.connect_headers()
             consumer = await self._open(self.consumer_url, headers, "response topic")
             try:
                 producer = await self._open(self.producer_url, headers, "topic")
@@ -878,4 +791,4 @@ class BrokerTransport(Transport):
         return {"backend": self.name, "topic": self.topic, "broker": public_url(self.producer_url)}
 
 
-__all__ = ["BrokerTransport", "authorization", "broker_url", "public_url", "read_token"]
+__all__ = ["BrokerTransport", "read_token"]

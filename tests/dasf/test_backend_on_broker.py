@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_rpc.backend.broker import authorization_header, fragment_message, topic_url
+from jupyter_rpc.protocol.broker import authorization, fragment_message, topic_url
 
 from .rawclient import dasf_exchange
 from .testbed import MODULES, REPO, send_request
@@ -35,7 +35,7 @@ def test_topic_urls_for_both_broker_layouts():
     assert topic_url("wss://h/prefix/ws/", "t", "consumer", "s-1") == "wss://h/prefix/ws/t/s-1"
     assert (
         topic_url("ws://p:8080", "t", "consumer", "sub", pulsar=True)
-        == "ws://p:8080/ws/v2/consumer/non-persistent/public/default/t/sub"
+        == "ws://p:8080/ws/v2/consumer/non-persistent/public/default/t/sub?subscriptionType=Exclusive"
     )
     assert (
         topic_url("ws://p:8080/ws/v2/", "t", "producer")
@@ -45,9 +45,11 @@ def test_topic_urls_for_both_broker_layouts():
     assert topic_url(given, "t", "producer") == "wss://p/ws/v2/producer/persistent/tenant-a/ns-b/t"
     assert (
         topic_url(given, "t", "consumer", "s")
-        == "wss://p/ws/v2/consumer/persistent/tenant-a/ns-b/t/s"
+        == "wss://p/ws/v2/consumer/persistent/tenant-a/ns-b/t/s?subscriptionType=Exclusive"
     )
-    for bad in ("http://h/ws", "ws://h/ws?x=1", "ws:///ws"):
+    # http(s) is taken for ws(s), as the server's transport takes it (one URL module)
+    assert topic_url("http://h/ws", "t", "producer") == "ws://h/ws/t"
+    for bad in ("ftp://h/ws", "ws://h/ws?x=1", "ws:///ws"):
         with pytest.raises(ValueError):
             topic_url(bad, "t", "producer")
     with pytest.raises(ValueError, match="persistent"):
@@ -57,8 +59,8 @@ def test_topic_urls_for_both_broker_layouts():
 
 
 def test_token_header_and_fragments():
-    assert authorization_header("abc") == "Token abc"
-    assert authorization_header("Bearer xyz") == "Bearer xyz"
+    assert authorization("abc") == "Token abc"
+    assert authorization("Bearer xyz") == "Bearer xyz"
     small = {"properties": {"messageType": "response"}, "context": "1", "payload": "QUJD"}
     assert fragment_message(small, 3) == [small]
     big = dict(small, payload="QUJDRA==")  # 4 bytes > 3
@@ -292,7 +294,8 @@ def test_cli_checks_broker_options(tmp_path: Path):
         "is empty"
         in run("--broker", "ws://h/ws", "--topic", "t", "--token-file", str(empty)).stderr
     )
-    assert "ws:// or wss://" in run("--broker", "http://h/ws", "--topic", "t").stderr
+    # http(s):// is taken for ws(s):// (as the server takes it); other schemes are refused
+    assert "ws:// or wss://" in run("--broker", "ftp://h/ws", "--topic", "t").stderr
 
 
 def test_sigterm_answers_the_running_call_before_exiting(dasf_module_broker, dasf_runner):
