@@ -21,7 +21,9 @@ from jsonschema import Draft202012Validator
 
 from .errors import InvalidRequest, NotFound, RPCError, problems_text, schema_problems
 from .files.base import RemoteFiles
+from .schedulers import registry as schedulers
 from .schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
+from .schedulers.registry import SchedulerContext
 from .ssh.runner import CommandRunner, LocalRunner
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         },
         "ssh_config": {"oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}]},
         "known_hosts": {"type": "string", "minLength": 1},
-        "scheduler": {"enum": ["slurm", "local", "none"]},
+        "scheduler": {"enum": schedulers.names()},
         "workdir": {"type": "string", "minLength": 1},
         "roots": {
             "type": "object",
@@ -95,7 +97,7 @@ USER_CLUSTER_SCHEMA: dict[str, Any] = {
     "properties": {
         "name": {"type": "string", "pattern": NAME_PATTERN},
         **{k: v for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items() if k != "submit"},
-        "scheduler": {"enum": ["slurm", "none"]},
+        "scheduler": {"enum": schedulers.names(remote=True)},
     },
     "required": ["name", "host"],
 }
@@ -393,23 +395,15 @@ class ClusterRegistry:
             from .files.local import LocalFiles
 
             files: RemoteFiles = LocalFiles(roots)
-            scheduler: Scheduler | None = None
-            if kind == "local":
-                from .schedulers.local import LocalScheduler
-
-                jobs_dir = self.local_jobs_dir if name == "local" else self.local_jobs_dir / name
-                scheduler = LocalScheduler(jobs_dir, user=_local_user())
-            elif kind == "slurm":
-                from .schedulers.slurm import SlurmScheduler
-
-                scheduler = SlurmScheduler(LocalRunner(), user=_local_user())
+            runner: CommandRunner = LocalRunner()
+            scheduler = self._scheduler(kind, name, runner, _local_user(), None, remote=False)
             return Cluster(
                 name,
                 config,
                 source=source,
                 scheduler=scheduler,
                 files=files,
-                runner=LocalRunner(),
+                runner=runner,
                 refresh_min=self.refresh_min,
             )
         from .files.sftp import SFTPFiles
@@ -435,31 +429,41 @@ class ClusterRegistry:
         }
         target = SSHTarget.from_config(name, ssh_keys)
         pool = self.pool
-        runner = SSHRunner(pool, target)
+        ssh = SSHRunner(pool, target)
         user = target.user or config.get("user") or ""
         files = SFTPFiles(lambda: pool.sftp(target), user=user, roots=roots, label=name)
-        scheduler = None
-        if kind == "slurm":
-            from .schedulers.slurm import SlurmScheduler
-
-            scheduler = SlurmScheduler(
-                runner, user=user or None, command_timeout=target.command_timeout
-            )
-        elif kind == "local":
-            raise InvalidRequest(
-                f"Cluster '{name}': the local scheduler runs on this machine only (no 'host')."
-            )
+        scheduler = self._scheduler(
+            kind, name, ssh, user or None, target.command_timeout, remote=True
+        )
         return Cluster(
             name,
             config,
             source=source,
             scheduler=scheduler,
             files=files,
-            runner=runner,
+            runner=ssh,
             pool=pool,
             target=target,
             refresh_min=self.refresh_min,
         )
+
+    def _scheduler(
+        self,
+        kind: str,
+        name: str,
+        runner: CommandRunner,
+        user: str | None,
+        command_timeout: float | None,
+        *,
+        remote: bool,
+    ) -> Scheduler | None:
+        """The cluster's scheduler, from the registry (the only place names are mapped)."""
+        state_dir = self.local_jobs_dir if name == "local" else self.local_jobs_dir / name
+        ctx = SchedulerContext(name, runner, user, remote, command_timeout, state_dir)
+        try:
+            return schedulers.make(kind, ctx)
+        except ValueError as exc:
+            raise InvalidRequest(f"Cluster '{name}': {exc}.") from None
 
     # -- lookup ------------------------------------------------------------------------
 

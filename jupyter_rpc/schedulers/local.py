@@ -29,11 +29,14 @@ import sys
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..tasks import TaskOwner
 from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
+
+if TYPE_CHECKING:
+    from .registry import SchedulerContext
 
 _ARRAY_RE = re.compile(r"^(\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*)(%(\d+))?$")
 _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -601,3 +604,9 @@ class LocalScheduler(Scheduler):
         for task in self._tasks.values():
             if task.info.state == "running":  # claimed, but its watcher never got to run
                 self._finish(task, "failed", reason="server stopped")
+
+
+def from_context(ctx: SchedulerContext) -> LocalScheduler:
+    """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`): jobs are processes
+    of the Jupyter server, their state in the cluster's state folder."""
+    return LocalScheduler(ctx.state_dir, user=ctx.user)

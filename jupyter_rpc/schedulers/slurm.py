@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import re
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
 from ..ssh.runner import CommandRunner, Completed
 from . import slurm_parse as sp
 from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
+
+if TYPE_CHECKING:
+    from .registry import SchedulerContext
 
 #: Ask every Slurm command for epoch seconds: no time-zone guessing.
 _TIME_ENV = {"SLURM_TIME_FORMAT": "%s"}
@@ -388,3 +391,10 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
         if job.extra.get("job_id_raw") == job_id:
             return job
     return jobs[0]
+
+
+def from_context(ctx: SchedulerContext) -> SlurmScheduler:
+    """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
+    if ctx.command_timeout is None:
+        return SlurmScheduler(ctx.runner, user=ctx.user)
+    return SlurmScheduler(ctx.runner, user=ctx.user, command_timeout=ctx.command_timeout)
