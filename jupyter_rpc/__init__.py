@@ -26,18 +26,18 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "jupyter_rpc", "app": RPCApp}]
 
 
-__all__ = ["RemoteError", "__version__", "cluster", "clusters", "connect"]
+__all__ = ["OpenPanelFirst", "RemoteError", "__version__", "cluster", "clusters", "connect"]
 
 
 def __getattr__(name: str) -> Any:
     # The notebook entry points, imported on first use: backend processes import this
     # package too and should not pay for an HTTP client at start-up.
-    if name in ("connect", "RemoteError"):
-        from . import client
+    if name in ("connect", "RemoteError", "OpenPanelFirst"):
+        from .notebook import client
 
         return getattr(client, name)
     if name in ("cluster", "clusters"):
-        from . import cluster_client
+        from .notebook import clusters as notebook_clusters
 
-        return getattr(cluster_client, name)
+        return getattr(notebook_clusters, name)
     raise AttributeError(f"module 'jupyter_rpc' has no attribute {name!r}")

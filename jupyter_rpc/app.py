@@ -10,12 +10,12 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, TraitError, Unicode, default, validate
 
-from .backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
-from .calls import CallManager
-from .cluster_service import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT, ClusterRegistry
 from .errors import problems_text, schema_problems
 from .handlers import Services, routes
 from .schedulers.forms import check_overrides
+from .services.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
+from .services.calls import CallManager
+from .services.clusters import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT, ClusterRegistry
 
 #: The embedded default: the example backend as a local process.
 EXAMPLES = {

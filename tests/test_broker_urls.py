@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_rpc.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from jupyter_rpc.errors import RemoteUnavailable
 from jupyter_rpc.protocol.broker import authorization, public_url, topic_url
+from jupyter_rpc.services.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from jupyter_rpc.transports import BrokerTransport, LocalTransport
 from jupyter_rpc.transports.broker import read_token
 

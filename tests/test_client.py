@@ -8,7 +8,7 @@ import inspect
 import pytest
 
 from jupyter_rpc import RemoteError, connect
-from jupyter_rpc.client import InvalidArguments
+from jupyter_rpc.notebook.client import InvalidArguments
 
 
 async def in_thread(fn, *args, **kwargs):
@@ -72,7 +72,7 @@ async def test_rich_results_stay_plain_values(server_url):
 
 
 def test_backend_html_is_sandboxed_in_notebooks():
-    from jupyter_rpc.display import rich_value
+    from jupyter_rpc.notebook.display import rich_value
 
     value = rich_value("<script>alert(1)</script><b>x</b>", {"text/html": "..."})
     assert value == "<script>alert(1)</script><b>x</b>"

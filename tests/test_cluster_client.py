@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import jupyter_rpc
-from jupyter_rpc.client import OpenPanelFirst, RemoteError, Session
-from jupyter_rpc.cluster_client import JobList, megabytes, minutes
+from jupyter_rpc.notebook.client import OpenPanelFirst, RemoteError, Session
+from jupyter_rpc.notebook.clusters import JobList, megabytes, minutes
 
 
 @pytest.fixture
@@ -349,11 +349,11 @@ def test_cluster_errors_that_need_a_person_say_which_panel_to_open():
 
 
 def test_dot_segments_are_sent_encoded():
-    from jupyter_rpc.cluster_client import Cluster
+    from jupyter_rpc.notebook.clusters import Cluster
 
     folder = Cluster.__new__(Cluster)
     folder.name = "local"
-    from jupyter_rpc.cluster_client import RemoteFolder
+    from jupyter_rpc.notebook.clusters import RemoteFolder
 
     files = RemoteFolder.__new__(RemoteFolder)
     files.cluster = folder

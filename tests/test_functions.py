@@ -8,8 +8,8 @@ import pathlib
 import pytest
 
 from jupyter_rpc.errors import InvalidRequest
-from jupyter_rpc.functions import specs_from_api_info
-from jupyter_rpc.rendering import mime_bundle
+from jupyter_rpc.services.functions import specs_from_api_info
+from jupyter_rpc.services.rendering import mime_bundle
 
 # Recorded from a real demessaging 0.6.4 backend through dasf-broker-django.
 DASF_API_INFO = json.loads(

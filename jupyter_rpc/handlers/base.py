@@ -11,10 +11,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.web import HTTPError
 
-from ..backends import BackendRegistry
-from ..calls import CallManager
-from ..cluster_service import ClusterRegistry
 from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_text, schema_problems
+from ..services.backends import BackendRegistry
+from ..services.calls import CallManager
+from ..services.clusters import ClusterRegistry
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
 HTTP_CODES = {

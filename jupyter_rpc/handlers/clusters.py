@@ -9,10 +9,10 @@ from jsonschema import Draft202012Validator
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..cluster_service import Cluster, ClusterRegistry
 from ..errors import InvalidRequest
 from ..schedulers.base import JobSpec
 from ..schedulers.forms import apply_overrides, check_spec, submit_schema
+from ..services.clusters import Cluster, ClusterRegistry
 from .base import RPCHandler
 
 TRUST_REQUEST = Draft202012Validator(

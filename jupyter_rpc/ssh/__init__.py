@@ -1,8 +1,7 @@
 """SSH for jupyter_rpc: targets, the one connection pool, and the command runner over it."""
 
 from .pool import PooledProcess, SSHPool
-from .runner import CommandRunner, Completed, LocalRunner, shell_join
-from .sshrunner import SSHRunner
+from .runner import CommandRunner, Completed, LocalRunner, SSHRunner, shell_join
 from .target import SSHTarget
 
 __all__ = [

@@ -1,9 +1,9 @@
 """Where commands run: a :class:`CommandRunner` runs an argv list and returns its output.
 
 Scheduler adapters build argv lists and parse output; a runner decides *where* the
-argv runs. :class:`LocalRunner` runs it as a child process (no shell); the SSH runner
-(:mod:`jupyter_rpc.ssh.sshrunner`) quotes it once, with :func:`shell_join`, for the remote
-login shell. That is the only place where values meet a remote shell.
+argv runs. :class:`LocalRunner` runs it as a child process (no shell); :class:`SSHRunner`
+runs it through the pool, quoted once, with :func:`shell_join`, for the remote login
+shell. That is the only place where values meet a remote shell.
 """
 
 from __future__ import annotations
@@ -13,9 +13,13 @@ import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import RemoteTimeout, RemoteUnavailable
+
+if TYPE_CHECKING:
+    from .pool import SSHPool
+    from .target import SSHTarget
 
 
 @dataclass
@@ -116,3 +120,30 @@ class LocalRunner:
         return Completed(
             list(argv), proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
         )
+
+
+class SSHRunner:
+    """A :class:`~jupyter_rpc.ssh.runner.CommandRunner` on ``target``.
+
+    The argv is quoted once, by :func:`shell_join`, for the remote login shell; nothing
+    else builds command lines.
+    """
+
+    def __init__(self, pool: SSHPool, target: SSHTarget) -> None:
+        self.pool = pool
+        self.target = target
+        self.where = target.label or target.address
+
+    async def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+    ) -> Completed:
+        """Run ``argv`` on the cluster (``RemoteTimeout``/``RemoteUnavailable`` as documented)."""
+        if not argv:
+            raise ValueError("an empty command")
+        done = await self.pool.run(self.target, shell_join(argv, env), input=input, timeout=timeout)
+        return Completed(list(argv), done.exit_status, done.stdout, done.stderr)

@@ -10,11 +10,11 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
 
+from ..errors import CallCancelled, Conflict, NotFound, RemoteTimeout, RPCError
+from ..tasks import TaskOwner
 from .backends import Backend, BackendRegistry
-from .errors import CallCancelled, Conflict, NotFound, RemoteTimeout, RPCError
 from .functions import FunctionSpec
 from .rendering import mime_bundle
-from .tasks import TaskOwner
 
 log = logging.getLogger(__name__)
 

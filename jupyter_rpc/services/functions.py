@@ -18,7 +18,7 @@ import jsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import InvalidRequest, RemoteFailed
+from ..errors import InvalidRequest, RemoteFailed
 
 _HIDDEN = ("func_name", "class_name")
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .errors import NotFound
+from ..errors import NotFound
+from ..transports import BrokerTransport, LocalTransport, Transport
 from .functions import FunctionSpec, specs_from_api_info
-from .transports import BrokerTransport, LocalTransport, Transport
 
 log = logging.getLogger(__name__)
 
@@ -337,7 +337,7 @@ def _ssh_transport(
     config: BackendConfig, clusters: Any, start_timeout: float, max_message_size: int
 ) -> Transport:
     """The transport of a backend on a cluster's login node (through the one SSH pool)."""
-    from .transports.ssh import SSHTransport
+    from ..transports.ssh import SSHTransport
 
     try:
         cluster = clusters.get(config.cluster)

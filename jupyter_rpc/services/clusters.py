@@ -19,12 +19,12 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .errors import InvalidRequest, NotFound, RPCError, problems_text, schema_problems
-from .files.base import RemoteFiles
-from .schedulers import registry as schedulers
-from .schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
-from .schedulers.registry import SchedulerContext
-from .ssh.runner import CommandRunner, LocalRunner
+from ..errors import InvalidRequest, NotFound, RPCError, problems_text, schema_problems
+from ..files.base import RemoteFiles
+from ..schedulers import registry as schedulers
+from ..schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
+from ..schedulers.registry import SchedulerContext
+from ..ssh.runner import CommandRunner, LocalRunner
 
 log = logging.getLogger(__name__)
 
@@ -380,7 +380,7 @@ class ClusterRegistry:
     def pool(self) -> Any:
         """The one SSH connection pool (made on first need)."""
         if self._pool is None:
-            from .ssh.pool import SSHPool
+            from ..ssh.pool import SSHPool
 
             self._pool = SSHPool(
                 idle_timeout=self._ssh_idle_timeout,
@@ -392,7 +392,7 @@ class ClusterRegistry:
         roots = config.get("roots") or {"home": "~"}
         kind = config.get("scheduler", "slurm" if config.get("host") else "local")
         if not config.get("host"):
-            from .files.local import LocalFiles
+            from ..files.local import LocalFiles
 
             files: RemoteFiles = LocalFiles(roots)
             runner: CommandRunner = LocalRunner()
@@ -406,9 +406,9 @@ class ClusterRegistry:
                 runner=runner,
                 refresh_min=self.refresh_min,
             )
-        from .files.sftp import SFTPFiles
-        from .ssh.sshrunner import SSHRunner
-        from .ssh.target import SSHTarget
+        from ..files.sftp import SFTPFiles
+        from ..ssh.runner import SSHRunner
+        from ..ssh.target import SSHTarget
 
         ssh_keys: dict[str, Any] = {
             k: config[k]
