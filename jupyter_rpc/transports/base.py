@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Callable
 from typing import Any
 
 from .. import protocol
 from ..errors import CallFailed, RemoteFailed
-
-#: Receives each progress tree of a running call.
-ProgressSink = Callable[[dict[str, Any]], None]
+from ..protocol.replies import ProgressSink as ProgressSink
 
 STOPPED = "stopped"
 STARTING = "starting"

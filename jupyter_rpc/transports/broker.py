@@ -39,6 +39,7 @@ from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, w
 from .. import protocol
 from ..errors import RemoteFailed, RemoteUnavailable, RPCError
 from ..protocol.broker import CONSUMER, PRODUCER, connect_headers, public_url, topic_url
+from ..protocol.replies import Pending, Replies
 from ..tasks import TaskOwner
 from .base import FAILED, RUNNING, STARTING, STOPPED, ProgressSink, Transport, result_of
 
@@ -82,25 +83,6 @@ def read_token(
 
 
 # -- the transport ---------------------------------------------------------------------
-
-
-class _Pending:
-    __slots__ = ("future", "on_progress", "link", "kind", "acked", "fragments", "size")
-
-    def __init__(
-        self,
-        future: asyncio.Future[dict[str, Any]],
-        on_progress: ProgressSink | None,
-        link: _Link,
-        kind: str,
-    ):
-        self.future = future
-        self.on_progress = on_progress
-        self.link = link
-        self.kind = kind
-        self.acked = False
-        self.fragments: dict[int, str] = {}
-        self.size = 0
 
 
 class _Link:
@@ -193,8 +175,12 @@ class BrokerTransport(Transport):
         self.where = f"topic '{topic}' at the DASF broker {public_url(self.producer_url)}"
         self._link_: _Link | None = None
         self._lock = asyncio.Lock()
-        self._pending: dict[str, _Pending] = {}
-        self._counter = 0
+        self._pending = Replies(
+            name,
+            protocol_fault=self._protocol_fault,
+            max_size=max_message_size,
+            too_large=self._too_large,
+        )
         self._api_info: dict[str, Any] | None = None
         self._api_info_stale = False
         self._api_info_task: asyncio.Task[Any] | None = None
@@ -282,12 +268,6 @@ class BrokerTransport(Transport):
 
     # -- requests ---------------------------------------------------------------------
 
-    def _context(self) -> str:
-        # A number: dasf-broker-django stores ``context`` in an integer column and drops
-        # the connection (code 1011) on anything else.
-        self._counter += 1
-        return str(self._counter)
-
     async def _request(
         self,
         message_type: str,
@@ -298,10 +278,8 @@ class BrokerTransport(Transport):
     ) -> dict[str, Any]:
         """Publish one message and wait for its answer (``response`` or ``pong``)."""
         link = await self._link()
-        context = self._context()
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        pending = _Pending(future, on_progress, link, message_type)
-        self._pending[context] = pending
+        pending = self._pending.add(message_type, on_progress=on_progress, owner=link)
+        context = pending.context
         msg = protocol.message(
             message_type, context, payload=payload, response_topic=self.response_topic
         )
@@ -309,44 +287,43 @@ class BrokerTransport(Transport):
             try:
                 link.send(msg)
             except WebSocketClosedError:
-                del self._pending[context]
+                self._pending.forget(context)
                 self._lost(link, "the connection was closed")
                 raise self._lost_error(link) from None
-            asyncio.get_running_loop().call_later(
-                self.ack_timeout, self._check_ack, context, pending
-            )
+            asyncio.get_running_loop().call_later(self.ack_timeout, self._check_ack, pending, link)
             if timeout is None:
-                return await future
-            return await asyncio.wait_for(future, timeout)
+                return await pending.future
+            return await asyncio.wait_for(pending.future, timeout)
         except asyncio.CancelledError:
-            if self._pending.pop(context, None) is not None and message_type == protocol.REQUEST:
+            if self._pending.forget(context) is not None and message_type == protocol.REQUEST:
                 self._send_cancel(link, context)
             raise
         finally:
-            self._pending.pop(context, None)
+            self._pending.forget(context)
 
     def _send_cancel(self, link: _Link, context: str) -> None:
         if link.closed:
             return
         msg = protocol.message(protocol.CANCEL, context, response_topic=self.response_topic)
-        msg["context"] = self._context()  # its publish ack matches nothing
+        msg["context"] = self._pending.next_context()  # its publish ack matches nothing
         try:
             link.send(msg)
         except WebSocketClosedError:
             pass
 
-    def _check_ack(self, context: str, pending: _Pending) -> None:
+    def _check_ack(self, pending: Pending, link: _Link) -> None:
+        context = pending.context
         if pending.acked or pending.future.done() or self._pending.get(context) is not pending:
             return
-        idle = time.monotonic() - pending.link.last_ack
+        idle = time.monotonic() - link.last_ack
         if idle < self.ack_timeout:
             # The broker is working through a queue of our messages (it answers them in
             # order): slow, not stuck. Look again once it has been silent long enough.
             asyncio.get_running_loop().call_later(
-                self.ack_timeout - idle, self._check_ack, context, pending
+                self.ack_timeout - idle, self._check_ack, pending, link
             )
             return
-        self._fail(
+        self._pending.fail(
             context,
             RemoteUnavailable(
                 f"The broker did not acknowledge the message to {self.where}: nothing acknowledged "
@@ -355,11 +332,6 @@ class BrokerTransport(Transport):
                 details=self._details(),
             ),
         )
-
-    def _fail(self, context: str, exc: RPCError) -> None:
-        pending = self._pending.pop(context, None)
-        if pending is not None and not pending.future.done():
-            pending.future.set_exception(exc)
 
     # -- the answers ------------------------------------------------------------------
 
@@ -388,7 +360,7 @@ class BrokerTransport(Transport):
         exc = self._refusal(text)
         if pending.kind != protocol.PING:  # a refused ping is routine for the status check
             log.warning("Broker refused a message for backend %s: %s", self.name, text)
-        self._fail(context, exc)
+        self._pending.fail(context, exc)
 
     def _refusal(self, result: str) -> RPCError:
         lowered = result.lower()
@@ -436,77 +408,10 @@ class BrokerTransport(Transport):
             self._last_seen = time.monotonic()
             if self.state != RUNNING and not link.closed and self._link_ is link:
                 self._set_running()
-        context = str(props["requestContext"])
-        pending = self._pending.get(context)
-        if pending is None:
-            return  # a late answer to a cancelled call, or not ours
-        kind = props.get("messageType")
-        payload = msg.get("payload") or ""
-        if not isinstance(payload, str):
-            self._fail(
-                context,
-                RemoteFailed(
-                    f"The backend on {self.where} sent a payload that is not text.",
-                    code="broker.protocol",
-                ),
-            )
-            return
-        if kind == protocol.PROGRESS:
-            if pending.on_progress is not None and payload:
-                try:
-                    tree = protocol.decode_payload(payload)
-                except protocol.ProtocolError as exc:
-                    log.warning("Backend %s sent unreadable progress: %s", self.name, exc)
-                    return
-                try:
-                    pending.on_progress(tree)
-                except Exception:
-                    log.exception(
-                        "Progress of a call to backend %s could not be recorded", self.name
-                    )
-            return
-        if (kind == protocol.PONG and pending.kind == protocol.PING) or kind == protocol.RESPONSE:
-            if "num_fragments" in props:
-                self._on_fragment(context, pending, props, payload)
-                return
-            if kind == protocol.RESPONSE and len(payload) > self.max_message_size:
-                self._fail(context, self._too_large())
-                return
-            del self._pending[context]
-            if not pending.future.done():
-                pending.future.set_result({"properties": props, "payload": payload})
+        self._pending.deliver(props, msg.get("payload") or "")
 
-    def _on_fragment(
-        self, context: str, pending: _Pending, props: dict[str, Any], payload: str
-    ) -> None:
-        try:
-            index, count = int(props["fragment"]), int(props["num_fragments"])
-            if not 0 <= index < count:
-                raise ValueError(f"fragment {index} of {count}")
-        except (KeyError, TypeError, ValueError) as exc:
-            self._fail(
-                context,
-                RemoteFailed(
-                    f"The backend on {self.where} sent a broken fragment ({exc}).",
-                    code="broker.protocol",
-                ),
-            )
-            return
-        if index not in pending.fragments:
-            pending.size += len(payload)
-            pending.fragments[index] = payload
-        if pending.size > self.max_message_size:
-            self._fail(context, self._too_large())
-            return
-        if len(pending.fragments) < count:
-            return
-        # All there: base64 text in fragment order, decoded once (by result_of).
-        whole = "".join(pending.fragments[i] for i in range(count))
-        pending.fragments.clear()
-        props = {k: v for k, v in props.items() if k not in ("fragment", "num_fragments")}
-        del self._pending[context]
-        if not pending.future.done():
-            pending.future.set_result({"properties": props, "payload": whole})
+    def _protocol_fault(self, what: str) -> RPCError:
+        return RemoteFailed(f"The backend on {self.where} sent {what}.", code="broker.protocol")
 
     def _too_large(self) -> RPCError:
         return RemoteFailed(
@@ -695,9 +600,7 @@ class BrokerTransport(Transport):
 
     def _drop(self, link: _Link, exc: RPCError) -> None:
         link.close()
-        for context, pending in list(self._pending.items()):
-            if pending.link is link:
-                self._fail(context, exc)
+        self._pending.fail_all(exc, owner=link)
 
     async def _reconnect(self) -> None:
         """Re-open the sockets after a loss, pausing longer after each failure (bounded)."""

@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .. import protocol
 from ..errors import RemoteFailed, RPCError
-from .base import ProgressSink
+from ..protocol.replies import ProgressSink, Replies
 
 log = logging.getLogger(__name__)
 
 
-class _Pending:
-    __slots__ = ("future", "on_progress")
-
-    def __init__(self, future: asyncio.Future[dict[str, Any]], on_progress: ProgressSink | None):
-        self.future = future
-        self.on_progress = on_progress
-
-
 class StreamConnection:
-    """Correlates requests and replies on one line-oriented stream.
+    """Requests and their replies on one line-oriented stream (matched by
+    :class:`~jupyter_rpc.protocol.replies.Replies`).
 
     ``closed_error`` builds the exception that in-flight requests fail with when the
     stream ends (it knows why: a crashed process, a dropped channel).
@@ -46,8 +38,7 @@ class StreamConnection:
         self._closed_error = closed_error
         self._on_eof = on_eof
         self._on_closed = on_closed
-        self._pending: dict[str, _Pending] = {}
-        self._ids = itertools.count(1)
+        self._pending = Replies(name, protocol_fault=self._protocol_fault)
         self._reader_task: asyncio.Task[None] | None = None
         self.closed = False
 
@@ -75,20 +66,22 @@ class StreamConnection:
         """
         if self.closed:
             raise self._closed_error()
-        context = str(next(self._ids))
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[context] = _Pending(future, on_progress)
+        pending = self._pending.add(message_type, on_progress=on_progress)
+        context = pending.context
         try:
             self._send(
                 protocol.message(message_type, context, payload=payload, response_topic="stdio")
             )
-            return await future
+            return await pending.future
         except asyncio.CancelledError:
-            if self._pending.pop(context, None) is not None and not self.closed:
+            if self._pending.forget(context) is not None and not self.closed:
                 self._send(protocol.message(protocol.CANCEL, context, response_topic="stdio"))
             raise
         finally:
-            self._pending.pop(context, None)
+            self._pending.forget(context)
+
+    def _protocol_fault(self, what: str) -> RPCError:
+        return RemoteFailed(f"Backend '{self.name}' sent {what}.")
 
     def _send(self, msg: dict[str, Any]) -> None:
         # StreamWriter.write buffers without blocking; the OS pipe takes it from there.
@@ -126,22 +119,7 @@ class StreamConnection:
                 "Backend %s sent a line that is not a message (%s): %.200r", self.name, exc, line
             )
             return
-        props = msg["properties"]
-        pending = self._pending.get(props.get("requestContext", ""))
-        if pending is None:
-            return  # a late reply to a cancelled call, or a message we did not ask for
-        kind = props["messageType"]
-        if kind == protocol.PROGRESS:
-            if pending.on_progress is not None and msg["payload"]:
-                try:
-                    pending.on_progress(protocol.decode_payload(msg["payload"]))
-                except protocol.ProtocolError as exc:
-                    log.warning("Backend %s sent unreadable progress: %s", self.name, exc)
-            return
-        if kind in (protocol.RESPONSE, protocol.PONG):
-            del self._pending[props["requestContext"]]
-            if not pending.future.done():
-                pending.future.set_result(msg)
+        self._pending.deliver(msg["properties"], msg["payload"])
 
     def _close(self, reason: str | None) -> None:
         if self.closed:
@@ -149,10 +127,7 @@ class StreamConnection:
         self.closed = True
         if reason:
             log.warning("Connection to backend %s closed: %s", self.name, reason)
-        pending, self._pending = self._pending, {}
-        for item in pending.values():
-            if not item.future.done():
-                item.future.set_exception(self._closed_error())
+        self._pending.fail_all(self._closed_error)
         if self._on_closed is not None:
             self._on_closed()
 
