@@ -20,6 +20,10 @@ transport is such a client, shared by every call of the Jupyter server:
 
 The token is sent as the ``Authorization`` header only; it never appears in a URL, a
 log line, an error message or a REST answer.
+
+This module is the DASF client (calls, answers, liveness, the API description); the
+sockets, the token and the wording of broker errors are in :mod:`.broker_link`, the
+matching of answers to calls in :mod:`jupyter_rpc.protocol.replies`.
 """
 
 from __future__ import annotations
@@ -27,98 +31,31 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import secrets
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+from tornado.websocket import WebSocketClientConnection, WebSocketClosedError
 
 from .. import protocol
 from ..errors import RemoteFailed, RemoteUnavailable, RPCError
-from ..protocol.broker import CONSUMER, PRODUCER, connect_headers, public_url, topic_url
+from ..protocol.broker import connect_headers
 from ..protocol.replies import Pending, Replies
 from ..tasks import TaskOwner
 from .base import FAILED, RUNNING, STARTING, STOPPED, ProgressSink, Transport, result_of
+from .broker_link import (
+    BrokerAddress,
+    BrokerLink,
+    FrameHandler,
+    SocketOptions,
+    open_link,
+    read_token,
+)
 
 log = logging.getLogger(__name__)
 
 #: Longest pause between two reconnection attempts, seconds.
 MAX_BACKOFF = 10.0
-
-
-# -- credentials ---------------------------------------------------------------------------
-
-
-def read_token(
-    *, token: str | None = None, token_env: str | None = None, token_file: str | None = None
-) -> str | None:
-    """The broker token from the config, an environment variable or a file (read each time,
-    so a rotated token is picked up on the next connection). Messages never contain it."""
-    if token:
-        return token
-    if token_env:
-        value = os.environ.get(token_env, "").strip()
-        if not value:
-            raise RemoteUnavailable(
-                f"The environment variable {token_env} (token_env) is not set or empty.",
-                code="broker.config",
-            )
-        return value
-    if token_file:
-        try:
-            with open(os.path.expanduser(token_file), encoding="utf-8") as fh:
-                value = fh.read().strip()
-        except OSError as exc:
-            raise RemoteUnavailable(
-                f"The token file {token_file} cannot be read: {exc.strerror or exc}.",
-                code="broker.config",
-            ) from None
-        if not value:
-            raise RemoteUnavailable(f"The token file {token_file} is empty.", code="broker.config")
-        return value
-    return None
-
-
-# -- the transport ---------------------------------------------------------------------
-
-
-class _Link:
-    """One producer socket (to the backend's topic) and one consumer socket (our responses)."""
-
-    def __init__(
-        self, producer: WebSocketClientConnection, consumer: WebSocketClientConnection
-    ) -> None:
-        self.producer = producer
-        self.consumer = consumer
-        self.closed = False
-        self.reason = ""
-        self.last_ack = 0.0  # when the broker last acknowledged a publish (monotonic)
-
-    def send(self, msg: dict[str, Any]) -> None:
-        """Queue one frame on the producer socket (raises ``WebSocketClosedError``)."""
-        _quiet(self.producer.write_message(json.dumps(msg, separators=(",", ":"))))
-
-    def ack(self, message_id: str) -> None:
-        try:
-            _quiet(self.consumer.write_message(json.dumps({"messageId": message_id})))
-        except WebSocketClosedError:
-            pass
-
-    def close(self) -> None:
-        self.closed = True
-        for conn in (self.producer, self.consumer):
-            try:
-                conn.close()
-            except Exception:  # closing a broken socket must not hide why it broke
-                pass
-
-
-def _quiet(future: asyncio.Future[Any]) -> None:
-    """Fire and forget a write: a failure shows up as a closed socket in the reader."""
-    future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
 
 class BrokerTransport(Transport):
@@ -166,14 +103,13 @@ class BrokerTransport(Transport):
         self.status_timeout = status_timeout
         self.max_message_size = max_message_size
         # Built now so a wrong URL fails at start-up, not at the first call.
-        self.response_topic = f"{topic}_{secrets.token_hex(6)}"
-        self.subscription = f"jupyter-rpc-{secrets.token_hex(4)}"
-        self.producer_url = topic_url(url, topic, PRODUCER, pulsar=self.pulsar)
-        self.consumer_url = topic_url(
-            url, self.response_topic, CONSUMER, self.subscription, pulsar=self.pulsar
-        )
-        self.where = f"topic '{topic}' at the DASF broker {public_url(self.producer_url)}"
-        self._link_: _Link | None = None
+        self.address = BrokerAddress(name, url, topic, self.pulsar)
+        self.response_topic = self.address.response_topic
+        self.subscription = self.address.subscription
+        self.producer_url = self.address.producer_url
+        self.consumer_url = self.address.consumer_url
+        self.where = self.address.where
+        self._link_: BrokerLink | None = None
         self._lock = asyncio.Lock()
         self._pending = Replies(
             name,
@@ -301,7 +237,7 @@ class BrokerTransport(Transport):
         finally:
             self._pending.forget(context)
 
-    def _send_cancel(self, link: _Link, context: str) -> None:
+    def _send_cancel(self, link: BrokerLink, context: str) -> None:
         if link.closed:
             return
         msg = protocol.message(protocol.CANCEL, context, response_topic=self.response_topic)
@@ -311,7 +247,7 @@ class BrokerTransport(Transport):
         except WebSocketClosedError:
             pass
 
-    def _check_ack(self, pending: Pending, link: _Link) -> None:
+    def _check_ack(self, pending: Pending, link: BrokerLink) -> None:
         context = pending.context
         if pending.acked or pending.future.done() or self._pending.get(context) is not pending:
             return
@@ -335,7 +271,7 @@ class BrokerTransport(Transport):
 
     # -- the answers ------------------------------------------------------------------
 
-    def _on_ack(self, link: _Link, raw: str | bytes) -> None:
+    def _on_ack(self, link: BrokerLink, raw: str | bytes) -> None:
         try:
             ack = json.loads(raw)
         except (TypeError, ValueError):
@@ -363,33 +299,9 @@ class BrokerTransport(Transport):
         self._pending.fail(context, exc)
 
     def _refusal(self, result: str) -> RPCError:
-        lowered = result.lower()
-        details = {**self._details(), "broker_result": result}
-        if (
-            "not allowed to publish" in lowered
-            or "permission" in lowered
-            or "not authori" in lowered
-        ):
-            return RemoteUnavailable(
-                f"The DASF broker refused to deliver to {self.where}: {result}. The token configured "
-                f"for backend '{self.name}' is missing, wrong, or may not publish to topic '{self.topic}'.",
-                code="broker.forbidden",
-                details=details,
-            )
-        if "does not exist" in lowered or "not allowed to create topics" in lowered:
-            return RemoteUnavailable(
-                f"The DASF broker has no topic '{self.topic}' ({result}): check the topic of backend "
-                f"'{self.name}' ({self.where}).",
-                code="broker.topic_not_found",
-                details=details,
-            )
-        return RemoteUnavailable(
-            f"The DASF broker refused the message to {self.where}: {result}",
-            code="broker.refused",
-            details=details,
-        )
+        return self.address.refusal(result)
 
-    def _on_delivery(self, link: _Link, raw: str | bytes) -> None:
+    def _on_delivery(self, link: BrokerLink, raw: str | bytes) -> None:
         try:
             msg = json.loads(raw)
         except (TypeError, ValueError):
@@ -423,7 +335,7 @@ class BrokerTransport(Transport):
 
     # -- the connection ---------------------------------------------------------------
 
-    async def _link(self) -> _Link:
+    async def _link(self) -> BrokerLink:
         link = self._link_
         if link is not None and not link.closed:
             return link
@@ -447,25 +359,25 @@ class BrokerTransport(Transport):
         so a rotated one is picked up on the next connection)."""
         return connect_headers(read_token(**self._token_source))
 
-    async def _connect(self) -> _Link:
+    async def _connect(self) -> BrokerLink:
         """Open the consumer and the producer socket (the lock is held)."""
         if self.state in (STOPPED, FAILED):
             self.state = STARTING
+        options = SocketOptions(
+            connect_timeout=self.connect_timeout,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            max_message_size=self.max_message_size,
+            ca_bundle=self.ca_bundle,
+        )
         try:
-            headers = self.connect_headers()
-            consumer = await self._open(self.consumer_url, headers, "response topic")
-            try:
-                producer = await self._open(self.producer_url, headers, "topic")
-            except BaseException:
-                consumer.close()
-                raise
+            link = await open_link(self.address, self.connect_headers(), options)
         except RPCError as exc:
             self._last_failure = exc
             self._failed_at = time.monotonic()
             self.state = FAILED
             self.error = exc.to_json()
             raise
-        link = _Link(producer, consumer)
         if self._closing:  # closed while connecting
             link.close()
             raise RemoteUnavailable(
@@ -481,93 +393,23 @@ class BrokerTransport(Transport):
             log.info("Backend %s: connected to %s", self.name, self.where)
         self._connected_once = True
         self._tasks.create_task(
-            self._read(link, consumer, self._on_delivery), name=f"consumer {self.name}"
+            self._read(link, link.consumer, self._on_delivery), name=f"consumer {self.name}"
         )
         self._tasks.create_task(
-            self._read(link, producer, self._on_ack), name=f"producer {self.name}"
+            self._read(link, link.producer, self._on_ack), name=f"producer {self.name}"
         )
         return link  # ``running`` once the backend answers something
 
-    async def _open(
-        self, url: str, headers: dict[str, str], what: str
-    ) -> WebSocketClientConnection:
-        request = HTTPRequest(
-            url,
-            headers=headers,
-            connect_timeout=self.connect_timeout,
-            request_timeout=self.connect_timeout,
-            ca_certs=self.ca_bundle,
-        )
-        shown = public_url(url)
-        try:
-            conn = await asyncio.wait_for(
-                websocket_connect(
-                    request,
-                    ping_interval=self.ping_interval,
-                    ping_timeout=self.ping_timeout,
-                    max_message_size=self.max_message_size,
-                ),
-                self.connect_timeout + 1.0,
-            )
-            if conn.protocol is not None:  # small frames, each awaited: no Nagle delay
-                conn.protocol.set_nodelay(True)
-            return conn
-        except HTTPClientError as exc:
-            if exc.code == 599:  # tornado's own timeout
-                raise self._unreachable(
-                    shown, f"no answer within {self.connect_timeout:g} s"
-                ) from None
-            if exc.code in (401, 403):
-                raise RemoteUnavailable(
-                    f"The DASF broker refused the websocket for {what} '{self._topic_of(what)}' "
-                    f"({shown}): HTTP {exc.code}. The token configured for backend '{self.name}' is "
-                    "missing, wrong, or not allowed here.",
-                    code="broker.forbidden",
-                    details=self._details(),
-                ) from None
-            if exc.code == 404:
-                raise RemoteUnavailable(
-                    f"The DASF broker has no websocket at {shown} (HTTP 404): check the url of backend "
-                    f"'{self.name}' (dasf-broker-django: ws://host:port/ws; Pulsar: ws://host:port/ws/v2) "
-                    f"and the topic '{self.topic}'.",
-                    code="broker.topic_not_found",
-                    details=self._details(),
-                ) from None
-            raise self._unreachable(shown, f"HTTP {exc.code} {exc.message}") from None
-        except asyncio.TimeoutError:
-            raise self._unreachable(shown, f"no answer within {self.connect_timeout:g} s") from None
-        except (OSError, WebSocketClosedError) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise self._unreachable(shown, reason) from None
-
-    def _topic_of(self, what: str) -> str:
-        return self.response_topic if what == "response topic" else self.topic
-
-    def _unreachable(self, shown: str, reason: str) -> RPCError:
-        return RemoteUnavailable(
-            f"Cannot reach the DASF broker at {shown} for backend '{self.name}' (topic '{self.topic}'): {reason}.",
-            code="broker.unavailable",
-            details=self._details(),
-        )
-
-    async def _read(self, link: _Link, conn: WebSocketClientConnection, handle: Any) -> None:
+    async def _read(
+        self, link: BrokerLink, conn: WebSocketClientConnection, handle: FrameHandler
+    ) -> None:
         reason = "the broker closed the connection"
         try:
-            while True:
-                raw = await conn.read_message()
-                if raw is None:
-                    if conn.close_code is not None:
-                        reason = f"the broker closed the connection (code {conn.close_code})"
-                    elif link.closed:
-                        reason = link.reason or "closed"
-                    else:
-                        reason = "the connection dropped or a keepalive ping went unanswered"
-                    break
-                handle(link, raw)
+            reason = await link.read(conn, handle)
         finally:
             self._lost(link, reason)
 
-    def _lost(self, link: _Link, reason: str) -> None:
+    def _lost(self, link: BrokerLink, reason: str) -> None:
         """The link broke: fail its calls at once, and re-open it in the background."""
         if link.closed:
             return
@@ -590,15 +432,10 @@ class BrokerTransport(Transport):
                 self._reconnect(), name=f"reconnect {self.name}"
             )
 
-    def _lost_error(self, link: _Link) -> RPCError:
-        return RemoteUnavailable(
-            f"The connection to the DASF broker was lost ({link.reason or 'closed'}) while waiting "
-            f"for {self.where}.",
-            code="broker.unavailable",
-            details=self._details(),
-        )
+    def _lost_error(self, link: BrokerLink) -> RPCError:
+        return self.address.lost(link.reason)
 
-    def _drop(self, link: _Link, exc: RPCError) -> None:
+    def _drop(self, link: BrokerLink, exc: RPCError) -> None:
         link.close()
         self._pending.fail_all(exc, owner=link)
 
@@ -691,7 +528,7 @@ class BrokerTransport(Transport):
         return self._api_info
 
     def _details(self) -> dict[str, Any]:
-        return {"backend": self.name, "topic": self.topic, "broker": public_url(self.producer_url)}
+        return self.address.details()
 
 
 __all__ = ["BrokerTransport", "read_token"]
