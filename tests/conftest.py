@@ -1,4 +1,9 @@
-"""Shared fixtures: a real Jupyter server with the extension and real backend processes."""
+"""Shared fixtures: a real Jupyter server with the extension and real backend processes.
+
+Every response that server sends under ``jupyter-rpc/`` is checked against the REST
+contract (``jupyter_rpc/rest/openapi.yaml``): a request through ``jp_fetch`` (and so
+``rpc``) fails at once on a response the description does not allow; any other client
+(a notebook kernel, ``server_url``) fails the test at teardown."""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import pathlib
 from typing import Any
 
 import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_rpc.rest import ResponseRecorder
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -59,9 +67,49 @@ def with_local_cluster(tmp_path: pathlib.Path) -> Any:
 
 
 @pytest.fixture
+def rest_contract() -> ResponseRecorder:
+    """The responses of this test's server, checked against the OpenAPI description
+    (``.problems``: what did not fit; ``.checked``: how many responses were seen)."""
+    return ResponseRecorder()
+
+
+@pytest.fixture
+def jp_serverapp(jp_serverapp: Any, rest_contract: ResponseRecorder) -> Any:
+    """pytest-jupyter's server, its every ``jupyter-rpc/`` response checked."""
+    rest_contract.install(jp_serverapp.web_app, jp_serverapp.base_url)
+    yield jp_serverapp
+    if rest_contract.problems:
+        pytest.fail(
+            "responses the REST contract (jupyter_rpc/rest/openapi.yaml) does not allow:\n"
+            + "\n".join(rest_contract.problems),
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def jp_fetch(jp_fetch: Any, rest_contract: ResponseRecorder) -> Any:
+    """pytest-jupyter's ``jp_fetch``; a response the REST contract does not allow fails
+    the request (an AssertionError naming what does not fit)."""
+
+    async def fetch(*parts: str, **kwargs: Any) -> Any:
+        seen = len(rest_contract.problems)
+        try:
+            return await jp_fetch(*parts, **kwargs)
+        finally:
+            problems = rest_contract.problems[seen:]
+            if problems:
+                del rest_contract.problems[seen:]  # reported here, not again at teardown
+                raise AssertionError(
+                    "the REST contract (jupyter_rpc/rest/openapi.yaml) does not allow "
+                    "this response:\n" + "\n".join(problems)
+                )
+
+    return fetch
+
+
+@pytest.fixture
 def rpc(jp_fetch: Any) -> Any:
     """``await rpc("GET", "backends")`` → (status, JSON body), errors included."""
-    from tornado.httpclient import HTTPClientError
 
     async def fetch(
         method: str, *parts: str, body: Any = None, raw: bytes | None = None, **kwargs: Any
