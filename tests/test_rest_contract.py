@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import copy
 import importlib
+import importlib.util
 import json
 import pathlib
 import pkgutil
@@ -393,3 +394,17 @@ def test_the_docs_error_table_is_the_table() -> None:
     assert with_error_codes(text) == text
     for entry in ERROR_CODES:
         assert f"| `{entry.code}` |" in section
+
+
+# -- the front end's types -----------------------------------------------------------
+
+
+def test_the_typescript_types_are_generated_from_the_current_description() -> None:
+    spec = importlib.util.spec_from_file_location("openapi_ts", ROOT / "scripts" / "openapi_ts.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    committed = (ROOT / "src" / "shared" / "openapi.ts").read_text(encoding="utf-8")
+    assert committed == module.generate(load_openapi()), (
+        "src/shared/openapi.ts is not current: run `python scripts/openapi_ts.py`"
+    )
