@@ -248,11 +248,9 @@ class Backend:
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        """The REST model of this backend (asks a broker backend for a ping when its
-        last sign of life is old; never waits for it)."""
-        check_soon = getattr(self.transport, "check_soon", None)
-        if check_soon is not None:
-            check_soon()
+        """The REST model of this backend (asks its transport for a liveness check, which
+        a broker backend makes when its last sign of life is old; never waits for it)."""
+        self.transport.check_soon()
         return {
             "name": self.name,
             "display_name": self.config.display_name or self.name,

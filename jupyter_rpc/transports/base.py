@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 import json
+import time
 from typing import Any
 
 from .. import protocol
@@ -21,8 +23,15 @@ class Transport(abc.ABC):
 
     A call is cancelled by cancelling the task that awaits :meth:`call`; the transport
     then tells the backend (DASF has no cancel message; our runner understands ours).
+
+    What the server reads of a transport: ``kind`` (its name in the transport registry,
+    :mod:`jupyter_rpc.transports.registry`), ``state`` (``stopped``, ``starting``,
+    ``running`` or ``failed``), ``error`` (the JSON error of the last failure while
+    ``failed``) and ``restarts``; and the methods below. A new transport implements the
+    abstract ones and overrides :meth:`ping` and :meth:`check_soon` where it can do better.
     """
 
+    #: The transport's name in the registry (``"local"``, ``"broker"``, ``"ssh"``).
     kind: str = "abstract"
 
     def __init__(self, name: str) -> None:
@@ -48,6 +57,29 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Stop the backend connection (and process, where there is one)."""
+
+    async def ping(self, timeout: float = 10.0) -> float:
+        """Round-trip time to the backend, in seconds, starting it if needed.
+
+        Raises ``asyncio.TimeoutError`` past ``timeout`` and
+        :class:`~jupyter_rpc.errors.RPCError` when the backend cannot be reached. This
+        default times :meth:`api_info`; transports whose protocol has a ping (all of ours:
+        DASF ``ping``/``pong``) override it.
+        """
+        t0 = time.perf_counter()
+        await asyncio.wait_for(self.api_info(), timeout)
+        return time.perf_counter() - t0
+
+    def check_soon(self) -> None:
+        """Ask for a liveness check, returning at once; called whenever the backend list is
+        read, so ``state`` says whether the backend still answers.
+
+        The default does nothing: a transport that notices a dead backend by itself (a
+        process's exit, a closed channel) needs no check. One that cannot (a broker keeps
+        the connection open whether or not a backend listens) pings here, at most every
+        so often.
+        """
+        return None
 
 
 def result_of(reply: dict[str, Any]) -> Any:

@@ -119,7 +119,7 @@ class BrokerTransport(Transport):
         )
         self._api_info: dict[str, Any] | None = None
         self._api_info_stale = False
-        self._api_info_task: asyncio.Task[Any] | None = None
+        self._api_info_task: asyncio.Task[dict[str, Any]] | None = None
         self._tasks = TaskOwner(f"broker backend {name}")
         self._closing = False
         self._connected_once = False

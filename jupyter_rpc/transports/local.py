@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import time
 
-from .. import protocol
 from .process import ProcessTransport
 from .stream import StreamConnection
 
@@ -15,7 +13,7 @@ from .stream import StreamConnection
 SECRET_ENV = ("JUPYTER_TOKEN", "JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTERHUB_OAUTH_SECRET")
 
 
-class LocalTransport(ProcessTransport):
+class LocalTransport(ProcessTransport[asyncio.subprocess.Process]):
     """Starts the backend on first use, keeps it, and restarts it when it dies.
 
     Calls in flight when the process dies fail at once with ``backend.crashed``; the
@@ -39,14 +37,6 @@ class LocalTransport(ProcessTransport):
         self.argv = argv
         self.cwd = cwd
         self.env = env or {}
-        self._proc: asyncio.subprocess.Process | None = None
-
-    async def ping(self, timeout: float = 10.0) -> float:
-        """Round-trip time of a ping, in seconds (``asyncio.TimeoutError`` past ``timeout``)."""
-        conn = await self._connection()
-        t0 = time.perf_counter()
-        await asyncio.wait_for(conn.request(protocol.PING), timeout)
-        return time.perf_counter() - t0
 
     @property
     def pid(self) -> int | None:

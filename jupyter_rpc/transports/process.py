@@ -16,7 +16,7 @@ import json
 import logging
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from .. import protocol
 from ..errors import BackendCrashed, RemoteUnavailable, RPCError
@@ -27,7 +27,18 @@ from .stream import StreamConnection
 log = logging.getLogger(__name__)
 
 
-class ProcessTransport(Transport):
+class BackendProcess(Protocol):
+    """What the lifecycle reads of a running process: its exit code once it ended."""
+
+    @property
+    def returncode(self) -> int | None: ...
+
+
+#: The kind of process a subclass runs (a local subprocess, a process over SSH).
+P = TypeVar("P", bound=BackendProcess)
+
+
+class ProcessTransport(Transport, Generic[P]):
     """Starts the backend on first use, keeps it, and restarts it when it dies."""
 
     #: Shown after the backend's name in messages (" on levante").
@@ -37,7 +48,7 @@ class ProcessTransport(Transport):
         super().__init__(name)
         self.start_timeout = start_timeout
         self.max_message_size = max_message_size
-        self._proc: Any = None
+        self._proc: P | None = None
         self._conn: StreamConnection | None = None
         self._api_info: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
@@ -61,8 +72,8 @@ class ProcessTransport(Transport):
     async def _stop_process(self) -> None:
         """Close the connection and stop the process (bounded waits)."""
 
-    def _exit_code(self, proc: Any) -> int | None:
-        return proc.returncode  # type: ignore[no-any-return]
+    def _exit_code(self, proc: P) -> int | None:
+        return proc.returncode
 
     #: Said when a crashed process left no exit code.
     no_exit_code = ""
@@ -89,6 +100,14 @@ class ProcessTransport(Transport):
             protocol.REQUEST, protocol.encode_payload(request), on_progress=on_progress
         )
         return result_of(reply)
+
+    async def ping(self, timeout: float = 10.0) -> float:
+        """Round-trip time of a DASF ping to the running backend (started if needed), in
+        seconds; ``asyncio.TimeoutError`` past ``timeout``."""
+        conn = await self._connection()
+        t0 = time.perf_counter()
+        await asyncio.wait_for(conn.request(protocol.PING), timeout)
+        return time.perf_counter() - t0
 
     async def close(self) -> None:
         self._closing = True
@@ -170,7 +189,7 @@ class ProcessTransport(Transport):
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        proc: Any,
+        proc: P,
         exit_wait: float,
     ) -> StreamConnection:
         """The connection on a process's stdio, reporting its crash and its end."""
@@ -184,7 +203,7 @@ class ProcessTransport(Transport):
         )
         return conn
 
-    async def _wait_exit(self, proc: Any, timeout: float) -> None:
+    async def _wait_exit(self, proc: P, timeout: float) -> None:
         """Give a process whose output ended a moment to exit, so its exit code is known."""
 
     def _failed(self, exc: RPCError) -> None:
@@ -203,7 +222,7 @@ class ProcessTransport(Transport):
         self._failed(exc)
         return exc
 
-    def _crash_error(self, proc: Any) -> RPCError:
+    def _crash_error(self, proc: P) -> RPCError:
         if self._closing:
             return RemoteUnavailable(f"Backend '{self.name}' was stopped.")
         code = self._exit_code(proc)

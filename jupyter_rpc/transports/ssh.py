@@ -63,7 +63,7 @@ def remote_command(argv: list[str], cwd: str | None, env: dict[str, str] | None)
     return command
 
 
-class SSHTransport(ProcessTransport):
+class SSHTransport(ProcessTransport[PooledProcess]):
     """Runs ``command`` on ``target`` through ``pool`` and talks to it over the channel."""
 
     kind = "ssh"
@@ -88,7 +88,6 @@ class SSHTransport(ProcessTransport):
         self.cwd = cwd
         self.env = {"PYTHONUNBUFFERED": "1", **(env or {})}
         self.where = f" on {target.name}"
-        self._proc: PooledProcess | None = None
 
     def _details(self) -> dict[str, Any]:
         return {"backend": self.name, "cluster": self.target.label}
