@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, TraitError, Unicode, default, validate
@@ -15,7 +16,8 @@ from .handlers import Services, routes
 from .schedulers.forms import check_overrides
 from .services.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .services.calls import CallManager
-from .services.clusters import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT, ClusterRegistry
+from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
+from .services.clusters import ClusterRegistry
 
 #: The embedded default: the example backend as a local process.
 EXAMPLES = {
@@ -108,7 +110,8 @@ class RPCApp(ExtensionApp):
         "a,b", or a list), 'ssh_config' (true or a path), 'known_hosts' (a file of host
         keys, besides ~/.ssh/known_hosts), 'scheduler' ("slurm", "none"), 'workdir',
         'roots' (allowed folders by name, default {"home": "~"}; e.g.
-        {"home": "~", "scratch": "/scratch/$USER"}), 'submit' (per submit-form field:
+        {"home": "~", "scratch": "/scratch/$USER"}), 'files' (how the roots are reached:
+        "local" without 'host', "sftp" with one; the defaults), 'submit' (per submit-form field:
         "default", "enum", "minimum", "maximum", "const", "hidden"), 'display_name',
         'description', 'max_channels', 'connect_timeout', 'command_timeout'.
         The default is this machine only; setting this replaces it.
@@ -209,7 +212,7 @@ class RPCApp(ExtensionApp):
 def _check_entries(
     trait: str,
     value: dict[str, Any],
-    validator: Any,
+    validator: Draft202012Validator,
     more: Callable[[dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:
     """A dict of named configs (``RPCApp.backends``, ``RPCApp.clusters``), each checked

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from ..errors import RPCError
 from . import paths as P
 from .base import CHUNK_SIZE, FileEntry, RemoteFiles
+from .registry import FilesContext
 
 T = TypeVar("T")
 
@@ -430,3 +431,9 @@ def _unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def from_context(ctx: FilesContext) -> LocalFiles:
+    """The registry's factory (:mod:`jupyter_rpc.files.registry`): the roots are folders of
+    the Jupyter server's machine."""
+    return LocalFiles(ctx.roots)

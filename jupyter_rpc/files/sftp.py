@@ -22,6 +22,7 @@ from asyncssh import SFTPAttrs, SFTPClient, SFTPClientFile
 from ..errors import RemoteTimeout, RPCError
 from . import paths as P
 from .base import CHUNK_SIZE, FileEntry, RemoteFiles
+from .registry import FilesContext
 
 T = TypeVar("T")
 
@@ -783,3 +784,11 @@ class SFTPFiles(RemoteFiles):
             return
         for temp in temps:
             await self._remove_temp(sftp, temp)
+
+
+def from_context(ctx: FilesContext) -> SFTPFiles:
+    """The registry's factory (:mod:`jupyter_rpc.files.registry`): the roots are folders of
+    the cluster, reached through its SFTP session."""
+    if ctx.open_sftp is None:
+        raise ValueError("sftp files need an SSH connection (a 'host')")
+    return SFTPFiles(ctx.open_sftp, user=ctx.user, roots=ctx.roots, label=ctx.cluster)

@@ -13,110 +13,26 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-
-from ..errors import InvalidRequest, NotFound, RPCError, problems_text, schema_problems
+from ..errors import InvalidRequest, NotFound, RPCError
+from ..files import registry as files_registry
 from ..files.base import RemoteFiles
+from ..files.registry import FilesContext
 from ..schedulers import registry as schedulers
 from ..schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
 from ..schedulers.registry import SchedulerContext
 from ..ssh.runner import CommandRunner, LocalRunner
+from .cluster_config import USER_CLUSTER_VALIDATOR, config_problems
+
+if TYPE_CHECKING:  # asyncssh is imported when the first SSH cluster is built
+    from ..ssh.pool import SSHPool
+    from ..ssh.target import SSHTarget
 
 log = logging.getLogger(__name__)
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
-
-_FIELD_OVERRIDE = {
-    "type": "object",
-    "properties": {
-        "default": {},
-        "enum": {"type": "array"},
-        "minimum": {"type": "number"},
-        "maximum": {"type": "number"},
-        "const": {},
-        "hidden": {"type": "boolean"},
-        "title": {"type": "string"},
-        "description": {"type": "string"},
-    },
-    "additionalProperties": False,
-}
-
-#: What an admin (or, without ``submit``, a user) may write for one cluster.
-CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "display_name": {"type": "string"},
-        "description": {"type": "string"},
-        "host": {
-            "type": "string",
-            "minLength": 1,
-            "pattern": r"^[^\s/@]+$",
-            "description": "host name, address or ~/.ssh/config alias; absent = this machine",
-        },
-        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-        "user": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$"},
-        "identity_file": {
-            "oneOf": [
-                {"type": "string", "minLength": 1},
-                {"type": "array", "items": {"type": "string", "minLength": 1}},
-            ]
-        },
-        "agent": {"type": "boolean"},
-        "jump": {
-            "oneOf": [
-                {"type": "string"},
-                {"type": "array", "items": {"type": "string", "minLength": 1}},
-            ]
-        },
-        "ssh_config": {"oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}]},
-        "known_hosts": {"type": "string", "minLength": 1},
-        "scheduler": {"enum": schedulers.names()},
-        "workdir": {"type": "string", "minLength": 1},
-        "roots": {
-            "type": "object",
-            "minProperties": 1,
-            "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
-            "additionalProperties": {"type": "string", "minLength": 1},
-        },
-        "submit": {"type": "object", "additionalProperties": _FIELD_OVERRIDE},
-        "max_channels": {"type": "integer", "minimum": 1, "maximum": 64},
-        "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
-        "command_timeout": {"type": "number", "exclusiveMinimum": 0},
-    },
-    "additionalProperties": False,
-}
-CLUSTER_CONFIG_VALIDATOR = Draft202012Validator(CLUSTER_CONFIG_SCHEMA)
-
-#: A cluster a user adds from the UI: SSH only, no admin-only keys.
-USER_CLUSTER_SCHEMA: dict[str, Any] = {
-    **CLUSTER_CONFIG_SCHEMA,
-    "properties": {
-        "name": {"type": "string", "pattern": NAME_PATTERN},
-        **{k: v for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items() if k != "submit"},
-        "scheduler": {"enum": schedulers.names(remote=True)},
-    },
-    "required": ["name", "host"],
-}
-USER_CLUSTER_VALIDATOR = Draft202012Validator(USER_CLUSTER_SCHEMA)
-
-#: The embedded default: this machine.
-LOCAL_DEFAULT = {
-    "local": {
-        "display_name": "This computer",
-        "description": "Jobs run as processes of the Jupyter server; files are your home folder.",
-        "scheduler": "local",
-        "roots": {"home": "~"},
-    }
-}
-
-
-def config_problems(config: Any, validator: Draft202012Validator = CLUSTER_CONFIG_VALIDATOR) -> str:
-    """A readable list of what is wrong with a cluster config ('' if nothing)."""
-    return problems_text(schema_problems(validator, config))
 
 
 @dataclass
@@ -141,9 +57,10 @@ class Cluster:
         scheduler: Scheduler | None,
         files: RemoteFiles,
         runner: CommandRunner,
-        pool: Any = None,
-        target: Any = None,
+        pool: SSHPool | None = None,
+        target: SSHTarget | None = None,
         refresh_min: float = 5.0,
+        local_user: str = "",
     ) -> None:
         self.name = name
         self.config = config
@@ -154,6 +71,8 @@ class Cluster:
         self.pool = pool
         self.target = target
         self.refresh_min = refresh_min
+        #: Whose jobs and files these are on this machine (a cluster without ``target``).
+        self.local_user = local_user
         self._jobs: dict[bool, _JobsCache] = {False: _JobsCache(), True: _JobsCache()}
         self.queries = 0  # scheduler list queries made (benchmarks, tests)
         self._partitions: tuple[float, list[Partition]] | None = None
@@ -184,6 +103,29 @@ class Cluster:
         if workdir.startswith("~/"):
             return workdir[2:]
         return workdir
+
+    # -- the SSH connection ----------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the SSH connection now (to learn about host keys and prompts early);
+        nothing to do for this machine."""
+        if self.pool is not None and self.target is not None:
+            await self.pool.connect(self.target)
+
+    def _ssh(self, nothing: str) -> tuple[SSHPool, SSHTarget]:
+        if self.pool is None or self.target is None:
+            raise InvalidRequest(f"Cluster '{self.name}' is this machine: {nothing}.")
+        return self.pool, self.target
+
+    async def trust_host(self, fingerprint: str) -> None:
+        """Trust an unknown host key the user has checked."""
+        pool, target = self._ssh("there is no host key to trust")
+        await pool.trust_host(target, fingerprint)
+
+    async def answer(self, prompt_id: str, responses: list[str]) -> None:
+        """Answer a password or one-time-code prompt of the SSH server."""
+        pool, target = self._ssh("there is nothing to log in to")
+        await pool.answer(target, prompt_id, responses)
 
     # -- jobs ------------------------------------------------------------------------
 
@@ -279,7 +221,7 @@ class Cluster:
     def user_name(self, conn: dict[str, Any] | None = None) -> str:
         """The account jobs and files belong to (as far as known before connecting)."""
         if self.target is None:
-            return getattr(self.scheduler, "user", None) or _local_user()
+            return self.local_user or _local_user()
         if conn is None and self.pool is not None:
             conn = self.pool.state(self.target)
         user: str = (conn or {}).get("user") or self.target.user or self.config.get("user", "")
@@ -348,7 +290,7 @@ class ClusterRegistry:
         self.local_jobs_dir = local_jobs_dir or state_dir / "local-jobs"
         self._site = dict(site)
         self._clusters: dict[str, Cluster] = {}
-        self._pool: Any = None
+        self._pool: SSHPool | None = None
         self._ssh_idle_timeout = ssh_idle_timeout
         for name, config in self._site.items():
             try:
@@ -357,7 +299,7 @@ class ClusterRegistry:
                 log.error(
                     "jupyter_rpc: cluster %r is not available: %s",
                     name,
-                    getattr(exc, "message", exc),
+                    _reason(exc),
                 )
         for name, config in self._load_user().items():
             if name in self._clusters:
@@ -371,13 +313,13 @@ class ClusterRegistry:
                 log.warning(
                     "jupyter_rpc: user cluster %r is ignored: %s",
                     name,
-                    getattr(exc, "message", exc),
+                    _reason(exc),
                 )
 
     # -- building ------------------------------------------------------------------------
 
     @property
-    def pool(self) -> Any:
+    def pool(self) -> SSHPool:
         """The one SSH connection pool (made on first need)."""
         if self._pool is None:
             from ..ssh.pool import SSHPool
@@ -390,13 +332,14 @@ class ClusterRegistry:
 
     def _build(self, name: str, config: dict[str, Any], *, source: str) -> Cluster:
         roots = config.get("roots") or {"home": "~"}
-        kind = config.get("scheduler", "slurm" if config.get("host") else "local")
-        if not config.get("host"):
-            from ..files.local import LocalFiles
-
-            files: RemoteFiles = LocalFiles(roots)
+        remote = bool(config.get("host"))
+        kind = config.get("scheduler", "slurm" if remote else "local")
+        files_kind = config.get("files") or files_registry.default(remote=remote)
+        if not remote:
             runner: CommandRunner = LocalRunner()
-            scheduler = self._scheduler(kind, name, runner, _local_user(), None, remote=False)
+            user = _local_user()
+            files = self._files(files_kind, FilesContext(name, roots, user, False, runner))
+            scheduler = self._scheduler(kind, name, runner, user, None, remote=False)
             return Cluster(
                 name,
                 config,
@@ -405,33 +348,17 @@ class ClusterRegistry:
                 files=files,
                 runner=runner,
                 refresh_min=self.refresh_min,
+                local_user=user,
             )
-        from ..files.sftp import SFTPFiles
         from ..ssh.runner import SSHRunner
         from ..ssh.target import SSHTarget
 
-        ssh_keys: dict[str, Any] = {
-            k: config[k]
-            for k in (
-                "host",
-                "port",
-                "user",
-                "identity_file",
-                "agent",
-                "jump",
-                "ssh_config",
-                "known_hosts",
-                "max_channels",
-                "connect_timeout",
-                "command_timeout",
-            )
-            if k in config
-        }
-        target = SSHTarget.from_config(name, ssh_keys)
+        target = SSHTarget.from_config(name, {k: config[k] for k in _SSH_KEYS if k in config})
         pool = self.pool
         ssh = SSHRunner(pool, target)
         user = target.user or config.get("user") or ""
-        files = SFTPFiles(lambda: pool.sftp(target), user=user, roots=roots, label=name)
+        ctx = FilesContext(name, roots, user, True, ssh, open_sftp=lambda: pool.sftp(target))
+        files = self._files(files_kind, ctx)
         scheduler = self._scheduler(
             kind, name, ssh, user or None, target.command_timeout, remote=True
         )
@@ -446,6 +373,14 @@ class ClusterRegistry:
             target=target,
             refresh_min=self.refresh_min,
         )
+
+    @staticmethod
+    def _files(kind: str, ctx: FilesContext) -> RemoteFiles:
+        """The cluster's files, from the registry (the only place names are mapped)."""
+        try:
+            return files_registry.make(kind, ctx)
+        except ValueError as exc:
+            raise InvalidRequest(f"Cluster '{ctx.cluster}': {exc}.") from None
 
     def _scheduler(
         self,
@@ -467,7 +402,7 @@ class ClusterRegistry:
 
     # -- lookup ------------------------------------------------------------------------
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Cluster]:
         return iter(self._clusters.values())
 
     def __len__(self) -> int:
@@ -483,6 +418,26 @@ class ClusterRegistry:
                 code="cluster.not_found",
                 details={"cluster": name},
             ) from None
+
+    # -- the SSH connection of one -------------------------------------------------------
+
+    async def connect(self, name: str) -> Cluster:
+        """Open cluster ``name``'s SSH connection now; the cluster, to show its state."""
+        cluster = self.get(name)
+        await cluster.connect()
+        return cluster
+
+    async def trust_host(self, name: str, fingerprint: str) -> Cluster:
+        """Trust the host key ``fingerprint`` of cluster ``name``, checked by the user."""
+        cluster = self.get(name)
+        await cluster.trust_host(fingerprint)
+        return cluster
+
+    async def answer(self, name: str, prompt_id: str, responses: list[str]) -> Cluster:
+        """Answer a login prompt of cluster ``name``'s SSH server."""
+        cluster = self.get(name)
+        await cluster.answer(prompt_id, responses)
+        return cluster
 
     # -- user clusters -------------------------------------------------------------------
 
@@ -570,3 +525,24 @@ def _local_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return str(os.getuid())
+
+
+#: The keys of a cluster's config that say how to reach it over SSH.
+_SSH_KEYS = (
+    "host",
+    "port",
+    "user",
+    "identity_file",
+    "agent",
+    "jump",
+    "ssh_config",
+    "known_hosts",
+    "max_channels",
+    "connect_timeout",
+    "command_timeout",
+)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a cluster could not be built, for the log."""
+    return exc.message if isinstance(exc, RPCError) else str(exc)

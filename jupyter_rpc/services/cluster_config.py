@@ -1,0 +1,108 @@
+"""What a cluster's config may say: the schema ``RPCApp.clusters`` and a user's own
+clusters are checked against, and the embedded default (this machine).
+
+The ``scheduler`` and ``files`` choices come from their registries
+(:mod:`jupyter_rpc.schedulers.registry`, :mod:`jupyter_rpc.files.registry`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..errors import problems_text, schema_problems
+from ..files import registry as files
+from ..schedulers import registry as schedulers
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+_FIELD_OVERRIDE = {
+    "type": "object",
+    "properties": {
+        "default": {},
+        "enum": {"type": "array"},
+        "minimum": {"type": "number"},
+        "maximum": {"type": "number"},
+        "const": {},
+        "hidden": {"type": "boolean"},
+        "title": {"type": "string"},
+        "description": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+#: What an admin (or, without ``submit``, a user) may write for one cluster.
+CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "display_name": {"type": "string"},
+        "description": {"type": "string"},
+        "host": {
+            "type": "string",
+            "minLength": 1,
+            "pattern": r"^[^\s/@]+$",
+            "description": "host name, address or ~/.ssh/config alias; absent = this machine",
+        },
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "user": {"type": "string", "minLength": 1, "pattern": r"^[A-Za-z0-9_.][A-Za-z0-9_.@-]*$"},
+        "identity_file": {
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}},
+            ]
+        },
+        "agent": {"type": "boolean"},
+        "jump": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string", "minLength": 1}},
+            ]
+        },
+        "ssh_config": {"oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}]},
+        "known_hosts": {"type": "string", "minLength": 1},
+        "scheduler": {"enum": schedulers.names()},
+        "files": {"enum": files.names()},
+        "workdir": {"type": "string", "minLength": 1},
+        "roots": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+            "additionalProperties": {"type": "string", "minLength": 1},
+        },
+        "submit": {"type": "object", "additionalProperties": _FIELD_OVERRIDE},
+        "max_channels": {"type": "integer", "minimum": 1, "maximum": 64},
+        "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "command_timeout": {"type": "number", "exclusiveMinimum": 0},
+    },
+    "additionalProperties": False,
+}
+CLUSTER_CONFIG_VALIDATOR = Draft202012Validator(CLUSTER_CONFIG_SCHEMA)
+
+#: A cluster a user adds from the UI: SSH only, no admin-only keys.
+USER_CLUSTER_SCHEMA: dict[str, Any] = {
+    **CLUSTER_CONFIG_SCHEMA,
+    "properties": {
+        "name": {"type": "string", "pattern": NAME_PATTERN},
+        **{k: v for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items() if k != "submit"},
+        "scheduler": {"enum": schedulers.names(remote=True)},
+        "files": {"enum": files.names(remote=True)},
+    },
+    "required": ["name", "host"],
+}
+USER_CLUSTER_VALIDATOR = Draft202012Validator(USER_CLUSTER_SCHEMA)
+
+#: The embedded default: this machine.
+LOCAL_DEFAULT = {
+    "local": {
+        "display_name": "This computer",
+        "description": "Jobs run as processes of the Jupyter server; files are your home folder.",
+        "scheduler": "local",
+        "roots": {"home": "~"},
+    }
+}
+
+
+def config_problems(config: Any, validator: Draft202012Validator = CLUSTER_CONFIG_VALIDATOR) -> str:
+    """A readable list of what is wrong with a cluster config ('' if nothing)."""
+    return problems_text(schema_problems(validator, config))
