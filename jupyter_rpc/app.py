@@ -18,6 +18,8 @@ from .services.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .services.calls import CallManager
 from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
+from .services.contents import ContentsService
+from .services.jobs import JobsService
 
 #: The embedded default: the example backend as a local process.
 EXAMPLES = {
@@ -192,7 +194,8 @@ class RPCApp(ExtensionApp):
             max_request_size=self.max_request_size,
             max_wait=self.max_wait,
             clusters=clusters,
-            max_open_size=self.max_open_size,
+            contents=ContentsService(max_open_size=self.max_open_size),
+            jobs=JobsService(),
             max_upload_size=self.max_upload_size,
         )
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")

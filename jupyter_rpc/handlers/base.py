@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -15,6 +15,8 @@ from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_te
 from ..services.backends import BackendRegistry
 from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
+from ..services.contents import ContentsService
+from ..services.jobs import JobsService
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
 HTTP_CODES = {
@@ -36,14 +38,18 @@ HTTP_MESSAGES = {
 
 @dataclass
 class Services:
-    """What the handlers work with; injected through the route table."""
+    """What the handlers work with (made once by ``RPCApp``); injected through the route
+    table."""
 
     backends: BackendRegistry
     calls: CallManager
     max_request_size: int
     max_wait: float
     clusters: ClusterRegistry | None = None
-    max_open_size: int = 32 * 1024 * 1024
+    #: A cluster's files as contents-API models; holds the chunked uploads in progress.
+    contents: ContentsService = field(default_factory=ContentsService)
+    jobs: JobsService = field(default_factory=JobsService)
+    #: Largest streamed upload (bytes): tornado's body limit for the upload route.
     max_upload_size: int = 100 * 1024 * 1024 * 1024
 
 

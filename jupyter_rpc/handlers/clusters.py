@@ -1,18 +1,16 @@
-"""Clusters, their SSH connection, and their batch jobs."""
+"""Clusters, their SSH connection, and their batch jobs: the REST side of
+:mod:`jupyter_rpc.services.clusters` and :mod:`jupyter_rpc.services.jobs`."""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
+from typing import cast
 
 from jsonschema import Draft202012Validator
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import InvalidRequest
-from ..schedulers.base import JobSpec
-from ..schedulers.forms import apply_overrides, check_spec, submit_schema
 from ..services.clusters import Cluster, ClusterRegistry
+from ..services.jobs import JobRequest, JobsService
 from .base import RPCHandler
 
 TRUST_REQUEST = Draft202012Validator(
@@ -87,23 +85,16 @@ class ClusterHandler(RPCHandler):
         assert registry is not None
         return registry
 
+    @property
+    def jobs(self) -> JobsService:
+        return self.services.jobs
+
     def cluster(self, name: str) -> Cluster:
         return self.clusters.get(name)
 
-    async def job_spec(self, cluster: Cluster) -> JobSpec:
-        """The request's job, with the site's fixed values, checked against the limits."""
-        body = self.json_body(JOB_SPEC)
-        overrides = cluster.config.get("submit") or {}
-        if overrides:
-            body = apply_overrides(body, overrides)
-        spec = JobSpec(**body)
-        check_spec(spec, await cluster.partitions())
-        if spec.script is not None and not spec.script.startswith("#!"):
-            # Plain commands typed into the form: Slurm wants an interpreter line.
-            spec.script = "#!/bin/bash\n" + spec.script
-        if spec.workdir is None:
-            spec.workdir = cluster.default_workdir()
-        return spec
+    def job_request(self) -> JobRequest:
+        """The request's job, checked against the REST schema."""
+        return cast(JobRequest, self.json_body(JOB_SPEC))
 
 
 class ClustersHandler(ClusterHandler):
@@ -143,10 +134,7 @@ class ConnectHandler(ClusterHandler):
     @web.authenticated
     @authorized
     async def post(self, cluster: str) -> None:
-        c = self.cluster(cluster)
-        if c.pool is not None:
-            await c.pool.connect(c.target)
-        self.write_json(c.to_json())
+        self.write_json((await self.clusters.connect(cluster)).to_json())
 
 
 class TrustHandler(ClusterHandler):
@@ -156,13 +144,7 @@ class TrustHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str) -> None:
         body = self.json_body(TRUST_REQUEST)
-        c = self.cluster(cluster)
-        if c.pool is None:
-            raise InvalidRequest(
-                f"Cluster '{cluster}' is this machine: there is no host key to trust."
-            )
-        await c.pool.trust_host(c.target, body["fingerprint"])
-        self.write_json(c.to_json())
+        self.write_json((await self.clusters.trust_host(cluster, body["fingerprint"])).to_json())
 
 
 class AuthHandler(ClusterHandler):
@@ -172,12 +154,7 @@ class AuthHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str) -> None:
         body = self.json_body(AUTH_REQUEST)
-        c = self.cluster(cluster)
-        if c.pool is None:
-            raise InvalidRequest(
-                f"Cluster '{cluster}' is this machine: there is nothing to log in to."
-            )
-        await c.pool.answer(c.target, body["prompt_id"], body["responses"])
+        c = await self.clusters.answer(cluster, body["prompt_id"], body["responses"])
         self.write_json(c.to_json())
 
 
@@ -190,16 +167,14 @@ class JobsHandler(ClusterHandler):
         c = self.cluster(cluster)
         all_users = self.get_query_argument("all_users", "0") in ("1", "true", "yes")
         self.set_header("Content-Type", "application/json")
-        self.finish(await c.jobs_json(all_users=all_users))
+        self.finish(await self.jobs.listing(c, all_users=all_users))
 
     @web.authenticated
     @authorized
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
-        spec = await self.job_spec(c)
-        job_id = await c.need_scheduler().submit(spec)
-        c.jobs_changed()
-        self.write_json((await _job_or_stub(c, job_id, spec)).to_json(), status=201)
+        job = await self.jobs.submit(c, self.job_request())
+        self.write_json(job.to_json(), status=201)
 
 
 class TestJobHandler(ClusterHandler):
@@ -209,7 +184,7 @@ class TestJobHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
-        self.write_json(await c.need_scheduler().test_submit(await self.job_spec(c)))
+        self.write_json(await self.jobs.test(c, self.job_request()))
 
 
 class JobHandler(ClusterHandler):
@@ -218,17 +193,12 @@ class JobHandler(ClusterHandler):
     @web.authenticated
     @authorized
     async def get(self, cluster: str, job_id: str) -> None:
-        c = self.cluster(cluster)
-        self.write_json((await c.need_scheduler().get_job(job_id, usage=True)).to_json())
+        self.write_json((await self.jobs.get(self.cluster(cluster), job_id)).to_json())
 
     @web.authenticated
     @authorized
     async def delete(self, cluster: str, job_id: str) -> None:
-        c = self.cluster(cluster)
-        scheduler = c.need_scheduler()
-        await scheduler.cancel(job_id)
-        c.jobs_changed()
-        self.write_json((await scheduler.get_job(job_id)).to_json())
+        self.write_json((await self.jobs.cancel(self.cluster(cluster), job_id)).to_json())
 
 
 class JobActionHandler(ClusterHandler):
@@ -238,20 +208,12 @@ class JobActionHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str, job_id: str, action: str) -> None:
         c = self.cluster(cluster)
-        scheduler = c.need_scheduler()
-        if action == "hold":
-            await scheduler.hold(job_id)
-        elif action == "release":
-            await scheduler.release(job_id)
-        else:  # resubmit
-            job = await scheduler.get_job(job_id)
-            spec = await _spec_of(c, job_id, job)
-            new_id = await scheduler.submit(spec)
-            c.jobs_changed()
-            self.write_json((await _job_or_stub(c, new_id, spec)).to_json(), status=201)
-            return
-        c.jobs_changed()
-        self.write_json((await scheduler.get_job(job_id)).to_json())
+        if action == "resubmit":
+            self.write_json((await self.jobs.resubmit(c, job_id)).to_json(), status=201)
+        elif action == "hold":
+            self.write_json((await self.jobs.hold(c, job_id)).to_json())
+        else:  # release (the route allows no other)
+            self.write_json((await self.jobs.release(c, job_id)).to_json())
 
 
 class OutputHandler(ClusterHandler):
@@ -264,7 +226,7 @@ class OutputHandler(ClusterHandler):
         stream = self.get_query_argument("stream", "stdout")
         offset = int(self._number("offset", 0, 0, 1 << 62))
         limit = int(self._number("limit", 65536, 1, 4 * 1024 * 1024))
-        self.write_json((await c.read_output(job_id, stream, offset, limit)).to_json())
+        self.write_json((await self.jobs.output(c, job_id, stream, offset, limit)).to_json())
 
 
 class HistoryHandler(ClusterHandler):
@@ -275,8 +237,7 @@ class HistoryHandler(ClusterHandler):
     async def get(self, cluster: str) -> None:
         c = self.cluster(cluster)
         days = self._number("days", 7.0, 0.01, 366.0)
-        jobs = await c.need_scheduler().history(days=days)
-        self.write_json({"jobs": [j.to_json() for j in jobs]})
+        self.write_json({"jobs": [j.to_json() for j in await self.jobs.history(c, days)]})
 
 
 class SubmitSchemaHandler(ClusterHandler):
@@ -285,44 +246,4 @@ class SubmitSchemaHandler(ClusterHandler):
     @web.authenticated
     @authorized
     async def get(self, cluster: str) -> None:
-        c = self.cluster(cluster)
-        scheduler = c.need_scheduler()
-        partitions = await c.partitions()
-        form = submit_schema(
-            partitions, overrides=c.config.get("submit") or {}, kind=scheduler.kind
-        )
-        self.write_json({**form, "partitions": [p.to_json() for p in partitions]})
-
-
-async def _job_or_stub(cluster: Cluster, job_id: str, spec: JobSpec) -> Any:
-    """The new job's detail; a minimal model if the scheduler does not show it yet."""
-    from ..errors import NotFound
-    from ..schedulers.base import JobInfo
-
-    try:
-        return await cluster.need_scheduler().get_job(job_id)
-    except NotFound:
-        return JobInfo(id=job_id, name=spec.name or "", state="pending", raw_state="SUBMITTED")
-
-
-async def _spec_of(cluster: Cluster, job_id: str, job: Any) -> JobSpec:
-    """The spec to submit a job again: its script and its resources."""
-    script = await cluster.need_scheduler().job_script(job_id)
-    if not script:
-        raise InvalidRequest(
-            f"The batch script of job {job_id} is no longer known to the scheduler; submit it again from its file.",
-            code="job.no_script",
-        )
-    fields = {f.name for f in dataclasses.fields(JobSpec)}
-    spec = JobSpec(script=script)
-    for name in ("name", "partition", "account", "qos", "workdir"):
-        value = getattr(job, name, None)
-        if value and name in fields:
-            setattr(spec, name, value)
-    if job.time_limit:
-        spec.time_limit = max(1, int(job.time_limit // 60))
-    if job.cpus:
-        spec.cpus = job.cpus
-    if job.memory_mb:
-        spec.memory_mb = job.memory_mb
-    return spec
+        self.write_json(await self.jobs.submit_form(self.cluster(cluster)))
