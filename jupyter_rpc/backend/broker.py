@@ -25,6 +25,10 @@ dasf-broker-django (``ws(s)://host/ws/<topic>``) and to Apache Pulsar's websocke
   publishing its api_info to ``status-ping``) and stops with the broker's refusal;
 * after a lost connection it reconnects with a capped exponential backoff; every
   connect and every wait for the broker has a time limit.
+
+The websocket client is the ``websockets`` package: this module runs on login nodes, where
+neither tornado nor jupyter_server is installed. It connects directly (no proxy from the
+environment) and without compression, as the runner always has.
 """
 
 from __future__ import annotations
@@ -39,9 +43,10 @@ import signal
 import ssl
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from .. import protocol
 from ..protocol import ProtocolError, decode_payload
@@ -62,6 +67,7 @@ from .streams import log
 __all__ = [
     "DEFAULT_MAX_PAYLOAD_SIZE",
     "BrokerConfig",
+    "ConnectRequest",
     "BrokerError",
     "BrokerRunner",
     "serve_on_broker",
@@ -71,10 +77,25 @@ __all__ = [
 DEFAULT_MAX_PAYLOAD_SIZE = 512_000
 #: The broker's response topic for its own pings and api_info requests (dasf-broker-django).
 STATUS_PING = "status-ping"
+#: Seconds a websocket's closing handshake may take (at shutdown, when a socket idles out).
+CLOSE_TIMEOUT = 2.0
+#: HTTP statuses of a refused websocket upgrade that retrying cannot change.
+REFUSALS = (401, 403, 404)
 
 
 class BrokerError(Exception):
     """A problem with the broker that retrying cannot fix (bad URL, refused token ...)."""
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """What one websocket connect to the broker sends (see :meth:`BrokerConfig.request`)."""
+
+    url: str
+    #: The handshake's headers (:func:`~jupyter_rpc.protocol.broker.connect_headers`).
+    headers: dict[str, str]
+    #: The TLS context of a ``wss://`` URL (None for ``ws://``).
+    ssl: ssl.SSLContext | None
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -128,26 +149,67 @@ class BrokerConfig:
     def producer_url(self, topic: str) -> str:
         return topic_url(self.url, topic, PRODUCER, pulsar=self.is_pulsar)
 
-    def request(self, url: str) -> HTTPRequest:
-        headers = connect_headers(self.token)
-        ssl_options: ssl.SSLContext | None = None
+    def request(self, url: str) -> ConnectRequest:
+        """The URL, headers and TLS context of a connect to ``url``."""
+        tls = None
         if url.startswith("wss://"):
-            ssl_options = ssl.create_default_context(cafile=self.ca_bundle or None)
-        return HTTPRequest(
-            url,
-            headers=headers,
-            connect_timeout=self.connect_timeout,
-            request_timeout=self.connect_timeout,
-            ssl_options=ssl_options,
+            tls = ssl.create_default_context(cafile=self.ca_bundle or None)
+        return ConnectRequest(url, connect_headers(self.token), tls)
+
+    async def connect(self, url: str) -> ClientConnection:
+        """Open a websocket to ``url`` within :attr:`connect_timeout`.
+
+        Raises what ``websockets`` raises: :class:`~websockets.exceptions.InvalidStatus`
+        when the broker refuses the upgrade, :class:`OSError` (and
+        :class:`ssl.SSLCertVerificationError`) when it cannot be reached, and
+        :class:`TimeoutError`.
+        """
+        request = self.request(url)
+        headers = dict(request.headers)
+        agent = headers.pop("User-Agent", None)
+        if urlsplit(url).username is not None:
+            # credentials in the URL are sent as Basic auth and win over a token (as they
+            # did before websockets, which would send both)
+            headers.pop("Authorization", None)
+        options: dict[str, Any] = {"ssl": request.ssl} if request.ssl is not None else {}
+        return await asyncio.wait_for(
+            connect(
+                url,
+                additional_headers=headers,
+                user_agent_header=agent,
+                compression=None,
+                proxy=None,
+                open_timeout=self.connect_timeout,
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                close_timeout=CLOSE_TIMEOUT,
+                max_size=self.max_message_size,
+                **options,
+            ),
+            self.connect_timeout + 1.0,
         )
 
 
+def _status(exc: BaseException) -> int | None:
+    """The HTTP status of a refused websocket upgrade, else None."""
+    return exc.response.status_code if isinstance(exc, InvalidStatus) else None
+
+
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, HTTPClientError):
-        if exc.code == 599:
-            return str(exc.message or "timeout")
-        return f"HTTP {exc.code} {exc.message or ''}".strip()
+    if isinstance(exc, InvalidStatus):
+        response = exc.response
+        return f"HTTP {response.status_code} {response.reason_phrase}".strip()
+    if isinstance(exc, asyncio.TimeoutError):
+        return str(exc) or "timeout"
     return str(exc) or type(exc).__name__
+
+
+async def _close(ws: ClientConnection) -> None:
+    """Close a websocket (its closing handshake is bounded by :data:`CLOSE_TIMEOUT`)."""
+    try:
+        await ws.close()
+    except Exception:  # noqa: BLE001 - closing a broken socket may fail in any way
+        pass
 
 
 # -- the runner ----------------------------------------------------------------------------
@@ -174,7 +236,7 @@ class BrokerRunner(Runner):
         self.topic = config.topic  # source_topic of every reply
         self._producers: dict[str, _Producer] = {}
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._consumer: WebSocketClientConnection | None = None
+        self._consumer: ClientConnection | None = None
         self._announce_count = 0
         self._contexts = itertools.count(1)
         #: Set once the consumer socket is open and the broker accepted us (for tests).
@@ -196,11 +258,12 @@ class BrokerRunner(Runner):
         consumer.cancel()
         ended = await self._end_calls()
         await self._flush_producers(timeout=2.0)
-        for producer in list(self._producers.values()):
-            producer.close()
+        closing = [producer.close() for producer in list(self._producers.values())]
         if self._consumer is not None:
-            self._consumer.close()
+            closing.append(asyncio.ensure_future(_close(self._consumer)))
         await asyncio.gather(consumer, return_exceptions=True)
+        if closing:
+            await asyncio.wait(closing, timeout=CLOSE_TIMEOUT + 0.5)
         return ended
 
     async def _sleep(self, seconds: float) -> bool:
@@ -212,18 +275,6 @@ class BrokerRunner(Runner):
             return False
         return True
 
-    async def _connect(self, url: str) -> WebSocketClientConnection:
-        cfg = self.config
-        return await asyncio.wait_for(
-            websocket_connect(
-                cfg.request(url),
-                ping_interval=cfg.ping_interval,
-                ping_timeout=cfg.ping_timeout,
-                max_message_size=cfg.max_message_size,
-            ),
-            cfg.connect_timeout + 1.0,
-        )
-
     async def _consume(self) -> None:
         """Keep the consumer socket open and hand every frame to the dispatcher."""
         cfg = self.config
@@ -232,18 +283,19 @@ class BrokerRunner(Runner):
         ever_connected = False
         while True:
             try:
-                ws = await self._connect(cfg.consumer_url)
+                ws = await cfg.connect(cfg.consumer_url)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure is retried or fatal
-                if isinstance(exc, HTTPClientError) and exc.code in (401, 403, 404):
+                status = _status(exc)
+                if status in REFUSALS:
                     if not ever_connected:
                         self._fatal(
                             f"the broker refused the connection to topic {cfg.topic!r} at "
                             f"{cfg.shown_url}: {_describe(exc)}"
                             + (
                                 " (is the token right?)"
-                                if exc.code != 404
+                                if status != 404
                                 else " (is the URL right?)"
                             )
                         )
@@ -276,18 +328,19 @@ class BrokerRunner(Runner):
                         f"{refusal} (the topic must exist, and one that is not public needs "
                         "a token with the right to consume it: is the token right?)"
                     )
-                    ws.close()
+                    await _close(ws)
                     return
             ever_connected = True
             backoff = cfg.min_backoff
             self.connected.set()
             while True:
-                text = await ws.read_message()
-                if text is None:
+                try:
+                    text = await ws.recv()
+                except ConnectionClosed:
                     break
                 if isinstance(text, bytes):
                     text = text.decode("utf-8", errors="replace")
-                self._on_frame(ws, text)
+                await self._on_frame(ws, text)
             self.connected.clear()
             self._consumer = None
             log(f"lost the connection to the broker ({ws.close_code or 'closed'}); reconnecting")
@@ -328,7 +381,7 @@ class BrokerRunner(Runner):
             producer.forget_ack(context)
         return None if result == "ok" else str(result)
 
-    def _on_frame(self, ws: WebSocketClientConnection, text: str) -> None:
+    async def _on_frame(self, ws: ClientConnection, text: str) -> None:
         try:
             msg = json.loads(text)
         except json.JSONDecodeError:
@@ -338,7 +391,7 @@ class BrokerRunner(Runner):
             return
         message_id = msg.get("messageId")
         if message_id is not None:
-            self._ack(ws, message_id)
+            await self._ack(ws, message_id)
             if self._duplicate(str(message_id)):
                 return
         props = msg.get("properties")
@@ -369,10 +422,10 @@ class BrokerRunner(Runner):
         props = dict(props, requestContext=key)
         self._dispatch({"properties": props, "context": key, "payload": payload}, decoded)
 
-    def _ack(self, ws: WebSocketClientConnection, message_id: Any) -> None:
+    async def _ack(self, ws: ClientConnection, message_id: Any) -> None:
         try:
-            ws.write_message(json.dumps({"messageId": message_id}))
-        except WebSocketClosedError:
+            await ws.send(json.dumps({"messageId": message_id}))
+        except ConnectionClosed:
             pass  # the broker re-sends un-acked messages after the reconnect
 
     def _duplicate(self, message_id: str) -> bool:
@@ -432,7 +485,7 @@ class _Producer:
         self.idle = asyncio.Event()
         self.idle.set()
         self.closed = False
-        self.ws: WebSocketClientConnection | None = None
+        self.ws: ClientConnection | None = None
         self._acks: dict[str, asyncio.Future[str]] = {}
         self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -449,12 +502,11 @@ class _Producer:
     def forget_ack(self, context: str) -> None:
         self._acks.pop(context, None)
 
-    def close(self) -> None:
+    def close(self) -> asyncio.Task[None]:
+        """Stop sending; the task that ends once the socket is closed."""
         self.closed = True
         self._task.cancel()
-        if self.ws is not None:
-            self.ws.close()
-            self.ws = None
+        return self._task
 
     async def _run(self) -> None:
         cfg = self.runner.config
@@ -474,34 +526,34 @@ class _Producer:
                 text = item if isinstance(item, str) else json.dumps(item, separators=(",", ":"))
                 try:
                     assert self.ws is not None
-                    await self.ws.write_message(text)
-                except WebSocketClosedError:
+                    await self.ws.send(text)
+                except ConnectionClosed:
                     self.ws = None  # reconnect and send it again
                     continue
                 self.queue.popleft()
         finally:
             self.closed = True
             self.idle.set()
-            if self.ws is not None:
-                self.ws.close()
-                self.ws = None
+            ws, self.ws = self.ws, None
             self.runner._producer_done(self)
+            if ws is not None:
+                await _close(ws)
 
     async def _open(self) -> bool:
         """Connect within ``producer_connection_timeout``; on failure drop the queue."""
-        runner, cfg = self.runner, self.runner.config
+        cfg = self.runner.config
         loop = asyncio.get_running_loop()
         deadline = loop.time() + cfg.producer_connection_timeout
         backoff = cfg.min_backoff
         error = ""
         while loop.time() < deadline:
             try:
-                self.ws = await runner._connect(self.url)
+                self.ws = await cfg.connect(self.url)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001
                 error = _describe(exc)
-                if isinstance(exc, HTTPClientError) and exc.code in (401, 403, 404):
+                if _status(exc) in REFUSALS:
                     break
                 await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
                 backoff = min(backoff * 2, cfg.max_backoff)
@@ -520,10 +572,11 @@ class _Producer:
                 )
         return False
 
-    async def _read_acks(self, ws: WebSocketClientConnection) -> None:
+    async def _read_acks(self, ws: ClientConnection) -> None:
         while True:
-            text = await ws.read_message()
-            if text is None:
+            try:
+                text = await ws.recv()
+            except ConnectionClosed:
                 if self.ws is ws:
                     self.ws = None
                 return
