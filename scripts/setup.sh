@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Shared set-up for scripts/demo.sh, scripts/test.sh and scripts/lint.sh (sourced, not run).
 # Creates the Python venv from the lock (requirements/dev.txt), installs the JavaScript
-# dependencies from yarn.lock, and installs jupyter_rpc in editable mode with its prebuilt
-# JupyterLab extension linked in.
+# dependencies from yarn.lock, and installs jupyter-rpc-backend and jupyter_rpc in editable
+# mode, with the prebuilt JupyterLab extension linked in.
 #
 # Two modes:
 #   locked (default)       .venv, exactly the versions in requirements/dev.txt (hashes checked)
@@ -108,15 +108,28 @@ setup_js() {
   fi
 }
 
+# The two distributions built from this tree: jupyter-rpc-backend (jupyter_rpc/backend and
+# jupyter_rpc/protocol, packages/jupyter-rpc-backend) and jupyter_rpc, which depends on it.
+# The backend is on no index, so pip gets it from the tree in the same command.
+BACKEND_DIST="packages/jupyter-rpc-backend"
+
 install_editable() {
-  say "Installing jupyter_rpc (editable) and building its JupyterLab extension"
+  say "Installing jupyter-rpc-backend and jupyter_rpc (editable) and building the JupyterLab extension"
   if [ "$JRPC_LATEST" = 1 ]; then
-    # resolve the package's ranges and extras afresh, newest first
+    # resolve the packages' ranges and extras afresh, newest first
     quiet "pip could not install jupyter_rpc" \
-      python -m pip install --upgrade --upgrade-strategy eager --no-build-isolation -e ".[${1:-test}]"
+      python -m pip install --upgrade --upgrade-strategy eager --no-build-isolation \
+      -e "$BACKEND_DIST" -e ".[${1:-test}]"
   else
-    # everything it needs is in the lock already
-    quiet "pip could not install jupyter_rpc" python -m pip install --no-deps --no-build-isolation -e .
+    # everything they need is in the lock already
+    quiet "pip could not install jupyter_rpc" \
+      python -m pip install --no-deps --no-build-isolation -e "$BACKEND_DIST" -e .
+  fi
+  if [ ! -x "$VENV/bin/jupyter-rpc" ]; then
+    # The jupyter-rpc script moved from jupyter_rpc to jupyter-rpc-backend: replacing an
+    # older jupyter_rpc removed it after the backend had installed it.
+    quiet "pip could not install jupyter-rpc-backend" \
+      python -m pip install --no-deps --no-build-isolation --force-reinstall -e "$BACKEND_DIST"
   fi
   quiet "the lab extension did not build" jlpm build
   quiet "the lab extension could not be linked" jupyter labextension develop . --overwrite

@@ -8,7 +8,8 @@
 #
 # Installs what it needs (Chromium from apt as root, the Python toolchain in a venv,
 # JavaScript packages from yarn.lock), runs the linters and type checkers first, builds
-# the wheel and checks that it installs and loads without node, then runs the front-end
+# both wheels (jupyter-rpc-backend and jupyter_rpc) and checks that they install and load
+# without node, then runs the front-end
 # unit tests, the server/API/notebook tests (with the HPC and DASF test beds) and the
 # browser tests in real Chromium. Package managers' output goes to .logs/setup.log.
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
@@ -46,25 +47,32 @@ fi
 export TMPDIR="${TMPDIR_FOR_TESTS:-$ROOT/.ci-tmp}"
 rm -rf "$TMPDIR" && mkdir -p "$TMPDIR"
 
-say "Building the wheel (production labextension) and checking it in a fresh venv without node"
+say "Building the wheels (jupyter-rpc-backend; jupyter_rpc with the production labextension) and checking them in a fresh venv without node"
 quiet "jlpm clean failed" jlpm clean:all
 rm -rf dist
 WHEEL_VENV="$TMPDIR/wheel-venv"
 quiet "could not create $WHEEL_VENV" "$PYTHON" -m venv "$WHEEL_VENV"
 if [ "$JRPC_LATEST" = 1 ]; then
-  # as a user's pip does it: isolated build, dependencies resolved afresh
+  # as a user's pip does it: isolated builds, dependencies resolved afresh (the backend
+  # wheel, on no index, given beside the wheel that needs it)
+  quiet "the backend wheel did not build" python -m build --wheel --outdir dist "$BACKEND_DIST"
   quiet "the wheel did not build" python -m build --wheel --outdir dist
-  quiet "the wheel did not install" "$WHEEL_VENV/bin/python" -m pip install dist/jupyter_rpc-*.whl
+  WHEELS=(dist/jupyter_rpc_backend-*.whl dist/jupyter_rpc-*.whl)
+  quiet "the wheels did not install" "$WHEEL_VENV/bin/python" -m pip install "${WHEELS[@]}"
 else
-  # build tools and the wheel's dependencies from the locks
+  # build tools and the wheels' dependencies from the locks
+  quiet "the backend wheel did not build" \
+    python -m build --wheel --no-isolation --outdir dist "$BACKEND_DIST"
   quiet "the wheel did not build" python -m build --wheel --no-isolation --outdir dist
+  WHEELS=(dist/jupyter_rpc_backend-*.whl dist/jupyter_rpc-*.whl)
   quiet "the locked runtime dependencies did not install" \
     "$WHEEL_VENV/bin/python" -m pip install --require-hashes -r requirements/runtime.txt
-  quiet "the wheel did not install" "$WHEEL_VENV/bin/python" -m pip install --no-deps dist/jupyter_rpc-*.whl
+  quiet "the wheels did not install" "$WHEEL_VENV/bin/python" -m pip install --no-deps "${WHEELS[@]}"
 fi
-quiet "the wheel's dependencies are not satisfied" "$WHEEL_VENV/bin/python" -m pip check
+quiet "the wheels' dependencies are not satisfied" "$WHEEL_VENV/bin/python" -m pip check
 # Prove that no node is needed: hide every node binary (a private mount namespace, as
-# root) or keep node's folders off PATH, and check both halves load.
+# root) or keep node's folders off PATH, and check both halves load, and the runner's CLI
+# (from the backend wheel).
 check_wheel() {
   PATH="$WHEEL_VENV/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   if [ "${1:-}" != node-visible ] && node --version >/dev/null 2>&1; then
@@ -72,6 +80,7 @@ check_wheel() {
   fi
   jupyter labextension list 2>&1 | grep -iE "jupyter-rpc.*OK.*python" || return 1
   jupyter server extension list 2>&1 | grep -iE "jupyter_rpc.*OK" || return 1
+  jupyter-rpc schema jupyter_rpc.examples.demo >/dev/null || return 1
 }
 NODE_BIN="$(command -v node || true)"
 if [ -n "$NODE_BIN" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
