@@ -372,9 +372,17 @@ export interface IJobHistory {
   jobs: IJobInfo[];
 }
 
+/**
+ * When the job would start (`null`: unknown) and the scheduler's words; Slurm
+ * also says where (when it gives an estimate).
+ */
 export interface IJobTest {
   expected_start: number | null;
   message: string;
+  partition?: string;
+  /** The node list. */
+  nodes?: string;
+  cpus?: number;
 }
 
 export interface IOutputChunk {
