@@ -184,6 +184,7 @@ class TestJobHandler(ClusterHandler):
     @authorized
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
+        c.need_scheduler()  # without one: 404 before the body is read, as it always was
         self.write_json(await self.jobs.test(c, self.job_request()))
 
 

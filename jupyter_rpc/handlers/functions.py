@@ -78,10 +78,8 @@ class BackendCallsHandler(RPCHandler):
             body.get("arguments", {}),
             timeout=body.get("timeout"),
             call_id=body.get("id"),
+            wait=min(float(body.get("wait", 0)), self.services.max_wait),
         )
-        wait = min(float(body.get("wait", 0)), self.services.max_wait)
-        if wait > 0:
-            await call.wait_done(wait)
         self.set_header("Location", url_path_join(self.base_url, "jupyter-rpc", "calls", call.id))
         self.write_json(call.to_json(), status=201 if created else 200)
 

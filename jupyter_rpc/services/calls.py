@@ -139,13 +139,31 @@ class CallManager:
         *,
         timeout: float | None = None,
         call_id: str | None = None,
+        wait: float = 0.0,
     ) -> tuple[Call, bool]:
         """Validate and start a call; raises before anything is sent if it cannot be made.
 
         ``call_id`` (chosen by the client) makes the request idempotent: a retry, or a
-        second POST with the same id, gets the existing call and starts nothing. Returns
-        the call and whether it was created now.
+        second POST with the same id, gets the existing call and starts nothing. With
+        ``wait`` (seconds), return once the call ended or that time passed, so a quick call
+        is answered in one request. Returns the call and whether it was created now.
         """
+        call, created = await self._start(
+            backend_name, function, arguments, timeout=timeout, call_id=call_id
+        )
+        if wait > 0:
+            await call.wait_done(wait)
+        return call, created
+
+    async def _start(
+        self,
+        backend_name: str,
+        function: str,
+        arguments: dict[str, Any],
+        *,
+        timeout: float | None,
+        call_id: str | None,
+    ) -> tuple[Call, bool]:
         if call_id is not None and call_id in self._calls:
             return self._calls[call_id], False
         backend = self.backends.get(backend_name)
