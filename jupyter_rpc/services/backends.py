@@ -3,213 +3,54 @@
 from __future__ import annotations
 
 import logging
-import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
 from ..errors import NotFound
-from ..transports import BrokerTransport, LocalTransport, Transport
+from ..transports import Transport
+from ..transports import registry as transports
+from ..transports.registry import LoginNode, TransportContext, Unavailable
 from .functions import FunctionSpec, specs_from_api_info
+
+if TYPE_CHECKING:
+    from .clusters import ClusterRegistry
 
 log = logging.getLogger(__name__)
 
-_ONE_TOKEN = "only one of token, token_env and token_file"
-
-_COMMON: dict[str, Any] = {
-    "display_name": {"type": "string"},
-    "description": {"type": "string"},
-    "timeout": {"type": "number", "exclusiveMinimum": 0, "description": "call time limit, seconds"},
-    "start_timeout": {
-        "type": "number",
-        "exclusiveMinimum": 0,
-        "description": "seconds to start (local) or to answer api_info (broker)",
-    },
-}
-
-#: A backend run as a local process speaking the protocol on stdio.
-LOCAL_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "transport": {"const": "local", "description": "how the backend is reached"},
-        "module": {
-            "type": "string",
-            "minLength": 1,
-            "description": "module name or .py path to serve",
-        },
-        "command": {
-            "type": "array",
-            "items": {"type": "string"},
-            "minItems": 1,
-            "description": "argv of a process speaking the protocol on stdio (instead of module)",
-        },
-        "python": {
-            "type": "string",
-            "description": "interpreter for 'module' (default: the server's)",
-        },
-        "cwd": {"type": "string", "description": "working folder of the backend process"},
-        "env": {"type": "object", "additionalProperties": {"type": "string"}},
-        **_COMMON,
-    },
-    "additionalProperties": False,
-    "oneOf": [{"required": ["module"]}, {"required": ["command"]}],
-}
-
-#: A DASF backend module listening on a topic of a message broker.
-BROKER_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "transport": {"const": "broker", "description": "how the backend is reached"},
-        "url": {
-            "type": "string",
-            "pattern": "^(wss?|https?)://[^/?#]+",
-            "description": "broker websocket base: ws(s)://host:port/ws (dasf-broker-django) "
-            "or ws(s)://host:port/ws/v2 (Apache Pulsar)",
-        },
-        "topic": {
-            "type": "string",
-            "pattern": "^[-_.A-Za-z0-9]+$",
-            "description": "the topic the DASF backend module listens on",
-        },
-        "token": {
-            "type": "string",
-            "minLength": 1,
-            "description": "broker token (Authorization header)",
-        },
-        "token_env": {
-            "type": "string",
-            "minLength": 1,
-            "description": "environment variable holding the token",
-        },
-        "token_file": {"type": "string", "minLength": 1, "description": "file holding the token"},
-        "ca_bundle": {
-            "type": "string",
-            "minLength": 1,
-            "description": "CA certificates for wss:// (PEM file)",
-        },
-        "pulsar": {
-            "type": "object",
-            "properties": {
-                "tenant": {"type": "string", "minLength": 1},
-                "namespace": {"type": "string", "minLength": 1},
-                "persistent": {"type": "boolean"},
-            },
-            "additionalProperties": False,
-            "description": "Apache Pulsar topic layout (tenant, namespace, persistent)",
-        },
-        "connect_timeout": {
-            "type": "number",
-            "exclusiveMinimum": 0,
-            "description": "seconds to open the broker connection",
-        },
-        **_COMMON,
-    },
-    "required": ["transport", "url", "topic"],
-    "additionalProperties": False,
-    # One token source at most. Not "not"/"oneOf": their messages quote the whole entry,
-    # token included; this one says "token_file: 'only one of token, ...' was expected".
-    "dependentSchemas": {
-        "token": {
-            "properties": {"token_env": {"const": _ONE_TOKEN}, "token_file": {"const": _ONE_TOKEN}}
-        },
-        "token_env": {"properties": {"token_file": {"const": _ONE_TOKEN}}},
-    },
-}
-
-#: A backend module started on a cluster's login node over the pooled SSH connection.
-SSH_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "transport": {"const": "ssh", "description": "how the backend is reached"},
-        "cluster": {
-            "type": "string",
-            "minLength": 1,
-            "description": "a cluster of RPCApp.clusters with a 'host'",
-        },
-        "module": {
-            "type": "string",
-            "minLength": 1,
-            "description": "module name or .py path on the cluster",
-        },
-        "command": {
-            "type": "array",
-            "items": {"type": "string"},
-            "minItems": 1,
-            "description": "argv run on the login node, speaking the protocol on stdio (instead of module)",
-        },
-        "python": {
-            "type": "string",
-            "minLength": 1,
-            "description": "interpreter on the cluster (default: python3)",
-        },
-        "cwd": {"type": "string", "description": "working folder on the cluster"},
-        "env": {"type": "object", "additionalProperties": {"type": "string"}},
-        **_COMMON,
-    },
-    "required": ["transport", "cluster"],
-    "additionalProperties": False,
-    "oneOf": [{"required": ["module"]}, {"required": ["command"]}],
-}
-
-#: What an admin may write for one backend in ``c.RPCApp.backends``.
-BACKEND_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "transport": {
-            "enum": ["local", "broker", "ssh"],
-            "description": "how the backend is reached",
-        }
-    },
-    "if": {"properties": {"transport": {"const": "broker"}}, "required": ["transport"]},
-    "then": BROKER_CONFIG_SCHEMA,
-    "else": {
-        "if": {"properties": {"transport": {"const": "ssh"}}, "required": ["transport"]},
-        "then": SSH_CONFIG_SCHEMA,
-        "else": LOCAL_CONFIG_SCHEMA,
-    },
-}
+#: What an admin may write for one backend in ``c.RPCApp.backends``: one of the registered
+#: transports (:mod:`jupyter_rpc.transports.registry`) and that transport's keys.
+BACKEND_CONFIG_SCHEMA: dict[str, Any] = transports.config_schema()
 
 BACKEND_CONFIG_VALIDATOR = Draft202012Validator(BACKEND_CONFIG_SCHEMA)
 
 
 @dataclass
 class BackendConfig:
-    """One backend as the site configured it."""
+    """One backend as the site configured it: what every backend has, and the keys of its
+    transport (``options``, read by the transport's factory; never shown: a token may be
+    among them)."""
 
     name: str
-    module: str | None = None
-    command: list[str] | None = None
-    python: str = sys.executable
+    transport: str = transports.DEFAULT
     display_name: str = ""
     description: str = ""
-    cwd: str | None = None
-    env: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
-    start_timeout: float | None = None
-    transport: str = "local"
-    # transport "broker"
-    url: str | None = None
-    topic: str | None = None
-    token: str | None = field(default=None, repr=False)
-    token_env: str | None = None
-    token_file: str | None = None
-    ca_bundle: str | None = None
-    pulsar: dict[str, Any] | None = None
-    connect_timeout: float | None = None
-    # transport "ssh"
-    cluster: str | None = None
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    @property
-    def argv(self) -> list[str]:
-        """The command that starts the backend process."""
-        if self.command:
-            return list(self.command)
-        assert self.module is not None
-        python = self.python
-        if self.transport == "ssh" and python == sys.executable:
-            python = "python3"  # the server's interpreter means nothing on the cluster
-        return [python, "-m", "jupyter_rpc.backend", "serve", self.module]
+    @classmethod
+    def from_entry(cls, name: str, entry: dict[str, Any]) -> BackendConfig:
+        """From an entry of ``c.RPCApp.backends`` (checked against its schema)."""
+        return cls(
+            name=name,
+            transport=str(entry.get("transport") or transports.DEFAULT),
+            display_name=str(entry.get("display_name") or ""),
+            description=str(entry.get("description") or ""),
+            timeout=entry.get("timeout"),
+            options=dict(entry),
+        )
 
 
 class Backend:
@@ -263,7 +104,8 @@ class Backend:
 
 
 class BackendRegistry:
-    """All configured backends of this server."""
+    """All configured backends of this server; each one's transport comes from the
+    transport registry (a backend that cannot be built here is left out with a log line)."""
 
     def __init__(
         self,
@@ -272,45 +114,26 @@ class BackendRegistry:
         timeout: float,
         start_timeout: float,
         max_message_size: int,
-        clusters: Any = None,
+        clusters: ClusterRegistry | None = None,
     ) -> None:
         self._backends: dict[str, Backend] = {}
         for name, raw in configs.items():
-            config = BackendConfig(name=name, **raw)
-            transport: Transport
-            if config.transport == "broker":
-                assert config.url is not None and config.topic is not None
-                transport = BrokerTransport(
-                    name,
-                    config.url,
-                    config.topic,
-                    token=config.token,
-                    token_env=config.token_env,
-                    token_file=config.token_file,
-                    ca_bundle=config.ca_bundle,
-                    pulsar=config.pulsar,
-                    connect_timeout=config.connect_timeout or 10.0,
-                    start_timeout=config.start_timeout or start_timeout,
-                    max_message_size=max_message_size,
-                )
-            elif config.transport == "ssh":
-                try:
-                    transport = _ssh_transport(config, clusters, start_timeout, max_message_size)
-                except (ValueError, ImportError) as exc:
-                    log.error("jupyter_rpc: backend %r is not available: %s", name, exc)
-                    continue
-            else:
-                transport = LocalTransport(
-                    name,
-                    config.argv,
-                    cwd=config.cwd,
-                    env=config.env,
-                    start_timeout=config.start_timeout or start_timeout,
-                    max_message_size=max_message_size,
-                )
+            config = BackendConfig.from_entry(name, raw)
+            ctx = TransportContext(
+                backend=name,
+                config=config.options,
+                start_timeout=start_timeout,
+                max_message_size=max_message_size,
+                login_node=_login_nodes(clusters) if clusters is not None else None,
+            )
+            try:
+                transport = transports.make(ctx)
+            except (Unavailable, ImportError) as exc:
+                log.error("jupyter_rpc: backend %r is not available: %s", name, exc)
+                continue
             self._backends[name] = Backend(config, transport, timeout=timeout)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Backend]:
         return iter(self._backends.values())
 
     def get(self, name: str) -> Backend:
@@ -331,29 +154,16 @@ class BackendRegistry:
             await backend.transport.close()
 
 
-def _ssh_transport(
-    config: BackendConfig, clusters: Any, start_timeout: float, max_message_size: int
-) -> Transport:
-    """The transport of a backend on a cluster's login node (through the one SSH pool)."""
-    from ..transports.ssh import SSHTransport
+def _login_nodes(clusters: ClusterRegistry) -> Callable[[str], LoginNode]:
+    """The login node of a cluster by name, for transports that start a backend there."""
 
-    try:
-        cluster = clusters.get(config.cluster)
-    except (AttributeError, NotFound):
-        raise ValueError(
-            f"backend '{config.name}': there is no cluster named '{config.cluster}' in RPCApp.clusters"
-        ) from None
-    if cluster.target is None:
-        raise ValueError(
-            f"backend '{config.name}': cluster '{config.cluster}' is this machine; use a local backend instead"
-        )
-    return SSHTransport(
-        config.name,
-        cluster.pool,
-        cluster.target,
-        config.argv,
-        cwd=config.cwd,
-        env=config.env,
-        start_timeout=config.start_timeout or start_timeout,
-        max_message_size=max_message_size,
-    )
+    def login_node(name: str) -> LoginNode:
+        try:
+            cluster = clusters.get(name)
+        except NotFound:
+            raise Unavailable(f"there is no cluster named '{name}' in RPCApp.clusters") from None
+        if cluster.target is None or cluster.pool is None:
+            raise Unavailable(f"cluster '{name}' is this machine; use a local backend instead")
+        return LoginNode(cluster.pool, cluster.target)
+
+    return login_node

@@ -51,6 +51,7 @@ from .broker_link import (
     open_link,
     read_token,
 )
+from .registry import TransportContext
 
 log = logging.getLogger(__name__)
 
@@ -531,4 +532,23 @@ class BrokerTransport(Transport):
         return self.address.details()
 
 
-__all__ = ["BrokerTransport", "read_token"]
+def from_context(ctx: TransportContext) -> BrokerTransport:
+    """The transport of a backend entry with ``transport: broker``: the DASF backend
+    module listening on ``topic`` at the broker ``url``."""
+    config = ctx.config
+    return BrokerTransport(
+        ctx.backend,
+        config["url"],
+        config["topic"],
+        token=config.get("token"),
+        token_env=config.get("token_env"),
+        token_file=config.get("token_file"),
+        ca_bundle=config.get("ca_bundle"),
+        pulsar=config.get("pulsar"),
+        connect_timeout=config.get("connect_timeout") or 10.0,
+        start_timeout=ctx.timeout_to_start,
+        max_message_size=ctx.max_message_size,
+    )
+
+
+__all__ = ["BrokerTransport", "from_context", "read_token"]

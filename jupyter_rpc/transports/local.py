@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
-from .process import ProcessTransport
+from .process import ProcessTransport, backend_command
+from .registry import TransportContext
 from .stream import StreamConnection
 
 #: Variables that carry the Jupyter server's own credentials: a backend never needs them.
@@ -103,6 +105,20 @@ class LocalTransport(ProcessTransport[asyncio.subprocess.Process]):
             self._note(line)
 
 
+def from_context(ctx: TransportContext) -> LocalTransport:
+    """The transport of a backend entry with ``transport: local`` (or none): ``module``
+    served by ``python`` (default: the server's own), or ``command``."""
+    config = ctx.config
+    return LocalTransport(
+        ctx.backend,
+        backend_command(config, python=sys.executable),
+        cwd=config.get("cwd"),
+        env=dict(config.get("env") or {}),
+        start_timeout=ctx.timeout_to_start,
+        max_message_size=ctx.max_message_size,
+    )
+
+
 def _signal_group(pid: int, sig: int) -> None:
     """Signal the backend and the processes it started (it leads its own session)."""
     try:
@@ -114,4 +130,4 @@ def _signal_group(pid: int, sig: int) -> None:
             pass
 
 
-__all__ = ["LocalTransport"]
+__all__ = ["LocalTransport", "from_context"]

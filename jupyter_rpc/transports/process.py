@@ -16,6 +16,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from .. import protocol
@@ -25,6 +26,20 @@ from .base import FAILED, RUNNING, STARTING, STOPPED, ProgressSink, Transport, r
 from .stream import StreamConnection
 
 log = logging.getLogger(__name__)
+
+
+def backend_command(config: Mapping[str, Any], *, python: str) -> list[str]:
+    """The argv that starts a backend entry's process: its ``command``, or ``python -m
+    jupyter_rpc.backend serve MODULE`` with its ``python`` (default ``python``)."""
+    if config.get("command"):
+        return [str(arg) for arg in config["command"]]
+    return [
+        str(config.get("python") or python),
+        "-m",
+        "jupyter_rpc.backend",
+        "serve",
+        str(config["module"]),
+    ]
 
 
 class BackendProcess(Protocol):

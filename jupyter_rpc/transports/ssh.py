@@ -17,7 +17,8 @@ import asyncssh
 from ..ssh.pool import PooledProcess, SSHPool
 from ..ssh.runner import shell_join
 from ..ssh.target import SSHTarget
-from .process import ProcessTransport
+from .process import ProcessTransport, backend_command
+from .registry import TransportContext, Unavailable
 from .stream import StreamConnection
 
 
@@ -152,4 +153,25 @@ class SSHTransport(ProcessTransport[PooledProcess]):
             self._note(buffer)
 
 
-__all__ = ["SSHTransport", "remote_command"]
+def from_context(ctx: TransportContext) -> SSHTransport:
+    """The transport of a backend entry with ``transport: ssh``: ``module`` served by
+    ``python`` (default ``python3``) on the login node of ``cluster``, or ``command``."""
+    config = ctx.config
+    cluster = str(config["cluster"])
+    if ctx.login_node is None:
+        raise Unavailable(f"there is no cluster named '{cluster}' in RPCApp.clusters")
+    node = ctx.login_node(cluster)
+    return SSHTransport(
+        ctx.backend,
+        node.pool,
+        node.target,
+        # the server's interpreter means nothing on the cluster
+        backend_command(config, python="python3"),
+        cwd=config.get("cwd"),
+        env=dict(config.get("env") or {}),
+        start_timeout=ctx.timeout_to_start,
+        max_message_size=ctx.max_message_size,
+    )
+
+
+__all__ = ["SSHTransport", "from_context", "remote_command"]
