@@ -208,8 +208,7 @@ class RPCApp(ExtensionApp):
         """Cancel running calls, then stop the backend processes (bounded waits)."""
         await self.services.calls.close()
         await self.services.backends.close()
-        if self.services.clusters is not None:
-            await self.services.clusters.close()
+        await self.services.clusters.close()
 
 
 def _check_entries(

@@ -43,9 +43,9 @@ class Services:
 
     backends: BackendRegistry
     calls: CallManager
+    clusters: ClusterRegistry
     max_request_size: int
     max_wait: float
-    clusters: ClusterRegistry | None = None
     #: A cluster's files as contents-API models; holds the chunked uploads in progress.
     contents: ContentsService = field(default_factory=ContentsService)
     jobs: JobsService = field(default_factory=JobsService)

@@ -81,9 +81,7 @@ class ClusterHandler(RPCHandler):
 
     @property
     def clusters(self) -> ClusterRegistry:
-        registry = self.services.clusters
-        assert registry is not None
-        return registry
+        return self.services.clusters
 
     @property
     def jobs(self) -> JobsService:
