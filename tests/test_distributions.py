@@ -1,8 +1,8 @@
 """The two distributions built from this repository.
 
-``jupyter-rpc-backend`` (``packages/jupyter-rpc-backend``) ships ``jupyter_rpc/backend`` and
-``jupyter_rpc/protocol``: what a login node needs to serve a module, without JupyterLab,
-the Jupyter server or tornado. ``jupyter_rpc`` ships the rest and depends on it. Built
+``jupyter-rpc-backend`` (``packages/jupyter-rpc-backend``) ships ``jupyter_rpc/backend``,
+``jupyter_rpc/protocol`` and the example module (``jupyter_rpc/examples``): what a login
+node needs to serve a module, without JupyterLab, the Jupyter server or tornado. ``jupyter_rpc`` ships the rest and depends on it. Built
 here as ``scripts/test.sh`` builds them (no build isolation, tools from the dev lock) and
 installed the way a cluster's admin installs the backend: the wheel and its locked
 dependencies (``requirements/backend.txt``) in a fresh venv.
@@ -32,6 +32,7 @@ LIST_FILES = (
     "print('\\n'.join(str(f).replace('\\\\', '/') for f in m.files(sys.argv[1])))"
 )
 
+ADD = '{"func_name": "add", "a": 2, "b": 40}'
 MODULE = '''\
 """A backend module as a scientist writes it."""
 
@@ -165,6 +166,9 @@ def test_the_backend_wheel_serves_a_module_without_the_server(
     assert (called.returncode, called.stdout) == (0, "[2.0]\n"), called.stderr
     schema = json.loads(env.run("-m", "jupyter_rpc.backend", "schema", "mymodel", cwd=tmp_path))
     assert [f["name"] for f in schema["functions"]] == ["scale"]
+    # the example module, which the SSH tests serve on the HPC test bed
+    added = env.run("-m", "jupyter_rpc.backend", "call", "jupyter_rpc.examples.demo", ADD)
+    assert added == "42\n"
 
     # nothing of the Jupyter server came with it; jupyter_rpc is a namespace package here
     assert env.fails("import jupyter_server").endswith("No module named 'jupyter_server'")
@@ -195,8 +199,9 @@ def test_installing_or_removing_one_distribution_leaves_the_others_files(
         name: {f for f in paths if f.startswith("jupyter_rpc/")} for name, paths in files.items()
     }
     assert not files["jupyter-rpc-backend"] & files["jupyter_rpc"]
-    assert {f.split("/")[1] for f in shipped["jupyter-rpc-backend"]} == {"backend", "protocol"}
-    assert not {f for f in shipped["jupyter_rpc"] if f.split("/")[1] in ("backend", "protocol")}
+    theirs = {"backend", "protocol", "examples"}
+    assert {f.split("/")[1] for f in shipped["jupyter-rpc-backend"]} == theirs
+    assert not {f for f in shipped["jupyter_rpc"] if f.split("/")[1] in theirs}
     assert "jupyter_rpc/__init__.py" in shipped["jupyter_rpc"]
     assert "../../../bin/jupyter-rpc" in files["jupyter-rpc-backend"]  # the script is the backend's
 

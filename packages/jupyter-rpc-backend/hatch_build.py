@@ -1,8 +1,8 @@
 """Build hook: jupyter-rpc-backend's files come from the one source tree.
 
-In a checkout the sources are ``../../jupyter_rpc/{backend,protocol}``; an sdist
+In a checkout the sources are ``../../jupyter_rpc/{backend,protocol,examples}``; an sdist
 (recognised by its ``PKG-INFO``) carries them under its own ``jupyter_rpc/``. The sdist and
-the wheel get exactly these two folders (no ``jupyter_rpc/__init__.py``); the editable
+the wheel get exactly these folders (no ``jupyter_rpc/__init__.py``); the editable
 install gets nothing copied (``dev-mode-dirs`` puts the checkout's root on ``sys.path``).
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-#: The folders of ``jupyter_rpc`` this distribution ships.
-FOLDERS = ("jupyter_rpc/backend", "jupyter_rpc/protocol")
+#: The folders of ``jupyter_rpc`` this distribution ships: the runner, the protocol, and the
+#: example backend module (``jupyter-rpc serve jupyter_rpc.examples.demo`` on a cluster).
+FOLDERS = ("jupyter_rpc/backend", "jupyter_rpc/protocol", "jupyter_rpc/examples")
 
 
 class SourcesHook(BuildHookInterface):
