@@ -5,7 +5,7 @@
 #   sshd "jump host"    127.0.0.1:2223  user jumpuser, forwarding    ssh_config host: testbed-jump
 #   sshd "password"     127.0.0.1:2224  user hpcuser, password only  ssh_config host: testbed-password
 #   munge + Slurm 22.05 (one node, partitions debug/long) + MariaDB/slurmdbd accounting
-#   optional: $TB/venv, a Python with jupyter_rpc for hpcuser (TESTBED_JRPC_SRC=<checkout>)
+#   optional: $TB/venv, a Python with jupyter-rpc-backend for hpcuser (TESTBED_JRPC_SRC=<checkout>)
 #
 # Idempotent: a second run starts only what is not running and restarts a daemon only when
 # the meaningful lines of its config changed. Everything listens on 127.0.0.1.
@@ -241,26 +241,40 @@ for s in target jump password; do
 done
 
 # ---------------------------------------------------------------- Python with jupyter_rpc for hpcuser
+# What a cluster installs: the jupyter-rpc-backend wheel (jupyter_rpc.backend and
+# jupyter_rpc.protocol: the runner, no JupyterLab, no Jupyter server), built from the
+# checkout, with its locked dependencies (requirements/backend.txt of the same checkout).
 if [ -n "$JRPC_SRC" ]; then
   JRPC_SRC=$(cd "$JRPC_SRC" && pwd)
-  [ -f "$JRPC_SRC/jupyter_rpc/backend/__main__.py" ] || die "TESTBED_JRPC_SRC=$JRPC_SRC is not a jupyter_rpc checkout"
+  BACKEND_DIST="$JRPC_SRC/packages/jupyter-rpc-backend"
+  [ -f "$BACKEND_DIST/pyproject.toml" ] && [ -f "$JRPC_SRC/jupyter_rpc/backend/__main__.py" ] \
+    || die "TESTBED_JRPC_SRC=$JRPC_SRC is not a jupyter_rpc checkout"
   [ -x "$TB/venv/bin/python" ] || { log "creating $TB/venv"; /usr/bin/python3 -m venv "$TB/venv"; }
-  # what the runner needs, from the lock beside this script (reinstalled when it changes)
-  want=$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)
+  LAST_LOG="$TB/log/venv-pip.log"
+  # the backend's dependencies, from its lock (reinstalled when it changes)
+  want=$(sha256sum "$JRPC_SRC/requirements/backend.txt" | cut -d' ' -f1)
   if [ "$(cat "$TB/venv/.requirements-sha256" 2>/dev/null)" != "$want" ]; then
-    "$TB/venv/bin/pip" install -q --require-hashes -r "$HERE/requirements.txt" > "$TB/log/venv-pip.log" 2>&1 || \
-      die "pip install into $TB/venv failed, see $TB/log/venv-pip.log"
+    "$TB/venv/bin/pip" install -q --require-hashes -r "$JRPC_SRC/requirements/backend.txt" > "$LAST_LOG" 2>&1 || \
+      die "pip install into $TB/venv failed, see $LAST_LOG"
     echo "$want" > "$TB/venv/.requirements-sha256"
   fi
+  # the wheel, built as pip builds it for a user (isolated, with the build tools its
+  # pyproject.toml names) and installed afresh on every run
+  rm -rf "$TB/wheels" && mkdir -p "$TB/wheels"
+  "$TB/venv/bin/pip" wheel -q --no-deps -w "$TB/wheels" "$BACKEND_DIST" > "$LAST_LOG" 2>&1 || \
+    die "the jupyter-rpc-backend wheel did not build from $BACKEND_DIST, see $LAST_LOG"
   site=$("$TB/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-  # A copy of the checkout's package (a clone under /root is not readable by the test
-  # user), refreshed on every run; the built lab extension is not needed on a cluster.
-  rm -rf "$site/jupyter_rpc" "$site/jupyter_rpc_testbed.pth"
-  cp -r "$JRPC_SRC/jupyter_rpc" "$site/jupyter_rpc"
-  rm -rf "$site/jupyter_rpc/labextension"
+  # earlier test beds copied the whole package in (the wheel has no jupyter_rpc/__init__.py)
+  [ ! -e "$site/jupyter_rpc/__init__.py" ] || rm -rf "$site/jupyter_rpc"
+  rm -f "$site/jupyter_rpc_testbed.pth"
+  "$TB/venv/bin/pip" install -q --no-deps --force-reinstall "$TB/wheels"/jupyter_rpc_backend-*.whl > "$LAST_LOG" 2>&1 || \
+    die "the jupyter-rpc-backend wheel did not install into $TB/venv, see $LAST_LOG"
+  LAST_LOG=""
   chmod -R a+rX "$TB/venv"
-  runuser -u "$TUSER" -- "$TB/venv/bin/python" -c 'import jupyter_rpc.backend' || die "$TUSER cannot import jupyter_rpc from $TB/venv"
-  log "$TB/venv/bin/python imports jupyter_rpc (a copy of $JRPC_SRC)"
+  # from / (python -c puts the current folder first on sys.path: it may be the checkout)
+  (cd / && runuser -u "$TUSER" -- "$TB/venv/bin/python" -c 'import sys, jupyter_rpc.backend as b, jupyter_rpc.protocol; sys.exit(not b.__file__.startswith(sys.prefix))') \
+    || die "$TUSER cannot import jupyter_rpc.backend from $TB/venv"
+  log "$TB/venv/bin/python runs jupyter_rpc.backend ($(basename "$TB/wheels"/jupyter_rpc_backend-*.whl), built from $JRPC_SRC)"
 fi
 
 # ---------------------------------------------------------------- wait until usable
