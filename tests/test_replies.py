@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,14 @@ async def test_a_raising_progress_sink_breaks_neither_a_local_call_nor_its_proce
     finally:
         await transport.close()
     assert "could not be recorded" in caplog.text
+
+
+def test_the_matching_ships_to_login_nodes_without_the_server() -> None:
+    """protocol/ goes into the runner's distribution: no tornado, no jupyter_server."""
+    code = (
+        "import sys\n"
+        "for name in ('tornado', 'jupyter_server', 'asyncssh', 'jsonschema'):\n"
+        "    sys.modules[name] = None\n"
+        "import jupyter_rpc.protocol.replies\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
