@@ -2,7 +2,7 @@ import type { ServerConnection } from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
-import { RPCRequestError } from '../api/request';
+import { RPCRequestError } from '../shared/errors';
 import {
   addCluster,
   answerPrompt,

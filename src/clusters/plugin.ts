@@ -5,7 +5,8 @@ import type {
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { RPCRequestError } from '../api/request';
+import { errorText } from '../shared/errors';
+import { NO_ARGS } from '../shared/commands';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the manager gets its ConnectionDialogs (host keys, passwords) when it is created at activation
 import {
   clusterConfigOf,
@@ -18,7 +19,6 @@ import type { IAddClusterValues } from './dialogs';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- clustersPlugin provides the manager from activate() and lists the clusters at once
 import { ClustersManager } from './manager';
 import { IClustersManager } from './tokens';
-import { NO_ARGS } from '../commands';
 
 /**
  * The command IDs of the clusters plugin.
@@ -30,16 +30,6 @@ export namespace ClusterCommandIDs {
   export const remove = 'jupyter-rpc:remove-cluster';
   /** Open a cluster's connection now: args `{cluster}`. */
   export const connect = 'jupyter-rpc:connect-cluster';
-}
-
-/**
- * A short text for an error (its message, and its code when it has one).
- */
-export function errorText(reason: unknown): string {
-  if (reason instanceof RPCRequestError) {
-    return reason.message;
-  }
-  return reason instanceof Error ? reason.message : String(reason);
 }
 
 /**

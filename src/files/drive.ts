@@ -3,29 +3,33 @@
  * (docs/rest-api.md, "Clusters"), so `rpc-<cluster>:home/a.txt` opens in Lab's
  * editors, notebooks and viewers, and Lab's file browser works on it.
  */
-import { URLExt } from '@jupyterlab/coreutils';
 import type { Contents } from '@jupyterlab/services';
 import { ServerConnection } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { nullTranslator } from '@jupyterlab/translation';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
-import { API_NAMESPACE, RPCRequestError } from '../api/request';
+import { RPCRequestError } from '../shared/errors';
+import {
+  copyFile,
+  deleteFile,
+  filesUrl,
+  getFile,
+  newUntitled,
+  renameFile,
+  saveFile
+} from './api';
+import type { IRemoteModel } from './api';
 import {
   driveNameOf,
   normalizeDrivePath,
-  pathSegments,
   rootsFromListing,
   toContentsModel,
   toDrivePath,
   toRealPath,
   toSaveBody
 } from './paths';
-import type {
-  IRemoteContentsModel,
-  IRemoteModel,
-  IResolvedRoot
-} from './paths';
+import type { IRemoteContentsModel, IResolvedRoot } from './paths';
 
 /**
  * Error codes that mean: the user was asked to trust a host or to log in,
@@ -118,9 +122,9 @@ export class RemoteDrive implements Contents.IDrive {
     if (wantContent && options.format) {
       query.format = options.format;
     }
-    const data = await this._request<IRemoteModel>('GET', 'files', path, {
-      query
-    });
+    const data = await this._call(() =>
+      getFile(this.cluster, path, query, this.serverSettings)
+    );
     const model = toContentsModel(data);
     if (path === '' && Array.isArray(data.content)) {
       this._roots = rootsFromListing(data.content as IRemoteModel[]);
@@ -137,7 +141,14 @@ export class RemoteDrive implements Contents.IDrive {
   }
 
   async getDownloadUrl(localPath: string): Promise<string> {
-    const url = new URL(this._url('download', normalizeDrivePath(localPath)));
+    const url = new URL(
+      filesUrl(
+        this.cluster,
+        'download',
+        normalizeDrivePath(localPath),
+        this.serverSettings
+      )
+    );
     let cookie = '';
     try {
       cookie = document.cookie;
@@ -164,19 +175,21 @@ export class RemoteDrive implements Contents.IDrive {
     if (!folder) {
       // Only the roots live at the top level (the launcher's "New Notebook"
       // while this drive's browser is the current one): use the first root.
-      const top = await this._request<IRemoteModel>('GET', 'files', '', {
-        query: { content: '1' }
-      });
+      const top = await this._call(() =>
+        getFile(this.cluster, '', { content: '1' }, this.serverSettings)
+      );
       const roots = Array.isArray(top.content) ? top.content : [];
       folder = roots.length ? normalizeDrivePath(roots[0].path) : '';
     }
-    const body: Record<string, unknown> = { type: options.type ?? 'file' };
+    const body: { type: string; ext?: string } = {
+      type: options.type ?? 'file'
+    };
     if (options.ext) {
       body.ext = options.ext;
     }
-    const data = await this._request<IRemoteModel>('POST', 'files', folder, {
-      body
-    });
+    const data = await this._call(() =>
+      newUntitled(this.cluster, folder, body, this.serverSettings)
+    );
     const model = toContentsModel(data);
     this._fileChanged.emit({ type: 'new', oldValue: null, newValue: model });
     return model;
@@ -184,7 +197,7 @@ export class RemoteDrive implements Contents.IDrive {
 
   async delete(localPath: string): Promise<void> {
     const path = normalizeDrivePath(localPath);
-    await this._request<void>('DELETE', 'files', path);
+    await this._call(() => deleteFile(this.cluster, path, this.serverSettings));
     this._forget(path);
     this._fileChanged.emit({
       type: 'delete',
@@ -199,9 +212,9 @@ export class RemoteDrive implements Contents.IDrive {
   ): Promise<Contents.IModel> {
     const path = normalizeDrivePath(oldLocalPath);
     const newPath = normalizeDrivePath(newLocalPath);
-    const data = await this._request<IRemoteModel>('PATCH', 'files', path, {
-      body: { path: newPath }
-    });
+    const data = await this._call(() =>
+      renameFile(this.cluster, path, newPath, this.serverSettings)
+    );
     const model = toContentsModel(data);
     const seen = this._seen.get(path);
     this._forget(path);
@@ -230,7 +243,9 @@ export class RemoteDrive implements Contents.IDrive {
     const body = toSaveBody(options, lastModified);
     let data: IRemoteModel;
     try {
-      data = await this._request<IRemoteModel>('PUT', 'files', path, { body });
+      data = await this._call(() =>
+        saveFile(this.cluster, path, body, this.serverSettings)
+      );
     } catch (error) {
       throw this._explainSaveError(error, path);
     }
@@ -244,11 +259,13 @@ export class RemoteDrive implements Contents.IDrive {
   }
 
   async copy(localPath: string, toLocalDir: string): Promise<Contents.IModel> {
-    const data = await this._request<IRemoteModel>(
-      'POST',
-      'files',
-      normalizeDrivePath(toLocalDir),
-      { body: { copy_from: normalizeDrivePath(localPath) } }
+    const data = await this._call(() =>
+      copyFile(
+        this.cluster,
+        normalizeDrivePath(localPath),
+        normalizeDrivePath(toLocalDir),
+        this.serverSettings
+      )
     );
     const model = toContentsModel(data);
     this._fileChanged.emit({ type: 'new', oldValue: null, newValue: model });
@@ -295,56 +312,16 @@ export class RemoteDrive implements Contents.IDrive {
   }
 
   /**
-   * The URL of a route for a drive path (`files/` for the top level).
+   * One request (a call of `./api`), through the clusters manager's
+   * connection handling (host trust and password dialogs) unless the user
+   * declined those already.
    */
-  private _url(route: 'files' | 'download', path: string): string {
-    const base = URLExt.join(
-      this.serverSettings.baseUrl,
-      API_NAMESPACE,
-      'clusters',
-      encodeURIComponent(this.cluster),
-      route
-    );
-    return `${base}/${pathSegments(path).map(encodeURIComponent).join('/')}`;
-  }
-
-  /**
-   * One request, through the clusters manager's connection handling (host
-   * trust and password dialogs) unless the user declined those already.
-   */
-  private async _request<T>(
-    method: string,
-    route: 'files' | 'download',
-    path: string,
-    options: { body?: unknown; query?: Record<string, string> } = {}
-  ): Promise<T> {
-    let url = this._url(route, path);
-    const search = new URLSearchParams(options.query ?? {}).toString();
-    if (search) {
-      url += `?${search}`;
-    }
-    const init: RequestInit = { method };
-    if (options.body !== undefined) {
-      init.body = JSON.stringify(options.body);
-      init.headers = { 'Content-Type': 'application/json' };
-    }
-    const send = async (): Promise<T> => {
-      const response = await ServerConnection.makeRequest(
-        url,
-        init,
-        this.serverSettings
-      );
-      if (!response.ok) {
-        throw await RPCRequestError.fromResponse(response);
-      }
-      const text = await response.text();
-      return (text ? JSON.parse(text) : null) as T;
-    };
+  private async _call<T>(request: () => Promise<T>): Promise<T> {
     if (!this._withConnection || this._declined) {
-      return send();
+      return request();
     }
     try {
-      return await this._withConnection(send);
+      return await this._withConnection(request);
     } catch (error) {
       if (error instanceof RPCRequestError && PROMPT_CODES.has(error.code)) {
         this._declined = true;

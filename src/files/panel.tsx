@@ -20,9 +20,10 @@ import { Panel, Widget } from '@lumino/widgets';
 import React from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
+import { errorText } from '../shared/errors';
+import { ViewWidget } from '../shared/viewwidget';
 import type { RemoteDrive } from './drive';
 import { normalizeDrivePath } from './paths';
-import { ViewWidget } from '../viewwidget';
 
 const REMOTE_FILES_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="none" stroke="#616161" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round">
@@ -39,16 +40,6 @@ export const remoteFilesIcon = new LabIcon({
   name: 'jupyter-rpc:remote-files',
   svgstr: REMOTE_FILES_SVG
 });
-
-/**
- * The message a person reads for an error.
- */
-export function errorText(error: unknown): string {
-  if (error instanceof Error) {
-    return error.message;
-  }
-  return typeof error === 'string' ? error : String(error);
-}
 
 /**
  * The folder of a drive path (`''` for the top level).

@@ -4,6 +4,7 @@
  * and the conversion of the server's contents models into Lab's.
  */
 import type { Contents } from '@jupyterlab/services';
+import type { IRemoteModel } from './api';
 
 /**
  * The prefix of every remote drive's name: `rpc-<cluster>`.
@@ -18,26 +19,6 @@ export interface IResolvedRoot {
   name: string;
   /** The absolute path on the cluster (`/home/hpcuser`). */
   real: string;
-}
-
-/**
- * The contents model the REST API returns: Jupyter's, plus `real_path`.
- */
-export interface IRemoteModel {
-  name: string;
-  path: string;
-  type: string;
-  format?: Contents.FileFormat;
-  mimetype?: string | null;
-  content?: unknown;
-  size?: number | null;
-  writable?: boolean;
-  created?: string | null;
-  last_modified?: string | null;
-  hash?: string | null;
-  hash_algorithm?: string | null;
-  /** The absolute path on the cluster. */
-  real_path?: string;
 }
 
 /**

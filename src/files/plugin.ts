@@ -16,13 +16,14 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { copyIcon } from '@jupyterlab/ui-components';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IClustersManager } from '../clusters/tokens';
+import { errorText } from '../shared/errors';
+import { NO_ARGS, PANEL_ARGS } from '../shared/commands';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- one drive per cluster is registered with the contents manager at activation, before restored rpc-<cluster>: paths open
 import { RemoteDrive } from './drive';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
-import { errorText, RemoteFilesPanel, remoteFilesIcon } from './panel';
+import { remoteFilesIcon, RemoteFilesPanel } from './panel';
 import { clusterOfDrive, isJobScript, splitGlobalPath } from './paths';
 import type { IRemoteContentsModel } from './paths';
-import { NO_ARGS, PANEL_ARGS } from '../commands';
 
 /**
  * The command IDs of the remote file browser.

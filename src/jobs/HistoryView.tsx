@@ -1,19 +1,19 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import React, { useEffect, useMemo, useState } from 'react';
-import type { IJobInfo } from '../clusters/api';
-import { errorText } from '../clusters/plugin';
+import { errorText } from '../shared/errors';
+import { formatJobDuration } from '../shared/duration';
+import type { IJobInfo } from './api';
 import {
   formatCpuUsed,
-  formatDuration,
   formatExit,
   formatMegabytes,
   formatMemoryPeak,
   formatPercent,
   formatTime,
-  historyRows,
   jobUsage
-} from './logic';
+} from './format';
+import { historyRows } from './rows';
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { SelectableJobRow } from './JobRow';
@@ -183,7 +183,7 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
                   <td className="jp-rpc-JobsHistory-exit">
                     {formatExit(job, signalText)}
                   </td>
-                  <td>{formatDuration(job.elapsed)}</td>
+                  <td>{formatJobDuration(job.elapsed)}</td>
                   <td
                     className="jp-rpc-JobsHistory-cpu"
                     title={formatCpuUsed(job, trans)}

@@ -7,17 +7,17 @@ import {
 } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import React, { useEffect, useState } from 'react';
-import { isActive } from '../clusters/api';
-import type { IJobInfo, OutputStream } from '../clusters/api';
-import { errorText } from '../clusters/plugin';
+import { errorText } from '../shared/errors';
+import { formatJobDuration } from '../shared/duration';
+import { isActive } from './states';
+import type { IJobInfo, OutputStream } from './api';
 import { useOutputTail } from './hooks';
 import {
   formatCpuUsed,
-  formatDuration,
   formatElapsedLimit,
   formatMemoryPeak,
   formatTime
-} from './logic';
+} from './format';
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { JobStateBadge } from './StateBadge';
@@ -343,7 +343,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         <div className="jp-rpc-muted">
           {trans.__(
             'Time left: %1',
-            formatDuration(Math.max(0, job.time_limit - job.elapsed))
+            formatJobDuration(Math.max(0, job.time_limit - job.elapsed))
           )}
         </div>
       )}

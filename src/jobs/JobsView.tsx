@@ -9,23 +9,24 @@ import {
 } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import React, { useEffect, useMemo } from 'react';
-import type { IJobInfo } from '../clusters/api';
 import { ClusterSelect } from '../clusters/ClusterSelect';
-import { ClusterCommandIDs, errorText } from '../clusters/plugin';
+import { ClusterCommandIDs } from '../clusters/plugin';
+import { errorText } from '../shared/errors';
 import type { IClustersManager } from '../clusters/tokens';
-import { useSignals } from '../panels/functions/hooks';
+import { useSignals } from '../shared/hooks';
+import type { IJobInfo } from './api';
 import { HistoryList } from './HistoryView';
 import { JobDetail } from './JobDetail';
 import { SelectableJobRow } from './JobRow';
+import { formatElapsedLimit } from './format';
 import {
   countStates,
   filterRows,
-  formatElapsedLimit,
   groupJobs,
   rowElapsed,
   sortRows
-} from './logic';
-import type { IJobRow, SortKey } from './logic';
+} from './rows';
+import type { IJobRow, SortKey } from './rows';
 import type { JobsManager, JobsRegistry } from './manager';
 import type { JobsPanelModel, JobsView as JobsPanelView } from './model';
 import { clusterStateLabel, JobStateBadge, jobStateLabel } from './StateBadge';

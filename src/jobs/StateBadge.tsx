@@ -1,6 +1,7 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
-import type { ClusterState, JobState } from '../clusters/api';
+import type { ClusterState } from '../clusters/api';
+import type { JobState } from './states';
 
 /**
  * The word shown for a job state.

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import type { OutputStream } from '../clusters/api';
+import type { OutputStream } from './api';
 import type { JobsManager } from './manager';
 
 /**

@@ -3,12 +3,12 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 import { DisposableDelegate } from '@lumino/disposable';
 import type { IDisposable } from '@lumino/disposable';
+import type { IClustersManager } from '../clusters/tokens';
 import {
   cancelJob,
   getJob,
   history,
   holdJob,
-  isActive,
   listJobs,
   readOutput,
   releaseJob,
@@ -16,7 +16,8 @@ import {
   submitJob,
   submitSchema,
   testJob
-} from '../clusters/api';
+} from './api';
+import { isActive } from './states';
 import type {
   IJobInfo,
   IJobSpec,
@@ -24,10 +25,9 @@ import type {
   IReadOutputOptions,
   ISubmitSchema,
   ITestResult
-} from '../clusters/api';
-import type { IClustersManager } from '../clusters/tokens';
-import { endedJobs } from './logic';
-import type { IJobEnd } from './logic';
+} from './api';
+import { endedJobs } from './ends';
+import type { IJobEnd } from './ends';
 
 /**
  * Loading state of a jobs list.

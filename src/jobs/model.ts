@@ -1,6 +1,6 @@
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
-import type { ISort } from './logic';
+import type { ISort } from './rows';
 
 /**
  * The lists of the jobs panel: the scheduler's queue, or accounting's ended jobs.

@@ -9,19 +9,17 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
-// eslint-disable-next-line jupyter/prefer-lazy-imports -- in the startup bundle anyway: index.ts registers clustersPlugin from it and the jobs panel's views import it
-import { errorText } from '../clusters/plugin';
+import { errorText } from '../shared/errors';
 import { IClustersManager } from '../clusters/tokens';
+import { PANEL_ARGS } from '../shared/commands';
 import { SUBMIT_JOB } from './JobsView';
-// eslint-disable-next-line jupyter/prefer-lazy-imports -- used in a synchronous signal handler, and in the startup bundle anyway through ./manager
-import { endNotices } from './logic';
-import type { IEndNotice } from './logic';
+import { endNotices } from './ends';
+import type { IEndNotice } from './ends';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the registry is created at activation: it follows the jobs to notify when they end
 import { JobsRegistry } from './manager';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { jobsIcon, JobsPanel } from './panel';
 import { jobStateLabel } from './StateBadge';
-import { PANEL_ARGS } from '../commands';
 
 /**
  * The command IDs of the jobs plugin.

@@ -3,18 +3,17 @@ import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Button, FormComponent } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { RJSFSchema, UiSchema } from '@rjsf/utils';
-
-type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
 import React, { useEffect, useMemo, useState } from 'react';
-import type { IJobInfo, IJobSpec, ISubmitSchema } from '../clusters/api';
-
-export { cleanSpec } from './logic';
-import { errorText } from '../clusters/plugin';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
-import { validator } from '../panels/functions/validator';
-import { cleanSpec, formatRelative, formatTime } from './logic';
+import { errorText } from '../shared/errors';
+import { validator } from '../shared/validator';
+import type { IJobInfo, IJobSpec, ISubmitSchema } from './api';
+import { formatRelative, formatTime } from './format';
 import type { JobsRegistry } from './manager';
+import { cleanSpec } from './spec';
+
+type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
 
 /**
  * The state of the submit form, kept across re-opening the dialog.

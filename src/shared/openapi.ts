@@ -1007,7 +1007,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };
@@ -1042,7 +1042,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };
@@ -1074,7 +1074,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };
@@ -1103,7 +1103,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };
@@ -1131,7 +1131,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };
@@ -1157,7 +1157,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };
@@ -1186,7 +1186,7 @@ export interface IOperations {
       cluster: string;
       /**
        * A drive path: `""` is the top level (the cluster's roots as folders),
-       * `home`, `home/run/out.txt`. It may be empty and contains `/`.
+       * `home`, `home/run/out.txt`. It may be empty and may contain `/`.
        */
       path: string;
     };

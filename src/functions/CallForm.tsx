@@ -1,0 +1,147 @@
+import type { ITranslator } from '@jupyterlab/translation';
+import { FormComponent } from '@jupyterlab/ui-components';
+import type { ReadonlyJSONObject } from '@lumino/coreutils';
+import { getDefaultFormState } from '@rjsf/utils';
+import type {
+  ErrorSchema,
+  Experimental_DefaultFormStateBehavior,
+  RJSFSchema,
+  RegistryWidgetsType,
+  RJSFValidationError
+} from '@rjsf/utils';
+import React, { useMemo } from 'react';
+import { validator } from '../shared/validator';
+import { REMOTE_PATH_WIDGET } from './schema';
+import type { IPreparedSchema } from './schema';
+import { RemotePathWidget } from './RemotePathWidget';
+import type { IRemotePathContext } from './RemotePathWidget';
+
+/**
+ * Properties of {@link CallForm}.
+ */
+export interface ICallFormProps {
+  /** `id` of the `<form>` (the Run button outside the form submits it). */
+  formId: string;
+  prepared: IPreparedSchema;
+  formData: Record<string, unknown>;
+  /** Validate on every change (after the first submit). */
+  liveValidate: boolean;
+  /** Errors the server found, by field. */
+  extraErrors: ErrorSchema | null;
+  onChange: (formData: Record<string, unknown>) => void;
+  onSubmit: (formData: Record<string, unknown>) => void;
+  onError: (errors: RJSFValidationError[]) => void;
+  translator: ITranslator;
+  /**
+   * The clusters and file browser factory path fields browse with (a
+   * "Browse…" button); without them (or without clusters) paths are text.
+   */
+  remotePaths?: IRemotePathContext | null;
+}
+
+/**
+ * The form's own widgets (named in the uiSchema by `prepareSchema`).
+ */
+const WIDGETS: RegistryWidgetsType<ReadonlyJSONObject> = {
+  [REMOTE_PATH_WIDGET]: RemotePathWidget
+};
+
+/**
+ * Empty optional sub-objects stay absent (so an `Optional[Model]` left empty
+ * is not validated as an empty model).
+ */
+const DEFAULTS_BEHAVIOR: Experimental_DefaultFormStateBehavior = {
+  emptyObjectFields: 'skipEmptyDefaults'
+};
+
+/**
+ * The arguments form of a function, rendered from its JSON Schema with
+ * JupyterLab's `FormComponent` (the settings editor's look). Ctrl/Cmd+Enter
+ * submits it.
+ */
+export function CallForm(props: ICallFormProps): JSX.Element {
+  const { formId, prepared, translator } = props;
+  const trans = translator.load('jupyter_rpc');
+  const remotePaths = props.remotePaths ?? null;
+  const schema = prepared.schema as RJSFSchema;
+  const defaultFormData = useMemo(
+    () =>
+      getDefaultFormState(
+        validator,
+        schema,
+        undefined,
+        schema,
+        false,
+        DEFAULTS_BEHAVIOR
+      ) ?? {},
+    [schema]
+  );
+  const formContext = useMemo(
+    () => ({ defaultFormData, remotePaths }),
+    [defaultFormData, remotePaths]
+  );
+  const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>): void => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      event.stopPropagation();
+      const form = document.getElementById(formId);
+      if (form instanceof HTMLFormElement) {
+        form.requestSubmit();
+      }
+    }
+  };
+  const hasFields = Object.keys(prepared.schema.properties ?? {}).length > 0;
+  return (
+    <div className="jp-rpc-CallForm" onKeyDown={onKeyDown}>
+      <FormComponent
+        id={formId}
+        idPrefix="jp-rpc-arg"
+        schema={schema}
+        uiSchema={prepared.uiSchema}
+        formData={props.formData as ReadonlyJSONObject}
+        formContext={formContext}
+        widgets={WIDGETS}
+        validator={validator}
+        liveValidate={props.liveValidate}
+        noHtml5Validate
+        showErrorList={false}
+        extraErrors={props.extraErrors ?? undefined}
+        experimental_defaultFormStateBehavior={DEFAULTS_BEHAVIOR}
+        onChange={e =>
+          props.onChange((e.formData ?? {}) as Record<string, unknown>)
+        }
+        onSubmit={e =>
+          props.onSubmit((e.formData ?? {}) as Record<string, unknown>)
+        }
+        onError={props.onError}
+        transformErrors={Private.transformErrors}
+        translator={translator}
+        compact
+        showModifiedFromDefault={false}
+      />
+      {!hasFields && (
+        <div className="jp-rpc-muted">
+          {trans.__('This function takes no arguments.')}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A namespace for private helpers.
+ */
+namespace Private {
+  /**
+   * Messages name fields by their label; drop the required mark (`'lon *'`).
+   */
+  export function transformErrors(
+    errors: RJSFValidationError[]
+  ): RJSFValidationError[] {
+    return errors.map(e => ({
+      ...e,
+      message: e.message?.replace(/ \*'/g, "'"),
+      stack: e.stack.replace(/ \*'/g, "'")
+    }));
+  }
+}

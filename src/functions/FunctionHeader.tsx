@@ -1,0 +1,43 @@
+import type { TranslationBundle } from '@jupyterlab/translation';
+import React from 'react';
+import type { IFunctionSpec } from './api';
+import { DocText } from './DocText';
+
+/**
+ * Properties of {@link FunctionHeader}.
+ */
+export interface IFunctionHeaderProps {
+  backend: string;
+  spec: IFunctionSpec;
+  trans: TranslationBundle;
+}
+
+/**
+ * The function's name and its full docstring.
+ */
+export function FunctionHeader(props: IFunctionHeaderProps): JSX.Element {
+  const { backend, spec, trans } = props;
+  const doc = (spec.description || spec.summary || '').trim();
+  return (
+    <header className="jp-rpc-FunctionHeader">
+      <h2 className="jp-rpc-FunctionHeader-name">
+        <span className="jp-rpc-FunctionHeader-backend">{backend}.</span>
+        {spec.name}
+      </h2>
+      {spec.kind === 'method' && (
+        <div className="jp-rpc-muted">
+          {trans.__(
+            'A method of the class %1: a new instance is made with the arguments at the top, then %2 is called.',
+            spec.class_name ?? '',
+            spec.method ?? ''
+          )}
+        </div>
+      )}
+      {doc ? (
+        <DocText className="jp-rpc-FunctionHeader-doc" text={doc} />
+      ) : (
+        <div className="jp-rpc-muted">{trans.__('No description.')}</div>
+      )}
+    </header>
+  );
+}
