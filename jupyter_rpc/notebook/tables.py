@@ -54,7 +54,7 @@ class Table(list):  # type: ignore[type-arg]
         return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _ts(key: str) -> Any:
+def _ts(key: str) -> Callable[[dict[str, Any]], str]:
     return lambda info: w.strftime("%Y-%m-%d %H:%M") if (w := when(info.get(key))) else ""
 
 
