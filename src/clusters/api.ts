@@ -5,64 +5,26 @@
  * `files/api.ts`.
  */
 import type { ServerConnection } from '@jupyterlab/services';
-import type { IErrorBody } from '../shared/errors';
+import type { Answer, BodyOf } from '../shared/contract';
+import type * as wire from '../shared/openapi';
 import { postBody, requestAPI } from '../shared/request';
+
+export type { ICluster } from '../shared/openapi';
 
 /**
  * The SSH connection state of a cluster (`local` clusters are always `connected`).
  */
-export type ClusterState =
-  'idle' | 'connecting' | 'connected' | 'auth_required' | 'error';
-
-/**
- * One question of a password / one-time-code prompt.
- */
-export interface IPromptQuestion {
-  /** e.g. `Password:`. */
-  prompt: string;
-  /** Whether the answer may be shown while typed. */
-  echo: boolean;
-}
+export type ClusterState = wire.ConnectionState;
 
 /**
  * A keyboard-interactive / password prompt the server waits an answer for.
  */
-export interface IAuthPrompt {
-  id: string;
-  title: string;
-  instructions: string;
-  prompts: IPromptQuestion[];
-}
+export type IAuthPrompt = wire.IPrompt;
 
 /**
- * A root folder of a cluster's files.
+ * A root folder of a cluster's files (`real`: its absolute path once resolved).
  */
-export interface IClusterRoot {
-  name: string;
-  path: string;
-}
-
-/**
- * A cluster: a place where jobs run and files live.
- */
-export interface ICluster {
-  name: string;
-  display_name: string;
-  description: string;
-  kind: 'local' | 'ssh';
-  scheduler: 'slurm' | 'local' | 'none' | string;
-  source: 'site' | 'user';
-  host: string | null;
-  user: string | null;
-  state: ClusterState;
-  /** The error shape of the last failure. */
-  error: IErrorBody | null;
-  /** When `auth_required`: the question to answer. */
-  prompt: IAuthPrompt | null;
-  roots: IClusterRoot[];
-  workdir: string;
-  user_name: string | null;
-}
+export type IClusterRoot = wire.IRoot;
 
 /**
  * What a user (or an admin) configures for a cluster.
@@ -91,8 +53,10 @@ type Settings = ServerConnection.ISettings | undefined;
 /**
  * `GET /clusters`: the site's and the user's clusters.
  */
-export async function listClusters(settings?: Settings): Promise<ICluster[]> {
-  const data = await requestAPI<{ clusters: ICluster[] }>(
+export async function listClusters(
+  settings?: Settings
+): Promise<wire.ICluster[]> {
+  const data = await requestAPI<Answer<'listClusters'>>(
     ['clusters'],
     {},
     {},
@@ -107,8 +71,13 @@ export async function listClusters(settings?: Settings): Promise<ICluster[]> {
 export function getCluster(
   cluster: string,
   settings?: Settings
-): Promise<ICluster> {
-  return requestAPI<ICluster>(['clusters', cluster], {}, {}, settings);
+): Promise<wire.ICluster> {
+  return requestAPI<Answer<'getCluster'>>(
+    ['clusters', cluster],
+    {},
+    {},
+    settings
+  );
 }
 
 /**
@@ -118,10 +87,11 @@ export function addCluster(
   name: string,
   config: IClusterConfig,
   settings?: Settings
-): Promise<ICluster> {
-  return requestAPI<ICluster>(
+): Promise<wire.ICluster> {
+  const body: BodyOf<'addCluster'> = { ...config, name };
+  return requestAPI<Answer<'addCluster'>>(
     ['clusters'],
-    postBody({ ...config, name }),
+    postBody(body),
     {},
     settings
   );
@@ -134,7 +104,7 @@ export async function removeCluster(
   cluster: string,
   settings?: Settings
 ): Promise<void> {
-  await requestAPI<unknown>(
+  await requestAPI<Answer<'removeCluster'>>(
     ['clusters', cluster],
     { method: 'DELETE' },
     {},
@@ -148,8 +118,8 @@ export async function removeCluster(
 export function connect(
   cluster: string,
   settings?: Settings
-): Promise<ICluster> {
-  return requestAPI<ICluster>(
+): Promise<wire.ICluster> {
+  return requestAPI<Answer<'connectCluster'>>(
     ['clusters', cluster, 'connect'],
     postBody(),
     {},
@@ -164,10 +134,11 @@ export function trust(
   cluster: string,
   fingerprint: string,
   settings?: Settings
-): Promise<ICluster> {
-  return requestAPI<ICluster>(
+): Promise<wire.ICluster> {
+  const body: BodyOf<'trustHostKey'> = { fingerprint };
+  return requestAPI<Answer<'trustHostKey'>>(
     ['clusters', cluster, 'trust'],
-    postBody({ fingerprint }),
+    postBody(body),
     {},
     settings
   );
@@ -181,10 +152,11 @@ export function answerPrompt(
   promptId: string,
   responses: string[],
   settings?: Settings
-): Promise<ICluster> {
-  return requestAPI<ICluster>(
+): Promise<wire.ICluster> {
+  const body: BodyOf<'answerPrompt'> = { prompt_id: promptId, responses };
+  return requestAPI<Answer<'answerPrompt'>>(
     ['clusters', cluster, 'auth'],
-    postBody({ prompt_id: promptId, responses }),
+    postBody(body),
     {},
     settings
   );

@@ -5,11 +5,21 @@
  * for the top level, which lists the cluster's roots).
  */
 import type { Contents, ServerConnection } from '@jupyterlab/services';
+import type {
+  Answer,
+  Assert,
+  BodyOf,
+  QueryOf,
+  Reads
+} from '../shared/contract';
+import type * as wire from '../shared/openapi';
 import { apiUrl, sendRequest, withQuery } from '../shared/request';
 import { pathSegments } from './paths';
 
 /**
- * The contents model the REST API returns: Jupyter's, plus `real_path`.
+ * A contents model as the drive reads it: the contract's `ContentsModel`
+ * (every one is an `IRemoteModel`, with the same members), loosely, so that
+ * a chunk's receipt (`ChunkReceived`) and Lab's own models read as one too.
  */
 export interface IRemoteModel {
   name: string;
@@ -27,6 +37,14 @@ export interface IRemoteModel {
   /** The absolute path on the cluster. */
   real_path?: string;
 }
+
+/**
+ * The model above reads the contract's (see `shared/contract.ts`).
+ */
+export type FilesContract = [
+  Assert<Reads<wire.IContentsModel, IRemoteModel>>,
+  Assert<[wire.IChunkReceived] extends [IRemoteModel] ? true : false>
+];
 
 /**
  * The routes below `/clusters/{cluster}/` that take a drive path.
@@ -52,9 +70,9 @@ export function filesUrl(
 export function getFile(
   cluster: string,
   path: string,
-  query: Record<string, string>,
+  query: QueryOf<'getContents'>,
   settings: ServerConnection.ISettings
-): Promise<IRemoteModel> {
+): Promise<Answer<'getContents'>> {
   return Private.send('GET', cluster, path, settings, { query });
 }
 
@@ -64,9 +82,9 @@ export function getFile(
 export function newUntitled(
   cluster: string,
   folder: string,
-  body: { type: string; ext?: string },
+  body: BodyOf<'createContents'>,
   settings: ServerConnection.ISettings
-): Promise<IRemoteModel> {
+): Promise<Answer<'createContents'>> {
   return Private.send('POST', cluster, folder, settings, { body });
 }
 
@@ -78,10 +96,9 @@ export function copyFile(
   path: string,
   toFolder: string,
   settings: ServerConnection.ISettings
-): Promise<IRemoteModel> {
-  return Private.send('POST', cluster, toFolder, settings, {
-    body: { copy_from: path }
-  });
+): Promise<Answer<'createContents'>> {
+  const body: BodyOf<'createContents'> = { copy_from: path };
+  return Private.send('POST', cluster, toFolder, settings, { body });
 }
 
 /**
@@ -92,7 +109,12 @@ export async function deleteFile(
   path: string,
   settings: ServerConnection.ISettings
 ): Promise<void> {
-  await Private.send<void>('DELETE', cluster, path, settings);
+  await Private.send<Answer<'deleteContents'>>(
+    'DELETE',
+    cluster,
+    path,
+    settings
+  );
 }
 
 /**
@@ -103,21 +125,21 @@ export function renameFile(
   path: string,
   newPath: string,
   settings: ServerConnection.ISettings
-): Promise<IRemoteModel> {
-  return Private.send('PATCH', cluster, path, settings, {
-    body: { path: newPath }
-  });
+): Promise<Answer<'renameContents'>> {
+  const body: BodyOf<'renameContents'> = { path: newPath };
+  return Private.send('PATCH', cluster, path, settings, { body });
 }
 
 /**
- * `PUT files/{path}`: save (or upload a chunk); the body is `toSaveBody()`'s.
+ * `PUT files/{path}`: save (or upload a chunk: a receipt until the last one);
+ * the body is `toSaveBody()`'s.
  */
 export function saveFile(
   cluster: string,
   path: string,
-  body: Record<string, unknown>,
+  body: BodyOf<'saveContents'>,
   settings: ServerConnection.ISettings
-): Promise<IRemoteModel> {
+): Promise<Answer<'saveContents'>> {
   return Private.send('PUT', cluster, path, settings, { body });
 }
 
@@ -128,12 +150,12 @@ namespace Private {
   /**
    * One request to `files/{path}`, its body sent as JSON.
    */
-  export function send<T = IRemoteModel>(
+  export function send<T = wire.IContentsModel>(
     method: string,
     cluster: string,
     path: string,
     settings: ServerConnection.ISettings,
-    options: { body?: unknown; query?: Record<string, string> } = {}
+    options: { body?: unknown; query?: QueryOf<'getContents'> } = {}
   ): Promise<T> {
     const url = withQuery(
       filesUrl(cluster, 'files', path, settings),

@@ -9,7 +9,9 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { nullTranslator } from '@jupyterlab/translation';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
+import type { QueryOf } from '../shared/contract';
 import { RPCRequestError } from '../shared/errors';
+import type { ICreateRequest } from '../shared/openapi';
 import {
   copyFile,
   deleteFile,
@@ -115,9 +117,10 @@ export class RemoteDrive implements Contents.IDrive {
   ): Promise<Contents.IModel> {
     const path = normalizeDrivePath(localPath);
     const wantContent = options.content !== false;
-    const query: Record<string, string> = { content: wantContent ? '1' : '0' };
+    const query: QueryOf<'getContents'> = { content: wantContent ? '1' : '0' };
     if (options.type) {
-      query.type = options.type;
+      // Lab's content type is any string: the server refuses others (400).
+      query.type = options.type as QueryOf<'getContents'>['type'];
     }
     if (wantContent && options.format) {
       query.format = options.format;
@@ -181,8 +184,9 @@ export class RemoteDrive implements Contents.IDrive {
       const roots = Array.isArray(top.content) ? top.content : [];
       folder = roots.length ? normalizeDrivePath(roots[0].path) : '';
     }
-    const body: { type: string; ext?: string } = {
-      type: options.type ?? 'file'
+    const body: ICreateRequest = {
+      // Lab's content type is any string: the server refuses others (400).
+      type: (options.type ?? 'file') as ICreateRequest['type']
     };
     if (options.ext) {
       body.ext = options.ext;

@@ -4,6 +4,7 @@
  * and the conversion of the server's contents models into Lab's.
  */
 import type { Contents } from '@jupyterlab/services';
+import type { ISaveRequest } from '../shared/openapi';
 import type { IRemoteModel } from './api';
 
 /**
@@ -230,9 +231,10 @@ export function toContentsModel(
 export function toSaveBody(
   options: Partial<Contents.IModel>,
   lastModified: string | undefined
-): Record<string, unknown> {
-  const body: Record<string, unknown> = {
-    type: options.type ?? 'file',
+): ISaveRequest {
+  const body: ISaveRequest = {
+    // Lab's content type is any string: the server refuses others (400).
+    type: (options.type ?? 'file') as ISaveRequest['type'],
     format: options.format ?? (options.type === 'notebook' ? 'json' : 'text'),
     content: options.content ?? null
   };

@@ -11,7 +11,7 @@ import type { IProgressReport } from './api';
  * How many of a node's children are finished.
  */
 export function finishedChildren(node: IProgressReport): number {
-  return node.children.filter(c => c.status !== 'running').length;
+  return (node.children ?? []).filter(c => c.status !== 'running').length;
 }
 
 /**
@@ -41,20 +41,20 @@ export function ProgressSteps(props: IProgressStepsProps): JSX.Element {
       {shown.map((node, i) => (
         <li
           key={hidden + i}
-          className={`jp-rpc-ProgressStep jp-rpc-mod-${node.status}`}
+          className={`jp-rpc-ProgressStep jp-rpc-mod-${node.status ?? 'unknown'}`}
         >
           <span className="jp-rpc-ProgressStep-row">
             <StatusIcon status={node.status} trans={trans} />
             <span className="jp-rpc-ProgressStep-message">
               {node.step_message}
             </span>
-            {node.steps > 0 && (
+            {(node.steps ?? 0) > 0 && (
               <span className="jp-rpc-ProgressStep-count">
                 {finishedChildren(node)}/{node.steps}
               </span>
             )}
           </span>
-          {node.children.length > 0 && (
+          {node.children && node.children.length > 0 && (
             <ProgressSteps nodes={node.children} trans={trans} limit={limit} />
           )}
         </li>

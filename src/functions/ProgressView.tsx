@@ -25,6 +25,7 @@ export function ProgressView(props: IProgressViewProps): JSX.Element {
   const done = progress ? finishedChildren(progress) : 0;
   const fraction = steps > 0 ? done / steps : null;
   const message = progress?.step_message || waitingText;
+  const children = progress?.children ?? [];
   return (
     <div className="jp-rpc-Progress" aria-live="polite">
       <div className="jp-rpc-Progress-header">
@@ -36,9 +37,7 @@ export function ProgressView(props: IProgressViewProps): JSX.Element {
         )}
       </div>
       <ProgressBar fraction={fraction} label={message} />
-      {progress && progress.children.length > 0 && (
-        <ProgressSteps nodes={progress.children} trans={trans} />
-      )}
+      {children.length > 0 && <ProgressSteps nodes={children} trans={trans} />}
     </div>
   );
 }

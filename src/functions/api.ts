@@ -4,85 +4,51 @@
  */
 import type { ServerConnection } from '@jupyterlab/services';
 import type { JSONSchema7 } from 'json-schema';
-import type { IErrorBody } from '../shared/errors';
-import { requestAPI } from '../shared/request';
+import type {
+  Answer,
+  Assert,
+  BodyOf,
+  QueryOf,
+  Reads
+} from '../shared/contract';
+import type * as wire from '../shared/openapi';
+import { postBody, requestAPI } from '../shared/request';
+
+export type {
+  BackendState,
+  CallState,
+  IBackend,
+  ICall,
+  ICallRequest
+} from '../shared/openapi';
 
 /**
- * Lifecycle states of a backend.
+ * A function (or class method) a backend offers: the contract's
+ * `FunctionSpec`, its JSON Schemas read as such.
  */
-export type BackendState = 'stopped' | 'starting' | 'running' | 'failed';
-
-/**
- * A configured RPC backend.
- */
-export interface IBackend {
-  name: string;
-  display_name: string;
-  description: string;
-  transport: string;
-  state: BackendState;
-  error: IErrorBody | null;
-  restarts: number;
-}
-
-/**
- * A function (or class method) a backend offers.
- */
-export interface IFunctionSpec {
-  /** `add`, or `Accumulator.add_all` for a method. */
-  name: string;
-  kind: 'function' | 'method';
-  class_name: string | null;
-  method: string | null;
-  summary: string;
-  description: string;
+export interface IFunctionSpec extends Omit<
+  wire.IFunctionSpec,
+  'schema' | 'return_schema'
+> {
   /** JSON Schema of the call's `arguments` object. */
   schema: JSONSchema7;
-  return_schema: JSONSchema7 | null;
+  /** JSON Schema of the result (`{}` when the backend says nothing). */
+  return_schema: JSONSchema7;
 }
 
 /**
  * Answer of `GET /backends/{backend}/functions`.
  */
-export interface IFunctionList {
-  backend: string;
+export interface IFunctionList extends Omit<wire.IFunctionList, 'functions'> {
   functions: IFunctionSpec[];
 }
 
 /**
- * Body of `POST /backends/{backend}/calls`.
+ * A node of a call's progress tree, as a backend reports it
+ * (deprogressapi's shape: `status` is `running`, `success` or `error`):
+ * every member may be missing.
  */
-export interface ICallRequest {
-  function: string;
-  arguments: Record<string, unknown>;
-  /** Seconds; capped by the backend's configured timeout. */
-  timeout?: number;
-  /** Seconds to wait for the call to finish before answering (≤ 60). */
-  wait?: number;
-}
-
-/**
- * States of a call; the last three are final.
- */
-export type CallState =
-  'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-
-/**
- * Status of one progress node (deprogressapi's report shape).
- */
-export type ProgressStatus = 'running' | 'success' | 'error';
-
-/**
- * A node of a call's progress tree.
- */
-export interface IProgressReport {
-  report_id: string;
-  status: ProgressStatus;
-  step_message: string;
-  /** Expected number of children; 0 means unknown. */
-  steps: number;
-  children: IProgressReport[];
-}
+export type IProgressReport = wire.IProgress;
 
 /**
  * A MIME bundle, as shown by JupyterLab's rendermime.
@@ -90,29 +56,17 @@ export interface IProgressReport {
 export type MimeBundle = Record<string, unknown>;
 
 /**
- * A call resource.
+ * The types above read the contract's (see `shared/contract.ts`).
  */
-export interface ICall {
-  id: string;
-  backend: string;
-  function: string;
-  arguments: Record<string, unknown>;
-  state: CallState;
-  progress: IProgressReport | null;
-  result?: unknown;
-  display?: MimeBundle | null;
-  error: IErrorBody | null;
-  created: string;
-  started: string | null;
-  finished: string | null;
-  duration: number | null;
-  version: number;
-}
+export type FunctionsContract = [
+  Assert<Reads<wire.IFunctionSpec, IFunctionSpec>>,
+  Assert<Reads<wire.IFunctionList, IFunctionList>>
+];
 
 /**
  * Whether a call state is final.
  */
-export function isFinished(state: CallState): boolean {
+export function isFinished(state: wire.CallState): boolean {
   return state === 'succeeded' || state === 'failed' || state === 'cancelled';
 }
 
@@ -121,8 +75,8 @@ export function isFinished(state: CallState): boolean {
  */
 export async function listBackends(
   settings?: ServerConnection.ISettings
-): Promise<IBackend[]> {
-  const data = await requestAPI<{ backends: IBackend[] }>(
+): Promise<wire.IBackend[]> {
+  const data = await requestAPI<Answer<'listBackends'>>(
     ['backends'],
     {},
     {},
@@ -137,8 +91,8 @@ export async function listBackends(
 export function getBackend(
   name: string,
   settings?: ServerConnection.ISettings
-): Promise<IBackend> {
-  return requestAPI<IBackend>(['backends', name], {}, {}, settings);
+): Promise<wire.IBackend> {
+  return requestAPI<Answer<'getBackend'>>(['backends', name], {}, {}, settings);
 }
 
 /**
@@ -148,7 +102,7 @@ export function listFunctions(
   backend: string,
   settings?: ServerConnection.ISettings
 ): Promise<IFunctionList> {
-  return requestAPI<IFunctionList>(
+  return requestAPI<Answer<'listFunctions'>>(
     ['backends', backend, 'functions'],
     {},
     {},
@@ -161,12 +115,12 @@ export function listFunctions(
  */
 export function startCall(
   backend: string,
-  request: ICallRequest,
+  request: BodyOf<'startCall'>,
   settings?: ServerConnection.ISettings
-): Promise<ICall> {
-  return requestAPI<ICall>(
+): Promise<wire.ICall> {
+  return requestAPI<Answer<'startCall'>>(
     ['backends', backend, 'calls'],
-    { method: 'POST', body: JSON.stringify(request) },
+    postBody(request),
     {},
     settings
   );
@@ -190,13 +144,13 @@ export function getCall(
   id: string,
   options: IGetCallOptions = {},
   settings?: ServerConnection.ISettings
-): Promise<ICall> {
-  const query: Record<string, number> = {};
+): Promise<wire.ICall> {
+  const query: QueryOf<'getCall'> = {};
   if (options.wait !== undefined) {
     query.wait = options.wait;
     query.version = options.version ?? 0;
   }
-  return requestAPI<ICall>(
+  return requestAPI<Answer<'getCall'>>(
     ['calls', id],
     { signal: options.signal },
     query,
@@ -210,6 +164,11 @@ export function getCall(
 export function cancelCall(
   id: string,
   settings?: ServerConnection.ISettings
-): Promise<ICall> {
-  return requestAPI<ICall>(['calls', id], { method: 'DELETE' }, {}, settings);
+): Promise<wire.ICall> {
+  return requestAPI<Answer<'cancelCall'>>(
+    ['calls', id],
+    { method: 'DELETE' },
+    {},
+    settings
+  );
 }

@@ -136,6 +136,7 @@ export class CallsManager implements ICallsManager {
             state: 'failed',
             error: {
               code: 'call.not_found',
+              reason: 'Not Found',
               message: reason instanceof Error ? reason.message : String(reason)
             }
           });

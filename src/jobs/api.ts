@@ -5,142 +5,48 @@
  */
 import type { ServerConnection } from '@jupyterlab/services';
 import type { JSONSchema7 } from 'json-schema';
+import type {
+  Answer,
+  Assert,
+  BodyOf,
+  QueryOf,
+  Reads
+} from '../shared/contract';
+import type * as wire from '../shared/openapi';
 import { postBody, requestAPI } from '../shared/request';
-import type { JobState } from './states';
+
+export type {
+  IJobInfo,
+  IJobList,
+  IJobSpec,
+  IOutputChunk,
+  IPartition
+} from '../shared/openapi';
 
 /**
- * One job (or one task of an array job). Times are epoch seconds, durations seconds.
+ * Answer of `POST /clusters/{cluster}/jobs/test`: when the job would start
+ * (`null`: unknown) and the scheduler's words; Slurm also says where.
  */
-export interface IJobInfo {
-  /** `123`, `123_4` for an array task, `123_[5-9%2]` for tasks not started. */
-  id: string;
-  name: string;
-  state: JobState;
-  raw_state: string;
-  user: string;
-  partition: string;
-  /** Why pending (or how it ended), in the scheduler's words. */
-  reason: string;
-  submitted: number | null;
-  started: number | null;
-  ended: number | null;
-  expected_start: number | null;
-  elapsed: number | null;
-  time_limit: number | null;
-  nodes: string;
-  num_nodes: number | null;
-  cpus: number | null;
-  memory_mb: number | null;
-  gpus: string;
-  account: string;
-  qos: string;
-  workdir: string;
-  stdout: string;
-  stderr: string;
-  exit_code: number | null;
-  signal: number | null;
-  /** CPU time used (user + system, seconds), where accounting measured it. */
-  cpu_used?: number | null;
-  /** Peak resident memory (MB), where accounting measured it. */
-  memory_peak_mb?: number | null;
-  command: string;
-  array_job_id: string;
-  array_task_id: string;
-  extra: Record<string, unknown>;
-}
+export type ITestResult = wire.IJobTest;
 
 /**
- * What the submit form sends; absent means: the scheduler's default.
+ * Answer of `GET /clusters/{cluster}/submit-schema`: the contract's
+ * `SubmitSchema`, its JSON Schema read as such.
  */
-export interface IJobSpec {
-  /** The batch script's text, or ... */
-  script?: string | null;
-  /** ... a file on the cluster. */
-  script_path?: string | null;
-  name?: string | null;
-  partition?: string | null;
-  /** Minutes. */
-  time_limit?: number | null;
-  /** Per task. */
-  cpus?: number | null;
-  /** Per node. */
-  memory_mb?: number | null;
-  gpus?: number | null;
-  nodes?: number | null;
-  ntasks?: number | null;
-  account?: string | null;
-  qos?: string | null;
-  /** `0-9`, `1,3,5`, `1-100%10`. */
-  array?: string | null;
-  workdir?: string | null;
-  stdout?: string | null;
-  stderr?: string | null;
-  env?: Record<string, string>;
-  hold?: boolean;
-  extra_args?: string[];
-}
-
-/**
- * A queue with the limits the submit form enforces (minutes, MB).
- */
-export interface IPartition {
-  name: string;
-  default: boolean;
-  state: string;
-  max_time: number | null;
-  default_time: number | null;
-  max_nodes: number | null;
-  max_cpus_per_node: number | null;
-  max_memory_mb: number | null;
-  gpus: number | null;
-}
-
-/**
- * A piece of a job's stdout or stderr, read from `offset`.
- */
-export interface IOutputChunk {
-  path: string;
-  offset: number;
-  /** Ask from here next time. */
-  next_offset: number;
-  /** The file's size now. */
-  size: number;
-  data: string;
-  exists: boolean;
-}
-
-/**
- * Answer of `GET /clusters/{cluster}/jobs`.
- */
-export interface IJobList {
-  jobs: IJobInfo[];
-  /** When the scheduler was asked (epoch seconds). */
-  fetched: number;
-  /** The user the jobs are listed for. */
-  user: string;
-}
-
-/**
- * Answer of `POST /clusters/{cluster}/jobs/test`.
- */
-export interface ITestResult {
-  expected_start: number | null;
-  message: string;
-}
-
-/**
- * Answer of `GET /clusters/{cluster}/submit-schema`.
- */
-export interface ISubmitSchema {
+export interface ISubmitSchema extends Omit<wire.ISubmitSchema, 'schema'> {
+  /** The JSON Schema of a job spec for this cluster. */
   schema: JSONSchema7;
-  ui_schema: Record<string, unknown>;
-  partitions: IPartition[];
 }
 
 /**
  * The output streams of a job.
  */
 export type OutputStream = 'stdout' | 'stderr';
+
+/**
+ * The types above read what the contract says (see `shared/contract.ts`).
+ */
+export type JobsContract = [Assert<Reads<wire.ISubmitSchema, ISubmitSchema>>];
 
 type Settings = ServerConnection.ISettings | undefined;
 
@@ -151,11 +57,11 @@ export function listJobs(
   cluster: string,
   allUsers = false,
   settings?: Settings
-): Promise<IJobList> {
-  return requestAPI<IJobList>(
+): Promise<wire.IJobList> {
+  return requestAPI<Answer<'listJobs'>>(
     ['clusters', cluster, 'jobs'],
     {},
-    { all_users: allUsers ? 1 : 0 },
+    { all_users: allUsers ? '1' : '0' } satisfies QueryOf<'listJobs'>,
     settings
   );
 }
@@ -165,10 +71,10 @@ export function listJobs(
  */
 export function submitJob(
   cluster: string,
-  spec: IJobSpec,
+  spec: BodyOf<'submitJob'>,
   settings?: Settings
-): Promise<IJobInfo> {
-  return requestAPI<IJobInfo>(
+): Promise<wire.IJobInfo> {
+  return requestAPI<Answer<'submitJob'>>(
     ['clusters', cluster, 'jobs'],
     postBody(spec),
     {},
@@ -181,10 +87,10 @@ export function submitJob(
  */
 export function testJob(
   cluster: string,
-  spec: IJobSpec,
+  spec: BodyOf<'testJob'>,
   settings?: Settings
 ): Promise<ITestResult> {
-  return requestAPI<ITestResult>(
+  return requestAPI<Answer<'testJob'>>(
     ['clusters', cluster, 'jobs', 'test'],
     postBody(spec),
     {},
@@ -199,8 +105,8 @@ export function getJob(
   cluster: string,
   jobId: string,
   settings?: Settings
-): Promise<IJobInfo> {
-  return requestAPI<IJobInfo>(
+): Promise<wire.IJobInfo> {
+  return requestAPI<Answer<'getJob'>>(
     ['clusters', cluster, 'jobs', jobId],
     {},
     {},
@@ -215,8 +121,8 @@ export function cancelJob(
   cluster: string,
   jobId: string,
   settings?: Settings
-): Promise<IJobInfo> {
-  return requestAPI<IJobInfo>(
+): Promise<wire.IJobInfo> {
+  return requestAPI<Answer<'cancelJob'>>(
     ['clusters', cluster, 'jobs', jobId],
     { method: 'DELETE' },
     {},
@@ -231,8 +137,8 @@ export function holdJob(
   cluster: string,
   jobId: string,
   settings?: Settings
-): Promise<IJobInfo> {
-  return requestAPI<IJobInfo>(
+): Promise<wire.IJobInfo> {
+  return requestAPI<Answer<'holdJob'>>(
     ['clusters', cluster, 'jobs', jobId, 'hold'],
     postBody(),
     {},
@@ -247,8 +153,8 @@ export function releaseJob(
   cluster: string,
   jobId: string,
   settings?: Settings
-): Promise<IJobInfo> {
-  return requestAPI<IJobInfo>(
+): Promise<wire.IJobInfo> {
+  return requestAPI<Answer<'releaseJob'>>(
     ['clusters', cluster, 'jobs', jobId, 'release'],
     postBody(),
     {},
@@ -263,8 +169,8 @@ export function resubmitJob(
   cluster: string,
   jobId: string,
   settings?: Settings
-): Promise<IJobInfo> {
-  return requestAPI<IJobInfo>(
+): Promise<wire.IJobInfo> {
+  return requestAPI<Answer<'resubmitJob'>>(
     ['clusters', cluster, 'jobs', jobId, 'resubmit'],
     postBody(),
     {},
@@ -289,15 +195,15 @@ export function readOutput(
   jobId: string,
   options: IReadOutputOptions = {},
   settings?: Settings
-): Promise<IOutputChunk> {
-  return requestAPI<IOutputChunk>(
+): Promise<wire.IOutputChunk> {
+  return requestAPI<Answer<'readJobOutput'>>(
     ['clusters', cluster, 'jobs', jobId, 'output'],
     {},
     {
       stream: options.stream ?? 'stdout',
       offset: options.offset ?? 0,
       limit: options.limit ?? 65536
-    },
+    } satisfies QueryOf<'readJobOutput'>,
     settings
   );
 }
@@ -309,11 +215,11 @@ export async function history(
   cluster: string,
   days = 7,
   settings?: Settings
-): Promise<IJobInfo[]> {
-  const data = await requestAPI<{ jobs: IJobInfo[] }>(
+): Promise<wire.IJobInfo[]> {
+  const data = await requestAPI<Answer<'listJobHistory'>>(
     ['clusters', cluster, 'history'],
     {},
-    { days },
+    { days } satisfies QueryOf<'listJobHistory'>,
     settings
   );
   return data.jobs;
@@ -326,7 +232,7 @@ export function submitSchema(
   cluster: string,
   settings?: Settings
 ): Promise<ISubmitSchema> {
-  return requestAPI<ISubmitSchema>(
+  return requestAPI<Answer<'getSubmitSchema'>>(
     ['clusters', cluster, 'submit-schema'],
     {},
     {},

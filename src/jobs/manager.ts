@@ -287,7 +287,7 @@ export class JobsManager implements IDisposable {
     const first = this._fetched === 0;
     this._jobs = list.jobs;
     this._user = list.user;
-    this._fetched = list.fetched;
+    this._fetched = list.fetched ?? Date.now() / 1000;
     this._listedAllUsers = allUsers;
     this._status = 'ready';
     this._error = null;

@@ -1,21 +1,14 @@
 /**
- * Job states, with no dependencies (usable from pure logic and tests).
+ * Job states, with no dependencies but the REST contract's types (usable from
+ * pure logic and tests).
  */
+import type { JobState } from '../shared/openapi';
 
 /**
- * Our job states (`raw_state` keeps the scheduler's own word).
+ * Our job states (`raw_state` keeps the scheduler's own word): the REST
+ * contract's.
  */
-export type JobState =
-  | 'pending'
-  | 'held'
-  | 'running'
-  | 'completing'
-  | 'suspended'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'timeout'
-  | 'unknown';
+export type { JobState };
 
 /**
  * The states of a job that has not ended yet.

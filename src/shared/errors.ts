@@ -4,19 +4,19 @@
  * for any error.
  */
 import { ServerConnection } from '@jupyterlab/services';
+import type { Assert, Same } from './contract';
+import type { ErrorCode, IErrorBody as IWireErrorBody } from './openapi';
+
+export type { ErrorCode };
 
 /**
- * The one error body every non-2xx answer (and a failed call's `error`) has.
+ * The one error body every non-2xx answer (and the `error` of a failed call,
+ * a failed backend or a cluster whose connection failed) has: the REST
+ * contract's `ErrorBody`, its `details` read as {@link IErrorDetails}.
  */
-export interface IErrorBody {
-  /** Text for people. */
-  message: string;
-  /** HTTP reason phrase, when the body comes from an HTTP answer. */
-  reason?: string;
-  /** Stable dotted identifier for programs (`request.schema`, `call.timeout`, ...). */
-  code: string;
+export interface IErrorBody extends Omit<IWireErrorBody, 'details'> {
   /** Optional structured data. */
-  details?: IErrorDetails | null;
+  details?: IErrorDetails;
 }
 
 /**
@@ -42,13 +42,23 @@ export interface ISchemaError {
 }
 
 /**
+ * What the body of an error answer may say: the server's {@link IErrorBody},
+ * or any other JSON object (a proxy's), or nothing.
+ */
+export interface IErrorAnswer {
+  message?: string;
+  code?: string;
+  details?: IErrorDetails | null;
+}
+
+/**
  * An error answer of the jupyter-rpc REST API, with its stable `code` and `details`.
  */
 export class RPCRequestError extends ServerConnection.ResponseError {
   /**
    * Create an error from a response and its (already parsed) body.
    */
-  constructor(response: Response, body: Partial<IErrorBody>) {
+  constructor(response: Response, body: IErrorAnswer) {
     super(
       response,
       body.message ||
@@ -63,11 +73,11 @@ export class RPCRequestError extends ServerConnection.ResponseError {
    * Read the error body of a non-2xx response.
    */
   static async fromResponse(response: Response): Promise<RPCRequestError> {
-    let body: Partial<IErrorBody> = {};
+    let body: IErrorAnswer = {};
     try {
       const data: unknown = await response.json();
       if (data && typeof data === 'object') {
-        body = data as Partial<IErrorBody>;
+        body = data as IErrorAnswer;
       }
     } catch {
       // Not JSON (a proxy's error page): keep the generic message.
@@ -89,7 +99,7 @@ export class RPCRequestError extends ServerConnection.ResponseError {
 /**
  * Whether an error is an answer of the REST API with the given code.
  */
-export function hasCode(error: unknown, code: string): boolean {
+export function hasCode(error: unknown, code: ErrorCode): boolean {
   return error instanceof RPCRequestError && error.code === code;
 }
 
@@ -102,3 +112,8 @@ export function hasCode(error: unknown, code: string): boolean {
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * The error body above is the contract's (see `contract.ts`).
+ */
+export type ErrorsContract = [Assert<Same<IWireErrorBody, IErrorBody>>];

@@ -5,6 +5,7 @@
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import type { APIPath } from './contract';
 import { RPCRequestError } from './errors';
 
 /**
@@ -13,15 +14,16 @@ import { RPCRequestError } from './errors';
 export const API_NAMESPACE = 'jupyter-rpc';
 
 /**
- * Query parameters of a request.
+ * Query parameters of a request (an `undefined` one is left out).
  */
-export type Query = Record<string, string | number>;
+export type Query = Record<string, string | number | undefined>;
 
 /**
- * The URL of a route: `{baseUrl}/jupyter-rpc/<segments>`, each segment encoded.
+ * The URL of a route: `{baseUrl}/jupyter-rpc/<segments>`, each segment encoded;
+ * the segments are those of a route of the REST contract (see {@link APIPath}).
  */
 export function apiUrl(
-  path: string[],
+  path: APIPath,
   settings: ServerConnection.ISettings
 ): string {
   return URLExt.join(
@@ -36,6 +38,7 @@ export function apiUrl(
  */
 export function withQuery(url: string, query: Query = {}): string {
   const search = Object.entries(query)
+    .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(`${v}`)}`)
     .join('&');
   return search ? `${url}?${search}` : url;
@@ -74,7 +77,8 @@ export async function sendRequest<T>(
 /**
  * Call a route of the jupyter-rpc REST API and return its parsed JSON body.
  *
- * @param path - path segments below `{baseUrl}/jupyter-rpc/`
+ * @param path - path segments below `{baseUrl}/jupyter-rpc/` of a route of
+ *   the REST contract
  * @param init - the fetch options
  * @param query - query parameters
  * @param settings - the server settings (defaults to the page's settings)
@@ -82,7 +86,7 @@ export async function sendRequest<T>(
  * @throws {ServerConnection.NetworkError} when the server cannot be reached
  */
 export async function requestAPI<T>(
-  path: string[],
+  path: APIPath,
   init: RequestInit = {},
   query: Query = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()

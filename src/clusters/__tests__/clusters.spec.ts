@@ -43,7 +43,7 @@ function cluster(state: ICluster['state'] = 'connected'): ICluster {
     prompt: null,
     roots: [],
     workdir: '~',
-    user_name: 'hpcuser'
+    stats: { job_queries: 0 }
   };
 }
 

@@ -27,6 +27,8 @@ export function job(fields: Partial<IJobInfo> & { id: string }): IJobInfo {
     stderr: '',
     exit_code: null,
     signal: null,
+    cpu_used: null,
+    memory_peak_mb: null,
     command: '',
     array_job_id: '',
     array_task_id: '',
