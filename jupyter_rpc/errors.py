@@ -8,7 +8,7 @@ Every non-2xx body, and the ``error`` of a failed call, has the shape::
 ``details`` optional structured data. Tracebacks go to the server log only.
 
 :data:`ERROR_CODES` is the one table of codes (code, HTTP status, meaning): every code the
-package raises is in it (``tests/test_rest_contract.py`` collects them from the source),
+package raises is in it (``tests/server/test_rest_contract.py`` collects them from the source),
 the OpenAPI description (``jupyter_rpc/rest/openapi.yaml``) allows exactly these, and the
 table in ``docs/rest-api.md`` is checked against it.
 """

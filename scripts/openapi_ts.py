@@ -9,7 +9,7 @@ entry of ``IOperations`` (its method, path, path and query parameters, request b
 response body per status). The output is already laid out as Prettier lays it out (80
 columns, single quotes), so ``scripts/lint.sh`` passes on it unchanged. A schema may say
 its TypeScript type with ``x-typescript`` where JSON Schema cannot (a pattern).
-``tests/test_rest_contract.py`` fails while the committed file differs from the output.
+``tests/server/test_rest_contract.py`` fails while the committed file differs from the output.
 """
 
 from __future__ import annotations

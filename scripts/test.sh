@@ -121,7 +121,7 @@ else
   echo "SKIPPING the HPC test bed: not root. The SSH/Slurm/SFTP tests will skip."
 fi
 
-say "Front-end unit tests (Jest: src/__tests__)"
+say "Front-end unit tests (Jest: src/*/__tests__)"
 set +e
 jlpm test --ci --silent
 JS_STATUS=$?

@@ -1,5 +1,12 @@
 """Shared fixtures: a real Jupyter server with the extension and real backend processes.
 
+Tests are laid out by subject (``server/``, ``backend/``, ``transports/``, ``notebook/``,
+``schedulers/``, ``files/``, ``ssh/``, ``dasf/``); what needs a test bed is marked by what
+it uses (``hpc``: the HPC test bed of ``tests/hpc/testbed``; ``dasf``: the DASF test bed of
+``tests/dasf``), so ``pytest -m "not hpc and not dasf"`` runs with neither. The HPC
+test bed's fixtures are the plugin :mod:`tests.fixtures.hpc`; the DASF test bed's live
+beside its tests in ``tests/dasf``.
+
 Every response that server sends under ``jupyter-rpc/`` is checked against the REST
 contract (``jupyter_rpc/rest/openapi.yaml``): a request through ``jp_fetch`` (and so
 ``rpc``) fails at once on a response the description does not allow; any other client
@@ -15,11 +22,27 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_rpc.rest import ResponseRecorder
+from tests.fixtures import FAULTY
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "tests.fixtures.hpc")
 
-HERE = pathlib.Path(__file__).parent
-FAULTY = str(HERE / "backends" / "faulty.py")
+#: marker -> what a test uses that needs its test bed (fixture names or a folder)
+TESTBED_MARKERS = {
+    "hpc": ("hpc_testbed",),
+    "dasf": ("dasf_env",),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the test beds it needs, from the fixtures it uses (directly or
+    through other fixtures) and, for the DASF bed, its folder (some of its tests start
+    the bed's processes themselves)."""
+    dasf = pathlib.Path(__file__).parent / "dasf"
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for marker, fixtures in TESTBED_MARKERS.items():
+            if used.intersection(fixtures) or (marker == "dasf" and dasf in item.path.parents):
+                item.add_marker(marker)
 
 
 @pytest.fixture
@@ -64,6 +87,15 @@ def with_local_cluster(tmp_path: pathlib.Path) -> Any:
         }
 
     return make
+
+
+@pytest.fixture
+def home(tmp_path: pathlib.Path) -> pathlib.Path:
+    """The local cluster's one root: a folder with ``data/notes.txt``."""
+    root = tmp_path / "home"
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "notes.txt").write_text("first line\n")
+    return root
 
 
 @pytest.fixture

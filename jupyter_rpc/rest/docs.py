@@ -1,7 +1,7 @@
 """The error-code section of ``docs/rest-api.md``, written from :data:`ERROR_CODES`.
 
 ``python -m jupyter_rpc.rest.docs docs/rest-api.md`` rewrites the part between the
-``<!-- error-codes -->`` markers; ``tests/test_rest_contract.py`` fails while it differs.
+``<!-- error-codes -->`` markers; ``tests/server/test_rest_contract.py`` fails while it differs.
 """
 
 from __future__ import annotations

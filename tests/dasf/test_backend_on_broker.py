@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from jupyter_rpc.protocol.broker import authorization, fragment_message, topic_url
+from tests.fixtures import FAULTY
 
 from .rawclient import dasf_exchange
 from .testbed import MODULES, REPO, send_request
 
 DEMO = REPO / "jupyter_rpc" / "examples" / "demo.py"
 DEMO_API = MODULES / "demo_api.py"  # demessaging's view of DEMO, for its client
-FAULTY = REPO / "tests" / "backends" / "faulty.py"
 DASF_DEMO = MODULES / "dasf_demo.py"
 
 

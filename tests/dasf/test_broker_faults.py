@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from .test_broker_transport import FINISHED, call, rpc_app, wait_done
+from tests.fixtures.calls import FINISHED, call, rpc_app, wait_done
+
 from .testbed import MODULES, Broker
 
 DEMO = MODULES / "dasf_demo.py"

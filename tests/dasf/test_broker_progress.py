@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jupyter_rpc.transports.broker import BrokerTransport
+from tests.fixtures import FAULTY
 
 from .testbed import start_runner
-
-FAULTY = Path(__file__).parent.parent / "backends" / "faulty.py"
 
 
 @pytest.mark.asyncio

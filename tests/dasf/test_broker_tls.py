@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from .test_broker_transport import call
+from tests.fixtures.calls import call
+
 from .testbed import HOST, MODULES, Broker
 
 DEMO = MODULES / "dasf_demo.py"

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.calls import FINISHED, call, rpc_app
+
 from .testbed import MODULES, Broker, free_port, start_backend
 
 DEMO = MODULES / "dasf_demo.py"
 WRONG_TOKEN = "not-the-right-token-0123456789"
-FINISHED = ("succeeded", "failed", "cancelled")
 
 
 @pytest.fixture(scope="module")
@@ -93,26 +94,6 @@ def jp_server_config(bed: Broker, tmp_path, monkeypatch) -> dict[str, Any]:
             },
         },
     }
-
-
-def rpc_app(jp_serverapp: Any) -> Any:
-    return next(iter(jp_serverapp.extension_manager.extension_apps["jupyter_rpc"]))
-
-
-async def call(
-    rpc: Any, backend: str, function: str, arguments: dict[str, Any] | None = None, **extra: Any
-):
-    body = {"function": function, "arguments": arguments or {}, "wait": 30, **extra}
-    return await rpc("POST", "backends", backend, "calls", body=body)
-
-
-async def wait_done(rpc: Any, model: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while model["state"] not in FINISHED and time.monotonic() < deadline:
-        _, model = await rpc(
-            "GET", "calls", model["id"], params={"wait": 5, "version": model["version"]}
-        )
-    return model
 
 
 async def test_broker_backends_are_listed(rpc):

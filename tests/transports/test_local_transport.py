@@ -10,8 +10,7 @@ import pytest
 
 from jupyter_rpc.errors import BackendCrashed, RemoteUnavailable
 from jupyter_rpc.transports import LocalTransport
-
-FAULTY = str(__import__("pathlib").Path(__file__).parent / "backends" / "faulty.py")
+from tests.fixtures import FAULTY
 
 ARGV = [sys.executable, "-m", "jupyter_rpc.backend", "serve", FAULTY]
 

@@ -13,8 +13,7 @@ import pytest
 
 from jupyter_rpc.errors import RPCError
 from jupyter_rpc.ssh import SSHPool, SSHTarget
-
-from .conftest import HPCTestbed
+from tests.fixtures.hpc import HPCTestbed
 
 
 def _lines_for(known_hosts: str, port: int) -> list[str]:

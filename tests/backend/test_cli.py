@@ -10,9 +10,8 @@ from pathlib import Path
 
 from jupyter_rpc.backend import build_api
 from jupyter_rpc.examples import demo
+from tests.fixtures import FAULTY, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-FAULTY = str(REPO / "tests" / "backends" / "faulty.py")
 DEMO = "jupyter_rpc.examples.demo"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import HPCTestbed
+from tests.fixtures.hpc import HPCTestbed
 
 
 @pytest.fixture

@@ -19,8 +19,7 @@ from jupyter_rpc.files.base import CHUNK_SIZE
 from jupyter_rpc.files.paths import TEMP_MARK
 from jupyter_rpc.files.sftp import SFTPFiles
 from jupyter_rpc.ssh import SSHPool, SSHTarget
-
-from .conftest import HPCTestbed
+from tests.fixtures.hpc import HPCTestbed
 
 pytestmark = pytest.mark.asyncio
 

@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 
 from jupyter_rpc import protocol
+from tests.fixtures import FAULTY, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-FAULTY = str(REPO / "tests" / "backends" / "faulty.py")
 DEMO = "jupyter_rpc.examples.demo"
 
 

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from .conftest import HPCTestbed
+from tests.fixtures import TESTS
+from tests.fixtures.hpc import HPCTestbed
 
-UP = pathlib.Path(__file__).parent / "testbed" / "up.sh"
+UP = TESTS / "hpc" / "testbed" / "up.sh"
 
 
 @pytest.fixture

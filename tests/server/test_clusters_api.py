@@ -18,14 +18,6 @@ from tornado.httpclient import HTTPClientError
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    root = tmp_path / "home"
-    (root / "data").mkdir(parents=True)
-    (root / "data" / "notes.txt").write_text("first line\n")
-    return root
-
-
-@pytest.fixture
 def jp_server_config(
     jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any
 ) -> dict[str, Any]:

@@ -1,15 +1,26 @@
-"""Review fixes: odd inputs that hung the server or failed late are refused at once."""
+"""Odd inputs that hung the server or failed late are refused at once."""
 
 from __future__ import annotations
 
+import pathlib
 import time
+from typing import Any
 
 import pytest
 
 from jupyter_rpc.errors import RPCError
 from jupyter_rpc.files.paths import RootsPolicy
 from jupyter_rpc.schedulers.local import parse_array
-from tests.test_clusters_api import home, jp_server_config  # noqa: F401  (the local cluster's server)
+
+
+@pytest.fixture
+def jp_server_config(
+    jp_server_config: dict[str, Any], home: pathlib.Path, with_local_cluster: Any
+) -> dict[str, Any]:
+    """The server with the local cluster over ``home`` (the shared fixture)."""
+    return with_local_cluster(
+        jp_server_config, home, display_name="This computer", jobs_refresh_min=30.0
+    )
 
 
 def test_a_huge_array_range_is_refused_without_building_it() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from jupyter_rpc.schedulers import slurm_parse as sp
 from jupyter_rpc.schedulers.base import JobSpec, Partition
 from jupyter_rpc.schedulers.forms import apply_overrides, check_overrides, check_spec, submit_schema
 from jupyter_rpc.schedulers.slurm import check_job_id, sbatch_argv
+from tests.fixtures import DATA
 
-DATA = Path(__file__).parent / "data" / "slurm"
+DATA = DATA / "slurm"
 UTC = timezone.utc
 
 

@@ -24,8 +24,9 @@ from jupyter_rpc.handlers import RPCHandler, routes
 from jupyter_rpc.rest import Contract, ResponseRecorder, load_openapi
 from jupyter_rpc.rest.contract import METHODS, pointer
 from jupyter_rpc.rest.docs import BEGIN, END, error_codes_markdown, with_error_codes
+from tests.fixtures import REPO
 
-ROOT = pathlib.Path(__file__).parent.parent
+ROOT = REPO
 PACKAGE = ROOT / "jupyter_rpc"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

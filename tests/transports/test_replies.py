@@ -8,7 +8,6 @@ import asyncio
 import logging
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +16,7 @@ from jupyter_rpc import protocol
 from jupyter_rpc.protocol.broker import fragment_message
 from jupyter_rpc.protocol.replies import Replies
 from jupyter_rpc.transports import LocalTransport
-
-FAULTY = str(Path(__file__).parent / "backends" / "faulty.py")
+from tests.fixtures import FAULTY
 
 
 class Broken(Exception):

@@ -8,8 +8,7 @@ import pytest
 
 from jupyter_rpc.ssh import SSHPool, SSHTarget
 from jupyter_rpc.transports.ssh import SSHTransport
-
-from .conftest import HPCTestbed
+from tests.fixtures.hpc import HPCTestbed
 
 
 @pytest.mark.asyncio

@@ -23,8 +23,8 @@ import pytest
 from packaging.version import Version
 
 from jupyter_rpc import protocol
+from tests.fixtures import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 BACKEND_DIST = REPO / "packages" / "jupyter-rpc-backend"
 #: Prints the files a distribution installed, relative to site-packages.
 LIST_FILES = (

@@ -15,8 +15,7 @@ import pytest
 
 from jupyter_rpc.errors import RPCError
 from jupyter_rpc.ssh import SSHPool, SSHRunner, SSHTarget
-
-from .conftest import HPCTestbed, PrivateSSHD, free_port
+from tests.fixtures.hpc import HPCTestbed, PrivateSSHD, free_port
 
 
 def login(tb: HPCTestbed, **kw: object) -> SSHTarget:

@@ -1,7 +1,7 @@
 """A backend that misbehaves on purpose, for the server's fault tests.
 
-Serve it with ``python -m jupyter_rpc.backend tests/backends/faulty.py`` (or the dotted
-name ``tests.backends.faulty`` from the repository root).
+Serve it with ``python -m jupyter_rpc.backend tests/backend_modules/faulty.py`` (or the dotted
+name ``tests.backend_modules.faulty`` from the repository root).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import HPCTestbed
+from tests.fixtures.hpc import HPCTestbed
 
 
 def _ssh_cluster(tb: HPCTestbed, **extra: Any) -> dict[str, Any]:

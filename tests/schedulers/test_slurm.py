@@ -19,8 +19,7 @@ from jupyter_rpc.schedulers.base import JobInfo, JobSpec
 from jupyter_rpc.schedulers.forms import check_spec
 from jupyter_rpc.schedulers.slurm import SlurmScheduler
 from jupyter_rpc.ssh import SSHPool, SSHRunner, SSHTarget
-
-from .conftest import HPCTestbed
+from tests.fixtures.hpc import HPCTestbed
 
 
 class Slurm:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import pathlib
 from dataclasses import replace
 
 import pytest
@@ -11,10 +10,8 @@ import pytest
 from jupyter_rpc.errors import CallFailed, RPCError
 from jupyter_rpc.ssh import SSHPool, SSHTarget
 from jupyter_rpc.transports.ssh import SSHTransport
-
-from .conftest import HPCTestbed
-
-FAULTY = str(pathlib.Path(__file__).parent.parent / "backends" / "faulty.py")
+from tests.fixtures import FAULTY
+from tests.fixtures.hpc import HPCTestbed
 
 
 def login(tb: HPCTestbed) -> SSHTarget:
@@ -131,7 +128,7 @@ async def test_a_backend_that_cannot_start_shows_its_stderr(hpc_testbed: HPCTest
 
 @pytest.mark.asyncio
 async def test_unreachable_cluster_keeps_its_ssh_error(hpc_testbed: HPCTestbed) -> None:
-    from .conftest import free_port
+    from tests.fixtures.hpc import free_port
 
     pool = SSHPool()
     target = replace(login(hpc_testbed), port=free_port())

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import pathlib
 
 import pytest
 
 from jupyter_rpc.errors import InvalidRequest
 from jupyter_rpc.services.functions import specs_from_api_info
 from jupyter_rpc.services.rendering import mime_bundle
+from tests.fixtures import DATA
 
 # Recorded from a real demessaging 0.6.4 backend through dasf-broker-django.
-DASF_API_INFO = json.loads(
-    (pathlib.Path(__file__).parent / "data" / "dasf_api_info.json").read_text()
-)
+DASF_API_INFO = json.loads((DATA / "dasf_api_info.json").read_text())
 
 
 @pytest.fixture(scope="module")

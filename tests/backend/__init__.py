@@ -1,0 +1,1 @@
+"""Tests of the runner and its CLI (jupyter_rpc/backend) and of the two distributions."""

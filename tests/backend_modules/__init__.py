@@ -1,0 +1,1 @@
+"""Backend modules the tests serve (``faulty.py`` misbehaves on request)."""

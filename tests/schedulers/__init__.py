@@ -1,0 +1,1 @@
+"""Tests of jupyter_rpc/schedulers (see tests/fixtures for what they share)."""

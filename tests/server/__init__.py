@@ -1,0 +1,1 @@
+"""Tests of the Jupyter server: REST API and its contract, services, warnings."""

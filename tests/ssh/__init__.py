@@ -1,0 +1,1 @@
+"""Tests of jupyter_rpc/ssh (see tests/fixtures for what they share)."""

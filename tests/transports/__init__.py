@@ -1,0 +1,1 @@
+"""Tests of jupyter_rpc/transports (see tests/fixtures for what they share)."""
