@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pkgutil
 import warnings
 from typing import Any
+
+# jupyter_rpc/backend, protocol and examples ship in their own distribution
+# (jupyter-rpc-backend, what a login node installs); pip may put it in another site folder
+# than this one (a user's site beside a system-wide jupyter_rpc), so look in every folder.
+__path__ = pkgutil.extend_path(__path__, __name__)
 
 from ._dependencies import quiet_dependency_warnings
 

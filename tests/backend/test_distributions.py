@@ -220,6 +220,39 @@ def test_installing_or_removing_one_distribution_leaves_the_others_files(
     env.pip("install", "--no-deps", next(wheels.glob("jupyter_rpc_backend-*.whl")))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_two_may_live_in_different_site_folders(
+    login_node: tuple[Env, Path], tmp_path: Path
+) -> None:
+    """The backend in the venv's site-packages, jupyter_rpc in another folder on the path
+    (a system-wide install beside a user's): both halves of the package import."""
+    env, wheels = login_node
+    main_wheel = next(wheels.glob("jupyter_rpc-*.whl"), None) or build_wheel(REPO, wheels)
+    other = tmp_path / "other-site"
+    env.pip("install", "--no-deps", "--target", other, main_wheel)
+    assert not (other / "jupyter_rpc" / "backend").exists()
+    code = (
+        "import jupyter_rpc, jupyter_rpc.backend as b, jupyter_rpc.protocol as p; "
+        "print(jupyter_rpc.__file__, b.__file__, p.__file__)"
+    )
+    done = subprocess.run(  # noqa: S603 - argv built from test constants
+        [str(env.python), "-c", code],
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+            "PYTHONPATH": str(other),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    main, backend, proto = (Path(line) for line in done.stdout.split())
+    assert main.is_relative_to(other)
+    assert backend.is_relative_to(env.site) and proto.is_relative_to(env.site)
+
+
 def test_one_version_and_one_licence_for_both_distributions() -> None:
     npm_version = Version(json.loads((REPO / "package.json").read_text())["version"])
     pyproject = (REPO / "pyproject.toml").read_text()
