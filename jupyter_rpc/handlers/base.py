@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,7 +88,7 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
                 500, "An internal error occurred; the server log has the details.", "internal"
             )
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body))
+        self.finish(json.dumps(body, allow_nan=False))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, RPCError):
@@ -115,12 +116,7 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
                 f"The request body is {len(body):,} bytes; the limit is {limit:,} bytes.",
                 details={"size": len(body), "limit": limit},
             )
-        try:
-            data = json.loads(body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidRequest(
-                f"The request body is not valid JSON: {exc}", code="request.invalid_json"
-            ) from None
+        data = parse_json(body or b"{}")
         problems = schema_problems(validator, data)
         if problems:
             listing = problems_text(problems, "body")
@@ -147,4 +143,72 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
     def write_json(self, model: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(model))
+        # strict: a NaN in an answer would make the front end's JSON.parse fail
+        self.finish(json.dumps(model, allow_nan=False))
+
+
+#: How deep a request body's arrays and objects may nest (a function's arguments need few).
+MAX_JSON_DEPTH = 100
+#: How many characters one number in a request body may have (a double needs under 30).
+MAX_JSON_NUMBER = 1000
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body as strict JSON: ``request.invalid_json`` (400) for what is not JSON,
+    NaN and Infinity (Python's extension; no browser can read them back), numbers of more
+    than ``MAX_JSON_NUMBER`` characters or too large for a double, and arrays and objects
+    nested more than ``MAX_JSON_DEPTH`` deep (the parser, then the schema check, recurse)."""
+
+    def refuse(why: str) -> InvalidRequest:
+        return InvalidRequest(
+            f"The request body is not valid JSON: {why}", code="request.invalid_json"
+        )
+
+    def number(text: str, kind: type[int] | type[float]) -> int | float:
+        if len(text) > MAX_JSON_NUMBER:
+            raise refuse(
+                f"a number has {len(text):,} digits; at most {MAX_JSON_NUMBER:,} are accepted."
+            )
+        value = kind(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise refuse(f"{text} is too large for a number; {_NOT_FINITE}")
+        return value
+
+    def constant(name: str) -> Any:
+        raise refuse(f"{name} is not a JSON number; {_NOT_FINITE}")
+
+    try:
+        data = json.loads(
+            body,
+            parse_constant=constant,
+            parse_int=lambda text: number(text, int),
+            parse_float=lambda text: number(text, float),
+        )
+    except RecursionError:
+        raise refuse(_too_deep()) from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise refuse(str(exc)) from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise refuse(_too_deep())
+    return data
+
+
+_NOT_FINITE = "NaN, Infinity and -Infinity cannot be sent (send null or a string instead)."
+
+
+def _too_deep() -> str:
+    return f"arrays and objects are nested more than {MAX_JSON_DEPTH} deep."
+
+
+def _depth(data: Any) -> int:
+    """How deep ``data``'s lists and dicts nest (without recursion)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:
+                stack.extend((child, level + 1) for child in item)
+    return deepest

@@ -13,6 +13,7 @@ import glob
 import http.client
 import inspect
 import json
+import math
 import os
 import threading
 import time
@@ -134,6 +135,35 @@ def _ancestors() -> set[int]:
     return pids
 
 
+def _encode(body: Any) -> bytes:
+    """``body`` as strict JSON; NaN and infinities raise ``ValueError`` naming where they are
+    (the server refuses them, and no browser could read them back)."""
+    try:
+        return json.dumps(body, allow_nan=False).encode()
+    except ValueError:
+        where, value = _not_finite(body, "") or ("a value", None)
+        raise ValueError(
+            f"{where} is {value!r}: NaN and infinite numbers cannot be sent as JSON. "
+            "Send None (or a string) instead."
+        ) from None
+
+
+def _not_finite(value: Any, path: str) -> tuple[str, float] | None:
+    """(dotted path, value) of the first NaN or infinity in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "the value", value
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    for key, item in items:
+        found = _not_finite(item, f"{path}.{key}" if path else str(key))
+        if found is not None:
+            return found
+    return None
+
+
 class Session:
     """HTTP access to one server's jupyter_rpc API."""
 
@@ -161,7 +191,7 @@ class Session:
 
         Returns the decoded JSON answer (``None`` for an empty answer, e.g. ``204``).
         """
-        data = json.dumps(body).encode() if body is not None else None
+        data = _encode(body) if body is not None else None
         response = self._exchange(method, path, data, {"Content-Type": "application/json"}, timeout)
         try:
             raw = response.read()
