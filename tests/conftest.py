@@ -33,12 +33,22 @@ TESTBED_MARKERS = {
 }
 
 
+#: seconds a test of tests/hardening may take unless it says otherwise (a hang fails one test)
+HARDENING_TIMEOUT = 60
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark each test with the test beds it needs, from the fixtures it uses (directly or
     through other fixtures) and, for the DASF bed, its folder (some of its tests start
-    the bed's processes themselves)."""
+    the bed's processes themselves); tests/hardening's tests ``hardening``, each bounded
+    by ``HARDENING_TIMEOUT`` unless it has a timeout mark."""
     dasf = pathlib.Path(__file__).parent / "dasf"
+    hardening = pathlib.Path(__file__).parent / "hardening"
     for item in items:
+        if hardening in item.path.parents:
+            item.add_marker("hardening")
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(HARDENING_TIMEOUT))
         used = set(getattr(item, "fixturenames", ()))
         for marker, fixtures in TESTBED_MARKERS.items():
             if used.intersection(fixtures) or (marker == "dasf" and dasf in item.path.parents):
