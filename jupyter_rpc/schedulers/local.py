@@ -5,7 +5,8 @@ directory, with its environment added and stdout/stderr in files (``job-%j.out``
 ``job-%j.err`` in the work directory by default, with Slurm's ``%j``, ``%x``, ``%A``,
 ``%a``, ``%u`` and ``%%``). At most ``max_running`` run at once; the rest wait as
 ``pending`` (reason ``Resources``). The time limit is enforced with SIGTERM, then SIGKILL
-after ``kill_grace`` seconds (state ``timeout``).
+to the job's process group after ``kill_grace`` seconds (state ``timeout``); cancelling
+does the same (state ``cancelled``), so a job that traps SIGTERM still ends.
 
 State lives in ``state_dir/<id>/job.json`` (and the script text in ``script.sh``), so
 finished jobs and history survive a restart; jobs that were running when the server
@@ -555,20 +556,22 @@ class LocalScheduler(Scheduler):
         return active
 
     async def cancel(self, job_id: str) -> None:
-        watchers = []
+        """Pending and held tasks end at once; running ones get SIGTERM, and SIGKILL to
+        their whole process group after ``kill_grace`` seconds (a job that ignores SIGTERM
+        still ends). Returns once they have ended, so the answer shows ``cancelled``."""
+        running = []
         for task in self._active(job_id):
             if task.info.state in {"pending", "held"}:
                 self._finish(task, "cancelled", reason="cancelled by the user")
             else:
-                task.stop_reason = "cancelled"
-                if task.process is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(task.process.pid, signal.SIGTERM)
-                if task.watcher is not None:
-                    watchers.append(task.watcher)
-        if watchers:
-            # the watcher escalates to SIGKILL; wait so the answer shows the end state
-            await asyncio.wait(watchers, timeout=self.kill_grace + 6)
+                task.stop_reason = "cancelled"  # one still starting is killed once it has
+                running.append(task)
+        if not running:
+            return
+        # Owned tasks: a client that goes away does not stop the escalation halfway.
+        kills = [self._owner.create_task(self._kill(t), name="local-job-kill") for t in running]
+        watchers = [t.watcher for t in running if t.watcher is not None]
+        await asyncio.wait([*kills, *watchers], timeout=self.kill_grace + 6)
 
     async def hold(self, job_id: str) -> None:
         tasks = [t for t in self._active(job_id) if t.info.state in {"pending", "held"}]
@@ -608,5 +611,8 @@ class LocalScheduler(Scheduler):
 
 def from_context(ctx: SchedulerContext) -> LocalScheduler:
     """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`): jobs are processes
-    of the Jupyter server, their state in the cluster's state folder."""
-    return LocalScheduler(ctx.state_dir, user=ctx.user)
+    of the Jupyter server, their state in the cluster's state folder; ``kill_grace`` from
+    the cluster's config."""
+    if ctx.kill_grace is None:
+        return LocalScheduler(ctx.state_dir, user=ctx.user)
+    return LocalScheduler(ctx.state_dir, user=ctx.user, kill_grace=ctx.kill_grace)

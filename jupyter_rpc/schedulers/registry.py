@@ -50,6 +50,9 @@ class SchedulerContext:
     command_timeout: float | None
     #: A folder of the server's own for this cluster's job state, if the scheduler keeps any.
     state_dir: Path
+    #: Seconds a job has between SIGTERM and SIGKILL when it is cancelled or runs out of
+    #: time, where the scheduler sends them itself (None: the scheduler's default).
+    kill_grace: float | None = None
 
 
 @dataclass(frozen=True)

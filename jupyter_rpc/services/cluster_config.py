@@ -74,6 +74,7 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         "max_channels": {"type": "integer", "minimum": 1, "maximum": 64},
         "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
         "command_timeout": {"type": "number", "exclusiveMinimum": 0},
+        "kill_grace": {"type": "number", "minimum": 0, "maximum": 600},
     },
     "additionalProperties": False,
 }
@@ -84,7 +85,11 @@ USER_CLUSTER_SCHEMA: dict[str, Any] = {
     **CLUSTER_CONFIG_SCHEMA,
     "properties": {
         "name": {"type": "string", "pattern": NAME_PATTERN},
-        **{k: v for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items() if k != "submit"},
+        **{
+            k: v
+            for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items()
+            if k not in ("submit", "kill_grace")  # admin only; kill_grace: local jobs only
+        },
         "scheduler": {"enum": schedulers.names(remote=True)},
         "files": {"enum": files.names(remote=True)},
     },

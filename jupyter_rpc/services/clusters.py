@@ -339,7 +339,9 @@ class ClusterRegistry:
             runner: CommandRunner = LocalRunner()
             user = _local_user()
             files = self._files(files_kind, FilesContext(name, roots, user, False, runner))
-            scheduler = self._scheduler(kind, name, runner, user, None, remote=False)
+            scheduler = self._scheduler(
+                kind, name, runner, user, None, remote=False, kill_grace=config.get("kill_grace")
+            )
             return Cluster(
                 name,
                 config,
@@ -391,10 +393,13 @@ class ClusterRegistry:
         command_timeout: float | None,
         *,
         remote: bool,
+        kill_grace: float | None = None,
     ) -> Scheduler | None:
         """The cluster's scheduler, from the registry (the only place names are mapped)."""
         state_dir = self.local_jobs_dir if name == "local" else self.local_jobs_dir / name
-        ctx = SchedulerContext(name, runner, user, remote, command_timeout, state_dir)
+        ctx = SchedulerContext(
+            name, runner, user, remote, command_timeout, state_dir, kill_grace=kill_grace
+        )
         try:
             return schedulers.make(kind, ctx)
         except ValueError as exc:
