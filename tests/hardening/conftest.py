@@ -33,6 +33,10 @@ Two servers, the same measurements:
     processes it started that outlive it are killed by PID and fail the test
     (``server.leftovers_allowed = True`` when a test expects them).
 
+``module_server_process``
+    The same, one per module (many requests against one server; checked and stopped after
+    the module's last test).
+
 What a :class:`ResourceTracker` compares (bounds in :class:`Bounds`, per check):
 
 - memory: ``VmRSS`` growth (``rss_mb``) and, when a test sets ``hwm_mb``, ``VmHWM``
@@ -60,7 +64,7 @@ import sys
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -70,7 +74,15 @@ from jupyter_rpc.files.paths import TEMP_MARK
 from tests.dasf.testbed import free_port
 from tests.fixtures import FAULTY
 
-__all__ = ["FAULTY", "Bounds", "Reply", "ResourceTracker", "ServerProcess", "Snapshot"]
+__all__ = [
+    "FAULTY",
+    "Bounds",
+    "Reply",
+    "ResourceTracker",
+    "ServerProcess",
+    "ServerStarter",
+    "Snapshot",
+]
 
 #: How long a check waits for the server to release what a test made it hold.
 SETTLE_SECONDS = 5.0
@@ -507,15 +519,15 @@ def _write_config(path: pathlib.Path, config: dict[str, Any]) -> None:
     (path / "jupyter_server_config.json").write_text(json.dumps(config, indent=1))
 
 
-@pytest.fixture
-def jupyter_server_process(
-    tmp_path: pathlib.Path,
-) -> Iterator[Callable[..., ServerProcess]]:
-    """``jupyter_server_process(module=FAULTY, *, backends=None, rpc_config=None,
-    server_config=None, env=None)`` -> a started :class:`ServerProcess` (module docstring)."""
-    started: list[ServerProcess] = []
+class ServerStarter:
+    """Starts :class:`ServerProcess` es in folders under ``base`` and stops them all."""
 
-    def start(
+    def __init__(self, base: pathlib.Path) -> None:
+        self.base = base
+        self.started: list[ServerProcess] = []
+
+    def __call__(
+        self,
         module: str | None = FAULTY,
         *,
         backends: dict[str, Any] | None = None,
@@ -525,7 +537,7 @@ def jupyter_server_process(
         bounds: Bounds | None = None,
         timeout: float = 60.0,
     ) -> ServerProcess:
-        base = tmp_path / f"server{len(started)}"
+        base = self.base / f"server{len(self.started)}"
         home = base / "home"
         (home / "data").mkdir(parents=True)
         (home / "data" / "notes.txt").write_text("first line\n")
@@ -585,7 +597,7 @@ def jupyter_server_process(
         server = ServerProcess(
             proc, port, token, home, tmp, log_path, ResourceTracker(proc.pid, bounds=bounds)
         )
-        started.append(server)
+        self.started.append(server)
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
@@ -603,22 +615,44 @@ def jupyter_server_process(
         server.resources.baseline()
         return server
 
-    yield start
-    problems = []
-    for server in started:
-        if server.proc.poll() is None and not server.resources.checked:
-            try:
-                server.resources.check()
-            except AssertionError as exc:
-                problems.append(str(exc))
-        left = server.stop()
-        if left and not server.leftovers_allowed:
-            problems.append(
-                f"the server (PID {server.pid}) left processes running after it stopped "
-                "(killed now):" + _examples(left, 8)
-            )
-    if problems:
-        pytest.fail("\n".join(problems), pytrace=False)
+    def finish(self) -> None:
+        """Check each server that was not checked, stop each by PID, fail on what is left."""
+        problems = []
+        for server in self.started:
+            if server.proc.poll() is None and not server.resources.checked:
+                try:
+                    server.resources.check()
+                except AssertionError as exc:
+                    problems.append(str(exc))
+            left = server.stop()
+            if left and not server.leftovers_allowed:
+                problems.append(
+                    f"the server (PID {server.pid}) left processes running after it stopped "
+                    "(killed now):" + _examples(left, 8)
+                )
+        if problems:
+            pytest.fail("\n".join(problems), pytrace=False)
+
+
+@pytest.fixture
+def jupyter_server_process(tmp_path: pathlib.Path) -> Iterator[ServerStarter]:
+    """``jupyter_server_process(module=FAULTY, *, backends=None, rpc_config=None,
+    server_config=None, env=None, bounds=None)`` -> a started :class:`ServerProcess`
+    (module docstring); checked and stopped at the end of the test."""
+    starter = ServerStarter(tmp_path)
+    yield starter
+    starter.finish()
+
+
+@pytest.fixture(scope="module")
+def module_server_process(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServerStarter]:
+    """:func:`jupyter_server_process` shared by a module's tests (one server for many
+    requests); checked and stopped after the module's last test."""
+    starter = ServerStarter(tmp_path_factory.mktemp("servers"))
+    yield starter
+    starter.finish()
 
 
 def tightened(bounds: Bounds | None = None, **changes: Any) -> Bounds:
