@@ -225,6 +225,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("files.invalid_base64", 400, "The content is not valid base64."),
     _E("files.not_text", 400, "The file is not UTF-8 text; open it as a download."),
     _E(
+        "files.not_regular",
+        400,
+        "A named pipe (FIFO), device or socket: listed, but not opened, downloaded or"
+        " overwritten (opening a FIFO would wait for a writer).",
+    ),
+    _E(
         "files.too_large",
         413,
         "The file is larger than `RPCApp.max_open_size` (download it instead).",

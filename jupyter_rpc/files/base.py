@@ -10,7 +10,9 @@ Errors are :class:`~jupyter_rpc.errors.RPCError` subclasses with ``files.*`` cod
 ``files.not_found`` (404), ``files.exists`` (409), ``files.conflict`` (409: changed since
 it was read), ``files.permission`` (403), ``files.outside_roots`` (403),
 ``files.is_directory`` / ``files.not_directory`` (400), ``files.no_space`` (507),
-``files.invalid_name`` (400), ``files.too_large`` (413), ``files.unavailable`` (503);
+``files.invalid_name`` (400; also a folder moved into itself), ``files.not_regular``
+(400: a FIFO, device or socket, which are listed but never opened or overwritten),
+``files.too_large`` (413), ``files.unavailable`` (503);
 also ``files.timeout`` (504: the server did not answer in time), ``files.upload_not_found``
 (404: a chunked upload unknown or expired) and ``files.io_error`` (500: any other failure,
 with the system's reason).
@@ -141,6 +143,12 @@ class RemoteFiles(abc.ABC):
 
     async def close(self) -> None:  # noqa: B027 (optional for implementations)
         """Release what it holds."""
+
+    async def file_size(self, path: str, *, check_roots: bool = True) -> int | None:
+        """A file's size now (``path`` as for :meth:`read_chunks`; ``files.not_found`` if
+        missing), for a live tail's ``size``; ``None`` where an implementation cannot say
+        cheaply (the default, so storages of other packages need not)."""
+        return None
 
     async def read_text(self, path: str, *, limit: int) -> bytes:
         """A whole (small) file; ``files.too_large`` beyond ``limit`` bytes."""

@@ -1,13 +1,18 @@
 """Files in local folders (the ``local`` cluster, single-machine setups, tests).
 
-Blocking file I/O runs in worker threads (``asyncio.to_thread``), one chunk at a time, so
-the event loop never waits on the disk and no file is held in memory whole.
+Blocking file I/O runs in worker threads, one chunk at a time, so the event loop never
+waits on the disk and no file is held in memory whole. Each ``LocalFiles`` has threads of
+its own (``threads``) and bounds every operation (``timeout``): a slow disk or a hung
+network mount makes this cluster's requests fail with ``files.timeout``, never the
+event loop's shared threads that every other cluster needs. FIFOs, devices and sockets are
+listed but refused as files (``files.not_regular``): opening a FIFO waits for a writer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import getpass
 import os
 import posixpath
@@ -17,6 +22,7 @@ import stat as stat_mod
 import sys
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..errors import RPCError
@@ -35,18 +41,27 @@ class LocalFiles(RemoteFiles):
     ``roots`` maps names to folders (``{"home": "~", "tmp": "/tmp/$USER"}``); ``~``,
     ``$HOME`` and ``$USER`` are those of the server's user. Abandoned chunked uploads are
     removed after ``upload_ttl`` seconds (checked whenever an upload call arrives, and at
-    :meth:`close`).
+    :meth:`close`). File I/O runs in ``threads`` threads of its own, each operation (one
+    chunk, one listing) bounded by ``timeout`` seconds (``files.timeout`` beyond).
     """
 
     kind = "local"
 
     def __init__(
-        self, roots: dict[str, str], *, label: str = "this machine", upload_ttl: float = 600.0
+        self,
+        roots: dict[str, str],
+        *,
+        label: str = "this machine",
+        upload_ttl: float = 600.0,
+        timeout: float = 60.0,
+        threads: int = 8,
     ) -> None:
         self.policy = P.RootsPolicy(roots)
         self.roots = self.policy.roots
         self.label = label
         self.upload_ttl = upload_ttl
+        self.timeout = timeout
+        self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="jrpc-local-files")
         self._uploads: dict[str, P.Upload] = {}
         home = os.path.expanduser("~")
         user = getpass.getuser()
@@ -55,10 +70,25 @@ class LocalFiles(RemoteFiles):
 
     # --- helpers --------------------------------------------------------------------
 
+    async def _thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``func(*args, **kwargs)`` in one of this cluster's threads, within ``timeout``."""
+        work = asyncio.get_running_loop().run_in_executor(
+            self._threads, functools.partial(func, *args, **kwargs)
+        )
+        try:
+            return await asyncio.wait_for(work, self.timeout)
+        except asyncio.TimeoutError:
+            # The thread cannot be stopped; it holds one of this cluster's threads only.
+            raise RPCError(
+                f"The files of {self.label} did not answer within {self.timeout:g} s.",
+                code="files.timeout",
+                status=504,
+            ) from None
+
     async def _io(self, drive: str, action: str, func: Callable[..., T], *args: Any) -> T:
         """``func(*args)`` in a thread; an ``OSError`` becomes the matching ``files.*``."""
         try:
-            return await asyncio.to_thread(func, *args)
+            return await self._thread(func, *args)
         except OSError as exc:
             raise P.from_errno(exc.errno, drive, action, exc.strerror or str(exc)) from None
 
@@ -106,24 +136,26 @@ class LocalFiles(RemoteFiles):
 
     async def _write_target(self, drive: str) -> tuple[P.Parsed, str, os.stat_result | None]:
         self.policy.parse_target(drive)
-        parsed, real = await asyncio.to_thread(self._resolve, drive, follow=True)
+        parsed, real = await self._thread(self._resolve, drive, follow=True)
         if parsed.is_root:
             raise P.is_directory(drive)
         try:
-            st: os.stat_result | None = await asyncio.to_thread(os.stat, real)
+            st: os.stat_result | None = await self._thread(os.stat, real)
         except FileNotFoundError:
             st = None
         except OSError as exc:
             raise P.from_errno(exc.errno, drive, "write") from None
         if st is not None and stat_mod.S_ISDIR(st.st_mode):
             raise P.is_directory(drive)
-        if st is not None and not await asyncio.to_thread(os.access, real, os.W_OK):
+        if st is not None and not stat_mod.S_ISREG(st.st_mode):
+            raise P.not_regular(parsed.drive, st.st_mode)  # not replaced by a file
+        if st is not None and not await self._thread(os.access, real, os.W_OK):
             # the rename would replace it, but a read-only file is not ours to replace
             raise P.permission(parsed.drive, "write")
         if st is None:
             parent = posixpath.dirname(real)
-            if not await asyncio.to_thread(os.path.isdir, parent):
-                if await asyncio.to_thread(os.path.lexists, parent):
+            if not await self._thread(os.path.isdir, parent):
+                if await self._thread(os.path.lexists, parent):
                     raise P.not_directory(parsed.parent_drive())
                 raise P.not_found(parsed.parent_drive(), "folder")
         return parsed, real, st
@@ -131,15 +163,15 @@ class LocalFiles(RemoteFiles):
     # --- reading --------------------------------------------------------------------
 
     async def real_path(self, path: str, *, must_exist: bool = False) -> str:
-        _, real = await asyncio.to_thread(self._resolve, path, follow=True)
-        if must_exist and not await asyncio.to_thread(os.path.exists, real):
+        _, real = await self._thread(self._resolve, path, follow=True)
+        if must_exist and not await self._thread(os.path.exists, real):
             raise P.not_found(path)
         return real
 
     async def drive_path(self, real: str) -> str | None:
         if not real.startswith("/") or "\0" in real:
             return None
-        return self.policy.to_drive(await asyncio.to_thread(os.path.realpath, real))
+        return self.policy.to_drive(await self._thread(os.path.realpath, real))
 
     def _top(self) -> FileEntry:
         return FileEntry(name="", path="", type="directory", size=None, mtime=0.0, writable=False)
@@ -164,7 +196,7 @@ class LocalFiles(RemoteFiles):
         parsed = self.policy.parse(path)
         if parsed.root is None:
             return self._top()
-        parsed, real = await asyncio.to_thread(self._resolve, path, follow=True)
+        parsed, real = await self._thread(self._resolve, path, follow=True)
         unresolved = posixpath.join(parsed.root.real, *parsed.parts)  # type: ignore[union-attr]
         return await self._io(
             parsed.drive, "read", self._entry, parsed.name, parsed.drive, real, unresolved
@@ -173,8 +205,8 @@ class LocalFiles(RemoteFiles):
     async def list_dir(self, path: str) -> list[FileEntry]:
         parsed = self.policy.parse(path)
         if parsed.root is None:
-            return await asyncio.to_thread(lambda: [self._root_entry(r) for r in self.roots])
-        parsed, real = await asyncio.to_thread(self._resolve, path, follow=True)
+            return await self._thread(lambda: [self._root_entry(r) for r in self.roots])
+        parsed, real = await self._thread(self._resolve, path, follow=True)
 
         def scan() -> list[FileEntry]:
             if not os.path.isdir(real):
@@ -192,18 +224,26 @@ class LocalFiles(RemoteFiles):
 
         return await self._io(parsed.drive, "list", scan)
 
+    async def _readable(self, path: str, check_roots: bool) -> str:
+        """The real path to read (see :meth:`RemoteFiles.read_chunks`)."""
+        if check_roots or not path.startswith("/"):
+            _, real = await self._thread(self._resolve, path, follow=True)
+            return real
+        if "\0" in path:
+            raise P.invalid_name(path, "it contains a NUL character")
+        return path
+
+    async def file_size(self, path: str, *, check_roots: bool = True) -> int | None:
+        real = await self._readable(path, check_roots)
+        return (await self._io(path, "read", os.stat, real)).st_size
+
     async def read_chunks(
         self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
     ) -> AsyncGenerator[bytes, None]:
-        if check_roots or not path.startswith("/"):
-            _, real = await asyncio.to_thread(self._resolve, path, follow=True)
-        else:
-            if "\0" in path:
-                raise P.invalid_name(path, "it contains a NUL character")
-            real = path
+        real = await self._readable(path, check_roots)
         if offset < 0 or (length is not None and length < 0):
             raise P.invalid_name(path, "negative offset or length")
-        fd = await self._io(path, "read", _open_read, real)
+        fd = await self._io(path, "read", _open_read, real, path)
         try:
             pos, left = offset, length
             while left is None or left > 0:
@@ -239,7 +279,7 @@ class LocalFiles(RemoteFiles):
                 await self._io(parsed.drive, "write", _write_all, fd, chunk)
             await self._io(parsed.drive, "write", _finish_fd, fd, st)
             fd = -1
-            now = await asyncio.to_thread(_stat_or_none, target)
+            now = await self._thread(_stat_or_none, target)
             if create_only and now is not None:
                 raise P.exists(parsed.drive)
             P.check_expected_mtime(parsed.drive, now.st_mtime if now else None, expected_mtime)
@@ -285,13 +325,13 @@ class LocalFiles(RemoteFiles):
     async def abort_upload(self, upload_id: str) -> None:
         upload = self._uploads.pop(upload_id, None)
         if upload is not None:
-            await asyncio.to_thread(_unlink_quietly, upload.temp)
+            await self._thread(_unlink_quietly, upload.temp)
 
     # --- folders and names ----------------------------------------------------------
 
     async def mkdir(self, path: str) -> FileEntry:
         parsed = self.policy.parse_new_folder(path)
-        _, real = await asyncio.to_thread(self._resolve, path, follow=False)
+        _, real = await self._thread(self._resolve, path, follow=False)
         await self._io(parsed.drive, "create", os.mkdir, real)
         return await self.stat(parsed.drive)
 
@@ -300,11 +340,13 @@ class LocalFiles(RemoteFiles):
         return self._resolve(path, follow=False)
 
     async def rename(self, path: str, new_path: str) -> FileEntry:
-        src_parsed, src = await asyncio.to_thread(self._movable, path, "rename")
-        dst_parsed, dst = await asyncio.to_thread(self._movable, new_path, "replace")
+        src_parsed, src = await self._thread(self._movable, path, "rename")
+        dst_parsed, dst = await self._thread(self._movable, new_path, "replace")
         if src == dst:
             return await self.stat(dst_parsed.drive)
-        if not await asyncio.to_thread(os.path.lexists, src):
+        if P.is_within(dst, src):  # the system's EINVAL, said in words
+            raise P.into_itself(src_parsed.drive, dst_parsed.drive)
+        if not await self._thread(os.path.lexists, src):
             raise P.not_found(src_parsed.drive)
         await self._io(dst_parsed.drive, "move to", _move_no_replace, src, dst)
         return await self.stat(dst_parsed.drive)
@@ -321,24 +363,40 @@ class LocalFiles(RemoteFiles):
         return await self.write_chunks(new_path, self.read_chunks(path), create_only=True)
 
     async def delete(self, path: str) -> None:
-        parsed, real = await asyncio.to_thread(self._movable, path, "delete")
+        parsed, real = await self._thread(self._movable, path, "delete")
         await self._io(parsed.drive, "delete", _delete, real)
 
     async def close(self) -> None:
         for upload in self._uploads.values():
             _unlink_quietly(upload.temp)
         self._uploads.clear()
+        # Waits for nothing: a thread stuck on a hung mount must not hold up shutdown.
+        self._threads.shutdown(wait=False, cancel_futures=True)
 
 
 # --- blocking helpers (run in threads) ------------------------------------------------
 
 
-def _open_read(real: str) -> int:
-    fd = os.open(real, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
+def _open_read(real: str, drive: str) -> int:
+    """A regular file open for reading. A FIFO, device or socket is refused before it is
+    opened (opening a FIFO waits for a writer; a device may never end), and checked again
+    on the open file (``O_NONBLOCK``: if it was swapped for a FIFO meanwhile, the open
+    does not wait)."""
+    _check_regular(os.stat(real).st_mode, drive)
+    fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _check_regular(os.fstat(fd).st_mode, drive)
+    except BaseException:
         os.close(fd)
-        raise OSError(errno.EISDIR, "is a folder")
+        raise
     return fd
+
+
+def _check_regular(mode: int, drive: str) -> None:
+    if stat_mod.S_ISDIR(mode):
+        raise OSError(errno.EISDIR, "is a folder")
+    if not stat_mod.S_ISREG(mode):
+        raise P.not_regular(drive, mode)
 
 
 def _write_all(fd: int, data: bytes) -> None:

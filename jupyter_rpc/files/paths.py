@@ -14,6 +14,7 @@ import errno
 import posixpath
 import re
 import secrets
+import stat as stat_mod
 import time
 from dataclasses import dataclass, field
 
@@ -80,6 +81,43 @@ def not_directory(path: str) -> RPCError:
 def is_directory(path: str) -> RPCError:
     return RPCError(
         f"'{path}' is a folder.", code="files.is_directory", status=400, details={"path": path}
+    )
+
+
+#: What a file that is not a regular file or a folder is, by ``stat``'s type bits.
+_KINDS = (
+    (stat_mod.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat_mod.S_ISCHR, "a character device"),
+    (stat_mod.S_ISBLK, "a block device"),
+    (stat_mod.S_ISSOCK, "a socket"),
+)
+
+
+def is_regular_or_folder(mode: int) -> bool:
+    """A file whose bytes can be read and written (or a folder), by its ``st_mode``."""
+    return stat_mod.S_ISREG(mode) or stat_mod.S_ISDIR(mode)
+
+
+def not_regular(path: str, mode: int) -> RPCError:
+    """``files.not_regular`` (400): opening a FIFO, a device or a socket as a file would
+    wait for a writer, or read for ever."""
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return RPCError(
+        f"'{path}' is {kind}, not a regular file: it cannot be opened, downloaded or "
+        "overwritten here (it can be renamed or deleted).",
+        code="files.not_regular",
+        status=400,
+        details={"path": path},
+    )
+
+
+def into_itself(path: str, new_path: str) -> RPCError:
+    """Moving a folder into itself (or below itself): refused before the system's EINVAL."""
+    return RPCError(
+        f"'{path}' cannot be moved into itself ('{new_path}' is inside it).",
+        code="files.invalid_name",
+        status=400,
+        details={"path": path, "new_path": new_path},
     )
 
 

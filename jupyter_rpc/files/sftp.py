@@ -4,6 +4,10 @@ Every operation asks ``get_sftp()`` for the client (the SSH pool caches it and r
 after a drop) and bounds every request with ``timeout``. Transfers keep several requests
 in flight (``in_flight`` blocks of the server's maximum request size), so a file streams
 at close to the link's speed while memory stays at a few megabytes.
+
+FIFOs, devices and sockets are listed but refused as files (``files.not_regular``) before
+they are opened: OpenSSH's sftp-server answers one request at a time, and opening a FIFO
+waits for a writer, so it would stop every request on that connection.
 """
 
 from __future__ import annotations
@@ -357,23 +361,33 @@ class SFTPFiles(RemoteFiles):
         entry.type, entry.size = "directory", None
         return entry
 
+    async def _readable(self, sftp: SFTPClient, path: str, check_roots: bool) -> str:
+        """The real path to read (see :meth:`RemoteFiles.read_chunks`)."""
+        if check_roots or not path.startswith("/"):
+            _, real = await self._resolve(sftp, path)
+            return real
+        if "\0" in path:
+            raise P.invalid_name(path, "it contains a NUL character")
+        return path
+
+    async def file_size(self, path: str, *, check_roots: bool = True) -> int | None:
+        sftp = await self._sftp()
+        real = await self._readable(sftp, path, check_roots)
+        return (await self._call(path, "read", sftp.stat(real))).size
+
     async def read_chunks(
         self, path: str, *, offset: int = 0, length: int | None = None, check_roots: bool = True
     ) -> AsyncGenerator[bytes, None]:
         if offset < 0 or (length is not None and length < 0):
             raise P.invalid_name(path, "negative offset or length")
         sftp = await self._sftp()
-        if check_roots or not path.startswith("/"):
-            _, real = await self._resolve(sftp, path)
-        else:
-            if "\0" in path:
-                raise P.invalid_name(path, "it contains a NUL character")
-            real = path
+        real = await self._readable(sftp, path, check_roots)
+        # before opening: a FIFO's open would hold the SFTP server (one request at a time)
+        _check_regular(await self._call(path, "read", sftp.stat(real)), path)
         f = await self._call(path, "read", sftp.open(real, "rb", block_size=0))
         try:
             attrs = await self._call(path, "read", f.stat())
-            if stat_mod.S_ISDIR(attrs.permissions or 0):
-                raise P.is_directory(path)
+            _check_regular(attrs, path)
             end = (attrs.size or 0) if length is None else offset + length
             if length is None:
                 end = max(end, offset)
@@ -443,6 +457,8 @@ class SFTPFiles(RemoteFiles):
         attrs = await self._stat_or_none(sftp, parsed.drive, real)
         if attrs is not None and stat_mod.S_ISDIR(attrs.permissions or 0):
             raise P.is_directory(parsed.drive)
+        if attrs is not None:
+            _check_regular(attrs, parsed.drive)  # a FIFO is not replaced by a file
         if attrs is not None and not self._writable(attrs):
             # the rename would replace it, but a read-only file is not ours to replace
             raise P.permission(parsed.drive, "write")
@@ -691,6 +707,8 @@ class SFTPFiles(RemoteFiles):
         dst_parsed, dst = await self._movable(sftp, new_path, "replace")
         if src == dst:
             return await self.stat(dst_parsed.drive)
+        if P.is_within(dst, src):  # OpenSSH's answer would be a bare "failure"
+            raise P.into_itself(src_parsed.drive, dst_parsed.drive)
         if await self._lstat_or_none(sftp, src_parsed.drive, src) is None:
             raise P.not_found(src_parsed.drive)
         if await self._lstat_or_none(sftp, dst_parsed.drive, dst) is not None:
@@ -784,6 +802,16 @@ class SFTPFiles(RemoteFiles):
             return
         for temp in temps:
             await self._remove_temp(sftp, temp)
+
+
+def _check_regular(attrs: SFTPAttrs, drive: str) -> None:
+    """``files.is_directory`` / ``files.not_regular`` unless ``attrs`` are a regular file's
+    (a server that sends no file type is taken at its word)."""
+    mode = attrs.permissions or 0
+    if stat_mod.S_ISDIR(mode) or attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
+        raise P.is_directory(drive)
+    if stat_mod.S_IFMT(mode) and not stat_mod.S_ISREG(mode):
+        raise P.not_regular(drive, mode)
 
 
 def from_context(ctx: FilesContext) -> SFTPFiles:

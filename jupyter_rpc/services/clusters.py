@@ -197,6 +197,9 @@ class Cluster:
                 path="", offset=offset, next_offset=offset, size=0, data="", exists=False
             )
         try:
+            size = await self.files.file_size(path, check_roots=False)
+            if size is not None:  # past the end (a bad offset, or the file was cut): the end
+                offset = min(offset, size)
             pieces = [
                 piece
                 async for piece in self.files.read_chunks(
@@ -212,9 +215,9 @@ class Cluster:
             raise
         text, used = _decode_complete(data)
         next_offset = offset + used
-        return OutputChunk(
-            path=path, offset=offset, next_offset=next_offset, size=next_offset, data=text
-        )
+        # the file's size, not how far this piece reached (it may have grown since the stat)
+        size = next_offset if size is None else max(size, offset + len(data))
+        return OutputChunk(path=path, offset=offset, next_offset=next_offset, size=size, data=text)
 
     # -- model -----------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ export type ErrorCode =
   | 'files.invalid_notebook'
   | 'files.invalid_base64'
   | 'files.not_text'
+  | 'files.not_regular'
   | 'files.too_large'
   | 'files.no_space'
   | 'files.unavailable'
