@@ -102,6 +102,14 @@ class RPCApp(ExtensionApp):
         help="How many calls the server remembers (running calls are always kept).",
     )
 
+    max_kept_result_size = Int(
+        8 * 1024 * 1024,
+        config=True,
+        help="""Largest result (bytes of JSON, about) kept in the call history. A larger one
+        is kept only until it is read once (the caller waiting for it) or for 5 minutes,
+        then dropped: the call then says so in 'result_dropped'.""",
+    )
+
     clusters = Dict(
         default_value=LOCAL_DEFAULT,
         config=True,
@@ -190,7 +198,11 @@ class RPCApp(ExtensionApp):
         )
         self.services = Services(
             backends=backends,
-            calls=CallManager(backends, history_size=self.call_history),
+            calls=CallManager(
+                backends,
+                history_size=self.call_history,
+                max_kept_result_size=self.max_kept_result_size,
+            ),
             max_request_size=self.max_request_size,
             max_wait=self.max_wait,
             clusters=clusters,

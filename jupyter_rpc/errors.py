@@ -80,6 +80,19 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         502,
         "The backend process died while the call was running (a call's `error`).",
     ),
+    _E(
+        "backend.message_too_large",
+        502,
+        "The backend's answer was larger than `RPCApp.max_message_size`; that call alone fails"
+        " (a call's `error`).",
+    ),
+    _E(
+        "backend.wedged",
+        503,
+        "The backend stopped answering (its workers all held by calls that ignore"
+        " cancellation, or no answer to a ping) and was restarted; the calls waiting on it"
+        " failed (a call's `error`).",
+    ),
     _E("function.not_found", 404, "The backend has no function of that name."),
     _E("call.not_found", 404, "There is no call with that id (or it is no longer remembered)."),
     _E("call.finished", 409, "The call had already ended: there is nothing to cancel."),

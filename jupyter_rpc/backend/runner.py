@@ -225,7 +225,18 @@ class Runner:
         if kind == protocol.REQUEST:
             self._start(context, payload)
         elif kind == protocol.PING:
-            self.send(message(protocol.PONG, context, source_topic=self.topic))
+            # how many workers run a plain function: a server tells a wedged pool by it
+            with self._busy_lock:
+                busy = self._busy
+            self.send(
+                message(
+                    protocol.PONG,
+                    context,
+                    source_topic=self.topic,
+                    busy=str(busy),
+                    workers=str(self._workers),
+                )
+            )
         elif kind == protocol.CANCEL:
             call = self._calls.get(context)
             if call is None:

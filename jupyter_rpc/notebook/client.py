@@ -393,6 +393,8 @@ class Session:
                 call_id=call["id"],
                 details=error.get("details"),
             )
+        if "result_dropped" in call:  # too large to keep, and someone else read it first
+            raise RemoteError(call["result_dropped"], call_id=call["id"])
         return rich_value(call.get("result"), call.get("display"))
 
 

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,9 +26,70 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
+#: Longest text of a call's error (its message, each string of its details), characters;
+#: a longer one keeps its start and its end around a note of what was cut.
+MAX_ERROR_TEXT = 16 * 1024
+#: Most items of a list in a call error's details (e.g. validation errors).
+MAX_ERROR_ITEMS = 100
+#: Seconds a result too large to keep waits to be read (once) before it is dropped.
+LARGE_RESULT_FRESH = 300.0
+
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def cut_text(text: str, limit: int = MAX_ERROR_TEXT) -> str:
+    """``text``, or its start and end around "… (N bytes cut) …" when longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    cut = len(text) - 2 * half
+    return f"{text[:half]}\n\u2026 ({cut} bytes cut) \u2026\n{text[-half:]}"
+
+
+def _bounded(value: Any, depth: int = 0) -> Any:
+    """An error's details with every text cut to a bound and lists shortened."""
+    if isinstance(value, str):
+        return cut_text(value)
+    if depth > 8:
+        return None
+    if isinstance(value, dict):
+        return {str(k)[:200]: _bounded(v, depth + 1) for k, v in list(value.items())[:200]}
+    if isinstance(value, list):
+        return [_bounded(v, depth + 1) for v in value[:MAX_ERROR_ITEMS]]
+    return value
+
+
+def json_size_over(value: Any, limit: int) -> int | None:
+    """The approximate size of ``value`` as JSON when it is over ``limit``, else ``None``.
+
+    Stops as soon as the count passes the limit, so a huge result costs no more than
+    ``limit`` worth of walking (a single huge string costs nothing).
+    """
+    size = 0
+    todo: list[Iterator[Any]] = [iter((value,))]
+    while todo:
+        item = next(todo[-1], _END)
+        if item is _END:
+            todo.pop()
+            continue
+        if isinstance(item, str):
+            size += len(item) + 3
+        elif isinstance(item, dict):
+            size += 2 + 2 * len(item) + sum(len(str(k)) + 2 for k in item)
+            todo.append(iter(item.values()))
+        elif isinstance(item, list | tuple):
+            size += 2 + len(item)
+            todo.append(iter(item))
+        else:
+            size += 8
+        if size > limit:
+            return size  # the rest is not walked: only "over the limit" matters
+    return None
+
+
+_END = object()
 
 
 class Call:
@@ -44,6 +106,10 @@ class Call:
         self.progress: dict[str, Any] | None = None
         self.result: Any = None
         self.display: dict[str, Any] | None = None
+        #: Why the result of a succeeded call is no longer kept (too large), else None.
+        self.result_dropped: str | None = None
+        #: A result too large to keep is dropped once it was read (or when it is stale).
+        self.drop_when_read = False
         self.error: dict[str, Any] | None = None
         self.created = _now()
         self.started: datetime | None = None
@@ -74,8 +140,21 @@ class Call:
         self.finished = _now()
         self._duration = time.perf_counter() - self._t0
         if error is not None:
-            self.error = error.to_json()
+            body = error.to_json()
+            body["message"] = cut_text(str(body.get("message", "")))
+            if isinstance(body.get("details"), dict):
+                body["details"] = _bounded(body["details"])
+            self.error = body
         self.changed()
+
+    def drop_result(self, why: str) -> None:
+        """Forget the result (too large to keep); who reads the call later is told ``why``."""
+        if self.state != SUCCEEDED or self.result_dropped is not None:
+            return
+        self.result = None
+        self.display = None
+        self.result_dropped = why
+        self.drop_when_read = False
 
     async def wait_changed(self, version: int, timeout: float) -> None:
         """Return once ``self.version > version`` or the call ended, or after ``timeout``."""
@@ -117,17 +196,36 @@ class Call:
             "version": self.version,
         }
         if full and self.state == SUCCEEDED:
-            model["result"] = self.result
-            model["display"] = self.display
+            if self.result_dropped is not None:
+                model["result_dropped"] = self.result_dropped
+            else:
+                model["result"] = self.result
+                model["display"] = self.display
+                if self.drop_when_read:
+                    # delivered once, in full: that was the one reader it was kept for
+                    self.drop_result(
+                        "The result was too large to keep after it was read once "
+                        "(RPCApp.max_kept_result_size); run the call again to get it."
+                    )
         return model
 
 
 class CallManager:
     """Runs calls as owned tasks and keeps the recent ones for their callers."""
 
-    def __init__(self, backends: BackendRegistry, *, history_size: int = 500) -> None:
+    def __init__(
+        self,
+        backends: BackendRegistry,
+        *,
+        history_size: int = 500,
+        max_kept_result_size: int = 8 * 1024 * 1024,
+        large_result_fresh: float = LARGE_RESULT_FRESH,
+    ) -> None:
         self.backends = backends
         self.history_size = history_size
+        #: Results larger than this (bytes of JSON, about) are kept only until read once.
+        self.max_kept_result_size = max_kept_result_size
+        self.large_result_fresh = large_result_fresh
         self._calls: OrderedDict[str, Call] = OrderedDict()
         self._tasks = TaskOwner("calls")
 
@@ -251,12 +349,31 @@ class CallManager:
             if call.done:  # cancelled while the answer was on its way
                 return
             call.result = result
-            try:
-                call.display = mime_bundle(result, spec.return_schema)
-            except Exception:  # a rendering bug must not lose the result
-                log.exception("Cannot render the result of %s.%s", call.backend, call.function)
-                call.display = {"text/plain": repr(result)}
+            size = json_size_over(result, self.max_kept_result_size)
+            if size is not None:
+                self._keep_while_fresh(call, size)
+            else:
+                try:
+                    call.display = mime_bundle(result, spec.return_schema)
+                except Exception:  # a rendering bug must not lose the result
+                    log.exception("Cannot render the result of %s.%s", call.backend, call.function)
+                    call.display = {"text/plain": repr(result)[:10_000]}
             call.finish(SUCCEEDED)
+
+    def _keep_while_fresh(self, call: Call, size: int) -> None:
+        """A result over ``max_kept_result_size``: kept for its first reader only (the
+        caller who waits for it), at most ``large_result_fresh`` seconds, then dropped
+        from the history with a note saying so."""
+        call.display = {
+            "text/plain": f"<a result of about {size / 1e6:.1f} MB, too large to show here>"
+        }
+        call.drop_when_read = True
+        why = (
+            f"The result (about {size / 1e6:.1f} MB) was larger than "
+            f"{self.max_kept_result_size / 1e6:.1f} MB (RPCApp.max_kept_result_size), "
+            f"and was not read within {self.large_result_fresh:g} s; run the call again to get it."
+        )
+        asyncio.get_running_loop().call_later(self.large_result_fresh, call.drop_result, why)
 
     def _remember(self, call: Call) -> None:
         self._calls[call.id] = call
@@ -271,4 +388,4 @@ class CallManager:
                 if len(drop) == excess:
                     break
         for old_id in drop:
-            del self._calls[old_id]
+            self._calls.pop(old_id).drop_result("The call left the history.")

@@ -95,14 +95,10 @@ class LocalTransport(ProcessTransport[asyncio.subprocess.Process]):
             await proc.wait()
 
     async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                line = await stream.readline()
-            except ValueError:  # an endless line: keep its start
-                line = (await stream.read(4096)) + b"\n"
-            if not line:
-                return
-            self._note(line)
+        # Chunks, not lines: a line is only as long as the backend wants it to be.
+        while chunk := await stream.read(65536):
+            self._note(chunk)
+        self._note(b"")
 
 
 def from_context(ctx: TransportContext) -> LocalTransport:

@@ -20,12 +20,80 @@ from collections.abc import Mapping
 from typing import Any, Generic, Protocol, TypeVar
 
 from .. import protocol
-from ..errors import BackendCrashed, RemoteUnavailable, RPCError
+from ..errors import BackendCrashed, RemoteFailed, RemoteUnavailable, RPCError
 from ..tasks import TaskOwner
 from .base import FAILED, RUNNING, STARTING, STOPPED, ProgressSink, Transport, result_of
 from .stream import StreamConnection
 
 log = logging.getLogger(__name__)
+
+
+#: Longest line of a backend's stderr that is kept (characters); the rest is cut.
+STDERR_LINE_LIMIT = 1000
+#: How many of the last stderr lines an error shows.
+STDERR_TAIL_LINES = 15
+
+
+class StderrTail:
+    """The last lines of a backend's stderr, bounded whatever the backend writes.
+
+    Bytes come in as they are read (:meth:`feed`), never as whole lines: a line longer
+    than ``line_limit`` keeps its start and a note of how much was cut, so one 50 MB line
+    costs ``line_limit`` characters, not 50 MB. Only the last ``lines`` lines are kept.
+    """
+
+    def __init__(self, lines: int = 40, line_limit: int = STDERR_LINE_LIMIT) -> None:
+        self.line_limit = line_limit
+        self._lines: deque[str] = deque(maxlen=lines)
+        self._partial = bytearray()
+        self._cut = 0
+
+    def clear(self) -> None:
+        """Forget everything (a new process starts)."""
+        self._lines.clear()
+        self._partial.clear()
+        self._cut = 0
+
+    def feed(self, data: bytes) -> list[str]:
+        """Take bytes of stderr; returns the lines they completed (for the log)."""
+        done = []
+        *complete, rest = data.split(b"\n")
+        for piece in complete:
+            self._take(piece)
+            done.append(self._end_line())
+        self._take(rest)
+        return done
+
+    def end(self) -> list[str]:
+        """The stream ended: keep an unfinished last line."""
+        return [self._end_line()] if self._partial or self._cut else []
+
+    def _take(self, piece: bytes) -> None:
+        room = self.line_limit - len(self._partial)
+        if room > 0:
+            self._partial += piece[:room]
+        self._cut += max(0, len(piece) - max(room, 0))
+
+    def _end_line(self) -> str:
+        text = self._partial.decode("utf-8", errors="replace").rstrip()
+        if self._cut:
+            text += f" \u2026 ({self._cut} bytes cut)"
+        self._partial.clear()
+        self._cut = 0
+        self._lines.append(text)
+        return text
+
+    def tail(self, lines: int = STDERR_TAIL_LINES) -> str:
+        """The last ``lines`` lines (with an unfinished one), at most about
+        ``lines * line_limit`` characters."""
+        kept = list(self._lines)[-lines:]
+        if self._partial or self._cut:
+            part = self._partial.decode("utf-8", errors="replace").rstrip()
+            kept = [
+                *kept[1 - lines :],
+                part + (f" \u2026 ({self._cut} bytes cut)" if self._cut else ""),
+            ]
+        return "\n".join(kept)
 
 
 def backend_command(config: Mapping[str, Any], *, python: str) -> list[str]:
@@ -54,10 +122,24 @@ P = TypeVar("P", bound=BackendProcess)
 
 
 class ProcessTransport(Transport, Generic[P]):
-    """Starts the backend on first use, keeps it, and restarts it when it dies."""
+    """Starts the backend on first use, keeps it, and restarts it when it dies, or when it
+    is wedged.
+
+    A backend is *wedged* when calls were given up (cancelled, timed out) and have not
+    answered their cancel within :attr:`stuck_after` seconds, and then either a ping gets
+    no answer within :attr:`wedge_ping_timeout` (its event loop is blocked) or its pong
+    says every worker is busy while at least as many given-up calls hold one (our runner
+    says ``busy`` and ``workers`` in its pong): nothing it runs is awaited by anyone, and
+    nothing new can start. It is then restarted, and the calls still waiting fail with
+    ``backend.wedged``.
+    """
 
     #: Shown after the backend's name in messages (" on levante").
     where = ""
+    #: Seconds a given-up call has to answer its cancel before it counts as stuck.
+    stuck_after = 2.0
+    #: Seconds the ping of a backend that may be wedged may take.
+    wedge_ping_timeout = 5.0
 
     def __init__(self, name: str, *, start_timeout: float, max_message_size: int) -> None:
         super().__init__(name)
@@ -67,13 +149,14 @@ class ProcessTransport(Transport, Generic[P]):
         self._conn: StreamConnection | None = None
         self._api_info: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
-        self._stderr: deque[str] = deque(maxlen=40)
+        self._stderr = StderrTail()
         self._tasks = TaskOwner(f"{self.kind} backend {name}")
         self._closing = False
         self._started_at = 0.0
         self._backoff = 0.0
         self._start_error: RPCError | None = None
         self._failed_at = 0.0
+        self._checking = False
 
     # -- what subclasses provide ------------------------------------------------------
 
@@ -215,8 +298,86 @@ class ProcessTransport(Transport, Generic[P]):
             closed_error=lambda: self._crash_error(proc),
             on_eof=lambda: self._wait_exit(proc, exit_wait),
             on_closed=lambda: self._on_closed(conn),
+            too_large=self._too_large,
+            on_abandoned=lambda: self._check_wedged_soon(conn),
         )
         return conn
+
+    def _too_large(self, size: int) -> RPCError:
+        return RemoteFailed(
+            f"Backend '{self.name}'{self.where} answered with a message of {size} bytes, over "
+            f"the limit of {self.max_message_size} bytes (RPCApp.max_message_size); this call "
+            "fails, the backend goes on. Return less (e.g. write large data to a file and "
+            "return its path), or ask the administrator to raise RPCApp.max_message_size.",
+            code="backend.message_too_large",
+            details={**self._details(), "size": size, "limit": self.max_message_size},
+        )
+
+    # -- wedged backends ----------------------------------------------------------------
+
+    def _check_wedged_soon(self, conn: StreamConnection) -> None:
+        if self._checking or self._closing:
+            return
+        self._checking = True
+        self._tasks.create_task(self._watch_stuck(conn), name=f"wedge check {self.name}")
+
+    async def _watch_stuck(self, conn: StreamConnection) -> None:
+        """Check for a wedge once given-up calls had time to answer their cancel, and
+        again while younger ones wait for theirs."""
+        try:
+            while conn is self._conn and not conn.closed and conn.abandoned:
+                now = time.monotonic()
+                youngest = max(conn.abandoned.values())
+                await asyncio.sleep(max(0.0, youngest + self.stuck_after - now))
+                why = await self._wedged_reason(conn)
+                if why is not None:
+                    self._restart_wedged(conn, why)
+                    return
+                if max(conn.abandoned.values(), default=0.0) <= youngest:
+                    return  # nothing new was given up meanwhile
+        finally:
+            self._checking = False
+
+    async def _wedged_reason(self, conn: StreamConnection) -> str | None:
+        """Why the backend is wedged, or ``None`` when it is not."""
+        now = time.monotonic()
+        stuck = sum(1 for t in conn.abandoned.values() if now - t >= self.stuck_after)
+        if not stuck or conn is not self._conn or conn.closed:
+            return None
+        try:
+            reply = await asyncio.wait_for(conn.request(protocol.PING), self.wedge_ping_timeout)
+        except asyncio.TimeoutError:
+            return f"no answer to a ping within {self.wedge_ping_timeout:g} s"
+        except RPCError:
+            return None  # it ended: the crash is reported by the connection
+        props = reply["properties"]
+        try:
+            busy, workers = int(props["busy"]), int(props["workers"])
+        except (KeyError, TypeError, ValueError):
+            return None  # not our runner: it answers, that is all we know
+        if workers > 0 and busy >= workers and stuck >= workers:
+            return (
+                f"all {workers} of its workers held by calls that were cancelled or timed out "
+                "and ignore cancellation"
+            )
+        return None
+
+    def _restart_wedged(self, conn: StreamConnection, why: str) -> None:
+        log.warning("Backend %s is wedged (%s); restarting it", self.name, why)
+
+        def error() -> RPCError:
+            return RemoteUnavailable(
+                f"Backend '{self.name}'{self.where} stopped answering ({why}) and was "
+                "restarted; this call was lost. Calls that ignore cancellation can wedge a "
+                "backend: make long functions take a Progress and report through it.",
+                code="backend.wedged",
+                details=self._details(),
+            )
+
+        self.state = FAILED
+        self.error = error().to_json()
+        conn.fail_pending(error)
+        self._tasks.create_task(self._restart(), name=f"restart {self.name}")
 
     async def _wait_exit(self, proc: P, timeout: float) -> None:
         """Give a process whose output ended a moment to exit, so its exit code is known."""
@@ -226,14 +387,13 @@ class ProcessTransport(Transport, Generic[P]):
         self._start_error, self._failed_at = exc, time.monotonic()
 
     def _fail(self, what: str) -> RemoteUnavailable:
-        """A failed start, with the last lines the process printed."""
+        """A failed start, with the last lines the process printed (in the message only:
+        one bounded copy, see :class:`StderrTail`)."""
         tail = self._stderr_tail()
         message = f"Backend '{self.name}'{self.where} {what}"
-        details = self._details()
         if tail:
             message += f" Its last output:\n{tail}"
-            details["stderr"] = tail
-        exc = RemoteUnavailable(message, details=details)
+        exc = RemoteUnavailable(message, details=self._details())
         self._failed(exc)
         return exc
 
@@ -248,9 +408,7 @@ class ProcessTransport(Transport, Generic[P]):
         )
         if tail:
             message += f" Its last output:\n{tail}"
-        return BackendCrashed(
-            message, details={**self._details(), "exit_code": code, "stderr": tail}
-        )
+        return BackendCrashed(message, details={**self._details(), "exit_code": code})
 
     def _on_closed(self, conn: StreamConnection) -> None:
         if self._closing or conn is not self._conn or self.state != RUNNING:
@@ -274,11 +432,12 @@ class ProcessTransport(Transport, Generic[P]):
         except RPCError as exc:
             log.warning("Restarting backend %s failed: %s", self.name, exc.message)
 
-    def _note(self, line: bytes) -> None:
-        """One line of the backend's stderr (kept for error messages, logged at debug)."""
-        text = line.decode("utf-8", errors="replace").rstrip()
-        self._stderr.append(text)
-        log.debug("[%s] %s", self.name, text)
+    def _note(self, data: bytes) -> None:
+        """Bytes of the backend's stderr as read (the tail is kept for error messages,
+        complete lines are logged at debug); ``b""`` says the stream ended."""
+        lines = self._stderr.feed(data) if data else self._stderr.end()
+        for text in lines:
+            log.debug("[%s] %s", self.name, text)
 
-    def _stderr_tail(self, lines: int = 15) -> str:
-        return "\n".join(list(self._stderr)[-lines:])
+    def _stderr_tail(self) -> str:
+        return self._stderr.tail()

@@ -134,23 +134,12 @@ class SSHTransport(ProcessTransport[PooledProcess]):
             pass
 
     async def _drain_stderr(self, stream: asyncssh.SSHReader[bytes]) -> None:
-        buffer = b""
         try:
-            while True:
-                chunk = await stream.read(65536)
-                if not chunk:
-                    break
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    self._note(line)
-                if len(buffer) > 4096:
-                    self._note(buffer[:4096])
-                    buffer = b""
+            while chunk := await stream.read(65536):
+                self._note(chunk)
         except (OSError, asyncssh.Error):
             pass
-        if buffer:
-            self._note(buffer)
+        self._note(b"")
 
 
 def from_context(ctx: TransportContext) -> SSHTransport:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,13 +15,24 @@ from ..protocol.replies import ProgressSink, Replies
 
 log = logging.getLogger(__name__)
 
+#: How much of a message over the size limit is read to learn which request it answers
+#: (a message's ``properties``, with its ``requestContext``, come first on the line).
+HEAD = 4096
+_CONTEXT = re.compile(rb'"requestContext"\s*:\s*"([^"]{1,64})"')
+#: How many given-up requests are remembered (a backend that never answers its cancels).
+MAX_ABANDONED = 10_000
+
 
 class StreamConnection:
     """Requests and their replies on one line-oriented stream (matched by
     :class:`~jupyter_rpc.protocol.replies.Replies`).
 
     ``closed_error`` builds the exception that in-flight requests fail with when the
-    stream ends (it knows why: a crashed process, a dropped channel).
+    stream ends (it knows why: a crashed process, a dropped channel). A message longer
+    than the reader's limit is never held whole: it is skipped as it is read, and only
+    the request it answers fails, with ``too_large(size)``; the connection goes on.
+    ``on_abandoned`` is told when a request is given up (cancelled, timed out): the
+    request's context stays in :attr:`abandoned` until the backend answers it.
     """
 
     def __init__(
@@ -31,6 +44,8 @@ class StreamConnection:
         closed_error: Callable[[], RPCError],
         on_eof: Callable[[], Awaitable[None]] | None = None,
         on_closed: Callable[[], None] | None = None,
+        too_large: Callable[[int], RPCError] | None = None,
+        on_abandoned: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self._reader = reader
@@ -38,6 +53,10 @@ class StreamConnection:
         self._closed_error = closed_error
         self._on_eof = on_eof
         self._on_closed = on_closed
+        self._too_large = too_large or self._default_too_large
+        self._on_abandoned = on_abandoned
+        #: Requests given up (context -> monotonic time) that the backend has not answered.
+        self.abandoned: dict[str, float] = {}
         self._pending = Replies(name, protocol_fault=self._protocol_fault)
         self._reader_task: asyncio.Task[None] | None = None
         self.closed = False
@@ -76,9 +95,27 @@ class StreamConnection:
         except asyncio.CancelledError:
             if self._pending.forget(context) is not None and not self.closed:
                 self._send(protocol.message(protocol.CANCEL, context, response_topic="stdio"))
+                if message_type == protocol.REQUEST:
+                    self._abandon(context)
             raise
         finally:
             self._pending.forget(context)
+
+    def _abandon(self, context: str) -> None:
+        if len(self.abandoned) >= MAX_ABANDONED:
+            self.abandoned.pop(next(iter(self.abandoned)))
+        self.abandoned[context] = time.monotonic()
+        if self._on_abandoned is not None:
+            self._on_abandoned()
+
+    def fail_pending(self, exc: Callable[[], RPCError]) -> None:
+        """Fail every request still waiting for an answer (the backend is given up)."""
+        self._pending.fail_all(exc)
+
+    def _default_too_large(self, size: int) -> RPCError:
+        return RemoteFailed(
+            f"Backend '{self.name}' sent a message of {size} bytes, over the limit."
+        )
 
     def _protocol_fault(self, what: str) -> RPCError:
         return RemoteFailed(f"Backend '{self.name}' sent {what}.")
@@ -96,20 +133,60 @@ class StreamConnection:
         reason: str | None = None
         try:
             while True:
-                try:
-                    line = await self._reader.readline()
-                except ValueError:
-                    reason = "the backend sent a message larger than the configured limit"
-                    break
+                line = await self._read_line()
+                if line is None:  # a message over the limit, skipped
+                    continue
                 if not line:
                     if self._on_eof is not None:
                         await self._on_eof()
                     break
                 self._dispatch(line)
-        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+        except ConnectionError as exc:
             reason = str(exc)
         finally:
             self._close(reason)
+
+    async def _read_line(self) -> bytes | None:
+        """The next line (``b""`` at the end); ``None`` after skipping one over the limit."""
+        try:
+            return await self._reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial  # the end, perhaps after a last line without its newline
+        except asyncio.LimitOverrunError as exc:
+            head = await self._reader.read(min(exc.consumed, HEAD))
+            size = len(head) + await self._skip_line()
+            self._oversized(head, size)
+            return None
+
+    async def _skip_line(self) -> int:
+        """Read and drop the rest of a line, a buffer at a time; returns its length."""
+        skipped = 0
+        while True:
+            try:
+                return skipped + len(await self._reader.readuntil(b"\n"))
+            except asyncio.LimitOverrunError as exc:
+                skipped += len(await self._reader.read(exc.consumed))
+            except asyncio.IncompleteReadError as exc:
+                return skipped + len(exc.partial)
+
+    def _oversized(self, head: bytes, size: int) -> None:
+        """Fail the request a message over the limit belonged to (and it alone)."""
+        found = _CONTEXT.search(head)
+        context = found.group(1).decode("ascii", errors="replace") if found else ""
+        self.abandoned.pop(context, None)
+        if context and self._pending.get(context) is not None:
+            log.warning(
+                "Backend %s sent a message of %d bytes, over the limit: its request fails",
+                self.name,
+                size,
+            )
+            self._pending.fail(context, self._too_large(size))
+        else:
+            log.warning(
+                "Backend %s sent a message of %d bytes, over the limit, for no waiting request",
+                self.name,
+                size,
+            )
 
     def _dispatch(self, line: bytes) -> None:
         try:
@@ -119,7 +196,10 @@ class StreamConnection:
                 "Backend %s sent a line that is not a message (%s): %.200r", self.name, exc, line
             )
             return
-        self._pending.deliver(msg["properties"], msg["payload"])
+        props = msg["properties"]
+        if props["messageType"] == protocol.RESPONSE and self.abandoned:
+            self.abandoned.pop(str(props.get("requestContext", "")), None)
+        self._pending.deliver(props, msg["payload"])
 
     def _close(self, reason: str | None) -> None:
         if self.closed:

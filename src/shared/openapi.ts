@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'backend.unavailable'
   | 'backend.protocol'
   | 'backend.crashed'
+  | 'backend.message_too_large'
+  | 'backend.wedged'
   | 'function.not_found'
   | 'call.not_found'
   | 'call.finished'
@@ -204,6 +206,12 @@ export interface ICall {
    * listings).
    */
   display?: { [key: string]: unknown };
+  /**
+   * Why a `succeeded` call has no `result` (nor `display`) any more: it was
+   * larger than `RPCApp.max_kept_result_size` and was kept only until read
+   * once, or for 5 minutes.
+   */
+  result_dropped?: string;
 }
 
 export interface ICallList {
