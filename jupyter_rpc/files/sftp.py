@@ -734,6 +734,8 @@ class SFTPFiles(RemoteFiles):
                 details={"path": path},
             )
         sftp = await self._sftp()
+        # before any open (copy-data opens the source itself): a FIFO's open would hold the server
+        _check_regular(await self._call(path, "read", sftp.stat(entry.real_path)), path)
         if sftp.supports_remote_copy:
             return await self._remote_copy(sftp, path, entry.real_path, new_path, entry.size or 0)
         return await self.write_chunks(new_path, self.read_chunks(path), create_only=True)

@@ -303,7 +303,10 @@ async def fifo_over_sftp(files: SFTPFiles, pool: SSHPool, target: SSHTarget) -> 
     assert [e.name for e in listing] == ["notes.txt", "pipe"]
     assert notes == b"first line\n"
     assert time.monotonic() - started < 10
-    # nor is it replaced by a file; it can be renamed and deleted
+    # nor copied, nor replaced by a file; it can be renamed and deleted
+    with pytest.raises(RPCError) as info:
+        await asyncio.wait_for(files.copy("t/pipe", "t/copy"), 10)
+    assert info.value.code == "files.not_regular"
     with pytest.raises(RPCError) as info:
         await files.write_chunks("t/pipe", one(b"x"))
     assert info.value.code == "files.not_regular"
