@@ -175,6 +175,22 @@ async def test_a_fifo_is_refused_as_a_file_and_listed(rpc, fifo: pathlib.Path, r
     assert time.monotonic() - started < 5
 
 
+async def test_a_fifo_is_not_overwritten_or_copied_but_can_be_renamed_and_deleted(
+    rpc, fifo: pathlib.Path, home: pathlib.Path
+) -> None:
+    files = ("clusters", "local", "files")
+    save = {"type": "file", "format": "text", "content": "x"}
+    status, err = await rpc("PUT", *files, "home/data/pipe", body=save)
+    assert (status, err["code"]) == (400, "files.not_regular"), err
+    status, err = await rpc("POST", *files, "home/data", body={"copy_from": "home/data/pipe"})
+    assert (status, err["code"]) == (400, "files.not_regular"), err
+    assert sorted(os.listdir(fifo.parent)) == ["notes.txt", "pipe"]  # the FIFO still there
+    status, moved = await rpc("PATCH", *files, "home/data/pipe", body={"path": "home/pipe2"})
+    assert status == 200, moved
+    status, _ = await rpc("DELETE", *files, "home/pipe2")
+    assert status == 204 and not (home / "pipe2").exists()
+
+
 def open_and_close(path: pathlib.Path) -> None:
     with open(path, "rb"):
         pass
