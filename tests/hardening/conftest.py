@@ -25,7 +25,9 @@ Two servers, the same measurements:
     ``RPCApp``'s config. It has its own ``TMPDIR`` (``server.tmp``), so every file there is
     the server's. ``server.request("GET", "backends")`` sends one request under
     ``jupyter-rpc/`` with a bounded timeout and returns a :class:`Reply` (status, headers,
-    body, ``.json()``); ``server.url``/``server.token`` for other clients.
+    body, ``.json()``); ``server.stream("PUT", path, size)`` sends a big body in chunks and
+    stops once the server answers (as a browser does), ``reply.sent`` saying how much went;
+    ``server.url``/``server.token`` for other clients.
     ``server.resources`` is a :class:`ResourceTracker` of the server's PID, baseline taken
     once it answers, watching ``server.home`` (upload temp files) and ``server.tmp`` (any
     new entry). At teardown it is checked (waiting up to a few seconds) unless the test
@@ -58,7 +60,9 @@ import http.client
 import json
 import os
 import pathlib
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -417,6 +421,8 @@ class Reply:
     headers: dict[str, str]
     body: bytes
     seconds: float = 0.0
+    #: request body bytes sent before the answer came (:meth:`ServerProcess.stream`)
+    sent: int = -1
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -485,6 +491,73 @@ class ServerProcess:
             {k.lower(): v for k, v in response.getheaders()},
             data,
             time.monotonic() - started,
+        )
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        size: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+        query: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        chunk: int = 256 * 1024,
+        prefix: str = "jupyter-rpc/",
+    ) -> Reply:
+        """Send a ``size``-byte body as a browser does: in chunks, and stop sending as soon
+        as the server answers (an early refusal) or closes. ``reply.sent`` says how much
+        went. A server that neither reads nor answers within ``timeout`` raises
+        TimeoutError; one that closes without an answer, ConnectionError."""
+        target = "/" + prefix + path.lstrip("/")
+        if query:
+            target += "?" + urllib.parse.urlencode(query)
+        sent_headers = {
+            "Host": f"127.0.0.1:{self.port}",
+            "Authorization": f"token {self.token}",
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(size),
+            "Connection": "close",
+            **(headers or {}),
+        }
+        head = f"{method} {target} HTTP/1.1\r\n" + "".join(
+            f"{k}: {v}\r\n" for k, v in sent_headers.items()
+        )
+        started = time.monotonic()
+        deadline = started + timeout
+        sent = 0
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(head.encode() + b"\r\n")
+            block = b"x" * chunk
+            while sent < size:
+                if select.select([sock], [], [], 0)[0]:
+                    break  # an answer (or a close) before the whole body: stop sending
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"sent {sent} of {size} bytes in {timeout:.0f} s")
+                sock.settimeout(left)
+                try:
+                    sock.sendall(block[: size - sent])
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                sent += min(chunk, size - sent)
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            response = http.client.HTTPResponse(sock, method=method)
+            try:
+                response.begin()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError) as exc:
+                raise ConnectionError(
+                    f"the server closed the connection without an answer after {sent} bytes"
+                ) from exc
+            finally:
+                response.close()
+        return Reply(
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            data,
+            time.monotonic() - started,
+            sent,
         )
 
     def stop(self, timeout: float = 20.0) -> list[str]:
