@@ -9,7 +9,7 @@ remote calls ``add(a, b)`` under ids it chose, and between them every 10th call 
 output once it ended). Reported:
 
 - lost or duplicated calls (both must be 0): every id answered exactly once with the right
-  result, and the server's call list holds no id twice;
+  result, and the server's call list (the newest ``RPCApp`` keeps) holds no id twice;
 - p50/p99 latency per kind of request;
 - the server's RSS, open file descriptors, threads, child processes and upload temp files
   at the start (after a warm-up) and at the end (after a few seconds to settle); growth
@@ -118,6 +118,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 @dataclass
 class Resources:
     rss_mb: float
+    hwm_mb: float
     fds: int
     fd_kinds: Counter[str]
     threads: int
@@ -127,7 +128,7 @@ class Resources:
     def line(self) -> str:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.fd_kinds.items()))
         return (
-            f"RSS {self.rss_mb:6.1f} MB, {self.fds:3d} fds ({kinds}), {self.threads} threads, "
+            f"RSS {self.rss_mb:6.1f} MB (peak {self.hwm_mb:.0f}), {self.fds:3d} fds ({kinds}), {self.threads} threads, "
             f"{self.children} child processes, {self.temp_files} upload temp files"
         )
 
@@ -170,6 +171,7 @@ def resources(pid: int, home: str) -> Resources:
     temp = sum(1 for _, _, files in os.walk(home) for name in files if ".jrpc-upload-" in name)
     return Resources(
         rss_mb=int(status["VmRSS"].split()[0]) / 1024,
+        hwm_mb=int(status["VmHWM"].split()[0]) / 1024,
         fds=sum(kinds.values()),
         fd_kinds=kinds,
         threads=int(status["Threads"]),
