@@ -31,6 +31,8 @@ FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 MAX_ERROR_TEXT = 16 * 1024
 #: Most items of a list in a call error's details (e.g. validation errors).
 MAX_ERROR_ITEMS = 100
+#: Largest progress tree kept as it was sent (bytes of JSON, about).
+MAX_PROGRESS_SIZE = 256 * 1024
 #: Seconds a result too large to keep waits to be read (once) before it is dropped.
 LARGE_RESULT_FRESH = 300.0
 
@@ -90,6 +92,23 @@ def json_size_over(value: Any, limit: int) -> int | None:
 
 
 _END = object()
+
+
+def bounded_progress(tree: dict[str, Any]) -> dict[str, Any]:
+    """A progress tree as kept in the history: as sent when it is at most
+    ``MAX_PROGRESS_SIZE``, else its root alone with a note (a backend decides how big a
+    tree is, not how much memory the history takes)."""
+    size = json_size_over(tree, MAX_PROGRESS_SIZE)
+    if size is None:
+        return tree
+    message = cut_text(str(tree.get("step_message", "")), 1000)
+    return {
+        "report_id": str(tree.get("report_id", "root"))[:100],
+        "status": str(tree.get("status", "running"))[:20],
+        "step_message": f"{message} (progress of about {size // 1000} kB not shown)",
+        "steps": 0,
+        "children": [],
+    }
 
 
 class Call:
@@ -318,7 +337,7 @@ class CallManager:
 
         def on_progress(tree: dict[str, Any]) -> None:
             if not call.done:
-                call.progress = tree
+                call.progress = bounded_progress(tree)
                 call.changed()
 
         try:

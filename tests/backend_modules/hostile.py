@@ -15,12 +15,16 @@ import subprocess
 import sys
 import time
 
+from jupyter_rpc.backend import Progress
+
 __all__ = [
     "huge_result",
     "huge_list",
     "stderr_flood",
     "giant_stderr_line",
     "ignore_cancel",
+    "block_loop",
+    "huge_progress",
     "exit_now",
     "spawn_orphans",
     "alive",
@@ -111,6 +115,45 @@ def ignore_cancel(seconds: float) -> float:
     while time.monotonic() < deadline:
         time.sleep(0.05)
     return seconds
+
+
+async def block_loop(seconds: float) -> float:
+    """Block the runner's event loop for ``seconds`` (``time.sleep`` in an ``async def``).
+
+    While it runs the runner answers nothing: no pong, no cancel, no other call.
+
+    Parameters
+    ----------
+    seconds : float
+        How long to block.
+
+    Returns
+    -------
+    float
+        ``seconds``.
+    """
+    time.sleep(seconds)  # noqa: ASYNC251 - blocking the loop is the point
+    return seconds
+
+
+def huge_progress(size: int, progress: Progress) -> int:
+    """Report one progress step whose message is ``size`` characters long, then return.
+
+    Parameters
+    ----------
+    size : int
+        Characters in the step's message.
+
+    Returns
+    -------
+    int
+        ``size``.
+    """
+    progress.start("x" * size)
+    time.sleep(0.5)  # the runner sends progress at most every 50 ms
+    progress.update("y" * size)
+    time.sleep(0.5)
+    return size
 
 
 def exit_now(status: int = 0, after: float = 0.0) -> None:

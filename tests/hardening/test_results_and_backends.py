@@ -133,6 +133,18 @@ def test_a_stderr_flood_costs_no_memory(
     server.resources.check()
 
 
+def test_a_huge_progress_report_is_not_kept_whole(
+    jupyter_server_process: Callable[..., ServerProcess],
+) -> None:
+    server = jupyter_server_process(HOSTILE)
+    call(server, "alive")
+    server.resources.baseline()
+    model = call(server, "huge_progress", size=2 * MB)
+    assert model["state"] == "succeeded", model["error"]
+    assert "not shown" in model["progress"]["step_message"]
+    assert len(server.request("GET", "calls").body) < 50_000
+
+
 def test_error_texts_are_cut_at_both_ends() -> None:
     text = "a" * 100_000 + "END"
     cut = cut_text(text, 1000)
@@ -230,6 +242,28 @@ def test_a_backend_wedged_by_calls_that_ignore_cancel_is_restarted(
     assert not alive(pid), "the wedged process was not stopped"
     (backend,) = server.request("GET", "backends").json()["backends"]
     assert backend["restarts"] == 1
+
+
+def test_a_backend_that_blocks_its_event_loop_is_restarted(
+    jupyter_server_process: Callable[..., ServerProcess],
+) -> None:
+    server = jupyter_server_process(
+        None,
+        backends={"test": {"module": HOSTILE, "timeout": 1.0}},
+        bounds=Bounds(children=1),  # the backend started again
+    )
+    pid = call(server, "alive")["result"]
+    blocked = call(server, "block_loop", seconds=600.0)  # no pong, no cancel, no answer
+    assert blocked["error"]["code"] == "call.timeout"
+
+    deadline = time.monotonic() + 25
+    while (model := call(server, "alive"))["state"] != "succeeded":
+        assert time.monotonic() < deadline, model["error"]
+        time.sleep(0.2)
+    assert model["result"] != pid
+    (backend,) = server.request("GET", "backends").json()["backends"]
+    assert backend["restarts"] == 1
+    assert not alive(pid)
 
 
 def test_children_a_backend_leaves_behind_end_with_the_server(
