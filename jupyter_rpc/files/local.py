@@ -2,27 +2,30 @@
 
 Blocking file I/O runs in worker threads, one chunk at a time, so the event loop never
 waits on the disk and no file is held in memory whole. Each ``LocalFiles`` has threads of
-its own (``threads``) and bounds every operation (``timeout``): a slow disk or a hung
-network mount makes this cluster's requests fail with ``files.timeout``, never the
-event loop's shared threads that every other cluster needs. FIFOs, devices and sockets are
+its own (at most ``threads`` at once) and bounds every operation (``timeout``): a slow
+disk or a hung network mount makes this cluster's requests fail with ``files.timeout``,
+never the event loop's shared threads that every other cluster needs, nor the server's
+exit. FIFOs, devices and sockets are
 listed but refused as files (``files.not_regular``): opening a FIFO waits for a writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import getpass
 import os
 import posixpath
+import queue
 import secrets
 import shutil
 import stat as stat_mod
 import sys
+import threading
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ..errors import RPCError
@@ -61,7 +64,11 @@ class LocalFiles(RemoteFiles):
         self.label = label
         self.upload_ttl = upload_ttl
         self.timeout = timeout
-        self._threads = ThreadPoolExecutor(max(1, threads), thread_name_prefix="jrpc-local-files")
+        #: Free thread slots; a thread stuck past ``timeout`` keeps its slot until it ends.
+        self._slots = asyncio.Semaphore(max(1, threads))
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._workers = 0  # threads started (idle, working or stuck)
+        self._busy = 0  # jobs queued or running
         self._uploads: dict[str, P.Upload] = {}
         home = os.path.expanduser("~")
         user = getpass.getuser()
@@ -71,19 +78,51 @@ class LocalFiles(RemoteFiles):
     # --- helpers --------------------------------------------------------------------
 
     async def _thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``func(*args, **kwargs)`` in one of this cluster's threads, within ``timeout``."""
-        work = asyncio.get_running_loop().run_in_executor(
-            self._threads, functools.partial(func, *args, **kwargs)
-        )
+        """``func(*args, **kwargs)`` in a thread of this cluster's, within ``timeout``.
+
+        At most ``threads`` operations at once, each in a daemon thread of this object's: a
+        thread stuck in the kernel (a hung mount) cannot be stopped, but it holds only this
+        cluster's slot and, unlike an executor's threads (joined at exit), it does not keep
+        the server's process from ending.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
         try:
-            return await asyncio.wait_for(work, self.timeout)
+            await asyncio.wait_for(self._slots.acquire(), self.timeout)
         except asyncio.TimeoutError:
-            # The thread cannot be stopped; it holds one of this cluster's threads only.
-            raise RPCError(
-                f"The files of {self.label} did not answer within {self.timeout:g} s.",
-                code="files.timeout",
-                status=504,
-            ) from None
+            raise self._timeout() from None
+        done: asyncio.Future[T] = loop.create_future()
+
+        def settle(result: Any, error: BaseException | None) -> None:
+            self._busy -= 1
+            self._slots.release()
+            if done.done():  # given up on: what the thread ended with is dropped
+                return
+            if error is None:
+                done.set_result(result)
+            else:
+                done.set_exception(error)
+
+        self._busy += 1
+        if self._busy > self._workers:  # so every queued job has a thread free to take it
+            self._workers += 1
+            threading.Thread(
+                target=_work, args=(self._jobs,), name="jrpc-local-files", daemon=True
+            ).start()
+        self._jobs.put((loop, functools.partial(func, *args, **kwargs), settle))
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), deadline - loop.time())
+        except asyncio.TimeoutError:
+            raise self._timeout() from None
+        finally:
+            done.cancel()  # no-op once settled
+
+    def _timeout(self) -> RPCError:
+        return RPCError(
+            f"The files of {self.label} did not answer within {self.timeout:g} s.",
+            code="files.timeout",
+            status=504,
+        )
 
     async def _io(self, drive: str, action: str, func: Callable[..., T], *args: Any) -> T:
         """``func(*args)`` in a thread; an ``OSError`` becomes the matching ``files.*``."""
@@ -370,11 +409,28 @@ class LocalFiles(RemoteFiles):
         for upload in self._uploads.values():
             _unlink_quietly(upload.temp)
         self._uploads.clear()
-        # Waits for nothing: a thread stuck on a hung mount must not hold up shutdown.
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        # Idle threads end now, working ones when done, stuck ones are daemons; should this
+        # be used again, new threads serve a new queue.
+        for _ in range(self._workers):
+            self._jobs.put(None)
+        self._jobs, self._workers = queue.SimpleQueue(), 0
 
 
 # --- blocking helpers (run in threads) ------------------------------------------------
+
+
+def _work(jobs: queue.SimpleQueue[Any]) -> None:
+    """A worker thread of :meth:`LocalFiles._thread`: run jobs until a ``None``."""
+    while (job := jobs.get()) is not None:
+        loop, call, settle = job
+        result, error = None, None
+        try:
+            result = call()
+        except BaseException as exc:  # handed to the awaiting task
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(settle, result, error)
+        del job, call, result, error
 
 
 def _open_read(real: str, drive: str) -> int:

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import pathlib
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -221,6 +222,45 @@ async def test_a_stuck_file_operation_holds_only_its_own_clusters_threads(
         release_readers(fifo)
         await slow.close()
         await other.close()
+
+
+STUCK_THEN_EXIT = """
+import asyncio, os, sys
+from jupyter_rpc.errors import RPCError
+from jupyter_rpc.files.local import LocalFiles
+
+def open_and_close(path):
+    with open(path, "rb"):
+        pass
+
+async def main(folder):
+    files = LocalFiles({"a": folder}, timeout=0.3, threads=2)
+    try:
+        await files._io("a/pipe", "read", open_and_close, os.path.join(folder, "pipe"))
+    except RPCError as exc:
+        print(exc.code, flush=True)
+    await files.close()
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_a_stuck_file_operation_does_not_hold_up_the_servers_exit(
+    tmp_path: pathlib.Path,
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", STUCK_THEN_EXIT, str(tmp_path), stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), 10)
+        assert out.decode().split() == ["files.timeout"]
+        assert proc.returncode == 0
+    finally:
+        if proc.returncode is None:
+            release_readers(fifo)  # lets its thread, and so the process, end
+            await asyncio.wait_for(proc.wait(), 10)
 
 
 # -- a folder into itself (item 11a), an output tail past the end (item 11b) -----------
