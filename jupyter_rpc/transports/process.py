@@ -137,7 +137,7 @@ class ProcessTransport(Transport, Generic[P]):
     #: Shown after the backend's name in messages (" on levante").
     where = ""
     #: Seconds a given-up call has to answer its cancel before it counts as stuck.
-    stuck_after = 2.0
+    stuck_after = 5.0
     #: Seconds the ping of a backend that may be wedged may take.
     wedge_ping_timeout = 5.0
 

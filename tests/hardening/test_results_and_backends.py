@@ -244,6 +244,25 @@ def test_a_backend_wedged_by_calls_that_ignore_cancel_is_restarted(
     assert backend["restarts"] == 1
 
 
+def test_a_backend_with_a_free_worker_is_not_restarted(
+    jupyter_server_process: Callable[..., ServerProcess],
+) -> None:
+    command = [sys.executable, "-m", "jupyter_rpc.backend", "serve", HOSTILE, "--workers", "3"]
+    server = jupyter_server_process(None, backends={"test": {"command": command}})
+    pid = call(server, "alive")["result"]
+    server.resources.baseline()
+    stuck = [call(server, "ignore_cancel", wait=0, seconds=600.0) for _ in range(2)]
+    time.sleep(0.5)
+    for model in stuck:
+        assert server.request("DELETE", f"calls/{model['id']}").status == 200
+    time.sleep(7.0)  # past the 5 s a cancelled call has to answer, and its ping
+    assert call(server, "alive")["result"] == pid  # the third worker still answers
+    (backend,) = server.request("GET", "backends").json()["backends"]
+    assert backend["restarts"] == 0
+    assert backend["state"] == "running"
+    server.resources.checked = True  # its two stuck workers end with the server
+
+
 def test_a_backend_that_blocks_its_event_loop_is_restarted(
     jupyter_server_process: Callable[..., ServerProcess],
 ) -> None:
