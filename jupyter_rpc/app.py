@@ -81,7 +81,9 @@ class RPCApp(ExtensionApp):
     max_request_size = Int(
         16 * 1024 * 1024,
         config=True,
-        help="Largest request body accepted, in bytes (a call's arguments); larger ones get 413.",
+        help="Largest request body accepted, in bytes (a call's arguments); larger ones get "
+        "413 as soon as the size is known (Content-Length, or while the body is read): the "
+        "server never holds more of a body than this.",
     )
 
     max_message_size = Int(
@@ -152,13 +154,16 @@ class RPCApp(ExtensionApp):
     max_open_size = Int(
         32 * 1024 * 1024,
         config=True,
-        help="Largest remote file opened in an editor or viewer, in bytes (larger ones: download).",
+        help="Largest remote file opened in an editor or viewer, in bytes (larger ones: "
+        "download), and so the largest file saved from one (larger saves get 413 "
+        "files.too_large; a save's request body may be twice this, for JSON's escapes).",
     )
 
     max_upload_size = Int(
         100 * 1024 * 1024 * 1024,
         config=True,
-        help="Largest streamed upload, in bytes.",
+        help="Largest streamed upload, in bytes; a larger Content-Length is refused (413) "
+        "before the body is read.",
     )
 
     state_dir = Unicode(
@@ -217,9 +222,12 @@ class RPCApp(ExtensionApp):
         self.handlers.extend(routes(self.services))
 
     async def stop_extension(self) -> None:
-        """Cancel running calls, then stop the backend processes (bounded waits)."""
+        """Cancel running calls, then stop the backend processes; end the uploads in
+        progress (their temporary files removed) before the clusters' files close (bounded
+        waits)."""
         await self.services.calls.close()
         await self.services.backends.close()
+        await self.services.contents.close()
         await self.services.clusters.close()
 
 

@@ -55,7 +55,13 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         400,
         "A call's arguments (or a login prompt's answers) do not fit their schema; `details.errors` lists each problem.",
     ),
-    _E("request.too_large", 413, "The request body is larger than `RPCApp.max_request_size`."),
+    _E(
+        "request.too_large",
+        413,
+        "The request body is larger than `RPCApp.max_request_size` (an upload's: than"
+        " `RPCApp.max_upload_size`; a save's: than twice `RPCApp.max_open_size`); refused as"
+        " soon as that is known, before the rest of the body is read.",
+    ),
     _E("request.method_not_allowed", 405, "This HTTP method is not allowed on this route."),
     _E("route.not_found", 404, "There is no such route under `/jupyter-rpc/`."),
     _E("auth.unauthenticated", 401, "The request carries no valid credentials."),

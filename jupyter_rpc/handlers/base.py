@@ -18,6 +18,7 @@ from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
+from .body import BoundedBody
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
 HTTP_CODES = {
@@ -54,8 +55,9 @@ class Services:
     max_upload_size: int = 100 * 1024 * 1024 * 1024
 
 
-class RPCHandler(ExtensionHandlerMixin, APIHandler):
-    """Thin: parse, validate, call one service method, serialise."""
+class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
+    """Thin: parse, validate, call one service method, serialise. Bodies are read with a
+    bound (:class:`~jupyter_rpc.handlers.body.BoundedBody`)."""
 
     auth_resource = "jupyter_rpc"
     services: Services
@@ -107,10 +109,14 @@ class RPCHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- bodies -----------------------------------------------------------------------
 
+    def body_limit(self) -> int:
+        """Largest body of a request (a call's arguments): ``RPCApp.max_request_size``."""
+        return self.services.max_request_size
+
     def json_body(self, validator: Draft202012Validator) -> dict[str, Any]:
         """The request body as a JSON object that fits ``validator``'s schema."""
-        body = self.request.body or b""
-        limit = self.services.max_request_size
+        body = self.body_bytes()
+        limit = self.body_limit()
         if len(body) > limit:
             raise TooLarge(
                 f"The request body is {len(body):,} bytes; the limit is {limit:,} bytes.",

@@ -8,7 +8,6 @@ import urllib.parse
 from jsonschema import Draft202012Validator
 from jupyter_server.auth.decorator import authorized
 from tornado import web
-from tornado.http1connection import HTTP1Connection
 from tornado.iostream import StreamClosedError
 
 from ..errors import TooLarge
@@ -64,6 +63,13 @@ class FilesHandler(ClusterHandler):
 
     def files(self, cluster: str) -> RemoteFiles:
         return self.cluster(cluster).files
+
+    def body_limit(self) -> int:
+        """A save's body may hold a file as large as one that opens (``max_open_size``)."""
+        limit = self.services.max_request_size
+        if self.request.method == "PUT":
+            return max(limit, self.contents.save_body_limit)
+        return limit
 
     @web.authenticated
     @authorized
@@ -144,39 +150,56 @@ class DownloadHandler(ClusterHandler):
         self.finish()
 
 
-@web.stream_request_body
 class UploadHandler(ClusterHandler):
-    """The raw request body, streamed into a file (atomic; memory stays flat)."""
+    """The raw request body, streamed into a file (atomic; memory stays flat). A refused
+    upload (the file exists and ``overwrite=0``, a missing folder, a path outside the
+    roots, a body over ``RPCApp.max_upload_size``) is answered before its body is read,
+    or as soon as the write fails; the rest of the body is dropped (:mod:`.body`)."""
 
+    keep_body = False
     _upload: StreamedUpload | None = None
 
+    def body_limit(self) -> int:
+        return self.services.max_upload_size
+
     async def prepare(self) -> None:  # type: ignore[override]
-        await super().prepare()
-        if self.request.method != "PUT":
+        await super().prepare()  # the user, the size limit
+        if self.request.method != "PUT" or self._finished or self.refused:
             return
-        if not self.current_user:
-            raise web.HTTPError(403)
         if not self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource):
             raise web.HTTPError(403)
-        connection = self.request.connection
-        if isinstance(connection, HTTP1Connection):  # what tornado's HTTP server gives
-            connection.set_max_body_size(self.services.max_upload_size)
-        cluster, path = self.path_kwargs["cluster"], self.path_kwargs["path"]
-        files = self.cluster(cluster).files
         overwrite = self.get_query_argument("overwrite", "1") not in ("0", "false")
-        self._upload = self.services.contents.upload(files, path, overwrite=overwrite)
+        try:
+            files = self.cluster(self.path_kwargs["cluster"]).files
+            self._upload = self.services.contents.upload(
+                files, self.path_kwargs["path"], overwrite=overwrite
+            )
+            await self._upload.started()
+        except Exception as exc:  # noqa: BLE001 - answered as any error, before the body
+            self.refuse(exc)
 
-    async def data_received(self, chunk: bytes) -> None:
-        if self._upload is not None:
-            await self._upload.feed(chunk)
+    async def data_received(self, chunk: bytes) -> None:  # type: ignore[override]
+        super().data_received(chunk)  # counts it against the limit
+        upload = self._upload
+        if upload is None:
+            return
+        if self.refused:
+            upload.cancel()
+            return
+        try:
+            await upload.feed(chunk)
+        except Exception as exc:  # noqa: BLE001 - the write failed: answer now
+            self.refuse(exc)
 
     def on_connection_close(self) -> None:
         if self._upload is not None:
             self._upload.cut_off()
+        super().on_connection_close()
 
     def on_finish(self) -> None:
         if self._upload is not None:
             self._upload.cancel()
+        super().on_finish()
 
     @web.authenticated
     @authorized

@@ -14,15 +14,23 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import mimetypes
 import posixpath
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict
 
 from ..errors import InvalidRequest, RPCError
 from ..files.base import FileEntry, RemoteFiles
+
+log = logging.getLogger(__name__)
+
+#: Seconds :meth:`ContentsService.close` waits for each streamed upload to remove its
+#: temporary file before it cancels the write.
+CLOSE_WAIT = 10.0
 
 ContentsType = Literal["file", "notebook", "directory"]
 
@@ -100,11 +108,27 @@ class Download:
 class ContentsService:
     """The contents API over a cluster's files, one method per verb."""
 
-    def __init__(self, *, max_open_size: int = 32 * 1024 * 1024) -> None:
-        #: Largest file whose content is answered (larger ones: download).
+    def __init__(self, *, max_open_size: int = 32 * 1024 * 1024, upload_ttl: float = 600.0) -> None:
+        #: Largest file whose content is answered (larger ones: download), and so the
+        #: largest whole file a save writes: what opens in an editor can be saved.
         self.max_open_size = max_open_size
-        #: Chunked uploads in progress, by (files, path): their upload ids.
-        self._uploads: dict[tuple[RemoteFiles, str], str] = {}
+        #: Seconds a chunked upload may wait for its next chunk before it is dropped
+        #: (its temporary file removed).
+        self.upload_ttl = upload_ttl
+        #: Chunked uploads in progress, by (files, path): their upload ids and when their
+        #: last chunk came.
+        self._uploads: dict[tuple[RemoteFiles, str], _Session] = {}
+        #: Streamed uploads whose write has not ended.
+        self._streams: set[StreamedUpload] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def save_body_limit(self) -> int:
+        """Largest request body of a save (the contents API's PUT), in bytes: a file of
+        ``max_open_size`` bytes as JSON text (escapes of newlines, quotes and backslashes
+        can double it) or base64 (a third more), plus the model's other fields."""
+        return 2 * self.max_open_size + 64 * 1024
 
     async def get(
         self,
@@ -164,6 +188,15 @@ class ContentsService:
         data = content_bytes(request)
         expected = parse_iso(request.last_modified)
         if request.chunk is None:
+            if len(data) > self.max_open_size:
+                raise RPCError(
+                    f"'{path}' would be {len(data):,} bytes; files up to "
+                    f"{self.max_open_size:,} bytes are opened and saved here "
+                    "(RPCApp.max_open_size). Upload larger files instead.",
+                    code="files.too_large",
+                    status=413,
+                    details={"size": len(data), "limit": self.max_open_size},
+                )
             entry = await files.write_chunks(path, _once(data), expected_mtime=expected)
             return model(entry, kind=request.type)
         done = await self._chunk(files, path, request.chunk, data)
@@ -184,16 +217,20 @@ class ContentsService:
         temporary file itself belongs to ``files``."""
         key = (files, path)
         uploads = self._uploads
+        await self._sweep()
         if chunk == 1 or (chunk == -1 and key not in uploads):
             if key in uploads:
-                await files.abort_upload(uploads.pop(key))
-            uploads[key] = await files.begin_upload(path)
+                await files.abort_upload(uploads.pop(key).upload_id)
+            uploads[key] = _Session(await files.begin_upload(path))
+            self._start_sweeper()
         elif key not in uploads:
             raise InvalidRequest(
                 f"The upload of '{path}' was not started (chunk {chunk} arrived first); upload it again.",
                 code="files.upload_not_started",
             )
-        upload_id = uploads[key]
+        session = uploads[key]
+        session.touched = time.monotonic()
+        upload_id = session.upload_id
         try:
             await files.append_upload(upload_id, data)
             if chunk == -1:
@@ -204,6 +241,43 @@ class ContentsService:
             await files.abort_upload(upload_id)
             raise
         return None
+
+    async def _sweep(self) -> None:
+        """Drop the chunked uploads that waited longer than ``upload_ttl`` for a chunk
+        (their temporary files are removed)."""
+        now = time.monotonic()
+        for key, session in list(self._uploads.items()):
+            if now - session.touched > self.upload_ttl and self._uploads.get(key) is session:
+                del self._uploads[key]
+                await _abort_quietly(key[0], session.upload_id)
+
+    def _start_sweeper(self) -> None:
+        """While chunked uploads are in progress, sweep them now and then, so an abandoned
+        one's temporary file goes even if no other upload comes."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.ensure_future(self._sweep_while_uploading())
+
+    async def _sweep_while_uploading(self) -> None:
+        while self._uploads and not self._closed:
+            await asyncio.sleep(max(self.upload_ttl / 4, 0.05))
+            try:
+                await self._sweep()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("jupyter_rpc: sweeping abandoned uploads failed")
+
+    async def close(self) -> None:
+        """Shutdown: end every upload in progress and remove its temporary file (chunked
+        sessions, and streamed uploads whose request is still open)."""
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        sessions, self._uploads = list(self._uploads.items()), {}
+        for (files, _path), session in sessions:
+            await _abort_quietly(files, session.upload_id)
+        streams = list(self._streams)
+        for stream in streams:
+            stream.cancel()
+        await asyncio.gather(*(stream.wait_closed(CLOSE_WAIT) for stream in streams))
 
     async def create(
         self, files: RemoteFiles, folder: str, request: CreateRequest
@@ -249,8 +323,28 @@ class ContentsService:
         return Download(entry.name, mimetype, entry.size, first, chunks)
 
     def upload(self, files: RemoteFiles, path: str, *, overwrite: bool = True) -> StreamedUpload:
-        """Start a streamed upload: feed it the body's pieces, then :meth:`StreamedUpload.finish`."""
-        return StreamedUpload(files, clean(path), create_only=not overwrite)
+        """Start a streamed upload: :meth:`StreamedUpload.started` (refused early?), feed
+        it the body's pieces, then :meth:`StreamedUpload.finish`. The service keeps it
+        until its write ends, so :meth:`close` can end it."""
+        stream = StreamedUpload(files, clean(path), create_only=not overwrite)
+        self._streams.add(stream)
+        stream.add_done_callback(self._streams.discard)
+        return stream
+
+
+@dataclass
+class _Session:
+    """A chunked upload in progress: the files' upload id and when its last chunk came."""
+
+    upload_id: str
+    touched: float = field(default_factory=time.monotonic)
+
+
+async def _abort_quietly(files: RemoteFiles, upload_id: str) -> None:
+    try:
+        await files.abort_upload(upload_id)
+    except Exception:  # noqa: BLE001 - cleaning up: the next one goes on
+        log.warning("jupyter_rpc: removing an abandoned upload failed", exc_info=True)
 
 
 class StreamedUpload:
@@ -260,18 +354,26 @@ class StreamedUpload:
     This object owns the write (one task running ``files.write_chunks``, which owns the
     temporary file) and every way it ends: :meth:`finish` (the body is complete),
     :meth:`cut_off` (the client went away) and :meth:`cancel` (the request ended without
-    finishing it).
+    finishing it). Neither of the last two cancels the task: they make the body's next
+    piece an error, so the write stops between two pieces (never inside a worker thread's
+    write) and removes its temporary file itself.
     """
 
     def __init__(self, files: RemoteFiles, path: str, *, create_only: bool) -> None:
         self.path = path
         self._queue: asyncio.Queue[bytes | None | BaseException] = asyncio.Queue(maxsize=8)
+        #: Set once the write asks for the body's first piece (the target was accepted).
+        self._ready = asyncio.Event()
+        #: Why the write was stopped (cut off, cancelled), once it was.
+        self._stopped: BaseException | None = None
         self._task: asyncio.Task[FileEntry] = asyncio.ensure_future(
             files.write_chunks(path, self._chunks(), create_only=create_only)
         )
+        self._task.add_done_callback(_retrieve)
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         while True:
+            self._ready.set()
             item = await self._queue.get()
             if item is None:
                 return
@@ -279,27 +381,83 @@ class StreamedUpload:
                 raise item
             yield item
 
-    async def feed(self, chunk: bytes) -> None:
-        """The next piece of the body (dropped if the write failed: :meth:`finish` says why)."""
+    def add_done_callback(self, callback: Any) -> None:
+        """``callback(self)`` once the write has ended, however it ended."""
+        self._task.add_done_callback(lambda _task: callback(self))
+
+    @property
+    def done(self) -> bool:
+        """Whether the write has ended (finished, failed or stopped)."""
+        return self._task.done()
+
+    async def started(self) -> None:
+        """Wait until the write is ready for the body, or raise why it was refused (the
+        file exists and ``overwrite`` is off, the folder is missing, the path is outside
+        the roots...): before any of the body has been read."""
+        ready = asyncio.ensure_future(self._ready.wait())
+        try:
+            await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
         if self._task.done():
+            self._task.result()
+
+    async def feed(self, chunk: bytes) -> None:
+        """The next piece of the body. Raises the write's error once the write has failed
+        (the caller answers with it at once), never waits on a write that has ended."""
+        if not self._task.done():
+            if self._queue.full():
+                put = asyncio.ensure_future(self._queue.put(chunk))
+                await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+                if not put.done():
+                    put.cancel()
+            else:
+                self._queue.put_nowait(chunk)
+        if self._task.done():
+            self._task.result()  # the write's error (or a finished write: nothing)
+
+    def _stop(self, why: BaseException) -> None:
+        """Make the write's next piece ``why``: it stops and removes its temporary file."""
+        if self._task.done() or self._stopped is not None:
             return
-        await self._queue.put(chunk)
+        self._stopped = why
+        while not self._queue.empty():  # what was queued will never be written
+            self._queue.get_nowait()
+        self._queue.put_nowait(why)
 
     def cut_off(self) -> None:
         """The client went away before the body ended: the write fails, nothing is kept."""
-        if not self._task.done():
-            self._queue.put_nowait(ConnectionAbortedError("the upload was cut off"))
+        self._stop(ConnectionAbortedError("the upload was cut off"))
 
     def cancel(self) -> None:
-        """Stop a write that has not ended (the request is over)."""
-        if not self._task.done():
+        """Stop a write that has not ended (the request is over, or the server stops)."""
+        self._stop(ConnectionAbortedError("the upload was cancelled"))
+
+    async def wait_closed(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for the write to end (after :meth:`cancel`), then
+        cancel its task (the file layer removes its temporary file on cancellation too)."""
+        done, _ = await asyncio.wait({self._task}, timeout=timeout)
+        if not done:
+            log.warning("jupyter_rpc: the upload of '%s' did not stop; cancelling it", self.path)
             self._task.cancel()
+            await asyncio.wait({self._task}, timeout=timeout)
 
     async def finish(self) -> ContentsModel:
         """The body is complete: the file's model once it is in place, or the write's error."""
+        if self._stopped is not None:
+            raise self._stopped
         if not self._task.done():
-            await self._queue.put(None)
+            put = asyncio.ensure_future(self._queue.put(None))
+            await asyncio.wait({put, self._task}, return_when=asyncio.FIRST_COMPLETED)
+            if not put.done():
+                put.cancel()
         return model(await self._task)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a write's error as seen (the request that owns it reports it, or is gone)."""
+    if not task.cancelled():
+        task.exception()
 
 
 # -- models ----------------------------------------------------------------------------
