@@ -16,6 +16,9 @@ The corpus, per kind of route (``jupyter_rpc/rest/openapi.yaml``, read with
 - a body where none belongs (routes without a request body): ignored or refused, never 500;
 - path parameters: non-hex and over-long call ids, job ids that are not numbers, odd
   cluster, backend and file names (NUL, ``..``, 10,000 characters);
+- 20 MB uploads the server refuses (onto an existing file with ``overwrite=0``, into a
+  missing folder or a file, outside the roots, an unknown cluster): answered within
+  seconds, sent as a browser sends them;
 - query parameters of a number or enum type: a word, NaN and an empty value are refused;
   a negative number, 1e309 and 5,000 digits are clamped to the parameter's range (the
   handlers' documented choice) and answered, never 500, and the answer stays true (an
@@ -332,6 +335,34 @@ def test_a_bad_request_gets_a_4xx_with_the_error_shape(corpus: Corpus, case: Cas
             reply.body,
         )
         assert not problems, "\n".join(problems)
+
+
+#: 20 MB uploads the server refuses before it has the body: (path, query, status)
+REFUSED_UPLOADS = {
+    "onto-an-existing-file": ("local/upload/home/data/notes.txt", {"overwrite": "0"}, 409),
+    "into-a-missing-folder": ("local/upload/home/nowhere/big.bin", {}, 404),
+    "into-a-file": ("local/upload/home/data/notes.txt/big.bin", {}, None),
+    "outside-the-roots": ("local/upload/home%2F..%2F..%2Fbig.bin", {}, None),
+    "unknown-cluster": ("no-such-cluster/upload/home/big.bin", {}, 404),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_UPLOADS)
+def test_a_refused_20mb_upload_is_answered_at_once(corpus: Corpus, case: str) -> None:
+    """Sent as a browser sends it (chunks, stopping once answered): the refusal comes
+    within seconds, whether the server discards the rest or closes the connection."""
+    path, query, status = REFUSED_UPLOADS[case]
+    try:
+        reply = corpus.server.stream(
+            "PUT", "clusters/" + path, 20 * MB, query=query, timeout=CLIENT_TIMEOUT
+        )
+    except TimeoutError as exc:
+        pytest.fail(f"a refused upload ({case}) was never answered: {exc}", pytrace=False)
+    shown = reply.body[:300].decode(errors="replace")
+    assert 400 <= reply.status < 500, f"{case}: {reply.status} {shown}"
+    assert status is None or reply.status == status, f"{case}: {reply.status} {shown}"
+    assert {"message", "reason", "code"} <= set(reply.json()), shown
+    assert reply.seconds < 10, f"{case}: answered after {reply.seconds:.1f} s"
 
 
 def test_the_server_holds_no_more_after_the_corpus(corpus: Corpus) -> None:
