@@ -221,6 +221,21 @@ def _cases() -> list[Any]:
     return params
 
 
+def test_the_corpus_covers_every_route() -> None:
+    """Every operation gets cases, and every JSON body has a template, so a new route or
+    body is in the corpus as soon as the contract describes it (or this fails, naming it)."""
+    cased = {(c.values[0].method, c.values[0].template) for c in _cases()}
+    missing = [f"{m} {t}" for m, t, _ in _operations() if (m, t) not in cased]
+    assert not missing, f"routes without a case: {missing}"
+    untemplated = [
+        f"{m} {t}"
+        for m, t, op in _operations()
+        if "application/json" in contract().resolve(op.get("requestBody", {})).get("content", {})
+        and (m, t) not in TEMPLATES
+    ]
+    assert not untemplated, f"JSON bodies without a template in TEMPLATES: {untemplated}"
+
+
 @dataclass
 class Corpus:
     """The server and what exists on it (a call and a job, so their routes read real ids)."""
