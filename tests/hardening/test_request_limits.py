@@ -160,7 +160,8 @@ def test_a_refused_body_is_dropped_up_to_a_bound_then_the_connection_closes(
         assert sending.status == 413
         why = await end(sending)
         assert why is not None, "the server read the whole refused body"
-        assert DISCARD_BYTES <= sending.sent[0] < DISCARD_BYTES + 32 * MB, sending.sent
+        # dropped up to DISCARD_BYTES (or for DISCARD_SECONDS), plus what the sockets hold
+        assert sending.sent[0] < DISCARD_BYTES + 32 * MB, sending.sent
 
     asyncio.run(scenario())
     server.resources.check(Bounds(rss_mb=16, hwm_mb=16))
