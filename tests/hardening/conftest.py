@@ -33,7 +33,8 @@ Two servers, the same measurements:
     new entry). At teardown it is checked (waiting up to a few seconds) unless the test
     checked it, then the server is stopped by PID (SIGTERM, then SIGKILL after 20 s);
     processes it started that outlive it are killed by PID and fail the test
-    (``server.leftovers_allowed = True`` when a test expects them).
+    (``server.leftovers_allowed = True`` when a test expects them); a server that exited
+    by itself during the test fails it, with its log's end.
 
 ``module_server_process``
     The same, one per module (many requests against one server; checked and stopped after
@@ -154,6 +155,16 @@ def _stat(pid: int) -> tuple[str, str, int] | None:
     return comm, state, int(ppid)
 
 
+def _start_time(pid: int) -> int | None:
+    """When a process started (clock ticks after boot): tells a PID's reuse apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return None
+    return int(text[text.rindex(")") + 2 :].split()[19])
+
+
 def descendants(pid: int) -> dict[int, tuple[str, str]]:
     """Every process below ``pid`` (children, grandchildren...): PID -> (command, state)."""
     parents: dict[int, list[int]] = {}
@@ -248,6 +259,8 @@ class ResourceTracker:
         self.temp_dirs: list[pathlib.Path] = []
         self.start: Snapshot | None = None
         self.checked = False
+        #: every descendant any snapshot saw: PID -> start time (to find orphans later)
+        self.seen: dict[int, int] = {}
 
     def watch(self, *folders: pathlib.Path | str) -> None:
         self.watched.extend(pathlib.Path(f) for f in folders)
@@ -267,13 +280,18 @@ class ResourceTracker:
 
     def snapshot(self) -> Snapshot:
         status = _status(self.pid)
+        children = descendants(self.pid)
+        for pid in children:
+            started = _start_time(pid)
+            if started is not None:
+                self.seen.setdefault(pid, started)
         return Snapshot(
             pid=self.pid,
             rss_kb=_kb(status.get("VmRSS", "")),
             hwm_kb=_kb(status.get("VmHWM", "")),
             fds=_fds(self.pid),
             threads=_threads(self.pid),
-            children=descendants(self.pid),
+            children=children,
             temp_files=self.temp_files(),
         )
 
@@ -562,11 +580,13 @@ class ServerProcess:
 
     def stop(self, timeout: float = 20.0) -> list[str]:
         """Stop the server by PID (SIGTERM, SIGKILL after ``timeout``); kill by PID what
-        it started and left running, and return those (PID and command line)."""
+        it started and left running (its descendants now, and any a snapshot saw that
+        still runs: orphans of a server that died), and return those (PID, command line)."""
         if self.stopped:
             return []
         self.stopped = True
-        below = descendants(self.pid)
+        below = {pid: _start_time(pid) for pid in descendants(self.pid)}
+        below.update(self.resources.seen)
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -575,10 +595,10 @@ class ServerProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         left = []
-        for pid in below:
+        for pid, started in below.items():
             stat = _stat(pid)
-            if stat is None or stat[1] == "Z":
-                continue
+            if stat is None or stat[1] == "Z" or _start_time(pid) != started:
+                continue  # gone, or its PID now names another process
             left.append(f"{pid} {_cmdline(pid)}")
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -692,7 +712,12 @@ class ServerStarter:
         """Check each server that was not checked, stop each by PID, fail on what is left."""
         problems = []
         for server in self.started:
-            if server.proc.poll() is None and not server.resources.checked:
+            if not server.stopped and server.proc.poll() is not None:
+                problems.append(
+                    f"the server (PID {server.pid}) exited by itself during the test (status "
+                    f"{server.proc.returncode}); its log ends:\n{server.log(30)}"
+                )
+            elif not server.stopped and not server.resources.checked:
                 try:
                     server.resources.check()
                 except AssertionError as exc:
