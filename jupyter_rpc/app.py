@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,37 @@ class RPCApp(ExtensionApp):
 
     @default("state_dir")
     def _default_state_dir(self) -> str:
-        return str(Path(jupyter_data_dir()) / "jupyter_rpc")
+        return os.path.abspath(os.path.join(jupyter_data_dir(), "jupyter_rpc"))
+
+    @validate("state_dir")
+    def _check_state_dir(self, proposal: dict[str, Any]) -> str:
+        value = os.path.expanduser(str(proposal["value"]))
+        if not os.path.isabs(value):  # never a folder relative to wherever the server started
+            raise TraitError(
+                f"RPCApp.state_dir must be an absolute path (got {proposal['value']!r})."
+            )
+        return value
+
+    #: The configuration error that stopped this extension's config from loading, if any.
+    _config_error: Exception | None = None
+
+    def _link_jupyter_server_extension(self, serverapp: Any) -> None:
+        # jupyter_server logs a config error raised here ("error linking extension") and
+        # loads the extension anyway, with its traits as they were before the bad value
+        # (RPCApp.state_dir then '' and local jobs in ./local-jobs). Kept, so that
+        # initialize_settings refuses to start instead.
+        try:
+            super()._link_jupyter_server_extension(serverapp)
+        except Exception as exc:
+            self._config_error = exc
+            raise
+
+    def _state_path(self) -> Path:
+        """The state folder: absolute, the configured one or the default."""
+        path = Path(self.state_dir or self._default_state_dir())
+        if not path.is_absolute():  # pragma: no cover - the trait's validation refuses it
+            raise TraitError(f"RPCApp.state_dir must be an absolute path (got {str(path)!r}).")
+        return path
 
     @validate("clusters")
     def _check_clusters(self, proposal: dict[str, Any]) -> dict[str, Any]:
@@ -187,9 +218,13 @@ class RPCApp(ExtensionApp):
         return _check_entries("backends", proposal["value"], BACKEND_CONFIG_VALIDATOR)
 
     def initialize_settings(self) -> None:
+        if self._config_error is not None:
+            raise RuntimeError(
+                f"jupyter_rpc is not started: its configuration is invalid: {self._config_error}"
+            )
         clusters = ClusterRegistry(
             self.clusters,
-            state_dir=Path(self.state_dir),
+            state_dir=self._state_path(),
             allow_user_clusters=self.allow_user_clusters,
             refresh_min=self.jobs_refresh_min,
             ssh_idle_timeout=self.ssh_idle_timeout,
@@ -225,6 +260,8 @@ class RPCApp(ExtensionApp):
         """Cancel running calls, then stop the backend processes; end the uploads in
         progress (their temporary files removed) before the clusters' files close (bounded
         waits)."""
+        if getattr(self, "services", None) is None:  # never started (a config error)
+            return
         await self.services.calls.close()
         await self.services.backends.close()
         await self.services.contents.close()

@@ -119,6 +119,8 @@ class LocalScheduler(Scheduler):
         seconds_per_minute: float = 60.0,
     ) -> None:
         self.state_dir = Path(state_dir)
+        if not self.state_dir.is_absolute():  # jobs never land relative to the cwd
+            raise ValueError(f"the local scheduler's state folder must be absolute: {state_dir!r}")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.max_running = max(1, max_running or os.cpu_count() or 1)
         self.user = user or getpass.getuser()

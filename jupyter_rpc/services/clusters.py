@@ -287,6 +287,9 @@ class ClusterRegistry:
         ssh_idle_timeout: float = 600.0,
         local_jobs_dir: Path | None = None,
     ) -> None:
+        if not Path(state_dir).is_absolute() or not Path(local_jobs_dir or "/").is_absolute():
+            # never state relative to wherever the server happens to run
+            raise ValueError(f"the state folder must be an absolute path, not {str(state_dir)!r}")
         self.state_dir = state_dir
         self.allow_user_clusters = allow_user_clusters
         self.refresh_min = refresh_min
