@@ -49,7 +49,13 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         400,
         "The request is wrong: a body that does not fit its schema, a bad query parameter.",
     ),
-    _E("request.invalid_json", 400, "The request body is not valid JSON."),
+    _E(
+        "request.invalid_json",
+        400,
+        "The request body is not strict JSON: not JSON at all, NaN, Infinity or -Infinity "
+        "(send null or a string instead), a number too large for a double (1e999) or of more "
+        "than 1,000 characters, or arrays and objects nested more than 100 deep.",
+    ),
     _E(
         "request.schema",
         400,
