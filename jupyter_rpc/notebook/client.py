@@ -15,6 +15,8 @@ import inspect
 import json
 import math
 import os
+import select
+import socket
 import threading
 import time
 import urllib.parse
@@ -26,6 +28,13 @@ from .display import ProgressView, rich_value
 
 FINISHED = ("succeeded", "failed", "cancelled")
 BLOCK = 256 * 1024  # bytes per send / read of streamed bodies
+#: Bodies of this size or more are sent after the server's go-ahead (``Expect:
+#: 100-continue``): a request the server refuses (an upload onto an existing file) gets
+#: its answer before any of the body goes, instead of after it all.
+EXPECT_FROM = 1024 * 1024
+#: How long to wait for the go-ahead before sending anyway (a proxy that does not pass
+#: ``Expect`` on may never answer it).
+EXPECT_WAIT = 3.0
 _TYPES: dict[str, Any] = {
     "integer": int,
     "number": float,
@@ -252,8 +261,7 @@ class Session:
         for attempt in (1, 2):  # a kept-alive connection the server has closed: reconnect once
             conn = self._connection(url, timeout or self.timeout)
             try:
-                conn.request(method, target, body=body, headers=headers)
-                return conn.getresponse()
+                return _send(conn, method, target, body, headers)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 self._drop()
                 # never send a POST twice blindly, nor a file body we cannot rewind
@@ -537,3 +545,67 @@ def _method(session: Session, backend: str, spec: dict[str, Any], schema: dict[s
     )
     remote.__doc__ = _doc(spec, schema)
     return remote
+
+
+def _send(
+    conn: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    body: Any,
+    headers: dict[str, str],
+) -> http.client.HTTPResponse:
+    """Send one request and return its response, unread.
+
+    A large body over plain HTTP asks for the go-ahead first (``EXPECT_FROM``): the server
+    answers a refusal at once instead of ``100 Continue``, and no body is sent. Whatever
+    the body, a server that answered and closed while the body was going out (a refusal,
+    after it dropped what it would) has its answer read rather than lost in the broken
+    pipe.
+    """
+    size = len(body) if isinstance(body, (bytes, bytearray, memoryview)) else None
+    if size is None and "Content-Length" in headers:
+        size = int(headers["Content-Length"])
+    expect = (
+        body is not None
+        and size is not None
+        and size >= EXPECT_FROM
+        and not isinstance(conn, http.client.HTTPSConnection)  # no peeking under TLS
+    )
+    try:
+        if not expect:
+            conn.request(method, target, body=body, headers=headers)
+        else:
+            conn.putrequest(method, target)
+            for name, value in {**headers, "Content-Length": str(size)}.items():
+                conn.putheader(name, value)
+            conn.putheader("Expect", "100-continue")
+            conn.endheaders()
+            if _go_ahead(conn.sock, EXPECT_WAIT):
+                conn.send(body)
+    except (BrokenPipeError, ConnectionResetError) as exc:
+        # the server may have answered before it closed: that answer says why
+        try:
+            return conn.getresponse()
+        except (OSError, http.client.HTTPException):
+            raise exc from None
+    return conn.getresponse()
+
+
+def _go_ahead(sock: socket.socket, wait: float) -> bool:
+    """After headers with ``Expect: 100-continue``: True to send the body (the server's
+    ``100 Continue`` arrived, and is consumed, or nothing came within ``wait`` s); False
+    when the server has answered already (the answer is left for ``getresponse``)."""
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            return True
+        seen = sock.recv(4096, socket.MSG_PEEK)
+        interim = any(seen[:12] == p[: len(seen)] for p in (b"HTTP/1.1 100", b"HTTP/1.0 100"))
+        if not seen or not interim:
+            return False  # an answer (or the connection's end): getresponse reads it
+        end = seen.find(b"\r\n\r\n")
+        if end >= 0:
+            sock.recv(end + 4)  # the interim answer, exactly
+            return True
+        time.sleep(0.01)  # the rest of the interim answer is on its way

@@ -4,8 +4,10 @@ never land relative to the server's working folder."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pathlib
+import time
 from typing import Any
 
 import pytest
@@ -123,3 +125,74 @@ def test_the_local_scheduler_and_the_registry_refuse_a_relative_state_dir() -> N
         LocalScheduler("local-jobs")
     with pytest.raises(ValueError, match="absolute"):
         ClusterRegistry({}, state_dir=pathlib.Path(""))
+
+
+# --- item 2: a refused large upload from the notebook client ----------------------------
+
+
+def _refused_upload(home: pathlib.Path, tmp_path: pathlib.Path) -> pathlib.Path:
+    """An 80 MB local file (sparse: cheap to make) and the remote file it may not replace."""
+    source = tmp_path / "big.bin"
+    with open(source, "wb") as f:
+        f.truncate(80 * 1024 * 1024)
+    (home / "data" / "big.bin").write_bytes(b"already here")
+    return source
+
+
+@pytest.mark.timeout(60)
+async def test_a_refused_80_mb_upload_from_the_notebook_gets_the_servers_message(
+    server_url: tuple[str, str], home: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """``upload(..., overwrite=False)`` onto an existing file: the server refuses before
+    the body (409 files.exists) and, past 64 MiB of dropped body, closes the connection.
+    Before: http.client sent the whole body first and the user got "closed the
+    connection" (the server's answer unread) after sending 64 MiB."""
+    import jupyter_rpc
+    from jupyter_rpc import RemoteError
+
+    url, token = server_url
+    source = _refused_upload(home, tmp_path)
+
+    def upload() -> None:
+        local = jupyter_rpc.cluster("local", url=url, token=token)
+        local.files.upload(source, "home/data/big.bin", overwrite=False, progress=False)
+
+    started = time.monotonic()
+    with pytest.raises(RemoteError) as info:
+        await asyncio.to_thread(upload)
+    took = time.monotonic() - started
+    assert info.value.code == "files.exists", info.value
+    assert "big.bin" in info.value.message and "closed the connection" not in str(info.value)
+    assert took < 5, took
+    assert (home / "data" / "big.bin").read_bytes() == b"already here"
+    assert sorted(os.listdir(home / "data")) == ["big.bin", "notes.txt"]  # no temp file
+
+
+@pytest.mark.timeout(60)
+async def test_without_expect_the_answer_is_read_after_the_broken_pipe(
+    server_url: tuple[str, str],
+    home: pathlib.Path,
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same refusal with the body sent at once (as through a proxy that drops
+    ``Expect``, or over HTTPS): the server drops 64 MiB and closes; the answer it sent
+    first is read after the broken pipe instead of 'closed the connection'."""
+    import jupyter_rpc
+    from jupyter_rpc import RemoteError
+    from jupyter_rpc.notebook import client
+
+    monkeypatch.setattr(client, "EXPECT_FROM", 1 << 62)
+    url, token = server_url
+    source = _refused_upload(home, tmp_path)
+
+    def upload() -> None:
+        local = jupyter_rpc.cluster("local", url=url, token=token)
+        local.files.upload(source, "home/data/big.bin", overwrite=False, progress=False)
+
+    started = time.monotonic()
+    with pytest.raises(RemoteError) as info:
+        await asyncio.to_thread(upload)
+    assert info.value.code == "files.exists", info.value
+    assert time.monotonic() - started < 15
+    assert (home / "data" / "big.bin").read_bytes() == b"already here"
