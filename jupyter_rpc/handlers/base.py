@@ -13,6 +13,7 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.web import HTTPError
 
 from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_text, schema_problems
+from ..services import strict_json
 from ..services.backends import BackendRegistry
 from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
@@ -90,7 +91,7 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
                 500, "An internal error occurred; the server log has the details.", "internal"
             )
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(body, allow_nan=False))
+        self.finish(strict_json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, RPCError):
@@ -149,8 +150,9 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
     def write_json(self, model: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        # strict: a NaN in an answer would make the front end's JSON.parse fail
-        self.finish(json.dumps(model, allow_nan=False))
+        # strict: a NaN in an answer would make the front end's JSON.parse fail (a
+        # non-finite figure, from a scheduler's odd output say, is written as null)
+        self.finish(strict_json.dumps(model))
 
 
 #: How deep a request body's arrays and objects may nest (a function's arguments need few).

@@ -13,7 +13,6 @@ ahead and sends no body at all.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from tornado.http1connection import HTTP1Connection
@@ -21,6 +20,7 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
 from ..errors import RPCError, TooLarge, error_body
+from ..services import strict_json
 
 #: Methods whose body a handler reads.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -106,7 +106,7 @@ class BoundedBody(RequestHandler):
         setattr(self, str(self.request.method).lower(), self._end_refused)
         self.log_exception(type(error), error, error.__traceback__)
         status, answer = _answer(error)
-        data = json.dumps(answer).encode()
+        data = strict_json.dumps(answer).encode()
         self.clear()
         self.set_status(status)
         self.set_header("Content-Type", "application/json")

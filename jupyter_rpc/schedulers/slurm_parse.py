@@ -10,6 +10,7 @@ read in the time zone passed as ``tz`` (the login node's; default: this machine'
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, tzinfo
@@ -130,6 +131,12 @@ def map_state(raw: str, reason: str = "") -> JobState:
     return state
 
 
+def _finite(value: float) -> float | None:
+    """``None`` for a figure a double cannot hold (``1e999`` digits, in odd output):
+    every number we report must stay finite, or the job list is no longer JSON."""
+    return value if math.isfinite(value) else None
+
+
 def parse_time(value: str, tz: tzinfo | None = None) -> float | None:
     """Epoch seconds from ``1795449417`` or ``2026-11-22T20:40:51`` (local time of ``tz``);
     ``None`` for ``N/A``, ``Unknown``, ``None``, ``0``."""
@@ -137,7 +144,7 @@ def parse_time(value: str, tz: tzinfo | None = None) -> float | None:
     if value in _UNSET:
         return None
     if value.isdigit():
-        return float(value)
+        return _finite(float(value))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -170,7 +177,10 @@ def parse_duration(value: str) -> float | None:
     else:
         # a bare number is minutes in Slurm's time syntax
         hours, minutes, seconds = 0, int(first), 0.0
-    return (int(days or 0) * 24 + hours) * 3600 + minutes * 60 + seconds
+    try:
+        return _finite((int(days or 0) * 24 + hours) * 3600 + minutes * 60 + seconds)
+    except OverflowError:  # more hours than a double holds
+        return None
 
 
 def parse_minutes(value: str) -> int | None:
@@ -188,7 +198,8 @@ def parse_memory_mb(value: str) -> int | None:
     match = _MEMORY.match(value.strip())
     if not match or value.strip() in _UNSET:
         return None
-    return int(float(match.group(1)) * _MEMORY_FACTOR[match.group(2).upper()])
+    megabytes = _finite(float(match.group(1)) * _MEMORY_FACTOR[match.group(2).upper()])
+    return None if megabytes is None else int(megabytes)
 
 
 _CPU_TIME = re.compile(r"^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
@@ -201,7 +212,12 @@ def parse_cpu_time(value: str) -> float | None:
     if not match:
         return None
     days, hours, minutes, seconds = match.groups()
-    return ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes)) * 60 + float(seconds)
+    try:
+        return _finite(
+            ((int(days or 0) * 24 + int(hours or 0)) * 60 + int(minutes)) * 60 + float(seconds)
+        )
+    except OverflowError:  # more minutes than a double holds
+        return None
 
 
 def parse_memory_used_mb(value: str) -> float | None:
@@ -211,7 +227,7 @@ def parse_memory_used_mb(value: str) -> float | None:
         return None
     # A bare number is bytes here (unlike ReqMem, whose default unit is MB).
     factor = _MEMORY_FACTOR[match.group(2).upper()] if match.group(2) else 1 / 1024**2
-    return round(float(match.group(1)) * factor, 1)
+    return _finite(round(float(match.group(1)) * factor, 1))
 
 
 def parse_int(value: str) -> int | None:

@@ -26,6 +26,7 @@ from ..schedulers import registry as schedulers
 from ..schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, Scheduler
 from ..schedulers.registry import SchedulerContext
 from ..ssh.runner import CommandRunner, LocalRunner
+from . import strict_json
 from .cluster_config import USER_CLUSTER_VALIDATOR, config_problems
 
 if TYPE_CHECKING:  # asyncssh is imported when the first SSH cluster is built
@@ -164,12 +165,12 @@ class Cluster:
         parts = []
         for job in jobs:
             hit = old.get(id(job))
-            text = hit[1] if hit is not None and hit[0] is job else json.dumps(job.to_json())
+            text = hit[1] if hit is not None and hit[0] is job else strict_json.dumps(job.to_json())
             new[id(job)] = (job, text)
             parts.append(text)
         cache.encoded = new
-        user = json.dumps(self.user_name())  # known once connected
-        return f'{{"jobs": [{", ".join(parts)}], "fetched": {json.dumps(fetched)}, "user": {user}}}'
+        user = strict_json.dumps(self.user_name())  # known once connected
+        return f'{{"jobs": [{", ".join(parts)}], "fetched": {strict_json.dumps(fetched)}, "user": {user}}}'
 
     def jobs_changed(self) -> None:
         """Forget the cached list (after a submit, cancel, hold or release)."""
