@@ -23,6 +23,7 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -186,6 +187,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
         subprocess.run([*ssh, f"rm -rf {scratch}"], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)  # the 50-200 MB source file
 
     def rate(key: str) -> float:
         return args.size / statistics.median(results[key])

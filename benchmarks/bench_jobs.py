@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,78 +93,83 @@ def main() -> None:
     ids = submit_held(args.jobs)
     print(f"  {len(ids)} jobs in {time.monotonic() - t0:.1f} s")
     tmp = tempfile.mkdtemp(prefix="bench-jobs-")
-    cluster = {
-        "host": "testbed",
-        "ssh_config": SSH_CONFIG,
-        "scheduler": "slurm",
-    }
-    config = {
-        "RPCApp": {
-            "clusters": {"testbed": cluster},
-            "jobs_refresh_min": 0.0,
-            "state_dir": f"{tmp}/state",
+    try:
+        cluster = {
+            "host": "testbed",
+            "ssh_config": SSH_CONFIG,
+            "scheduler": "slurm",
         }
-    }
-    proc, port, token = start_server(tmp, config)
-    try:
-        first = get(port, token, "clusters/testbed/jobs")  # opens the SSH connection
-        mine = [j for j in first["jobs"] if j["name"] == "bench-list"]
-        print(
-            f"jupyter_rpc sees {len(first['jobs'])} jobs of {first['user']} ({len(mine)} from this run)"
-        )
-        fresh: list[float] = []
-        pooled: list[float] = []
-        sizes = []
-        for _ in range(args.rounds):
-            t = time.perf_counter()
-            out = ssh(f"squeue -h --noconvert -r -u {USER} -o '{FORMAT}'")
-            fresh.append(time.perf_counter() - t)
-            sizes.append(len(out.splitlines()))
-            t = time.perf_counter()
-            get(port, token, "clusters/testbed/jobs")
-            pooled.append(time.perf_counter() - t)
-        f, p = statistics.median(fresh), statistics.median(pooled)
-        print(f"\nlist {sizes[0]} jobs, median of {args.rounds} (p95 in brackets)")
-        print(
-            f"  fresh ssh + squeue      {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})"
-        )
-        print(
-            f"  jupyter_rpc REST (pool) {p * 1000:8.1f} ms  ({sorted(pooled)[int(0.95 * len(pooled)) - 1] * 1000:.1f})"
-        )
-        print(f"  ratio fresh / jupyter_rpc: {f / p:.2f}x faster")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-    # Scheduler queries caused by open panels: the server's default sharing window.
-    config["RPCApp"]["jobs_refresh_min"] = 5.0
-    proc, port, token = start_server(tmp, config)
-    try:
-        stop = time.monotonic() + args.seconds
-        requests = [0]
-
-        def view() -> None:
-            while time.monotonic() < stop:
+        config = {
+            "RPCApp": {
+                "clusters": {"testbed": cluster},
+                "jobs_refresh_min": 0.0,
+                "state_dir": f"{tmp}/state",
+            }
+        }
+        proc, port, token = start_server(tmp, config)
+        try:
+            first = get(port, token, "clusters/testbed/jobs")  # opens the SSH connection
+            mine = [j for j in first["jobs"] if j["name"] == "bench-list"]
+            print(
+                f"jupyter_rpc sees {len(first['jobs'])} jobs of {first['user']} ({len(mine)} from this run)"
+            )
+            fresh: list[float] = []
+            pooled: list[float] = []
+            sizes = []
+            for _ in range(args.rounds):
+                t = time.perf_counter()
+                out = ssh(f"squeue -h --noconvert -r -u {USER} -o '{FORMAT}'")
+                fresh.append(time.perf_counter() - t)
+                sizes.append(len(out.splitlines()))
+                t = time.perf_counter()
                 get(port, token, "clusters/testbed/jobs")
-                requests[0] += 1
-                time.sleep(args.interval)
+                pooled.append(time.perf_counter() - t)
+            f, p = statistics.median(fresh), statistics.median(pooled)
+            print(f"\nlist {sizes[0]} jobs, median of {args.rounds} (p95 in brackets)")
+            print(
+                f"  fresh ssh + squeue      {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})"
+            )
+            print(
+                f"  jupyter_rpc REST (pool) {p * 1000:8.1f} ms  ({sorted(pooled)[int(0.95 * len(pooled)) - 1] * 1000:.1f})"
+            )
+            print(f"  ratio fresh / jupyter_rpc: {f / p:.2f}x faster")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
 
-        threads = [threading.Thread(target=view) for _ in range(args.views)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        queries = get(port, token, "clusters/testbed")["stats"]["job_queries"]
-        per_minute = queries * 60.0 / args.seconds
-        print(
-            f"\n{args.views} open views polling every {args.interval:g} s for {args.seconds:g} s: "
-            f"{requests[0]} list requests, {queries} squeue commands ({per_minute:.1f} per minute)"
-        )
+        # Scheduler queries caused by open panels: the server's default sharing window.
+        config["RPCApp"]["jobs_refresh_min"] = 5.0
+        proc, port, token = start_server(tmp, config)
+        try:
+            stop = time.monotonic() + args.seconds
+            requests = [0]
+
+            def view() -> None:
+                while time.monotonic() < stop:
+                    get(port, token, "clusters/testbed/jobs")
+                    requests[0] += 1
+                    time.sleep(args.interval)
+
+            threads = [threading.Thread(target=view) for _ in range(args.views)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            queries = get(port, token, "clusters/testbed")["stats"]["job_queries"]
+            per_minute = queries * 60.0 / args.seconds
+            print(
+                f"\n{args.views} open views polling every {args.interval:g} s for {args.seconds:g} s: "
+                f"{requests[0]} list requests, {queries} squeue commands ({per_minute:.1f} per minute)"
+            )
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+        # every path (a failed listing too): the held jobs would wait in the queue for ever
         print("cancelling the benchmark's jobs ...", flush=True)
         cancel(ids)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
