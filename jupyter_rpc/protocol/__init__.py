@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from typing import Any
 
 PING = "ping"
@@ -73,24 +74,44 @@ def encode_text(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def decode_bytes(payload: str) -> bytes:
-    """The raw bytes of a base64 payload."""
+#: A payload as received: base64 text, or its ASCII bytes (a line read from a stream keeps
+#: a large payload in the line's own buffer, see :func:`loads_line`).
+Payload = str | bytes | bytearray
+
+
+def decode_bytes(payload: Payload) -> bytes:
+    """The raw bytes of a base64 payload.
+
+    A ``bytearray`` payload is consumed: it is emptied once decoded, so that a large answer
+    exists as base64 or as bytes, never long as both.
+    """
     try:
-        return base64.b64decode(payload, validate=True)
+        if sys.version_info >= (3, 11):
+            # strict: what b64decode(validate=True) checks, without copying a bytearray
+            raw = binascii.a2b_base64(payload, strict_mode=True)
+        else:
+            raw = base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ProtocolError(f"payload is not valid base64: {exc}") from None
+    if isinstance(payload, bytearray):
+        del payload[:]
+    return raw
 
 
-def decode_payload(payload: str) -> Any:
-    """The JSON value inside a base64 payload."""
+def decode_payload(payload: Payload) -> Any:
+    """The JSON value inside a base64 payload (a ``bytearray`` is consumed)."""
+    raw = decode_bytes(payload)
     try:
-        return json.loads(decode_bytes(payload).decode("utf-8"))
+        text = raw.decode("utf-8")
+        del raw  # the bytes or their text, not both, while the JSON is parsed
+        return json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"payload is not UTF-8 JSON: {exc}") from None
 
 
-def decode_text(payload: str) -> str:
-    """The text inside a base64 payload (undecodable bytes are replaced)."""
+def decode_text(payload: Payload) -> str:
+    """The text inside a base64 payload (undecodable bytes are replaced; a ``bytearray``
+    is consumed)."""
     return decode_bytes(payload).decode("utf-8", errors="replace")
 
 
@@ -115,12 +136,51 @@ def dumps_line(msg: dict[str, Any]) -> bytes:
     return json.dumps(msg, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
 
 
-def loads_line(line: bytes | str) -> dict[str, Any]:
-    """Parse one JSON line into a message, checking its shape."""
+_PAYLOAD_KEY = b'"payload":"'
+#: Stands for the payload in the envelope parsed without it (no base64 text is NUL).
+_STAND_IN = "\x00"
+
+
+def _envelope_without_payload(line: bytearray) -> dict[str, Any] | None:
+    """Parse a line's envelope, leaving its payload in ``line``: the line is cut down, in
+    place, to the payload's base64, which becomes the message's ``payload``.
+
+    ``None`` (the line untouched) when the payload is not plain base64 text in the
+    framing :func:`dumps_line` writes; :func:`loads_line` then parses the whole line.
+    """
+    key = line.find(_PAYLOAD_KEY)
+    if key < 0:
+        return None
+    start = key + len(_PAYLOAD_KEY)
+    end = line.find(b'"', start)
+    if end < 0 or line.find(b"\\", start, end) >= 0:
+        return None
     try:
-        msg = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProtocolError(f"not a JSON message: {exc}") from None
+        msg = json.loads(line[:start] + b"\\u0000" + line[end:])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    # the stand-in is found where the envelope's own payload is, or the key was elsewhere
+    if not isinstance(msg, dict) or msg.get("payload") != _STAND_IN:
+        return None
+    del line[end:]
+    del line[:start]
+    msg["payload"] = line
+    return msg
+
+
+def loads_line(line: bytes | bytearray | str) -> dict[str, Any]:
+    """Parse one JSON line into a message, checking its shape.
+
+    A ``bytearray`` line is taken over: its payload is not copied out of it as text (one
+    string of a 500 MB answer is 500 MB more) but left in it as base64 bytes; the line
+    becomes the message's ``payload``, which :func:`decode_payload` consumes.
+    """
+    msg = _envelope_without_payload(line) if isinstance(line, bytearray) else None
+    if msg is None:
+        try:
+            msg = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"not a JSON message: {exc}") from None
     if not isinstance(msg, dict) or not isinstance(msg.get("properties"), dict):
         raise ProtocolError("message has no 'properties' object")
     props = msg["properties"]
@@ -129,7 +189,7 @@ def loads_line(line: bytes | str) -> dict[str, Any]:
     if "requestContext" in props:
         props["requestContext"] = str(props["requestContext"])
     payload = msg.get("payload", "")
-    if not isinstance(payload, str):
+    if not isinstance(payload, str | bytearray):
         raise ProtocolError("message 'payload' is not a string")
     msg["payload"] = payload
     return msg

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from . import PING, PONG, PROGRESS, RESPONSE, ProtocolError, decode_payload
+from . import PING, PONG, PROGRESS, RESPONSE, Payload, ProtocolError, decode_payload
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Replies:
         if pending is None:
             return None
         kind = properties.get("messageType")
-        if not isinstance(payload, str):
+        if not isinstance(payload, str | bytes | bytearray):
             self.fail(context, self._protocol_fault("a payload that is not text"))
             return pending
         if kind == PROGRESS:
@@ -172,7 +172,7 @@ class Replies:
                 self._resolve(pending, dict(properties), payload)
         return pending
 
-    def _progress(self, pending: Pending, payload: str) -> None:
+    def _progress(self, pending: Pending, payload: Payload) -> None:
         if pending.on_progress is None or not payload:
             return
         try:
@@ -185,7 +185,9 @@ class Replies:
         except Exception:
             log.exception("Progress of a call to backend %s could not be recorded", self.name)
 
-    def _fragment(self, pending: Pending, properties: Mapping[str, Any], payload: str) -> None:
+    def _fragment(self, pending: Pending, properties: Mapping[str, Any], payload: Payload) -> None:
+        if not isinstance(payload, str):
+            payload = payload.decode("ascii", errors="replace")  # base64 is ASCII
         try:
             index, count = int(properties["fragment"]), int(properties["num_fragments"])
             if not 0 <= index < count:
@@ -211,7 +213,7 @@ class Replies:
         assert self._too_large is not None  # checked in __init__
         self.fail(pending.context, self._too_large())
 
-    def _resolve(self, pending: Pending, properties: dict[str, Any], payload: str) -> None:
+    def _resolve(self, pending: Pending, properties: dict[str, Any], payload: Payload) -> None:
         self._pending.pop(pending.context, None)
         if not pending.future.done():
             pending.future.set_result({"properties": properties, "payload": payload})

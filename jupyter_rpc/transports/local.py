@@ -9,7 +9,7 @@ import sys
 
 from .process import ProcessTransport, backend_command
 from .registry import TransportContext
-from .stream import StreamConnection
+from .stream import READ_LIMIT, StreamConnection
 
 #: Variables that carry the Jupyter server's own credentials: a backend never needs them.
 SECRET_ENV = ("JUPYTER_TOKEN", "JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTERHUB_OAUTH_SECRET")
@@ -60,7 +60,7 @@ class LocalTransport(ProcessTransport[asyncio.subprocess.Process]):
                 stderr=asyncio.subprocess.PIPE,
                 cwd=self.cwd,
                 env=env,
-                limit=self.max_message_size,
+                limit=READ_LIMIT,  # a line is gathered in pieces; max_message_size bounds it
                 start_new_session=True,  # a Ctrl-C to the server is not the backend's
             )
         except OSError as exc:

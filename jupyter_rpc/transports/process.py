@@ -300,6 +300,7 @@ class ProcessTransport(Transport, Generic[P]):
             on_closed=lambda: self._on_closed(conn),
             too_large=self._too_large,
             on_abandoned=lambda: self._check_wedged_soon(conn),
+            max_size=self.max_message_size,
         )
         return conn
 

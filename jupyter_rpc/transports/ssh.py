@@ -19,7 +19,7 @@ from ..ssh.runner import shell_join
 from ..ssh.target import SSHTarget
 from .process import ProcessTransport, backend_command
 from .registry import TransportContext, Unavailable
-from .stream import StreamConnection
+from .stream import READ_LIMIT, StreamConnection
 
 
 class _ChannelWriter:
@@ -38,10 +38,36 @@ class _ChannelWriter:
             pass
 
 
+class _Valve(asyncio.ReadTransport):
+    """What an asyncio StreamReader pauses and resumes (as it does a pipe) when its buffer
+    passes twice its limit and falls back under it: here, the copying of an SSH channel."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open = asyncio.Event()
+        self.open.set()
+
+    def pause_reading(self) -> None:
+        self.open.clear()
+
+    def resume_reading(self) -> None:
+        self.open.set()
+
+    def is_reading(self) -> bool:
+        return self.open.is_set()
+
+
 async def _pump(source: asyncssh.SSHReader[bytes], sink: asyncio.StreamReader) -> None:
-    """Copy an SSH stream into an asyncio StreamReader (whose ``limit`` bounds one line)."""
+    """Copy an SSH stream into an asyncio StreamReader (whose ``limit`` bounds its buffer).
+
+    With back-pressure: while the reader's buffer is full, the channel is not read, so
+    asyncssh stops opening its window and the remote backend waits to write.
+    """
+    valve = _Valve()
+    sink.set_transport(valve)
     try:
         while True:
+            await valve.open.wait()
             chunk = await source.read(65536)
             if not chunk:
                 break
@@ -98,7 +124,7 @@ class SSHTransport(ProcessTransport[PooledProcess]):
             self.target, remote_command(self.command, self.cwd, self.env)
         )
         self._proc = proc
-        reader = asyncio.StreamReader(limit=self.max_message_size)
+        reader = asyncio.StreamReader(limit=READ_LIMIT)  # max_message_size bounds a line
         self._tasks.create_task(_pump(proc.stdout, reader), name=f"stdout {self.name}")
         self._tasks.create_task(self._drain_stderr(proc.stderr), name=f"stderr {self.name}")
         return self._stream(

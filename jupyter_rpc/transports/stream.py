@@ -18,6 +18,10 @@ log = logging.getLogger(__name__)
 #: How much of a message over the size limit is read to learn which request it answers
 #: (a message's ``properties``, with its ``requestContext``, come first on the line).
 HEAD = 4096
+#: The reader's buffer limit: a line is taken from it in pieces of about this size, and
+#: the stream stops reading from the pipe or channel while the buffer holds twice as much
+#: (the back-pressure that keeps a fast backend from filling the server's memory).
+READ_LIMIT = 1024 * 1024
 _CONTEXT = re.compile(rb'"requestContext"\s*:\s*"([^"]{1,64})"')
 #: How many given-up requests are remembered (a backend that never answers its cancels).
 MAX_ABANDONED = 10_000
@@ -46,8 +50,11 @@ class StreamConnection:
         on_closed: Callable[[], None] | None = None,
         too_large: Callable[[int], RPCError] | None = None,
         on_abandoned: Callable[[], None] | None = None,
+        max_size: int | None = None,
     ) -> None:
         self.name = name
+        #: The longest line (message) held; ``None``: the reader's own limit.
+        self._max_size = max_size
         self._reader = reader
         self._writer = writer
         self._closed_error = closed_error
@@ -146,17 +153,40 @@ class StreamConnection:
         finally:
             self._close(reason)
 
-    async def _read_line(self) -> bytes | None:
-        """The next line (``b""`` at the end); ``None`` after skipping one over the limit."""
-        try:
-            return await self._reader.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:
-            return exc.partial  # the end, perhaps after a last line without its newline
-        except asyncio.LimitOverrunError as exc:
-            head = await self._reader.read(min(exc.consumed, HEAD))
-            size = len(head) + await self._skip_line()
-            self._oversized(head, size)
-            return None
+    async def _read_line(self) -> bytes | bytearray | None:
+        """The next line (``b""`` at the end); ``None`` after skipping one over the limit.
+
+        A line longer than the reader's buffer is gathered into one ``bytearray`` as it
+        comes, piece after piece (never joined again and again); the envelope is then
+        parsed around its payload, which stays in that same buffer
+        (:func:`~jupyter_rpc.protocol.loads_line`).
+        """
+        line: bytearray | None = None
+        while True:
+            done = True
+            try:
+                chunk = await self._reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                chunk = exc.partial  # the end, perhaps after a last line without its newline
+            except asyncio.LimitOverrunError as exc:
+                chunk, done = await self._reader.read(exc.consumed), False
+            size = len(chunk) + (len(line) if line is not None else 0)
+            if self._max_size is not None and size > self._max_size:
+                head = bytes(line[:HEAD]) if line else chunk[:HEAD]
+                line = None  # dropped before the rest is read
+                if not done:
+                    size += await self._skip_line()
+                self._oversized(head, size)
+                return None
+            if line is None:
+                if done:
+                    return chunk  # a line that fit in the reader's buffer, as read
+                line = bytearray(chunk)
+            else:
+                line += chunk
+            del chunk
+            if done:
+                return line
 
     async def _skip_line(self) -> int:
         """Read and drop the rest of a line, a buffer at a time; returns its length."""
@@ -188,7 +218,7 @@ class StreamConnection:
                 size,
             )
 
-    def _dispatch(self, line: bytes) -> None:
+    def _dispatch(self, line: bytes | bytearray) -> None:
         try:
             msg = protocol.loads_line(line)
         except protocol.ProtocolError as exc:
