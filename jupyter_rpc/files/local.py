@@ -77,8 +77,17 @@ class LocalFiles(RemoteFiles):
 
     # --- helpers --------------------------------------------------------------------
 
-    async def _thread(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _thread(
+        self,
+        func: Callable[..., T],
+        *args: Any,
+        discard: Callable[[T], object] | None = None,
+        **kwargs: Any,
+    ) -> T:
         """``func(*args, **kwargs)`` in a thread of this cluster's, within ``timeout``.
+
+        ``discard`` is called (on the loop) with what ``func`` returns if the caller gave up
+        on it first (timed out, cancelled): what it opened is closed, not leaked.
 
         At most ``threads`` operations at once, each in a daemon thread of this object's: a
         thread stuck in the kernel (a hung mount) cannot be stopped, but it holds only this
@@ -97,6 +106,9 @@ class LocalFiles(RemoteFiles):
             self._busy -= 1
             self._slots.release()
             if done.done():  # given up on: what the thread ended with is dropped
+                if discard is not None and error is None:
+                    with contextlib.suppress(OSError):
+                        discard(result)
                 return
             if error is None:
                 done.set_result(result)
@@ -130,6 +142,12 @@ class LocalFiles(RemoteFiles):
             return await self._thread(func, *args)
         except OSError as exc:
             raise P.from_errno(exc.errno, drive, action, exc.strerror or str(exc)) from None
+
+    async def _use(
+        self, drive: str, action: str, fd: _ThreadFd, func: Callable[..., T], *args: Any
+    ) -> T:
+        """``func(fd.fd, *args)`` in a thread that owns ``fd`` while it runs (:class:`_ThreadFd`)."""
+        return await self._io(drive, action, fd.run, func, *args)
 
     def _resolve(self, drive: str, *, follow: bool) -> tuple[P.Parsed, str]:
         """(parsed, real path). ``follow=False`` resolves only the parent, so the entry
@@ -282,12 +300,13 @@ class LocalFiles(RemoteFiles):
         real = await self._readable(path, check_roots)
         if offset < 0 or (length is not None and length < 0):
             raise P.invalid_name(path, "negative offset or length")
-        fd = await self._io(path, "read", _open_read, real, path)
+        fd = _ThreadFd()
         try:
+            await self._use(path, "read", fd, fd.opened, _open_read, real, path)
             pos, left = offset, length
             while left is None or left > 0:
                 size = CHUNK_SIZE if left is None else min(CHUNK_SIZE, left)
-                data = await self._io(path, "read", os.pread, fd, size, pos)
+                data = await self._use(path, "read", fd, _pread, size, pos)
                 if not data:
                     break
                 pos += len(data)
@@ -295,7 +314,7 @@ class LocalFiles(RemoteFiles):
                     left -= len(data)
                 yield data
         finally:
-            os.close(fd)
+            fd.give_up()  # closed now, or by the thread still using it as it returns
 
     # --- writing --------------------------------------------------------------------
 
@@ -312,21 +331,24 @@ class LocalFiles(RemoteFiles):
             raise P.exists(parsed.drive)
         P.check_expected_mtime(parsed.drive, st.st_mtime if st else None, expected_mtime)
         temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
-        fd = await self._io(parsed.drive, "write", os.open, temp, _WRITE_FLAGS, 0o666)
+        # The fd belongs to the thread using it until that thread returns: given up on
+        # (an error, a timeout, a cancel), it is closed and the temporary file removed now
+        # if no thread holds it, else by that thread as it ends; never closed under a
+        # write or an fsync, never twice.
+        fd = _ThreadFd(temp)
+        drive = parsed.drive
         try:
+            await self._use(drive, "write", fd, fd.opened, os.open, temp, _WRITE_FLAGS, 0o666)
             async for chunk in chunks:
-                await self._io(parsed.drive, "write", _write_all, fd, chunk)
-            await self._io(parsed.drive, "write", _finish_fd, fd, st)
-            fd = -1
+                await self._use(drive, "write", fd, _write_all, chunk)
+            await self._use(drive, "write", fd, fd.finished, _finish_fd, st)
             now = await self._thread(_stat_or_none, target)
             if create_only and now is not None:
-                raise P.exists(parsed.drive)
-            P.check_expected_mtime(parsed.drive, now.st_mtime if now else None, expected_mtime)
-            await self._io(parsed.drive, "write", _commit, temp, target, create_only)
+                raise P.exists(drive)
+            P.check_expected_mtime(drive, now.st_mtime if now else None, expected_mtime)
+            await self._use(drive, "write", fd, fd.finished, _commit_fd, temp, target, create_only)
         except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            _unlink_quietly(temp)
+            fd.give_up()
             raise
         return await self.stat(parsed.drive)
 
@@ -334,8 +356,14 @@ class LocalFiles(RemoteFiles):
         self._sweep()
         parsed, target, st = await self._write_target(path)
         temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
-        fd = await self._io(parsed.drive, "write", os.open, temp, _WRITE_FLAGS, 0o666)
-        os.close(fd)
+
+        def remove(error: OSError | None) -> None:  # made after this gave up
+            if error is None:
+                _unlink_quietly(temp)
+
+        made = await self._thread(_create, temp, discard=remove)
+        if made is not None:
+            raise P.from_errno(made.errno, parsed.drive, "write", made.strerror or str(made))
         upload_id = secrets.token_urlsafe(16)
         mode = stat_mod.S_IMODE(st.st_mode) if st else None
         self._uploads[upload_id] = P.Upload(parsed.drive, target, temp, mode=mode)
@@ -417,6 +445,87 @@ class LocalFiles(RemoteFiles):
 
 
 # --- blocking helpers (run in threads) ------------------------------------------------
+
+
+class _ThreadFd:
+    """A file descriptor used from worker threads, owned by the thread using it.
+
+    :meth:`run` (in a worker thread) calls ``func(fd, *args)``; :meth:`give_up` (on the
+    loop: the operation failed, timed out or was cancelled) closes the fd and removes
+    ``temp`` at once if no thread is using it, else the last thread using it does as it
+    returns. So a cancelled write never has its fd closed under it (the number reused by
+    another open would take the rest of its writes), nor closed twice, and the temporary
+    file goes on every path. A thread that starts after the give-up does nothing.
+    """
+
+    def __init__(self, temp: str | None = None) -> None:
+        self.fd = -1
+        self.temp = temp
+        self._lock = threading.Lock()
+        self._users = 0
+        self._given_up = False
+
+    def run(self, func: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            if self._given_up:
+                raise OSError(errno.ECANCELED, "the operation was given up")
+            self._users += 1
+        try:
+            return func(self.fd, *args)
+        finally:
+            with self._lock:
+                self._users -= 1
+                last = not self._users and self._released_by_user()
+            if last:
+                self._release()
+
+    def opened(self, _fd: int, opener: Callable[..., int], *args: Any) -> None:
+        """Open (with :meth:`run`): the fd is kept here, so a give-up closes it."""
+        self.fd = opener(*args)
+
+    def finished(self, fd: int, func: Callable[..., None], *args: Any) -> None:
+        """``func(fd, *args)`` that closes ``fd`` whatever happens (with :meth:`run`)."""
+        self.fd = -1
+        func(fd, *args)
+
+    def _released_by_user(self) -> bool:
+        return self._given_up  # (a method: read after run's check, which mypy narrows)
+
+    def give_up(self) -> None:
+        with self._lock:
+            self._given_up = True
+            if self._users:
+                return  # the thread using it releases it as it returns
+        self._release()
+
+    def _release(self) -> None:
+        with self._lock:
+            fd, self.fd = self.fd, -1
+            temp, self.temp = self.temp, None
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if temp is not None:
+            _unlink_quietly(temp)
+
+
+def _pread(fd: int, size: int, offset: int) -> bytes:
+    return os.pread(fd, size, offset)
+
+
+def _create(path: str) -> OSError | None:
+    """Create the empty file ``path`` (``O_EXCL``); the error, if any, returned (so a
+    give-up's ``discard`` gets only files this made)."""
+    try:
+        os.close(os.open(path, _WRITE_FLAGS, 0o666))
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _commit_fd(_fd: int, temp: str, target: str, create_only: bool) -> None:
+    """:func:`_commit` with :meth:`_ThreadFd.finished` (the fd is closed by then)."""
+    _commit(temp, target, create_only)
 
 
 def _work(jobs: queue.SimpleQueue[Any]) -> None:

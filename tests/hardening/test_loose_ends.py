@@ -5,6 +5,7 @@ never land relative to the server's working folder."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pathlib
 import time
@@ -196,3 +197,100 @@ async def test_without_expect_the_answer_is_read_after_the_broken_pipe(
     assert info.value.code == "files.exists", info.value
     assert time.monotonic() - started < 15
     assert (home / "data" / "big.bin").read_bytes() == b"already here"
+
+
+# --- item 1: local writes cancelled or timed out mid-way --------------------------------
+
+
+def _fds() -> dict[int, str]:
+    """This process's open fds and what they point at."""
+    out = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            out[int(name)] = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:  # the listing's own fd, closed meanwhile
+            continue
+    return out
+
+
+async def _threads_idle(files: Any, bound: float = 10.0) -> None:
+    """Until no operation of ``files`` is queued or running in its threads."""
+    deadline = time.monotonic() + bound
+    while time.monotonic() < deadline:
+        if not files._busy:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("a file operation still running")
+
+
+@pytest.mark.parametrize("when", ["writing", "syncing"])
+async def test_a_write_cancelled_mid_way_leaves_its_fd_to_the_thread(
+    tmp_path: pathlib.Path, when: str
+) -> None:
+    """A 48 MB write cancelled while a thread writes a chunk or fsyncs the file. Before,
+    the cancel closed the fd under the thread, whose _finish_fd then closed the same
+    number again: by then another open (here the eight right after the cancel) had it,
+    and that file was closed under its owner (EBADF)."""
+    from jupyter_rpc.files.local import LocalFiles
+
+    root = tmp_path / "home"
+    root.mkdir()
+    files = LocalFiles({"home": str(root)})
+    block = os.urandom(1024 * 1024) * 16
+    last = asyncio.Event()
+
+    async def chunks() -> Any:
+        for _ in range(3):  # 48 MB: the fsync of that much takes tens of ms
+            yield block
+        last.set()
+
+    before = _fds()
+    task = asyncio.ensure_future(files.write_chunks("home/out.bin", chunks()))
+    if when == "syncing":
+        await last.wait()  # the chunks are written: the next job is the fsync
+    for _ in range(100_000):  # until the job is in a thread
+        if files._busy:
+            break
+        await asyncio.sleep(0)
+    await asyncio.sleep(0.005)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    mine = [os.open(os.devnull, os.O_RDONLY) for _ in range(8)]  # reuse the freed numbers
+    try:
+        await _threads_idle(files)
+        for fd in mine:
+            os.fstat(fd)  # still open: the thread did not close it (EBADF before)
+    finally:
+        for fd in mine:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        await files.close()
+    assert os.listdir(root) == []  # no temporary file
+    after = _fds()
+    assert after.keys() <= before.keys(), {n: after[n] for n in after.keys() - before.keys()}
+
+
+async def test_an_open_that_ends_after_its_timeout_is_closed(tmp_path: pathlib.Path) -> None:
+    """A read whose open is stuck past files.timeout (a FIFO here; a hung mount in life)
+    and ends later: its fd is closed, not leaked (before: held for the process's life)."""
+    from jupyter_rpc.errors import RPCError
+    from jupyter_rpc.files.local import LocalFiles, _ThreadFd
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    files = LocalFiles({"a": str(tmp_path)}, timeout=0.3, threads=2)
+    holder = _ThreadFd()
+    try:
+        with pytest.raises(RPCError) as info:
+            await files._use(
+                "a/pipe", "read", holder, holder.opened, os.open, str(fifo), os.O_RDONLY
+            )
+        assert info.value.code == "files.timeout"
+        holder.give_up()  # what read_chunks does on its way out
+        writer = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # the stuck open returns
+        os.close(writer)
+        await _threads_idle(files)
+        assert str(fifo) not in _fds().values()
+    finally:
+        await files.close()
