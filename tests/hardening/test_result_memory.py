@@ -64,6 +64,7 @@ def test_a_large_result_is_received_at_about_its_own_size(
 
     model = server.request("GET", f"calls/{started['id']}", timeout=60).json()
     assert model["result"] == "x" * SIZE  # intact
+    print(f"and answering it: VmHWM grew {hwm_mb(server.pid) - before:.0f} MB in all")
     # the result itself is 40 MB (an ASCII str), its base64 line 53 MB: 2.5x leaves room
     # for the line and the result at once, not for the five copies of before (~200 MB)
     assert grown <= 2.5 * SIZE / MB, f"VmHWM grew {grown:.0f} MB receiving {SIZE / MB:.0f} MB"
