@@ -1,10 +1,12 @@
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { TranslationBundle } from '@jupyterlab/translation';
+import { Button, runIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 import type { IErrorBody } from '../shared/errors';
 import type { ICall } from './api';
 import { CallResult } from './CallResult';
 import { ErrorNotice } from './ErrorNotice';
+import { resultView } from './outcome';
 import { ProgressView } from './ProgressView';
 
 /**
@@ -14,6 +16,13 @@ export interface ICallOutcomeProps {
   call: ICall;
   rendermime: IRenderMimeRegistry;
   trans: TranslationBundle;
+  /**
+   * The form whose Run button starts this call again (offered where a dropped
+   * result would be); none: no such button.
+   */
+  formId?: string;
+  /** A call of the form is being started or is running (Run again disabled). */
+  busy?: boolean;
 }
 
 /**
@@ -36,14 +45,46 @@ export function CallOutcome(props: ICallOutcomeProps): JSX.Element | null {
           trans={trans}
         />
       );
-    case 'succeeded':
-      return call.display ? (
-        <CallResult
-          display={call.display}
-          rendermime={rendermime}
-          label={trans.__('Result of %1', call.function)}
-        />
-      ) : null;
+    case 'succeeded': {
+      const view = resultView(call);
+      switch (view.kind) {
+        case 'result':
+          return (
+            <CallResult
+              display={view.display}
+              rendermime={rendermime}
+              label={trans.__('Result of %1', call.function)}
+            />
+          );
+        case 'dropped':
+          // Too large to keep, and read once already (by another reader, or
+          // before a reload): say so where the result would be.
+          return (
+            <ErrorNotice
+              kind="info"
+              className="jp-rpc-DroppedResult"
+              title={trans.__('The result is no longer available')}
+              message={view.reason}
+            >
+              {props.formId && (
+                <Button
+                  type="submit"
+                  form={props.formId}
+                  className="jp-mod-styled jp-rpc-RunAgainButton"
+                  disabled={props.busy}
+                  title={trans.__('Run the function again to get its result')}
+                >
+                  <runIcon.react tag="span" elementSize="small" />
+                  {trans.__('Run again')}
+                </Button>
+              )}
+            </ErrorNotice>
+          );
+        case 'none':
+          return null;
+      }
+      return null;
+    }
     case 'failed':
       return (
         <ErrorNotice

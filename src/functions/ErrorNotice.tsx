@@ -15,6 +15,10 @@ export interface IErrorNoticeProps {
   code?: string;
   /** `error` (default) or `info`. */
   kind?: 'error' | 'info';
+  /** An extra class name (for styling and tests). */
+  className?: string;
+  /** Actions shown below the text (e.g. a button). */
+  children?: React.ReactNode;
 }
 
 /**
@@ -24,7 +28,7 @@ export function ErrorNotice(props: IErrorNoticeProps): JSX.Element {
   const { title, message, items, code, kind = 'error' } = props;
   return (
     <div
-      className={`jp-rpc-ErrorNotice jp-rpc-mod-${kind}`}
+      className={`jp-rpc-ErrorNotice jp-rpc-mod-${kind}${props.className ? ` ${props.className}` : ''}`}
       role={kind === 'error' ? 'alert' : 'status'}
     >
       <div className="jp-rpc-ErrorNotice-title">
@@ -46,6 +50,9 @@ export function ErrorNotice(props: IErrorNoticeProps): JSX.Element {
         </ul>
       )}
       {code && <div className="jp-rpc-ErrorNotice-code">{code}</div>}
+      {props.children && (
+        <div className="jp-rpc-ErrorNotice-actions">{props.children}</div>
+      )}
     </div>
   );
 }

@@ -271,6 +271,8 @@ function SelectedFunction(
             call={call}
             rendermime={props.rendermime}
             trans={trans}
+            formId={formId}
+            busy={running || draft.starting}
           />
           <PythonCode
             code={callSnippet(call, spec)}
