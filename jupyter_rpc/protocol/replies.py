@@ -62,7 +62,7 @@ class Pending:
         self.owner = owner
         #: The carrier confirmed it took the request (a broker's publish acknowledgement).
         self.acked = False
-        self.fragments: dict[int, str] = {}
+        self.fragments: dict[int, Payload] = {}
         self.size = 0
 
 
@@ -186,8 +186,6 @@ class Replies:
             log.exception("Progress of a call to backend %s could not be recorded", self.name)
 
     def _fragment(self, pending: Pending, properties: Mapping[str, Any], payload: Payload) -> None:
-        if not isinstance(payload, str):
-            payload = payload.decode("ascii", errors="replace")  # base64 is ASCII
         try:
             index, count = int(properties["fragment"]), int(properties["num_fragments"])
             if not 0 <= index < count:
@@ -203,9 +201,14 @@ class Replies:
             return
         if len(pending.fragments) < count:
             return
-        # All there: base64 text in fragment order, decoded once by whoever reads it.
-        whole = "".join(pending.fragments[i] for i in range(count))
-        pending.fragments.clear()
+        # All there: the base64 in fragment order, in one bytearray that whoever reads it
+        # decodes in place (and empties); each fragment is dropped once it is in, so the
+        # answer is held about once, not as its fragments and their join at the same time.
+        whole = bytearray()
+        for i in range(count):
+            part = pending.fragments.pop(i)
+            whole += part.encode("ascii", errors="replace") if isinstance(part, str) else part
+            del part
         props = {k: v for k, v in properties.items() if k not in ("fragment", "num_fragments")}
         self._resolve(pending, props, whole)
 
