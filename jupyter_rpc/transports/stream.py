@@ -53,7 +53,8 @@ class StreamConnection:
         max_size: int | None = None,
     ) -> None:
         self.name = name
-        #: The longest line (message) held; ``None``: the reader's own limit.
+        #: The longest line (message) held; ``None``: no limit (a line is gathered in pieces
+        #: of the reader's buffer, so the reader's own limit does not bound it).
         self._max_size = max_size
         self._reader = reader
         self._writer = writer
@@ -223,7 +224,10 @@ class StreamConnection:
             msg = protocol.loads_line(line)
         except protocol.ProtocolError as exc:
             log.warning(
-                "Backend %s sent a line that is not a message (%s): %.200r", self.name, exc, line
+                "Backend %s sent a line that is not a message (%s): %r",
+                self.name,
+                exc,
+                bytes(line[:200]),  # not the repr of all of it, cut afterwards
             )
             return
         props = msg["properties"]
