@@ -111,3 +111,32 @@ LOCAL_DEFAULT = {
 def config_problems(config: Any, validator: Draft202012Validator = CLUSTER_CONFIG_VALIDATOR) -> str:
     """A readable list of what is wrong with a cluster config ('' if nothing)."""
     return problems_text(schema_problems(validator, config))
+
+
+def user_cluster_problems(config: Any) -> str:
+    """What is wrong with a cluster a user adds ('' if nothing): the schema, then the
+    options a user cluster may not have because they run commands or read files on
+    the Jupyter server (a site cluster may have them).
+
+    The same check for a ``POST .../clusters`` and for each entry of the stored
+    ``clusters.json`` at start-up (a file a user can write through the files API).
+    """
+    problems = [_user_option_problems(config)] if isinstance(config, dict) else []
+    problems.append(config_problems(config, USER_CLUSTER_VALIDATOR))
+    return "; ".join(p for p in problems if p)
+
+
+def _user_option_problems(config: dict[str, Any]) -> str:
+    problems = []
+    if config.get("ssh_config", False) is not False:
+        problems.append(
+            "ssh_config: a cluster you add cannot use an ssh_config file (its ProxyCommand "
+            "and 'Match exec' lines would run commands on the Jupyter server); give host, "
+            "port, user and jump here, or ask your administrator for a site cluster"
+        )
+    if "known_hosts" in config:
+        problems.append(
+            "known_hosts: a cluster you add checks host keys against ~/.ssh/known_hosts and "
+            "the keys you trust in the panel; it cannot name another file"
+        )
+    return "; ".join(problems)

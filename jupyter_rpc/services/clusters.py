@@ -27,7 +27,7 @@ from ..schedulers.base import OUTPUT_STREAMS, JobInfo, OutputChunk, Partition, S
 from ..schedulers.registry import SchedulerContext
 from ..ssh.runner import CommandRunner, LocalRunner
 from . import strict_json
-from .cluster_config import USER_CLUSTER_VALIDATOR, config_problems
+from .cluster_config import user_cluster_problems
 
 if TYPE_CHECKING:  # asyncssh is imported when the first SSH cluster is built
     from ..ssh.pool import SSHPool
@@ -308,11 +308,25 @@ class ClusterRegistry:
                     name,
                     _reason(exc),
                 )
-        for name, config in self._load_user().items():
+        stored = self._load_user()
+        if stored and not allow_user_clusters:
+            log.warning(
+                "jupyter_rpc: the user clusters in %s are not loaded: "
+                "RPCApp.allow_user_clusters is false (%s)",
+                self.user_file,
+                ", ".join(repr(name) for name in stored),
+            )
+            stored = {}
+        for name, config in stored.items():
             if name in self._clusters:
                 log.warning(
                     "jupyter_rpc: user cluster %r is hidden by a site cluster of that name", name
                 )
+                continue
+            # The file can be written by the user (the files API): the checks of a POST.
+            problems = user_cluster_problems({**config, "name": name})
+            if problems:
+                log.warning("jupyter_rpc: user cluster %r is ignored: %s", name, problems)
                 continue
             try:
                 self._clusters[name] = self._build(name, config, source="user")
@@ -362,7 +376,11 @@ class ClusterRegistry:
         from ..ssh.runner import SSHRunner
         from ..ssh.target import SSHTarget
 
-        target = SSHTarget.from_config(name, {k: config[k] for k in _SSH_KEYS if k in config})
+        ssh_keys = {k: config[k] for k in _SSH_KEYS if k in config}
+        if source == "user":  # never an ssh_config file (commands), never another known_hosts
+            ssh_keys["ssh_config"] = False
+            ssh_keys.pop("known_hosts", None)
+        target = SSHTarget.from_config(name, ssh_keys)
         pool = self.pool
         ssh = SSHRunner(pool, target)
         user = target.user or config.get("user") or ""
@@ -485,7 +503,7 @@ class ClusterRegistry:
                 code="cluster.user_clusters_disabled",
                 status=403,
             )
-        problems = config_problems(body, USER_CLUSTER_VALIDATOR)
+        problems = user_cluster_problems(body)
         if problems:
             raise InvalidRequest(f"The cluster is not valid: {problems}", code="cluster.invalid")
         config = dict(body)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -479,6 +480,7 @@ class SSHPool:
                     details={"key": "identity_file"},
                 )
         files = [*t.known_hosts, *_config_known_hosts(t)]
+        _check_known_hosts(t, [*files, *([self.trusted_hosts] if self.trusted_hosts else [])])
         check = e.check = HostKeyCheck(
             [*files, *([self.trusted_hosts] if self.trusted_hosts else [])]
         )
@@ -680,8 +682,11 @@ def _config_known_hosts(t: SSHTarget) -> list[str]:
     try:
         options = asyncssh.SSHClientConnectionOptions(config=list(t.config_files), host=t.host)
     except (OSError, ValueError, asyncssh.Error) as exc:
+        # asyncssh's reason quotes the line ("Extra data at end: ..."): only where it is.
+        where = re.match(r"(.*? line \d+):", _reason(exc))
+        why = where[1] if where else type(exc).__name__
         raise InvalidRequest(
-            f"The ssh_config of {t.name} cannot be read: {_reason(exc)}",
+            f"The ssh_config of {t.name} cannot be read: {why}",
             code="cluster.config_invalid",
             details={"key": "ssh_config"},
         ) from None
@@ -689,6 +694,22 @@ def _config_known_hosts(t: SSHTarget) -> list[str]:
     if isinstance(found, (list, tuple)) and all(isinstance(f, str) for f in found):
         return [os.path.expanduser(f) for f in found]
     return []
+
+
+def _check_known_hosts(t: SSHTarget, files: list[str]) -> None:
+    """Each known_hosts file that exists must be one; the error names the file, never
+    its content (asyncssh's quotes the line it could not read)."""
+    for path in files:
+        if not os.path.isfile(path):
+            continue
+        try:
+            asyncssh.read_known_hosts(path)
+        except (OSError, ValueError, asyncssh.Error):
+            raise InvalidRequest(
+                f"The known_hosts file {path} of {t.name} cannot be read as a known_hosts file.",
+                code="cluster.config_invalid",
+                details={"key": "known_hosts"},
+            ) from None
 
 
 def _readable(path: str) -> bool:
