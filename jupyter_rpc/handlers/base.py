@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from jsonschema import Draft202012Validator
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
 from tornado.web import HTTPError
 
 from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_text, schema_problems
@@ -38,6 +41,47 @@ HTTP_MESSAGES = {
     405: "This method is not allowed here.",
 }
 
+#: The resource every route is authorized on (``Authorizer.is_authorized(..., resource)``).
+AUTH_RESOURCE = "jupyter_rpc"
+
+#: What each action allows, in the words of the 403 a user without it gets. ``execute``
+#: runs code (a call, a job); ``write`` changes files or clusters; ``read`` reads.
+ACTIONS = {
+    "read": "read this",
+    "write": "change files or clusters",
+    "execute": "run code (call a function or submit a job)",
+}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def forbidden_message(action: str) -> str:
+    """The 403 message of a user the authorizer refuses ``action``."""
+    return (
+        f"You may not {ACTIONS[action]} here: it needs the '{action}' permission on "
+        f"'{AUTH_RESOURCE}', which this server's authorizer does not grant you. "
+        "Ask the server's administrator for it."
+    )
+
+
+def requires(action: str) -> Callable[[F], F]:
+    """A handler method that needs ``action`` on ``jupyter_rpc``: authenticated, then asked
+    of the server's authorizer (jupyter_server's ``@authorized``; 403 ``auth.forbidden``
+    naming the permission). Every route states its action (never derived from the HTTP
+    method: starting a call is a POST but needs ``execute``); it is kept on the method
+    as ``jupyter_rpc_action`` for the contract test."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {sorted(ACTIONS)}")
+
+    def decorate(method: F) -> F:
+        checked = web.authenticated(
+            authorized(action, AUTH_RESOURCE, forbidden_message(action))(method)
+        )
+        checked.jupyter_rpc_action = action  # type: ignore[attr-defined]
+        return cast(F, checked)
+
+    return decorate
+
 
 @dataclass
 class Services:
@@ -60,7 +104,7 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
     """Thin: parse, validate, call one service method, serialise. Bodies are read with a
     bound (:class:`~jupyter_rpc.handlers.body.BoundedBody`)."""
 
-    auth_resource = "jupyter_rpc"
+    auth_resource = AUTH_RESOURCE
     services: Services
 
     def initialize(self, name: str, services: Services) -> None:

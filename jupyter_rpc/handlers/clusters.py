@@ -6,12 +6,10 @@ from __future__ import annotations
 from typing import cast
 
 from jsonschema import Draft202012Validator
-from jupyter_server.auth.decorator import authorized
-from tornado import web
 
 from ..services.clusters import Cluster, ClusterRegistry
 from ..services.jobs import JobRequest, JobsService
-from .base import RPCHandler
+from .base import RPCHandler, requires
 
 TRUST_REQUEST = Draft202012Validator(
     {
@@ -98,13 +96,11 @@ class ClusterHandler(RPCHandler):
 class ClustersHandler(ClusterHandler):
     """The clusters; users add their own."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self) -> None:
         self.write_json({"clusters": [c.to_json() for c in self.clusters]})
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def post(self) -> None:
         body = self.json_body(USER_CLUSTER_BODY)
         self.write_json(self.clusters.add_user(body).to_json(), status=201)
@@ -113,13 +109,11 @@ class ClustersHandler(ClusterHandler):
 class OneClusterHandler(ClusterHandler):
     """One cluster."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str) -> None:
         self.write_json(self.cluster(cluster).to_json())
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def delete(self, cluster: str) -> None:
         await self.clusters.remove_user(cluster)
         self.set_status(204)
@@ -129,8 +123,7 @@ class OneClusterHandler(ClusterHandler):
 class ConnectHandler(ClusterHandler):
     """Open the SSH connection now (to learn about host keys and prompts early)."""
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def post(self, cluster: str) -> None:
         self.write_json((await self.clusters.connect(cluster)).to_json())
 
@@ -138,8 +131,7 @@ class ConnectHandler(ClusterHandler):
 class TrustHandler(ClusterHandler):
     """Trust an unknown host key the user has checked."""
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def post(self, cluster: str) -> None:
         body = self.json_body(TRUST_REQUEST)
         self.write_json((await self.clusters.trust_host(cluster, body["fingerprint"])).to_json())
@@ -148,8 +140,7 @@ class TrustHandler(ClusterHandler):
 class AuthHandler(ClusterHandler):
     """Answer a password or one-time-code prompt of the SSH server."""
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def post(self, cluster: str) -> None:
         body = self.json_body(AUTH_REQUEST)
         c = await self.clusters.answer(cluster, body["prompt_id"], body["responses"])
@@ -159,16 +150,14 @@ class AuthHandler(ClusterHandler):
 class JobsHandler(ClusterHandler):
     """List (one shared query) and submit."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str) -> None:
         c = self.cluster(cluster)
         all_users = self.get_query_argument("all_users", "0") in ("1", "true", "yes")
         self.set_header("Content-Type", "application/json")
         self.finish(await self.jobs.listing(c, all_users=all_users))
 
-    @web.authenticated
-    @authorized
+    @requires("execute")
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
         job = await self.jobs.submit(c, self.job_request())
@@ -178,8 +167,7 @@ class JobsHandler(ClusterHandler):
 class TestJobHandler(ClusterHandler):
     """When would this job start? (nothing is submitted)"""
 
-    @web.authenticated
-    @authorized
+    @requires("execute")
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
         c.need_scheduler()  # without one: 404 before the body is read, as it always was
@@ -189,37 +177,40 @@ class TestJobHandler(ClusterHandler):
 class JobHandler(ClusterHandler):
     """One job: detail, cancel."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str, job_id: str) -> None:
         self.write_json((await self.jobs.get(self.cluster(cluster), job_id)).to_json())
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def delete(self, cluster: str, job_id: str) -> None:
         self.write_json((await self.jobs.cancel(self.cluster(cluster), job_id)).to_json())
 
 
 class JobActionHandler(ClusterHandler):
-    """hold, release, resubmit."""
+    """hold, release: they change a job's state and run no code (``write``)."""
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def post(self, cluster: str, job_id: str, action: str) -> None:
         c = self.cluster(cluster)
-        if action == "resubmit":
-            self.write_json((await self.jobs.resubmit(c, job_id)).to_json(), status=201)
-        elif action == "hold":
+        if action == "hold":
             self.write_json((await self.jobs.hold(c, job_id)).to_json())
         else:  # release (the route allows no other)
             self.write_json((await self.jobs.release(c, job_id)).to_json())
 
 
+class ResubmitHandler(ClusterHandler):
+    """Submit a job's script again: it runs code (``execute``)."""
+
+    @requires("execute")
+    async def post(self, cluster: str, job_id: str) -> None:
+        c = self.cluster(cluster)
+        self.write_json((await self.jobs.resubmit(c, job_id)).to_json(), status=201)
+
+
 class OutputHandler(ClusterHandler):
     """A piece of a job's stdout or stderr (live tail)."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str, job_id: str) -> None:
         c = self.cluster(cluster)
         stream = self.get_query_argument("stream", "stdout")
@@ -231,8 +222,7 @@ class OutputHandler(ClusterHandler):
 class HistoryHandler(ClusterHandler):
     """Ended jobs from accounting."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str) -> None:
         c = self.cluster(cluster)
         days = self._number("days", 7.0, 0.01, 366.0)
@@ -242,7 +232,6 @@ class HistoryHandler(ClusterHandler):
 class SubmitSchemaHandler(ClusterHandler):
     """The submit form of this cluster: its partitions and the site's limits."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str) -> None:
         self.write_json(await self.jobs.submit_form(self.cluster(cluster)))

@@ -6,13 +6,14 @@ from __future__ import annotations
 import urllib.parse
 
 from jsonschema import Draft202012Validator
-from jupyter_server.auth.decorator import authorized
+from jupyter_core.utils import ensure_async
 from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..errors import TooLarge
 from ..files.base import RemoteFiles
 from ..services.contents import ContentsService, CreateRequest, SaveRequest, StreamedUpload
+from .base import forbidden_message, requires
 from .clusters import ClusterHandler
 
 SAVE_REQUEST = Draft202012Validator(
@@ -71,8 +72,7 @@ class FilesHandler(ClusterHandler):
             return max(limit, self.contents.save_body_limit)
         return limit
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         model = await self.contents.get(
@@ -84,8 +84,7 @@ class FilesHandler(ClusterHandler):
         )
         self.write_json(model)
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def put(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         body = self.json_body(SAVE_REQUEST)
@@ -99,8 +98,7 @@ class FilesHandler(ClusterHandler):
         model = await self.contents.save(files, path, request)
         self.write_json(model, status=201 if request.type == "directory" else 200)
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def post(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         body = self.json_body(CREATE_REQUEST)
@@ -109,15 +107,13 @@ class FilesHandler(ClusterHandler):
         )
         self.write_json(await self.contents.create(files, path, request), status=201)
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def patch(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         body = self.json_body(RENAME_REQUEST)
         self.write_json(await self.contents.rename(files, path, body["path"]))
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def delete(self, cluster: str, path: str) -> None:
         await self.contents.delete(self.files(cluster), path)
         self.set_status(204)
@@ -127,8 +123,7 @@ class FilesHandler(ClusterHandler):
 class DownloadHandler(ClusterHandler):
     """A file's bytes, streamed."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, cluster: str, path: str) -> None:
         download = await self.services.contents.download(self.cluster(cluster).files, path)
         quoted = urllib.parse.quote(download.name)
@@ -166,8 +161,12 @@ class UploadHandler(ClusterHandler):
         await super().prepare()  # the user, the size limit
         if self.request.method != "PUT" or self._finished or self.refused:
             return
-        if not self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource):
-            raise web.HTTPError(403)
+        # the verb's check (write), made before the body is read; without a user the
+        # verb's @web.authenticated answers
+        if self.current_user and not await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "write", self.auth_resource)
+        ):
+            raise web.HTTPError(403, forbidden_message("write"))
         overwrite = self.get_query_argument("overwrite", "1") not in ("0", "false")
         try:
             files = self.cluster(self.path_kwargs["cluster"]).files
@@ -201,8 +200,7 @@ class UploadHandler(ClusterHandler):
             self._upload.cancel()
         super().on_finish()
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def put(self, cluster: str, path: str) -> None:
         assert self._upload is not None
         self.write_json(await self._upload.finish(), status=201)

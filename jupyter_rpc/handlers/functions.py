@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
-from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
 from .. import __version__
-from .base import RPCHandler
+from .base import RPCHandler, requires
 
 CALL_REQUEST = Draft202012Validator(
     {
@@ -29,8 +28,7 @@ CALL_REQUEST = Draft202012Validator(
 class RootHandler(RPCHandler):
     """API version and features."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self) -> None:
         self.write_json(
             {"version": __version__, "features": ["functions", "clusters", "jobs", "files"]}
@@ -40,8 +38,7 @@ class RootHandler(RPCHandler):
 class BackendsHandler(RPCHandler):
     """The configured backends and their state."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self) -> None:
         self.write_json({"backends": [b.to_json() for b in self.services.backends]})
 
@@ -49,8 +46,7 @@ class BackendsHandler(RPCHandler):
 class BackendHandler(RPCHandler):
     """One backend."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, backend: str) -> None:
         self.write_json(self.services.backends.get(backend).to_json())
 
@@ -58,8 +54,7 @@ class BackendHandler(RPCHandler):
 class FunctionsHandler(RPCHandler):
     """A backend's functions with their JSON Schemas (starts the backend if needed)."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, backend: str) -> None:
         specs = await self.services.backends.get(backend).specs()
         self.write_json({"backend": backend, "functions": [s.to_json() for s in specs.values()]})
@@ -68,8 +63,7 @@ class FunctionsHandler(RPCHandler):
 class BackendCallsHandler(RPCHandler):
     """Start a call of one of a backend's functions."""
 
-    @web.authenticated
-    @authorized
+    @requires("execute")
     async def post(self, backend: str) -> None:
         body = self.json_body(CALL_REQUEST)
         call, created = await self.services.calls.start(
@@ -87,8 +81,7 @@ class BackendCallsHandler(RPCHandler):
 class CallsHandler(RPCHandler):
     """This server's recent calls."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self) -> None:
         self.write_json({"calls": [c.to_json(full=False) for c in self.services.calls.list()]})
 
@@ -96,8 +89,7 @@ class CallsHandler(RPCHandler):
 class CallHandler(RPCHandler):
     """One call: read it (optionally waiting for a change), or cancel it."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, call_id: str) -> None:
         call = self.services.calls.get(call_id)
         wait = self._number("wait", 0.0, 0.0, self.services.max_wait)
@@ -106,8 +98,7 @@ class CallHandler(RPCHandler):
             await call.wait_changed(version, wait)
         self.write_json(call.to_json())
 
-    @web.authenticated
-    @authorized
+    @requires("write")
     async def delete(self, call_id: str) -> None:
         self.write_json(self.services.calls.cancel(call_id).to_json())
 
@@ -115,8 +106,7 @@ class CallHandler(RPCHandler):
 class NotFoundHandler(RPCHandler):
     """Everything else under the prefix: a 404 in the one error shape."""
 
-    @web.authenticated
-    @authorized
+    @requires("read")
     async def get(self, path: str) -> None:
         raise web.HTTPError(404, f"There is no resource 'jupyter-rpc/{path}'.")
 

@@ -1,7 +1,11 @@
-"""The error-code section of ``docs/rest-api.md``, written from :data:`ERROR_CODES`.
+"""The generated sections of ``docs/rest-api.md``: the error codes, written from
+:data:`ERROR_CODES`, and the permission each route needs, from the description's
+``x-jupyter-rpc-action``.
 
-``python -m jupyter_rpc.rest.docs docs/rest-api.md`` rewrites the part between the
-``<!-- error-codes -->`` markers; ``tests/server/test_rest_contract.py`` fails while it differs.
+``python -m jupyter_rpc.rest.docs docs/rest-api.md`` rewrites the parts between the
+``<!-- error-codes -->`` and ``<!-- permissions -->`` markers;
+``tests/server/test_rest_contract.py`` and ``tests/server/test_permissions.py`` fail while
+they differ.
 """
 
 from __future__ import annotations
@@ -10,9 +14,14 @@ import sys
 from pathlib import Path
 
 from ..errors import ERROR_CODES
+from .contract import METHODS, load_openapi
 
 BEGIN = "<!-- error-codes: generated from jupyter_rpc.errors.ERROR_CODES, do not edit -->"
 END = "<!-- /error-codes -->"
+PERMISSIONS_BEGIN = (
+    "<!-- permissions: generated from x-jupyter-rpc-action in openapi.yaml, do not edit -->"
+)
+PERMISSIONS_END = "<!-- /permissions -->"
 
 
 def error_codes_markdown() -> str:
@@ -31,11 +40,33 @@ def with_error_codes(text: str) -> str:
     return f"{text[:start]}\n{error_codes_markdown()}\n{text[end:]}"
 
 
+def permissions_markdown() -> str:
+    """The table of every operation and the action it needs on ``jupyter_rpc``."""
+    lines = ["| method + path | action |", "| --- | --- |"]
+    for template, item in load_openapi()["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                path = f"/jupyter-rpc{template}"
+                action = operation["x-jupyter-rpc-action"]
+                lines.append(f"| `{method.upper()} {path}` | `{action}` |")
+    return "\n".join(lines)
+
+
+def with_permissions(text: str) -> str:
+    """``text`` with its permissions section made current."""
+    start = text.index(PERMISSIONS_BEGIN) + len(PERMISSIONS_BEGIN)
+    end = text.index(PERMISSIONS_END)
+    return f"{text[:start]}\n{permissions_markdown()}\n{text[end:]}"
+
+
 def main(argv: list[str]) -> int:
     """Rewrite the error-code section of each markdown file named in ``argv``."""
     for name in argv:
         path = Path(name)
-        path.write_text(with_error_codes(path.read_text(encoding="utf-8")), encoding="utf-8")
+        text = with_error_codes(path.read_text(encoding="utf-8"))
+        if PERMISSIONS_BEGIN in text:
+            text = with_permissions(text)
+        path.write_text(text, encoding="utf-8")
     return 0
 
 
