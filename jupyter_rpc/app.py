@@ -10,10 +10,12 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Bool, Dict, Float, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
 
 from .errors import problems_text, schema_problems
 from .handlers import Services, routes
+from .private import DEFAULT_DROP, private_dir
+from .private import configure as configure_child_env
 from .schedulers.forms import check_overrides
 from .services.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .services.calls import CallManager
@@ -190,6 +192,25 @@ class RPCApp(ExtensionApp):
             )
         return value
 
+    child_env_drop = List(
+        Unicode(),
+        default_value=list(DEFAULT_DROP),
+        config=True,
+        help="Variables of the server's environment that local jobs and local backends do not "
+        "inherit: names or shell patterns, case ignored. Default: Jupyter's and JupyterHub's "
+        "tokens and secrets, and *_TOKEN, *_SECRET, *_PASSWORD, *_PASSWD, *_API_KEY, "
+        "*_SECRET_KEY, *_PRIVATE_KEY, *_ACCESS_KEY. A job's or backend entry's own env "
+        "always passes.",
+    )
+
+    child_env_keep = List(
+        Unicode(),
+        default_value=[],
+        config=True,
+        help="Variables that local jobs and local backends inherit even if child_env_drop "
+        "matches them (names or shell patterns, case ignored), e.g. ['JUPYTERHUB_API_TOKEN'].",
+    )
+
     #: The configuration error that stopped this extension's config from loading, if any.
     _config_error: Exception | None = None
 
@@ -226,6 +247,11 @@ class RPCApp(ExtensionApp):
             raise RuntimeError(
                 f"jupyter_rpc is not started: its configuration is invalid: {self._config_error}"
             )
+        configure_child_env(self.child_env_drop, self.child_env_keep)
+        try:  # what it holds is the user's only (0700), an older version's folder too
+            private_dir(self._state_path())
+        except OSError as exc:  # its users (local jobs, user clusters) say so when used
+            self.log.warning("jupyter_rpc: cannot make the state folder private: %s", exc)
         clusters = ClusterRegistry(
             self.clusters,
             state_dir=self._state_path(),

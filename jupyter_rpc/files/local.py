@@ -338,7 +338,7 @@ class LocalFiles(RemoteFiles):
         fd = _ThreadFd(temp)
         drive = parsed.drive
         try:
-            await self._use(drive, "write", fd, fd.opened, os.open, temp, _WRITE_FLAGS, 0o666)
+            await self._use(drive, "write", fd, fd.opened, os.open, temp, _WRITE_FLAGS, 0o600)
             async for chunk in chunks:
                 await self._use(drive, "write", fd, _write_all, chunk)
             await self._use(drive, "write", fd, fd.finished, _finish_fd, st)
@@ -517,7 +517,7 @@ def _create(path: str) -> OSError | None:
     """Create the empty file ``path`` (``O_EXCL``); the error, if any, returned (so a
     give-up's ``discard`` gets only files this made)."""
     try:
-        os.close(os.open(path, _WRITE_FLAGS, 0o666))
+        os.close(os.open(path, _WRITE_FLAGS, 0o600))
     except OSError as exc:
         return exc
     return None
@@ -571,10 +571,11 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _finish_fd(fd: int, replaces: os.stat_result | None) -> None:
-    """fsync, keep the replaced file's permission bits, close."""
+    """fsync, give the file the replaced file's permission bits (a new file: what the
+    umask makes of 0666, as for any file the user creates), close. The temporary file was
+    0600 while in flight: it is the user's file only once it is complete."""
     try:
-        if replaces is not None:
-            os.fchmod(fd, stat_mod.S_IMODE(replaces.st_mode))
+        os.fchmod(fd, stat_mod.S_IMODE(replaces.st_mode) if replaces else _new_file_mode())
         os.fsync(fd)
     finally:
         os.close(fd)
@@ -585,6 +586,21 @@ def _finish_path(path: str, mode: int | None) -> None:
     _finish_fd(fd, None)
     if mode is not None:
         os.chmod(path, mode)
+
+
+def _new_file_mode() -> int:
+    """0666 less the process's umask (read from /proc, where there is one: setting it to
+    read it would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _pwrite_file(path: str, data: bytes, offset: int) -> None:

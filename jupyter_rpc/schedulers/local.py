@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, InvalidRequest, NotFound
+from ..private import child_environment, private_dir, write_private
 from ..tasks import TaskOwner
 from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
 
@@ -121,7 +122,7 @@ class LocalScheduler(Scheduler):
         self.state_dir = Path(state_dir)
         if not self.state_dir.is_absolute():  # jobs never land relative to the cwd
             raise ValueError(f"the local scheduler's state folder must be absolute: {state_dir!r}")
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.state_dir)  # jobs' scripts and environments: the user's only
         self.max_running = max(1, max_running or os.cpu_count() or 1)
         self.user = user or getpass.getuser()
         self.default_workdir = Path(default_workdir or Path.home())
@@ -145,6 +146,9 @@ class LocalScheduler(Scheduler):
             self.state_dir.glob("*/job.json"),
             key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
         ):
+            with contextlib.suppress(OSError):  # an older version's: 0755 and 0644
+                private_dir(path.parent)
+                os.chmod(path, 0o600)
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 spec = JobSpec(**data["spec"])
@@ -182,9 +186,9 @@ class LocalScheduler(Scheduler):
             "throttle": records[0].throttle,
             "records": [t.info.to_json() for t in records],
         }
-        job_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(job_dir)
         tmp = job_dir / "job.json.tmp"
-        tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        write_private(tmp, json.dumps(data, indent=1))
         os.replace(tmp, job_dir / "job.json")
 
     def _next_id(self) -> int:
@@ -195,7 +199,7 @@ class LocalScheduler(Scheduler):
             stored = 1
         existing = [int(p.name) for p in self.state_dir.iterdir() if p.name.isdigit()]
         job_id = max([stored, *(n + 1 for n in existing)])
-        counter.write_text(str(job_id + 1))
+        write_private(counter, str(job_id + 1))
         return job_id
 
     # --- validation -----------------------------------------------------------------
@@ -252,9 +256,9 @@ class LocalScheduler(Scheduler):
         workdir, indexes, throttle = self._check(spec)
         number = self._next_id()
         job_dir = self.state_dir / str(number)
-        job_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(job_dir)
         if spec.script:
-            (job_dir / "script.sh").write_text(spec.script, encoding="utf-8")
+            write_private(job_dir / "script.sh", spec.script)
         name = spec.name or (Path(spec.script_path).name if spec.script_path else "script.sh")
         now = time.time()
         ids = (
@@ -335,7 +339,7 @@ class LocalScheduler(Scheduler):
 
     def _environment(self, task: _Task) -> dict[str, str]:
         info = task.info
-        env = dict(os.environ)
+        env = child_environment()  # the server's, minus its secrets (RPCApp.child_env_*)
         env.update(task.spec.env)
         env.update(
             JOB_ID=info.id,
@@ -370,11 +374,11 @@ class LocalScheduler(Scheduler):
         info = task.info
         script = str(self._script_file(task))
         try:
-            out_fd = os.open(info.stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            out_fd = os.open(info.stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             err_fd = (
                 out_fd
                 if info.stderr == info.stdout
-                else os.open(info.stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                else os.open(info.stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             )
         except OSError as exc:
             self._finish(
@@ -384,6 +388,9 @@ class LocalScheduler(Scheduler):
         try:
             usage = self._usage_file(task)
             usage.unlink(missing_ok=True)
+            # measure.py writes it through '<usage>.tmp' (open 'w', then a rename): made
+            # here 0600, it stays 0600; the job itself keeps the server's umask.
+            write_private(f"{usage}.tmp", "")
             task.process = await asyncio.create_subprocess_exec(
                 # Through measure.py (stdlib only: -I -S start fast), for CPU time and
                 # peak memory once it ends; the exit status passes through.

@@ -10,6 +10,7 @@ from typing import Any
 import asyncssh
 
 from ..errors import InvalidRequest, RemoteFailed, RPCError
+from ..private import private_dir
 
 
 @dataclass
@@ -82,7 +83,9 @@ def append_trusted(path: str, host: str, port: int | None, key: asyncssh.SSHKey)
             code="ssh.trust_unavailable",
             details={"host": host},
         )
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):  # ours to make (the state folder): private
+        private_dir(folder)
     algorithm, data = key.export_public_key("openssh").decode().split()[:2]
     line = f"{host_pattern(host, port)} {algorithm} {data}\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -7,12 +7,10 @@ import os
 import signal
 import sys
 
+from ..private import child_environment
 from .process import ProcessTransport, backend_command
 from .registry import TransportContext
 from .stream import READ_LIMIT, StreamConnection
-
-#: Variables that carry the Jupyter server's own credentials: a backend never needs them.
-SECRET_ENV = ("JUPYTER_TOKEN", "JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN", "JUPYTERHUB_OAUTH_SECRET")
 
 
 class LocalTransport(ProcessTransport[asyncio.subprocess.Process]):
@@ -49,7 +47,9 @@ class LocalTransport(ProcessTransport[asyncio.subprocess.Process]):
         return f" (pid {self._proc.pid})" if self._proc is not None else ""
 
     async def _spawn(self) -> StreamConnection:
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        # The server's environment minus its secrets (RPCApp.child_env_drop/keep), as a
+        # local job's; the entry's own env is the site's choice and passes.
+        env = child_environment()
         env.update(self.env)
         env.setdefault("PYTHONUNBUFFERED", "1")
         try:
