@@ -92,7 +92,7 @@ async def _ssh_server() -> asyncssh.SSHAcceptor:
 
 
 async def test_everything_the_extension_writes_is_private_with_umask_022(
-    rpc: Any, home: pathlib.Path, tmp_path: pathlib.Path
+    rpc: Any, jp_fetch: Any, home: pathlib.Path, tmp_path: pathlib.Path
 ) -> None:
     state = tmp_path / "state"
     # A local job with a secret in its environment and output.
@@ -123,6 +123,18 @@ async def test_everything_the_extension_writes_is_private_with_umask_022(
         "PUT", "clusters", "local", "files", "home/up.bin", body={**body, "chunk": -1}
     )
     assert status == 200, saved
+    # A streamed upload of a new file.
+    response = await jp_fetch(
+        "jupyter-rpc",
+        "clusters",
+        "local",
+        "upload",
+        "home",
+        "streamed.bin",
+        method="PUT",
+        body=b"y" * 1000,
+    )
+    assert response.code == 201
     # A user cluster and a trusted host key.
     ssh_server = await _ssh_server()
     try:
@@ -148,4 +160,5 @@ async def test_everything_the_extension_writes_is_private_with_umask_022(
     assert f"{temp_mode:o}" == "600", "an upload's temporary file while in flight"
     # What the user makes keeps the user's umask: the uploaded file, the job's own file.
     assert stat.S_IMODE((home / "up.bin").stat().st_mode) == 0o644
+    assert stat.S_IMODE((home / "streamed.bin").stat().st_mode) == 0o644
     assert stat.S_IMODE((home / "result.txt").stat().st_mode) == 0o644
