@@ -9,13 +9,13 @@ shell. That is the only place where values meet a remote shell.
 from __future__ import annotations
 
 import asyncio
-import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import RemoteTimeout, RemoteUnavailable
+from ..private import child_environment
 
 if TYPE_CHECKING:
     from .pool import SSHPool
@@ -88,7 +88,9 @@ class LocalRunner:
         env: Mapping[str, str] | None = None,
         timeout: float = 30.0,
     ) -> Completed:
-        full_env = dict(os.environ, **env) if env else None
+        # The server's environment minus its secrets (RPCApp.child_env_drop/keep): a local
+        # Slurm's sbatch --export=ALL would hand them to every job.
+        full_env = {**child_environment(), **(env or {})}
         try:
             proc = await asyncio.create_subprocess_exec(
                 *argv,

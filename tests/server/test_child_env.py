@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_rpc.ssh.runner import LocalRunner
+
 SECRETS = {
     "JUPYTER_TOKEN": "jt-secret",
     "JUPYTERHUB_API_TOKEN": "hub-secret",
@@ -62,3 +64,16 @@ async def test_local_jobs_and_backends_do_not_inherit_the_servers_secrets(rpc: A
         assert status in (200, 201) and call["state"] == "succeeded", call
         seen[name] = call["result"]
     assert seen == {**dict.fromkeys(SECRETS), **PASSING}
+
+
+async def test_commands_of_a_cluster_on_this_machine_do_not_inherit_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Slurm on the server's machine (a cluster without ``host``) runs sbatch through
+    LocalRunner with ``--export=ALL``: what sbatch inherits, every job inherits."""
+    for name, value in {**SECRETS, **PASSING}.items():
+        monkeypatch.setenv(name, value)
+    done = await LocalRunner().run(["env"], env={"SBATCH_SETTING": "given"})
+    env = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    assert {name: env.get(name) for name in SECRETS} == dict.fromkeys(SECRETS)
+    assert env.get("PLAIN_SETTING") == "plain-value" and env.get("SBATCH_SETTING") == "given"
