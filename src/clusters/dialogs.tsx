@@ -266,7 +266,7 @@ export function validateCluster(
   if (!values.host.trim()) {
     problems.push(
       trans.__(
-        'Host: required (a name, an address or an alias of your SSH config).'
+        'Host: required (a name or an address; your own clusters do not read an SSH config).'
       )
     );
   }
@@ -359,7 +359,11 @@ class AddClusterBody
     text('display_name', trans.__('Display name'), trans.__('optional'));
     text('host', trans.__('Host'), 'login.example.org');
     text('port', trans.__('Port'), '22');
-    text('user', trans.__('User'), trans.__('from your SSH config'));
+    text(
+      'user',
+      trans.__('User'),
+      trans.__('default: your user name on this server')
+    );
     text('identity_file', trans.__('Identity file'), '~/.ssh/id_ed25519');
     text('jump', trans.__('Jump hosts'), 'user@gateway:22, …');
     text(
