@@ -9,12 +9,22 @@ to the job's process group after ``kill_grace`` seconds (state ``timeout``); can
 does the same (state ``cancelled``), so a job that traps SIGTERM still ends.
 
 State lives in ``state_dir/<id>/job.json`` (and the script text in ``script.sh``), so
-finished jobs and history survive a restart; jobs that were running when the server
-stopped are marked ``failed`` (reason ``server stopped``), waiting ones ``cancelled``.
-Ids increase across restarts (``state_dir/next_id``).
+finished jobs and history survive a restart. Ids increase across restarts
+(``state_dir/next_id``).
 
-Shutdown (:meth:`close`) kills the running jobs' process groups and cancels the watcher
-tasks: a job never outlives the server that watches it.
+Running jobs survive a server stop (a hub's idle culler stops servers; it must not kill a
+user's long job): shutdown (:meth:`close`) only stops watching them. The next server on the
+same state folder re-adopts each one it finds by PID *and* process start time
+(``/proc/<pid>/stat`` field 22, so a reused PID is never adopted): it shows ``running``,
+Cancel and the time limit work, and its end is recorded with the exit status that
+measure.py wrote (the adopting server is not its parent). A job that ended while no server
+ran gets that recorded status too; with none recorded it is ``failed`` ("ended while the
+server was stopped; its exit status is unknown"). Jobs that were waiting are ``cancelled``.
+
+Killing a job (cancel, time limit) signals its process group and every process of its
+session or carrying its token (``JUPYTER_RPC_JOB_TOKEN`` in the environment), so what it
+started in the background or under ``setsid`` ends with it; so do such leftovers when the
+job itself ends.
 """
 
 from __future__ import annotations
@@ -26,8 +36,10 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
+import uuid
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +57,9 @@ _ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_ARRAY = 1001
 _MEASURE = str(Path(__file__).with_name("measure.py"))
+#: The environment variable that marks every process of a job (found again by a sweep).
+TOKEN_VAR = "JUPYTER_RPC_JOB_TOKEN"
+UNKNOWN_END = "ended while the server was stopped; its exit status is unknown"
 #: Ended jobs stay in :meth:`LocalScheduler.list_jobs` this long (Slurm's MinJobAge).
 KEEP_ENDED = 300.0
 
@@ -92,6 +107,49 @@ def expand_pattern(
     return re.sub(r"%([jxAau%])", lambda m: values[m.group(1)], pattern)
 
 
+def _stat_fields(pid: int) -> list[str] | None:
+    """Fields 3.. of ``/proc/<pid>/stat`` (after the command name), None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time (field 22), None if it is gone or a zombie."""
+    fields_ = _stat_fields(pid)
+    if not fields_ or len(fields_) < 20 or fields_[0] == "Z":
+        return None
+    return int(fields_[19])
+
+
+def _job_processes(leader: int, token: str) -> list[int]:
+    """Processes of a job: in the leader's session, or carrying its token."""
+    marker = f"{TOKEN_VAR}={token}".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        pid = int(entry)
+        fields_ = _stat_fields(pid)
+        if not fields_ or len(fields_) < 4:
+            continue
+        if fields_[3] == str(leader):
+            found.append(pid)
+            continue
+        if token:
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = f.read()
+            except OSError:
+                continue
+            if marker + b"\0" in env or env.endswith(marker):
+                found.append(pid)
+    return found
+
+
 class _Task:
     """One process to run: a job or an array task, with its record."""
 
@@ -99,7 +157,11 @@ class _Task:
         self.info = info
         self.spec = spec
         self.throttle = throttle
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: subprocess.Popen[bytes] | None = None  # None once adopted
+        self.pid: int | None = None
+        self.pid_start: int | None = None  # /proc/<pid>/stat field 22
+        self.token = ""
+        self.adopted_code: int | None = None  # exit status of an adopted job, from measure.py
         self.watcher: asyncio.Task[None] | None = None
         self.stop_reason: str | None = None  # "cancelled", "timeout", "server stopped"
 
@@ -133,7 +195,18 @@ class LocalScheduler(Scheduler):
         self._order: list[str] = []  # submission order, for the queue
         self._owner = TaskOwner("LocalScheduler")
         self._closed = False
+        self._adopt: list[_Task] = []  # running jobs of a previous server, not yet watched
         self._load()
+        with contextlib.suppress(RuntimeError):  # no running loop: the first call watches
+            asyncio.get_running_loop()
+            self._watch_adopted()
+
+    def _watch_adopted(self) -> None:
+        while self._adopt and not self._closed:
+            task = self._adopt.pop()
+            task.watcher = self._owner.create_task(
+                self._run(task), name=f"local-job-{task.info.id}"
+            )
 
     # --- persistence ----------------------------------------------------------------
 
@@ -157,22 +230,32 @@ class LocalScheduler(Scheduler):
                     JobInfo(**{k: v for k, v in record.items() if k in names})
                     for record in data["records"]
                 ]
+                procs = dict(data.get("procs") or {})
             except (OSError, ValueError, KeyError, TypeError):
                 continue  # a damaged file loses that job, not the scheduler
-            changed = False
+            changed = []
             for info in infos:
+                task = _Task(info, spec, data.get("throttle"))
+                self._tasks[info.id] = task
+                self._order.append(info.id)
+                proc = procs.get(info.id)
                 if info.state in ACTIVE_STATES:
+                    if info.state == "running" and isinstance(proc, dict):
+                        task.pid, task.pid_start = int(proc["pid"]), int(proc["start"])
+                        task.token = str(proc.get("token", ""))
+                        if _start_time(task.pid) == task.pid_start:
+                            self._adopt.append(task)  # still running: watched again
+                            continue
+                        changed.append(task)  # ended while no server ran
+                        continue
                     was_running = info.state in {"running", "completing", "suspended"}
                     info.state = "failed" if was_running else "cancelled"
                     info.raw_state = info.state.upper()
                     info.reason = "server stopped"
                     info.ended = info.ended or time.time()
-                    changed = True
-                task = _Task(info, spec, data.get("throttle"))
-                self._tasks[info.id] = task
-                self._order.append(info.id)
-            if changed:
-                self._save(infos[0].id)
+                    self._save(info.id)
+            for task in changed:
+                self._ended(task)
 
     def _save(self, job_id: str) -> None:
         """Write the job's records atomically (small file; written on each state change)."""
@@ -185,6 +268,12 @@ class LocalScheduler(Scheduler):
             "spec": asdict(records[0].spec),
             "throttle": records[0].throttle,
             "records": [t.info.to_json() for t in records],
+            # How the next server finds a running job again (PID and its start time).
+            "procs": {
+                t.info.id: {"pid": t.pid, "start": t.pid_start, "token": t.token}
+                for t in records
+                if t.pid is not None and t.pid_start is not None
+            },
         }
         private_dir(job_dir)
         tmp = job_dir / "job.json.tmp"
@@ -253,6 +342,7 @@ class LocalScheduler(Scheduler):
     # --- submitting -----------------------------------------------------------------
 
     async def submit(self, spec: JobSpec) -> str:
+        self._watch_adopted()
         workdir, indexes, throttle = self._check(spec)
         number = self._next_id()
         job_dir = self.state_dir / str(number)
@@ -360,17 +450,46 @@ class LocalScheduler(Scheduler):
         return env
 
     async def _run(self, task: _Task) -> None:
-        """Run one task to its end, enforce its time limit, record how it ended. Cancelled
-        (server shutdown): kill the job's group, record it ``failed`` (server stopped)."""
+        """Run one task (or watch an adopted one) to its end, enforce its time limit, record
+        how it ended. Cancelled by a server shutdown: the job keeps running, recorded
+        ``running`` for the next server to adopt; one being cancelled is still killed."""
         try:
-            await self._start_and_wait(task)
+            if task.pid is None:
+                await self._start(task)
+            await self._wait_end(task)
         except asyncio.CancelledError:
-            task.stop_reason = task.stop_reason or "server stopped"
-            await asyncio.shield(self._kill(task))
-            self._ended(task)
+            if task.stop_reason in {"cancelled", "timeout"} and task.pid is not None:
+                await asyncio.shield(self._kill(task))
+                self._ended(task)
             raise
 
-    async def _start_and_wait(self, task: _Task) -> None:
+    def _gone(self, task: _Task) -> bool:
+        if task.process is not None:
+            return task.process.poll() is not None
+        return task.pid is None or _start_time(task.pid) != task.pid_start
+
+    async def _wait_gone(self, task: _Task, timeout: float | None) -> bool:
+        """Wait until the job's process has ended (True) or ``timeout`` passed (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._gone(task):
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
+
+    async def _wait_end(self, task: _Task) -> None:
+        if task.pid is None:
+            return  # it could not start (recorded already)
+        if task.stop_reason:  # cancelled while it was starting
+            await self._kill(task)
+        limit = task.info.time_limit
+        left = None if limit is None else max(0.0, (task.info.started or 0) + limit - time.time())
+        if not await self._wait_gone(task, left):
+            task.stop_reason = task.stop_reason or "timeout"
+            await self._kill(task)
+        self._ended(task)
+
+    async def _start(self, task: _Task) -> None:
         info = task.info
         script = str(self._script_file(task))
         try:
@@ -391,13 +510,20 @@ class LocalScheduler(Scheduler):
             # measure.py writes it through '<usage>.tmp' (open 'w', then a rename): made
             # here 0600, it stays 0600; the job itself keeps the server's umask.
             write_private(f"{usage}.tmp", "")
-            task.process = await asyncio.create_subprocess_exec(
-                # Through measure.py (stdlib only: -I -S start fast), for CPU time and
-                # peak memory once it ends; the exit status passes through.
-                sys.executable, "-I", "-S", _MEASURE, str(usage), "--", "bash", script,
-                cwd=info.workdir, env=self._environment(task), stdin=asyncio.subprocess.DEVNULL,
+            task.token = uuid.uuid4().hex
+            env = self._environment(task)
+            env[TOKEN_VAR] = task.token
+            # A plain Popen (asyncio's transport kills its child when it is closed): the
+            # job outlives this server, and the next one adopts it.
+            task.process = subprocess.Popen(  # noqa: ASYNC220 - fork+exec is quick, as asyncio's is
+                # Through measure.py (stdlib only: -I -S start fast), for CPU time, peak
+                # memory and the exit status once it ends; the exit status passes through.
+                [sys.executable, "-I", "-S", _MEASURE, str(usage), "--", "bash", script],
+                cwd=info.workdir, env=env, stdin=subprocess.DEVNULL,
                 stdout=out_fd, stderr=err_fd, start_new_session=True,
             )  # fmt: skip
+            task.pid = task.process.pid
+            task.pid_start = _start_time(task.pid)
         except OSError as exc:
             self._finish(task, "failed", reason=f"cannot start: {exc.strerror}", exit_code=1)
             return
@@ -406,14 +532,6 @@ class LocalScheduler(Scheduler):
             if err_fd != out_fd:
                 os.close(err_fd)
         self._save(info.id)
-        if task.stop_reason:  # cancelled while it was starting
-            await self._kill(task)
-        try:
-            await asyncio.wait_for(task.process.wait(), info.time_limit)
-        except asyncio.TimeoutError:
-            task.stop_reason = task.stop_reason or "timeout"
-            await self._kill(task)
-        self._ended(task)
 
     def _usage_file(self, task: _Task) -> Path:
         return self._job_dir(task.info.id) / f"usage-{task.info.id}.json"
@@ -427,10 +545,20 @@ class LocalScheduler(Scheduler):
             return
         task.info.cpu_used = round(cpu, 3)
         task.info.memory_peak_mb = round(rss / 1024, 1)
+        with contextlib.suppress(KeyError, ValueError, TypeError):
+            task.adopted_code = int(usage["exit_status"])
 
     def _ended(self, task: _Task) -> None:
         self._read_usage(task)
-        code = task.process.returncode if task.process else None
+        if task.pid is not None:  # leftovers it started in the background or setsid
+            self._signal(task, signal.SIGKILL)
+        if task.process is not None:
+            code = task.process.returncode
+        else:  # adopted: not our child; measure.py recorded the status (if it could)
+            code = task.adopted_code
+            if code is None and task.stop_reason is None:
+                self._finish(task, "failed", reason=UNKNOWN_END)
+                return
         exit_code, signum = (code, 0) if code is not None and code >= 0 else (0, -(code or 0))
         if task.stop_reason == "timeout":
             self._finish(task, "timeout", reason="TimeLimit", exit_code=exit_code, signum=signum)
@@ -452,21 +580,26 @@ class LocalScheduler(Scheduler):
             reason = "NonZeroExitCode" if signum == 0 else f"killed by signal {signum}"
             self._finish(task, "failed", reason=reason, exit_code=exit_code, signum=signum)
 
+    def _signal(self, task: _Task, signum: int) -> None:
+        """Signal the job's process group and every process of its session or token."""
+        assert task.pid is not None
+        if not self._gone(task):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(task.pid, signum)
+        for pid in _job_processes(task.pid, task.token):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
     async def _kill(self, task: _Task) -> None:
-        """SIGTERM to the job's process group, SIGKILL after the grace time."""
-        process = task.process
-        if process is None or process.returncode is not None:
+        """SIGTERM to the job's processes, SIGKILL after the grace time."""
+        if task.pid is None:
             return
-        for signum, wait in ((signal.SIGTERM, self.kill_grace), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signum)
-            try:
-                await asyncio.wait_for(process.wait(), wait)
-                break
-            except asyncio.TimeoutError:
-                continue
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # stragglers left in the group
+        if not self._gone(task):
+            for signum, wait in ((signal.SIGTERM, self.kill_grace), (signal.SIGKILL, 5.0)):
+                self._signal(task, signum)
+                if await self._wait_gone(task, wait):
+                    break
+        self._signal(task, signal.SIGKILL)  # stragglers: the group, the session, the token
 
     def _finish(
         self,
@@ -507,6 +640,7 @@ class LocalScheduler(Scheduler):
         return tasks
 
     async def list_jobs(self, *, all_users: bool = False) -> list[JobInfo]:
+        self._watch_adopted()
         cutoff = time.time() - KEEP_ENDED
         return [
             self._view(t)
@@ -515,10 +649,12 @@ class LocalScheduler(Scheduler):
         ]
 
     async def get_job(self, job_id: str, *, usage: bool = False) -> JobInfo:
+        self._watch_adopted()
         # ``usage`` costs nothing here: measure.py recorded it when the job ended.
         return self._view(self._matching(job_id)[0])
 
     async def history(self, *, days: float = 7.0) -> list[JobInfo]:
+        self._watch_adopted()
         cutoff = time.time() - float(days) * 86400
         return [
             self._view(t)
@@ -568,6 +704,7 @@ class LocalScheduler(Scheduler):
         """Pending and held tasks end at once; running ones get SIGTERM, and SIGKILL to
         their whole process group after ``kill_grace`` seconds (a job that ignores SIGTERM
         still ends). Returns once they have ended, so the answer shows ``cancelled``."""
+        self._watch_adopted()
         running = []
         for task in self._active(job_id):
             if task.info.state in {"pending", "held"}:
@@ -607,15 +744,18 @@ class LocalScheduler(Scheduler):
         self._schedule()
 
     async def close(self) -> None:
-        """Kill running jobs (they end ``failed``, reason ``server stopped``) and stop watchers."""
+        """Stop watching: running jobs keep running (recorded with their PID and start
+        time, the next server adopts them); ones being cancelled are still killed."""
         self._closed = True
-        for task in self._tasks.values():
-            if task.info.state == "running" and task.process is not None:
-                task.stop_reason = "server stopped"
         await self._owner.cancel_all(timeout=self.kill_grace + 6)
         for task in self._tasks.values():
-            if task.info.state == "running":  # claimed, but its watcher never got to run
+            if task.info.state == "running" and task.pid is None:  # claimed, never started
                 self._finish(task, "failed", reason="server stopped")
+            elif task.process is not None and task.process.poll() is None:
+                # Left running on purpose (the next server adopts it): not ours to wait
+                # for any more, so Popen does not warn that it is "still running".
+                task.process.returncode = 0
+                task.process = None
 
 
 def from_context(ctx: SchedulerContext) -> LocalScheduler:

@@ -3,7 +3,8 @@
 The local scheduler starts each job through this, so an ended local job reports its CPU
 time and peak memory like a Slurm job's accounting does. ``OUT`` receives
 ``{"cpu_seconds": user + system, "max_rss_kb": peak resident set}`` of the command and
-every descendant it waited for (``wait4``'s resource usage). The exit status passes
+every descendant it waited for (``wait4``'s resource usage), and ``"exit_status"`` (the
+command's, negative for a signal: what a scheduler that re-adopted the job reads). The exit status passes
 through unchanged, a death by signal included, so the scheduler sees what it would see
 without this wrapper.
 
@@ -44,7 +45,14 @@ def main(argv: list[str]) -> int:
         tmp = f"{out}.tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(
-                {"cpu_seconds": usage.ru_utime + usage.ru_stime, "max_rss_kb": usage.ru_maxrss}, f
+                {
+                    "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                    "max_rss_kb": usage.ru_maxrss,
+                    # The scheduler that adopts a job after a restart is not its parent:
+                    # this is how it learns the real exit status (negative: the signal).
+                    "exit_status": os.waitstatus_to_exitcode(status),
+                },
+                f,
             )
         os.replace(tmp, out)
     except OSError as exc:
