@@ -8,6 +8,7 @@ its real exit status. Real ``jupyter server`` processes, real jobs.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -125,3 +126,51 @@ async def test_cancel_ends_what_the_job_started_under_setsid(tmp_path: Path) -> 
         await scheduler.close()
         for pid in _pids_with(word):
             os.kill(pid, signal.SIGKILL)
+
+
+def _running_record(state: Path, job_id: str, pid: int, start: int) -> None:
+    folder = state / job_id
+    folder.mkdir(parents=True)
+    record = {"id": job_id, "name": "x", "state": "running", "started": time.time() - 5}
+    data = {
+        "spec": {"script": "true"},
+        "records": [record],
+        "procs": {job_id: {"pid": pid, "start": start, "token": ""}},
+    }
+    (folder / "job.json").write_text(json.dumps(data))
+
+
+async def test_a_reused_pid_is_not_adopted_and_an_unknown_end_says_so(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    # This test's own PID, with another start time: the job's PID now names another process.
+    _running_record(state, "3", os.getpid(), 1)
+    scheduler = LocalScheduler(state, default_workdir=tmp_path)
+    try:
+        job = await scheduler.get_job("3")
+        assert job.state == "failed" and job.exit_code is None, job
+        assert job.reason == "ended while the server was stopped; its exit status is unknown"
+    finally:
+        await scheduler.close()
+
+
+async def test_an_adopted_job_that_ends_records_its_exit_status(tmp_path: Path) -> None:
+    first = LocalScheduler(tmp_path / "state", default_workdir=tmp_path)
+    job_id = await first.submit(JobSpec(script="sleep 1; exit 5\n"))
+    for _ in range(50):
+        if (await first.get_job(job_id)).state == "running":
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)  # its process starts
+    await first.close()  # the job keeps running
+    second = LocalScheduler(tmp_path / "state", default_workdir=tmp_path)
+    try:
+        assert (await second.get_job(job_id)).state == "running"
+        for _ in range(50):
+            job = await second.get_job(job_id)
+            if job.state != "running":
+                break
+            await asyncio.sleep(0.1)
+        assert job.state == "failed" and job.exit_code == 5, job
+        assert job.reason == "NonZeroExitCode"
+    finally:
+        await second.close()
