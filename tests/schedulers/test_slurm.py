@@ -141,8 +141,15 @@ async def test_hold_release_and_array_of_three(slurm: Slurm) -> None:
     assert {t.state for t in tasks} == {"held"} and {t.reason for t in tasks} == {"JobHeldUser"}
     assert await slurm.scheduler.job_script(array_id) == script
 
-    held_id = await slurm.submit(slurm.spec("#!/bin/bash\nsleep 20\n", name="jrpc-hold"))
-    await slurm.scheduler.hold(held_id)
+    for _attempt in range(5):
+        held_id = await slurm.submit(slurm.spec("#!/bin/bash\nsleep 20\n", name="jrpc-hold"))
+        try:
+            await slurm.scheduler.hold(held_id)
+            break
+        except Conflict:  # it started before the hold reached slurmctld (an idle node)
+            await slurm.scheduler.cancel(held_id)
+    else:
+        pytest.fail("every job started before it could be held")
     assert (await slurm.scheduler.get_job(held_id)).state == "held"
     await slurm.scheduler.release(held_id)
     assert (await slurm.scheduler.get_job(held_id)).state in {"pending", "running"}
