@@ -16,13 +16,13 @@ A cluster names one with its ``files`` key; without it a cluster on this machine
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
+from .._plugins import discover, load_factory
 from ..ssh.runner import CommandRunner
 from .base import RemoteFiles
 
@@ -65,11 +65,7 @@ class FilesKind:
     remote: bool = True
 
     def load(self) -> Callable[[FilesContext], RemoteFiles]:
-        module, _, attr = self.factory.partition(":")
-        obj = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj  # type: ignore[return-value]
+        return load_factory(self.factory)  # type: ignore[no-any-return]
 
 
 #: Ours. A new implementation of this package is one module and one line here.
@@ -88,25 +84,7 @@ def default(*, remote: bool) -> str:
 def kinds() -> dict[str, FilesKind]:
     """Every implementation by name: ours, then those of installed packages (a package's
     entry point cannot replace one of ours, and a broken one is left out with a log line)."""
-    found = {kind.name: kind for kind in BUILTIN}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in found:
-            log.warning(
-                "jupyter_rpc: files %r of %s ignored: the name is taken", point.name, point.value
-            )
-            continue
-        try:
-            kind = point.load()
-        except Exception as exc:  # a third party's import error must not stop the server
-            log.error(
-                "jupyter_rpc: files %r (%s) cannot be loaded: %s", point.name, point.value, exc
-            )
-            continue
-        if not isinstance(kind, FilesKind) or kind.name != point.name:
-            log.error("jupyter_rpc: files entry point %r is not a FilesKind named so", point.name)
-            continue
-        found[point.name] = kind
-    return found
+    return discover(BUILTIN, entry_points(group=ENTRY_POINT_GROUP), FilesKind, "files", log)
 
 
 def names(*, remote: bool | None = None) -> list[str]:

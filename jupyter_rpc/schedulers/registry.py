@@ -16,13 +16,13 @@ come from here. ``none`` means a cluster without jobs (files and backends only).
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from .._plugins import discover, load_factory
 from ..ssh.runner import CommandRunner
 from .base import Scheduler
 
@@ -67,11 +67,7 @@ class SchedulerKind:
     remote: bool = True
 
     def load(self) -> Callable[[SchedulerContext], Scheduler]:
-        module, _, attr = self.factory.partition(":")
-        obj = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj  # type: ignore[return-value]
+        return load_factory(self.factory)  # type: ignore[no-any-return]
 
 
 #: Ours. A new scheduler of this package is one module and one line here.
@@ -85,29 +81,14 @@ BUILTIN: tuple[SchedulerKind, ...] = (
 def kinds() -> dict[str, SchedulerKind]:
     """Every scheduler by name: ours, then those of installed packages (a package's
     entry point cannot replace one of ours, and a broken one is left out with a log line)."""
-    found = {kind.name: kind for kind in BUILTIN}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in found or point.name == NONE:
-            log.warning(
-                "jupyter_rpc: scheduler %r of %s ignored: the name is taken",
-                point.name,
-                point.value,
-            )
-            continue
-        try:
-            kind = point.load()
-        except Exception as exc:  # a third party's import error must not stop the server
-            log.error(
-                "jupyter_rpc: scheduler %r (%s) cannot be loaded: %s", point.name, point.value, exc
-            )
-            continue
-        if not isinstance(kind, SchedulerKind) or kind.name != point.name:
-            log.error(
-                "jupyter_rpc: scheduler entry point %r is not a SchedulerKind named so", point.name
-            )
-            continue
-        found[point.name] = kind
-    return found
+    return discover(
+        BUILTIN,
+        entry_points(group=ENTRY_POINT_GROUP),
+        SchedulerKind,
+        "scheduler",
+        log,
+        reserved=frozenset({NONE}),
+    )
 
 
 def names(*, remote: bool | None = None) -> list[str]:

@@ -19,13 +19,13 @@ that names them) come from here. An entry without ``transport`` is ``local``.
 from __future__ import annotations
 
 import functools
-import importlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._plugins import discover, load_factory
 from . import schemas
 from .base import Transport
 
@@ -86,11 +86,7 @@ class TransportKind:
     schema: Mapping[str, Any] = field(repr=False)
 
     def load(self) -> Callable[[TransportContext], Transport]:
-        module, _, attr = self.factory.partition(":")
-        obj = importlib.import_module(module)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-        return obj  # type: ignore[return-value]
+        return load_factory(self.factory)  # type: ignore[no-any-return]
 
 
 #: Ours. A new transport of this package is one module, its schema and one line here.
@@ -105,29 +101,7 @@ BUILTIN: tuple[TransportKind, ...] = (
 def kinds() -> dict[str, TransportKind]:
     """Every transport by name: ours, then those of installed packages (a package's entry
     point cannot replace one of ours, and a broken one is left out with a log line)."""
-    found = {kind.name: kind for kind in BUILTIN}
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in found:
-            log.warning(
-                "jupyter_rpc: transport %r of %s ignored: the name is taken",
-                point.name,
-                point.value,
-            )
-            continue
-        try:
-            kind = point.load()
-        except Exception as exc:  # a third party's import error must not stop the server
-            log.error(
-                "jupyter_rpc: transport %r (%s) cannot be loaded: %s", point.name, point.value, exc
-            )
-            continue
-        if not isinstance(kind, TransportKind) or kind.name != point.name:
-            log.error(
-                "jupyter_rpc: transport entry point %r is not a TransportKind named so", point.name
-            )
-            continue
-        found[point.name] = kind
-    return found
+    return discover(BUILTIN, entry_points(group=ENTRY_POINT_GROUP), TransportKind, "transport", log)
 
 
 def names() -> list[str]:
