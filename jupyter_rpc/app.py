@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -286,6 +288,11 @@ class RPCApp(ExtensionApp):
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.services))
 
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # Runs once the server's loop runs: a real server only (the test fixtures never
+        # start one, so pytest's own Ctrl-C stays as it is).
+        _stop_on_sigint(serverapp, self.log)
+
     async def stop_extension(self) -> None:
         """Cancel running calls, then stop the backend processes; end the uploads in
         progress (their temporary files removed) before the clusters' files close (bounded
@@ -296,6 +303,28 @@ class RPCApp(ExtensionApp):
         await self.services.backends.close()
         await self.services.contents.close()
         await self.services.clusters.close()
+        self.log.info("jupyter_rpc: stopped (backends ended, connections closed)")
+
+
+def _stop_on_sigint(serverapp: Any, log: Any) -> None:
+    """Make SIGINT stop the server as SIGTERM does, through its cleanup.
+
+    jupyter_server handles SIGINT only when its stdin is a terminal (a confirmation
+    prompt, then ``stop``). Without one, as under a hub's spawner, whose idle culler and
+    stop send SIGINT, or a service manager, Python's default handler raises
+    KeyboardInterrupt out of the event loop; ``start_ioloop`` catches it and returns, so
+    ``cleanup_extensions`` never runs and our backend processes (with the calls they run),
+    SSH connections and job watchers were left behind. The default handler is replaced by
+    the server's own ``_signal_stop`` (its SIGTERM handler); a handler someone else set
+    (the terminal prompt, an embedding application) is left alone.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal.signal works in the main thread only (an embedding application)
+    stop = getattr(serverapp, "_signal_stop", None)
+    if stop is None or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return
+    signal.signal(signal.SIGINT, stop)
+    log.debug("jupyter_rpc: SIGINT stops the server through its cleanup (no terminal)")
 
 
 def _check_entries(
