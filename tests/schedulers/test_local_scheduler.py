@@ -220,13 +220,19 @@ async def test_array_tasks_get_their_index(tmp_path, workdir):
 
 
 @pytest.mark.asyncio
-async def test_restart_keeps_history_and_marks_running_jobs_failed(tmp_path, workdir):
+async def test_restart_keeps_history_fails_unstarted_jobs_and_cancels_waiting_ones(
+    tmp_path, workdir
+):
+    """A stop between a job's claim and its process start: that job is failed ('server
+    stopped'), the one waiting for a slot cancelled, the ended one kept, ids go on. Jobs whose
+    process runs outlive the stop and are re-adopted (tests/schedulers/test_local_readoption.py)."""
     scheduler = make(tmp_path, workdir, max_running=1)
     done = await scheduler.submit(JobSpec(script="exit 3\n"))
     await wait_state(scheduler, done, {"failed"})
     running = await scheduler.submit(JobSpec(script="sleep 30\n"))
     waiting = await scheduler.submit(JobSpec(script="true\n"))
-    await wait_state(scheduler, running, {"running"})
+    assert (await scheduler.get_job(running)).state == "running"  # claimed: the slot is its
+    assert scheduler._tasks[running].pid is None, "its process started before the stop"
     await scheduler.close()
     stored = json.loads((tmp_path / "state" / running / "job.json").read_text())
     assert stored["records"][0]["state"] == "failed"
