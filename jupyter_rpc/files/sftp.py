@@ -30,6 +30,9 @@ from .registry import FilesContext
 
 T = TypeVar("T")
 
+#: A temporary file's attributes when it is created: the user's only while in flight.
+_PRIVATE = SFTPAttrs(permissions=0o600)
+
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncssh.SFTPConnectionLost,
     asyncssh.SFTPNoConnection,
@@ -79,6 +82,7 @@ class SFTPFiles(RemoteFiles):
         self._uploads: dict[str, P.Upload] = {}
         self._debris: set[str] = set()  # temporary files a dropped connection left behind
         self._cleanups: set[asyncio.Future[None]] = set()
+        self._new_mode: int | None = None  # what a file the user creates gets (_new_file_mode)
 
     # --- plumbing -------------------------------------------------------------------
 
@@ -541,6 +545,34 @@ class SFTPFiles(RemoteFiles):
         except (asyncssh.Error, OSError, EOFError, asyncio.TimeoutError) as exc:
             raise self._map(exc, drive, "write") from None
 
+    async def _open_private(self, sftp: SFTPClient, drive: str, temp: str) -> SFTPClientFile:
+        """Create a temporary file 0600: a file in flight is the user's only (as LocalFiles'
+        are); it gets its final mode just before it is renamed into place."""
+        return await self._call(drive, "write", sftp.open(temp, "xb", attrs=_PRIVATE, block_size=0))
+
+    async def _new_file_mode(self, sftp: SFTPClient, drive: str, temp: str) -> int:
+        """The mode a file the user creates on this server gets: 0666 less the SFTP
+        server's umask, which SFTP does not tell. Learnt once from an empty file created
+        beside ``temp`` without a mode (it holds nothing), then removed."""
+        if self._new_mode is None:
+            probe = f"{temp}-mode"
+            f = await self._call(drive, "write", sftp.open(probe, "xb", block_size=0))
+            try:
+                attrs = await self._call(drive, "write", f.stat())
+            finally:
+                await self._close_quietly(f)
+                await self._remove_temp(sftp, probe)
+            self._new_mode = stat_mod.S_IMODE(attrs.permissions or 0o644)
+        return self._new_mode
+
+    async def _final_mode(
+        self, sftp: SFTPClient, drive: str, temp: str, replaced: SFTPAttrs | None
+    ) -> int:
+        """The replaced file's permission bits, or a new file's (:meth:`_new_file_mode`)."""
+        if replaced is not None and replaced.permissions is not None:
+            return stat_mod.S_IMODE(replaced.permissions)
+        return await self._new_file_mode(sftp, drive, temp)
+
     async def _commit(
         self, sftp: SFTPClient, drive: str, temp: str, target: str, create_only: bool
     ) -> None:
@@ -571,12 +603,12 @@ class SFTPFiles(RemoteFiles):
             raise P.exists(drive)
         P.check_expected_mtime(drive, self._mtime(attrs), expected_mtime)
         temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
-        f = await self._call(drive, "write", sftp.open(temp, "xb", block_size=0))
+        mode = await self._final_mode(sftp, drive, temp, attrs)
+        f = await self._open_private(sftp, drive, temp)
         try:
             try:
                 await self._pipelined_write(sftp, f, drive, chunks)
-                if attrs is not None and attrs.permissions is not None:
-                    await self._call(drive, "write", f.chmod(stat_mod.S_IMODE(attrs.permissions)))
+                await self._call(drive, "write", f.chmod(mode))
                 await self._fsync(f, drive)
             except RPCError as exc:
                 raise await self._no_space_check(sftp, drive, temp, exc) from None
@@ -617,10 +649,10 @@ class SFTPFiles(RemoteFiles):
         await self._sweep(sftp)
         parsed, target, attrs = await self._write_target(sftp, path)
         temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
-        f = await self._call(parsed.drive, "write", sftp.open(temp, "xb"))
+        mode = await self._final_mode(sftp, parsed.drive, temp, attrs)
+        f = await self._open_private(sftp, parsed.drive, temp)
         await self._close_quietly(f)
         upload_id = secrets.token_urlsafe(16)
-        mode = stat_mod.S_IMODE(attrs.permissions) if attrs and attrs.permissions else None
         self._uploads[upload_id] = P.Upload(parsed.drive, target, temp, mode=mode)
         return upload_id
 
@@ -748,9 +780,10 @@ class SFTPFiles(RemoteFiles):
         if attrs is not None:
             raise P.exists(parsed.drive)
         temp = posixpath.join(posixpath.dirname(target), P.temp_name(posixpath.basename(target)))
+        mode = await self._new_file_mode(sftp, parsed.drive, temp)
         fin = await self._call(path, "read", sftp.open(src, "rb", block_size=0))
         try:
-            fout = await self._call(parsed.drive, "write", sftp.open(temp, "xb", block_size=0))
+            fout = await self._open_private(sftp, parsed.drive, temp)
             try:
                 try:
                     # copy-data is one request however large the file: allow 20 MB/s at least
@@ -758,6 +791,8 @@ class SFTPFiles(RemoteFiles):
                 except (asyncssh.Error, OSError, EOFError, asyncio.TimeoutError) as exc:
                     mapped = self._map(exc, parsed.drive, "copy")
                     raise await self._no_space_check(sftp, parsed.drive, temp, mapped) from None
+                else:
+                    await self._call(parsed.drive, "write", fout.chmod(mode))
                 finally:
                     await self._close_quietly(fout)
                 await self._commit(sftp, parsed.drive, temp, target, True)

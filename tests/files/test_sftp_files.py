@@ -327,3 +327,56 @@ async def test_job_output_outside_roots_read_without_roots_check(remote: Remote)
     version = b"".join([c async for c in f.read_chunks("/proc/version", check_roots=False)])
     assert version.startswith(b"Linux version")
     await expect_error("files.outside_roots", f.read_text("/usr/lib/os-release", limit=10_000))
+
+
+async def _modes(remote: Remote) -> dict[str, int]:
+    """Each file of the folder under test: its permission bits, seen over the second pool."""
+    sftp = await remote.spy_pool.sftp(remote.target)
+    folder = f"{await sftp.realpath('.')}/{remote.folder}"
+    return {
+        name: (await sftp.lstat(f"{folder}/{name}")).permissions & 0o777
+        for name in await remote.names()
+    }
+
+
+async def _new_file_mode(remote: Remote) -> int:
+    """What a file created there by the user gets (0666 less sshd's umask)."""
+    sftp = await remote.spy_pool.sftp(remote.target)
+    path = f"{await sftp.realpath('.')}/{remote.folder}/probe"
+    await (await sftp.open(path, "wb")).close()
+    mode = (await sftp.stat(path)).permissions & 0o777
+    await sftp.remove(path)
+    return int(mode)
+
+
+async def test_temporary_files_are_private_while_in_flight(remote: Remote) -> None:
+    """An upload's or save's temporary file is 0600 until it is complete (others on the
+    login node could read a half-written file); then it has the replaced file's mode or,
+    new, what a file the user creates there gets."""
+    f = remote.files
+    new_mode = await _new_file_mode(remote)
+    assert new_mode & 0o044, f"the test bed's umask hides files anyway ({oct(new_mode)})"
+    upload_id = await f.begin_upload("t/up.bin")
+    await f.append_upload(upload_id, b"x" * CHUNK_SIZE)
+    temps = {n: m for n, m in (await _modes(remote)).items() if TEMP_MARK in n}
+    assert list(temps.values()) == [0o600], {n: oct(m) for n, m in temps.items()}
+    await f.finish_upload(upload_id)
+    assert (await _modes(remote)) == {"up.bin": new_mode}
+
+    seen: list[int] = []
+
+    async def watched() -> AsyncIterator[bytes]:
+        yield b"a" * CHUNK_SIZE
+        seen.extend(m for n, m in (await _modes(remote)).items() if TEMP_MARK in n)
+        yield b"b"
+
+    await f.write_chunks("t/saved.txt", watched())
+    assert seen == [0o600], [oct(m) for m in seen]
+    assert (await _modes(remote))["saved.txt"] == new_mode
+    sftp = await remote.spy_pool.sftp(remote.target)
+    await sftp.chmod(f"{await sftp.realpath('.')}/{remote.folder}/saved.txt", 0o640)
+    seen.clear()
+    await f.write_chunks("t/saved.txt", watched())
+    assert seen == [0o600] and (await _modes(remote))["saved.txt"] == 0o640
+    await f.copy("t/saved.txt", "t/copy.txt")  # a new file: the user's mode, not 0600
+    assert (await _modes(remote))["copy.txt"] == new_mode
