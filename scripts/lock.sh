@@ -33,4 +33,5 @@ compile requirements/backend.txt packages/jupyter-rpc-backend/pyproject.toml "$@
 compile requirements/runtime.txt pyproject.toml "${OURS[@]}" "$@"
 compile requirements/dev.txt pyproject.toml --extra test --extra ui requirements/tools.in "${OURS[@]}" "$@"
 compile tests/dasf/requirements.txt tests/dasf/requirements.in "$@"
+compile requirements/hub.txt pyproject.toml requirements/hub.in "${OURS[@]}" "$@"   # tests/hub/bed
 say "Locks written; commit them with the change that needed them"

@@ -30,6 +30,7 @@ pytest_plugins = ("pytest_jupyter.jupyter_server", "tests.fixtures.hpc")
 TESTBED_MARKERS = {
     "hpc": ("hpc_testbed",),
     "dasf": ("dasf_env",),
+    "hub": ("hub",),
 }
 
 
