@@ -25,6 +25,7 @@ from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
+from .ssh.target import configure as configure_ssh_config
 
 #: The embedded default: the example backend as a local process.
 EXAMPLES = {
@@ -147,6 +148,18 @@ class RPCApp(ExtensionApp):
         help="Whether users may add their own SSH clusters from the UI (kept in their Jupyter data directory).",
     )
 
+    user_ssh_config = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="Whether a site cluster without its own 'ssh_config' path reads the server "
+        "user's ~/.ssh/config. The user can write that file (the files API, a terminal), and "
+        "its ProxyCommand and 'Match exec' run on this server at each connect, so on a hub, "
+        "where a user may have 'write' without 'execute', it is not read. None (default): "
+        "read it, except under JupyterHub (JUPYTERHUB_SERVICE_PREFIX or JUPYTERHUB_API_TOKEN "
+        "set); True or False decide. A site's own ssh_config path is always read.",
+    )
+
     jobs_refresh_min = Float(
         5.0,
         config=True,
@@ -250,6 +263,7 @@ class RPCApp(ExtensionApp):
                 f"jupyter_rpc is not started: its configuration is invalid: {self._config_error}"
             )
         configure_child_env(self.child_env_drop, self.child_env_keep)
+        configure_ssh_config(_reads_user_ssh_config(self.user_ssh_config))
         try:  # what it holds is the user's only (0700), an older version's folder too
             private_dir(self._state_path())
         except OSError as exc:  # its users (local jobs, user clusters) say so when used
@@ -304,6 +318,13 @@ class RPCApp(ExtensionApp):
         await self.services.contents.close()
         await self.services.clusters.close()
         self.log.info("jupyter_rpc: stopped (backends ended, connections closed)")
+
+
+def _reads_user_ssh_config(setting: bool | None) -> bool:
+    """``RPCApp.user_ssh_config`` resolved: None means yes, except under JupyterHub."""
+    if setting is not None:
+        return setting
+    return not any(os.environ.get(n) for n in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTERHUB_API_TOKEN"))
 
 
 def _stop_on_sigint(serverapp: Any, log: Any) -> None:

@@ -17,8 +17,23 @@ _HOP = re.compile(
 )
 
 
+#: Whether a site cluster without its own ``ssh_config`` path reads ``~/.ssh/config``
+#: (``RPCApp.user_ssh_config``, set by the app as it starts: one per process).
+_read_user_config = True
+
+
+def configure(read_user_config: bool) -> None:
+    """Set whether :func:`default_ssh_config` gives ``~/.ssh/config`` (the app, at start)."""
+    global _read_user_config
+    _read_user_config = read_user_config
+
+
 def default_ssh_config() -> tuple[str, ...]:
-    """``~/.ssh/config`` when it exists."""
+    """``~/.ssh/config`` when it exists and the site lets it be read: the server's user can
+    write it (the files API, a terminal), and its ``ProxyCommand``, ``Match exec`` and
+    ``Include`` run or read what they name when a connection is made."""
+    if not _read_user_config:
+        return ()
     path = os.path.expanduser("~/.ssh/config")
     return (path,) if os.path.isfile(path) else ()
 
