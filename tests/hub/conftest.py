@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -270,7 +271,16 @@ class Client:
         self, method: str, *path: str, body: Any = None, xsrf: bool = True, **kw: Any
     ) -> tuple[int, Any]:
         headers = dict(kw.pop("headers", {}))
-        xsrf_cookie = self.session.cookies.get("_xsrf")
+        # a browser's page sends its server's _xsrf cookie (the hub has one of its own)
+        here = urllib.parse.urlsplit(self.base).path
+        xsrf_cookie = next(
+            (
+                c.value
+                for c in sorted(self.session.cookies, key=lambda c: -len(c.path))
+                if c.name == "_xsrf" and here.startswith(c.path)
+            ),
+            None,
+        )
         if xsrf and xsrf_cookie:
             headers["X-XSRFToken"] = xsrf_cookie
         response = self.session.request(
