@@ -25,6 +25,7 @@ from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
+from .services.terminals import TerminalService, TerminalSettings
 from .ssh.target import configure as configure_ssh_config
 
 #: The embedded default: the example backend as a local process.
@@ -135,7 +136,8 @@ class RPCApp(ExtensionApp):
         {"home": "~", "scratch": "/scratch/$USER"}), 'files' (how the roots are reached:
         "local" without 'host', "sftp" with one; the defaults), 'submit' (per submit-form field:
         "default", "enum", "minimum", "maximum", "const", "hidden"), 'display_name',
-        'description', 'max_channels', 'connect_timeout', 'command_timeout'.
+        'description', 'max_channels', 'connect_timeout', 'command_timeout', 'allow_terminals'
+        (false: no terminals on this cluster; default true).
         The default is this machine only; setting this replaces it.
         Example: {"levante": {"host": "levante.dkrz.de", "user": "k123456",
                   "scheduler": "slurm", "roots": {"home": "~", "work": "/work/bb1234"},
@@ -226,6 +228,36 @@ class RPCApp(ExtensionApp):
         "matches them (names or shell patterns, case ignored), e.g. ['JUPYTERHUB_API_TOKEN'].",
     )
 
+    terminal_scrollback = Int(
+        1024 * 1024,
+        config=True,
+        help="Bytes of a terminal's output the server keeps and replays to a browser that "
+        "reattaches (a reload, a dropped network). 0 keeps none.",
+    )
+
+    terminal_idle_timeout = Float(
+        None,
+        allow_none=True,
+        config=True,
+        help="Seconds a terminal may go without input or output before the server ends it "
+        "(its shell hung up). None (the default): never.",
+    )
+
+    max_terminals = Int(
+        20,
+        config=True,
+        help="Open terminals per user, all clusters together; one more gets 409 "
+        "terminal.too_many. (An SSH cluster also keeps two of its max_channels for jobs "
+        "and files.)",
+    )
+
+    allow_user_cluster_terminals = Bool(
+        True,
+        config=True,
+        help="Whether users may open terminals on the clusters they add themselves. A site "
+        "cluster says so itself ('allow_terminals' in RPCApp.clusters, default true).",
+    )
+
     #: The configuration error that stopped this extension's config from loading, if any.
     _config_error: Exception | None = None
 
@@ -295,6 +327,15 @@ class RPCApp(ExtensionApp):
             contents=ContentsService(max_open_size=self.max_open_size),
             jobs=JobsService(),
             max_upload_size=self.max_upload_size,
+            terminals=TerminalService(
+                clusters,
+                TerminalSettings(
+                    scrollback=max(0, self.terminal_scrollback),
+                    idle_timeout=self.terminal_idle_timeout or None,
+                    max_per_user=self.max_terminals,
+                    allow_user_clusters=self.allow_user_cluster_terminals,
+                ),
+            ),
         )
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")
         self.log.info("jupyter_rpc: clusters %s", ", ".join(c.name for c in clusters) or "(none)")
@@ -313,6 +354,8 @@ class RPCApp(ExtensionApp):
         waits)."""
         if getattr(self, "services", None) is None:  # never started (a config error)
             return
+        if self.services.terminals is not None:  # their shells hung up first
+            await self.services.terminals.close()
         await self.services.calls.close()
         await self.services.backends.close()
         await self.services.contents.close()

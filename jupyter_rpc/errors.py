@@ -181,6 +181,23 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("cluster.command_not_found", 503, "A scheduler command is not installed on the cluster."),
     _E("cluster.channel_refused", 502, "The SSH server refused to open another channel."),
     _E(
+        "terminal.refused",
+        403,
+        "Terminals are turned off for this cluster (its `allow_terminals`, or "
+        "`RPCApp.allow_user_cluster_terminals` for a cluster a user added), or the shell could not start.",
+    ),
+    _E(
+        "terminal.too_many",
+        409,
+        "The user has `RPCApp.max_terminals` terminals open, or the cluster's SSH connection has "
+        "no channel left for another (`max_channels`, two kept for jobs and files).",
+    ),
+    _E(
+        "terminal.not_found",
+        404,
+        "There is no open terminal of that name (it ended, or the server restarted).",
+    ),
+    _E(
         "ssh.host_unknown",
         428,
         "The host key is not known: `details` has `host`, `port`, `key_type` and `fingerprint` to trust.",

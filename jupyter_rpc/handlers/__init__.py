@@ -31,12 +31,14 @@ from .functions import (
     NotFoundHandler,
     RootHandler,
 )
+from .terminals import TerminalHandler, TerminalsHandler, TerminalSocketHandler
 
 NAME = r"(?P<backend>[^/]+)"
 CALL_ID = r"(?P<call_id>[^/]+)"
 CLUSTER = r"(?P<cluster>[^/]+)"
 JOB = r"(?P<job_id>[^/]+)"
 PATH = r"(?P<path>.*)"
+TERMINAL = r"(?P<terminal>[^/]+)"
 C = "/jupyter-rpc/clusters"
 
 
@@ -67,6 +69,9 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/files/?{PATH}", FilesHandler),
         (rf"{C}/{CLUSTER}/download/{PATH}", DownloadHandler),
         (rf"{C}/{CLUSTER}/upload/{PATH}", UploadHandler),
+        (rf"{C}/{CLUSTER}/terminals/?", TerminalsHandler),
+        (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/?", TerminalHandler),
+        (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/websocket/?", TerminalSocketHandler),  # type: ignore[list-item]
         (r"/jupyter-rpc/(?P<path>.*)", NotFoundHandler),
     ]
     return [(pattern, handler, kwargs) for pattern, handler in table]

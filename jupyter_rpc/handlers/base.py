@@ -22,6 +22,7 @@ from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
+from ..services.terminals import TerminalService
 from .body import BoundedBody
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
@@ -98,6 +99,8 @@ class Services:
     jobs: JobsService = field(default_factory=JobsService)
     #: Largest streamed upload (bytes): tornado's body limit for the upload route.
     max_upload_size: int = 100 * 1024 * 1024 * 1024
+    #: Terminals on clusters (issue 19).
+    terminals: TerminalService | None = None
 
 
 class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]

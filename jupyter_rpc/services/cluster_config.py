@@ -75,6 +75,7 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         "connect_timeout": {"type": "number", "exclusiveMinimum": 0},
         "command_timeout": {"type": "number", "exclusiveMinimum": 0},
         "kill_grace": {"type": "number", "minimum": 0, "maximum": 600},
+        "allow_terminals": {"type": "boolean"},
     },
     "additionalProperties": False,
 }
@@ -88,7 +89,8 @@ USER_CLUSTER_SCHEMA: dict[str, Any] = {
         **{
             k: v
             for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items()
-            if k not in ("submit", "kill_grace")  # admin only; kill_grace: local jobs only
+            # admin only (kill_grace: local jobs only)
+            if k not in ("submit", "kill_grace", "allow_terminals")
         },
         "scheduler": {"enum": schedulers.names(remote=True)},
         "files": {"enum": files.names(remote=True)},

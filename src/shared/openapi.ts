@@ -54,6 +54,9 @@ export type ErrorCode =
   | 'cluster.command_failed'
   | 'cluster.command_not_found'
   | 'cluster.channel_refused'
+  | 'terminal.refused'
+  | 'terminal.too_many'
+  | 'terminal.not_found'
   | 'ssh.host_unknown'
   | 'ssh.auth_required'
   | 'ssh.host_key_changed'
@@ -368,6 +371,35 @@ export interface IJobInfo {
   array_task_id: string;
   /** More detail for the detail view. */
   extra: { [key: string]: unknown };
+}
+
+export interface ITerminalRequest {
+  /**
+   * A drive path of a folder (`home/run`) the shell starts in; default where a
+   * login starts.
+   */
+  cwd?: string;
+  cols?: number;
+  rows?: number;
+}
+
+export interface ITerminal {
+  name: string;
+  cluster: string;
+  /** The drive path it started in (`""`: where a login starts). */
+  cwd: string;
+  /** The account the shell runs as. */
+  user: string;
+  /** Epoch seconds. */
+  created: number;
+  /** Websockets attached now. */
+  clients: number;
+  /** Seconds since the last input or output. */
+  idle: number;
+}
+
+export interface ITerminalList {
+  terminals: ITerminal[];
 }
 
 export interface IJobList {
@@ -1217,6 +1249,128 @@ export interface IOperations {
       503: IErrorBody;
       504: IErrorBody;
       507: IErrorBody;
+    };
+  };
+  /** The user's open terminals of the cluster (docs/terminals.md). */
+  listTerminals: {
+    method: 'GET';
+    path: '/clusters/{cluster}/terminals';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    responses: {
+      200: ITerminalList;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Open a terminal (a login shell on a PTY; on an SSH cluster a channel of the
+   * pooled connection).
+   */
+  openTerminal: {
+    method: 'POST';
+    path: '/clusters/{cluster}/terminals';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    body: ITerminalRequest;
+    responses: {
+      201: ITerminal;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+      413: IErrorBody;
+    };
+  };
+  /** One open terminal. */
+  getTerminal: {
+    method: 'GET';
+    path: '/clusters/{cluster}/terminals/{terminal}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A terminal's name (from `POST .../terminals`). */
+      terminal: string;
+    };
+    responses: {
+      200: ITerminal;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** End a terminal; its shell and process group are hung up (SIGHUP). */
+  endTerminal: {
+    method: 'DELETE';
+    path: '/clusters/{cluster}/terminals/{terminal}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A terminal's name (from `POST .../terminals`). */
+      terminal: string;
+    };
+    responses: {
+      204: null;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * The terminal's websocket (JupyterLab's terminal messages as JSON text
+   * frames). In: `["stdin", text]`, `["set_size", rows, cols]`,
+   * `["disconnect"]` (detach; the shell goes on). Out: the kept scrollback
+   * first, then `["stdout", text]`; `["disconnect", 1]` when the shell ended.
+   * The server pings it every `ServerApp.ws_ping_interval` ms.
+   */
+  terminalWebsocket: {
+    method: 'GET';
+    path: '/clusters/{cluster}/terminals/{terminal}/websocket';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A terminal's name (from `POST .../terminals`). */
+      terminal: string;
+    };
+    responses: {
+      101: null;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
     };
   };
 }

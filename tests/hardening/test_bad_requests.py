@@ -71,6 +71,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/clusters/{cluster}/files/{path}"): {"type": SLOT},
     ("PATCH", "/clusters/{cluster}/files/{path}"): {"path": SLOT},
+    ("POST", "/clusters/{cluster}/terminals"): {"cols": SLOT},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -84,6 +85,7 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("PUT", "/clusters/{cluster}/files/{path}"): b'{"text": 1}',  # text content: a string
     ("POST", "/clusters/{cluster}/files/{path}"): b'"folder"',  # enum
     ("PATCH", "/clusters/{cluster}/files/{path}"): b"42",  # string
+    ("POST", "/clusters/{cluster}/terminals"): b'"wide"',  # integer
 }
 
 DEEP = 100_000
@@ -132,6 +134,7 @@ PATH_VALUES: dict[str, dict[str, str]] = {
         "10k-chars": "x" * 10_000,
         "dotdot": "..%2F..",
     },
+    "terminal": {"unknown": "no-such-terminal", "nul": "%00", "10k-chars": "x" * 10_000},
     "path": {
         "dotdot": "..%2F..%2F..%2Fetc%2Fpasswd",
         "climbs-out": "home%2F..%2F..%2F..%2Fetc",
@@ -251,6 +254,7 @@ class Corpus:
             "call_id": self.call_id,
             "job_id": self.job_id,
             "path": "home/data/corpus.txt",
+            "terminal": "no-such-terminal",
             **(override or {}),
         }
         return template.lstrip("/").format(**values)

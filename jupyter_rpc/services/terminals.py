@@ -1,0 +1,511 @@
+"""Terminals on clusters: a login shell on a PTY, on the pooled SSH connection of an SSH
+cluster or on this machine for a local one, kept by the server so a reload reattaches.
+
+A :class:`Terminal` reads its PTY for as long as it lives, whether or not a browser is
+attached: what it printed goes to every attached client and into a bounded scrollback
+(``RPCApp.terminal_scrollback`` bytes) that a client attaching later gets first. It ends
+when its shell exits, on ``DELETE``, when the server stops (:meth:`TerminalService.close`),
+when the SSH connection drops, or after ``RPCApp.terminal_idle_timeout`` seconds without
+input or output; ending it hangs up the PTY (the shell and its process group get SIGHUP,
+and a local shell's process group SIGKILL after a grace period).
+
+The wire messages are JupyterLab's (``["stdin", text]``, ``["set_size", rows, cols]``
+in; ``["stdout", text]``, ``["disconnect", 1]`` out); the websocket handler only moves
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import fcntl
+import logging
+import os
+import secrets
+import shlex
+import signal
+import struct
+import termios
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ..errors import Conflict, InvalidRequest, NotFound, RPCError
+from ..private import child_environment
+from ..ssh.channels import LOGIN_SHELL, TERM_TYPE, open_pty
+from .clusters import Cluster, ClusterRegistry
+
+log = logging.getLogger(__name__)
+
+#: Slots of a cluster's SSH connection (``max_channels``) a terminal never takes: jobs,
+#: files and calls keep working however many terminals are open.
+RESERVED_CHANNELS = 2
+
+#: Seconds a local shell's process group has after SIGHUP before it is killed.
+KILL_GRACE = 2.0
+
+#: Largest window a client may ask for (xterm.js goes far below this).
+MAX_SIZE = 1000
+
+
+class PTY(Protocol):
+    """What a terminal needs of its PTY (an SSH channel or a local one)."""
+
+    async def read(self, size: int = 65536) -> bytes: ...
+
+    def write(self, data: bytes) -> None: ...
+
+    def resize(self, cols: int, rows: int) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def wait_closed(self, timeout: float = 5.0) -> None: ...
+
+
+#: A client's sink: one message (a list) at a time.
+Sink = Callable[[list[Any]], None]
+
+
+@dataclass
+class TerminalSettings:
+    """The site's terminal settings (``RPCApp.terminal_*``)."""
+
+    #: Bytes of output kept per terminal and replayed to a client that attaches.
+    scrollback: int = 1024 * 1024
+    #: Seconds without input or output after which a terminal ends (``None``: never).
+    idle_timeout: float | None = None
+    #: Open terminals of the server's user (all clusters together).
+    max_per_user: int = 20
+    #: Whether terminals may be opened on the clusters users add themselves.
+    allow_user_clusters: bool = True
+
+
+class Terminal:
+    """One shell on a PTY, its scrollback and the clients attached to it."""
+
+    def __init__(
+        self, name: str, cluster: Cluster, owner: str, cwd: str, pty: PTY, scrollback: int
+    ) -> None:
+        self.name = name
+        self.cluster = cluster
+        self.owner = owner
+        self.cwd = cwd
+        self.created = time.time()
+        self.last_activity = time.monotonic()
+        self._pty = pty
+        self._limit = scrollback
+        self._buffer = bytearray()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._sinks: list[Sink] = []
+        self._ended = asyncio.get_running_loop().create_future()
+        self._pump = asyncio.get_running_loop().create_task(
+            self._read_all(), name=f"terminal {cluster.name}/{name}"
+        )
+
+    # -- output --------------------------------------------------------------------
+
+    async def _read_all(self) -> None:
+        try:
+            while True:
+                data = await self._pty.read(65536)
+                if not data:
+                    break
+                self.last_activity = time.monotonic()
+                self._keep(data)
+                text = self._decoder.decode(data)
+                if text:
+                    for sink in list(self._sinks):
+                        sink(["stdout", text])
+        except Exception:  # noqa: BLE001 - a terminal's end is logged, never raised
+            log.exception("terminal %s/%s: reading failed", self.cluster.name, self.name)
+        finally:
+            if not self._ended.done():
+                self._ended.set_result(None)
+            for sink in list(self._sinks):
+                sink(["disconnect", 1])
+            self._sinks.clear()
+
+    def _keep(self, data: bytes) -> None:
+        self._buffer += data
+        extra = len(self._buffer) - self._limit
+        if extra > 0:
+            del self._buffer[:extra]
+
+    def scrollback(self) -> str:
+        """The kept output as text: from the first whole UTF-8 character, up to what the
+        clients were sent (a character still incomplete is not)."""
+        start = 0
+        while start < len(self._buffer) and start < 4 and 0x80 <= self._buffer[start] < 0xC0:
+            start += 1
+        pending = len(self._decoder.getstate()[0])
+        end = len(self._buffer) - pending
+        return bytes(self._buffer[start:end]).decode("utf-8", "replace")
+
+    # -- clients -------------------------------------------------------------------
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.done()
+
+    def attach(self, sink: Sink) -> None:
+        """Send ``sink`` the scrollback, then everything the shell prints until it
+        detaches; ``["disconnect", 1]`` if the shell has ended."""
+        text = self.scrollback()
+        if text:
+            sink(["stdout", text])
+        if self.ended:
+            sink(["disconnect", 1])
+            return
+        self._sinks.append(sink)
+
+    def detach(self, sink: Sink) -> None:
+        with contextlib.suppress(ValueError):
+            self._sinks.remove(sink)
+
+    @property
+    def clients(self) -> int:
+        return len(self._sinks)
+
+    def receive(self, message: Any) -> None:
+        """One message of a client: ``["stdin", text]`` or ``["set_size", rows, cols,
+        ...]``; anything else is ignored, as is input to a shell that ended."""
+        if not isinstance(message, list) or not message or self.ended:
+            return
+        kind = message[0]
+        if kind == "stdin" and len(message) >= 2 and isinstance(message[1], str):
+            self.last_activity = time.monotonic()
+            self._pty.write(message[1].encode("utf-8", "replace"))
+        elif kind == "set_size" and len(message) >= 3:
+            rows, cols = message[1], message[2]
+            if _size_ok(rows) and _size_ok(cols):
+                self._pty.resize(int(cols), int(rows))
+
+    # -- end -------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Hang up and wait (bounded) until the PTY is gone."""
+        self._pty.close()
+        await self._pty.wait_closed()
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._pump), 5.0)
+        if not self._pump.done():
+            self._pump.cancel()
+
+    async def wait_ended(self) -> None:
+        await asyncio.shield(self._ended)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "cluster": self.cluster.name,
+            "cwd": self.cwd,
+            "user": self.cluster.user_name(),
+            "created": self.created,
+            "clients": self.clients,
+            "idle": round(max(0.0, time.monotonic() - self.last_activity), 1),
+        }
+
+
+def _size_ok(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_SIZE
+
+
+class TerminalService:
+    """The open terminals of every cluster.
+
+    A Jupyter server is one user's (JupyterHub starts one per user and lets only those
+    its scopes allow reach it), so every terminal of this server is that user's; who
+    opened one (``owner``, the authenticated name) is kept for the log and the count."""
+
+    def __init__(self, clusters: ClusterRegistry, settings: TerminalSettings | None = None):
+        self.clusters = clusters
+        self.settings = settings or TerminalSettings()
+        self._terminals: dict[tuple[str, str], Terminal] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reaper: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # -- policy ------------------------------------------------------------------------
+
+    def _allowed(self, cluster: Cluster) -> None:
+        allowed = cluster.config.get("allow_terminals")
+        if cluster.source == "user" and not self.settings.allow_user_clusters:
+            allowed = False
+        if allowed is False:
+            why = (
+                "the server's administrator turned off terminals on clusters you add"
+                if cluster.source == "user" and not self.settings.allow_user_clusters
+                else "its configuration says allow_terminals: false"
+            )
+            raise RPCError(
+                f"Terminals are turned off for cluster '{cluster.name}': {why}.",
+                code="terminal.refused",
+                status=403,
+                details={"cluster": cluster.name},
+            )
+
+    def _count(self, owner: str, cluster: Cluster) -> None:
+        mine = list(self._terminals.values())  # one server is one user's
+        limit = self.settings.max_per_user
+        if len(mine) >= limit:
+            raise Conflict(
+                f"You have {len(mine)} terminals open, the most this server allows "
+                f"(RPCApp.max_terminals = {limit}); close one first.",
+                code="terminal.too_many",
+                details={"limit": limit, "open": len(mine)},
+            )
+        if cluster.target is not None:
+            here = sum(1 for t in self._terminals.values() if t.cluster is cluster)
+            room = cluster.target.max_channels - RESERVED_CHANNELS
+            if here >= room:
+                raise Conflict(
+                    f"Cluster '{cluster.name}' has {here} terminals open, all its SSH "
+                    f"connection can carry beside jobs and files (max_channels = "
+                    f"{cluster.target.max_channels}, {RESERVED_CHANNELS} kept for them); "
+                    "close one, or ask for a higher max_channels.",
+                    code="terminal.too_many",
+                    details={"cluster": cluster.name, "limit": max(room, 0), "open": here},
+                )
+
+    # -- operations ----------------------------------------------------------------------
+
+    async def open(
+        self,
+        cluster_name: str,
+        owner: str,
+        *,
+        cwd: str | None = None,
+        cols: int = 80,
+        rows: int = 24,
+    ) -> Terminal:
+        """A new terminal on ``cluster_name`` for ``owner``, in the drive folder ``cwd``
+        (a path of the cluster's files, ``home/data``; default: where a login starts)."""
+        if self._closing:
+            raise RPCError("The server is stopping.", code="terminal.refused", status=403)
+        cluster = self.clusters.get(cluster_name)
+        self._allowed(cluster)
+        self._count(owner, cluster)
+        real = await self._folder(cluster, cwd) if cwd else ""
+        pty: PTY
+        if cluster.target is not None:
+            assert cluster.pool is not None
+            command = LOGIN_SHELL if not real else f"cd -- {shlex.quote(real)} && {LOGIN_SHELL}"
+            pty = await open_pty(cluster.pool, cluster.target, command, cols=cols, rows=rows)
+        else:
+            start = real or cluster.default_workdir() or _home()
+            pty = await LocalPTY.start(start, cols=cols, rows=rows)
+        self._count(owner, cluster)  # others may have opened some while this one started
+        name = secrets.token_hex(6)
+        terminal = Terminal(name, cluster, owner, cwd or "", pty, self.settings.scrollback)
+        self._terminals[(cluster.name, name)] = terminal
+        self._spawn(self._forget_when_ended(terminal), f"terminal end {name}")
+        if self.settings.idle_timeout and self._reaper is None:
+            self._reaper = self._spawn(self._reap_idle(), "terminal idle reaper")
+        log.info("terminal %s opened on %s for %s", name, cluster.name, owner)
+        return terminal
+
+    async def _folder(self, cluster: Cluster, cwd: str) -> str:
+        """The real path of the drive folder ``cwd`` (a folder within the roots)."""
+        path = cwd.strip("/")
+        entry = await cluster.files.stat(path)
+        if entry.type != "directory":
+            raise InvalidRequest(
+                f"'{cwd}' is not a folder: a terminal starts in a folder.",
+                code="request.schema",
+                details={"cwd": cwd},
+            )
+        return await cluster.files.real_path(path, must_exist=True)
+
+    def list(self, cluster_name: str) -> list[Terminal]:
+        """The open terminals of ``cluster_name``, oldest first."""
+        cluster = self.clusters.get(cluster_name)
+        return [t for (c, _), t in self._terminals.items() if c == cluster.name and not t.ended]
+
+    def get(self, cluster_name: str, name: str) -> Terminal:
+        """The open terminal ``name`` (``terminal.not_found``, 404, if there is none)."""
+        cluster = self.clusters.get(cluster_name)
+        terminal = self._terminals.get((cluster.name, name))
+        if terminal is None or terminal.ended:
+            raise NotFound(
+                f"There is no open terminal '{name}' on cluster '{cluster.name}' (it ended, "
+                "or the server restarted).",
+                code="terminal.not_found",
+                details={"cluster": cluster.name, "terminal": name},
+            )
+        return terminal
+
+    async def end(self, cluster_name: str, name: str) -> None:
+        """End a terminal: hang up its shell and wait (bounded) for the PTY to go."""
+        terminal = self.get(cluster_name, name)
+        self._terminals.pop((terminal.cluster.name, name), None)
+        await terminal.close()
+        log.info("terminal %s on %s ended", name, terminal.cluster.name)
+
+    async def close(self) -> None:
+        """End every terminal (the server is stopping)."""
+        self._closing = True
+        terminals = list(self._terminals.values())
+        self._terminals.clear()
+        if terminals:
+            await asyncio.gather(*(t.close() for t in terminals), return_exceptions=True)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+
+    # -- background ------------------------------------------------------------------------
+
+    async def _forget_when_ended(self, terminal: Terminal) -> None:
+        await terminal.wait_ended()
+        key = (terminal.cluster.name, terminal.name)
+        if self._terminals.get(key) is terminal:
+            del self._terminals[key]
+            await terminal.close()  # frees the channel slot (or reaps the local shell)
+            log.info("terminal %s on %s: its shell ended", terminal.name, terminal.cluster.name)
+
+    async def _reap_idle(self) -> None:
+        limit = self.settings.idle_timeout
+        assert limit
+        while True:
+            await asyncio.sleep(max(0.05, min(limit / 4, 30.0)))
+            now = time.monotonic()
+            for key, terminal in list(self._terminals.items()):
+                if now - terminal.last_activity > limit:
+                    log.info("terminal %s idle for %g s: ending it", key[1], limit)
+                    self._terminals.pop(key, None)
+                    self._spawn(terminal.close(), f"terminal idle close {key[1]}")
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+
+class LocalPTY:
+    """A login shell of this machine on a PTY of its own (a session leader with the PTY as
+    its controlling terminal), with the environment policy of :mod:`jupyter_rpc.private`:
+    none of the server's secrets."""
+
+    def __init__(self, process: asyncio.subprocess.Process, master: int) -> None:
+        self._process = process
+        self._master = master
+        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
+        self._out = bytearray()
+        self._closed = False
+        loop = asyncio.get_running_loop()
+        os.set_blocking(master, False)
+        loop.add_reader(master, self._readable)
+
+    @classmethod
+    async def start(cls, cwd: str, *, cols: int = 80, rows: int = 24) -> LocalPTY:
+        shell = os.environ.get("SHELL") or "/bin/sh"
+        env = child_environment()
+        env["TERM"] = TERM_TYPE
+        env.setdefault("LANG", "C.UTF-8")
+        env["PWD"] = cwd
+        for name in ("JPY_SESSION_NAME", "JPY_PARENT_PID"):
+            env.pop(name, None)
+        master, slave = os.openpty()
+        _set_size(master, cols, rows)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                shell,
+                "-l",
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                cwd=cwd,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_take_terminal,  # noqa: PLW1509 - the PTY as controlling terminal
+            )
+        except OSError as exc:
+            os.close(master)
+            raise RPCError(
+                f"The shell {shell} could not start in {cwd}: {exc.strerror or exc}.",
+                code="terminal.refused",
+                status=403,
+            ) from None
+        finally:
+            os.close(slave)
+        return cls(process, master)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._master, 65536)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: every holder of the other end closed it
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self._master)
+        self._queue.put_nowait(data)
+
+    async def read(self, size: int = 65536) -> bytes:
+        if self._closed and self._queue.empty():
+            return b""
+        return await self._queue.get()
+
+    def write(self, data: bytes) -> None:
+        if self._closed:
+            return
+        self._out += data
+        self._flush()
+
+    def _flush(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._out:
+                sent = os.write(self._master, self._out)
+                del self._out[:sent]
+        except BlockingIOError:
+            loop.add_writer(self._master, self._flush)
+            return
+        except OSError:
+            self._out.clear()
+        loop.remove_writer(self._master)
+
+    def resize(self, cols: int, rows: int) -> None:
+        if not self._closed:
+            with contextlib.suppress(OSError):
+                _set_size(self._master, cols, rows)
+
+    def close(self) -> None:
+        """Hang up: SIGHUP to the shell's process group, then the PTY closed."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGHUP)
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._master)
+        loop.remove_writer(self._master)
+        os.close(self._master)
+        self._queue.put_nowait(b"")
+
+    async def wait_closed(self, timeout: float = 5.0) -> None:
+        """Wait for the shell; its group is killed if it outlives ``KILL_GRACE``."""
+        try:
+            await asyncio.wait_for(self._process.wait(), min(timeout, KILL_GRACE))
+        except asyncio.TimeoutError:
+            pass
+        # What the shell left in its group (a job that ignored the hang-up) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._process.wait(), timeout)
+
+
+def _home() -> str:
+    return os.path.expanduser("~")
+
+
+def _take_terminal() -> None:  # pragma: no cover - runs in the child before exec
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _set_size(fd: int, cols: int, rows: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))

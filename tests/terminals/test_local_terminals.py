@@ -1,0 +1,156 @@
+"""Terminals of the local cluster through a real Jupyter server: a login shell on a PTY
+of this machine, in the folder asked for, without the server's secrets, reattached
+with its scrollback, ended by DELETE and by the server stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from typing import Any
+
+import pytest
+from jupyter_server.auth.authorizer import Authorizer
+from tornado.httpclient import HTTPClientError
+from traitlets import List, Unicode
+
+from tests.terminals.conftest import wait_gone
+
+
+class GrantingAuthorizer(Authorizer):
+    """Grants the configured actions, nothing else."""
+
+    granted = List(Unicode(), config=True)
+
+    def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
+        return action in self.granted
+
+
+@pytest.fixture
+def granted() -> list[str]:
+    return ["read", "write", "execute"]
+
+
+@pytest.fixture
+def jp_server_config(
+    jp_server_config: dict[str, Any],
+    home: pathlib.Path,
+    with_local_cluster: Any,
+    granted: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    monkeypatch.setenv("SHELL", "/bin/bash")
+    monkeypatch.setenv("MY_SECRET_TOKEN", "s3cr3t-terminal")
+    monkeypatch.setenv("JUPYTER_TOKEN", "the-servers-token")
+    config = with_local_cluster(jp_server_config, home)
+    config["ServerApp"] = {**config["ServerApp"], "authorizer_class": GrantingAuthorizer}
+    config["GrantingAuthorizer"] = {"granted": granted}
+    return config
+
+
+async def open_terminal(rpc: Any, **body: Any) -> dict[str, Any]:
+    status, model = await rpc("POST", "clusters", "local", "terminals", body=body)
+    assert status == 201, model
+    return model  # type: ignore[no-any-return]
+
+
+async def test_echo_cwd_size_and_no_secrets(rpc: Any, term_ws: Any, home: pathlib.Path) -> None:
+    model = await open_terminal(rpc, cwd="home/data")
+    assert model["cwd"] == "home/data" and model["cluster"] == "local"
+    term = await term_ws("local", model["name"])
+    await term.send("echo $((6*7))\r")
+    await term.expect(r"[\r\n]42\r?\n")
+    assert (await term.run("pwd")).strip() == str((home / "data").resolve())
+    assert (await term.run("echo $TERM")).strip() == "xterm-256color"
+    env = await term.run('echo "[$MY_SECRET_TOKEN][$JUPYTER_TOKEN]"')
+    assert env.strip() == "[][]", env
+    await term.set_size(40, 132)
+    assert (await term.run("tput cols; tput lines")).split() == ["132", "40"]
+    # UTF-8 both ways
+    assert (await term.run("echo héllo ✓ 日本")).strip() == "héllo ✓ 日本"
+
+
+async def test_ctrl_c_stops_a_foreground_command(rpc: Any, term_ws: Any) -> None:
+    term = await term_ws("local", (await open_terminal(rpc))["name"])
+    await term.send("sleep 100\r")
+    await asyncio.sleep(0.3)
+    await term.send("\x03")
+    await term.send("echo status=$?\r")
+    await term.expect(r"[\r\n]status=130\r?\n", timeout=3)
+
+
+async def test_reattach_same_shell_with_its_output(rpc: Any, term_ws: Any) -> None:
+    name = (await open_terminal(rpc))["name"]
+    first = await term_ws("local", name)
+    pid = (await first.run("echo $$")).strip()
+    await first.run("echo remember-$((1000+337))")
+    first.close()
+    await asyncio.sleep(0.2)
+    status, listing = await rpc("GET", "clusters", "local", "terminals")
+    assert status == 200 and [t["name"] for t in listing["terminals"]] == [name]
+    again = await term_ws("local", name)
+    await again.expect("remember-1337")  # the scrollback, replayed
+    assert (await again.run("echo $$")).strip() == pid
+
+
+async def test_delete_ends_the_shell_and_its_jobs(rpc: Any, term_ws: Any) -> None:
+    name = (await open_terminal(rpc))["name"]
+    term = await term_ws("local", name)
+    shell = int((await term.run("echo $$")).strip())
+    job = int((await term.run("sleep 300 & echo $!")).strip().splitlines()[-1])
+    status, _ = await rpc("DELETE", "clusters", "local", "terminals", name)
+    assert status == 204
+    assert await wait_gone([shell, job], 5.0) == []
+    status, err = await rpc("GET", "clusters", "local", "terminals", name)
+    assert status == 404 and err["code"] == "terminal.not_found", err
+    with pytest.raises(HTTPClientError) as info:
+        await term_ws("local", name)
+    assert info.value.code == 404
+
+
+async def test_exit_ends_the_terminal(rpc: Any, term_ws: Any) -> None:
+    name = (await open_terminal(rpc))["name"]
+    term = await term_ws("local", name)
+    await term.run("true")
+    await term.send("exit\r")
+    for _ in range(50):
+        if term.disconnected:
+            break
+        await term._read(0.1)
+    assert term.disconnected
+    await asyncio.sleep(0.2)
+    status, listing = await rpc("GET", "clusters", "local", "terminals")
+    assert listing["terminals"] == []
+
+
+async def test_a_missing_folder_and_an_unknown_terminal(rpc: Any) -> None:
+    status, err = await rpc("POST", "clusters", "local", "terminals", body={"cwd": "home/nope"})
+    assert status == 404 and err["code"] == "files.not_found", err
+    status, err = await rpc(
+        "POST", "clusters", "local", "terminals", body={"cwd": "home/data/notes.txt"}
+    )
+    assert status == 400 and "not a folder" in err["message"], err
+    status, err = await rpc("DELETE", "clusters", "local", "terminals", "nope")
+    assert status == 404 and err["code"] == "terminal.not_found", err
+
+
+@pytest.mark.parametrize("granted", [["read", "write"]])
+async def test_without_execute_no_terminal(rpc: Any, jp_ws_fetch: Any, home: pathlib.Path) -> None:
+    status, err = await rpc("POST", "clusters", "local", "terminals", body={})
+    assert status == 403 and err["code"] == "auth.forbidden", err
+    assert "'execute' permission" in err["message"]
+    with pytest.raises(HTTPClientError) as info:
+        await jp_ws_fetch("jupyter-rpc", "clusters", "local", "terminals", "x", "websocket")
+    assert info.value.code == 403
+    status, listing = await rpc("GET", "clusters", "local", "terminals")
+    assert status == 200 and listing == {"terminals": []}
+
+
+async def test_server_stop_ends_every_shell(jp_serverapp: Any, rpc: Any, term_ws: Any) -> None:
+    pids = []
+    for _ in range(3):
+        term = await term_ws("local", (await open_terminal(rpc))["name"])
+        pids.append(int((await term.run("echo $$")).strip()))
+    app = jp_serverapp.extension_manager.extension_apps["jupyter_rpc"]
+    [rpc_app] = list(app)
+    await rpc_app.stop_extension()
+    assert await wait_gone(pids, 5.0) == []
