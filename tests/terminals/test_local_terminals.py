@@ -31,17 +31,24 @@ def granted() -> list[str]:
 
 
 @pytest.fixture
+def settings() -> dict[str, Any]:
+    """RPCApp settings of the test (parametrized)."""
+    return {}
+
+
+@pytest.fixture
 def jp_server_config(
     jp_server_config: dict[str, Any],
     home: pathlib.Path,
     with_local_cluster: Any,
     granted: list[str],
+    settings: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
     monkeypatch.setenv("SHELL", "/bin/bash")
     monkeypatch.setenv("MY_SECRET_TOKEN", "s3cr3t-terminal")
     monkeypatch.setenv("JUPYTER_TOKEN", "the-servers-token")
-    config = with_local_cluster(jp_server_config, home)
+    config = with_local_cluster(jp_server_config, home, **settings)
     config["ServerApp"] = {**config["ServerApp"], "authorizer_class": GrantingAuthorizer}
     config["GrantingAuthorizer"] = {"granted": granted}
     return config
@@ -154,3 +161,36 @@ async def test_server_stop_ends_every_shell(jp_serverapp: Any, rpc: Any, term_ws
     [rpc_app] = list(app)
     await rpc_app.stop_extension()
     assert await wait_gone(pids, 5.0) == []
+
+
+@pytest.mark.parametrize("settings", [{"terminal_idle_timeout": 0.5}])
+async def test_an_idle_terminal_ends(rpc: Any, term_ws: Any) -> None:
+    name = (await open_terminal(rpc))["name"]
+    term = await term_ws("local", name)
+    shell = int((await term.run("echo $$")).strip())
+    assert await wait_gone([shell], 5.0) == []
+    status, listing = await rpc("GET", "clusters", "local", "terminals")
+    assert listing["terminals"] == []
+
+
+@pytest.mark.parametrize("settings", [{"max_terminals": 2}])
+async def test_at_most_max_terminals(rpc: Any) -> None:
+    names = [(await open_terminal(rpc))["name"] for _ in range(2)]
+    status, err = await rpc("POST", "clusters", "local", "terminals", body={})
+    assert status == 409 and err["code"] == "terminal.too_many", err
+    assert "RPCApp.max_terminals = 2" in err["message"]
+    await rpc("DELETE", "clusters", "local", "terminals", names[0])
+    await open_terminal(rpc)
+
+
+@pytest.mark.parametrize("settings", [{"terminal_scrollback": 2000}])
+async def test_the_scrollback_is_bounded(rpc: Any, term_ws: Any) -> None:
+    name = (await open_terminal(rpc))["name"]
+    first = await term_ws("local", name)
+    await first.run("for i in $(seq 1000 1999); do echo line$i; done")
+    first.close()
+    await asyncio.sleep(0.2)
+    again = await term_ws("local", name)
+    await again.expect("line1999")
+    assert len(again.screen.encode()) <= 2000
+    assert "line1000" not in again.screen
