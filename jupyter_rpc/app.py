@@ -14,6 +14,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
 
+from . import events
 from .errors import problems_text, schema_problems
 from .handlers import Services, routes
 from .private import DEFAULT_DROP, private_dir
@@ -296,6 +297,9 @@ class RPCApp(ExtensionApp):
             )
         configure_child_env(self.child_env_drop, self.child_env_keep)
         configure_ssh_config(_reads_user_ssh_config(self.user_ssh_config))
+        event_logger = getattr(self.serverapp, "event_logger", None)
+        if event_logger is not None:  # accountability events (docs/accountability.md)
+            events.register(event_logger)
         try:  # what it holds is the user's only (0700), an older version's folder too
             private_dir(self._state_path())
         except OSError as exc:  # its users (local jobs, user clusters) say so when used

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -13,8 +15,10 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
+from .. import events
 from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_text, schema_problems
 from ..services import strict_json
 from ..services.backends import BackendRegistry
@@ -23,7 +27,7 @@ from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
 from ..services.terminals import TerminalService
-from .body import BoundedBody
+from .body import BoundedBody, refusal_code
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
 HTTP_CODES = {
@@ -65,20 +69,31 @@ def forbidden_message(action: str) -> str:
     )
 
 
-def requires(action: str) -> Callable[[F], F]:
+def requires(action: str, event: str | tuple[str, ...] | None = None) -> Callable[[F], F]:
     """A handler method that needs ``action`` on ``jupyter_rpc``: authenticated, then asked
     of the server's authorizer (jupyter_server's ``@authorized``; 403 ``auth.forbidden``
     naming the permission). Every route states its action (never derived from the HTTP
     method: starting a call is a POST but needs ``execute``); it is kept on the method
-    as ``jupyter_rpc_action`` for the contract test."""
+    as ``jupyter_rpc_action`` for the contract test.
+
+    ``event`` names the remote action the method performs (``"job.submit"``): each
+    request to it, allowed or not, emits one accountability event when it ends
+    (:mod:`jupyter_rpc.events`); a tuple names the default first, then those the handler
+    may say it was instead (:meth:`RPCHandler.audit`; a POST of files makes a file, a
+    copy or a folder). Kept on the method as ``jupyter_rpc_events``. Reads name none."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; one of {sorted(ACTIONS)}")
+    names = (event,) if isinstance(event, str) else tuple(event or ())
+    for name in names:
+        if not events.ACTION_NAME.match(name):
+            raise ValueError(f"an event's action is <resource>.<verb>, not {name!r}")
 
     def decorate(method: F) -> F:
         checked = web.authenticated(
             authorized(action, AUTH_RESOURCE, forbidden_message(action))(method)
         )
         checked.jupyter_rpc_action = action  # type: ignore[attr-defined]
+        checked.jupyter_rpc_events = names  # type: ignore[attr-defined]
         return cast(F, checked)
 
     return decorate
@@ -110,9 +125,140 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
     auth_resource = AUTH_RESOURCE
     services: Services
 
+    #: The request's accountability event: what the handler added (:meth:`audit`).
+    _audit: dict[str, Any]
+    #: The arguments to summarise in it, and how (:meth:`audit_arguments`).
+    _audit_arguments: tuple[Any, bool, int | None] | None = None
+    #: The code of the error answered, if any.
+    _error_code: str | None = None
+    _audited = False
+
     def initialize(self, name: str, services: Services) -> None:
         super().initialize(name)
         self.services = services
+        self._audit = {}
+
+    # -- accountability events --------------------------------------------------------
+
+    def audit(self, **fields: Any) -> None:
+        """Add fields to this request's event (``job_id=`` of the job made, ``path=`` of
+        the file made) or refine its ``action`` (a POST of files makes a copy, a folder or
+        a file); ``None`` values are left out. ``quiet_if_ok=True``: no event unless it
+        fails (a chunk of a chunked save before the last)."""
+        self._audit.update({k: v for k, v in fields.items() if v is not None})
+
+    def audit_arguments(self, value: Any, *, digest: bool = True, size: int | None = None) -> None:
+        """The arguments the event summarises: their names and a digest (never a value);
+        ``digest=False`` for what could be guessed from it (a password, a file's content),
+        ``size`` of a content."""
+        self._audit_arguments = (value, digest, size)
+
+    def _event_route(self) -> tuple[tuple[str, ...], str] | None:
+        """(event actions, permission) of this request's method, if it is a remote action.
+        Read from the class: a refused body replaces the instance's method."""
+        method = getattr(type(self), str(self.request.method).lower(), None)
+        names = getattr(method, "jupyter_rpc_events", ())
+        if not names:
+            return None
+        return names, str(getattr(method, "jupyter_rpc_action", "read"))
+
+    def _emit_event(self, aborted: bool = False) -> None:
+        """Emit this request's event, once, if its method names one and anything listens.
+        Never raises (the request has its answer); large arguments are digested in a
+        thread."""
+        if self._audited:
+            return
+        self._audited = True
+        try:
+            route = self._event_route()
+            logger = self.settings.get("event_logger")
+            if route is None or logger is None or not events.listening(logger):
+                return
+            data = self._event_data(*route, aborted=aborted)
+            if data is None:
+                return
+        except Exception:  # noqa: BLE001 - an event must never fail the request
+            self.log.warning("jupyter_rpc: could not build an event", exc_info=True)
+            return
+        log = self.log
+        if self._audit_arguments is None:
+            events.emit(logger, data, log)
+            return
+        value, digest, size = self._audit_arguments
+        if getattr(self, "_received", 0) <= events.DIGEST_IN_THREAD:
+            data["arguments"] = events.arguments_summary(value, digest=digest, size=size)
+            events.emit(logger, data, log)
+            return
+
+        def summarised(future: asyncio.Future[dict[str, Any]]) -> None:
+            _PENDING.discard(future)
+            if not future.cancelled() and future.exception() is None:
+                data["arguments"] = future.result()
+            events.emit(logger, data, log)
+
+        future = asyncio.get_running_loop().run_in_executor(
+            None, lambda: events.arguments_summary(value, digest=digest, size=size)
+        )
+        _PENDING.add(future)
+        future.add_done_callback(summarised)
+
+    def _event_data(
+        self, actions: tuple[str, ...], permission: str, *, aborted: bool
+    ) -> dict[str, Any] | None:
+        """The event's fields (schema ``jupyter_rpc/events/action/v1.yaml``)."""
+        audit = dict(self._audit)
+        status = self.get_status()
+        code = self._error_code or refusal_code(self)
+        if aborted:
+            outcome = "aborted"
+        elif status in (401, 403):
+            outcome = "forbidden"
+        elif status >= 400 or code:
+            outcome = "failed"
+        else:
+            outcome = "ok"
+        if audit.pop("quiet_if_ok", False) and outcome == "ok":
+            return None
+        user = getattr(self, "_current_user", None)
+        action = audit.pop("action", actions[0])
+        if action not in actions:  # a handler's slip: logged, the event still goes out
+            self.log.warning("jupyter_rpc: event %s is not declared by its route", action)
+        data: dict[str, Any] = {
+            "action": action,
+            "permission": permission,
+            "user": user if isinstance(user, str) else getattr(user, "username", None),
+        }
+        hub_user = os.environ.get("JUPYTERHUB_USER")
+        if hub_user:
+            data["hub_user"] = hub_user
+        if self.request.remote_ip:
+            data["remote_ip"] = self.request.remote_ip
+        for key in ("backend", "call_id", "cluster", "job_id", "path", "terminal"):
+            value = self.path_kwargs.get(key)
+            if value is not None:
+                data[key] = str(value)
+        data.update({k: str(v) for k, v in audit.items()})
+        data["outcome"] = outcome
+        data["status"] = status
+        if code and outcome != "ok":
+            data["error_code"] = code
+        data["duration_ms"] = round(self.request.request_time() * 1000, 1)
+        return data
+
+    def on_finish(self) -> None:
+        super().on_finish()
+        self._emit_event()
+
+    def on_connection_close(self) -> None:
+        # the client went away before the answer ended: if the handler does not end the
+        # request soon (its on_finish emits), the event says it was aborted
+        if not self._finished and not self._audited:
+            IOLoop.current().call_later(ABORT_GRACE, self._emit_unfinished)
+        super().on_connection_close()
+
+    def _emit_unfinished(self) -> None:
+        if not self._finished:
+            self._emit_event(aborted=True)
 
     # -- errors -----------------------------------------------------------------------
 
@@ -137,6 +283,7 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
             body = error_body(
                 500, "An internal error occurred; the server log has the details.", "internal"
             )
+        self._error_code = str(body.get("code") or "") or None
         self.set_header("Content-Type", "application/json")
         self.finish(strict_json.dumps(body))
 
@@ -201,6 +348,12 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
         # non-finite figure, from a scheduler's odd output say, is written as null)
         self.finish(strict_json.dumps(model))
 
+
+#: Seconds a request whose client went away has to end before its event says "aborted".
+ABORT_GRACE = 2.0
+
+#: Digests being computed in a thread (kept until they are done).
+_PENDING: set[asyncio.Future[dict[str, Any]]] = set()
 
 #: How deep a request body's arrays and objects may nest (a function's arguments need few).
 MAX_JSON_DEPTH = 100

@@ -144,6 +144,14 @@ class BoundedBody(RequestHandler):
         super().on_connection_close()  # ends the request (tornado's body future)
 
 
+def refusal_code(handler: RequestHandler) -> str | None:
+    """The error code of the answer :meth:`BoundedBody.refuse` sent, if it did."""
+    error = getattr(handler, "_refusal", None)
+    if error is None:
+        return None
+    return str(_answer(error)[1].get("code") or "") or None
+
+
 def _content_length(value: str | None) -> int | None:
     if value is None or not value.strip().isdigit():
         return None  # tornado refuses what is not a number

@@ -89,8 +89,11 @@ class ClusterHandler(RPCHandler):
         return self.clusters.get(name)
 
     def job_request(self) -> JobRequest:
-        """The request's job, checked against the REST schema."""
-        return cast(JobRequest, self.json_body(JOB_SPEC))
+        """The request's job, checked against the REST schema (its fields are the event's
+        arguments)."""
+        spec = self.json_body(JOB_SPEC)
+        self.audit_arguments(spec)
+        return cast(JobRequest, spec)
 
 
 class ClustersHandler(ClusterHandler):
@@ -100,9 +103,12 @@ class ClustersHandler(ClusterHandler):
     async def get(self) -> None:
         self.write_json({"clusters": [c.to_json() for c in self.clusters]})
 
-    @requires("write")
+    @requires("write", event="cluster.add")
     async def post(self) -> None:
         body = self.json_body(USER_CLUSTER_BODY)
+        name = body.get("name")
+        self.audit(cluster=name if isinstance(name, str) else None)
+        self.audit_arguments(body)
         self.write_json(self.clusters.add_user(body).to_json(), status=201)
 
 
@@ -113,7 +119,7 @@ class OneClusterHandler(ClusterHandler):
     async def get(self, cluster: str) -> None:
         self.write_json(self.cluster(cluster).to_json())
 
-    @requires("write")
+    @requires("write", event="cluster.remove")
     async def delete(self, cluster: str) -> None:
         await self.clusters.remove_user(cluster)
         self.set_status(204)
@@ -123,7 +129,7 @@ class OneClusterHandler(ClusterHandler):
 class ConnectHandler(ClusterHandler):
     """Open the SSH connection now (to learn about host keys and prompts early)."""
 
-    @requires("write")
+    @requires("write", event="cluster.connect")
     async def post(self, cluster: str) -> None:
         self.write_json((await self.clusters.connect(cluster)).to_json())
 
@@ -131,18 +137,20 @@ class ConnectHandler(ClusterHandler):
 class TrustHandler(ClusterHandler):
     """Trust an unknown host key the user has checked."""
 
-    @requires("write")
+    @requires("write", event="cluster.trust")
     async def post(self, cluster: str) -> None:
         body = self.json_body(TRUST_REQUEST)
+        self.audit_arguments(body)
         self.write_json((await self.clusters.trust_host(cluster, body["fingerprint"])).to_json())
 
 
 class AuthHandler(ClusterHandler):
     """Answer a password or one-time-code prompt of the SSH server."""
 
-    @requires("write")
+    @requires("write", event="cluster.auth")
     async def post(self, cluster: str) -> None:
         body = self.json_body(AUTH_REQUEST)
+        self.audit_arguments(body, digest=False)  # the answers are a password or a code
         c = await self.clusters.answer(cluster, body["prompt_id"], body["responses"])
         self.write_json(c.to_json())
 
@@ -157,17 +165,18 @@ class JobsHandler(ClusterHandler):
         self.set_header("Content-Type", "application/json")
         self.finish(await self.jobs.listing(c, all_users=all_users))
 
-    @requires("execute")
+    @requires("execute", event="job.submit")
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
         job = await self.jobs.submit(c, self.job_request())
+        self.audit(job_id=job.id)
         self.write_json(job.to_json(), status=201)
 
 
 class TestJobHandler(ClusterHandler):
     """When would this job start? (nothing is submitted)"""
 
-    @requires("execute")
+    @requires("execute", event="job.test")
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
         c.need_scheduler()  # without one: 404 before the body is read, as it always was
@@ -181,7 +190,7 @@ class JobHandler(ClusterHandler):
     async def get(self, cluster: str, job_id: str) -> None:
         self.write_json((await self.jobs.get(self.cluster(cluster), job_id)).to_json())
 
-    @requires("write")
+    @requires("write", event="job.cancel")
     async def delete(self, cluster: str, job_id: str) -> None:
         self.write_json((await self.jobs.cancel(self.cluster(cluster), job_id)).to_json())
 
@@ -189,8 +198,9 @@ class JobHandler(ClusterHandler):
 class JobActionHandler(ClusterHandler):
     """hold, release: they change a job's state and run no code (``write``)."""
 
-    @requires("write")
+    @requires("write", event=("job.hold", "job.release"))
     async def post(self, cluster: str, job_id: str, action: str) -> None:
+        self.audit(action=f"job.{action}")  # hold or release
         c = self.cluster(cluster)
         if action == "hold":
             self.write_json((await self.jobs.hold(c, job_id)).to_json())
@@ -201,10 +211,13 @@ class JobActionHandler(ClusterHandler):
 class ResubmitHandler(ClusterHandler):
     """Submit a job's script again: it runs code (``execute``)."""
 
-    @requires("execute")
+    @requires("execute", event="job.resubmit")
     async def post(self, cluster: str, job_id: str) -> None:
         c = self.cluster(cluster)
-        self.write_json((await self.jobs.resubmit(c, job_id)).to_json(), status=201)
+        self.audit(source_job_id=job_id)
+        job = await self.jobs.resubmit(c, job_id)
+        self.audit(job_id=job.id)
+        self.write_json(job.to_json(), status=201)
 
 
 class OutputHandler(ClusterHandler):

@@ -4,6 +4,7 @@ side of :mod:`jupyter_rpc.services.contents`."""
 from __future__ import annotations
 
 import urllib.parse
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jupyter_core.utils import ensure_async
@@ -84,10 +85,11 @@ class FilesHandler(ClusterHandler):
         )
         self.write_json(model)
 
-    @requires("write")
+    @requires("write", event=("file.write", "file.mkdir", "file.upload"))
     async def put(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         body = self.json_body(SAVE_REQUEST)
+        self._audit_save(body)
         request = SaveRequest(
             type=body["type"],
             format=body.get("format"),
@@ -98,32 +100,52 @@ class FilesHandler(ClusterHandler):
         model = await self.contents.save(files, path, request)
         self.write_json(model, status=201 if request.type == "directory" else 200)
 
-    @requires("write")
+    @requires("write", event=("file.create", "file.copy", "file.mkdir"))
     async def post(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         body = self.json_body(CREATE_REQUEST)
         request = CreateRequest(
             type=body.get("type", "file"), ext=body.get("ext"), copy_from=body.get("copy_from")
         )
-        self.write_json(await self.contents.create(files, path, request), status=201)
+        if request.copy_from:
+            self.audit(action="file.copy", source_path=request.copy_from)
+        elif request.type == "directory":
+            self.audit(action="file.mkdir")
+        model = await self.contents.create(files, path, request)
+        self.audit(path=model.get("path"))
+        self.write_json(model, status=201)
 
-    @requires("write")
+    @requires("write", event="file.rename")
     async def patch(self, cluster: str, path: str) -> None:
         files = self.files(cluster)
         body = self.json_body(RENAME_REQUEST)
+        self.audit(path=body["path"], source_path=path)
         self.write_json(await self.contents.rename(files, path, body["path"]))
 
-    @requires("write")
+    @requires("write", event="file.delete")
     async def delete(self, cluster: str, path: str) -> None:
         await self.contents.delete(self.files(cluster), path)
         self.set_status(204)
         self.finish()
 
+    def _audit_save(self, body: dict[str, Any]) -> None:
+        """A save's event: a folder made (``file.mkdir``), a chunked upload's end
+        (``file.upload``; its earlier chunks only if they fail) or a file written; the
+        content's size, never a digest of it."""
+        chunk = body.get("chunk")
+        if body["type"] == "directory":
+            self.audit(action="file.mkdir")
+        elif chunk is not None:
+            self.audit(action="file.upload", quiet_if_ok=chunk != -1)
+        content = body.get("content")
+        size = len(content) if isinstance(content, str) else None
+        self.audit_arguments(body, digest=False, size=size)
+
 
 class DownloadHandler(ClusterHandler):
     """A file's bytes, streamed."""
 
-    @requires("read")
+    @requires("read", event="file.download")
     async def get(self, cluster: str, path: str) -> None:
         download = await self.services.contents.download(self.cluster(cluster).files, path)
         quoted = urllib.parse.quote(download.name)
@@ -138,7 +160,8 @@ class DownloadHandler(ClusterHandler):
             async for piece in download.rest:
                 self.write(piece)
                 await self.flush()
-        except StreamClosedError:
+        except StreamClosedError:  # the client went away: the download was cut off
+            self._emit_event(aborted=True)
             return
         finally:
             await download.aclose()
@@ -200,9 +223,10 @@ class UploadHandler(ClusterHandler):
             self._upload.cancel()
         super().on_finish()
 
-    @requires("write")
+    @requires("write", event="file.upload")
     async def put(self, cluster: str, path: str) -> None:
         assert self._upload is not None
+        self.audit_arguments(None, size=self._received)
         self.write_json(await self._upload.finish(), status=201)
 
 

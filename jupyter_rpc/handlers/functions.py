@@ -63,9 +63,11 @@ class FunctionsHandler(RPCHandler):
 class BackendCallsHandler(RPCHandler):
     """Start a call of one of a backend's functions."""
 
-    @requires("execute")
+    @requires("execute", event="call.start")
     async def post(self, backend: str) -> None:
         body = self.json_body(CALL_REQUEST)
+        self.audit(function=body["function"])
+        self.audit_arguments(body.get("arguments", {}))
         call, created = await self.services.calls.start(
             backend,
             body["function"],
@@ -74,6 +76,7 @@ class BackendCallsHandler(RPCHandler):
             call_id=body.get("id"),
             wait=min(float(body.get("wait", 0)), self.services.max_wait),
         )
+        self.audit(call_id=call.id)
         self.set_header("Location", url_path_join(self.base_url, "jupyter-rpc", "calls", call.id))
         self.write_json(call.to_json(), status=201 if created else 200)
 
@@ -98,8 +101,10 @@ class CallHandler(RPCHandler):
             await call.wait_changed(version, wait)
         self.write_json(call.to_json())
 
-    @requires("write")
+    @requires("write", event="call.cancel")
     async def delete(self, call_id: str) -> None:
+        call = self.services.calls.get(call_id)
+        self.audit(backend=call.backend, function=call.function)
         self.write_json(self.services.calls.cancel(call_id).to_json())
 
 

@@ -67,7 +67,7 @@ class TerminalsHandler(RPCHandler):
         terminals = _service(self.services).list(cluster)
         self.write_json({"terminals": [t.to_json() for t in terminals]})
 
-    @requires("execute")
+    @requires("execute", event="terminal.launch")
     async def post(self, cluster: str) -> None:
         if not self.body_bytes().strip():
             raise InvalidRequest(
@@ -82,6 +82,7 @@ class TerminalsHandler(RPCHandler):
             cols=body.get("cols", 80),
             rows=body.get("rows", 24),
         )
+        self.audit(terminal=terminal.name)
         self.write_json(terminal.to_json(), status=201)
 
 
@@ -92,7 +93,7 @@ class TerminalHandler(RPCHandler):
     async def get(self, cluster: str, terminal: str) -> None:
         self.write_json(_service(self.services).get(cluster, terminal).to_json())
 
-    @requires("write")
+    @requires("write", event="terminal.end")
     async def delete(self, cluster: str, terminal: str) -> None:
         await _service(self.services).end(cluster, terminal)
         self.set_status(204)
