@@ -150,8 +150,10 @@ class Terminal:
         return self._ended.done()
 
     def attach(self, sink: Sink) -> None:
-        """Send ``sink`` the scrollback, then everything the shell prints until it
-        detaches; ``["disconnect", 1]`` if the shell has ended."""
+        """Send ``sink`` ``["setup", {}]`` (JupyterLab's terminal connection counts
+        itself connected at that message), the scrollback, then everything the shell
+        prints until it detaches; ``["disconnect", 1]`` if the shell has ended."""
+        sink(["setup", {}])
         text = self.scrollback()
         if text:
             sink(["stdout", text])

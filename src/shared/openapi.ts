@@ -1347,9 +1347,9 @@ export interface IOperations {
   /**
    * The terminal's websocket (JupyterLab's terminal messages as JSON text
    * frames). In: `["stdin", text]`, `["set_size", rows, cols]`,
-   * `["disconnect"]` (detach; the shell goes on). Out: the kept scrollback
-   * first, then `["stdout", text]`; `["disconnect", 1]` when the shell ended.
-   * The server pings it every `ServerApp.ws_ping_interval` ms.
+   * `["disconnect"]` (detach; the shell goes on). Out: `["setup", {}]`, the
+   * kept scrollback, then `["stdout", text]`; `["disconnect", 1]` when the
+   * shell ended. The server pings it every `ServerApp.ws_ping_interval` ms.
    */
   terminalWebsocket: {
     method: 'GET';

@@ -22,6 +22,8 @@ class TermClient:
         self.screen = ""
         self._seen = 0
         self.disconnected = False
+        #: the kind of every message received, in order (``setup`` first)
+        self.kinds: list[str] = []
 
     async def send(self, text: str) -> None:
         await self.ws.write_message(json.dumps(["stdin", text]))
@@ -38,6 +40,7 @@ class TermClient:
             self.disconnected = True
             return False
         message = json.loads(raw)
+        self.kinds.append(message[0])
         if message[0] == "stdout":
             self.screen += message[1]
         elif message[0] == "disconnect":

@@ -66,6 +66,7 @@ async def test_echo_cwd_size_and_no_secrets(rpc: Any, term_ws: Any, home: pathli
     term = await term_ws("local", model["name"])
     await term.send("echo $((6*7))\r")
     await term.expect(r"[\r\n]42\r?\n")
+    assert term.kinds[0] == "setup"  # JupyterLab's connection waits for it
     assert (await term.run("pwd")).strip() == str((home / "data").resolve())
     assert (await term.run("echo $TERM")).strip() == "xterm-256color"
     env = await term.run('echo "[$MY_SECRET_TOKEN][$JUPYTER_TOKEN]"')
