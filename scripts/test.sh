@@ -10,7 +10,7 @@
 # JavaScript packages from yarn.lock), runs the linters and type checkers first, builds
 # both wheels (jupyter-rpc-backend and jupyter_rpc) and checks that they install and load
 # without node, then runs the front-end
-# unit tests, the server/API/notebook tests (with the HPC and DASF test beds) and the
+# unit tests, the server/API/notebook tests (with the HPC, DASF and JupyterHub test beds) and the
 # browser tests in real Chromium. Package managers' output goes to .logs/setup.log.
 usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 for arg in "$@"; do
@@ -119,6 +119,15 @@ elif [ "${CI:-}" = true ]; then
   die "the HPC test bed needs root (sshd, Slurm, apt)"
 else
   echo "SKIPPING the HPC test bed: not root. The SSH/Slurm/SFTP tests will skip."
+fi
+
+say "JupyterHub test bed: JupyterHub and configurable-http-proxy from their locks, the wheels site-wide, users alice and bob (tests/hub/bed/up.sh)"
+if [ "$(id -u)" = 0 ]; then
+  bash tests/hub/bed/up.sh || die "the JupyterHub test bed could not be set up (see /opt/jupyter-rpc-hub/log)"
+elif [ "${CI:-}" = true ]; then
+  die "the JupyterHub test bed needs root (it creates Unix users; the hub spawns their servers)"
+else
+  echo "SKIPPING the JupyterHub test bed: not root. The tests in tests/hub will skip."
 fi
 
 say "Front-end unit tests (Jest: src/*/__tests__)"

@@ -184,6 +184,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         "JRPC_HUB_PORT": str(port),
         "JRPC_HUB_API_PORT": str(api_port),
         "JRPC_HUB_PROXY_API_PORT": str(proxy_api_port),
+        "TMPDIR": "/tmp",  # not a caller's private one (scripts/test.sh): users' servers share it
     }
     for name in ("JUPYTER_TOKEN", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         env.pop(name, None)

@@ -91,12 +91,12 @@ if [ "$(cat "$BED/venv/.bed-sha256" 2>/dev/null)" != "$want" ]; then
     || die "the wheels did not install into $BED/venv"
   install -D -m 644 "$HERE/zz-site-rpc.json" "$BED/venv/etc/jupyter/jupyter_server_config.d/zz-site-rpc.json"
   chmod -R a+rX "$BED/venv"
+  # the wheel's own file enables the extension site-wide: a user's server must load it
+  (cd / && runuser -u alice -- env -i PATH="$BED/venv/bin:/usr/bin:/bin" HOME=/tmp \
+     "$BED/venv/bin/jupyter" server extension list 2>&1 | grep -qE 'jupyter_rpc.*OK') \
+    || die "alice's server would not load jupyter_rpc from $BED/venv"
   echo "$want" > "$BED/venv/.bed-sha256"
 fi
-# the wheel's own file enables the extension site-wide; both halves must load for a user
-(cd / && runuser -u alice -- env -i PATH="$BED/venv/bin:/usr/bin:/bin" HOME=/tmp \
-   "$BED/venv/bin/jupyter" server extension list 2>&1 | grep -qE 'jupyter_rpc.*OK') \
-  || die "alice's server would not load jupyter_rpc from $BED/venv"
 
 # ---------------------------------------------------------------- the proxy
 LAST_LOG="$BED/log/npm.log"
