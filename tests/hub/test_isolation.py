@@ -121,6 +121,16 @@ def test_bob_gets_403_on_alices_server(hub: Hub, clients: dict[str, Client]) -> 
     ):
         status, answer = bob_on_alice(method, *path, body=body)
         assert status == 403, (method, path, status, answer)
+    # bob's browser: alice's server sends him to the hub's OAuth, which refuses him, so he
+    # gets no cookie for her server and her API refuses his session
+    bob_session = hub.login("bob")
+    response = bob_session.get(f"{hub.server_url('alice')}/lab", timeout=30)
+    assert response.status_code == 403 and "/hub/" in response.url, (
+        response.status_code,
+        response.url,
+    )
+    status, answer = Client(hub.server_url("alice"), session=bob_session)("GET", "calls")
+    assert status == 403, (status, answer)
 
 
 def test_bob_cannot_read_alices_job_state_from_the_file_system(
