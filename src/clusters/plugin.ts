@@ -7,6 +7,8 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { errorText } from '../shared/errors';
 import { NO_ARGS } from '../shared/commands';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
+import { permissions } from '../shared/permissions';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the manager gets its ConnectionDialogs (host keys, passwords) when it is created at activation
 import {
   clusterConfigOf,
@@ -88,11 +90,15 @@ export const clustersPlugin: JupyterFrontEndPlugin<IClustersManager> = {
       dialogs: new ConnectionDialogs(trans)
     });
     void manager.refresh();
+    // Adding, removing and connecting clusters need 'write'.
+    permissions.changed.connect(() => app.commands.notifyCommandChanged());
+    void permissions.load();
 
     app.commands.addCommand(ClusterCommandIDs.add, {
       label: trans.__('Add Cluster…'),
       caption: trans.__('Add an SSH cluster of your own'),
       describedBy: NO_ARGS,
+      isEnabled: () => permissions.current.write,
       execute: () => addClusterFlow(manager, trans)
     });
     app.commands.addCommand(ClusterCommandIDs.remove, {
@@ -112,7 +118,9 @@ export const clustersPlugin: JupyterFrontEndPlugin<IClustersManager> = {
       },
       isEnabled: args => {
         const cluster = manager.get(`${args.cluster ?? ''}`);
-        return !!cluster && cluster.source === 'user';
+        return (
+          !!cluster && cluster.source === 'user' && permissions.current.write
+        );
       },
       execute: async args => {
         const cluster = manager.get(`${args.cluster ?? ''}`);
@@ -149,6 +157,7 @@ export const clustersPlugin: JupyterFrontEndPlugin<IClustersManager> = {
           required: ['cluster']
         }
       },
+      isEnabled: () => permissions.current.write,
       execute: async args => {
         const name = `${args.cluster ?? ''}`;
         try {

@@ -11,6 +11,7 @@ import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
 import type { QueryOf } from '../shared/contract';
 import { RPCRequestError } from '../shared/errors';
+import { permissions } from '../shared/permissions';
 import type { ICreateRequest } from '../shared/openapi';
 import {
   copyFile,
@@ -128,7 +129,9 @@ export class RemoteDrive implements Contents.IDrive {
     const data = await this._call(() =>
       getFile(this.cluster, path, query, this.serverSettings)
     );
-    const model = toContentsModel(data);
+    const model = toContentsModel(data, {
+      readOnly: !permissions.current.write
+    });
     if (path === '' && Array.isArray(data.content)) {
       this._roots = rootsFromListing(data.content as IRemoteModel[]);
     }
@@ -194,7 +197,9 @@ export class RemoteDrive implements Contents.IDrive {
     const data = await this._call(() =>
       newUntitled(this.cluster, folder, body, this.serverSettings)
     );
-    const model = toContentsModel(data);
+    const model = toContentsModel(data, {
+      readOnly: !permissions.current.write
+    });
     this._fileChanged.emit({ type: 'new', oldValue: null, newValue: model });
     return model;
   }
@@ -219,7 +224,9 @@ export class RemoteDrive implements Contents.IDrive {
     const data = await this._call(() =>
       renameFile(this.cluster, path, newPath, this.serverSettings)
     );
-    const model = toContentsModel(data);
+    const model = toContentsModel(data, {
+      readOnly: !permissions.current.write
+    });
     const seen = this._seen.get(path);
     this._forget(path);
     if (seen !== undefined) {
@@ -253,7 +260,9 @@ export class RemoteDrive implements Contents.IDrive {
     } catch (error) {
       throw this._explainSaveError(error, path);
     }
-    const model = toContentsModel(data);
+    const model = toContentsModel(data, {
+      readOnly: !permissions.current.write
+    });
     const finished = options.chunk === undefined || options.chunk === -1;
     if (finished) {
       this._seen.set(path, model.last_modified);
@@ -271,7 +280,9 @@ export class RemoteDrive implements Contents.IDrive {
         this.serverSettings
       )
     );
-    const model = toContentsModel(data);
+    const model = toContentsModel(data, {
+      readOnly: !permissions.current.write
+    });
     this._fileChanged.emit({ type: 'new', oldValue: null, newValue: model });
     return model;
   }

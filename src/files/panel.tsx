@@ -16,11 +16,12 @@ import {
 import type { Contents } from '@jupyterlab/services';
 import type { ISignal } from '@lumino/signaling';
 import { Signal } from '@lumino/signaling';
-import { Panel, Widget } from '@lumino/widgets';
+import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 import React from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
 import { errorText } from '../shared/errors';
+import { missingPermissionText, permissions } from '../shared/permissions';
 import { ViewWidget } from '../shared/viewwidget';
 import type { RemoteDrive } from './drive';
 import { normalizeDrivePath } from './paths';
@@ -214,19 +215,48 @@ export class RemoteFilesPanel extends Panel {
 
   private _addToolbar(browser: FileBrowser): void {
     const trans = this._trans;
-    browser.toolbar.addItem(
-      'new-folder',
-      new ToolbarButton({
-        icon: newFolderIcon,
-        tooltip: trans.__('New Folder'),
-        onClick: () =>
-          void browser.createNewDirectory().catch(e => this._setError(e))
-      })
-    );
-    browser.toolbar.addItem(
-      'upload',
-      new Uploader({ model: browser.model, translator: this._translator })
-    );
+    // Without 'write' (files are read-only for this user) no New Folder or
+    // Upload: a notice says why instead (the drive opens files read-only).
+    const readOnly = (): Widget => {
+      const notice = new Widget();
+      notice.addClass('jp-rpc-PermissionNotice');
+      notice.node.setAttribute('role', 'note');
+      notice.node.textContent = trans.__('Read-only');
+      notice.node.title = missingPermissionText('write', trans);
+      return notice;
+    };
+    if (!permissions.current.write) {
+      browser.toolbar.addItem('read-only', readOnly());
+    } else {
+      browser.toolbar.addItem(
+        'new-folder',
+        new ToolbarButton({
+          icon: newFolderIcon,
+          tooltip: trans.__('New Folder'),
+          onClick: () =>
+            void browser.createNewDirectory().catch(e => this._setError(e))
+        })
+      );
+      browser.toolbar.addItem(
+        'upload',
+        new Uploader({ model: browser.model, translator: this._translator })
+      );
+      // The answer may come after the browser was made.
+      void permissions.load().then(found => {
+        if (found.write || browser.isDisposed) {
+          return;
+        }
+        const toolbar = browser.toolbar;
+        const names = Array.from(toolbar.names());
+        const items = (toolbar.layout as PanelLayout).widgets.slice();
+        names.forEach((name, index) => {
+          if (name === 'new-folder' || name === 'upload') {
+            items[index]?.dispose();
+          }
+        });
+        toolbar.insertItem(0, 'read-only', readOnly());
+      });
+    }
     browser.toolbar.addItem(
       'refresh',
       new ToolbarButton({

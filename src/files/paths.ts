@@ -185,7 +185,7 @@ const EPOCH = new Date(0).toISOString();
  */
 export function toContentsModel(
   model: IRemoteModel,
-  options: { notebookAsJson?: boolean } = {}
+  options: { notebookAsJson?: boolean; readOnly?: boolean } = {}
 ): IRemoteContentsModel {
   const type = model.type;
   let format: Contents.FileFormat = model.format ?? null;
@@ -193,7 +193,9 @@ export function toContentsModel(
   if (type === 'directory') {
     format = content === null ? null : 'json';
     if (Array.isArray(content)) {
-      content = content.map(entry => toContentsModel(entry as IRemoteModel));
+      content = content.map(entry =>
+        toContentsModel(entry as IRemoteModel, { readOnly: options.readOnly })
+      );
     }
   } else if (type === 'notebook') {
     if (typeof content === 'string' && options.notebookAsJson) {
@@ -213,7 +215,9 @@ export function toContentsModel(
       (type === 'file' ? 'application/octet-stream' : (null as any)),
     content,
     size: model.size ?? undefined,
-    writable: model.writable ?? true,
+    // readOnly: the user may not change files here (no 'write' permission):
+    // documents open read-only instead of failing at the first save.
+    writable: (model.writable ?? true) && !options.readOnly,
     created: model.created ?? model.last_modified ?? EPOCH,
     last_modified: model.last_modified ?? EPOCH,
     hash: model.hash ?? undefined,

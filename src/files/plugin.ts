@@ -18,6 +18,8 @@ import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IClustersManager } from '../clusters/tokens';
 import { errorText } from '../shared/errors';
 import { NO_ARGS, PANEL_ARGS } from '../shared/commands';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
+import { permissions } from '../shared/permissions';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- one drive per cluster is registered with the contents manager at activation, before restored rpc-<cluster>: paths open
 import { RemoteDrive } from './drive';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
@@ -67,6 +69,8 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_rpc');
     const contents = app.serviceManager.contents;
+    permissions.changed.connect(() => app.commands.notifyCommandChanged());
+    void permissions.load();
     const drives = new Map<string, RemoteDrive>();
 
     // Drives cannot be removed from the contents manager: one per cluster
@@ -220,6 +224,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(FilesCommandIDs.submitFile, {
       label: trans.__('Submit as Job'),
       caption: trans.__('Submit this batch script to the cluster'),
+      isEnabled: () => permissions.current.execute,
       describedBy: NO_ARGS,
       isVisible: () => {
         // The entry under the pointer (the selection may lag behind it).

@@ -10,6 +10,11 @@ export interface ICallActionsProps {
   formId: string;
   /** A call of this form is being started or is running. */
   busy: boolean;
+  /**
+   * Why the user may not run it (the missing permission), shown beside a
+   * disabled Run button; `null` when they may.
+   */
+  denied?: string | null;
   /** Cancels the running call; `null` when there is nothing to cancel. */
   onCancel: (() => void) | null;
   /** Status text (elapsed time, outcome). */
@@ -22,6 +27,7 @@ export interface ICallActionsProps {
  */
 export function CallActions(props: ICallActionsProps): JSX.Element {
   const { formId, busy, onCancel, trans } = props;
+  const denied = props.denied ?? null;
   const isMac = /Mac/.test(navigator.platform);
   return (
     <div className="jp-rpc-CallActions">
@@ -29,11 +35,11 @@ export function CallActions(props: ICallActionsProps): JSX.Element {
         type="submit"
         form={formId}
         className="jp-mod-styled jp-mod-accept jp-rpc-RunButton"
-        disabled={busy}
-        title={trans.__(
-          'Run the function (%1)',
-          isMac ? '⌘ Enter' : 'Ctrl+Enter'
-        )}
+        disabled={busy || denied !== null}
+        title={
+          denied ??
+          trans.__('Run the function (%1)', isMac ? '⌘ Enter' : 'Ctrl+Enter')
+        }
       >
         <runIcon.react tag="span" elementSize="small" />
         {trans.__('Run')}
@@ -47,6 +53,11 @@ export function CallActions(props: ICallActionsProps): JSX.Element {
           <stopIcon.react tag="span" elementSize="small" />
           {trans.__('Cancel')}
         </Button>
+      )}
+      {denied !== null && (
+        <span className="jp-rpc-PermissionNotice" role="note">
+          {denied}
+        </span>
       )}
       <span className="jp-rpc-CallActions-status">{props.children}</span>
     </div>

@@ -23,6 +23,8 @@ export interface ICallOutcomeProps {
   formId?: string;
   /** A call of the form is being started or is running (Run again disabled). */
   busy?: boolean;
+  /** Why the user may not run it (Run again disabled, this its tooltip). */
+  denied?: string | null;
 }
 
 /**
@@ -71,8 +73,11 @@ export function CallOutcome(props: ICallOutcomeProps): JSX.Element | null {
                   type="submit"
                   form={props.formId}
                   className="jp-mod-styled jp-rpc-RunAgainButton"
-                  disabled={props.busy}
-                  title={trans.__('Run the function again to get its result')}
+                  disabled={props.busy || !!props.denied}
+                  title={
+                    props.denied ||
+                    trans.__('Run the function again to get its result')
+                  }
                 >
                   <runIcon.react tag="span" elementSize="small" />
                   {trans.__('Run again')}

@@ -7,6 +7,7 @@ import type { RJSFValidationError } from '@rjsf/utils';
 import React, { useEffect, useMemo, useRef } from 'react';
 import { RPCRequestError } from '../shared/errors';
 import { useSignals } from '../shared/hooks';
+import { missingPermissionText, usePermissions } from '../shared/permissions';
 import { isFinished } from './api';
 import type { IFunctionSpec } from './api';
 import {
@@ -113,7 +114,14 @@ function SelectedFunction(
     }
   }, [call?.id, finished]);
 
+  const denied = usePermissions().execute
+    ? null
+    : missingPermissionText('execute', trans);
+
   const run = async (formData: Record<string, unknown>): Promise<void> => {
+    if (denied !== null) {
+      return; // Ctrl+Enter submits the form even with Run disabled
+    }
     model.updateDraft(selection, {
       formData,
       submitted: true,
@@ -249,6 +257,7 @@ function SelectedFunction(
       <CallActions
         formId={formId}
         busy={running || draft.starting}
+        denied={denied}
         onCancel={running ? () => void cancel() : null}
         trans={trans}
       >
@@ -273,6 +282,7 @@ function SelectedFunction(
             trans={trans}
             formId={formId}
             busy={running || draft.starting}
+            denied={denied}
           />
           <PythonCode
             code={callSnippet(call, spec)}

@@ -9,6 +9,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import React, { useEffect, useState } from 'react';
 import { errorText } from '../shared/errors';
 import { formatJobDuration } from '../shared/duration';
+import { missingPermissionText, usePermissions } from '../shared/permissions';
 import { isActive } from './states';
 import type { IJobInfo, OutputStream } from './api';
 import { useOutputTail } from './hooks';
@@ -57,6 +58,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
   const [stream, setStream] = useState<OutputStream>('stdout');
+  const may = usePermissions();
+  // Why a button is disabled: the permission it needs is missing.
+  const noWrite = may.write ? undefined : missingPermissionText('write', trans);
+  const noExecute = may.execute
+    ? undefined
+    : missingPermissionText('execute', trans);
 
   // Fetch the detail on select, and again when the listed state changes.
   const listedState = listed?.state;
@@ -217,7 +224,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             small
             className="jp-mod-styled jp-mod-warn"
-            disabled={busy}
+            disabled={busy || !may.write}
+            title={noWrite}
             onClick={() => void onCancel()}
           >
             {trans.__('Cancel')}
@@ -227,7 +235,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             small
             className="jp-mod-styled"
-            disabled={busy}
+            disabled={busy || !may.write}
+            title={noWrite}
             onClick={() =>
               void run(trans.__('Hold'), () => manager.hold(job.id))
             }
@@ -239,7 +248,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             small
             className="jp-mod-styled"
-            disabled={busy}
+            disabled={busy || !may.write}
+            title={noWrite}
             onClick={() =>
               void run(trans.__('Release'), () => manager.release(job.id))
             }
@@ -251,7 +261,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             small
             className="jp-mod-styled"
-            disabled={busy}
+            disabled={busy || !may.execute}
+            title={noExecute}
             onClick={() =>
               void run(
                 trans.__('Resubmit'),

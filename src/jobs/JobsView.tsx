@@ -14,6 +14,7 @@ import { ClusterCommandIDs } from '../clusters/plugin';
 import { errorText } from '../shared/errors';
 import type { IClustersManager } from '../clusters/tokens';
 import { useSignals } from '../shared/hooks';
+import { missingPermissionText, usePermissions } from '../shared/permissions';
 import type { IJobInfo } from './api';
 import { HistoryList } from './HistoryView';
 import { JobDetail } from './JobDetail';
@@ -142,6 +143,8 @@ function ClusterBar(props: IJobsViewProps): JSX.Element {
   const current = clusters.get(model.cluster);
   const choices = clusters.clusters.filter(c => c.scheduler !== 'none');
   const state = current?.state ?? 'idle';
+  const may = usePermissions();
+  const noWrite = may.write ? undefined : missingPermissionText('write', trans);
   return (
     <div className="jp-rpc-Jobs-clusterBar">
       <ClusterSelect
@@ -164,6 +167,8 @@ function ClusterBar(props: IJobsViewProps): JSX.Element {
         <Button
           small
           className="jp-mod-styled"
+          disabled={!may.write}
+          title={noWrite}
           onClick={() =>
             void commands.execute(ClusterCommandIDs.connect, {
               cluster: current.name
@@ -175,8 +180,9 @@ function ClusterBar(props: IJobsViewProps): JSX.Element {
       )}
       <ToolbarButtonComponent
         icon={addIcon}
-        tooltip={trans.__('Add a cluster')}
+        tooltip={noWrite ?? trans.__('Add a cluster')}
         aria-label={trans.__('Add a cluster')}
+        enabled={may.write}
         onClick={() =>
           void commands.execute(ClusterCommandIDs.add).then(name => {
             if (typeof name === 'string' && name) {
@@ -190,6 +196,8 @@ function ClusterBar(props: IJobsViewProps): JSX.Element {
           small
           className="jp-mod-styled"
           aria-label={trans.__('Remove cluster %1', current.name)}
+          disabled={!may.write}
+          title={noWrite}
           onClick={() =>
             void commands.execute(ClusterCommandIDs.remove, {
               cluster: current.name
@@ -227,6 +235,9 @@ function JobsList(
 ): JSX.Element {
   const { model, manager, commands, trans } = props;
   useSignals(manager.changed);
+  const noExecute = usePermissions().execute
+    ? null
+    : missingPermissionText('execute', trans);
 
   // This view shows the cluster's jobs while it exists.
   useEffect(() => {
@@ -263,7 +274,9 @@ function JobsList(
       <div className="jp-rpc-Jobs-toolbar">
         <Button
           small
-          className="jp-mod-styled jp-mod-accept"
+          className="jp-mod-styled jp-mod-accept jp-rpc-SubmitJobButton"
+          disabled={noExecute !== null}
+          title={noExecute ?? undefined}
           onClick={() =>
             void commands.execute(SUBMIT_JOB, { cluster: manager.cluster })
           }
@@ -293,6 +306,11 @@ function JobsList(
           {trans.__('All users')}
         </label>
       </div>
+      {noExecute && (
+        <div className="jp-rpc-PermissionNotice" role="note">
+          {noExecute}
+        </div>
+      )}
       {manager.status === 'error' && manager.error && (
         <div className="jp-rpc-Jobs-error" role="alert">
           {errorText(manager.error)}

@@ -12,6 +12,8 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { errorText } from '../shared/errors';
 import { IClustersManager } from '../clusters/tokens';
 import { PANEL_ARGS } from '../shared/commands';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
+import { permissions } from '../shared/permissions';
 import { SUBMIT_JOB } from './JobsView';
 import { endNotices } from './ends';
 import type { IEndNotice } from './ends';
@@ -186,9 +188,13 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
       describedBy: PANEL_ARGS,
       execute: () => app.shell.activateById(panel.id)
     });
+    // Submitting runs code: 'execute' (the server refuses it without).
+    permissions.changed.connect(() => app.commands.notifyCommandChanged());
+    void permissions.load();
     app.commands.addCommand(JobsCommandIDs.submit, {
       label: trans.__('Submit Job…'),
       caption: trans.__('Submit a batch job to a cluster'),
+      isEnabled: () => permissions.current.execute,
       describedBy: {
         args: {
           type: 'object',
@@ -220,6 +226,7 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(JobsCommandIDs.submitFile, {
       label: trans.__('Submit as Job…'),
       caption: trans.__('Submit this batch script to a cluster'),
+      isEnabled: () => permissions.current.execute,
       icon: jobsIcon,
       describedBy: {
         args: {

@@ -163,6 +163,23 @@ describe('contents models', () => {
     expect(unlisted.format).toBeNull();
   });
 
+  it('marks every model read-only for a user without write', () => {
+    expect(toContentsModel(file).writable).toBe(true);
+    expect(toContentsModel(file, { readOnly: true }).writable).toBe(false);
+    const folder = toContentsModel(
+      {
+        name: 'run',
+        path: 'home/run',
+        type: 'directory',
+        format: 'json',
+        content: [{ ...file, content: null, format: null }]
+      },
+      { readOnly: true }
+    );
+    expect(folder.writable).toBe(false);
+    expect(folder.content[0].writable).toBe(false);
+  });
+
   it('parses a notebook sent as text only when asked', () => {
     const nb = { cells: [], metadata: {}, nbformat: 4, nbformat_minor: 5 };
     const remote: IRemoteModel = {
