@@ -17,6 +17,7 @@ from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default
 from . import events
 from .errors import problems_text, schema_problems
 from .handlers import Services, routes
+from .policy import Policy, check_policy, unknown_names
 from .private import DEFAULT_DROP, private_dir
 from .private import configure as configure_child_env
 from .schedulers.forms import check_overrides
@@ -259,6 +260,30 @@ class RPCApp(ExtensionApp):
         "cluster says so itself ('allow_terminals' in RPCApp.clusters, default true).",
     )
 
+    policy = Dict(
+        config=True,
+        help="""Which backends, clusters and submit choices each user may use, by hub group
+        or user name (docs/accountability.md, "Policy"). 'rules' are read top to bottom: the
+        first whose 'groups' or 'users' include the user applies, else 'default'. Each
+        names 'backends' and 'clusters' ("*" for all, a list, missing for none),
+        'user_clusters' (may add and use their own; default only with "clusters": "*")
+        and 'submit' (a cluster's submit overrides, narrowing every cluster's form).
+        Refused requests get 403 policy.forbidden naming the rule; lists show only what
+        the user may use. Empty (the default): no policy, everything allowed.
+        Example: {"rules": [{"name": "students", "groups": ["students"],
+                  "backends": ["examples"], "clusters": ["local"],
+                  "submit": {"time_limit": {"maximum": 60}}}],
+                  "default": {"backends": "*", "clusters": "*"}}""",
+    )
+
+    @validate("policy")
+    def _check_policy(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        try:
+            check_policy(proposal["value"])
+        except ValueError as exc:
+            raise TraitError(f"RPCApp.policy is not valid: {exc}") from None
+        return dict(proposal["value"])
+
     #: The configuration error that stopped this extension's config from loading, if any.
     _config_error: Exception | None = None
 
@@ -296,6 +321,9 @@ class RPCApp(ExtensionApp):
                 f"jupyter_rpc is not started: its configuration is invalid: {self._config_error}"
             )
         configure_child_env(self.child_env_drop, self.child_env_keep)
+        unknown = unknown_names(self.policy, self.backends, self.clusters)
+        if unknown:  # a typo in a name would silently refuse (or allow) the wrong thing
+            raise RuntimeError(f"jupyter_rpc is not started: RPCApp.policy is not valid: {unknown}")
         configure_ssh_config(_reads_user_ssh_config(self.user_ssh_config))
         event_logger = getattr(self.serverapp, "event_logger", None)
         if event_logger is not None:  # accountability events (docs/accountability.md)
@@ -331,6 +359,7 @@ class RPCApp(ExtensionApp):
             contents=ContentsService(max_open_size=self.max_open_size),
             jobs=JobsService(),
             max_upload_size=self.max_upload_size,
+            policy=Policy(self.policy),
             terminals=TerminalService(
                 clusters,
                 TerminalSettings(

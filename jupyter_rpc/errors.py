@@ -181,6 +181,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("cluster.command_not_found", 503, "A scheduler command is not installed on the cluster."),
     _E("cluster.channel_refused", 502, "The SSH server refused to open another channel."),
     _E(
+        "policy.forbidden",
+        403,
+        "The site's policy (`RPCApp.policy`) does not let this user use this backend or "
+        "cluster, add a cluster, or choose this submit value; the message names the rule.",
+    ),
+    _E(
         "terminal.refused",
         403,
         "Terminals are turned off for this cluster (its `allow_terminals`, or "

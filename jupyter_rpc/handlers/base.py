@@ -19,7 +19,16 @@ from tornado.ioloop import IOLoop
 from tornado.web import HTTPError
 
 from .. import events
-from ..errors import InvalidRequest, RPCError, TooLarge, error_body, problems_text, schema_problems
+from ..errors import (
+    InvalidRequest,
+    NotFound,
+    RPCError,
+    TooLarge,
+    error_body,
+    problems_text,
+    schema_problems,
+)
+from ..policy import Grant, Policy
 from ..services import strict_json
 from ..services.backends import BackendRegistry
 from ..services.calls import CallManager
@@ -114,11 +123,13 @@ class Services:
     jobs: JobsService = field(default_factory=JobsService)
     #: Largest streamed upload (bytes): tornado's body limit for the upload route.
     max_upload_size: int = 100 * 1024 * 1024 * 1024
+    #: The site's group policy (``RPCApp.policy``; empty: everything allowed).
+    policy: Policy = field(default_factory=Policy)
     #: Terminals on clusters (issue 19).
     terminals: TerminalService | None = None
 
 
-class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignore[misc]
+class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):
     """Thin: parse, validate, call one service method, serialise. Bodies are read with a
     bound (:class:`~jupyter_rpc.handlers.body.BoundedBody`)."""
 
@@ -137,6 +148,41 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):  # type: ignor
         super().initialize(name)
         self.services = services
         self._audit = {}
+
+    # -- group policy -----------------------------------------------------------------
+
+    _grant: Grant | None = None
+
+    @property
+    def grant(self) -> Grant:
+        """What this request's user may use (``RPCApp.policy``)."""
+        if self._grant is None:
+            self._grant = self.services.policy.grant(getattr(self, "_current_user", None))
+        return self._grant
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()  # the user, the body's limit
+        if self._finished or self.refused or not self.current_user:
+            return  # answered, or the verb's @web.authenticated answers
+        try:
+            self.check_policy()
+        except RPCError as exc:  # answered before the body is read; the verb does not run
+            self.refuse(exc)
+
+    def check_policy(self) -> None:
+        """403 ``policy.forbidden`` when the route's backend or cluster is not the user's
+        to use (an unknown name is left to the route's own 404)."""
+        if not self.services.policy.enabled:
+            return
+        kwargs = self.path_kwargs
+        if "backend" in kwargs:
+            self.grant.check_backend(kwargs["backend"])
+        if "cluster" in kwargs:
+            try:
+                cluster = self.services.clusters.get(kwargs["cluster"])
+            except NotFound:
+                return
+            self.grant.check_cluster(cluster.name, user_defined=cluster.source == "user")
 
     # -- accountability events --------------------------------------------------------
 

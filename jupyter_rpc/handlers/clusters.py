@@ -101,7 +101,13 @@ class ClustersHandler(ClusterHandler):
 
     @requires("read")
     async def get(self) -> None:
-        self.write_json({"clusters": [c.to_json() for c in self.clusters]})
+        grant = self.grant  # only those the site's policy lets this user use
+        clusters = [
+            c
+            for c in self.clusters
+            if grant.allows_cluster(c.name, user_defined=c.source == "user")
+        ]
+        self.write_json({"clusters": [c.to_json() for c in clusters]})
 
     @requires("write", event="cluster.add")
     async def post(self) -> None:
@@ -109,6 +115,7 @@ class ClustersHandler(ClusterHandler):
         name = body.get("name")
         self.audit(cluster=name if isinstance(name, str) else None)
         self.audit_arguments(body)
+        self.grant.check_add_cluster()
         self.write_json(self.clusters.add_user(body).to_json(), status=201)
 
 
@@ -168,7 +175,7 @@ class JobsHandler(ClusterHandler):
     @requires("execute", event="job.submit")
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
-        job = await self.jobs.submit(c, self.job_request())
+        job = await self.jobs.submit(c, self.job_request(), self.grant)
         self.audit(job_id=job.id)
         self.write_json(job.to_json(), status=201)
 
@@ -180,7 +187,7 @@ class TestJobHandler(ClusterHandler):
     async def post(self, cluster: str) -> None:
         c = self.cluster(cluster)
         c.need_scheduler()  # without one: 404 before the body is read, as it always was
-        self.write_json(await self.jobs.test(c, self.job_request()))
+        self.write_json(await self.jobs.test(c, self.job_request(), self.grant))
 
 
 class JobHandler(ClusterHandler):
@@ -215,7 +222,7 @@ class ResubmitHandler(ClusterHandler):
     async def post(self, cluster: str, job_id: str) -> None:
         c = self.cluster(cluster)
         self.audit(source_job_id=job_id)
-        job = await self.jobs.resubmit(c, job_id)
+        job = await self.jobs.resubmit(c, job_id, self.grant)
         self.audit(job_id=job.id)
         self.write_json(job.to_json(), status=201)
 
@@ -247,4 +254,4 @@ class SubmitSchemaHandler(ClusterHandler):
 
     @requires("read")
     async def get(self, cluster: str) -> None:
-        self.write_json(await self.jobs.submit_form(self.cluster(cluster)))
+        self.write_json(await self.jobs.submit_form(self.cluster(cluster), self.grant))

@@ -40,7 +40,9 @@ class BackendsHandler(RPCHandler):
 
     @requires("read")
     async def get(self) -> None:
-        self.write_json({"backends": [b.to_json() for b in self.services.backends]})
+        grant = self.grant  # only those the site's policy lets this user use
+        backends = [b for b in self.services.backends if grant.allows_backend(b.name)]
+        self.write_json({"backends": [b.to_json() for b in backends]})
 
 
 class BackendHandler(RPCHandler):

@@ -8,9 +8,11 @@ and output tails stay with the cluster (their caches are per cluster).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, TypedDict
 
 from ..errors import InvalidRequest, NotFound
+from ..policy import EVERYTHING, Grant
 from ..schedulers.base import JobInfo, JobSpec, OutputChunk
 from ..schedulers.forms import apply_overrides, check_spec, submit_schema
 from .clusters import Cluster
@@ -57,17 +59,22 @@ class JobsService:
         """A piece of a job's ``stream`` (stdout or stderr) from ``offset``: a live tail."""
         return await cluster.read_output(job_id, stream, offset, limit)
 
-    async def submit(self, cluster: Cluster, request: JobRequest) -> JobInfo:
-        """Submit a job; its detail (a stub if the scheduler does not show it yet)."""
-        spec = await job_spec(cluster, request)
+    async def submit(
+        self, cluster: Cluster, request: JobRequest, grant: Grant = EVERYTHING
+    ) -> JobInfo:
+        """Submit a job; its detail (a stub if the scheduler does not show it yet).
+        ``grant``: what the site's policy lets the user choose (403 policy.forbidden)."""
+        spec = await job_spec(cluster, request, grant)
         job_id = await cluster.need_scheduler().submit(spec)
         cluster.jobs_changed()
         return await _job_or_stub(cluster, job_id, spec)
 
-    async def test(self, cluster: Cluster, request: JobRequest) -> dict[str, Any]:
+    async def test(
+        self, cluster: Cluster, request: JobRequest, grant: Grant = EVERYTHING
+    ) -> dict[str, Any]:
         """When would this job start? Nothing is submitted."""
         scheduler = cluster.need_scheduler()
-        return await scheduler.test_submit(await job_spec(cluster, request))
+        return await scheduler.test_submit(await job_spec(cluster, request, grant))
 
     async def get(self, cluster: Cluster, job_id: str) -> JobInfo:
         """One job in full, with what it used if it ended."""
@@ -94,10 +101,12 @@ class JobsService:
         cluster.jobs_changed()
         return await scheduler.get_job(job_id)
 
-    async def resubmit(self, cluster: Cluster, job_id: str) -> JobInfo:
-        """Submit a job again with its script and resources; the new job."""
+    async def resubmit(self, cluster: Cluster, job_id: str, grant: Grant = EVERYTHING) -> JobInfo:
+        """Submit a job again with its script and resources; the new job (its resources
+        must still be the user's to choose under ``grant``)."""
         scheduler = cluster.need_scheduler()
         spec = await resubmit_spec(cluster, job_id)
+        grant.check_submit(asdict(spec))
         new_id = await scheduler.submit(spec)
         cluster.jobs_changed()
         return await _job_or_stub(cluster, new_id, spec)
@@ -106,25 +115,33 @@ class JobsService:
         """The user's jobs of the last ``days`` days, from accounting."""
         return await cluster.need_scheduler().history(days=days)
 
-    async def submit_form(self, cluster: Cluster) -> dict[str, Any]:
+    async def submit_form(self, cluster: Cluster, grant: Grant = EVERYTHING) -> dict[str, Any]:
         """The submit form's JSON Schema for this cluster (its partitions and the site's
-        limits), with the partitions."""
+        limits, narrowed by the user's ``grant``), with the partitions the user may
+        choose."""
         scheduler = cluster.need_scheduler()
+        overrides = grant.merged_submit(cluster.config.get("submit"))
         partitions = await cluster.partitions()
-        form = submit_schema(
-            partitions, overrides=cluster.config.get("submit") or {}, kind=scheduler.kind
-        )
+        chosen = overrides.get("partition") or {}
+        if "const" in chosen:
+            partitions = [p for p in partitions if p.name == chosen["const"]]
+        elif "enum" in chosen:
+            partitions = [p for p in partitions if p.name in chosen["enum"]]
+        form = submit_schema(partitions, overrides=overrides, kind=scheduler.kind)
         return {**form, "partitions": [p.to_json() for p in partitions]}
 
 
-async def job_spec(cluster: Cluster, request: JobRequest) -> JobSpec:
+async def job_spec(cluster: Cluster, request: JobRequest, grant: Grant = EVERYTHING) -> JobSpec:
     """The requested job with the site's fixed values, checked against the partition's
     limits, and our defaults: an interpreter line for a typed script, the cluster's
-    working folder."""
+    working folder. What the user chose, and what the cluster's defaults filled in, must
+    be allowed by the user's ``grant`` (403 policy.forbidden naming the rule)."""
     body: dict[str, Any] = dict(request)
-    overrides = cluster.config.get("submit") or {}
+    grant.check_submit(body)
+    overrides = grant.merged_submit(cluster.config.get("submit"))
     if overrides:
         body = apply_overrides(body, overrides)
+    grant.check_submit(body)
     spec = JobSpec(**body)
     check_spec(spec, await cluster.partitions())
     if spec.script is not None and not spec.script.startswith("#!"):
