@@ -6,6 +6,7 @@ import clustersPlugins from './clusters/plugin';
 import filesPlugins from './files/plugin';
 import functionsPlugins from './functions/plugin';
 import jobsPlugins from './jobs/plugin';
+import terminalsPlugins from './terminals/plugin';
 
 export * from './functions/tokens';
 export { CommandIDs } from './functions/plugin';
@@ -14,5 +15,6 @@ export default [
   ...functionsPlugins,
   ...clustersPlugins,
   ...filesPlugins,
-  ...jobsPlugins
+  ...jobsPlugins,
+  ...terminalsPlugins
 ];

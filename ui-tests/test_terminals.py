@@ -1,0 +1,112 @@
+"""Terminals on clusters in the browser (issue 19): a real JupyterLab in headless
+Chromium, the HPC test bed's OpenSSH as the cluster. The Launcher card opens
+JupyterLab's Terminal widget on the cluster; what the shell prints shows in the xterm
+(read through xterm's screen-reader rows: Lab's own terminal setting screenReaderMode,
+which our terminals follow, is on in this Lab); a reload brings the same shell back with
+its screen; closing the tab (after the confirmation) ends the shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import testbed
+from conftest import LabServer, open_lab, start_lab
+from playwright.sync_api import Locator, Page, expect
+
+DISPLAY = "Test bed (terminals)"
+
+
+@pytest.fixture(scope="module")
+def term_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    testbed.require()
+    keys = testbed.KEYS
+    config = {
+        "RPCApp": {
+            "clusters": {
+                "tb": {
+                    "display_name": DISPLAY,
+                    "host": "127.0.0.1",
+                    "port": int(os.environ.get("TESTBED_SSH_PORT", "2222")),
+                    "user": os.environ.get("TESTBED_USER", "hpcuser"),
+                    "identity_file": str(keys / "id_ed25519"),
+                    "known_hosts": str(keys / "known_hosts"),
+                    "ssh_config": False,
+                    "scheduler": "none",
+                }
+            }
+        }
+    }
+    base = Path(tmp_path_factory.mktemp("terminals-lab"))
+    settings = base / "settings" / "@jupyterlab" / "terminal-extension"
+    settings.mkdir(parents=True)
+    (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"screenReaderMode": True}))
+    with start_lab(base, config) as server:
+        yield server
+
+
+@pytest.fixture
+def page_of(page: Page, term_lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    yield from open_lab(page, term_lab, request)
+
+
+def screen(tab: Locator) -> str:
+    """The text of the terminal's rows (xterm's screen-reader tree)."""
+    return "\n".join(tab.locator(".xterm-accessibility-tree > div").all_inner_texts())
+
+
+def wait_for_text(tab: Locator, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+    end = time.monotonic() + timeout
+    while True:
+        found = re.search(pattern, screen(tab), re.MULTILINE)
+        if found:
+            return found
+        if time.monotonic() > end:
+            raise AssertionError(f"{pattern!r} not on the terminal: {screen(tab)[-800:]!r}")
+        time.sleep(0.2)
+
+
+def type_line(page: Page, tab: Locator, text: str) -> None:
+    tab.locator(".xterm-helper-textarea").focus()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+
+
+def test_launcher_terminal_reload_and_close(page_of: Page, term_lab: LabServer) -> None:
+    lab = page_of
+    section = lab.locator(".jp-Launcher-section", has_text=DISPLAY)
+    section.locator(".jp-LauncherCard", has_text="Terminal").click()
+    tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+    expect(tab).to_be_visible()
+    title = lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    expect(title).to_have_text(re.compile(r"^hpcuser@tb: "))
+    type_line(lab, tab, "echo $((6*7))")
+    wait_for_text(tab, r"^42\s*$")
+    type_line(lab, tab, "echo pid=$$")
+    pid = wait_for_text(tab, r"^pid=(\d+)\s*$")[1]
+    [listed] = term_lab.api("jupyter-rpc/clusters/tb/terminals")["terminals"]  # type: ignore[index]
+
+    # a reload: the same shell, its earlier output on screen
+    lab.goto(f"{term_lab.url}/lab?token={term_lab.token}")
+    lab.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+    expect(tab).to_be_visible(timeout=30_000)
+    wait_for_text(tab, rf"^pid={pid}\s*$")  # replayed
+    type_line(lab, tab, "echo again=$$")
+    wait_for_text(tab, rf"^again={pid}\s*$")
+    again = term_lab.api("jupyter-rpc/clusters/tb/terminals")["terminals"]  # type: ignore[index]
+    assert [t["name"] for t in again] == [listed["name"]]
+
+    # closing the tab asks, then ends the shell: its process is gone within 5 s
+    lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    lab.locator(".jp-Dialog").get_by_role("button", name="Close and End").click()
+    end = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists(), "the shell outlived its tab"
+    assert term_lab.api("jupyter-rpc/clusters/tb/terminals") == {"terminals": []}
