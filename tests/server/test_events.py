@@ -507,3 +507,28 @@ async def test_a_large_upload_is_recorded_after_its_digest_thread(
     (event,) = await events_log.take(1)
     assert (event["action"], event["outcome"]) == ("file.upload", "ok")
     assert event["arguments"] == {"size": len(data)}
+
+
+async def test_a_download_cut_off_is_recorded_aborted(
+    server_url: tuple[str, str], events_log: Lines, home: Path
+) -> None:
+    (home / "large.bin").write_bytes(b"\0" * (32 * 1024 * 1024))
+    url, token = server_url
+    host, port = url.split("/")[2].split(":")
+    path = "/" + url.split("/", 3)[3] + "jupyter-rpc/clusters/local/download/home/large.bin"
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: token {token}\r\n\r\n".encode()
+    )
+    await writer.drain()
+    assert (await reader.readexactly(12)).startswith(b"HTTP/1.1 200")
+    await reader.readexactly(64 * 1024)  # some of it, then the client goes away
+    writer.transport.abort()
+    writer.close()
+    await writer.wait_closed()
+    (event,) = await events_log.take(1, timeout=10)
+    assert (event["action"], event["path"], event["outcome"]) == (
+        "file.download",
+        "home/large.bin",
+        "aborted",
+    )
