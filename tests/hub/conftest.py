@@ -31,6 +31,7 @@ BED = pathlib.Path(os.environ.get("JRPC_HUB_BED", "/opt/jupyter-rpc-hub"))
 UP = pathlib.Path(__file__).parent / "bed" / "up.sh"
 #: seconds a user's server has to start (spawn, the extension's start, the proxy's route)
 SPAWN_TIMEOUT = 60
+HUB_LOG = BED / "log" / "jupyterhub.log"
 
 
 def _absent(reason: str) -> None:
@@ -129,6 +130,26 @@ class Hub:
             assert time.monotonic() < deadline, f"{user}'s server did not stop"
             time.sleep(0.2)
 
+    def close(self) -> list[str]:
+        """Stop the hub by PID (it stops its users' servers and its proxy on SIGTERM), then
+        kill by PID whatever of them is left; what had to be killed."""
+        proxy_pid_file = BED / "state/proxy.pid"
+        proxy_pid = int(proxy_pid_file.read_text()) if proxy_pid_file.exists() else None
+        try:
+            for model in self.api("GET", "users"):
+                server = model.get("servers", {}).get("")
+                if server and server.get("state", {}).get("pid"):
+                    self.server_pids.add(int(server["state"]["pid"]))
+        except Exception:  # the hub may be the problem: its servers are still known by PID
+            pass
+        problems = ["jupyterhub needed SIGKILL"] if stop_pid(self.process.pid, wait=60) else []
+        self.process.wait()
+        for pid in [*self.server_pids, *([proxy_pid] if proxy_pid else [])]:
+            if alive(pid):
+                problems.append(f"left running: {pid} {open(f'/proc/{pid}/cmdline').read()!r}")
+                stop_pid(pid, signal.SIGKILL)
+        return problems
+
     def login(self, user: str) -> requests.Session:
         """A browser's session: logged in at the hub's form, then through the OAuth
         redirects to ``user``'s server (which must run), holding both cookies."""
@@ -168,15 +189,9 @@ def stop_pid(pid: int, sig: int = signal.SIGTERM, wait: float = 20.0) -> bool:
     return False
 
 
-@pytest.fixture(scope="session")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    if os.geteuid() != 0:
-        _absent("needs root (it creates Unix users and spawns their servers as them)")
-    log = tmp_path_factory.mktemp("hub") / "up.log"
-    with open(log, "wb") as out:
-        done = subprocess.run(["bash", str(UP)], stdout=out, stderr=subprocess.STDOUT, timeout=600)
-    if done.returncode != 0:
-        _absent(f"{UP} failed: {log.read_text()[-2000:]}")
+def start_hub(*args: str) -> Hub:
+    """Start the bed's hub (installed by up.sh) on free loopback ports, ``args`` added to its
+    command line, and wait for its API; stop it with :meth:`Hub.close`."""
     port, api_port, proxy_api_port = free_port(), free_port(), free_port()
     env = {
         **os.environ,
@@ -188,10 +203,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     }
     for name in ("JUPYTER_TOKEN", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         env.pop(name, None)
-    hub_log = BED / "log" / "jupyterhub.log"
-    with open(hub_log, "wb") as out:
+    with open(HUB_LOG, "wb") as out:
         process = subprocess.Popen(
-            [str(BED / "venv/bin/jupyterhub"), "-f", str(BED / "etc/jupyterhub_config.py")],
+            [str(BED / "venv/bin/jupyterhub"), "-f", str(BED / "etc/jupyterhub_config.py"), *args],
             cwd=BED / "state",
             env=env,
             stdout=out,
@@ -208,38 +222,36 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert process.poll() is None, f"the hub exited: {hub_log.read_text()[-3000:]}"
+            assert process.poll() is None, f"the hub exited: {HUB_LOG.read_text()[-3000:]}"
             try:
                 if requests.get(f"{url}/hub/api/", timeout=5).status_code == 200:
-                    break
+                    return hub
             except requests.ConnectionError:
                 pass
             assert time.monotonic() < deadline, (
-                f"the hub did not answer: {hub_log.read_text()[-3000:]}"
+                f"the hub did not answer: {HUB_LOG.read_text()[-3000:]}"
             )
             time.sleep(0.2)
+    except BaseException:
+        hub.close()
+        raise
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    if os.geteuid() != 0:
+        _absent("needs root (it creates Unix users and spawns their servers as them)")
+    log = tmp_path_factory.mktemp("hub") / "up.log"
+    with open(log, "wb") as out:
+        done = subprocess.run(["bash", str(UP)], stdout=out, stderr=subprocess.STDOUT, timeout=600)
+    if done.returncode != 0:
+        _absent(f"{UP} failed: {log.read_text()[-2000:]}")
+    hub = start_hub()
+    try:
         yield hub
     finally:
-        proxy_pid_file = BED / "state/proxy.pid"
-        proxy_pid = int(proxy_pid_file.read_text()) if proxy_pid_file.exists() else None
-        for user in ("alice", "bob"):
-            try:
-                server = hub.server_model(user)
-            except Exception:  # the hub may be the problem: its servers are still known by PID
-                break
-            if server and server.get("state", {}).get("pid"):
-                hub.server_pids.add(int(server["state"]["pid"]))
-        # the hub stops its users' servers and its proxy on SIGTERM
-        killed = ["jupyterhub"] if stop_pid(process.pid, wait=60) else []
-        process.wait()
-        left = [
-            pid for pid in [*hub.server_pids, *([proxy_pid] if proxy_pid else [])] if alive(pid)
-        ]
-        for pid in left:
-            stop_pid(pid, signal.SIGKILL)
-        assert not killed and not left, (
-            f"the hub did not stop cleanly: killed {killed}, left running {left} (log {hub_log})"
-        )
+        problems = hub.close()
+        assert not problems, f"the hub did not stop cleanly: {problems} (log {HUB_LOG})"
 
 
 @pytest.fixture(scope="session")
