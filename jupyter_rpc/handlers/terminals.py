@@ -4,6 +4,7 @@ websocket that carries JupyterLab's terminal messages."""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -211,12 +212,21 @@ class TerminalSocketHandler(
         if self.terminal is not None:
             self.terminal.detach(self._send)
 
-    def _send(self, message: list[Any]) -> None:
+    def _send(self, message: list[Any]) -> Awaitable[None] | None:
+        """Write one message; the terminal awaits its flush before it reads on."""
         if self.ws_connection is None or self.ws_connection.is_closing():
-            return
+            return None
         try:
-            self.write_message(json.dumps(message))
+            sent = self.write_message(json.dumps(message))
         except WebSocketClosedError:
-            return
+            return None
         if message[:1] == ["disconnect"]:
             self.close()
+            return None
+        sent.add_done_callback(_retrieve)  # a socket closed mid-write is not an error
+        return sent
+
+
+def _retrieve(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -28,7 +28,7 @@ import signal
 import struct
 import termios
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -64,8 +64,13 @@ class PTY(Protocol):
     async def wait_closed(self, timeout: float = 5.0) -> None: ...
 
 
-#: A client's sink: one message (a list) at a time.
-Sink = Callable[[list[Any]], None]
+#: A client's sink: one message (a list) at a time; what it returns, if anything, is
+#: awaited before the PTY is read again (a websocket's write: the shell's output goes
+#: no faster than the slowest attached browser takes it, as on a real terminal).
+Sink = Callable[[list[Any]], "Awaitable[None] | None"]
+
+#: Output chunks of a local PTY read ahead of what the clients took.
+LOCAL_READ_AHEAD = 8
 
 
 @dataclass
@@ -96,6 +101,8 @@ class Terminal:
         self.last_activity = time.monotonic()
         self._pty = pty
         self._limit = scrollback
+        #: Bytes the shell printed so far.
+        self.output_bytes = 0
         self._buffer = bytearray()
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._sinks: list[Sink] = []
@@ -113,11 +120,14 @@ class Terminal:
                 if not data:
                     break
                 self.last_activity = time.monotonic()
+                self.output_bytes += len(data)
                 self._keep(data)
                 text = self._decoder.decode(data)
                 if text:
-                    for sink in list(self._sinks):
-                        sink(["stdout", text])
+                    writes = [sink(["stdout", text]) for sink in list(self._sinks)]
+                    waits = [w for w in writes if w is not None]
+                    if waits:
+                        await asyncio.gather(*waits, return_exceptions=True)
         except Exception:  # noqa: BLE001 - a terminal's end is logged, never raised
             log.exception("terminal %s/%s: reading failed", self.cluster.name, self.name)
         finally:
@@ -397,6 +407,7 @@ class LocalPTY:
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._out = bytearray()
         self._closed = False
+        self._reading = True
         loop = asyncio.get_running_loop()
         os.set_blocking(master, False)
         loop.add_reader(master, self._readable)
@@ -442,14 +453,20 @@ class LocalPTY:
             return
         except OSError:  # EIO: every holder of the other end closed it
             data = b""
-        if not data:
+        if not data or self._queue.qsize() + 1 >= LOCAL_READ_AHEAD:
+            # the end, or the clients are behind: the shell waits (its writes block)
             asyncio.get_running_loop().remove_reader(self._master)
+            self._reading = False
         self._queue.put_nowait(data)
 
     async def read(self, size: int = 65536) -> bytes:
         if self._closed and self._queue.empty():
             return b""
-        return await self._queue.get()
+        data = await self._queue.get()
+        if data and not self._reading and not self._closed:
+            self._reading = True
+            asyncio.get_running_loop().add_reader(self._master, self._readable)
+        return data
 
     def write(self, data: bytes) -> None:
         if self._closed:

@@ -5,6 +5,7 @@ with its scrollback, ended by DELETE and by the server stopping."""
 from __future__ import annotations
 
 import asyncio
+import json
 import pathlib
 from typing import Any
 
@@ -195,3 +196,25 @@ async def test_the_scrollback_is_bounded(rpc: Any, term_ws: Any) -> None:
     await again.expect("line1999")
     assert len(again.screen.encode()) <= 2000
     assert "line1000" not in again.screen
+
+
+async def test_output_waits_for_a_slow_browser(jp_serverapp: Any, rpc: Any, term_ws: Any) -> None:
+    """A browser that does not read holds the shell's output back (the shell blocks on
+    its writes) instead of the server buffering it: 20 MB printed, a few MB taken."""
+    name = (await open_terminal(rpc))["name"]
+    term = await term_ws("local", name)
+    await term.run("true")
+    await term.send("head -c 20000000 /dev/zero | tr '\\0' a; echo; echo done-$((1+1))\r")
+    await asyncio.sleep(3)  # not reading
+    [app] = list(jp_serverapp.extension_manager.extension_apps["jupyter_rpc"])
+    terminal = app.services.terminals.get("local", name)
+    held = terminal.output_bytes
+    print("printed while the browser did not read:", held)
+    assert held < 12_000_000, held
+    tail, received = "", 0  # reading again: all of it arrives
+    while "done-2" not in tail:
+        message = json.loads(await asyncio.wait_for(term.ws.read_message(), 30))
+        if message[0] == "stdout":
+            received += len(message[1])
+            tail = (tail + message[1])[-200:]
+    assert terminal.output_bytes > 20_000_000 and received > 20_000_000 - held
