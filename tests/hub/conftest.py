@@ -1,9 +1,10 @@
-"""The real JupyterHub of the hub test bed (tests/hub/bed/up.sh), started once for the session.
+"""The real JupyterHub of the hub test bed (tests/hub/bed/up.sh), started once for tests/hub.
 
-``hub`` (session): runs ``up.sh`` (quick once installed), starts
-``$JRPC_HUB_BED/venv/bin/jupyterhub`` on three free loopback ports, waits for its API and
-stops it by PID at the end, with its proxy and every user server it started (the hub stops
-them itself on SIGTERM; whatever is left is killed by PID and fails the session's teardown).
+``hub`` (package scope): runs ``up.sh`` (quick once installed), starts
+``$JRPC_HUB_BED/venv/bin/jupyterhub`` on three free loopback ports, waits for its API and,
+after the last test of tests/hub, stops it by PID with its proxy and every user server it
+started (the hub stops them itself on SIGTERM; whatever is left is killed by PID and fails
+the teardown).
 Tests reach users' servers only through the proxy, as a browser or a script would:
 ``hub.user_token("alice", scopes)`` is a token the hub issues, ``hub.login("alice")`` a
 ``requests.Session`` holding the hub's and alice's server's cookies, ``hub.start("alice")``
@@ -237,7 +238,7 @@ def start_hub(*args: str) -> Hub:
         raise
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     if os.geteuid() != 0:
         _absent("needs root (it creates Unix users and spawns their servers as them)")
@@ -254,14 +255,14 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
         assert not problems, f"the hub did not stop cleanly: {problems} (log {HUB_LOG})"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def alice(hub: Hub) -> str:
     """alice's server, running; its URL through the proxy."""
     hub.start("alice")
     return hub.server_url("alice")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def bob(hub: Hub) -> str:
     """bob's server, running; its URL through the proxy."""
     hub.start("bob")
