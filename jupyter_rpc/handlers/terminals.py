@@ -190,6 +190,7 @@ class TerminalSocketHandler(
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         WebSocketHandler.open(self, *args, **kwargs)  # tornado pings (ping_interval)
+        self.set_nodelay(True)  # keystrokes' echo goes out at once (no Nagle wait)
         if self.terminal is not None:
             self.terminal.attach(self._send)
 
