@@ -308,7 +308,12 @@ class TerminalService:
         else:
             start = real or cluster.default_workdir() or _home()
             pty = await LocalPTY.start(start, cols=cols, rows=rows)
-        self._count(owner, cluster)  # others may have opened some while this one started
+        try:  # others may have opened some while this one started
+            self._count(owner, cluster)
+        except RPCError:
+            pty.close()
+            await pty.wait_closed()
+            raise
         name = secrets.token_hex(6)
         terminal = Terminal(name, cluster, owner, cwd or "", pty, self.settings.scrollback)
         self._terminals[(cluster.name, name)] = terminal

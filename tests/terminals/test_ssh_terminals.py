@@ -170,3 +170,45 @@ async def test_a_stopping_server_hangs_up_every_shell(
     [app] = list(jp_serverapp.extension_manager.extension_apps["jupyter_rpc"])
     await app.stop_extension()
     assert await wait_gone(pids, 5.0) == []
+
+
+def shells_in(folder: str) -> list[int]:
+    """PIDs of the processes whose working folder is ``folder`` (this machine's /proc)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/cwd") == folder:
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+async def test_terminals_opened_at_once_keep_the_limit_and_leave_no_shell(
+    rpc: Any, term_ws: Any
+) -> None:
+    helper = await term_ws("testbed", await open_terminal(rpc))
+    folder = f"jrpc-race-{os.getpid()}"
+    real = (await helper.run(f"mkdir -p ~/{folder} && cd ~/{folder} && pwd -P; cd")).strip()
+    status, cluster = await rpc("GET", "clusters", "small")
+    cwd = f"{cluster['roots'][0]['name']}/{folder}"
+    try:
+        answers = await asyncio.gather(
+            *(rpc("POST", "clusters", "small", "terminals", body={"cwd": cwd}) for _ in range(5))
+        )
+        opened = [m["name"] for s, m in answers if s == 201]
+        refused = [m["code"] for s, m in answers if s != 201]
+        assert len(opened) == 2 and refused == ["terminal.too_many"] * 3, answers
+        await asyncio.sleep(0.5)
+        assert len(shells_in(real)) == 2  # the refused ones started no shell that stays
+        for name in opened:
+            assert (await rpc("DELETE", "clusters", "small", "terminals", name))[0] == 204
+        assert await wait_gone(shells_in(real), 5.0) == []
+        # every channel slot came back: two terminals again, and files beside them
+        again = [await open_terminal(rpc, "small") for _ in range(2)]
+        status, listing = await rpc("GET", "clusters", "small", "files", "")
+        assert status == 200, listing
+        for name in again:
+            await rpc("DELETE", "clusters", "small", "terminals", name)
+    finally:
+        await helper.run(f"rmdir ~/{folder}")
