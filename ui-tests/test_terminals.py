@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import testbed
 from conftest import LabServer, open_lab, start_lab
+from files_helpers import choose_cluster, context_menu, open_files_panel, open_item
 from playwright.sync_api import Locator, Page, expect
 
 DISPLAY = "Test bed (terminals)"
@@ -38,11 +39,18 @@ def term_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                     "known_hosts": str(keys / "known_hosts"),
                     "ssh_config": False,
                     "scheduler": "none",
-                }
+                },
+                "here": {
+                    "display_name": "This computer (terminals)",
+                    "scheduler": "local",
+                    "roots": {"home": "ROOT"},
+                },
             }
         }
     }
     base = Path(tmp_path_factory.mktemp("terminals-lab"))
+    (base / "root" / "proj").mkdir(parents=True)
+    config["RPCApp"]["clusters"]["here"]["roots"]["home"] = str(base / "root")
     settings = base / "settings" / "@jupyterlab" / "terminal-extension"
     settings.mkdir(parents=True)
     (settings / "plugin.jupyterlab-settings").write_text(json.dumps({"screenReaderMode": True}))
@@ -110,3 +118,20 @@ def test_launcher_terminal_reload_and_close(page_of: Page, term_lab: LabServer) 
         time.sleep(0.1)
     assert not Path(f"/proc/{pid}").exists(), "the shell outlived its tab"
     assert term_lab.api("jupyter-rpc/clusters/tb/terminals") == {"terminals": []}
+
+
+def test_open_terminal_here_starts_in_that_folder(page_of: Page, term_lab: LabServer) -> None:
+    lab = page_of
+    panel = open_files_panel(lab)
+    choose_cluster(panel, "This computer (terminals)")
+    open_item(panel, "home")  # into the root folder
+    context_menu(panel, "proj", "Open Terminal Here")
+    tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+    expect(tab).to_be_visible()
+    title = lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+    expect(title).to_have_text(re.compile(r"@here: proj$"))
+    type_line(lab, tab, "echo cwd=$(pwd -P)")
+    wait_for_text(tab, rf"^cwd={re.escape(str((term_lab.root / 'proj').resolve()))}\s*$")
+    [model] = term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]  # type: ignore[index]
+    assert model["cwd"] == "home/proj"
+    term_lab.api(f"jupyter-rpc/clusters/here/terminals/{model['name']}", method="DELETE")
