@@ -1,5 +1,6 @@
 """The hub test bed itself: both users' servers start through the hub, run as their Unix
-users, and load the extension from the site-wide venv with the site's config."""
+users, and load the extension from the site-wide venv with the site's config (the venv's
+etc/jupyter/jupyter_server_config.json: a file in jupyter_server_config.d/ was ignored)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,9 @@ def test_both_users_servers_run_as_themselves_with_the_extension(
         status, answer = Client(url, hub.user_token(user))("GET", "backends")
         assert status == 200, answer
         assert [b["name"] for b in answer["backends"]] == ["examples"], answer
+        # the site's cluster, not the built-in default ("This computer")
+        status, answer = Client(url, hub.user_token(user))("GET", "clusters")
+        assert status == 200, answer
+        assert [(c["name"], c["display_name"]) for c in answer["clusters"]] == [
+            ("local", "This server")
+        ]

@@ -4,9 +4,11 @@
 #   Unix users alice and bob (Debian's default homes, made 0755 as the issue found them:
 #   only the extension's own file modes keep one user's state from the other)
 #   $BED/venv     JupyterHub (requirements/hub.txt, a lock) + our two wheels from dist/,
-#                 world-readable; the wheel enables the extension in $BED/venv/etc/jupyter,
-#                 and zz-site-rpc.json there is the site's config (the example backend, the
-#                 local cluster over each user's home)
+#                 world-readable; the wheel enables the extension for everyone with its file in
+#                 $BED/venv/etc/jupyter/jupyter_server_config.d/, and the site's settings are
+#                 $BED/venv/etc/jupyter/jupyter_server_config.json (the example backend, the
+#                 local cluster over each user's home, a group policy). Not a file in
+#                 jupyter_server_config.d/: Jupyter reads only jpserver_extensions from those
 #   $BED/proxy    configurable-http-proxy from its own lock (package-lock.json, npm ci)
 #   $BED/etc      jupyterhub_config.py (127.0.0.1 only, LocalProcessSpawner, a password
 #                 shared by the bed's users, an admin service token for the tests)
@@ -81,7 +83,7 @@ if [ "$BUILD_WHEELS" = 1 ] || [ -z "$(wheel 'jupyter_rpc_backend-*.whl')" ] || [
     || die "the wheels did not build"
 fi
 WHEELS=("$(wheel 'jupyter_rpc_backend-*.whl')" "$(wheel 'jupyter_rpc-*.whl')")
-want=$(cat "$ROOT/requirements/hub.txt" "${WHEELS[@]}" "$HERE/zz-site-rpc.json" | sha256sum | cut -d' ' -f1)
+want=$(cat "$ROOT/requirements/hub.txt" "${WHEELS[@]}" | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$BED/venv/.bed-sha256" 2>/dev/null)" != "$want" ]; then
   log "building $BED/venv (requirements/hub.txt, $(basename "${WHEELS[0]}"), $(basename "${WHEELS[1]}"))"
   [ -x "$BED/venv/bin/python" ] || /usr/bin/python3 -m venv "$BED/venv"
@@ -89,7 +91,6 @@ if [ "$(cat "$BED/venv/.bed-sha256" 2>/dev/null)" != "$want" ]; then
     || die "the locked requirements did not install into $BED/venv"
   "$BED/venv/bin/python" -m pip install -q --no-deps --force-reinstall "${WHEELS[@]}" >> "$LAST_LOG" 2>&1 \
     || die "the wheels did not install into $BED/venv"
-  install -D -m 644 "$HERE/zz-site-rpc.json" "$BED/venv/etc/jupyter/jupyter_server_config.d/zz-site-rpc.json"
   chmod -R a+rX "$BED/venv"
   # the wheel's own file enables the extension site-wide: a user's server must load it
   (cd / && runuser -u alice -- env -i PATH="$BED/venv/bin:/usr/bin:/bin" HOME=/tmp \
@@ -97,6 +98,10 @@ if [ "$(cat "$BED/venv/.bed-sha256" 2>/dev/null)" != "$want" ]; then
     || die "alice's server would not load jupyter_rpc from $BED/venv"
   echo "$want" > "$BED/venv/.bed-sha256"
 fi
+
+# the site's settings, for every user's server
+install -D -m 644 "$HERE/jupyter_server_config.json" "$BED/venv/etc/jupyter/jupyter_server_config.json"
+rm -f "$BED/venv/etc/jupyter/jupyter_server_config.d/zz-site-rpc.json"  # where an older bed put it
 
 # ---------------------------------------------------------------- the proxy
 LAST_LOG="$BED/log/npm.log"
