@@ -181,6 +181,13 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("cluster.command_not_found", 503, "A scheduler command is not installed on the cluster."),
     _E("cluster.channel_refused", 502, "The SSH server refused to open another channel."),
     _E(
+        "cluster.command_refused",
+        403,
+        "The cluster's SSH key does not allow this command: its forced command "
+        "(`jupyter-rpc-gate`, docs/restricted-keys.md) refused it; the message names the "
+        "command and why, `details.refused` is the gate's line.",
+    ),
+    _E(
         "policy.forbidden",
         403,
         "The site's policy (`RPCApp.policy`) does not let this user use this backend or "

@@ -9,12 +9,14 @@ shell. That is the only place where values meet a remote shell.
 from __future__ import annotations
 
 import asyncio
+import re
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from ..errors import RemoteTimeout, RemoteUnavailable
+from ..backend.gate import REFUSAL_PREFIX, REFUSED
+from ..errors import RemoteTimeout, RemoteUnavailable, RPCError
 from ..private import child_environment
 
 if TYPE_CHECKING:
@@ -73,6 +75,32 @@ def shell_join(argv: Sequence[str], env: Mapping[str, str] | None = None) -> str
             raise ValueError("a command argument contains a NUL character")
         parts.append(shlex.quote(arg))
     return " ".join(parts)
+
+
+_REFUSAL = re.compile(
+    re.escape(REFUSAL_PREFIX)
+    + r"""(?P<command>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|\(no command: a shell\)): (?P<why>.*)"""
+)
+
+
+def gate_refusal(done: Completed, where: str) -> RPCError | None:
+    """``cluster.command_refused`` when a restricted key's forced command (jupyter-rpc-gate,
+    docs/restricted-keys.md) refused ``done``: exit status 126 and its one stderr line."""
+    if done.exit_status != REFUSED:
+        return None
+    for line in done.stderr.splitlines():
+        found = _REFUSAL.fullmatch(line.strip())
+        if found:
+            command = shlex.join(done.argv[:1]) if done.argv else "the command"
+            return RPCError(
+                f"The SSH key used for {where} does not allow {command}: its forced command "
+                f"(jupyter-rpc-gate) refused it ({found['why']}). Ask the cluster's "
+                "administrators to allow it for this key.",
+                code="cluster.command_refused",
+                status=403,
+                details={"command": done.argv[0] if done.argv else "", "refused": line.strip()},
+            )
+    return None
 
 
 class LocalRunner:
@@ -148,4 +176,8 @@ class SSHRunner:
         if not argv:
             raise ValueError("an empty command")
         done = await self.pool.run(self.target, shell_join(argv, env), input=input, timeout=timeout)
-        return Completed(list(argv), done.exit_status, done.stdout, done.stderr)
+        completed = Completed(list(argv), done.exit_status, done.stdout, done.stderr)
+        refused = gate_refusal(completed, self.where)
+        if refused is not None:
+            raise refused
+        return completed

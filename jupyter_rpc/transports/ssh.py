@@ -79,15 +79,18 @@ async def _pump(source: asyncssh.SSHReader[bytes], sink: asyncio.StreamReader) -
 
 
 def remote_command(argv: list[str], cwd: str | None, env: dict[str, str] | None) -> str:
-    """The login-shell command line: ``cd CWD && exec env K=V ARGV`` (quoted by shell_join)."""
-    command = "exec " + shell_join(argv, env)
-    if cwd:
-        if cwd == "~" or cwd.startswith("~/"):
-            where = '"$HOME"' + (shlex.quote(cwd[1:]) if len(cwd) > 1 else "")
-        else:
-            where = shlex.quote(cwd)
-        command = f"cd {where} && {command}"
-    return command
+    """The login-shell command line ``exec env [--chdir=CWD] K=V ARGV`` (quoted by shell_join).
+
+    Argv only, no ``cd X &&``: a restricted key's forced command (``jupyter-rpc-gate``) can
+    check it word by word. sshd starts the shell in the home folder, so ``~/x`` is ``x``.
+    """
+    command = shell_join(argv, env)  # "env K=V ... ARGV" when env has variables
+    if cwd and cwd != "~":
+        where = cwd[2:] if cwd.startswith("~/") else cwd
+        chdir = shlex.quote(f"--chdir={where or '.'}")
+        rest = command[len("env ") :] if env else command
+        command = f"env {chdir} {rest}"
+    return "exec " + command
 
 
 class SSHTransport(ProcessTransport[PooledProcess]):

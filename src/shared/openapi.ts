@@ -54,6 +54,7 @@ export type ErrorCode =
   | 'cluster.command_failed'
   | 'cluster.command_not_found'
   | 'cluster.channel_refused'
+  | 'cluster.command_refused'
   | 'policy.forbidden'
   | 'terminal.refused'
   | 'terminal.too_many'

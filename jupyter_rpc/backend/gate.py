@@ -1,0 +1,670 @@
+"""``jupyter-rpc-gate``: a forced command for a restricted SSH key.
+
+A site whose gateway may only run certain commands on the cluster (DASF's digital-twin
+pattern) puts this in the key's ``authorized_keys`` line::
+
+    command="jupyter-rpc-gate --allow jobs,files,runner",restrict ssh-ed25519 AAAA... gateway
+
+sshd then runs the gate instead of what the client asked for, with the request in
+``SSH_ORIGINAL_COMMAND``. The gate splits it with :mod:`shlex` (never a shell), and runs it
+with :func:`os.execvp` only when it matches exactly one form of :data:`COMMANDS`, the one
+table of the commands jupyter_rpc sends, in a group the key allows. Anything else is
+refused: exit status :data:`REFUSED` (126) and one line on stderr::
+
+    jupyter-rpc-gate: refused 'rm -rf /home/u': rm is not a command this key allows (allowed: jobs, files, runner)
+
+jupyter_rpc recognises that line (:data:`REFUSAL_PREFIX`) and shows it where the user
+acted (``cluster.command_refused``). ``python -m jupyter_rpc.backend.gate --docs FILE``
+writes the table into the admin page (docs/restricted-keys.md).
+
+Standard library only: this ships in jupyter-rpc-backend, on the cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shlex
+import shutil
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+#: The exit status of a refusal (sshd's own for "cannot execute"; never a command's).
+REFUSED = 126
+#: The exit status when the gate itself is misconfigured (the authorized_keys line).
+USAGE = 2
+#: What every refusal line starts with (jupyter_rpc.ssh.runner matches it).
+REFUSAL_PREFIX = "jupyter-rpc-gate: refused "
+
+GROUPS: dict[str, str] = {
+    "jobs": "the scheduler's commands: submit, list, detail, history, cancel, hold, release",
+    "files": "the SFTP subsystem (remote files, job output tails)",
+    "runner": "starting a backend module: `PYTHON -m jupyter_rpc.backend serve MODULE`",
+    "terminal": "a login shell on a PTY (needs `pty` in the key's options as well)",
+}
+DEFAULT_ALLOW = ("jobs", "files", "runner")
+
+
+# --- values -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a value may be: a pattern, and whether it is a path (checked against --root)."""
+
+    name: str
+    pattern: str
+    path: bool = False
+
+    def matches(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value) is not None
+
+
+_PRINTABLE = r"[^\x00-\x1f\x7f]*"
+JOB_ID = Kind("job id", r"[0-9]+(?:_(?:[0-9]+|\[[0-9,\-%]+\]))?(?:\+[0-9]+)?")
+NAME = Kind("name", r"[A-Za-z0-9][A-Za-z0-9_.@+\-]*")
+NUMBER = Kind("number", r"[0-9]{1,10}")
+MEMORY = Kind("memory", r"[0-9]{1,10}M")
+ARRAY = Kind("array range", r"[0-9][0-9,\-:]*(?:%[0-9]+)?")
+TEXT = Kind("text", _PRINTABLE)
+FORMAT = Kind("format", r"[^\x00\n\r]*")  # the field separator is \x1f
+PATH = Kind("path", r"[^\-\x00-\x1f\x7f][^\x00-\x1f\x7f]*", path=True)
+STATES = Kind("states", r"[A-Z]+(?:,[A-Z]+)*")
+TIME = Kind("time", r"now(?:-[0-9]+(?:minutes|hours|days))?|[0-9T:\-]+")
+JOB_IDS = Kind("job ids", JOB_ID.pattern + r"(?:," + JOB_ID.pattern + r")*")
+PYTHON = Kind("python", r"(?:/[^\x00-\x1f\x7f]*/)?python(?:3(?:\.[0-9]+)?)?")  # --python pins it
+MODULE = Kind("module", r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+@dataclass(frozen=True)
+class Opt:
+    """An option: ``-h`` (a flag, ``kind`` None) or ``--name=VALUE`` (one word, as sent)."""
+
+    name: str
+    kind: Kind | None = None
+
+
+@dataclass(frozen=True)
+class Form:
+    """One command jupyter_rpc sends: its words, then options in any order (each once),
+    then positional arguments."""
+
+    group: str
+    words: tuple[str, ...]  # the program and its fixed words ("scontrol", "show", "job")
+    what: str  # for the docs: who sends it and why
+    options: tuple[Opt, ...] = ()
+    required: tuple[str, ...] = ()  # options that must be present
+    args: tuple[Kind, ...] = ()  # positional arguments, in order
+    optional_args: int = 0  # how many of the last ``args`` may be left out
+    program: Kind | None = None  # argv[0] is any value of this kind instead of words[0]
+
+
+def _o(*names: str) -> tuple[Opt, ...]:
+    return tuple(Opt(n) for n in names)
+
+
+_SBATCH_OPTIONS = (
+    *_o("--parsable", "--hold", "--export=ALL"),
+    Opt("--job-name", TEXT),
+    Opt("--partition", NAME),
+    Opt("--account", NAME),
+    Opt("--qos", NAME),
+    Opt("--time", NUMBER),
+    Opt("--cpus-per-task", NUMBER),
+    Opt("--mem", MEMORY),
+    Opt("--gpus", NUMBER),
+    Opt("--nodes", NUMBER),
+    Opt("--ntasks", NUMBER),
+    Opt("--array", ARRAY),
+    Opt("--chdir", PATH),
+    Opt("--output", PATH),
+    Opt("--error", PATH),
+)
+
+#: The one table: every command jupyter_rpc sends over SSH (jupyter_rpc/schedulers/slurm.py,
+#: jupyter_rpc/transports/ssh.py, jupyter_rpc/ssh/channels.py), by group. The SFTP
+#: subsystem is not a command line: see :func:`_sftp_server`.
+COMMANDS: tuple[Form, ...] = (
+    Form(
+        "jobs",
+        ("squeue",),
+        "the job list (jobs panel, refresh)",
+        options=(
+            *_o("-h", "--noconvert", "-r", "--me"),
+            Opt("--format", FORMAT),
+            Opt("--user", NAME),
+        ),
+        required=("-h", "--format"),
+    ),
+    Form(
+        "jobs",
+        ("scontrol", "show", "job"),
+        "a job's detail",
+        options=_o("-o"),
+        required=("-o",),
+        args=(JOB_ID,),
+    ),
+    Form(
+        "jobs",
+        ("scontrol", "show", "partition"),
+        "the partitions of the submit form",
+        options=_o("-o"),
+        required=("-o",),
+    ),
+    Form(
+        "jobs",
+        ("scontrol", "write", "batch_script"),
+        "a job's script (resubmit, detail)",
+        args=(JOB_ID, Kind("stdout", r"-")),
+    ),
+    Form("jobs", ("scontrol", "hold"), "hold a pending job", args=(JOB_ID,)),
+    Form("jobs", ("scontrol", "release"), "release a held job", args=(JOB_ID,)),
+    Form("jobs", ("scancel",), "cancel a job", args=(JOB_ID,)),
+    Form(
+        "jobs",
+        ("sinfo",),
+        "the partitions' nodes (cores, memory, GPUs)",
+        options=(*_o("-h"), Opt("--format", FORMAT)),
+        required=("-h", "--format"),
+    ),
+    Form(
+        "jobs",
+        ("sacct",),
+        "ended jobs: detail, history, memory and CPU used",
+        options=(
+            *_o("-n", "-X", "-P", "--endtime=now"),
+            Opt("--delimiter", FORMAT),
+            Opt("--format", FORMAT),
+            Opt("--jobs", JOB_IDS),
+            Opt("--starttime", TIME),
+            Opt("--state", STATES),
+            Opt("--user", NAME),
+        ),
+        required=("-n", "-P", "--format"),
+    ),
+    Form(
+        "jobs",
+        ("sbatch",),
+        "submit a job (its script on stdin, or a script path on the cluster)",
+        options=_SBATCH_OPTIONS,
+        required=("--parsable",),
+        args=(PATH,),
+        optional_args=1,
+    ),
+    Form(
+        "jobs",
+        ("sbatch",),
+        "check a submission without submitting it (Test)",
+        options=(*_SBATCH_OPTIONS, *_o("--test-only")),
+        required=("--parsable", "--test-only"),
+        args=(PATH,),
+        optional_args=1,
+    ),
+    Form(
+        "runner",
+        ("python3", "-m", "jupyter_rpc.backend", "serve"),
+        "a backend with `transport: ssh`: the runner serving its module over the channel",
+        options=(Opt("--workers", NUMBER),),
+        args=(MODULE,),
+        program=PYTHON,
+    ),
+    Form(
+        "terminal",
+        ("$SHELL", "-l"),
+        "a terminal: the user's login shell (from the password database) on the PTY",
+    ),
+)
+
+#: The terminal's command as jupyter_rpc sends it (jupyter_rpc/ssh/channels.py
+#: ``LOGIN_SHELL``, after an optional ``cd -- DIR &&``): a shell line, read here as the
+#: terminal form (a test keeps the two equal).
+LOGIN_SHELL = 'LANG="${LANG:-C.UTF-8}"; export LANG; exec "${SHELL:-/bin/sh}" -l'
+
+#: Variables ``env NAME=VALUE`` may not set: they change which program runs or what it
+#: loads before it reads its arguments.
+FORBIDDEN_ENV = re.compile(
+    r"^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|GLOBIGNORE|HOME|SHELL"
+    r"|LD_.*|DYLD_.*|BASH_FUNC_.*|PYTHON(PATH|HOME|STARTUP|INSPECT|USERBASE|SAFEPATH)"
+    r"|PERL5?LIB|PERL5OPT|RUBYOPT|NODE_OPTIONS|SLURM_CONF|SBATCH_.*|SALLOC_.*|SRUN_.*)$"
+)
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+#: Where a system's sftp-server usually is (Debian/Ubuntu, RHEL/SUSE, Arch, macOS/BSD).
+SFTP_SERVERS = (
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/lib/ssh/sftp-server",
+    "/usr/libexec/sftp-server",
+    "/usr/lib/sftp-server",
+)
+
+
+class Refused(Exception):
+    """The request does not match; the message says why (for the one stderr line).
+
+    ``weak``: only a required option is missing (another form's reason says more)."""
+
+    def __init__(self, message: str, *, weak: bool = False) -> None:
+        super().__init__(message)
+        self.weak = weak
+
+
+@dataclass
+class Plan:
+    """What the gate runs: ``argv`` (found on PATH) with ``env`` added, in ``cwd``."""
+
+    argv: list[str]
+    group: str
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+def _inside(path: str, roots: Sequence[str], cwd: str | None) -> bool:
+    base = cwd or os.path.expanduser("~")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), base)
+    real = os.path.realpath(os.path.join(base, os.path.expanduser(path)))
+    for root in roots:
+        top = os.path.realpath(os.path.expanduser(root))
+        if real == top or real.startswith(top.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _check(kind: Kind, value: str, what: str, roots: Sequence[str], cwd: str | None) -> None:
+    if not kind.matches(value):
+        raise Refused(f"{what} {value!r} is not a {kind.name}")
+    if kind.path and roots and not _inside(value, roots, cwd):
+        raise Refused(f"{what} {value!r} is outside the allowed folders ({', '.join(roots)})")
+
+
+def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str | None) -> None:
+    """Nothing when ``argv`` is ``form``; else :class:`Refused` saying what differs."""
+    n = len(form.words)
+    head = list(argv[:n])
+    if form.program is not None:
+        _check(form.program, argv[0], "the program", (), cwd)
+        head[0] = form.words[0]
+    if head != list(form.words):
+        raise Refused(f"{shlex.join(argv[:n])} is not {' '.join(form.words)}")
+    known = {o.name: o for o in form.options}
+    seen: set[str] = set()
+    rest = list(argv[n:])
+    while rest and rest[0].startswith("-") and rest[0] != "-":
+        word = rest.pop(0)
+        name, eq, value = word.partition("=")
+        opt = known.get(word) if word in known and known[word].kind is None else None
+        if opt is None:
+            opt = known.get(name) if eq else None
+            if opt is None or opt.kind is None:
+                raise Refused(f"{form.words[0]} option {word!r} is not allowed")
+            _check(opt.kind, value, f"{form.words[0]} {name}", roots, cwd)
+        key = opt.name
+        if key in seen:
+            raise Refused(f"{form.words[0]} option {key} is given twice")
+        seen.add(key)
+    missing = [r for r in form.required if r not in seen]
+    if missing:
+        raise Refused(f"{form.words[0]} needs {', '.join(missing)} here", weak=True)
+    if not len(form.args) - form.optional_args <= len(rest) <= len(form.args):
+        raise Refused(f"{' '.join(form.words)} takes {_count(form)}, not {len(rest)}")
+    for kind, value in zip(form.args, rest, strict=False):
+        _check(kind, value, f"the {kind.name}", roots, cwd)
+
+
+def _count(form: Form) -> str:
+    low = len(form.args) - form.optional_args
+    high = len(form.args)
+    n = str(high) if low == high else f"{low} to {high}"
+    return f"{n} argument{'s' if high != 1 else ''}"
+
+
+def _split_prefix(words: list[str]) -> tuple[list[str], dict[str, str], str | None]:
+    """``[exec] [env [--chdir=DIR] NAME=VALUE...] ARGV`` → (ARGV, env, DIR)."""
+    if words and words[0] == "exec":  # a login shell's exec: the gate execs anyway
+        words = words[1:]
+    env: dict[str, str] = {}
+    cwd: str | None = None
+    if words and words[0] == "env":
+        words = words[1:]
+        if words and words[0].startswith("--chdir="):
+            cwd = words.pop(0).partition("=")[2]
+            if not cwd or "\0" in cwd:
+                raise Refused("env --chdir needs a folder")
+        while words and "=" in words[0] and not words[0].startswith("-"):
+            name, _, value = words.pop(0).partition("=")
+            if not _ENV_NAME.fullmatch(name):
+                raise Refused(f"{name!r} is not a variable name")
+            if FORBIDDEN_ENV.match(name):
+                raise Refused(f"env may not set {name} through this key")
+            env[name] = value
+        if words and words[0].startswith("-"):
+            raise Refused(f"env option {words[0]!r} is not allowed")
+    return words, env, cwd
+
+
+def _terminal(command: str) -> tuple[str | None] | None:
+    """The folder of jupyter_rpc's terminal line (``(None,)`` for none), else None."""
+    if command == LOGIN_SHELL:
+        return (None,)
+    head, sep, tail = command.partition(" && ")
+    if sep and tail == LOGIN_SHELL:
+        words = shlex.split(head)
+        if len(words) == 3 and words[:2] == ["cd", "--"]:
+            return (words[2],)
+    return None
+
+
+def plan(
+    command: str | None,
+    allow: Sequence[str],
+    roots: Sequence[str] = (),
+    *,
+    pythons: Sequence[str] = (),
+    modules: Sequence[str] = (),
+    table: Sequence[Form] = COMMANDS,
+) -> Plan:
+    """What to run for ``SSH_ORIGINAL_COMMAND`` = ``command``, or :class:`Refused`."""
+    allowed = f"allowed: {', '.join(allow) or 'nothing'}"
+    if command is None or not command.strip():
+        raise Refused(f"an interactive shell is not something this key allows ({allowed})")
+    if "\0" in command or "\n" in command or "\r" in command:
+        raise Refused("a command with a newline or NUL character")
+    term = _terminal(command)
+    if term is not None:
+        if "terminal" not in allow:
+            raise Refused(f"a terminal is not something this key allows ({allowed})")
+        cwd = term[0]
+        if cwd is not None and roots and not _inside(cwd, roots, None):
+            raise Refused(f"the folder {cwd!r} is outside the allowed folders ({', '.join(roots)})")
+        lang = {"LANG": os.environ.get("LANG") or "C.UTF-8"}
+        return Plan([_login_shell(), "-l"], "terminal", lang, cwd)
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise Refused(f"it cannot be read as words ({exc})") from None
+    words, env, cwd = _split_prefix(words)
+    if not words:
+        raise Refused("there is no command in it")
+    if cwd is not None and roots and not _inside(cwd, roots, None):
+        raise Refused(f"the folder {cwd!r} is outside the allowed folders ({', '.join(roots)})")
+    program = words[0]
+    candidates = [
+        f
+        for f in table
+        if (f.words[0] == program if f.program is None else f.program.matches(program))
+        and f.group != "terminal"
+    ]
+    if not candidates:
+        raise Refused(f"{program} is not a command this key allows ({allowed})")
+    usable = [f for f in candidates if f.group in allow]
+    if not usable:
+        groups = sorted({f.group for f in candidates})
+        raise Refused(
+            f"{program} needs the {'/'.join(groups)} group, which this key does not allow ({allowed})"
+        )
+    reasons: list[Refused] = []
+    matched: list[Form] = []
+    for form in usable:
+        try:
+            _match_form(form, words, roots, cwd)
+        except Refused as exc:
+            reasons.append(exc)
+        else:
+            matched.append(form)
+    if not matched:  # the first form's reason, unless it only misses a required option
+        why = next((r for r in reasons if not r.weak), reasons[0])
+        raise Refused(f"{why} (not a form of {program} this key allows)")
+    if len(matched) > 1:
+        raise Refused(f"it matches {len(matched)} forms of {program} (the table is ambiguous)")
+    if matched[0].group == "runner":
+        if pythons and program not in pythons:
+            raise Refused(
+                f"the runner's Python {program!r} is not one this key allows ({', '.join(pythons)})"
+            )
+        module = words[-1]
+        if modules and module not in modules:
+            raise Refused(
+                f"the module {module!r} is not one this key allows ({', '.join(modules)})"
+            )
+    return Plan(words, matched[0].group, env, cwd)
+
+
+def _login_shell() -> str:
+    try:
+        import pwd
+
+        shell = pwd.getpwuid(os.getuid()).pw_shell
+    except (ImportError, KeyError):
+        shell = ""
+    return shell or os.environ.get("SHELL") or "/bin/sh"
+
+
+def _sftp_server(command: str | None, configured: str | None) -> str | None:
+    """The sftp-server to exec when ``command`` is sshd's subsystem request, else None.
+
+    With a forced command, sshd puts the subsystem's configured command line
+    (``Subsystem sftp /usr/lib/openssh/sftp-server``) in SSH_ORIGINAL_COMMAND, or
+    ``internal-sftp``, which only sshd itself can run: then the system's sftp-server."""
+    if not command:
+        return None
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    if not words:
+        return None
+    first = words[0]
+    if first == "internal-sftp" or os.path.basename(first) == "sftp-server":
+        if configured:
+            return configured
+        if os.path.isabs(first) and os.access(first, os.X_OK):
+            return first
+        for path in SFTP_SERVERS:
+            if os.access(path, os.X_OK):
+                return path
+        return shutil.which("sftp-server") or SFTP_SERVERS[0]
+    return None
+
+
+# --- the program ---------------------------------------------------------------------------
+
+
+def _shown(command: str | None) -> str:
+    if command is None:
+        return "(no command: a shell)"
+    text = command if len(command) <= 200 else command[:197] + "..."
+    return repr(text)
+
+
+def refusal_line(command: str | None, why: str) -> str:
+    """The one stderr line of a refusal."""
+    return f"{REFUSAL_PREFIX}{_shown(command)}: {why}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="jupyter-rpc-gate",
+        description="A forced command for authorized_keys: runs only the commands jupyter_rpc "
+        "sends (SSH_ORIGINAL_COMMAND), refuses anything else with exit status 126.",
+    )
+    p.add_argument(
+        "--allow",
+        default=",".join(DEFAULT_ALLOW),
+        help=f"comma-separated groups: {', '.join(GROUPS)} (default: {','.join(DEFAULT_ALLOW)})",
+    )
+    p.add_argument(
+        "--root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="confine the paths in commands (job scripts, workdir, output files, the "
+        "runner's folder) to DIR (repeatable; ~ is the home)",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="the runner may only use this Python, exactly as the backend's `python` names it (repeatable)",
+    )
+    p.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="the runner may only serve this module (repeatable)",
+    )
+    p.add_argument(
+        "--sftp-server",
+        metavar="PATH",
+        help="the sftp-server to run for the SFTP subsystem (default: found in the usual places)",
+    )
+    p.add_argument(
+        "--docs", metavar="FILE", help="write the allowed-commands section of FILE and exit"
+    )
+    return p
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    execvpe: Callable[[str, list[str], dict[str, str]], object] | None = None,
+) -> int:
+    """The gate: exec the request, or refuse it (exit status :data:`REFUSED`)."""
+    args = _parser().parse_args(argv)
+    if args.docs:
+        write_docs(args.docs)
+        return 0
+    allow = [g.strip() for g in args.allow.split(",") if g.strip()]
+    unknown = [g for g in allow if g not in GROUPS]
+    if unknown:
+        print(
+            f"jupyter-rpc-gate: unknown group {', '.join(unknown)} in --allow "
+            f"(groups: {', '.join(GROUPS)})",
+            file=sys.stderr,
+        )
+        return USAGE
+    env = dict(os.environ if environ is None else environ)
+    command = env.get("SSH_ORIGINAL_COMMAND")
+    run = execvpe or os.execvpe
+    sftp = _sftp_server(command, args.sftp_server)
+    if sftp is not None:
+        if "files" not in allow:
+            why = f"SFTP is not something this key allows (allowed: {', '.join(allow)})"
+            print(refusal_line(command, why), file=sys.stderr)
+            return REFUSED
+        run(sftp, [sftp], env)
+        return REFUSED  # not reached unless execvpe is a test's
+    try:
+        todo = plan(command, allow, args.root, pythons=args.python, modules=args.module)
+    except Refused as exc:
+        print(refusal_line(command, str(exc)), file=sys.stderr)
+        return REFUSED
+    env.update(todo.env)
+    if todo.cwd is not None:
+        try:
+            os.chdir(os.path.expanduser(todo.cwd))
+        except OSError as exc:
+            print(
+                f"jupyter-rpc-gate: cannot change directory to {todo.cwd!r}: {exc.strerror}",
+                file=sys.stderr,
+            )
+            return 1
+    try:
+        run(todo.argv[0], todo.argv, env)
+    except FileNotFoundError:
+        print(f"jupyter-rpc-gate: {todo.argv[0]}: command not found", file=sys.stderr)
+        return 127
+    except OSError as exc:
+        print(f"jupyter-rpc-gate: cannot run {todo.argv[0]}: {exc.strerror}", file=sys.stderr)
+        return REFUSED
+    return 0
+
+
+# --- the admin docs ------------------------------------------------------------------------
+
+DOCS_BEGIN = "<!-- BEGIN allowed-commands (python -m jupyter_rpc.backend.gate --docs docs/restricted-keys.md) -->"
+DOCS_END = "<!-- END allowed-commands -->"
+
+
+def _opt_text(opt: Opt) -> str:
+    return f"`{opt.name}`" if opt.kind is None else f"`{opt.name}=`*{opt.kind.name}*"
+
+
+def docs_section() -> str:
+    """The allowed-commands section: the groups, then every form of :data:`COMMANDS`."""
+    lines = [DOCS_BEGIN, "", "| group | what it allows |", "| --- | --- |"]
+    lines += [f"| `{g}` | {text} |" for g, text in GROUPS.items()]
+    lines += ["", "| group | command | options (each at most once) | arguments | sent for |"]
+    lines += ["| --- | --- | --- | --- | --- |"]
+    for form in COMMANDS:
+        words = f"`{' '.join(form.words)}`"
+        if form.program is not None:
+            words = f"*{form.program.name}* `{' '.join(form.words[1:])}`"
+        opts = ", ".join(
+            ("**" + _opt_text(o) + "**") if o.name in form.required else _opt_text(o)
+            for o in form.options
+        )
+        args = " ".join(
+            f"[*{k.name}*]" if i >= len(form.args) - form.optional_args else f"*{k.name}*"
+            for i, k in enumerate(form.args)
+        )
+        lines.append(f"| `{form.group}` | {words} | {opts or '—'} | {args or '—'} | {form.what} |")
+    lines += [
+        "| `files` | the `sftp` subsystem | — | — | the remote files and job output tails |",
+        "",
+        "Options in **bold** are required. Values (*kind*: what it must look like):",
+        "",
+    ]
+    kinds: dict[str, Kind] = {}
+    for form in COMMANDS:
+        for k in [*(o.kind for o in form.options if o.kind), *form.args, form.program]:
+            if k is not None:
+                kinds.setdefault(k.name, k)
+    for name in sorted(kinds):
+        k = kinds[name]
+        extra = " (a path: inside a `--root` when any is given)" if k.path else ""
+        lines.append(f"- *{name}*: `{k.pattern}`{extra}")
+    lines += [
+        "",
+        "Before any of them: `exec` (ignored: the gate execs anyway), then "
+        "`env [--chdir=DIR] NAME=VALUE ...` (the gate sets them itself and changes to DIR; "
+        "DIR inside a `--root` when any is given). These variables may not be set:",
+        f"`{FORBIDDEN_ENV.pattern}`.",
+        "",
+        DOCS_END,
+    ]
+    return "\n".join(lines)
+
+
+def write_docs(path: str) -> None:
+    """Replace the section between the markers of ``path`` (or append it)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    section = docs_section()
+    start, end = text.find(DOCS_BEGIN), text.find(DOCS_END)
+    if start >= 0 and end > start:
+        text = text[:start] + section + text[end + len(DOCS_END) :]
+    else:
+        text = text.rstrip("\n") + ("\n\n" if text else "") + section + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def cli() -> None:
+    """The ``jupyter-rpc-gate`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()
