@@ -15,18 +15,20 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default, validate
 
 from . import events
-from .errors import problems_text, schema_problems
+from .errors import RPCError, problems_text, schema_problems
 from .handlers import Services, routes
 from .policy import Policy, check_policy, unknown_names
 from .private import DEFAULT_DROP, private_dir
 from .private import configure as configure_child_env
 from .schedulers.forms import check_overrides
+from .services.apps import load_apps
 from .services.backends import BACKEND_CONFIG_VALIDATOR, BackendRegistry
 from .services.calls import CallManager
 from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
+from .services.sessions import SessionService
 from .services.terminals import TerminalService, TerminalSettings
 from .ssh.target import configure as configure_ssh_config
 
@@ -276,6 +278,32 @@ class RPCApp(ExtensionApp):
                   "default": {"backends": "*", "clusters": "*"}}""",
     )
 
+    apps = Dict(
+        config=True,
+        help="""Interactive apps users launch on clusters (docs/apps.md): name -> {kind
+        ('web' or 'desktop'), script (a Jinja2 batch-script template; every {{ value }} it
+        prints is shell-quoted), display_name, description, icon, clusters ("*" or a list),
+        form (JSON Schema properties of the app's fields), required, resources (overrides
+        of partition, hours, cpus, gpus, memory_mb: default, minimum, maximum, enum, const,
+        hidden), strip_prefix, start_timeout (seconds, default 120)}. The built-ins
+        'webapp' (Web app) and 'desktop' (Remote desktop) are there unless replaced by an
+        entry of the same name or removed with false. Checked at start-up, naming the key.""",
+    )
+
+    builtin_apps = Bool(
+        True,
+        config=True,
+        help="Offer the built-in apps (Web app, Remote desktop) beside RPCApp.apps.",
+    )
+
+    @validate("apps")
+    def _check_apps(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        try:
+            load_apps(proposal["value"])
+        except RPCError as exc:
+            raise TraitError(exc.message) from None
+        return dict(proposal["value"])
+
     @validate("policy")
     def _check_policy(self, proposal: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -369,6 +397,12 @@ class RPCApp(ExtensionApp):
                     allow_user_clusters=self.allow_user_cluster_terminals,
                 ),
             ),
+            sessions=SessionService(
+                clusters,
+                load_apps(self.apps, builtins=self.builtin_apps),
+                self._state_path(),
+                base_url=getattr(self.serverapp, "base_url", "/") or "/",
+            ),
         )
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")
         self.log.info("jupyter_rpc: clusters %s", ", ".join(c.name for c in clusters) or "(none)")
@@ -389,6 +423,8 @@ class RPCApp(ExtensionApp):
             return
         if self.services.terminals is not None:  # their shells hung up first
             await self.services.terminals.close()
+        if self.services.sessions is not None:  # the apps' jobs run on; forwards close
+            await self.services.sessions.close()
         await self.services.calls.close()
         await self.services.backends.close()
         await self.services.contents.close()

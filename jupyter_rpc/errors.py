@@ -210,6 +210,26 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         404,
         "There is no open terminal of that name (it ended, or the server restarted).",
     ),
+    _E("app.not_found", 404, "There is no interactive app of that name on this server."),
+    _E("app.not_here", 400, "The app does not run on that cluster (its template's `clusters`)."),
+    _E(
+        "session.not_found",
+        404,
+        "There is no app session of that id (it was never launched on this server).",
+    ),
+    _E(
+        "session.not_running",
+        409,
+        "The session's app is not running yet (queued, starting) or has ended; the message "
+        "says which and why, `details.state` the state.",
+    ),
+    _E(
+        "session.unreachable",
+        502,
+        "The session's app did not answer through its forward (it stopped, or the node "
+        "cannot be reached from the login node).",
+    ),
+    _E("session.failed", 502, "The session's folder could not be made on the cluster."),
     _E(
         "ssh.host_unknown",
         428,

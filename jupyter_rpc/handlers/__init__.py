@@ -31,6 +31,13 @@ from .functions import (
     NotFoundHandler,
     RootHandler,
 )
+from .sessions import (
+    AppFormHandler,
+    AppsHandler,
+    ProxyHandler,
+    SessionHandler,
+    SessionsHandler,
+)
 from .terminals import TerminalHandler, TerminalsHandler, TerminalSocketHandler
 
 NAME = r"(?P<backend>[^/]+)"
@@ -39,6 +46,8 @@ CLUSTER = r"(?P<cluster>[^/]+)"
 JOB = r"(?P<job_id>[^/]+)"
 PATH = r"(?P<path>.*)"
 TERMINAL = r"(?P<terminal>[^/]+)"
+SESSION = r"(?P<session>[^/]+)"
+APP = r"(?P<app>[^/]+)"
 C = "/jupyter-rpc/clusters"
 
 
@@ -72,6 +81,11 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/terminals/?", TerminalsHandler),
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/?", TerminalHandler),
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/websocket/?", TerminalSocketHandler),  # type: ignore[list-item]
+        (r"/jupyter-rpc/apps/?", AppsHandler),
+        (rf"/jupyter-rpc/apps/{APP}/form/?", AppFormHandler),
+        (r"/jupyter-rpc/sessions/?", SessionsHandler),
+        (rf"/jupyter-rpc/sessions/{SESSION}/?", SessionHandler),
+        (rf"/jupyter-rpc/sessions/{SESSION}/proxy/?{PATH}", ProxyHandler),  # type: ignore[list-item]
         (r"/jupyter-rpc/(?P<path>.*)", NotFoundHandler),
     ]
     return [(pattern, handler, kwargs) for pattern, handler in table]

@@ -35,6 +35,7 @@ from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
+from ..services.sessions import SessionService
 from ..services.terminals import TerminalService
 from .body import BoundedBody, refusal_code
 
@@ -127,6 +128,8 @@ class Services:
     policy: Policy = field(default_factory=Policy)
     #: Terminals on clusters (issue 19).
     terminals: TerminalService | None = None
+    #: Interactive app sessions (issue 14).
+    sessions: SessionService | None = None
 
 
 class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):

@@ -59,6 +59,12 @@ export type ErrorCode =
   | 'terminal.refused'
   | 'terminal.too_many'
   | 'terminal.not_found'
+  | 'app.not_found'
+  | 'app.not_here'
+  | 'session.not_found'
+  | 'session.not_running'
+  | 'session.unreachable'
+  | 'session.failed'
   | 'ssh.host_unknown'
   | 'ssh.auth_required'
   | 'ssh.host_key_changed'
@@ -398,6 +404,53 @@ export interface ITerminal {
   clients: number;
   /** Seconds since the last input or output. */
   idle: number;
+}
+
+export interface IAppInfo {
+  name: string;
+  display_name: string;
+  description: string;
+  icon: string;
+  kind: 'web' | 'desktop';
+  clusters: '*' | string[];
+  source: 'builtin' | 'site';
+}
+
+export interface IAppList {
+  apps: IAppInfo[];
+}
+
+export interface ILaunchRequest {
+  app: string;
+  cluster: string;
+  /** The launch form's values (its defaults for what is left out). */
+  values?: { [key: string]: unknown };
+}
+
+export interface ISession {
+  id: string;
+  app: string;
+  display_name: string;
+  kind: 'web' | 'desktop';
+  cluster: string;
+  job_id: string;
+  state: 'queued' | 'starting' | 'running' | 'ended';
+  /**
+   * Why it waits or how it ended (with the end of the job's log when it failed
+   * to start).
+   */
+  message: string;
+  created: number;
+  started: number | null;
+  /** Seconds until the job's time limit. */
+  time_left: number | null;
+  values: { [key: string]: unknown };
+  /** The path of its proxy, `{base_url}jupyter-rpc/sessions/{id}/proxy/`. */
+  url: string;
+}
+
+export interface ISessionList {
+  sessions: ISession[];
 }
 
 export interface ITerminalList {
@@ -1369,6 +1422,342 @@ export interface IOperations {
       404: IErrorBody;
       409: IErrorBody;
       428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The interactive apps users may launch (docs/apps.md). */
+  listApps: {
+    method: 'GET';
+    path: '/apps';
+    responses: {
+      200: IAppList;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * An app's launch form on a cluster (JSON Schema of the resources and the
+   * app's fields).
+   */
+  appForm: {
+    method: 'GET';
+    path: '/apps/{app}/form';
+    parameters: {
+      /** An app's name (a key of `RPCApp.apps`, or a built-in). */
+      app: string;
+    };
+    query: {
+      /** The cluster to launch on. */
+      cluster: string;
+    };
+    responses: {
+      200: { [key: string]: unknown };
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The app sessions, oldest first, each as the scheduler says it is now. */
+  listSessions: {
+    method: 'GET';
+    path: '/sessions';
+    responses: {
+      200: ISessionList;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** Launch an app on a cluster (its batch job is submitted). */
+  launchSession: {
+    method: 'POST';
+    path: '/sessions';
+    body: ILaunchRequest;
+    responses: {
+      201: ISession;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+      413: IErrorBody;
+    };
+  };
+  /** One session as it is now. */
+  getSession: {
+    method: 'GET';
+    path: '/sessions/{session}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+    };
+    responses: {
+      200: ISession;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** End a session (its job is cancelled). */
+  endSession: {
+    method: 'DELETE';
+    path: '/sessions/{session}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+    };
+    responses: {
+      200: ISession;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * HTTP and websockets of the session's app (its answers as they are; a
+   * `Location` kept under the prefix). The app's secret is added by the server.
+   */
+  proxyGet: {
+    method: 'GET';
+    path: '/sessions/{session}/proxy/{path}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+      /**
+       * The app's path (under the session's prefix); may be empty and contain
+       * `/`.
+       */
+      path: string;
+    };
+    responses: {
+      101: null;
+      200: unknown;
+      201: unknown;
+      202: unknown;
+      204: unknown;
+      206: unknown;
+      301: IErrorBody;
+      302: IErrorBody;
+      303: IErrorBody;
+      304: IErrorBody;
+      307: IErrorBody;
+      308: IErrorBody;
+      400: IErrorBody;
+      401: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      405: IErrorBody;
+      409: IErrorBody;
+      410: IErrorBody;
+      413: IErrorBody;
+      422: IErrorBody;
+      429: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The same, for PUT. */
+  proxyPut: {
+    method: 'PUT';
+    path: '/sessions/{session}/proxy/{path}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+      /**
+       * The app's path (under the session's prefix); may be empty and contain
+       * `/`.
+       */
+      path: string;
+    };
+    responses: {
+      101: null;
+      200: unknown;
+      201: unknown;
+      202: unknown;
+      204: unknown;
+      206: unknown;
+      301: IErrorBody;
+      302: IErrorBody;
+      303: IErrorBody;
+      304: IErrorBody;
+      307: IErrorBody;
+      308: IErrorBody;
+      400: IErrorBody;
+      401: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      405: IErrorBody;
+      409: IErrorBody;
+      410: IErrorBody;
+      413: IErrorBody;
+      422: IErrorBody;
+      429: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The same, for POST. */
+  proxyPost: {
+    method: 'POST';
+    path: '/sessions/{session}/proxy/{path}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+      /**
+       * The app's path (under the session's prefix); may be empty and contain
+       * `/`.
+       */
+      path: string;
+    };
+    responses: {
+      101: null;
+      200: unknown;
+      201: unknown;
+      202: unknown;
+      204: unknown;
+      206: unknown;
+      301: IErrorBody;
+      302: IErrorBody;
+      303: IErrorBody;
+      304: IErrorBody;
+      307: IErrorBody;
+      308: IErrorBody;
+      400: IErrorBody;
+      401: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      405: IErrorBody;
+      409: IErrorBody;
+      410: IErrorBody;
+      413: IErrorBody;
+      422: IErrorBody;
+      429: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The same, for PATCH. */
+  proxyPatch: {
+    method: 'PATCH';
+    path: '/sessions/{session}/proxy/{path}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+      /**
+       * The app's path (under the session's prefix); may be empty and contain
+       * `/`.
+       */
+      path: string;
+    };
+    responses: {
+      101: null;
+      200: unknown;
+      201: unknown;
+      202: unknown;
+      204: unknown;
+      206: unknown;
+      301: IErrorBody;
+      302: IErrorBody;
+      303: IErrorBody;
+      304: IErrorBody;
+      307: IErrorBody;
+      308: IErrorBody;
+      400: IErrorBody;
+      401: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      405: IErrorBody;
+      409: IErrorBody;
+      410: IErrorBody;
+      413: IErrorBody;
+      422: IErrorBody;
+      429: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The same, for DELETE. */
+  proxyDelete: {
+    method: 'DELETE';
+    path: '/sessions/{session}/proxy/{path}';
+    parameters: {
+      /** A session's id (12 hex digits). */
+      session: string;
+      /**
+       * The app's path (under the session's prefix); may be empty and contain
+       * `/`.
+       */
+      path: string;
+    };
+    responses: {
+      101: null;
+      200: unknown;
+      201: unknown;
+      202: unknown;
+      204: unknown;
+      206: unknown;
+      301: IErrorBody;
+      302: IErrorBody;
+      303: IErrorBody;
+      304: IErrorBody;
+      307: IErrorBody;
+      308: IErrorBody;
+      400: IErrorBody;
+      401: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      405: IErrorBody;
+      409: IErrorBody;
+      410: IErrorBody;
+      413: IErrorBody;
+      422: IErrorBody;
+      429: IErrorBody;
       500: IErrorBody;
       502: IErrorBody;
       503: IErrorBody;

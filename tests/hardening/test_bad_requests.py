@@ -72,6 +72,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/clusters/{cluster}/files/{path}"): {"type": SLOT},
     ("PATCH", "/clusters/{cluster}/files/{path}"): {"path": SLOT},
     ("POST", "/clusters/{cluster}/terminals"): {"cols": SLOT},
+    ("POST", "/sessions"): {"app": "webapp", "cluster": "local", "values": {"cpus": SLOT}},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -86,6 +87,7 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/clusters/{cluster}/files/{path}"): b'"folder"',  # enum
     ("PATCH", "/clusters/{cluster}/files/{path}"): b"42",  # string
     ("POST", "/clusters/{cluster}/terminals"): b'"wide"',  # integer
+    ("POST", "/sessions"): b'"four"',  # integer
 }
 
 DEEP = 100_000
@@ -135,6 +137,13 @@ PATH_VALUES: dict[str, dict[str, str]] = {
         "dotdot": "..%2F..",
     },
     "terminal": {"unknown": "no-such-terminal", "nul": "%00", "10k-chars": "x" * 10_000},
+    "app": {"unknown": "no-such-app", "nul": "%00", "10k-chars": "x" * 10_000},
+    "session": {
+        "unknown": "0123456789ab",
+        "non-hex": "zzzz",
+        "nul": "%00",
+        "10k-chars": "f" * 10_000,
+    },
     "path": {
         "dotdot": "..%2F..%2F..%2Fetc%2Fpasswd",
         "climbs-out": "home%2F..%2F..%2F..%2Fetc",
@@ -255,6 +264,8 @@ class Corpus:
             "job_id": self.job_id,
             "path": "home/data/corpus.txt",
             "terminal": "no-such-terminal",
+            "app": "webapp",
+            "session": "0123456789ab",
             **(override or {}),
         }
         return template.lstrip("/").format(**values)

@@ -1,0 +1,568 @@
+"""Interactive app sessions (issue 14): an app template launched as a batch job on a
+cluster, followed from queued to running to ended, and the upstream the proxy reaches
+it through. Plain asyncio, no tornado (the proxy handler lives in ``handlers/``).
+
+Launch: the server picks the session's id and makes its folder on the cluster (0700:
+``~/.jupyter-rpc/sessions/<id>`` over SSH, ``<state_dir>/sessions/<id>`` for this
+machine), renders the template (:mod:`jupyter_rpc.services.apps`) and submits it through
+the cluster's scheduler with ``RPC_SESSION_DIR`` in its environment and its log in
+``job.log`` there. The job writes ``connection.json`` when its app listens.
+
+States: ``queued`` (the job waits), ``starting`` (it runs, no connection file yet),
+``running`` (it runs and its connection file is there: a file alone is no proof, a job
+that ended without its trap leaves one), ``ended`` (the job ended, was cancelled, or
+did not write its file within the template's ``start_timeout``: then it is cancelled and
+the message carries the end of its log). The sessions are listed in
+``<state_dir>/sessions.json`` (0600), so a restarted server finds them again; what they
+are now comes from the scheduler and the session folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
+from ..policy import EVERYTHING, Grant
+from ..private import private_dir, write_private
+from ..schedulers.base import ACTIVE_STATES
+from ..ssh.forward import Forward, UnixResolver, open_forward
+from .apps import RESOURCES, AppTemplate, launch_values, render_script
+from .clusters import Cluster, ClusterRegistry
+from .jobs import JobRequest, job_spec
+
+log = logging.getLogger(__name__)
+
+#: A session id: 12 hex digits (also a folder name on the cluster).
+SESSION_ID = re.compile(r"^[0-9a-f]{12}$")
+#: Seconds a known state is reused by the proxy before the scheduler is asked again.
+STATE_MAX_AGE = 5.0
+#: Bytes of the job's log quoted when it failed to start.
+LOG_TAIL = 2000
+#: Largest connection file read (it is a few hundred bytes).
+MAX_CONNECTION_FILE = 64 * 1024
+
+
+@dataclass
+class Upstream:
+    """Where the proxy sends a session's requests (``token``: the app's secret, which
+    the proxy adds and the browser never sees)."""
+
+    url: str  # http://host:port (no path)
+    host_header: str
+    token: str
+    kind: str
+    strip_prefix: bool
+    prefix: str  # the public path of the session's proxy, ending in /
+    resolver: UnixResolver | None = None
+
+
+@dataclass
+class Session:
+    id: str
+    app: str
+    display_name: str
+    kind: str
+    cluster: str
+    job_id: str
+    folder: str
+    created: float
+    values: dict[str, Any]
+    strip_prefix: bool
+    start_timeout: float
+    state: str = "queued"
+    message: str = ""
+    time_left: float | None = None
+    started: float | None = None
+    ended_at: float | None = None
+    checked: float = 0.0
+    connection: dict[str, Any] | None = field(default=None, repr=False)
+    forward: Forward | None = field(default=None, repr=False)
+
+    def record(self) -> dict[str, Any]:
+        """What sessions.json keeps (no secret: the connection is read again)."""
+        return {
+            "id": self.id,
+            "app": self.app,
+            "display_name": self.display_name,
+            "kind": self.kind,
+            "cluster": self.cluster,
+            "job_id": self.job_id,
+            "folder": self.folder,
+            "created": self.created,
+            "values": self.values,
+            "strip_prefix": self.strip_prefix,
+            "start_timeout": self.start_timeout,
+            "state": self.state if self.state == "ended" else "queued",
+            "message": self.message if self.state == "ended" else "",
+            "ended_at": self.ended_at,
+        }
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "app": self.app,
+            "display_name": self.display_name,
+            "kind": self.kind,
+            "cluster": self.cluster,
+            "job_id": self.job_id,
+            "state": self.state,
+            "message": self.message,
+            "created": self.created,
+            "started": self.started,
+            "time_left": None if self.time_left is None else round(self.time_left),
+            "values": self.values,
+            "url": proxy_prefix(base_url, self.id),
+        }
+
+
+def proxy_prefix(base_url: str, session_id: str) -> str:
+    """The public path of a session's proxy, ``{base_url}jupyter-rpc/sessions/{id}/proxy/``."""
+    return f"{base_url.rstrip('/')}/jupyter-rpc/sessions/{session_id}/proxy/"
+
+
+class SessionService:
+    """Every session of this server's user (one Jupyter server is one user's)."""
+
+    def __init__(
+        self,
+        clusters: ClusterRegistry,
+        apps: dict[str, AppTemplate],
+        state_dir: str | os.PathLike[str],
+        base_url: str = "/",
+    ) -> None:
+        self.clusters = clusters
+        self.apps = apps
+        self.base_url = base_url
+        self.state_dir = Path(state_dir)
+        self._index = self.state_dir / "sessions.json"
+        self._sessions: dict[str, Session] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._load()
+
+    # -- templates ---------------------------------------------------------------------
+
+    def app(self, name: str) -> AppTemplate:
+        template = self.apps.get(name)
+        if template is None:
+            raise NotFound(
+                f"There is no app '{name}' (this server has: {', '.join(sorted(self.apps)) or 'none'}).",
+                code="app.not_found",
+                details={"app": name},
+            )
+        return template
+
+    def form(self, name: str, cluster_name: str) -> dict[str, Any]:
+        """The launch form of app ``name`` on ``cluster_name`` (JSON Schema)."""
+        template = self.app(name)
+        cluster = self.clusters.get(cluster_name)
+        self._runs_on(template, cluster)
+        return template.schema(cluster.config.get("submit"))
+
+    @staticmethod
+    def _runs_on(template: AppTemplate, cluster: Cluster) -> None:
+        if not template.runs_on(cluster.name):
+            raise InvalidRequest(
+                f"The app '{template.display_name}' does not run on cluster '{cluster.name}' "
+                f"(it runs on: {', '.join(template.clusters)}).",
+                code="app.not_here",
+                details={"app": template.name, "cluster": cluster.name},
+            )
+
+    # -- launch ------------------------------------------------------------------------
+
+    async def launch(
+        self,
+        app_name: str,
+        cluster_name: str,
+        body: dict[str, Any],
+        grant: Grant = EVERYTHING,
+    ) -> Session:
+        """Launch app ``app_name`` on ``cluster_name`` with the form's values ``body``."""
+        template = self.app(app_name)
+        cluster = self.clusters.get(cluster_name)
+        self._runs_on(template, cluster)
+        scheduler = cluster.need_scheduler()
+        values = launch_values(template, template.schema(cluster.config.get("submit")), body)
+        sid = secrets.token_hex(6)
+        folder = await self._make_folder(cluster, sid)
+        script = render_script(
+            template,
+            values,
+            app=template.name,
+            base_path=proxy_prefix(self.base_url, sid),
+            session=sid,
+            start_seconds=max(5, int(template.start_timeout)),
+        )
+        request: JobRequest = {
+            "script": script,
+            "name": f"rpc-{template.name}"[:64],
+            "workdir": folder,
+            "stdout": f"{folder}/job.log",
+            "env": {"RPC_SESSION_DIR": folder},
+        }
+        if values.get("partition"):
+            request["partition"] = values["partition"]
+        if values.get("hours"):
+            request["time_limit"] = max(1, round(float(values["hours"]) * 60))
+        if values.get("cpus"):
+            request["cpus"] = int(values["cpus"])
+        if values.get("gpus"):
+            request["gpus"] = int(values["gpus"])
+        if values.get("memory_mb"):
+            request["memory_mb"] = int(values["memory_mb"])
+        spec = await job_spec(cluster, request, grant)
+        spec.workdir = folder  # the session's folder, not the cluster's default
+        job_id = await scheduler.submit(spec)
+        cluster.jobs_changed()
+        public = {k: v for k, v in values.items() if k not in ("partition",) or v}
+        session = Session(
+            id=sid,
+            app=template.name,
+            display_name=template.display_name,
+            kind=template.kind,
+            cluster=cluster.name,
+            job_id=job_id,
+            folder=folder,
+            created=time.time(),
+            values=public,
+            strip_prefix=bool(values.get("strip_prefix", template.strip_prefix)),
+            start_timeout=template.start_timeout,
+        )
+        self._sessions[sid] = session
+        self._save()
+        log.info("session %s: %s on %s, job %s", sid, template.name, cluster.name, job_id)
+        self._spawn(self._follow(session), f"session {sid}")
+        return session
+
+    async def _make_folder(self, cluster: Cluster, sid: str) -> str:
+        if cluster.target is None:
+            return str(private_dir(self.state_dir / "sessions" / sid))
+        assert cluster.pool is not None
+        sftp = await cluster.pool.sftp(cluster.target)
+        try:
+            home = await sftp.realpath(".")
+            path = home.rstrip("/")
+            for part in (".jupyter-rpc", "sessions", sid):
+                path = f"{path}/{part}"
+                with contextlib.suppress(asyncssh.SFTPFailure, asyncssh.SFTPFileAlreadyExists):
+                    await sftp.mkdir(path, asyncssh.SFTPAttrs(permissions=0o700))
+                await sftp.chmod(path, 0o700)
+        except (asyncssh.Error, OSError) as exc:
+            raise RemoteFailed(
+                f"Cannot make the session's folder on {cluster.name}: {exc}",
+                code="session.failed",
+            ) from None
+        return path
+
+    # -- state -------------------------------------------------------------------------
+
+    def sessions(self) -> list[Session]:
+        return sorted(self._sessions.values(), key=lambda s: s.created)
+
+    def get(self, sid: str) -> Session:
+        session = self._sessions.get(sid) if SESSION_ID.match(sid) else None
+        if session is None:
+            raise NotFound(
+                f"There is no session '{sid}'.",
+                code="session.not_found",
+                details={"session": sid},
+            )
+        return session
+
+    async def refresh_all(self) -> list[Session]:
+        sessions = self.sessions()
+        await asyncio.gather(
+            *(self.refresh(s) for s in sessions if s.state != "ended"), return_exceptions=True
+        )
+        return sessions
+
+    async def refresh(self, session: Session, max_age: float = 0.0) -> Session:
+        """Ask the scheduler (and the session folder) what ``session`` is now."""
+        if session.state == "ended" or time.monotonic() - session.checked < max_age:
+            return session
+        lock = self._locks.setdefault(session.id, asyncio.Lock())
+        async with lock:
+            if session.state == "ended" or time.monotonic() - session.checked < max_age:
+                return session
+            await self._refresh(session)
+            session.checked = time.monotonic()
+        return session
+
+    async def _refresh(self, session: Session) -> None:
+        try:
+            cluster = self.clusters.get(session.cluster)
+        except NotFound:
+            self._end(session, f"Its cluster '{session.cluster}' is no longer configured.")
+            return
+        scheduler = cluster.need_scheduler()
+        try:
+            job = await scheduler.get_job(session.job_id)
+        except NotFound:
+            self._end(session, f"The scheduler no longer knows its job {session.job_id}.")
+            return
+        now = time.time()
+        if job.state in ("pending", "held"):
+            session.state = "queued"
+            session.message = job.reason or ""
+            return
+        if job.state not in ACTIVE_STATES:
+            tail = "" if session.connection else await self._log_tail(cluster, session)
+            why = f"Its job {session.job_id} ended ({job.state}" + (
+                f": {job.reason})" if job.reason else ")"
+            )
+            if tail:
+                why += f" before the app was ready. The end of its log:\n{tail}"
+            self._end(session, why + ("" if tail else "."))
+            return
+        session.started = job.started or session.started or now
+        if job.time_limit:
+            session.time_left = max(0.0, job.time_limit - (now - session.started))
+        if session.connection is None:
+            session.connection = await self._read_connection(cluster, session)
+        if session.connection is not None:
+            session.state, session.message = "running", ""
+            return
+        session.state = "starting"
+        waited = now - session.started
+        if waited > session.start_timeout:
+            tail = await self._log_tail(cluster, session)
+            with contextlib.suppress(RPCError):
+                await scheduler.cancel(session.job_id)
+            cluster.jobs_changed()
+            self._end(
+                session,
+                f"The app did not start within {session.start_timeout:g} s (no connection "
+                f"file in its session folder); its job {session.job_id} was cancelled."
+                + (f" The end of its log:\n{tail}" if tail else ""),
+            )
+
+    def _end(self, session: Session, message: str) -> None:
+        session.state, session.message = "ended", message
+        session.ended_at = session.ended_at or time.time()
+        session.connection = None
+        session.time_left = None
+        if session.forward is not None:
+            session.forward.close()
+            session.forward = None
+        self._save()
+        log.info("session %s ended: %s", session.id, message.splitlines()[0] if message else "")
+
+    async def _read(
+        self, cluster: Cluster, path: str, limit: int, tail: bool = False
+    ) -> bytes | None:
+        """Up to ``limit`` bytes of a file on the cluster (its end with ``tail``);
+        ``None`` if it is not there."""
+        if cluster.target is None:
+
+            def read() -> bytes | None:
+                try:
+                    with open(path, "rb") as f:
+                        if tail:
+                            f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
+                        return f.read(limit)
+                except (FileNotFoundError, NotADirectoryError):
+                    return None
+
+            return await asyncio.get_running_loop().run_in_executor(None, read)
+        assert cluster.pool is not None
+        sftp = await cluster.pool.sftp(cluster.target)
+        try:
+            async with sftp.open(path, "rb") as f:
+                if tail:
+                    size = (await f.stat()).size or 0
+                    await f.seek(max(0, size - limit))
+                data: Any = await f.read(limit)
+                return data if isinstance(data, bytes) else None
+        except asyncssh.SFTPNoSuchFile:
+            return None
+        except (asyncssh.Error, OSError):
+            log.debug("session folder %s: cannot read %s", cluster.name, path, exc_info=True)
+            return None
+
+    async def _read_connection(self, cluster: Cluster, session: Session) -> dict[str, Any] | None:
+        data = await self._read(cluster, f"{session.folder}/connection.json", MAX_CONNECTION_FILE)
+        if not data:
+            return None
+        try:
+            info = json.loads(data)
+        except ValueError:
+            return None  # being written (it is renamed into place, so: someone else's)
+        if not isinstance(info, dict) or not isinstance(info.get("token"), str):
+            return None
+        has_port = isinstance(info.get("host"), str) and isinstance(info.get("port"), int)
+        if not has_port and not isinstance(info.get("socket"), str):
+            return None
+        return info
+
+    async def _log_tail(self, cluster: Cluster, session: Session) -> str:
+        data = await self._read(cluster, f"{session.folder}/job.log", LOG_TAIL, tail=True)
+        return data.decode("utf-8", "replace").strip() if data else ""
+
+    async def _follow(self, session: Session) -> None:
+        """Follow a new session until it runs or ends (its start bound is enforced
+        even when nobody looks)."""
+        delay = 0.3
+        while session.state in ("queued", "starting"):
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+            try:
+                await self.refresh(session)
+            except RPCError as exc:
+                log.info("session %s: %s", session.id, exc.message)
+            except Exception:  # noqa: BLE001 - a follower's failure is logged, never raised
+                log.exception("session %s: following it failed", session.id)
+
+    # -- end -----------------------------------------------------------------------------
+
+    async def end(self, sid: str) -> Session:
+        """End a session: cancel its job (an ended job is fine)."""
+        session = self.get(sid)
+        if session.state != "ended":
+            cluster = self.clusters.get(session.cluster)
+            try:
+                await cluster.need_scheduler().cancel(session.job_id)
+            except (NotFound, Conflict):
+                pass
+            cluster.jobs_changed()
+            self._end(session, "Ended by the user.")
+        return session
+
+    # -- the proxy's upstream --------------------------------------------------------------
+
+    async def upstream(self, sid: str) -> Upstream:
+        """Where to send a request of session ``sid`` (409 ``session.not_running``)."""
+        session = self.get(sid)
+        await self.refresh(session, max_age=STATE_MAX_AGE)
+        info = session.connection
+        if session.state != "running" or info is None:
+            raise Conflict(
+                f"The session '{session.display_name}' is {session.state}"
+                + (f": {session.message}" if session.message else ".")
+                + ("" if session.state == "ended" else " Try again once it is running."),
+                code="session.not_running",
+                details={"session": sid, "state": session.state},
+            )
+        cluster = self.clusters.get(session.cluster)
+        host, port = info.get("host", "localhost"), info.get("port", 80)
+        resolver = None
+        if cluster.target is not None or "socket" in info:
+            if session.forward is None or not session.forward.alive:
+                if cluster.target is None:  # a socket on this machine
+                    resolver = UnixResolver(str(info["socket"]))
+                else:
+                    assert cluster.pool is not None
+                    if session.forward is not None:
+                        session.forward.close()
+                    session.forward = await open_forward(
+                        cluster.pool,
+                        cluster.target,
+                        **(
+                            {"remote_socket": info["socket"]}
+                            if "socket" in info
+                            else {"host": host, "port": port}
+                        ),
+                    )
+            if session.forward is not None:
+                resolver = session.forward.resolver()
+        return Upstream(
+            url=f"http://{_url_host(host)}:{int(port)}",
+            host_header=f"{_url_host(host)}:{int(port)}",
+            token=str(info["token"]),
+            kind=session.kind,
+            strip_prefix=session.strip_prefix,
+            prefix=proxy_prefix(self.base_url, sid),
+            resolver=resolver,
+        )
+
+    def lost(self, sid: str) -> None:
+        """The proxy could not reach the app: ask the scheduler before the next request."""
+        session = self._sessions.get(sid)
+        if session is not None:
+            session.checked = 0.0
+            session.connection = None
+            if session.forward is not None:
+                session.forward.close()
+                session.forward = None
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            records = json.loads(self._index.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            log.warning("%s cannot be read: its sessions are not listed", self._index)
+            return
+        for record in records if isinstance(records, list) else []:
+            try:
+                session = Session(**{k: v for k, v in record.items() if k in _RECORD_KEYS})
+            except TypeError:
+                continue
+            if SESSION_ID.match(session.id):
+                self._sessions[session.id] = session
+
+    def _save(self) -> None:
+        private_dir(self.state_dir)
+        records = [s.record() for s in self.sessions()]
+        tmp = self._index.with_suffix(".tmp")
+        write_private(tmp, json.dumps(records, indent=1))
+        os.replace(tmp, self._index)
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        """The server stops: the apps run on (their jobs are the scheduler's), the
+        forwards close."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+        for session in self._sessions.values():
+            if session.forward is not None:
+                session.forward.close()
+                session.forward = None
+
+
+_RECORD_KEYS = frozenset(
+    {
+        "id",
+        "app",
+        "display_name",
+        "kind",
+        "cluster",
+        "job_id",
+        "folder",
+        "created",
+        "values",
+        "strip_prefix",
+        "start_timeout",
+        "state",
+        "message",
+        "ended_at",
+    }
+)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+__all__ = ["RESOURCES", "Session", "SessionService", "Upstream", "proxy_prefix"]

@@ -1,0 +1,134 @@
+"""Forwards over the pooled SSH connection to something on a cluster's node: an app's
+``node:port`` (SSH ``direct-tcpip``) or a UNIX socket on the node (OpenSSH's
+``direct-streamlocal``). Interactive apps use it now; remote kernels will too.
+
+Nothing listens on a TCP port of this machine (any local user could reach one; a
+JupyterHub host is shared): a forward listens on a UNIX socket in its own 0700 folder,
+so only the server's user can connect, and each connection to it is one forwarded
+channel on the cluster's one connection. tornado's HTTP and websocket clients reach it
+through :class:`UnixResolver`, whatever host their URL names.
+
+Forwarded channels do not count against sshd's ``MaxSessions`` (notes/ssh-channels.md),
+so a forward holds a :class:`~jupyter_rpc.ssh.channels.ChannelLease` only while it is set
+up (the lease opens the connection, with its errors), not for its life. A forward ends
+with its connection (:attr:`Forward.alive` turns false; make a new one) or on
+:meth:`Forward.close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import tempfile
+from typing import Any
+
+import asyncssh
+from tornado.netutil import Resolver
+
+from ..errors import RemoteFailed, RemoteTimeout
+from .channels import ChannelLease
+from .pool import SSHPool
+from .target import SSHTarget
+
+
+class Forward:
+    """A local UNIX socket whose every connection is forwarded to the node."""
+
+    def __init__(
+        self, listener: asyncssh.SSHListener, conn: asyncssh.SSHClientConnection, folder: str
+    ) -> None:
+        self._listener = listener
+        self._conn = conn
+        self._folder = folder
+        self.path = os.path.join(folder, "s")
+        self._closed = False
+
+    @property
+    def alive(self) -> bool:
+        """Whether connections to :attr:`path` still reach the node (the SSH connection
+        is up and the forward was not closed)."""
+        return not self._closed and not self._conn.is_closed()
+
+    def resolver(self) -> UnixResolver:
+        resolver: UnixResolver = UnixResolver(self.path)
+        return resolver
+
+    def close(self) -> None:
+        """Stop listening and remove the socket's folder (channels already open end
+        with their connections)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            self._listener.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+async def open_forward(
+    pool: SSHPool,
+    target: SSHTarget,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    remote_socket: str | None = None,
+) -> Forward:
+    """A forward to ``host:port`` as the login node reaches it, or to the UNIX socket
+    ``remote_socket`` on the login node (a path the node shares with it, or the node
+    itself where the site lets SSH reach nodes that run the user's jobs).
+
+    Raises ``cluster.channel_refused`` (502) when sshd refuses forwarding
+    (``AllowTcpForwarding no``, ``DisableForwarding``), ``cluster.timeout``, and the
+    pool's connection errors."""
+    if (remote_socket is None) == (host is None or port is None):
+        raise ValueError("a forward goes to host and port, or to a remote socket")
+    lease = await ChannelLease.acquire(pool, target)
+    folder = tempfile.mkdtemp(prefix="jrpc-fwd-")  # 0700, short (sun_path: 107 bytes)
+    path = os.path.join(folder, "s")
+    try:
+        conn = lease.conn
+        if remote_socket is not None:
+            opening = conn.forward_local_path(path, remote_socket)
+        else:
+            assert host is not None and port is not None
+            opening = conn.forward_local_path_to_port(path, host, int(port))
+        listener = await asyncio.wait_for(opening, target.connect_timeout)
+    except asyncio.TimeoutError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise RemoteTimeout(
+            f"{target.name} did not set up a forward within {target.connect_timeout:g} s.",
+            code="cluster.timeout",
+            details={"cluster": target.label},
+        ) from None
+    except (asyncssh.Error, OSError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
+        raise RemoteFailed(
+            f"{target.name} refused to forward a connection: {reason or type(exc).__name__}",
+            code="cluster.channel_refused",
+            details={"cluster": target.label},
+        ) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        await lease.release()
+    return Forward(listener, conn, folder)
+
+
+class UnixResolver(Resolver):
+    """Every host name resolves to one UNIX socket (tornado's clients then connect to
+    it: ``SimpleAsyncHTTPClient(resolver=...)``, ``websocket_connect(resolver=...)``)."""
+
+    def initialize(self, path: str) -> None:
+        self.path = path
+
+    async def resolve(
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        return [(socket.AF_UNIX, self.path)]
+
+    def close(self) -> None:
+        return None

@@ -1,0 +1,225 @@
+"""Interactive apps on the local cluster (issue 14): the *Web app* template launched as a
+local job, reached through the server's proxy; sessions' states, ends and start bound."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import pathlib
+import sys
+import time
+from typing import Any
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+from jupyter_rpc.services.apps import load_apps
+from jupyter_rpc.services.sessions import SessionService
+
+WEBAPP = pathlib.Path(__file__).with_name("webapp.py")
+
+PROBE_SCRIPT = """#!/bin/bash
+printf '%s' {{ message }} > "$RPC_SESSION_DIR/message"
+"""
+
+SILENT_SCRIPT = """#!/bin/bash
+echo "hello from the job"
+exec sleep 60
+"""
+
+
+@pytest.fixture
+def jp_server_config(
+    jp_server_config: dict[str, Any], with_local_cluster: Any, home: pathlib.Path
+) -> dict[str, Any]:
+    apps = {
+        "probe": {"kind": "web", "script": PROBE_SCRIPT, "form": {"message": {"type": "string"}}},
+        "silent": {"kind": "web", "script": SILENT_SCRIPT, "start_timeout": 2},
+    }
+    return with_local_cluster(jp_server_config, home, apps=apps)
+
+
+async def _wait_state(rpc: Any, sid: str, states: set[str], limit: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + limit
+    while True:
+        status, session = await rpc("GET", "sessions", sid)
+        assert status == 200, session
+        if session["state"] in states or time.monotonic() > deadline:
+            return session
+        await asyncio.sleep(0.2)
+
+
+async def _launch(rpc: Any, app: str, values: dict[str, Any]) -> dict[str, Any]:
+    status, session = await rpc(
+        "POST", "sessions", body={"app": app, "cluster": "local", "values": values}
+    )
+    assert status == 201, session
+    return session
+
+
+async def test_web_app_through_the_proxy(
+    rpc: Any, server_url: tuple[str, str], tmp_path: pathlib.Path, caplog: Any
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    base, token = server_url
+    session = await _launch(
+        rpc, "webapp", {"command": f"exec {sys.executable} {WEBAPP}", "strip_prefix": False}
+    )
+    sid = session["id"]
+    assert session["state"] in ("queued", "starting")
+    session = await _wait_state(rpc, sid, {"running", "ended"})
+    assert session["state"] == "running", session
+    assert session["time_left"] and session["time_left"] > 3000  # one hour by default
+    prefix = session["url"]
+    origin = base.split("/", 3)[:3]
+    host = "/".join(origin)
+    connection = json.loads((tmp_path / "state" / "sessions" / sid / "connection.json").read_text())
+    secret = connection["token"]
+    folder = tmp_path / "state" / "sessions" / sid
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "connection.json").stat().st_mode & 0o777 == 0o600
+
+    client = AsyncHTTPClient(force_instance=True)
+    auth = {"Authorization": f"token {token}"}
+    seen: list[bytes] = []
+
+    async def fetch(path: str, **kwargs: Any) -> Any:
+        headers = {**auth, **kwargs.pop("headers", {})}
+        response = await client.fetch(
+            host + path, headers=headers, follow_redirects=False, raise_error=False, **kwargs
+        )
+        seen.append(response.body or b"")
+        seen.append(str(list(response.headers.get_all())).encode())
+        return response
+
+    # the prefix without its slash is sent to the prefix (relative links need it)
+    r = await fetch(prefix.rstrip("/"))
+    assert r.code == 302 and r.headers["Location"] == prefix
+    r = await fetch(prefix)
+    assert r.code == 200, r.body
+    page = r.body.decode()
+    assert 'href="page"' in page and f'href="{prefix}page"' in page
+    # both links resolve under the prefix and reach the app
+    assert (await fetch(prefix + "page")).body == b"the page"
+    r = await fetch(prefix + "go")
+    assert r.code == 302 and r.headers["Location"] == prefix + "page"
+    # POST with a binary body
+    body = b"hello \x00 world " * 5000
+    r = await fetch(prefix + "echo", method="POST", body=body)
+    assert r.code == 200 and r.body == body
+    # the app gets its own secret, never the browser's Jupyter credentials
+    r = await fetch(prefix + "headers", headers={"Cookie": "_xsrf=a; username-x=b; mine=1"})
+    info = json.loads(r.body)
+    assert info["cookies"] == ["mine"] and info["path"] == prefix + "headers"
+    # a 50 MB download arrives whole
+    digest = hashlib.sha256()
+    size = 0
+
+    def chunk(data: bytes) -> None:
+        nonlocal size
+        size += len(data)
+        digest.update(data)
+
+    r = await client.fetch(
+        host + prefix + "big", headers=auth, streaming_callback=chunk, request_timeout=60
+    )
+    expected = hashlib.sha256(hashlib.sha256(b"jupyter-rpc").digest() * 2048 * 800).hexdigest()
+    assert r.code == 200 and size == 50 * 1024 * 1024 and digest.hexdigest() == expected
+    # a websocket echo, text and binary
+    ws_url = "ws" + host[len("http") :] + prefix + "ws"
+    ws = await websocket_connect(HTTPRequest(ws_url, headers=auth))
+    await ws.write_message("ping")
+    assert await ws.read_message() == "ping"
+    await ws.write_message(b"\x00\x01\xff", binary=True)
+    assert await ws.read_message() == b"\x00\x01\xff"
+    ws.close()
+    # no Jupyter token: refused by the server, not passed on
+    r = await client.fetch(host + prefix + "page", raise_error=False, follow_redirects=False)
+    assert r.code == 403
+    assert b"the page" not in r.body
+    # the app's secret is in no answer and in no log line
+    assert not any(secret.encode() in b for b in seen)
+    assert secret not in caplog.text
+    # End: the job is cancelled and the proxy says so
+    status, ended = await rpc("DELETE", "sessions", sid)
+    assert status == 200 and ended["state"] == "ended"
+    r = await fetch(prefix + "page")
+    assert r.code == 409 and json.loads(r.body)["code"] == "session.not_running"
+    status, job = await rpc("GET", "clusters", "local", "jobs", session["job_id"])
+    assert job["state"] == "cancelled"
+    assert not (folder / "connection.json").exists()  # the job's trap removed it
+    client.close()
+
+
+async def test_a_job_ended_outside_shows_ended(rpc: Any) -> None:
+    session = await _launch(
+        rpc, "webapp", {"command": f'exec {sys.executable} -m http.server --bind "$HOST" "$PORT"'}
+    )
+    session = await _wait_state(rpc, session["id"], {"running", "ended"})
+    assert session["state"] == "running", session
+    status, _ = await rpc("DELETE", "clusters", "local", "jobs", session["job_id"])
+    assert status == 200
+    session = await _wait_state(rpc, session["id"], {"ended"}, limit=10)
+    assert session["state"] == "ended" and "cancelled" in session["message"]
+
+
+async def test_values_reach_the_script_literally(rpc: Any, tmp_path: pathlib.Path) -> None:
+    marker = tmp_path / "marker"
+    value = f"a'b\"; touch {marker}; $(touch {marker}) `touch {marker}`\nnext line"
+    session = await _launch(rpc, "probe", {"message": value})
+    session = await _wait_state(rpc, session["id"], {"ended"})
+    written = tmp_path / "state" / "sessions" / session["id"] / "message"
+    assert written.read_text() == value
+    assert not marker.exists()
+
+
+async def test_an_app_that_never_listens_is_ended_with_its_log(rpc: Any) -> None:
+    session = await _launch(rpc, "silent", {})
+    session = await _wait_state(rpc, session["id"], {"ended"}, limit=20)
+    assert session["state"] == "ended"
+    assert "did not start within 2 s" in session["message"]
+    assert "hello from the job" in session["message"]
+    status, job = await rpc("GET", "clusters", "local", "jobs", session["job_id"])
+    assert job["state"] == "cancelled"
+
+
+async def test_sessions_are_found_again_by_a_new_service(
+    rpc: Any, jp_serverapp: Any, tmp_path: pathlib.Path
+) -> None:
+    session = await _launch(
+        rpc, "webapp", {"command": f'exec {sys.executable} -m http.server --bind "$HOST" "$PORT"'}
+    )
+    session = await _wait_state(rpc, session["id"], {"running", "ended"})
+    assert session["state"] == "running"
+    services = jp_serverapp.extension_manager.extension_apps["jupyter_rpc"]
+    app = next(iter(services)).services
+    again = SessionService(app.clusters, load_apps({}), tmp_path / "state", base_url="/a/")
+    found = await again.refresh(again.get(session["id"]))
+    assert found.state == "running" and found.job_id == session["job_id"]
+    upstream = await again.upstream(session["id"])
+    assert upstream.token and upstream.prefix == f"/a/jupyter-rpc/sessions/{session['id']}/proxy/"
+    await rpc("DELETE", "sessions", session["id"])
+    await again.close()
+
+
+async def test_unknown_session_and_app(rpc: Any) -> None:
+    status, body = await rpc("GET", "sessions", "0123456789ab")
+    assert status == 404 and body["code"] == "session.not_found"
+    status, body = await rpc("POST", "sessions", body={"app": "nope", "cluster": "local"})
+    assert status == 404 and body["code"] == "app.not_found"
+    status, body = await rpc("GET", "apps")
+    assert {a["name"] for a in body["apps"]} >= {"webapp", "desktop", "probe", "silent"}
+
+
+def test_bad_templates_are_refused_naming_the_key() -> None:
+    with pytest.raises(Exception, match=r"RPCApp.apps.x: Additional properties .*'bogus'"):
+        load_apps({"x": {"kind": "web", "script": "a", "bogus": 1}})
+    with pytest.raises(Exception, match=r"RPCApp.apps.x.kind"):
+        load_apps({"x": {"kind": "vnc", "script": "a"}})
+    with pytest.raises(Exception, match=r"RPCApp.apps.x.script is not a valid template"):
+        load_apps({"x": {"kind": "web", "script": "{% if %}"}})
+    with pytest.raises(Exception, match=r"RPCApp.apps.x.form.cpus: the name 'cpus' is taken"):
+        load_apps({"x": {"kind": "web", "script": "a", "form": {"cpus": {}}}})
