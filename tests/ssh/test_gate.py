@@ -4,8 +4,10 @@ The matcher on the one table (the commands jupyter_rpc really builds pass, anyth
 refused with one line), the gate as a program, the admin docs generated from the table, and
 on the HPC test bed: keys of hpcuser whose ``authorized_keys`` line runs the gate, a
 real Jupyter server using them (jobs, files and calls work; a key without ``jobs`` gives
-``cluster.command_refused`` naming the command; a terminal is refused) and commands sent
-through the gate with the ``ssh`` client (``rm -rf ~`` is refused and a marker survives).
+``cluster.command_refused`` naming the command; a backend the key does not allow says why;
+a terminal is refused, by sshd or with the gate's line; a key allowed ``terminal`` gets a
+login shell in the folder) and commands sent through the gate with the ``ssh`` client
+(``rm -rf ~`` is refused and a marker survives).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from jupyter_rpc.ssh.channels import LOGIN_SHELL
 from jupyter_rpc.ssh.runner import shell_join
 from jupyter_rpc.transports.ssh import remote_command
 from tests.fixtures.hpc import HPCTestbed
+from tests.terminals.conftest import TermClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 JOBS_FILES_RUNNER = ["jobs", "files", "runner"]
@@ -317,7 +320,8 @@ def _install_gate(tb: HPCTestbed) -> str:
 @pytest.fixture(scope="module")
 def gate_keys(hpc_testbed: HPCTestbed, tmp_path_factory: Any) -> Iterator[dict[str, GateKey]]:
     """Keys of hpcuser whose authorized_keys line runs the gate (removed at the end):
-    ``full`` with --allow jobs,files,runner, ``files`` with --allow files,runner."""
+    ``full`` with --allow jobs,files,runner, ``files`` with --allow files,runner, ``pty``
+    as ``full`` but with a PTY (restrict,pty), ``term`` that and --allow terminal."""
     if os.geteuid() != 0:
         pytest.skip("adding a key to the test bed user's authorized_keys needs root")
     tb = hpc_testbed
@@ -327,14 +331,20 @@ def gate_keys(hpc_testbed: HPCTestbed, tmp_path_factory: Any) -> Iterator[dict[s
     authorized = pathlib.Path(user.pw_dir) / ".ssh" / "authorized_keys"
     tag = f"jupyter-rpc-gate-test-{secrets.token_hex(4)}"
     keys: dict[str, GateKey] = {}
-    for name, allow in (("full", "jobs,files,runner"), ("files", "files,runner")):
+    for name, allow, options in (
+        ("full", "jobs,files,runner", "restrict"),
+        ("files", "files,runner", "restrict"),
+        ("pty", "jobs,files,runner", "restrict,pty"),
+        ("term", "jobs,files,runner,terminal", "restrict,pty"),
+        ("pinned", "runner --module jupyter_rpc.examples.demo", "restrict"),
+    ):
         key = folder / f"id_{name}"
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{tag}-{name}", "-f", str(key)],
             check=True,
         )
         public = (folder / f"id_{name}.pub").read_text().strip()
-        keys[name] = GateKey(str(key), f'command="{script} --allow {allow}",restrict {public}')
+        keys[name] = GateKey(str(key), f'command="{script} --allow {allow}",{options} {public}')
 
     def rewrite(keep: Any, add: list[str]) -> None:
         lines = [line for line in authorized.read_text().splitlines() if keep(line)]
@@ -414,7 +424,7 @@ def test_rm_rf_home_through_the_gate_is_refused(
     assert done.returncode == 0, done.stderr
 
 
-def _cluster(tb: HPCTestbed, key: str) -> dict[str, Any]:
+def _cluster(tb: HPCTestbed, key: str, scheduler: str = "slurm") -> dict[str, Any]:
     return {
         "host": "127.0.0.1",
         "port": tb.port,
@@ -423,7 +433,7 @@ def _cluster(tb: HPCTestbed, key: str) -> dict[str, Any]:
         "known_hosts": tb.known_hosts,
         "ssh_config": False,
         "agent": False,
-        "scheduler": "slurm",
+        "scheduler": scheduler,
     }
 
 
@@ -444,6 +454,9 @@ def jp_server_config(
             "clusters": {
                 "gated": _cluster(tb, gate_keys["full"].key),
                 "nojobs": _cluster(tb, gate_keys["files"].key),
+                "ptykey": _cluster(tb, gate_keys["pty"].key),
+                "termkey": _cluster(tb, gate_keys["term"].key),
+                "pinned": _cluster(tb, gate_keys["pinned"].key, scheduler="none"),
             },
             "backends": {
                 "remote": {
@@ -452,6 +465,12 @@ def jp_server_config(
                     "module": "jupyter_rpc.examples.demo",
                     "python": tb.python,
                     "cwd": "~",
+                },
+                "unlisted": {
+                    "transport": "ssh",
+                    "cluster": "pinned",
+                    "module": "jupyter_rpc.examples.unlisted",
+                    "python": tb.python,
                 },
             },
             "state_dir": str(tmp_path / "state"),
@@ -547,7 +566,52 @@ async def test_a_refused_scheduler_command_names_it(rpc: Any) -> None:
     assert status == 200, listing
 
 
-async def test_a_terminal_through_the_key_is_refused(rpc: Any) -> None:
+async def test_a_backend_the_key_does_not_allow_says_why(rpc: Any) -> None:
+    status, err = await rpc("GET", "backends", "unlisted", "functions")
+    assert status == 503, err
+    assert "the module 'jupyter_rpc.examples.unlisted' is not one this key allows" in err["message"]
+
+
+async def test_a_terminal_through_the_key_is_refused(rpc: Any, jp_ws_fetch: Any) -> None:
+    # restrict: sshd refuses the PTY before the gate runs
     status, err = await rpc("POST", "clusters", "gated", "terminals", body={})
     assert status >= 400, err
     assert "refused a terminal" in err["message"], err
+    # restrict,pty without the terminal group: the shell is the gate, which says why and ends
+    status, model = await rpc("POST", "clusters", "ptykey", "terminals", body={})
+    assert status == 201, model
+    ws = await jp_ws_fetch(
+        "jupyter-rpc", "clusters", "ptykey", "terminals", model["name"], "websocket"
+    )
+    term = TermClient(ws)
+    try:
+        await term.expect(
+            r"jupyter-rpc-gate: refused .*: a terminal is not something this key allows "
+            r"\(allowed: jobs, files, runner\)"
+        )
+    finally:
+        term.close()
+
+
+async def test_a_key_allowed_terminals_gets_a_login_shell(rpc: Any, jp_ws_fetch: Any) -> None:
+    """--allow ...,terminal and restrict,pty: the gate runs the login shell, in the folder."""
+    folder = f"home/gate-term-{secrets.token_hex(4)}"
+    status, made = await rpc(
+        "PUT", "clusters", "termkey", "files", folder, body={"type": "directory"}
+    )
+    assert status == 201, made
+    try:
+        status, model = await rpc("POST", "clusters", "termkey", "terminals", body={"cwd": folder})
+        assert status == 201, model
+        ws = await jp_ws_fetch(
+            "jupyter-rpc", "clusters", "termkey", "terminals", model["name"], "websocket"
+        )
+        term = TermClient(ws)
+        try:
+            assert (await term.run("echo $((6*7))")).strip() == "42"
+            assert (await term.run("pwd")).strip() == made["real_path"]
+        finally:
+            term.close()
+        await rpc("DELETE", "clusters", "termkey", "terminals", model["name"])
+    finally:
+        await rpc("DELETE", "clusters", "termkey", "files", folder)
