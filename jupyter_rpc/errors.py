@@ -263,6 +263,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("job.finished", 409, "The job has ended: it cannot be cancelled, held or released."),
     _E("job.not_pending", 409, "Only a pending job can be held."),
     _E("job.not_held", 409, "Only a held job can be released."),
+    _E("job.not_running", 409, "Only a running job has a node to open a shell on."),
     _E(
         "job.hold_failed",
         409,

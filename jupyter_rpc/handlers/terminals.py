@@ -35,6 +35,7 @@ OPEN_REQUEST = Draft202012Validator(
         "type": "object",
         "properties": {
             "cwd": {"type": "string", "maxLength": 4096},
+            "job": {"type": "string", "pattern": "^[0-9]{1,20}(_[0-9]{1,10})?$"},
             "cols": _SIZE,
             "rows": _SIZE,
         },
@@ -82,6 +83,7 @@ class TerminalsHandler(RPCHandler):
             cwd=body.get("cwd") or None,
             cols=body.get("cols", 80),
             rows=body.get("rows", 24),
+            job=body.get("job") or None,
         )
         self.audit(terminal=terminal.name)
         self.write_json(terminal.to_json(), status=201)

@@ -97,6 +97,8 @@ class Terminal:
         self.cluster = cluster
         self.owner = owner
         self.cwd = cwd
+        #: The Slurm job whose node the shell runs on ("" for a login shell).
+        self.job = ""
         self.created = time.time()
         self.last_activity = time.monotonic()
         self._pty = pty
@@ -213,6 +215,7 @@ class Terminal:
             "name": self.name,
             "cluster": self.cluster.name,
             "cwd": self.cwd,
+            "job": self.job,
             "user": self.cluster.user_name(),
             "created": self.created,
             "clients": self.clients,
@@ -291,19 +294,23 @@ class TerminalService:
         cwd: str | None = None,
         cols: int = 80,
         rows: int = 24,
+        job: str | None = None,
     ) -> Terminal:
         """A new terminal on ``cluster_name`` for ``owner``, in the drive folder ``cwd``
-        (a path of the cluster's files, ``home/data``; default: where a login starts)."""
+        (a path of the cluster's files, ``home/data``; default: where a login starts).
+        With ``job`` (a running Slurm job's id) the shell runs on the job's node, inside
+        the job (``srun --jobid=ID --overlap --pty``: its CPUs and memory)."""
         if self._closing:
             raise RPCError("The server is stopping.", code="terminal.refused", status=403)
         cluster = self.clusters.get(cluster_name)
         self._allowed(cluster)
         self._count(owner, cluster)
+        shell = await self._job_shell(cluster, job) if job else LOGIN_SHELL
         real = await self._folder(cluster, cwd) if cwd else ""
         pty: PTY
         if cluster.target is not None:
             assert cluster.pool is not None
-            command = LOGIN_SHELL if not real else f"cd -- {shlex.quote(real)} && {LOGIN_SHELL}"
+            command = shell if not real else f"cd -- {shlex.quote(real)} && {shell}"
             pty = await open_pty(cluster.pool, cluster.target, command, cols=cols, rows=rows)
         else:
             start = real or cluster.default_workdir() or _home()
@@ -316,12 +323,36 @@ class TerminalService:
             raise
         name = secrets.token_hex(6)
         terminal = Terminal(name, cluster, owner, cwd or "", pty, self.settings.scrollback)
+        terminal.job = job or ""
         self._terminals[(cluster.name, name)] = terminal
         self._spawn(self._forget_when_ended(terminal), f"terminal end {name}")
         if self.settings.idle_timeout and self._reaper is None:
             self._reaper = self._spawn(self._reap_idle(), "terminal idle reaper")
         log.info("terminal %s opened on %s for %s", name, cluster.name, owner)
         return terminal
+
+    async def _job_shell(self, cluster: Cluster, job: str) -> str:
+        """The command of a shell inside running Slurm job ``job`` (``--overlap``: a job
+        whose CPUs a step holds would make srun wait silently without it)."""
+        scheduler = cluster.need_scheduler()
+        if cluster.target is None or scheduler.kind != "slurm":
+            raise InvalidRequest(
+                f"A shell on a job's node needs a Slurm cluster over SSH; '{cluster.name}' "
+                f"has the scheduler '{scheduler.kind}'.",
+                code="request.schema",
+                details={"cluster": cluster.name},
+            )
+        info = await scheduler.get_job(job)
+        if info.state != "running":
+            raise Conflict(
+                f"Job {job} is {info.state}: only a running job has a node to open a shell on.",
+                code="job.not_running",
+                details={"job_id": job, "state": info.state},
+            )
+        return LOGIN_SHELL.replace(
+            'exec "${SHELL:-/bin/sh}" -l',
+            f'exec srun --jobid={shlex.quote(job)} --overlap --pty "${{SHELL:-/bin/sh}}" -l',
+        )
 
     async def _folder(self, cluster: Cluster, cwd: str) -> str:
         """The real path of the drive folder ``cwd`` (a folder within the roots)."""

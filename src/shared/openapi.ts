@@ -77,6 +77,7 @@ export type ErrorCode =
   | 'job.finished'
   | 'job.not_pending'
   | 'job.not_held'
+  | 'job.not_running'
   | 'job.hold_failed'
   | 'job.release_failed'
   | 'job.invalid'
@@ -389,6 +390,11 @@ export interface ITerminalRequest {
   cwd?: string;
   cols?: number;
   rows?: number;
+  /**
+   * A running Slurm job's id; the shell runs on its node, inside the job (`srun
+   * --jobid --overlap --pty`).
+   */
+  job?: string;
 }
 
 export interface ITerminal {
@@ -396,6 +402,8 @@ export interface ITerminal {
   cluster: string;
   /** The drive path it started in (`""`: where a login starts). */
   cwd: string;
+  /** The Slurm job whose node the shell runs on (`""`: a login shell). */
+  job: string;
   /** The account the shell runs as. */
   user: string;
   /** Epoch seconds. */

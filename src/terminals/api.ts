@@ -21,7 +21,7 @@ type Settings = ServerConnection.ISettings | undefined;
  */
 export function openTerminal(
   cluster: string,
-  options: { cwd?: string; cols?: number; rows?: number } = {},
+  options: { cwd?: string; cols?: number; rows?: number; job?: string } = {},
   settings?: Settings
 ): Promise<ITerminalModel> {
   const body: BodyOf<'openTerminal'> = { ...options };

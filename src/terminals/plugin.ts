@@ -60,6 +60,10 @@ const OPEN_ARGS = {
       cwd: {
         type: 'string',
         description: 'A folder of the cluster’s files (home/run)'
+      },
+      job: {
+        type: 'string',
+        description: 'A running Slurm job: the shell runs on its node'
       }
     },
     required: ['cluster']
@@ -179,7 +183,8 @@ export const terminalsPlugin: JupyterFrontEndPlugin<void> = {
     const show = async (
       cluster: string,
       name: string,
-      cwd: string
+      cwd: string,
+      job = ''
     ): Promise<TerminalTab> => {
       const [{ Terminal }, { ClusterTerminalConnection }] = await Promise.all([
         import('@jupyterlab/terminal'),
@@ -198,7 +203,7 @@ export const terminalsPlugin: JupyterFrontEndPlugin<void> = {
       const tab = new TerminalTab({ content, cluster, name, cwd, trans });
       tab.id = `jp-rpc-terminal-${cluster}-${name}`;
       const user = clusters.get(cluster)?.user ?? '';
-      tab.title.label = terminalTitle(user, cluster, cwd);
+      tab.title.label = terminalTitle(user, cluster, cwd, job);
       tab.title.caption = trans.__('Terminal on %1 (%2)', cluster, cwd || '~');
       tab.title.icon = terminalIcon;
       tab.title.closable = true;
@@ -227,11 +232,16 @@ export const terminalsPlugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const cluster = String(args.cluster ?? '');
         const cwd = typeof args.cwd === 'string' ? args.cwd : '';
+        const job = typeof args.job === 'string' ? args.job : '';
         try {
           const model = await clusters.withConnection(cluster, () =>
-            openTerminal(cluster, cwd ? { cwd } : {}, settings())
+            openTerminal(
+              cluster,
+              { ...(cwd ? { cwd } : {}), ...(job ? { job } : {}) },
+              settings()
+            )
           );
-          return await show(cluster, model.name, model.cwd);
+          return await show(cluster, model.name, model.cwd, model.job);
         } catch (error) {
           Notification.error(
             trans.__('No terminal on %1: %2', cluster, errorText(error)),
@@ -257,7 +267,7 @@ export const terminalsPlugin: JupyterFrontEndPlugin<void> = {
         }
         // Only a terminal the server still has (a server restart ended them).
         const model = await getTerminal(cluster, name, settings());
-        return show(cluster, name, model.cwd);
+        return show(cluster, name, model.cwd, model.job);
       }
     });
 

@@ -85,5 +85,8 @@ describe('terminalTitle', () => {
     );
     expect(terminalTitle('ada', 'levante', '')).toBe('ada@levante: ~');
     expect(terminalTitle('', 'local', 'home')).toBe('local: home');
+    expect(terminalTitle('ada', 'levante', 'home', '42')).toBe(
+      'ada@levante: job 42'
+    );
   });
 });
