@@ -197,7 +197,8 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "terminal.refused",
         403,
         "Terminals are turned off for this cluster (its `allow_terminals`, or "
-        "`RPCApp.allow_user_cluster_terminals` for a cluster a user added), or the shell could not start.",
+        "`RPCApp.allow_user_cluster_terminals` for a cluster a user added), the cluster's SSH "
+        "server gives the key no PTY, or the shell could not start.",
     ),
     _E(
         "terminal.too_many",

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncssh
 
-from ..errors import RemoteFailed, RemoteTimeout
+from ..errors import RemoteFailed, RemoteTimeout, RPCError
 from .pool import SSHPool
 from .target import SSHTarget
 
@@ -119,8 +119,9 @@ async def open_pty(
 ) -> PTYChannel:
     """Start ``command`` (given to the login shell as it is) on a PTY of ``target``.
 
-    Raises ``cluster.channel_refused`` (502) when sshd refuses the session (its
-    ``MaxSessions``, or a forced command that allows no PTY), ``cluster.timeout`` when it
+    Raises ``terminal.refused`` (403) when sshd refuses the PTY (a key restricted to no
+    PTY, ``PermitTTY no``), ``cluster.channel_refused`` (502) when it refuses the session
+    (its ``MaxSessions``), ``cluster.timeout`` when it
     does not answer within the target's ``connect_timeout``, and the pool's connection
     errors.
     """
@@ -140,6 +141,23 @@ async def open_pty(
         raise RemoteTimeout(
             f"{target.name} did not open a terminal within {target.connect_timeout:g} s.",
             code="cluster.timeout",
+            details={"cluster": target.label},
+        ) from None
+    except asyncssh.ChannelOpenError as exc:
+        await lease.release()
+        if exc.code == asyncssh.OPEN_REQUEST_PTY_FAILED:
+            raise RPCError(
+                f"{target.name} gives this SSH key no terminal: the server refused a PTY "
+                "(a restricted key: authorized_keys 'restrict' without 'pty', or 'no-pty'; "
+                "or the server's 'PermitTTY no'). Ask the cluster's administrators to allow "
+                "terminals for this key.",
+                code="terminal.refused",
+                status=403,
+                details={"cluster": target.label},
+            ) from None
+        raise RemoteFailed(
+            f"{target.name} refused a terminal: {exc.reason or 'open failed'}",
+            code="cluster.channel_refused",
             details={"cluster": target.label},
         ) from None
     except (asyncssh.Error, OSError) as exc:
