@@ -98,6 +98,8 @@ chmod 755 "$TB" "$TB/etc" "$TB/lib"; chmod 700 "$TB/keys"; chmod 1777 "$TB/run" 
 
 PKGS=(openssh-server openssh-client munge slurmctld slurmd slurm-client)
 [ "$ACCOUNTING" = 1 ] && PKGS+=(slurmdbd mariadb-server)
+# interactive apps' Remote desktop (issue 14): Xvnc + vncpasswd, websockify, a WM, an xterm
+PKGS+=(tigervnc-standalone-server tigervnc-tools websockify openbox xterm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -119,6 +121,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
   [ "$ok" = 1 ] || die "apt-get install failed, see $TB/log/apt.log"
 fi
+
+# Xvnc as a user wants /tmp/.X11-unix made by root (a node makes it at boot)
+mkdir -p /tmp/.X11-unix && chmod 1777 /tmp/.X11-unix
 
 # ---------------------------------------------------------------- users, keys, password
 for u in "$TUSER" "$JUSER"; do id "$u" >/dev/null 2>&1 || { useradd -m -s /bin/bash "$u"; log "created user $u"; }; done
