@@ -255,6 +255,14 @@ class RPCApp(ExtensionApp):
         "and files.)",
     )
 
+    terminal_ping_interval = Float(
+        30.0,
+        config=True,
+        help="Seconds between the server's pings of a terminal's websocket (so no proxy's "
+        "idle timeout cuts a quiet terminal); a pong missing for as long closes the socket, "
+        "never the shell. ServerApp.websocket_ping_interval, when set, is used instead.",
+    )
+
     allow_user_cluster_terminals = Bool(
         True,
         config=True,
@@ -395,6 +403,7 @@ class RPCApp(ExtensionApp):
                     idle_timeout=self.terminal_idle_timeout or None,
                     max_per_user=self.max_terminals,
                     allow_user_clusters=self.allow_user_cluster_terminals,
+                    ping_interval=self.terminal_ping_interval,
                 ),
             ),
             sessions=SessionService(

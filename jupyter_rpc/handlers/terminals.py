@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import ws_authenticated
 from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.base.websocket import WS_PING_INTERVAL, WebSocketMixin
+from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
@@ -110,7 +110,7 @@ class TerminalSocketHandler(
     JupyterHandler,
 ):
     """The websocket of one terminal: JupyterLab's terminal messages as JSON text
-    frames; the server pings it (``ServerApp.ws_ping_interval``, 30 s by default) so no
+    frames; the server pings it (``RPCApp.terminal_ping_interval``, 30 s) so no
     proxy's idle timeout cuts a quiet terminal. Closing it leaves the shell running."""
 
     auth_resource = AUTH_RESOURCE
@@ -179,16 +179,23 @@ class TerminalSocketHandler(
 
     get.jupyter_rpc_action = "execute"  # type: ignore[attr-defined]
 
-    # Tornado's own pings (seconds; it closes a socket whose pong is late), at Jupyter's
-    # interval (ServerApp.ws_ping_interval, ms): the mixin's PeriodicCallback would read
-    # the same milliseconds as tornado's seconds.
+    # Tornado's own pings (it closes a socket whose pong is later than the timeout, which
+    # it caps at the interval): ServerApp.websocket_ping_interval (seconds) when the site
+    # set it, else RPCApp.terminal_ping_interval. (The mixin's own pinging, which reads
+    # ws_ping_interval in ms, is not started: see open.)
     @property
     def ping_interval(self) -> float:
-        return float(self.settings.get("ws_ping_interval", WS_PING_INTERVAL)) / 1000.0
+        server = self.settings.get("websocket_ping_interval")
+        if server:
+            return float(server)
+        terminals = self.services.terminals
+        return terminals.settings.ping_interval if terminals is not None else 30.0
 
     @property
     def ping_timeout(self) -> float:
-        return max(3 * self.ping_interval, 30.0)
+        timeout = self.settings.get("websocket_ping_timeout")
+        interval = self.ping_interval
+        return min(float(timeout), interval) if timeout else interval
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         WebSocketHandler.open(self, *args, **kwargs)  # tornado pings (ping_interval)

@@ -85,6 +85,8 @@ class TerminalSettings:
     max_per_user: int = 20
     #: Whether terminals may be opened on the clusters users add themselves.
     allow_user_clusters: bool = True
+    #: Seconds between the server's pings of a terminal's websocket.
+    ping_interval: float = 30.0
 
 
 class Terminal:

@@ -1412,7 +1412,8 @@ export interface IOperations {
    * frames). In: `["stdin", text]`, `["set_size", rows, cols]`,
    * `["disconnect"]` (detach; the shell goes on). Out: `["setup", {}]`, the
    * kept scrollback, then `["stdout", text]`; `["disconnect", 1]` when the
-   * shell ended. The server pings it every `ServerApp.ws_ping_interval` ms.
+   * shell ended. The server pings it every `RPCApp.terminal_ping_interval`
+   * seconds.
    */
   terminalWebsocket: {
     method: 'GET';
