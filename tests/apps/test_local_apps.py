@@ -18,6 +18,7 @@ from tornado.websocket import websocket_connect
 
 from jupyter_rpc.services.apps import load_apps
 from jupyter_rpc.services.sessions import SessionService
+from tests.server.test_events import Lines, events_log, one  # noqa: F401
 
 WEBAPP = pathlib.Path(__file__).with_name("webapp.py")
 
@@ -223,3 +224,26 @@ def test_bad_templates_are_refused_naming_the_key() -> None:
         load_apps({"x": {"kind": "web", "script": "{% if %}"}})
     with pytest.raises(Exception, match=r"RPCApp.apps.x.form.cpus: the name 'cpus' is taken"):
         load_apps({"x": {"kind": "web", "script": "a", "form": {"cpus": {}}}})
+
+
+async def test_launch_and_end_emit_events(rpc: Any, events_log: Lines) -> None:  # noqa: F811
+    values = {"message": "a secret-ish value"}
+    session = await _launch(rpc, "probe", values)
+    event = await one(
+        events_log,
+        "session.launch",
+        permission="execute",
+        cluster="local",
+        job_id=session["job_id"],
+        status=201,
+    )
+    assert event["arguments"]["names"] == ["message"]
+    assert "secret-ish" not in json.dumps(event)
+    status, _ = await rpc("DELETE", "sessions", session["id"])
+    assert status == 200
+    await one(
+        events_log, "session.end", permission="write", cluster="local", job_id=session["job_id"]
+    )
+    # reads (the list, the proxy) emit nothing
+    await rpc("GET", "sessions")
+    assert await events_log.take(0) == []
