@@ -573,10 +573,11 @@ async def test_a_backend_the_key_does_not_allow_says_why(rpc: Any) -> None:
 
 
 async def test_a_terminal_through_the_key_is_refused(rpc: Any, jp_ws_fetch: Any) -> None:
-    # restrict: sshd refuses the PTY before the gate runs
+    # restrict: sshd refuses the PTY before the gate runs; the terminal's error says the
+    # key gets no terminal (services/terminals.py, 520fa39)
     status, err = await rpc("POST", "clusters", "gated", "terminals", body={})
-    assert status >= 400, err
-    assert "refused a terminal" in err["message"], err
+    assert status == 403 and err["code"] == "terminal.refused", err
+    assert "gated gives this SSH key no terminal" in err["message"], err
     # restrict,pty without the terminal group: the shell is the gate, which says why and ends
     status, model = await rpc("POST", "clusters", "ptykey", "terminals", body={})
     assert status == 201, model
