@@ -247,3 +247,27 @@ async def test_launch_and_end_emit_events(rpc: Any, events_log: Lines) -> None: 
     # reads (the list, the proxy) emit nothing
     await rpc("GET", "sessions")
     assert await events_log.take(0) == []
+
+
+def test_the_documented_example_loads() -> None:
+    """docs/apps.md's configuration is a valid RPCApp.apps, and its template quotes."""
+    text = (pathlib.Path(__file__).parents[2] / "docs" / "apps.md").read_text()
+    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+
+    class Section:
+        pass
+
+    c = Section()
+    c.RPCApp = Section()  # type: ignore[attr-defined]
+    exec(block, {"c": c})  # noqa: S102 - the doc's own example
+    apps = load_apps(c.RPCApp.apps)  # type: ignore[attr-defined]
+    assert sorted(apps) == ["tensorboard", "webapp"]
+    tb = apps["tensorboard"]
+    schema = tb.schema()
+    assert schema["properties"]["partition"]["const"] == "gpu"
+    assert schema["properties"]["gpus"]["maximum"] == 1
+    from jupyter_rpc.services.apps import launch_values, render_script
+
+    values = launch_values(tb, schema, {"logdir": "runs; rm -rf ~"})
+    script = render_script(tb, values, app="tb", base_path="/p/", session="s", start_seconds=5)
+    assert "LOGDIR='runs; rm -rf ~'" in script
