@@ -276,6 +276,10 @@ def _inside(path: str, roots: Sequence[str], cwd: str | None) -> bool:
     return False
 
 
+def _join(cwd: str | None, path: str) -> str:
+    return os.path.join(cwd or os.path.expanduser("~"), os.path.expanduser(path))
+
+
 def _check(kind: Kind, value: str, what: str, roots: Sequence[str], cwd: str | None) -> None:
     if not kind.matches(value):
         raise Refused(f"{what} {value!r} is not a {kind.name}")
@@ -293,7 +297,7 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
     if head != list(form.words):
         raise Refused(f"{shlex.join(argv[:n])} is not {' '.join(form.words)}")
     known = {o.name: o for o in form.options}
-    seen: set[str] = set()
+    values: dict[str, str | None] = {}
     rest = list(argv[n:])
     while rest and rest[0].startswith("-") and rest[0] != "-":
         word = rest.pop(0)
@@ -303,11 +307,17 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
             opt = known.get(name) if eq else None
             if opt is None or opt.kind is None:
                 raise Refused(f"{form.words[0]} option {word!r} is not allowed")
-            _check(opt.kind, value, f"{form.words[0]} {name}", roots, cwd)
-        key = opt.name
-        if key in seen:
-            raise Refused(f"{form.words[0]} option {key} is given twice")
-        seen.add(key)
+        if opt.name in values:
+            raise Refused(f"{form.words[0]} option {opt.name} is given twice")
+        values[opt.name] = value if opt.kind is not None else None
+    # sbatch resolves --output/--error in the job's --chdir: check them there
+    chdir = values.get("--chdir")
+    for name, given in values.items():
+        kind = known[name].kind
+        if kind is not None and given is not None:
+            base = cwd if name == "--chdir" or chdir is None else _join(cwd, chdir)
+            _check(kind, given, f"{form.words[0]} {name}", roots, base)
+    seen = set(values)
     missing = [r for r in form.required if r not in seen]
     if missing:
         raise Refused(f"{form.words[0]} needs {', '.join(missing)} here", weak=True)

@@ -184,6 +184,9 @@ def test_groups_and_roots() -> None:
     roots = [f"{home}/projects"]
     assert plan("sbatch --parsable --chdir=projects/a --export=ALL", ["jobs"], roots)
     assert plan(f"sbatch --parsable --export=ALL {home}/projects/run.sh", ["jobs"], roots)
+    assert plan(
+        "sbatch --parsable --chdir=projects/a --output=../out.txt --export=ALL", ["jobs"], roots
+    )
     for outside in (
         "sbatch --parsable --chdir=/etc --export=ALL",
         "sbatch --parsable --output=projects/../../x --export=ALL",
@@ -192,6 +195,12 @@ def test_groups_and_roots() -> None:
     ):
         with pytest.raises(Refused, match="outside the allowed folders"):
             plan(outside, ["jobs", "runner"], roots)
+    # sbatch writes relative output files in the job's --chdir: checked there, not in
+    # the home (where this one would be inside ~/projects)
+    other = "/srv/gate-scratch"
+    sneaky = f"--output=../{os.path.basename(home)}/projects/x"
+    with pytest.raises(Refused, match="outside the allowed folders"):
+        plan(f"sbatch --parsable --chdir={other} {sneaky} --export=ALL", ["jobs"], [*roots, other])
 
 
 def _gate(
