@@ -560,6 +560,45 @@ async def test_jobs_files_and_calls_work_through_the_gate(
         status, _ = await rpc("DELETE", "clusters", "gated", "files", folder)
 
 
+async def test_every_job_action_works_through_the_gate(rpc: Any, hpc_testbed: HPCTestbed) -> None:
+    """The rest of the scheduler's commands, each through the gate for real: the submit
+    form (scontrol show partition, sinfo), Test (sbatch --test-only), a held job (hold,
+    release), its script for Resubmit (scontrol write batch_script), history (sacct)."""
+    status, form = await rpc("GET", "clusters", "gated", "submit-schema")
+    assert status == 200 and form, form
+    status, estimate = await rpc(
+        "POST", "clusters", "gated", "jobs", "test", body={"script": "sleep 1", "time_limit": 1}
+    )
+    assert status == 200 and estimate["expected_start"], estimate
+    ids: list[str] = []
+    try:
+        status, held = await rpc(
+            "POST", "clusters", "gated", "jobs",
+            body={"script": "#!/bin/bash\nsleep 30\n", "time_limit": 1, "hold": True},
+        )  # fmt: skip
+        assert status == 201, held
+        ids.append(held["id"])
+        assert (await _wait_state(rpc, held["id"], {"held"}))["state"] == "held"
+        status, released = await rpc(
+            "POST", "clusters", "gated", "jobs", held["id"], "release", body={}
+        )
+        assert status == 200 and released["state"] != "held", released
+        status, again = await rpc(
+            "POST", "clusters", "gated", "jobs", held["id"], "resubmit", body={}
+        )
+        assert status == 201, again
+        ids.append(again["id"])
+        for job_id in ids:
+            status, cancelled = await rpc("DELETE", "clusters", "gated", "jobs", job_id)
+            assert status == 200, cancelled
+        ids = []
+        status, history = await rpc("GET", "clusters", "gated", "history", params={"days": "1"})
+        assert status == 200 and isinstance(history["jobs"], list), history
+    finally:
+        if ids:
+            _ssh(hpc_testbed, hpc_testbed.key, "scancel " + " ".join(ids))
+
+
 async def test_a_refused_scheduler_command_names_it(rpc: Any) -> None:
     """A key without ``jobs``: the jobs panel's list says the cluster's key does not allow
     squeue; its files still work."""
