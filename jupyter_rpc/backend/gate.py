@@ -493,7 +493,10 @@ def _shown(command: str | None) -> str:
 
 
 def refusal_line(command: str | None, why: str) -> str:
-    """The one stderr line of a refusal."""
+    """The one stderr line of a refusal (control characters escaped: one line)."""
+    why = "".join(c if c.isprintable() else repr(c)[1:-1] for c in why)
+    if len(why) > 400:  # a long word in it: its start and the reason's end
+        why = why[:200] + "..." + why[-180:]
     return f"{REFUSAL_PREFIX}{_shown(command)}: {why}"
 
 

@@ -236,6 +236,18 @@ def test_the_program_refuses_with_126_and_one_line(tmp_path: pathlib.Path) -> No
     assert done.returncode == 2 and "unknown group shell in --allow" in done.stderr
 
 
+def test_the_refusal_is_one_line_whatever_the_command() -> None:
+    from jupyter_rpc.ssh.runner import Completed, gate_refusal
+
+    for command in ("scontrol show\x1ejob -o 1", "scontrol\x0bx", "x" * 5000, "sc\u2028ancel 1"):
+        with pytest.raises(Refused) as refused:
+            plan(command, JOBS_FILES_RUNNER)
+        line = gate.refusal_line(command, str(refused.value))
+        assert len(line.splitlines()) == 1 and len(line) < 1000, line
+        error = gate_refusal(Completed(["scontrol"], REFUSED, "", line + "\n"), "tb")
+        assert error is not None and error.code == "cluster.command_refused", line
+
+
 def test_the_program_runs_what_matches(tmp_path: pathlib.Path) -> None:
     """The runner form, run for real: the gate execs Python serving a module, in the
     folder, with the variable (the module's api_info answers on stdin/stdout)."""
@@ -269,6 +281,22 @@ def test_the_program_runs_what_matches(tmp_path: pathlib.Path) -> None:
     # EOF on stdin: the runner starts and ends cleanly (not refused, no gate line)
     assert proc.returncode == 0, proc.stderr
     assert REFUSAL_PREFIX not in proc.stderr
+
+
+def test_the_gate_needs_only_the_standard_library(tmp_path: pathlib.Path) -> None:
+    """On the cluster nothing but Python: the module alone, without site-packages (-S -I)."""
+    alone = tmp_path / "gate.py"
+    shutil.copyfile(ROOT / "jupyter_rpc" / "backend" / "gate.py", alone)
+    env = {"SSH_ORIGINAL_COMMAND": "rm -rf ~", "PATH": os.environ.get("PATH", "")}
+    done = subprocess.run(
+        [sys.executable, "-S", "-I", str(alone)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == REFUSED, done.stderr
+    assert done.stderr.startswith(REFUSAL_PREFIX + "'rm -rf ~': rm is not a command")
 
 
 def test_the_docs_are_current() -> None:
