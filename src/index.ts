@@ -2,6 +2,7 @@
  * The JupyterLab extension jupyter-rpc: the plugins of each feature
  * (functions, clusters, files, jobs), and what other extensions may use.
  */
+import appsPlugins from './apps/plugin';
 import clustersPlugins from './clusters/plugin';
 import filesPlugins from './files/plugin';
 import functionsPlugins from './functions/plugin';
@@ -16,5 +17,6 @@ export default [
   ...clustersPlugins,
   ...filesPlugins,
   ...jobsPlugins,
-  ...terminalsPlugins
+  ...terminalsPlugins,
+  ...appsPlugins
 ];
