@@ -26,6 +26,7 @@ import secrets
 import shlex
 import signal
 import struct
+import subprocess
 import termios
 import time
 from collections.abc import Awaitable, Callable
@@ -439,9 +440,12 @@ class LocalPTY:
     its controlling terminal), with the environment policy of :mod:`jupyter_rpc.private`:
     none of the server's secrets."""
 
-    def __init__(self, process: asyncio.subprocess.Process, master: int) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, master: int, slave: int) -> None:
         self._process = process
         self._master = master
+        # Held while the shell lives: the PTY then never reads as hung up before the
+        # shell has opened it; the end is the shell's exit (_watch).
+        self._slave = slave
         self._queue: asyncio.Queue[bytes] = asyncio.Queue()
         self._out = bytearray()
         self._closed = False
@@ -449,6 +453,7 @@ class LocalPTY:
         loop = asyncio.get_running_loop()
         os.set_blocking(master, False)
         loop.add_reader(master, self._readable)
+        self._watcher = loop.create_task(self._watch(), name="local terminal exit")
 
     @classmethod
     async def start(cls, cwd: str, *, cols: int = 80, rows: int = 24) -> LocalPTY:
@@ -462,27 +467,45 @@ class LocalPTY:
         master, slave = os.openpty()
         _set_size(master, cols, rows)
         try:
+            # The shell is a session leader (start_new_session) that opens the PTY by its
+            # name, which makes it its controlling terminal (Linux, POSIX): Ctrl-C and the
+            # hang-up reach its foreground jobs. No preexec_fn (a fork of a threaded
+            # process), and exec keeps the PID.
             process = await asyncio.create_subprocess_exec(
+                "/bin/sh",
+                "-c",
+                'exec "$0" -l <>"$1" >&0 2>&0',
                 shell,
-                "-l",
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
+                os.ttyname(slave),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 cwd=cwd,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_take_terminal,  # noqa: PLW1509 - the PTY as controlling terminal
             )
         except OSError as exc:
             os.close(master)
+            os.close(slave)
             raise RPCError(
                 f"The shell {shell} could not start in {cwd}: {exc.strerror or exc}.",
                 code="terminal.refused",
                 status=403,
             ) from None
-        finally:
-            os.close(slave)
-        return cls(process, master)
+        return cls(process, master, slave)
+
+    async def _watch(self) -> None:
+        """When the shell exits: what it printed last, then the end."""
+        await self._process.wait()
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        loop.remove_reader(self._master)
+        self._reading = False
+        with contextlib.suppress(OSError):  # BlockingIOError: all read
+            while data := os.read(self._master, 65536):
+                self._queue.put_nowait(data)
+        self._queue.put_nowait(b"")
 
     def _readable(self) -> None:
         try:
@@ -501,7 +524,7 @@ class LocalPTY:
         if self._closed and self._queue.empty():
             return b""
         data = await self._queue.get()
-        if data and not self._reading and not self._closed:
+        if data and not self._reading and not self._closed and self._process.returncode is None:
             self._reading = True
             asyncio.get_running_loop().add_reader(self._master, self._readable)
         return data
@@ -541,6 +564,7 @@ class LocalPTY:
         loop.remove_reader(self._master)
         loop.remove_writer(self._master)
         os.close(self._master)
+        os.close(self._slave)
         self._queue.put_nowait(b"")
 
     async def wait_closed(self, timeout: float = 5.0) -> None:
@@ -558,10 +582,6 @@ class LocalPTY:
 
 def _home() -> str:
     return os.path.expanduser("~")
-
-
-def _take_terminal() -> None:  # pragma: no cover - runs in the child before exec
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _set_size(fd: int, cols: int, rows: int) -> None:
