@@ -219,6 +219,30 @@ def _gate(
     )
 
 
+def test_the_sftp_subsystem_runs_the_systems_sftp_server() -> None:
+    """sshd puts the Subsystem line's command (or internal-sftp) in SSH_ORIGINAL_COMMAND."""
+    ran: list[list[str]] = []
+
+    def execvpe(path: str, argv: list[str], env: dict[str, str]) -> None:
+        ran.append(argv)
+
+    system = next((p for p in gate.SFTP_SERVERS if os.access(p, os.X_OK)), None)
+    if system is None:
+        pytest.skip("no sftp-server on this machine")
+    for command in (system, f"{system} -f AUTHPRIV -l INFO", "internal-sftp"):
+        ran.clear()
+        gate.main([], environ={"SSH_ORIGINAL_COMMAND": command}, execvpe=execvpe)
+        assert ran == [[system]], command  # the client's arguments are not passed on
+    ran.clear()
+    assert gate.main(["--allow", "jobs"], environ={"SSH_ORIGINAL_COMMAND": system}) == REFUSED
+    gate.main(
+        ["--sftp-server", "/opt/sftp-server"],
+        environ={"SSH_ORIGINAL_COMMAND": "internal-sftp"},
+        execvpe=execvpe,
+    )
+    assert ran == [["/opt/sftp-server"]]
+
+
 def test_the_program_refuses_with_126_and_one_line(tmp_path: pathlib.Path) -> None:
     marker = tmp_path / "marker"
     marker.write_text("still here")
