@@ -32,7 +32,15 @@ from tornado.websocket import WebSocketClientConnection, WebSocketHandler, webso
 
 from ..errors import InvalidRequest, RemoteFailed, RPCError, error_body
 from ..services import strict_json
-from ..services.sessions import SessionService, Upstream, proxy_prefix
+from ..services.sessions import (
+    ByteReader,
+    RFBError,
+    SessionService,
+    Upstream,
+    proxy_prefix,
+    vnc_login,
+    vnc_offer_none,
+)
 from .base import (
     AUTH_RESOURCE,
     HTTP_CODES,
@@ -82,6 +90,8 @@ WS_DROP = REQUEST_DROP | {
     "sec-websocket-protocol",
     "origin",
 }
+#: Seconds each side of a desktop's VNC handshake may take.
+HANDSHAKE_SECONDS = 20.0
 #: Largest websocket message passed either way.
 MAX_WS_MESSAGE = 64 * 1024 * 1024
 
@@ -378,7 +388,61 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
             self.log.info("session %s: websocket to the app failed: %s", session, _reason(exc))
             self.close(1011, "the app does not answer")
             return
-        self._pump = asyncio.get_running_loop().create_task(self._from_app(self._upstream_ws))
+        loop = asyncio.get_running_loop()
+        if upstream.kind == "desktop":
+            # The VNC login is the server's: the browser's viewer gets security type
+            # None on a connection already authenticated with the session's password.
+            app = ByteReader(self._upstream_ws.read_message)
+            try:
+                await asyncio.wait_for(
+                    vnc_login(app, self._to_app, upstream.password), HANDSHAKE_SECONDS
+                )
+            except (RFBError, asyncio.TimeoutError, OSError) as exc:
+                self.log.info("session %s: VNC login failed: %s", session, _reason(exc))
+                self.close(1011, "the desktop refused the connection")
+                return
+            self._handshake = asyncio.Queue()
+            self._pump = loop.create_task(self._relay_desktop(app))
+            return
+        self._pump = loop.create_task(self._from_app(self._upstream_ws))
+
+    _handshake: asyncio.Queue[bytes | None] | None = None
+
+    async def _to_app(self, data: bytes) -> None:
+        assert self._upstream_ws is not None
+        await self._upstream_ws.write_message(data, binary=True)
+
+    async def _to_browser(self, data: bytes) -> None:
+        await self.write_message(data, binary=True)
+
+    async def _relay_desktop(self, app: ByteReader) -> None:
+        assert self._handshake is not None and self._upstream_ws is not None
+        browser = ByteReader(self._handshake.get)
+        try:
+            await asyncio.wait_for(vnc_offer_none(browser, self._to_browser), HANDSHAKE_SECONDS)
+        except (RFBError, asyncio.TimeoutError, Exception) as exc:  # noqa: BLE001
+            self.log.info("session %s: the viewer's VNC handshake failed: %s", self._session, exc)
+            with contextlib.suppress(Exception):
+                self.close(1002, "not a VNC viewer")
+            return
+        queue, self._handshake = self._handshake, None  # from now on: straight on
+        early = bytearray(browser.rest())
+        while not queue.empty():
+            item = queue.get_nowait()
+            if item is None:
+                return  # the browser went away
+            early += item
+        try:
+            if early:
+                await self._to_app(bytes(early))
+            rest = app.rest()
+            if rest:
+                await self._to_browser(rest)
+        except Exception:  # noqa: BLE001 - either side went away
+            with contextlib.suppress(Exception):
+                self.close()
+            return
+        await self._from_app(self._upstream_ws)
 
     async def _from_app(self, upstream: WebSocketClientConnection) -> None:
         while True:
@@ -393,11 +457,16 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
             self.close()
 
     async def on_message(self, message: str | bytes) -> None:
+        if self._handshake is not None:
+            self._handshake.put_nowait(message if isinstance(message, bytes) else message.encode())
+            return
         if self._upstream_ws is not None:
             with contextlib.suppress(Exception):
                 await self._upstream_ws.write_message(message, binary=isinstance(message, bytes))
 
     def on_close(self) -> None:
+        if self._handshake is not None:
+            self._handshake.put_nowait(None)
         if self._upstream_ws is not None:
             self._upstream_ws.close()
             self._upstream_ws = None

@@ -66,6 +66,9 @@ class Upstream:
     strip_prefix: bool
     prefix: str  # the public path of the session's proxy, ending in /
     resolver: UnixResolver | None = None
+    #: A desktop's VNC password: the proxy answers the VNC server's challenge with it,
+    #: so the browser's viewer connects without one (it never sees it).
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -485,6 +488,7 @@ class SessionService:
             strip_prefix=session.strip_prefix,
             prefix=proxy_prefix(self.base_url, sid),
             resolver=resolver,
+            password=str(info["password"]) if isinstance(info.get("password"), str) else None,
         )
 
     def lost(self, sid: str) -> None:
@@ -541,6 +545,89 @@ class SessionService:
                 session.forward = None
 
 
+# -- VNC (RFB 3.8) authentication on the browser's behalf -----------------------------
+
+#: The protocol version both sides of the proxy speak (RFC 6143).
+RFB_VERSION = b"RFB 003.008\n"
+
+
+class RFBError(Exception):
+    """The VNC server refused us, or spoke something else."""
+
+
+class ByteReader:
+    """Exact reads over a stream of messages (a websocket's binary frames)."""
+
+    def __init__(self, next_message: Any) -> None:
+        self._next = next_message
+        self._buffer = bytearray()
+
+    async def read(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            message = await self._next()
+            if message is None:
+                raise RFBError("the connection closed during the VNC handshake")
+            self._buffer += message if isinstance(message, bytes) else message.encode()
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def rest(self) -> bytes:
+        """What was received beyond the reads (it belongs to the relay)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+
+def vnc_response(challenge: bytes, password: str) -> bytes:
+    """VncAuth's answer: the 16-byte challenge DES-encrypted with the password's first
+    8 bytes, each byte's bits reversed (RFB's quirk)."""
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
+
+    key = password.encode("latin-1", "replace")[:8].ljust(8, b"\0")
+    key = bytes(int(f"{b:08b}"[::-1], 2) for b in key)
+    encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()  # 3 equal keys: DES
+    return encryptor.update(challenge) + encryptor.finalize()
+
+
+async def vnc_login(reader: ByteReader, send: Any, password: str | None) -> None:
+    """Authenticate to the VNC server behind ``reader``/``send`` (RFB 3.8, VncAuth or
+    None); afterwards the server waits for ClientInit."""
+    version = await reader.read(12)
+    if not version.startswith(b"RFB "):
+        raise RFBError(f"not a VNC server (it said {version[:12]!r})")
+    await send(RFB_VERSION)
+    count = (await reader.read(1))[0]
+    if count == 0:
+        length = int.from_bytes(await reader.read(4), "big")
+        raise RFBError((await reader.read(min(length, 1000))).decode("utf-8", "replace"))
+    types = await reader.read(count)
+    if 2 in types and password is not None:
+        await send(b"\x02")
+        await send(vnc_response(await reader.read(16), password))
+    elif 1 in types:
+        await send(b"\x01")
+    else:
+        raise RFBError(f"no security type the proxy can answer (offered: {list(types)})")
+    result = int.from_bytes(await reader.read(4), "big")
+    if result != 0:
+        raise RFBError("the VNC server refused the session's password")
+
+
+async def vnc_offer_none(reader: ByteReader, send: Any) -> None:
+    """The browser's side: version 3.8, then one security type, None (the proxy
+    authenticated already), and its success."""
+    await send(RFB_VERSION)
+    version = await reader.read(12)
+    if not version.startswith(b"RFB 003."):
+        raise RFBError(f"the viewer is not a VNC client (it said {version[:12]!r})")
+    await send(b"\x01\x01")
+    if (await reader.read(1)) != b"\x01":
+        raise RFBError("the viewer chose a security type that was not offered")
+    await send(b"\x00\x00\x00\x00")
+
+
 _RECORD_KEYS = frozenset(
     {
         "id",
@@ -565,4 +652,14 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-__all__ = ["RESOURCES", "Session", "SessionService", "Upstream", "proxy_prefix"]
+__all__ = [
+    "RESOURCES",
+    "ByteReader",
+    "RFBError",
+    "Session",
+    "SessionService",
+    "Upstream",
+    "proxy_prefix",
+    "vnc_login",
+    "vnc_offer_none",
+]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import struct
 import time
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
+from jupyter_rpc.services.sessions import ByteReader
 from tests.fixtures.hpc import HPCTestbed
 
 
@@ -123,7 +125,17 @@ async def _desktop(rpc: Any, sessions: list[str], server_url: tuple[str, str]) -
     ws = await websocket_connect(
         HTTPRequest(url, headers={"Authorization": f"token {token}"}, connect_timeout=20)
     )
-    banner = await asyncio.wait_for(ws.read_message(), 20)
-    assert isinstance(banner, bytes) and banner.startswith(b"RFB 003.008"), banner
+    reader = ByteReader(lambda: asyncio.wait_for(ws.read_message(), 20))
+    # the VNC server's version, through websockify and the proxy
+    assert await reader.read(12) == b"RFB 003.008\n"
+    await ws.write_message(b"RFB 003.008\n", binary=True)
+    # one security type, None: the proxy logged in with the session's password, which
+    # the browser never gets
+    assert await reader.read(2) == b"\x01\x01"
+    await ws.write_message(b"\x01", binary=True)
+    assert await reader.read(4) == b"\x00\x00\x00\x00"
+    await ws.write_message(b"\x01", binary=True)  # ClientInit: shared
+    # ServerInit: the desktop's size is the form's
+    assert struct.unpack(">HH", await reader.read(4)) == (1024, 768)
     ws.close()
     await _end(rpc, session)
