@@ -362,9 +362,12 @@ def _terminal(command: str) -> tuple[str | None] | None:
     """The folder of jupyter_rpc's terminal line (``(None,)`` for none), else None."""
     if command == LOGIN_SHELL:
         return (None,)
-    head, sep, tail = command.partition(" && ")
+    head, sep, tail = command.rpartition(" && ")  # the folder may hold " && " itself
     if sep and tail == LOGIN_SHELL:
-        words = shlex.split(head)
+        try:
+            words = shlex.split(head)
+        except ValueError:
+            return None
         if len(words) == 3 and words[:2] == ["cd", "--"]:
             return (words[2],)
     return None

@@ -17,6 +17,7 @@ import os
 import pathlib
 import pwd
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -140,6 +141,10 @@ def test_the_terminal_form_is_jupyter_rpcs_login_shell() -> None:
         plan(LOGIN_SHELL, JOBS_FILES_RUNNER)
     done = plan(f"cd -- '/home/u/my dir' && {LOGIN_SHELL}", ["terminal"])
     assert done.group == "terminal" and done.cwd == "/home/u/my dir" and done.argv[1:] == ["-l"]
+    done = plan(f"cd -- {shlex.quote('/home/u/a && b')} && {LOGIN_SHELL}", ["terminal"])
+    assert done.cwd == "/home/u/a && b"
+    with pytest.raises(Refused, match="it cannot be read as words"):
+        plan(f"cd -- 'unbalanced && {LOGIN_SHELL}", ["terminal"])
 
 
 @pytest.mark.parametrize(
