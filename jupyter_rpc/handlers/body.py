@@ -135,6 +135,15 @@ class BoundedBody(RequestHandler):
             IOLoop.current().remove_timeout(self._linger)
             self._linger = None
 
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
+        # An answer sent before the body has ended (an error in prepare: no login, no XSRF
+        # header) makes tornado close the connection: say so, or a proxy that keeps
+        # connections alive (JupyterHub's) sends its next request on it and gets a reset
+        body = getattr(self.request, "_body_future", None)
+        if not self._headers_written and body is not None and not body.done():
+            self.set_header("Connection", "close")
+        return super().finish(chunk)
+
     def on_finish(self) -> None:
         self._stop_linger()
         super().on_finish()

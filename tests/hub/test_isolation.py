@@ -167,3 +167,20 @@ def test_a_cookie_post_needs_the_xsrf_header(hub: Hub, alice: str) -> None:
     assert status == 200
     status, call = session("POST", "backends", "examples", "calls", body=ADD)
     assert status in (200, 201) and call["result"] == 5, call
+
+
+def test_the_request_after_a_refused_post_is_answered(hub: Hub, alice: str) -> None:
+    """A POST refused before its body is read (no XSRF header, no login) must not leave the
+    proxy a kept-alive connection that the server then closes: the next request through the
+    proxy would fail with 503 ('read ECONNRESET' in the proxy's log)."""
+    session = Client(alice, session=hub.login("alice"))
+    anonymous = Client(alice)
+    failures = []
+    for i in range(20):
+        client = session if i % 2 else anonymous
+        status, _ = client("POST", "backends", "examples", "calls", body=ADD, xsrf=False)
+        assert status == 403
+        status, answer = session("GET", "backends")
+        if status != 200:
+            failures.append((i, status))
+    assert not failures, failures
