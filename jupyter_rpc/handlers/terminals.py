@@ -173,6 +173,16 @@ class TerminalSocketHandler(
                 "(Upgrade: websocket).",
                 code="request.invalid",
             )
+        origin = self.request.headers.get("Origin") or self.request.headers.get(
+            "Sec-Websocket-Origin"
+        )
+        if origin is not None and not self.check_origin(origin):
+            # tornado would refuse it too, with a text body: the one error shape instead
+            raise web.HTTPError(
+                403,
+                f"A page of another site ({origin[:200]}) may not open this terminal: "
+                "websockets of other origins are refused (ServerApp.allow_origin).",
+            )
         cluster, name = kwargs["cluster"], kwargs["terminal"]
         self.terminal = _service(self.services).get(cluster, name)
         await super().get(*args, **kwargs)

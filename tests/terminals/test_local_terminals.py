@@ -218,3 +218,45 @@ async def test_output_waits_for_a_slow_browser(jp_serverapp: Any, rpc: Any, term
             received += len(message[1])
             tail = (tail + message[1])[-200:]
     assert terminal.output_bytes > 20_000_000 and received > 20_000_000 - held
+
+
+async def test_another_sites_page_cannot_attach_with_the_login_cookie(
+    rpc: Any, jp_serverapp: Any, http_server_client: Any, jp_base_url: str, jp_http_port: int
+) -> None:
+    """Cross-site websocket hijacking: a page of another origin in the user's browser
+    sends the login cookie; the socket is refused (the same page's socket is not)."""
+    from urllib.parse import urlencode
+
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    name = (await open_terminal(rpc))["name"]
+    base = f"127.0.0.1:{jp_http_port}{jp_base_url}"
+    client = AsyncHTTPClient()
+    login = await client.fetch(f"http://{base}login")
+    xsrf = next(
+        c.split(";")[0] for c in login.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")
+    )
+    answer = await client.fetch(
+        f"http://{base}login",
+        method="POST",
+        body=urlencode(
+            {"password": jp_serverapp.identity_provider.token, "_xsrf": xsrf.split("=", 1)[1]}
+        ),
+        headers={"Cookie": xsrf},
+        follow_redirects=False,
+        raise_error=False,
+    )
+    cookies = "; ".join(c.split(";")[0] for c in answer.headers.get_list("Set-Cookie") if "=" in c)
+    assert "username-" in cookies, (answer.code, cookies)
+    url = f"ws://{base}jupyter-rpc/clusters/local/terminals/{name}/websocket"
+
+    def request(origin: str) -> HTTPRequest:
+        return HTTPRequest(url, headers={"Cookie": f"{cookies}; {xsrf}", "Origin": origin})
+
+    with pytest.raises(HTTPClientError) as info:
+        await websocket_connect(request("http://evil.example"))
+    assert info.value.code == 403
+    ws = await websocket_connect(request(f"http://127.0.0.1:{jp_http_port}"))
+    assert json.loads(await ws.read_message()) == ["setup", {}]
+    ws.close()
