@@ -58,3 +58,9 @@ async def test_a_dropped_connection_ends_the_terminal(
     await asyncio.sleep(0.2)
     status, listing = await rpc("GET", "clusters", "private", "terminals")
     assert status == 200 and listing["terminals"] == []
+    # the sshd back: a new terminal reconnects (no channel slot of the old connection held)
+    private_sshd.start()
+    status, model = await rpc("POST", "clusters", "private", "terminals", body={})
+    assert status == 201, model
+    again = await term_ws("private", model["name"])
+    assert (await again.run("echo back-$((40+2))")).strip() == "back-42"
