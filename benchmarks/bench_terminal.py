@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import select
+import shutil
 import statistics
 import subprocess
 import sys
@@ -265,6 +266,7 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
         subprocess.run([*ssh, f"rm -f {remote}"], check=False)  # noqa: S603 - fixed argv
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
