@@ -13,6 +13,7 @@ import React from 'react';
 import { errorText } from '../shared/errors';
 import type { ISession } from './api';
 import { endSession, formatTimeLeft, getSession, proxyUrl } from './api';
+import { DesktopViewer } from './desktop';
 
 /**
  * How often a session's state is asked while it is not running (ms), and
@@ -132,14 +133,7 @@ export class SessionView extends ReactWidget {
         />
       );
     } else if (s.state === 'running') {
-      body = (
-        <div className="jp-rpc-Session-message">
-          {trans.__(
-            'The desktop runs. Its viewer in JupyterLab is not there yet; its websocket is %1websockify.',
-            s.url
-          )}
-        </div>
-      );
+      body = <DesktopViewer session={s} settings={settings} trans={trans} />;
     } else {
       body = (
         <pre className="jp-rpc-Session-message">

@@ -137,5 +137,21 @@ async def _desktop(rpc: Any, sessions: list[str], server_url: tuple[str, str]) -
     await ws.write_message(b"\x01", binary=True)  # ClientInit: shared
     # ServerInit: the desktop's size is the form's
     assert struct.unpack(">HH", await reader.read(4)) == (1024, 768)
+    pixel_format = await reader.read(16)
+    name_length = struct.unpack(">I", await reader.read(4))[0]
+    await reader.read(name_length)
+    # Raw encoding, then the whole screen: a FramebufferUpdate of 1024x768 pixels
+    await ws.write_message(struct.pack(">BxHi", 2, 1, 0), binary=True)
+    await ws.write_message(struct.pack(">BBHHHH", 3, 0, 0, 0, 1024, 768), binary=True)
+    kind, _, rects = struct.unpack(">BBH", await reader.read(4))
+    assert kind == 0 and rects >= 1, (kind, rects)
+    bpp = pixel_format[0] // 8
+    total = 0
+    for _ in range(rects):
+        x, y, w, h, encoding = struct.unpack(">HHHHi", await reader.read(12))
+        assert encoding == 0, encoding
+        await reader.read(w * h * bpp)
+        total += w * h
+    assert total == 1024 * 768
     ws.close()
     await _end(rpc, session)
