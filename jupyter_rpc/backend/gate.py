@@ -42,7 +42,10 @@ GROUPS: dict[str, str] = {
     "jobs": "the scheduler's commands: submit, list, detail, history, cancel, hold, release",
     "files": "the SFTP subsystem (remote files, job output tails)",
     "runner": "starting a backend module: `PYTHON -m jupyter_rpc.backend serve MODULE`",
-    "terminal": "a login shell on a PTY (needs `pty` in the key's options as well)",
+    "terminal": (
+        "a login shell on a PTY, or one inside a running Slurm job (`srun --pty`); "
+        "needs `pty` in the key's options as well"
+    ),
 }
 DEFAULT_ALLOW = ("jobs", "files", "runner")
 
@@ -215,12 +218,24 @@ COMMANDS: tuple[Form, ...] = (
         ("$SHELL", "-l"),
         "a terminal: the user's login shell (from the password database) on the PTY",
     ),
+    Form(
+        "terminal",
+        ("srun",),
+        "a shell on a running Slurm job's node (Jobs panel: Shell on the job's node): "
+        "the login shell as an interactive step inside the job",
+        options=(Opt("--jobid", JOB_ID), *_o("--overlap", "--pty")),
+        required=("--jobid", "--overlap", "--pty"),
+        args=(Kind("login shell", r"\$SHELL"), Kind("login option", r"-l")),
+    ),
 )
 
-#: The terminal's command as jupyter_rpc sends it (jupyter_rpc/ssh/channels.py
-#: ``LOGIN_SHELL``, after an optional ``cd -- DIR &&``): a shell line, read here as the
-#: terminal form (a test keeps the two equal).
-LOGIN_SHELL = 'LANG="${LANG:-C.UTF-8}"; export LANG; exec "${SHELL:-/bin/sh}" -l'
+#: A terminal's line as jupyter_rpc sends it (jupyter_rpc/ssh/channels.py ``LOGIN_SHELL``,
+#: services/terminals.py ``job_shell``; after an optional ``cd -- DIR &&``): a shell line,
+#: ``TERMINAL_HEAD`` + the words of a terminal form, its ``$SHELL`` written as
+#: ``TERMINAL_SHELL``. Read here as that form (a test keeps them equal).
+TERMINAL_HEAD = 'LANG="${LANG:-C.UTF-8}"; export LANG; exec '
+TERMINAL_SHELL = '"${SHELL:-/bin/sh}"'
+LOGIN_SHELL = TERMINAL_HEAD + TERMINAL_SHELL + " -l"
 
 #: Variables ``env NAME=VALUE`` may not set: they change which program runs or what it
 #: loads before it reads its arguments.
@@ -358,19 +373,48 @@ def _split_prefix(words: list[str]) -> tuple[list[str], dict[str, str], str | No
     return words, env, cwd
 
 
-def _terminal(command: str) -> tuple[str | None] | None:
-    """The folder of jupyter_rpc's terminal line (``(None,)`` for none), else None."""
-    if command == LOGIN_SHELL:
-        return (None,)
+def _terminal_line(line: str) -> bool:
+    """Whether ``line`` is a terminal's shell line (``TERMINAL_HEAD ... "$SHELL" -l``)."""
+    return line.startswith(TERMINAL_HEAD) and line.endswith(f" {TERMINAL_SHELL} -l")
+
+
+def _terminal(command: str) -> tuple[str | None, str] | None:
+    """(folder or None, shell line) of a terminal's line jupyter_rpc sends, else None."""
+    if _terminal_line(command):
+        return (None, command)
     head, sep, tail = command.rpartition(" && ")  # the folder may hold " && " itself
-    if sep and tail == LOGIN_SHELL:
+    if sep and _terminal_line(tail):
         try:
             words = shlex.split(head)
         except ValueError:
             return None
         if len(words) == 3 and words[:2] == ["cd", "--"]:
-            return (words[2],)
+            return (words[2], tail)
     return None
+
+
+def _terminal_argv(line: str, table: Sequence[Form], roots: Sequence[str]) -> list[str]:
+    """The argv of a terminal's shell line, when it is a terminal form of ``table``
+    (``$SHELL`` replaced by the user's login shell); else :class:`Refused`."""
+    between = line[len(TERMINAL_HEAD) : -len(f"{TERMINAL_SHELL} -l")]
+    try:
+        words = [*shlex.split(between), "$SHELL", "-l"]
+    except ValueError as exc:
+        raise Refused(f"it cannot be read as words ({exc})") from None
+    reasons: list[Refused] = []
+    for form in table:
+        if form.group != "terminal" or form.words[0] != words[0]:
+            continue
+        try:
+            _match_form(form, words, roots, None)
+        except Refused as exc:
+            reasons.append(exc)
+        else:
+            return [_login_shell() if w == "$SHELL" else w for w in words]
+    if not reasons:
+        raise Refused(f"{words[0]} is not a terminal this key allows")
+    why = next((r for r in reasons if not r.weak), reasons[0])
+    raise Refused(f"{why} (not a terminal this key allows)")
 
 
 def plan(
@@ -392,11 +436,11 @@ def plan(
     if term is not None:
         if "terminal" not in allow:
             raise Refused(f"a terminal is not something this key allows ({allowed})")
-        cwd = term[0]
+        cwd, line = term
         if cwd is not None and roots and not _inside(cwd, roots, None):
             raise Refused(f"the folder {cwd!r} is outside the allowed folders ({', '.join(roots)})")
         lang = {"LANG": os.environ.get("LANG") or "C.UTF-8"}
-        return Plan([_login_shell(), "-l"], "terminal", lang, cwd)
+        return Plan(_terminal_argv(line, table, roots), "terminal", lang, cwd)
     try:
         words = shlex.split(command)
     except ValueError as exc:

@@ -51,6 +51,16 @@ KILL_GRACE = 2.0
 MAX_SIZE = 1000
 
 
+def job_shell(job: str) -> str:
+    """The line a shell inside running Slurm job ``job`` is started with: the login
+    shell's line with ``srun --jobid=ID --overlap --pty`` before the shell (the restricted
+    keys' gate reads this form: jupyter_rpc/backend/gate.py)."""
+    return LOGIN_SHELL.replace(
+        'exec "${SHELL:-/bin/sh}" -l',
+        f'exec srun --jobid={shlex.quote(job)} --overlap --pty "${{SHELL:-/bin/sh}}" -l',
+    )
+
+
 class PTY(Protocol):
     """What a terminal needs of its PTY (an SSH channel or a local one)."""
 
@@ -352,10 +362,7 @@ class TerminalService:
                 code="job.not_running",
                 details={"job_id": job, "state": info.state},
             )
-        return LOGIN_SHELL.replace(
-            'exec "${SHELL:-/bin/sh}" -l',
-            f'exec srun --jobid={shlex.quote(job)} --overlap --pty "${{SHELL:-/bin/sh}}" -l',
-        )
+        return job_shell(job)
 
     async def _folder(self, cluster: Cluster, cwd: str) -> str:
         """The real path of the drive folder ``cwd`` (a folder within the roots)."""

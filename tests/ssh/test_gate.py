@@ -32,6 +32,7 @@ from jupyter_rpc.backend import gate
 from jupyter_rpc.backend.gate import REFUSAL_PREFIX, REFUSED, Refused, plan
 from jupyter_rpc.schedulers.base import JobSpec
 from jupyter_rpc.schedulers.slurm import sbatch_argv
+from jupyter_rpc.services.terminals import job_shell
 from jupyter_rpc.ssh.channels import LOGIN_SHELL
 from jupyter_rpc.ssh.runner import shell_join
 from jupyter_rpc.transports.ssh import remote_command
@@ -145,6 +146,34 @@ def test_the_terminal_form_is_jupyter_rpcs_login_shell() -> None:
     assert done.cwd == "/home/u/a && b"
     with pytest.raises(Refused, match="it cannot be read as words"):
         plan(f"cd -- 'unbalanced && {LOGIN_SHELL}", ["terminal"])
+
+
+def test_the_job_shell_form_is_the_terminal_services_line() -> None:
+    """A shell on a running Slurm job's node (services/terminals.py job_shell): in the
+    terminal group, srun with the job's id and the user's login shell, in the folder."""
+    line = job_shell("123")
+    with pytest.raises(Refused, match="a terminal is not something this key allows"):
+        plan(line, JOBS_FILES_RUNNER)
+    done = plan(line, ["terminal"])
+    assert done.group == "terminal" and done.env == {"LANG": done.env["LANG"]}
+    assert done.argv[:4] == ["srun", "--jobid=123", "--overlap", "--pty"]
+    assert done.argv[5:] == ["-l"] and done.argv[4].startswith("/")  # the password database's
+    done = plan(f"cd -- '/home/u/my dir' && {line}", ["terminal"])
+    assert done.cwd == "/home/u/my dir" and done.argv[0] == "srun"
+    assert plan(job_shell("77_3"), ["terminal"]).argv[1] == "--jobid=77_3"
+    # the job id is a job id, and nothing else may ride along in srun's line
+    for bad in (
+        line.replace("--jobid=123", "--jobid='1;rm'"),
+        line.replace("--jobid=123", "--jobid=$(rm)"),
+        line.replace("--overlap", "--overlap --export=LD_PRELOAD=/x"),
+        line.replace("--pty ", ""),
+        line.replace("srun", "salloc"),
+        line.replace(" -l", " -l; rm -rf ~"),
+    ):
+        with pytest.raises(Refused):
+            plan(bad, ["terminal", *JOBS_FILES_RUNNER])
+    with pytest.raises(Refused, match="outside the allowed folders"):
+        plan(f"cd -- /etc && {line}", ["terminal"], ["~/projects"])
 
 
 @pytest.mark.parametrize(
@@ -721,3 +750,53 @@ async def test_a_key_allowed_terminals_gets_a_login_shell(rpc: Any, jp_ws_fetch:
         await rpc("DELETE", "clusters", "termkey", "terminals", model["name"])
     finally:
         await rpc("DELETE", "clusters", "termkey", "files", folder)
+
+
+async def test_a_job_shell_through_a_key_allowed_terminals(
+    rpc: Any, jp_ws_fetch: Any, hpc_testbed: HPCTestbed
+) -> None:
+    """Shell on the job's node (srun --jobid=ID --overlap --pty) through the gate: a key
+    with ``terminal`` runs it inside the job ($SLURM_JOB_ID is the job's); a restrict,pty
+    key without it shows the gate's line naming the terminal."""
+    status, job = await rpc(
+        "POST", "clusters", "termkey", "jobs",
+        body={"script": "#!/bin/sh\nsleep 300\n", "time_limit": 5, "name": "gate job shell"},
+    )  # fmt: skip
+    assert status == 201, job
+    job_id = str(job["id"])
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            status, info = await rpc("GET", "clusters", "termkey", "jobs", job_id)
+            if info.get("state") == "running":
+                break
+            assert time.monotonic() < deadline, info
+            await asyncio.sleep(0.5)
+        status, model = await rpc("POST", "clusters", "termkey", "terminals", body={"job": job_id})
+        assert status == 201 and model["job"] == job_id, model
+        ws = await jp_ws_fetch(
+            "jupyter-rpc", "clusters", "termkey", "terminals", model["name"], "websocket"
+        )
+        term = TermClient(ws)
+        try:
+            assert (await term.run("echo $SLURM_JOB_ID", timeout=20)).strip() == job_id
+        finally:
+            term.close()
+        await rpc("DELETE", "clusters", "termkey", "terminals", model["name"])
+        # the same job through a key without the terminal group
+        status, model = await rpc("POST", "clusters", "ptykey", "terminals", body={"job": job_id})
+        assert status == 201, model
+        ws = await jp_ws_fetch(
+            "jupyter-rpc", "clusters", "ptykey", "terminals", model["name"], "websocket"
+        )
+        term = TermClient(ws)
+        try:
+            await term.expect(
+                r"jupyter-rpc-gate: refused .*srun --jobid=" + job_id + r".*: a terminal is not "
+                r"something this key allows \(allowed: jobs, files, runner\)"
+            )
+        finally:
+            term.close()
+        await rpc("DELETE", "clusters", "ptykey", "terminals", model["name"])
+    finally:
+        _ssh(hpc_testbed, hpc_testbed.key, f"scancel {job_id}")
