@@ -132,3 +132,91 @@ class UnixResolver(Resolver):
 
     def close(self) -> None:
         return None
+
+
+class SocketForwards:
+    """Several forwards listening in one 0700 folder at ``{prefix}-1``, ``{prefix}-2``, ...
+
+    For a ZMQ client (a kernel's five channels): ZMQ's ``ipc`` transport connects to
+    ``{ip}-{port}``, so a kernel client reaches forward *i* with ``transport: "ipc"``,
+    ``ip: prefix`` and port *i*; it reconnects by itself, so the same paths can be
+    listened on again (:meth:`reopen`) after the connection came back. Each connection to
+    a path is one forwarded channel (ZMQ keeps one per socket)."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.prefix = os.path.join(folder, "k")
+        self._listeners: list[asyncssh.SSHListener] = []
+        self._conn: asyncssh.SSHClientConnection | None = None
+
+    @property
+    def alive(self) -> bool:
+        """Whether the listeners are up on a connection that is open."""
+        return bool(self._listeners) and self._conn is not None and not self._conn.is_closed()
+
+    async def reopen(
+        self, pool: SSHPool, target: SSHTarget, remotes: list[tuple[str, int]]
+    ) -> None:
+        """Listen at ``{prefix}-i`` for ``remotes[i-1]`` (host, port as the login node
+        reaches it), on the pool's current connection; listeners of an earlier connection
+        are closed first. Errors as :func:`open_forward`."""
+        self._stop_listening()
+        lease = await ChannelLease.acquire(pool, target)
+        try:
+            conn = lease.conn
+            for i, (host, port) in enumerate(remotes, 1):
+                path = f"{self.prefix}-{i}"
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)  # the socket of an earlier connection
+                try:
+                    listener = await asyncio.wait_for(
+                        conn.forward_local_path_to_port(path, host, int(port)),
+                        target.connect_timeout,
+                    )
+                except asyncio.TimeoutError:
+                    self._stop_listening()
+                    raise RemoteTimeout(
+                        f"{target.name} did not set up a forward within "
+                        f"{target.connect_timeout:g} s.",
+                        code="cluster.timeout",
+                        details={"cluster": target.label},
+                    ) from None
+                except (asyncssh.Error, OSError) as exc:
+                    self._stop_listening()
+                    reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
+                    raise RemoteFailed(
+                        f"{target.name} refused to forward a connection: "
+                        f"{reason or type(exc).__name__}",
+                        code="cluster.channel_refused",
+                        details={"cluster": target.label},
+                    ) from None
+                self._listeners.append(listener)
+            self._conn = conn
+        finally:
+            await lease.release()
+
+    def _stop_listening(self) -> None:
+        for listener in self._listeners:
+            with contextlib.suppress(Exception):
+                listener.close()
+        self._listeners = []
+        self._conn = None
+
+    def close(self) -> None:
+        """Stop listening and remove the folder."""
+        self._stop_listening()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+async def open_socket_forwards(
+    pool: SSHPool, target: SSHTarget, remotes: list[tuple[str, int]]
+) -> SocketForwards:
+    """:class:`SocketForwards` to ``remotes`` in a new 0700 folder (short: ``sun_path``
+    holds 107 bytes)."""
+    forwards = SocketForwards(tempfile.mkdtemp(prefix="jrpc-k-"))
+    try:
+        await forwards.reopen(pool, target, remotes)
+    except BaseException:
+        forwards.close()
+        raise
+    return forwards
