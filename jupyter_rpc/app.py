@@ -43,14 +43,21 @@ EXAMPLES = {
 
 
 class RPCApp(ExtensionApp):
-    """Remote functions (and, later, HPC jobs and remote files) for JupyterLab.
+    """Remote functions, HPC jobs, remote files, terminals and apps for JupyterLab.
 
-    Configure it like any Jupyter server extension, e.g. in
-    ``etc/jupyter/jupyter_server_config.d/zz-site-rpc.json`` or on the command line
-    (``--RPCApp.call_timeout=120``).
+    A site configures it in its own file, ``jupyter_rpc_config.json`` (or ``.py``), in any
+    Jupyter config folder (``{sys.prefix}/etc/jupyter``, ``/etc/jupyter``, ``~/.jupyter``),
+    in ``jupyter_server_config.json``/``.py``, or on the command line
+    (``--RPCApp.call_timeout=120``). Not in ``jupyter_server_config.d/*.json``: Jupyter
+    reads only ``jpserver_extensions`` from there.
     """
 
     name = "jupyter_rpc"
+
+    @default("config_file_name")
+    def _config_file_name_default(self) -> str:
+        # ExtensionApp's default would be 'jupyter_jupyter_rpc_config'
+        return "jupyter_rpc_config"
 
     backends = Dict(
         default_value=EXAMPLES,

@@ -1,6 +1,6 @@
 """The hub test bed itself: both users' servers start through the hub, run as their Unix
 users, and load the extension from the site-wide venv with the site's config (the venv's
-etc/jupyter/jupyter_server_config.json: a file in jupyter_server_config.d/ was ignored)."""
+etc/jupyter/jupyter_rpc_config.json: a file in jupyter_server_config.d/ was ignored)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ A site-wide jupyter_rpc as a site runs it, on one machine: each user's single-us
 started by LocalProcessSpawner as that Unix user, from a venv that holds JupyterHub and
 jupyter_rpc; the extension is enabled there for everyone by the wheel's own file in
 ``<venv>/etc/jupyter/jupyter_server_config.d/``, and the site's settings (backends,
-clusters, policy) are ``<venv>/etc/jupyter/jupyter_server_config.json`` (Jupyter reads only
-``jpserver_extensions`` from the files in ``jupyter_server_config.d/``). What is particular to a test bed is marked
+clusters, policy) are the extension's own file ``<venv>/etc/jupyter/jupyter_rpc_config.json``
+(Jupyter reads only ``jpserver_extensions`` from the files in ``jupyter_server_config.d/``). What is particular to a test bed is marked
 "test bed": the ports from the environment, one password for every user, an admin token.
 """
 

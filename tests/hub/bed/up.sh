@@ -6,9 +6,10 @@
 #   $BED/venv     JupyterHub (requirements/hub.txt, a lock) + our two wheels from dist/,
 #                 world-readable; the wheel enables the extension for everyone with its file in
 #                 $BED/venv/etc/jupyter/jupyter_server_config.d/, and the site's settings are
-#                 $BED/venv/etc/jupyter/jupyter_server_config.json (the example backend, the
-#                 local cluster over each user's home, a group policy). Not a file in
-#                 jupyter_server_config.d/: Jupyter reads only jpserver_extensions from those
+#                 the extension's own file $BED/venv/etc/jupyter/jupyter_rpc_config.json (the
+#                 example backend, the local cluster over each user's home, a group policy).
+#                 Not a file in jupyter_server_config.d/: Jupyter reads only
+#                 jpserver_extensions from those
 #   $BED/proxy    configurable-http-proxy from its own lock (package-lock.json, npm ci)
 #   $BED/etc      jupyterhub_config.py (127.0.0.1 only, LocalProcessSpawner, a password
 #                 shared by the bed's users, an admin service token for the tests)
@@ -100,8 +101,10 @@ if [ "$(cat "$BED/venv/.bed-sha256" 2>/dev/null)" != "$want" ]; then
 fi
 
 # the site's settings, for every user's server
-install -D -m 644 "$HERE/jupyter_server_config.json" "$BED/venv/etc/jupyter/jupyter_server_config.json"
-rm -f "$BED/venv/etc/jupyter/jupyter_server_config.d/zz-site-rpc.json"  # where an older bed put it
+install -D -m 644 "$HERE/jupyter_rpc_config.json" "$BED/venv/etc/jupyter/jupyter_rpc_config.json"
+# where older beds put them
+rm -f "$BED/venv/etc/jupyter/jupyter_server_config.d/zz-site-rpc.json" \
+  "$BED/venv/etc/jupyter/jupyter_server_config.json"
 
 # ---------------------------------------------------------------- the proxy
 LAST_LOG="$BED/log/npm.log"
