@@ -27,6 +27,7 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httpclient, httputil, web
+from tornado.iostream import StreamClosedError
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 from tornado.websocket import WebSocketClientConnection, WebSocketHandler, websocket_connect
 
@@ -283,9 +284,11 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
                 self._start_response(upstream, prefix)
                 started = True
 
-        def on_chunk(chunk: bytes) -> None:
+        def on_chunk(chunk: bytes) -> Any:
+            # tornado's client awaits what this returns before it reads on: the app's
+            # answer comes no faster than the browser takes it (back-pressure)
             self.write(chunk)
-            self.flush()
+            return self.flush()
 
         request = httpclient.HTTPRequest(
             url,
@@ -302,6 +305,15 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
         )
         try:
             await client.fetch(request, raise_error=False)
+        except StreamClosedError:
+            if self.request.connection is None or self._finished or started:
+                return  # the browser went away mid-answer: nothing to say, the app is fine
+            service.lost(session)
+            raise RemoteFailed(
+                f"The app of session {session} closed the connection without an answer.",
+                code="session.unreachable",
+                details={"session": session},
+            ) from None
         except (OSError, httpclient.HTTPClientError, asyncio.TimeoutError) as exc:
             service.lost(session)
             if not started:

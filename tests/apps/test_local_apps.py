@@ -271,3 +271,40 @@ def test_the_documented_example_loads() -> None:
     values = launch_values(tb, schema, {"logdir": "runs; rm -rf ~"})
     script = render_script(tb, values, app="tb", base_path="/p/", session="s", start_seconds=5)
     assert "LOGDIR='runs; rm -rf ~'" in script
+
+
+def _rss_mb() -> float:
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def test_a_slow_reader_holds_the_download_back(rpc: Any, server_url: tuple[str, str]) -> None:
+    """The proxy reads from the app no faster than the browser takes the answer: a client
+    that reads 64 KiB of the 50 MB download and waits leaves the server holding a few MB,
+    not the whole file."""
+    base, token = server_url
+    session = await _launch(
+        rpc, "webapp", {"command": f"exec {sys.executable} {WEBAPP}", "strip_prefix": False}
+    )
+    session = await _wait_state(rpc, session["id"], {"running", "ended"})
+    assert session["state"] == "running", session
+    host, port = base.split("/")[2].split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        before = _rss_mb()
+        writer.write(
+            f"GET {session['url']}big HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: token {token}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        got = 0
+        while got < 64 * 1024:
+            got += len(await reader.read(16 * 1024))
+        await asyncio.sleep(3)  # the app could send all 50 MB meanwhile
+        grown = _rss_mb() - before
+        assert grown < 20, f"the server holds {grown:.0f} MB for a client that reads nothing"
+    finally:
+        writer.close()
+        await rpc("DELETE", "sessions", session["id"])
