@@ -382,9 +382,11 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
         upstream = self._target
         assert upstream is not None
         prefix = proxy_prefix(self.base_url, session)
-        if upstream.kind == "desktop":  # websockify: its token picks the VNC socket
-            url = f"{upstream.url}/?token={upstream.token}"
-            headers = httputil.HTTPHeaders()
+        if upstream.kind == "desktop":
+            # websockify --host-token: the Host header's token picks the VNC socket (a
+            # token in the URL would be written to its log)
+            url = f"{upstream.url}/"
+            headers = httputil.HTTPHeaders({"Host": upstream.token})
         else:
             url = upstream.url + _upstream_path(self.request, upstream, prefix)
             headers = _request_headers(self.request.headers, upstream, drop=WS_DROP)

@@ -225,7 +225,9 @@ command -v xterm >/dev/null && { xterm -geometry 100x30+20+20 & PIDS+=("$!"); }
 printf '%s: unix_socket:%s\n' "$TOKEN" "$RUN_DIR/vnc.sock" > "$RUN_DIR/tokens"
 for try in 1 2 3 4 5; do
   PORT=$(pick_port) || die "no free port"
-  websockify --token-plugin TokenFile --token-source "$RUN_DIR/tokens" "$BIND_IP:$PORT" &
+  # --host-token: the token comes as the Host header (a query token lands in its log)
+  websockify --host-token --token-plugin TokenFile --token-source "$RUN_DIR/tokens" \
+    "$BIND_IP:$PORT" &
   WS=$!
   PIDS+=("$WS")
   if wait_listen "$PORT" "$WS" 20; then break; fi

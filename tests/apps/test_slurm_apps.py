@@ -5,6 +5,9 @@ connection (a forward on a UNIX socket: no TCP port opened on this machine)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import pathlib
+import pwd
 import shutil
 import struct
 import time
@@ -107,16 +110,20 @@ async def _web_app(rpc: Any, sessions: list[str], server_url: tuple[str, str]) -
     not (shutil.which("Xvnc") and shutil.which("websockify")),
     reason="the test bed lacks Xvnc/websockify (tests/hpc/testbed/up.sh installs them)",
 )
-async def test_remote_desktop_in_a_slurm_job(rpc: Any, server_url: tuple[str, str]) -> None:
+async def test_remote_desktop_in_a_slurm_job(
+    rpc: Any, server_url: tuple[str, str], hpc_testbed: HPCTestbed
+) -> None:
     sessions: list[str] = []
     try:
-        await _desktop(rpc, sessions, server_url)
+        await _desktop(rpc, sessions, server_url, hpc_testbed)
     finally:
         for sid in sessions:
             await rpc("DELETE", "sessions", sid)
 
 
-async def _desktop(rpc: Any, sessions: list[str], server_url: tuple[str, str]) -> None:
+async def _desktop(
+    rpc: Any, sessions: list[str], server_url: tuple[str, str], hpc_testbed: HPCTestbed
+) -> None:
     base, token = server_url
     host = "/".join(base.split("/", 3)[:3])
     session = await _running(rpc, sessions, "desktop", {"geometry": "1024x768"})
@@ -154,4 +161,10 @@ async def _desktop(rpc: Any, sessions: list[str], server_url: tuple[str, str]) -
         total += w * h
     assert total == 1024 * 768
     ws.close()
+    folder = pathlib.Path(pwd.getpwnam(hpc_testbed.user).pw_dir, ".jupyter-rpc", "sessions")
+    secrets = json.loads((folder / session["id"] / "connection.json").read_text())
     await _end(rpc, session)
+    # the job's log (websockify's lines included) has neither secret
+    log = (folder / session["id"] / "job.log").read_text()
+    assert "connecting to unix socket" in log, log[-2000:]
+    assert secrets["token"] not in log and secrets["password"] not in log
