@@ -18,9 +18,12 @@ import pytest
 import testbed
 from conftest import LabServer, open_lab, start_lab
 from files_helpers import choose_cluster, context_menu, open_files_panel, open_item
+from jobs_helpers import choose_cluster as choose_jobs_cluster
+from jobs_helpers import job_row, open_jobs_panel
 from playwright.sync_api import Locator, Page, expect
 
 DISPLAY = "Test bed (terminals)"
+SLURM_DISPLAY = "Test bed Slurm (terminals)"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,16 @@ def term_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                     "display_name": "This computer (terminals)",
                     "scheduler": "local",
                     "roots": {"home": "ROOT"},
+                },
+                "slurm": {
+                    "display_name": SLURM_DISPLAY,
+                    "host": "127.0.0.1",
+                    "port": int(os.environ.get("TESTBED_SSH_PORT", "2222")),
+                    "user": os.environ.get("TESTBED_USER", "hpcuser"),
+                    "identity_file": str(keys / "id_ed25519"),
+                    "known_hosts": str(keys / "known_hosts"),
+                    "ssh_config": False,
+                    "scheduler": "slurm",
                 },
             }
         }
@@ -135,3 +148,99 @@ def test_open_terminal_here_starts_in_that_folder(page_of: Page, term_lab: LabSe
     [model] = term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]  # type: ignore[index]
     assert model["cwd"] == "home/proj"
     term_lab.api(f"jupyter-rpc/clusters/here/terminals/{model['name']}", method="DELETE")
+
+
+def _current_title(lab: Page) -> Locator:
+    return lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
+
+
+def _wait_job(
+    server: LabServer, cluster: str, job_id: str, state: str, timeout: float = 60
+) -> dict:
+    end = time.monotonic() + timeout
+    while True:
+        job = server.api(f"jupyter-rpc/clusters/{cluster}/jobs/{job_id}")
+        assert isinstance(job, dict)
+        if job["state"] == state:
+            return job
+        assert time.monotonic() < end, job
+        time.sleep(0.5)
+
+
+def test_jobs_panel_terminal_in_the_jobs_folder(page_of: Page, term_lab: LabServer) -> None:
+    """A local job's detail: Terminal in folder opens a shell whose pwd is the job's
+    working folder; the row's context menu has the entry too, and no shell on a node
+    (the local scheduler)."""
+    lab = page_of
+    folder = term_lab.root / "jobrun"
+    folder.mkdir(exist_ok=True)
+    job = term_lab.api(
+        "jupyter-rpc/clusters/here/jobs",
+        method="POST",
+        body={"script": "#!/bin/sh\nsleep 60\n", "name": "term-job", "workdir": str(folder)},
+    )
+    assert isinstance(job, dict)
+    job_id = str(job["id"])
+    try:
+        panel = open_jobs_panel(lab)
+        choose_jobs_cluster(panel, "This computer (terminals)")
+        row = job_row(panel, job_id)
+        expect(row).to_be_visible(timeout=30_000)
+        row.click(button="right")
+        labels = lab.locator(".lm-Menu-item:visible .lm-Menu-itemLabel").all_inner_texts()
+        assert "Terminal in the Job’s Folder" in labels, labels
+        assert "Shell on the Job’s Node" not in labels, labels
+        lab.keyboard.press("Escape")
+        row.click()  # the detail
+        detail = panel.locator(".jp-rpc-JobDetail")
+        expect(detail.get_by_role("button", name="Shell on node")).to_have_count(0)
+        detail.get_by_role("button", name="Terminal in folder").click()
+        tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+        expect(tab).to_be_visible()
+        expect(_current_title(lab)).to_have_text(re.compile(r"@here: jobrun$"))
+        type_line(lab, tab, "echo cwd=$(pwd -P)")
+        wait_for_text(tab, rf"^cwd={re.escape(str(folder.resolve()))}\s*$")
+        [model] = term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]  # type: ignore[index]
+        assert model["cwd"] == "home/jobrun"
+        term_lab.api(f"jupyter-rpc/clusters/here/terminals/{model['name']}", method="DELETE")
+    finally:
+        term_lab.api(f"jupyter-rpc/clusters/here/jobs/{job_id}", method="DELETE")
+
+
+def test_jobs_panel_shell_on_a_running_slurm_jobs_node(page_of: Page, term_lab: LabServer) -> None:
+    """A running Slurm job of the test bed: Shell on node (the row's context menu) runs
+    inside the job ($SLURM_JOB_ID is its id); Terminal in folder starts in its folder."""
+    lab = page_of
+    job = term_lab.api(
+        "jupyter-rpc/clusters/slurm/jobs",
+        method="POST",
+        body={"script": "#!/bin/sh\nsleep 300\n", "name": "term-node", "time_limit": 5},
+    )
+    assert isinstance(job, dict)
+    job_id = str(job["id"])
+    try:
+        running = _wait_job(term_lab, "slurm", job_id, "running")
+        panel = open_jobs_panel(lab)
+        choose_jobs_cluster(panel, SLURM_DISPLAY)
+        row = job_row(panel, job_id)
+        expect(row).to_be_visible(timeout=30_000)
+        expect(row).to_contain_text("running", timeout=30_000)
+        row.click(button="right")
+        lab.locator(".lm-Menu-item", has_text="Shell on the Job’s Node").click()
+        tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+        expect(tab).to_be_visible()
+        expect(_current_title(lab)).to_have_text(re.compile(rf"@slurm: job {job_id}$"))
+        type_line(lab, tab, "echo job=$SLURM_JOB_ID")
+        wait_for_text(tab, rf"^job={job_id}\s*$", timeout=30)
+        # the job's folder, from its detail
+        row.click()
+        panel.locator(".jp-rpc-JobDetail").get_by_role("button", name="Terminal in folder").click()
+        expect(_current_title(lab)).not_to_have_text(re.compile(r"job \d+$"))
+        tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+        type_line(lab, tab, "echo cwd=$(pwd -P)")
+        wait_for_text(tab, rf"^cwd={re.escape(running['workdir'])}\s*$", timeout=30)
+        for model in term_lab.api("jupyter-rpc/clusters/slurm/terminals")["terminals"]:  # type: ignore[index]
+            term_lab.api(f"jupyter-rpc/clusters/slurm/terminals/{model['name']}", method="DELETE")
+        assert _wait_job(term_lab, "slurm", job_id, "running")  # the job goes on
+    finally:
+        term_lab.api(f"jupyter-rpc/clusters/slurm/jobs/{job_id}", method="DELETE")

@@ -22,6 +22,7 @@ import {
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { JobStateBadge } from './StateBadge';
+import { jobFolder, jobTerminalEntries, OPEN_TERMINAL } from './terminal';
 
 /**
  * The command another plugin provides to open a folder of a cluster.
@@ -37,14 +38,6 @@ export interface IJobDetailProps {
   jobId: string;
   commands: CommandRegistry;
   trans: TranslationBundle;
-}
-
-/**
- * The parent folder of a path.
- */
-function dirname(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i > 0 ? path.slice(0, i) : i === 0 ? '/' : '';
 }
 
 /**
@@ -152,8 +145,11 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     }
   };
 
-  const folder = job.workdir || dirname(job.stdout);
+  const folder = jobFolder(job);
   const canOpenFolder = !!folder && commands.hasCommand(OPEN_REMOTE_FOLDER);
+  const terminals = commands.hasCommand(OPEN_TERMINAL)
+    ? jobTerminalEntries(manager.cluster, manager.clusterInfo, job)
+    : [];
   const separateStderr = !!job.stderr && job.stderr !== job.stdout;
 
   const rows: Array<[string, string]> = [
@@ -288,6 +284,28 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             {trans.__('Open folder')}
           </Button>
         )}
+        {terminals.map(entry => (
+          <Button
+            key={entry.kind}
+            small
+            className="jp-mod-styled"
+            disabled={!may.execute}
+            title={
+              noExecute ??
+              (entry.kind === 'folder'
+                ? trans.__('A terminal on %1 in %2', manager.cluster, folder)
+                : trans.__(
+                    'A shell inside job %1, on its node (its CPUs and memory)',
+                    job.id
+                  ))
+            }
+            onClick={() => void commands.execute(OPEN_TERMINAL, entry.args)}
+          >
+            {entry.kind === 'folder'
+              ? trans.__('Terminal in folder')
+              : trans.__('Shell on node')}
+          </Button>
+        ))}
       </div>
       <dl className="jp-rpc-JobDetail-facts">
         {rows

@@ -3,6 +3,7 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 import { DisposableDelegate } from '@lumino/disposable';
 import type { IDisposable } from '@lumino/disposable';
+import type { ICluster } from '../clusters/api';
 import type { IClustersManager } from '../clusters/tokens';
 import {
   cancelJob,
@@ -64,6 +65,11 @@ export class JobsManager implements IDisposable {
 
   /** The cluster's name. */
   readonly cluster: string;
+
+  /** The cluster as the clusters list describes it (its kind and scheduler). */
+  get clusterInfo(): ICluster | undefined {
+    return this._clusters.get(this.cluster);
+  }
 
   /** The jobs as last fetched (everyone's when a view asked for all users). */
   get jobs(): ReadonlyArray<IJobInfo> {

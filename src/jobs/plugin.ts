@@ -22,6 +22,8 @@ import { JobsRegistry } from './manager';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { jobsIcon, JobsPanel } from './panel';
 import { jobStateLabel } from './StateBadge';
+import { jobTerminalEntries, OPEN_TERMINAL } from './terminal';
+import type { IJobTerminalEntry } from './terminal';
 
 /**
  * The command IDs of the jobs plugin.
@@ -35,7 +37,24 @@ export namespace JobsCommandIDs {
   export const submitFile = 'jupyter-rpc:submit-script-file';
   /** Show a job's detail: args `{cluster, job}`. */
   export const show = 'jupyter-rpc:show-job';
+  /** A terminal in a job's folder: `{cluster, job}` (default: the row under the pointer). */
+  export const terminalInFolder = 'jupyter-rpc:job-terminal-in-folder';
+  /** A shell on a running Slurm job's node: `{cluster, job}` (or the row under the pointer). */
+  export const shellOnNode = 'jupyter-rpc:job-shell-on-node';
 }
+
+/**
+ * The arguments of the jobs' terminal commands.
+ */
+const JOB_ARGS = {
+  args: {
+    type: 'object',
+    properties: {
+      cluster: { type: 'string', description: 'The cluster the job runs on' },
+      job: { type: 'string', description: 'The job ID' }
+    }
+  }
+} as const;
 
 /**
  * The file type of batch scripts (`.sh`, `.sbatch`, `.slurm`), so file
@@ -292,6 +311,63 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+
+    // The terminal entries of the job in a row's context menu (the detail has
+    // them as buttons): the job from the arguments, or the row under the pointer.
+    const terminalEntry = (
+      args: Record<string, unknown>,
+      kind: IJobTerminalEntry['kind']
+    ): IJobTerminalEntry | undefined => {
+      let cluster = typeof args.cluster === 'string' ? args.cluster : '';
+      let id = typeof args.job === 'string' ? args.job : '';
+      if (!cluster || !id) {
+        const row = app.contextMenuHitTest(node =>
+          node.classList.contains('jp-rpc-JobsTable-row')
+        );
+        cluster = panel.model.cluster;
+        id = row?.dataset.jobId ?? '';
+      }
+      const job = cluster && id ? registry.get(cluster).job(id) : undefined;
+      if (!job || !app.commands.hasCommand(OPEN_TERMINAL)) {
+        return undefined;
+      }
+      return jobTerminalEntries(cluster, clusters.get(cluster), job).find(
+        e => e.kind === kind
+      );
+    };
+    for (const [id, kind, label, caption] of [
+      [
+        JobsCommandIDs.terminalInFolder,
+        'folder',
+        trans.__('Terminal in the Job’s Folder'),
+        trans.__('A terminal on the cluster in the job’s working folder')
+      ],
+      [
+        JobsCommandIDs.shellOnNode,
+        'node',
+        trans.__('Shell on the Job’s Node'),
+        trans.__('A shell inside the running job, on its node')
+      ]
+    ] as const) {
+      app.commands.addCommand(id, {
+        label,
+        caption,
+        describedBy: JOB_ARGS,
+        isVisible: args => terminalEntry(args, kind) !== undefined,
+        isEnabled: () => permissions.current.execute,
+        execute: args => {
+          const entry = terminalEntry(args, kind);
+          if (entry) {
+            return app.commands.execute(OPEN_TERMINAL, entry.args);
+          }
+        }
+      });
+      app.contextMenu.addItem({
+        command: id,
+        selector: '.jp-rpc-JobsTable-row[data-job-id]',
+        rank: kind === 'folder' ? 1 : 2
+      });
+    }
 
     app.docRegistry.addFileType({
       name: BATCH_SCRIPT_FILE_TYPE,

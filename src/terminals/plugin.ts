@@ -59,7 +59,8 @@ const OPEN_ARGS = {
       cluster: { type: 'string', description: 'The cluster' },
       cwd: {
         type: 'string',
-        description: 'A folder of the cluster’s files (home/run)'
+        description:
+          'A folder of the cluster’s files (home/run), or an absolute path on the cluster inside its roots'
       },
       job: {
         type: 'string',
@@ -231,9 +232,26 @@ export const terminalsPlugin: JupyterFrontEndPlugin<void> = {
       describedBy: OPEN_ARGS,
       execute: async args => {
         const cluster = String(args.cluster ?? '');
-        const cwd = typeof args.cwd === 'string' ? args.cwd : '';
+        let cwd = typeof args.cwd === 'string' ? args.cwd : '';
         const job = typeof args.job === 'string' ? args.job : '';
         try {
+          if (cwd.startsWith('/')) {
+            // An absolute path on the cluster (a job's folder): its drive path.
+            const absolute = cwd;
+            const { drivePathOf } = await import('./paths');
+            const mapped = await clusters.withConnection(cluster, () =>
+              drivePathOf(cluster, absolute, settings())
+            );
+            if (mapped === null) {
+              throw new Error(
+                trans.__(
+                  '"%1" is outside the folders this cluster shows (its roots).',
+                  absolute
+                )
+              );
+            }
+            cwd = mapped;
+          }
           const model = await clusters.withConnection(cluster, () =>
             openTerminal(
               cluster,
