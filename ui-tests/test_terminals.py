@@ -244,3 +244,42 @@ def test_jobs_panel_shell_on_a_running_slurm_jobs_node(page_of: Page, term_lab: 
         assert _wait_job(term_lab, "slurm", job_id, "running")  # the job goes on
     finally:
         term_lab.api(f"jupyter-rpc/clusters/slurm/jobs/{job_id}", method="DELETE")
+
+
+def test_open_terminals_listed_with_their_cluster(page_of: Page, term_lab: LabServer) -> None:
+    """The Jobs panel lists the chosen cluster's open terminals under its cluster bar: one
+    opened elsewhere (REST) shows, a click opens its tab on the same shell, the cross ends
+    it after asking (its shell's process gone within 5 s, the list empty)."""
+    lab = page_of
+    model = term_lab.api(
+        "jupyter-rpc/clusters/here/terminals", method="POST", body={"cwd": "home/proj"}
+    )
+    assert isinstance(model, dict)
+    try:
+        panel = open_jobs_panel(lab)
+        choose_jobs_cluster(panel, "This computer (terminals)")
+        listing = panel.get_by_role("region", name="Open terminals on here")
+        item = listing.locator(f'[data-terminal="{model["name"]}"]')
+        expect(item).to_contain_text(re.compile(r"@here: proj"), timeout=15_000)
+        expect(item).to_contain_text("no tab attached")
+        item.locator(".jp-rpc-ClusterTerminals-open").click()
+        tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+        expect(tab).to_be_visible()
+        expect(_current_title(lab)).to_have_text(re.compile(r"@here: proj$"))
+        type_line(lab, tab, "echo pid=$$")
+        pid = wait_for_text(tab, r"^pid=(\d+)\s*$")[1]
+        expect(item).to_contain_text("open in a tab", timeout=15_000)
+        # ending it from the list asks first
+        item.get_by_role("button", name=re.compile(r"^End ")).click()
+        dialog = lab.locator(".jp-Dialog")
+        expect(dialog).to_contain_text("End this terminal?")
+        dialog.get_by_role("button", name="End", exact=True).click()
+        end = time.monotonic() + 5
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < end:
+            time.sleep(0.1)
+        assert not Path(f"/proc/{pid}").exists(), "the shell outlived its End"
+        expect(listing).to_have_count(0)
+        assert term_lab.api("jupyter-rpc/clusters/here/terminals") == {"terminals": []}
+    finally:
+        for t in term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]:  # type: ignore[index]
+            term_lab.api(f"jupyter-rpc/clusters/here/terminals/{t['name']}", method="DELETE")

@@ -10,6 +10,8 @@ import {
 import type { CommandRegistry } from '@lumino/commands';
 import React, { useEffect, useMemo } from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
+import { ClusterTerminalsList } from '../clusters/ClusterTerminals';
+import type { ClusterTerminalsRegistry } from '../clusters/terminals';
 import { ClusterCommandIDs } from '../clusters/plugin';
 import { errorText } from '../shared/errors';
 import type { IClustersManager } from '../clusters/tokens';
@@ -46,6 +48,8 @@ export interface IJobsViewProps {
   registry: JobsRegistry;
   commands: CommandRegistry;
   trans: TranslationBundle;
+  /** The clusters' open terminals (listed under the cluster bar). */
+  terminals?: ClusterTerminalsRegistry;
 }
 
 /**
@@ -69,6 +73,16 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
   return (
     <div className="jp-rpc-Jobs">
       <ClusterBar {...props} />
+      {props.terminals && model.cluster && (
+        <ClusterTerminalsList
+          key={model.cluster}
+          terminals={props.terminals.get(model.cluster)}
+          user={clusters.get(model.cluster)?.user ?? ''}
+          commands={commands}
+          trans={trans}
+          active={model.visible}
+        />
+      )}
       {manager && <ViewTabs {...props} />}
       {manager && model.view === 'queue' && (
         <JobsList {...props} manager={manager} />

@@ -4,6 +4,7 @@ import type { CommandRegistry } from '@lumino/commands';
 import type { Message } from '@lumino/messaging';
 import React from 'react';
 import type { IClustersManager } from '../clusters/tokens';
+import type { ClusterTerminalsRegistry } from '../clusters/terminals';
 import { JobsView } from './JobsView';
 import type { JobsRegistry } from './manager';
 import { JobsPanelModel } from './model';
@@ -77,5 +78,7 @@ export namespace JobsPanel {
     registry: JobsRegistry;
     commands: CommandRegistry;
     trans: TranslationBundle;
+    /** The clusters' open terminals, listed under the cluster bar. */
+    terminals?: ClusterTerminalsRegistry;
   }
 }

@@ -11,6 +11,8 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { errorText } from '../shared/errors';
 import { IClustersManager } from '../clusters/tokens';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the panel lists each cluster's open terminals from activation
+import { ClusterTerminalsRegistry } from '../clusters/terminals';
 import { PANEL_ARGS } from '../shared/commands';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
 import { permissions } from '../shared/permissions';
@@ -133,11 +135,15 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
     translator = translator ?? nullTranslator;
     const trans = translator.load('jupyter_rpc');
     const registry = new JobsRegistry(clusters);
+    const terminals = new ClusterTerminalsRegistry(
+      () => clusters.serverSettings ?? app.serviceManager.serverSettings
+    );
     const panel = new JobsPanel({
       clusters,
       registry,
       commands: app.commands,
-      trans
+      trans,
+      terminals
     });
     app.shell.add(panel, 'right', { rank: 900, type: 'Jobs' });
     restorer?.add(panel, 'jupyter-rpc-jobs');
