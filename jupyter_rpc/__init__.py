@@ -32,7 +32,16 @@ def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     return [{"module": "jupyter_rpc", "app": RPCApp}]
 
 
-__all__ = ["OpenPanelFirst", "RemoteError", "__version__", "cluster", "clusters", "connect"]
+__all__ = [
+    "OpenPanelFirst",
+    "RemoteError",
+    "__version__",
+    "apps",
+    "cluster",
+    "clusters",
+    "connect",
+    "sessions",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -46,4 +55,8 @@ def __getattr__(name: str) -> Any:
         from .notebook import clusters as notebook_clusters
 
         return getattr(notebook_clusters, name)
+    if name in ("apps", "sessions"):
+        from .notebook import apps as notebook_apps
+
+        return getattr(notebook_apps, name)
     raise AttributeError(f"module 'jupyter_rpc' has no attribute {name!r}")

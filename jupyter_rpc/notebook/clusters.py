@@ -22,6 +22,8 @@ import datetime as dt
 import textwrap
 from typing import Any, NamedTuple
 
+from . import apps as _apps
+from .apps import AppSession, SessionList
 from .client import RemoteError, Session
 from .folders import RemoteFolder
 from .jobs import ACTIVE, OUTPUT_LIMIT, Job
@@ -149,6 +151,51 @@ class Cluster:
         body = self._session.request("POST", self._path("jobs", "test"), spec, timeout=120)
         return SubmitTest(when(body.get("expected_start")), str(body.get("message") or ""))
 
+    # -- interactive apps ----------------------------------------------------------------
+
+    def launch(
+        self,
+        app: str,
+        *,
+        hours: float | None = None,
+        cpus: int | None = None,
+        gpus: int | None = None,
+        partition: str | None = None,
+        memory: int | str | None = None,
+        **values: Any,
+    ) -> AppSession:
+        """Launch an interactive app here (as the Launcher's card does); returns its
+        :class:`~jupyter_rpc.notebook.apps.AppSession` (``.wait()``, ``.url``, ``.end()``).
+
+        Parameters
+        ----------
+        app
+            The app's name (``"webapp"``, ``"desktop"``) or its display name
+            (``"Remote desktop"``); :func:`jupyter_rpc.apps` lists them.
+        hours, cpus, gpus, partition, memory
+            The job's resources (``None``: the form's default); memory in MB or ``"4G"``.
+        values
+            The app's own fields, e.g. ``command=...`` for the Web app, ``geometry=...``
+            for the desktop (a field the form does not have is refused, naming it).
+        """
+        return _apps.launch(
+            self,
+            app,
+            hours=hours,
+            cpus=cpus,
+            gpus=gpus,
+            partition=partition,
+            memory=memory,
+            **values,
+        )
+
+    def sessions(self) -> SessionList:
+        """The interactive app sessions on this cluster (ended ones too)."""
+        body = self._session.request("GET", "sessions")
+        return SessionList(
+            AppSession(self._session, s) for s in body["sessions"] if s.get("cluster") == self.name
+        )
+
 
 _SPEC_ARGS = {
     "script",
@@ -228,6 +275,7 @@ def cluster(name: str, url: str | None = None, token: str | None = None) -> Clus
 
 __all__ = [
     "ACTIVE",
+    "AppSession",
     "OUTPUT_LIMIT",
     "Cluster",
     "ClusterList",
@@ -239,6 +287,7 @@ __all__ = [
     "PartitionList",
     "RemoteError",
     "RemoteFolder",
+    "SessionList",
     "SubmitTest",
     "Table",
     "cluster",

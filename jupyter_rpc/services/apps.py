@@ -467,6 +467,17 @@ _ENV = SandboxedEnvironment(
 def launch_values(app: AppTemplate, schema: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """The form's values with defaults, checked against ``schema`` (400
     ``request.schema`` naming the field); ``const`` resources win."""
+    unknown = sorted(set(body) - set(schema["properties"]))
+    if unknown:
+        raise InvalidRequest(
+            f"The launch form of '{app.display_name}' has no field "
+            f"{', '.join(map(repr, unknown))} (its fields: "
+            f"{', '.join(schema['properties'])}).",
+            code="request.schema",
+            details={
+                "problems": [{"path": ["values", k], "message": "unknown field"} for k in unknown]
+            },
+        )
     values: dict[str, Any] = {}
     for key, prop in schema["properties"].items():
         if key in body:

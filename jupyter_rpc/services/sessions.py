@@ -216,6 +216,10 @@ class SessionService:
             "stdout": f"{folder}/job.log",
             "env": {"RPC_SESSION_DIR": folder},
         }
+        if cluster.config.get("scheduler") == "local":
+            # the app's errors beside the script's lines, as Slurm does without --error
+            # (the local scheduler writes stderr to job-<id>.err otherwise)
+            request["stderr"] = request["stdout"]
         if values.get("partition"):
             request["partition"] = values["partition"]
         if values.get("hours"):

@@ -252,7 +252,8 @@ async def test_launch_and_end_emit_events(rpc: Any, events_log: Lines) -> None: 
 def test_the_documented_example_loads() -> None:
     """docs/apps.md's configuration is a valid RPCApp.apps, and its template quotes."""
     text = (pathlib.Path(__file__).parents[2] / "docs" / "apps.md").read_text()
-    block = text.split("```python\n", 1)[1].split("```", 1)[0]
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    (block,) = [b for b in blocks if "c.RPCApp.apps" in b]
 
     class Section:
         pass
