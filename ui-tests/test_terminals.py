@@ -59,7 +59,9 @@ def term_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                     "scheduler": "slurm",
                 },
             }
-        }
+        },
+        # the colour test reads xterm's cells through window.jupyterapp
+        "LabApp": {"expose_app_in_browser": True},
     }
     base = Path(tmp_path_factory.mktemp("terminals-lab"))
     (base / "root" / "proj").mkdir(parents=True)
@@ -74,6 +76,11 @@ def term_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
 @pytest.fixture
 def page_of(page: Page, term_lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
     yield from open_lab(page, term_lab, request)
+    # a failed test's terminals end here, so the next test starts with none
+    for cluster in ("tb", "here", "slurm"):
+        listed = term_lab.api(f"jupyter-rpc/clusters/{cluster}/terminals")
+        for t in listed["terminals"]:  # type: ignore[index]
+            term_lab.api(f"jupyter-rpc/clusters/{cluster}/terminals/{t['name']}", method="DELETE")
 
 
 def screen(tab: Locator) -> str:
@@ -92,6 +99,13 @@ def wait_for_text(tab: Locator, pattern: str, timeout: float = 20.0) -> re.Match
         time.sleep(0.2)
 
 
+def terminal_card(lab: Page, display: str) -> Locator:
+    """The Launcher's Terminal card of a cluster (its section is named after it; other
+    sections' cards may name the cluster too)."""
+    cards = lab.locator(f'.jp-LauncherCard[data-category="{display}"]')
+    return cards.filter(has_text=re.compile(r"^\s*Terminal\s*$"))
+
+
 def type_line(page: Page, tab: Locator, text: str) -> None:
     tab.locator(".xterm-helper-textarea").focus()
     page.keyboard.type(text)
@@ -100,8 +114,7 @@ def type_line(page: Page, tab: Locator, text: str) -> None:
 
 def test_launcher_terminal_reload_and_close(page_of: Page, term_lab: LabServer) -> None:
     lab = page_of
-    section = lab.locator(".jp-Launcher-section", has_text=DISPLAY)
-    section.locator(".jp-LauncherCard", has_text="Terminal").click()
+    terminal_card(lab, DISPLAY).click()
     tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
     expect(tab).to_be_visible()
     title = lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
@@ -283,3 +296,112 @@ def test_open_terminals_listed_with_their_cluster(page_of: Page, term_lab: LabSe
     finally:
         for t in term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]:  # type: ignore[index]
             term_lab.api(f"jupyter-rpc/clusters/here/terminals/{t['name']}", method="DELETE")
+
+
+#: The current tab's xterm.js terminal (JupyterLab's Terminal widget keeps it as _term).
+_XTERM = "window.jupyterapp.shell.currentWidget.content._term"
+
+
+def _open_local_terminal(lab: Page) -> Locator:
+    terminal_card(lab, "This computer (terminals)").click()
+    tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+    expect(tab).to_be_visible()
+    expect(_current_title(lab)).to_have_text(re.compile(r"@here: "))
+    return tab
+
+
+def _children(pid: str, name: str) -> list[str]:
+    """PIDs of this machine's processes called ``name`` whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        ppid = text[text.rindex(")") + 2 :].split()[1]
+        if comm == name and ppid == pid:
+            found.append(stat.parent.name)
+    return found
+
+
+def test_colours_resize_and_ctrl_c(page_of: Page, term_lab: LabServer) -> None:
+    """A local terminal: a 256-colour escape gives its cells palette colour 196; making
+    the window narrower makes the PTY narrower (tput cols is xterm's new width); Ctrl-C
+    stops sleep 100 (its process gone, $? 130)."""
+    lab = page_of
+    tab = _open_local_terminal(lab)
+    type_line(lab, tab, "echo pid=$$")
+    pid = wait_for_text(tab, r"^pid=(\d+)\s*$")[1]
+
+    # 256 colours: the cells of the word carry palette colour 196 (what xterm draws)
+    type_line(lab, tab, r"printf 'x\033[38;5;196mRED196\033[0my\n'")
+    wait_for_text(tab, r"^xRED196y\s*$")
+    colours = lab.evaluate(
+        f"""() => {{
+          const buffer = {_XTERM}.buffer.active;
+          for (let y = buffer.length - 1; y >= 0; y--) {{
+            const line = buffer.getLine(y);
+            const text = line.translateToString(true);
+            if (text === 'xRED196y') {{
+              return [...text].map((_, x) => {{
+                const cell = line.getCell(x);
+                return cell.isFgPalette() ? cell.getFgColor() : -1;
+              }});
+            }}
+          }}
+          return null;
+        }}"""
+    )
+    assert colours == [-1, 196, 196, 196, 196, 196, 196, -1], colours
+
+    # resize: a narrower window, a narrower PTY
+    before = lab.evaluate(f"{_XTERM}.cols")
+    type_line(lab, tab, "echo cols=$(tput cols)")
+    wait_for_text(tab, rf"^cols={before}\s*$")
+    size = lab.viewport_size
+    assert size is not None
+    lab.set_viewport_size({"width": size["width"] - 300, "height": size["height"]})
+    end = time.monotonic() + 10
+    while lab.evaluate(f"{_XTERM}.cols") == before:
+        assert time.monotonic() < end, "xterm kept its width"
+        time.sleep(0.1)
+    time.sleep(0.5)  # the set_size message on its way
+    after = lab.evaluate(f"{_XTERM}.cols")
+    assert after < before
+    type_line(lab, tab, "echo now=$(tput cols)")
+    wait_for_text(tab, rf"^now={after}\s*$")
+
+    # Ctrl-C stops sleep 100
+    type_line(lab, tab, "sleep 100")
+    end = time.monotonic() + 10
+    while not (sleeping := _children(pid, "sleep")):
+        assert time.monotonic() < end, "sleep 100 did not start"
+        time.sleep(0.1)
+    tab.locator(".xterm-helper-textarea").focus()
+    lab.keyboard.press("Control+c")
+    end = time.monotonic() + 5
+    while any(Path(f"/proc/{p}").exists() for p in sleeping):
+        assert time.monotonic() < end, "Ctrl-C left sleep running"
+        time.sleep(0.1)
+    type_line(lab, tab, "echo rc=$?")
+    wait_for_text(tab, r"^rc=130\s*$")
+
+
+def test_closing_a_local_terminals_tab_ends_its_shell(page_of: Page, term_lab: LabServer) -> None:
+    """Closing the tab (Close and End) ends the local shell: its PID and its background
+    job's are gone within 5 s, and the server lists no terminal."""
+    lab = page_of
+    tab = _open_local_terminal(lab)
+    type_line(lab, tab, "sleep 300 & echo pid=$$ bg=$!")
+    found = wait_for_text(tab, r"^pid=(\d+) bg=(\d+)\s*$")
+    pid, bg = found[1], found[2]
+    assert Path(f"/proc/{pid}").exists() and Path(f"/proc/{bg}").exists()
+    lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    lab.locator(".jp-Dialog").get_by_role("button", name="Close and End").click()
+    end = time.monotonic() + 5
+    while any(Path(f"/proc/{p}").exists() for p in (pid, bg)) and time.monotonic() < end:
+        time.sleep(0.1)
+    left = [p for p in (pid, bg) if Path(f"/proc/{p}").exists()]
+    assert not left, f"still running after closing the tab: {left}"
+    assert term_lab.api("jupyter-rpc/clusters/here/terminals") == {"terminals": []}
