@@ -5,8 +5,8 @@ A :class:`Terminal` reads its PTY for as long as it lives, whether or not a brow
 attached: what it printed goes to every attached client and into a bounded scrollback
 (``RPCApp.terminal_scrollback`` bytes) that a client attaching later gets first. It ends
 when its shell exits, on ``DELETE``, when the server stops (:meth:`TerminalService.close`),
-when the SSH connection drops, or after ``RPCApp.terminal_idle_timeout`` seconds without
-input or output; ending it hangs up the PTY (the shell and its process group get SIGHUP,
+when the SSH connection drops, or after ``RPCApp.terminal_idle_timeout`` seconds with no
+browser attached and without input or output; ending it hangs up the PTY (the shell and its process group get SIGHUP,
 and a local shell's process group SIGKILL after a grace period).
 
 The wire messages are JupyterLab's (``["stdin", text]``, ``["set_size", rows, cols]``
@@ -190,6 +190,8 @@ class Terminal:
     def detach(self, sink: Sink) -> None:
         with contextlib.suppress(ValueError):
             self._sinks.remove(sink)
+            if not self._sinks:  # the idle time counts from the last browser's leaving
+                self.last_activity = time.monotonic()
 
     @property
     def clients(self) -> int:
@@ -430,6 +432,10 @@ class TerminalService:
             await asyncio.sleep(max(0.05, min(limit / 4, 30.0)))
             now = time.monotonic()
             for key, terminal in list(self._terminals.items()):
+                # a browser shows it: not forgotten, however quiet (the websocket's
+                # pings close a socket whose browser went away, which detaches it)
+                if terminal.clients:
+                    continue
                 if now - terminal.last_activity > limit:
                     log.info("terminal %s idle for %g s: ending it", key[1], limit)
                     self._terminals.pop(key, None)

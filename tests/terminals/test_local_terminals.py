@@ -14,7 +14,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 from traitlets import List, Unicode
 
-from tests.terminals.conftest import wait_gone
+from tests.terminals.conftest import pid_alive, wait_gone
 
 
 class GrantingAuthorizer(Authorizer):
@@ -167,9 +167,30 @@ async def test_server_stop_ends_every_shell(jp_serverapp: Any, rpc: Any, term_ws
 
 @pytest.mark.parametrize("settings", [{"terminal_idle_timeout": 0.5}])
 async def test_an_idle_terminal_ends(rpc: Any, term_ws: Any) -> None:
+    """No browser attached and no input or output for terminal_idle_timeout: it ends."""
     name = (await open_terminal(rpc))["name"]
     term = await term_ws("local", name)
     shell = int((await term.run("echo $$")).strip())
+    term.close()  # the tab went away (the browser closed) and the shell stays quiet
+    assert await wait_gone([shell], 5.0) == []
+    status, listing = await rpc("GET", "clusters", "local", "terminals")
+    assert listing["terminals"] == []
+
+
+@pytest.mark.parametrize("settings", [{"terminal_idle_timeout": 0.5}])
+async def test_an_attached_quiet_terminal_is_not_idle(rpc: Any, term_ws: Any) -> None:
+    """The idle timeout ends forgotten terminals, not one a browser shows: a user reading
+    a quiet terminal keeps it (as Jupyter keeps connected kernels, cull_connected False).
+    Once the last browser detaches the idle time counts, and it ends."""
+    name = (await open_terminal(rpc))["name"]
+    term = await term_ws("local", name)
+    shell = int((await term.run("echo $$")).strip())
+    await asyncio.sleep(2.0)  # four timeouts without input or output, a browser attached
+    assert pid_alive(shell), "an attached terminal was ended as idle"
+    assert (await term.run("echo $$")).strip() == str(shell)
+    status, model = await rpc("GET", "clusters", "local", "terminals", name)
+    assert status == 200 and model["clients"] == 1, model
+    term.close()
     assert await wait_gone([shell], 5.0) == []
     status, listing = await rpc("GET", "clusters", "local", "terminals")
     assert listing["terminals"] == []
