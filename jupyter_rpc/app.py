@@ -320,6 +320,15 @@ class RPCApp(ExtensionApp):
         return dict(proposal["value"])
 
     @validate("policy")
+    allow_user_apps = Bool(
+        True,
+        config=True,
+        help="""Let users add app templates of their own (POST jupyter-rpc/apps, kept in
+        {state_dir}/apps.json, 0600), checked as the site's are and more: the script may
+        only print values and choose with {% if %}, the icon is an image URL, and it runs
+        only on clusters the user may use. False: none is added or loaded.""",
+    )
+
     def _check_policy(self, proposal: dict[str, Any]) -> dict[str, Any]:
         try:
             check_policy(proposal["value"])
@@ -427,6 +436,7 @@ class RPCApp(ExtensionApp):
         self.handlers.extend(routes(self.services))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+                allow_user_apps=self.allow_user_apps,
         # Runs once the server's loop runs: a real server only (the test fixtures never
         # start one, so pytest's own Ctrl-C stays as it is).
         _stop_on_sigint(serverapp, self.log)

@@ -214,6 +214,14 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("app.not_found", 404, "There is no interactive app of that name on this server."),
     _E("app.not_here", 400, "The app does not run on that cluster (its template's `clusters`)."),
     _E(
+        "app.invalid",
+        400,
+        "An app template of the user's own is not valid (`details.problems` lists why).",
+    ),
+    _E("app.exists", 409, "An app of that name exists already."),
+    _E("app.site_defined", 403, "The app is the site's (or built in) and cannot be removed."),
+    _E("app.user_apps_disabled", 403, "The site does not allow users to add apps of their own."),
+    _E(
         "session.not_found",
         404,
         "There is no app session of that id (it was never launched on this server).",

@@ -33,6 +33,7 @@ from .functions import (
 )
 from .sessions import (
     AppFormHandler,
+    AppHandler,
     AppsHandler,
     ProxyHandler,
     SessionHandler,
@@ -82,6 +83,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/?", TerminalHandler),
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/websocket/?", TerminalSocketHandler),  # type: ignore[list-item]
         (r"/jupyter-rpc/apps/?", AppsHandler),
+        (rf"/jupyter-rpc/apps/{APP}/?", AppHandler),
         (rf"/jupyter-rpc/apps/{APP}/form/?", AppFormHandler),
         (r"/jupyter-rpc/sessions/?", SessionsHandler),
         (rf"/jupyter-rpc/sessions/{SESSION}/?", SessionHandler),

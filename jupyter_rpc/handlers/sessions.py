@@ -103,13 +103,37 @@ def _service(services: Services) -> SessionService:
     return services.sessions
 
 
+#: A user's own template: checked by the service (services/apps.py user_app_problems).
+USER_APP_BODY = Draft202012Validator({"type": "object"})
+
+
 class AppsHandler(RPCHandler):
-    """``GET``: the apps users may launch."""
+    """``GET``: the apps users may launch; ``POST``: add a template of the user's own."""
 
     @requires("read")
     async def get(self) -> None:
         sessions = _service(self.services)
         self.write_json({"apps": [a.to_json() for a in sessions.apps.values()]})
+
+    @requires("write", event="app.add")
+    async def post(self) -> None:
+        body = self.json_body(USER_APP_BODY)
+        name = body.get("name")
+        self.audit(app=name if isinstance(name, str) else None)
+        self.audit_arguments({k: v for k, v in body.items() if k != "script"})
+        template = _service(self.services).add_user_app(body, self.grant)
+        self.write_json(template.to_json(), status=201)
+
+
+class AppHandler(RPCHandler):
+    """``DELETE``: remove a template of the user's own."""
+
+    @requires("write", event="app.remove")
+    async def delete(self, app: str) -> None:
+        self.audit(app=app)
+        _service(self.services).remove_user_app(app)
+        self.set_status(204)
+        self.finish()
 
 
 class AppFormHandler(RPCHandler):

@@ -19,11 +19,13 @@ written): ``{"host", "port"}`` (or ``"socket"``: a UNIX socket on the node) and
 from __future__ import annotations
 
 import copy
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator
 
@@ -387,28 +389,33 @@ def load_apps(config: dict[str, Any], *, builtins: bool = True) -> dict[str, App
             merged[name] = (entry, "site")
     apps: dict[str, AppTemplate] = {}
     for name, (entry, source) in merged.items():
-        app = AppTemplate(
-            name=name,
-            display_name=entry.get("display_name", name),
-            kind=entry["kind"],
-            script=entry["script"],
-            description=entry.get("description", ""),
-            icon=entry.get("icon", ""),
-            clusters=entry.get("clusters", "*"),
-            form=copy.deepcopy(entry.get("form", {})),
-            required=list(entry.get("required", [])),
-            resources=copy.deepcopy(entry.get("resources", {})),
-            strip_prefix=bool(entry.get("strip_prefix", False)),
-            start_timeout=float(entry.get("start_timeout", DEFAULT_START_TIMEOUT)),
-            source=source,
-        )
+        app = build_app(name, entry, source)
         _check_app(app)
         apps[name] = app
     return apps
 
 
-def _check_app(app: AppTemplate) -> None:
-    where = f"RPCApp.apps.{app.name}"
+def build_app(name: str, entry: dict[str, Any], source: str) -> AppTemplate:
+    """An :class:`AppTemplate` from a checked config entry."""
+    return AppTemplate(
+        name=name,
+        display_name=entry.get("display_name", name),
+        kind=entry["kind"],
+        script=entry["script"],
+        description=entry.get("description", ""),
+        icon=entry.get("icon", ""),
+        clusters=entry.get("clusters", "*"),
+        form=copy.deepcopy(entry.get("form", {})),
+        required=list(entry.get("required", [])),
+        resources=copy.deepcopy(entry.get("resources", {})),
+        strip_prefix=bool(entry.get("strip_prefix", False)),
+        start_timeout=float(entry.get("start_timeout", DEFAULT_START_TIMEOUT)),
+        source=source,
+    )
+
+
+def _check_app(app: AppTemplate, where: str = "") -> None:
+    where = where or f"RPCApp.apps.{app.name}"
     for key in app.form:
         if key in RESOURCES or key in _RESERVED:
             raise InvalidRequest(
@@ -434,6 +441,69 @@ def _check_app(app: AppTemplate) -> None:
         raise InvalidRequest(
             f"{where}.script is not a valid template: {exc}", code="request.schema"
         ) from None
+
+
+# -- a user's own templates ------------------------------------------------------------
+
+#: Jinja2 nodes a user's template may use: print values and choose with ``{% if %}``.
+#: No loops, macros, calls, filters, attribute or item access, assignments, includes:
+#: a user's template is rendered by the Jupyter server, and adding one needs only the
+#: ``write`` permission, so it must not be able to make the server compute (nested
+#: ``{% for %}`` over ``range`` keeps the server's loop busy for hours) or reach objects.
+_USER_NODES = frozenset(
+    {"Template", "Output", "TemplateData", "Name", "Const", "If", "CondExpr", "Not", "And",
+     "Or", "Compare", "Operand", "Test"}
+)  # fmt: skip
+#: ``{% if x is ... %}`` tests a user's template may use.
+_USER_TESTS = frozenset({"defined", "undefined", "none", "true", "false", "number", "string"})
+#: An icon of a user's template: an image URL (never an SVG document: inlined in the
+#: page, its script would run with the user's Jupyter login).
+_USER_ICON = re.compile(r"^(https://\S+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+)$")
+#: Largest script of a user's template (characters).
+MAX_USER_SCRIPT = 64 * 1024
+
+
+def user_app_problems(name: Any, entry: Any) -> list[str]:
+    """What is wrong with a user's template ``entry`` named ``name``: the checks of a
+    site's (:data:`APP_CONFIG_SCHEMA`, its form, its template) and a user's own limits
+    (:data:`_USER_NODES`, :data:`_USER_ICON`, :data:`MAX_USER_SCRIPT`). ``[]``: fine."""
+    if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+        return [f"name: {name!r} is not a name (letters, digits, '-', '_', '.')"]
+    problems = [
+        f"{'.'.join(map(str, p['path'])) or 'entry'}: {p['message']}"
+        for p in schema_problems(APP_VALIDATOR, entry)
+    ]
+    if problems:
+        return problems
+    icon = entry.get("icon", "")
+    if icon and not _USER_ICON.match(icon):
+        problems.append(
+            "icon: a template of your own may have an https: or data:image/(png|jpeg|gif|webp) "
+            "URL as its icon, not an SVG document or another URL"
+        )
+    script = entry["script"]
+    if len(script) > MAX_USER_SCRIPT:
+        problems.append(f"script: longer than {MAX_USER_SCRIPT} characters")
+        return problems
+    try:
+        _check_app(build_app(name, entry, "user"), where=f"app {name}")
+        tree = _ENV.parse(script)
+    except InvalidRequest as exc:
+        return [*problems, exc.message]
+    except TemplateError as exc:
+        return [*problems, f"script: not a valid template: {exc}"]
+    for node in tree.find_all(jinja_nodes.Node):
+        kind = type(node).__name__
+        if kind not in _USER_NODES or (
+            isinstance(node, jinja_nodes.Test) and node.name not in _USER_TESTS
+        ):
+            what = f"'is {node.name}'" if isinstance(node, jinja_nodes.Test) else kind
+            problems.append(
+                f"script line {node.lineno}: {what} is not allowed in a template of your own "
+                "(it may print values, {{ name }}, and choose with {% if %})"
+            )
+            break
+    return problems
 
 
 #: Values the server gives every template (a form field may not take these names).

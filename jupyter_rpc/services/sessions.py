@@ -38,7 +38,14 @@ from ..policy import EVERYTHING, Grant
 from ..private import private_dir, write_private
 from ..schedulers.base import ACTIVE_STATES
 from ..ssh.forward import Forward, UnixResolver, open_forward
-from .apps import RESOURCES, AppTemplate, launch_values, render_script
+from .apps import (
+    RESOURCES,
+    AppTemplate,
+    build_app,
+    launch_values,
+    render_script,
+    user_app_problems,
+)
 from .clusters import Cluster, ClusterRegistry
 from .jobs import JobRequest, job_spec
 
@@ -144,16 +151,21 @@ class SessionService:
         apps: dict[str, AppTemplate],
         state_dir: str | os.PathLike[str],
         base_url: str = "/",
+        *,
+        allow_user_apps: bool = True,
     ) -> None:
         self.clusters = clusters
-        self.apps = apps
+        self.apps = dict(apps)
         self.base_url = base_url
         self.state_dir = Path(state_dir)
+        self.allow_user_apps = allow_user_apps
         self._index = self.state_dir / "sessions.json"
         self._sessions: dict[str, Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._user_apps: dict[str, dict[str, Any]] = {}
         self._load()
+        self._load_user_apps()
 
     # -- templates ---------------------------------------------------------------------
 
@@ -183,6 +195,103 @@ class SessionService:
                 code="app.not_here",
                 details={"app": template.name, "cluster": cluster.name},
             )
+
+    # -- a user's own templates ------------------------------------------------------------
+
+    @property
+    def user_apps_file(self) -> Path:
+        return self.state_dir / "apps.json"
+
+    def _load_user_apps(self) -> None:
+        """The user's templates from ``apps.json``, each checked as a new one is (the
+        user can write the file through the files API): one that fails is skipped and
+        the log says why. Not read at all with ``allow_user_apps`` false."""
+        try:
+            data = json.loads(self.user_apps_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("jupyter_rpc: cannot read %s: %s", self.user_apps_file, exc)
+            return
+        if not self.allow_user_apps:
+            log.warning(
+                "jupyter_rpc: the apps in %s are not loaded: RPCApp.allow_user_apps is false",
+                self.user_apps_file,
+            )
+            return
+        for name, entry in data.items() if isinstance(data, dict) else ():
+            if name in self.apps:
+                log.warning(
+                    "jupyter_rpc: your app %r is hidden by the site's app of that name", name
+                )
+                continue
+            problems = user_app_problems(name, entry)
+            if problems:
+                log.warning("jupyter_rpc: your app %r is ignored: %s", name, "; ".join(problems))
+                continue
+            self._user_apps[name] = entry
+            self.apps[name] = build_app(name, entry, "user")
+
+    def _save_user_apps(self) -> None:
+        private_dir(self.state_dir)
+        tmp = self.user_apps_file.with_name(f".apps.{os.getpid()}.tmp")
+        write_private(tmp, json.dumps(self._user_apps, indent=1))
+        os.replace(tmp, self.user_apps_file)
+
+    def add_user_app(self, body: dict[str, Any], grant: Grant = EVERYTHING) -> AppTemplate:
+        """Add a template of the user's own (``body``: ``name`` and what a site's entry
+        may say), checked as a site's is and more (:func:`user_app_problems`); it may
+        name only clusters the user may use."""
+        if not self.allow_user_apps:
+            raise RPCError(
+                "This site does not allow adding apps of your own; ask your administrator.",
+                code="app.user_apps_disabled",
+                status=403,
+            )
+        entry = dict(body)
+        name = entry.pop("name", None)
+        problems = user_app_problems(name, entry)
+        if problems:
+            raise InvalidRequest(
+                f"The app is not valid: {'; '.join(problems)}",
+                code="app.invalid",
+                details={"problems": problems},
+            )
+        assert isinstance(name, str)
+        if name in self.apps:
+            raise RPCError(
+                f"An app named '{name}' exists already.",
+                code="app.exists",
+                status=409,
+                details={"app": name},
+            )
+        clusters = entry.get("clusters", "*")
+        for cluster in [] if clusters == "*" else clusters:
+            try:
+                user_defined = self.clusters.get(cluster).source == "user"
+            except NotFound:
+                user_defined = False
+            grant.check_cluster(cluster, user_defined=user_defined)
+        template = build_app(name, entry, "user")
+        self._user_apps[name] = entry
+        self.apps[name] = template
+        self._save_user_apps()
+        log.info("jupyter_rpc: the user added app %r", name)
+        return template
+
+    def remove_user_app(self, name: str) -> None:
+        """Remove a template of the user's own (a site's: 403 ``app.site_defined``)."""
+        template = self.app(name)
+        if template.source != "user":
+            raise RPCError(
+                f"The app '{name}' is the site's and cannot be removed here.",
+                code="app.site_defined",
+                status=403,
+                details={"app": name},
+            )
+        del self.apps[name]
+        self._user_apps.pop(name, None)
+        self._save_user_apps()
 
     # -- launch ------------------------------------------------------------------------
 

@@ -61,6 +61,10 @@ export type ErrorCode =
   | 'terminal.not_found'
   | 'app.not_found'
   | 'app.not_here'
+  | 'app.invalid'
+  | 'app.exists'
+  | 'app.site_defined'
+  | 'app.user_apps_disabled'
   | 'session.not_found'
   | 'session.not_running'
   | 'session.unreachable'
@@ -421,11 +425,22 @@ export interface IAppInfo {
   icon: string;
   kind: 'web' | 'desktop';
   clusters: '*' | string[];
-  source: 'builtin' | 'site';
+  source: 'builtin' | 'site' | 'user';
 }
 
 export interface IAppList {
   apps: IAppInfo[];
+}
+
+/**
+ * An app template of the user's own: `name` and the keys of a site's entry in
+ * RPCApp.apps (kind, script, display_name, description, icon, clusters, form,
+ * required, resources, strip_prefix, start_timeout), checked by the server as a
+ * site's and more (app.invalid names the problem): its script may only print
+ * values and choose with {% if %}, its icon is an https: or data:image URL.
+ */
+export interface IUserApp {
+  name: string;
 }
 
 export interface ILaunchRequest {
@@ -1443,6 +1458,52 @@ export interface IOperations {
     path: '/apps';
     responses: {
       200: IAppList;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Add an app template of the user's own (kept in the user's state folder,
+   * 0600; docs/apps.md).
+   */
+  addUserApp: {
+    method: 'POST';
+    path: '/apps';
+    body: IUserApp;
+    responses: {
+      201: IAppInfo;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      413: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Remove an app template of the user's own (a site's is 403
+   * app.site_defined).
+   */
+  removeUserApp: {
+    method: 'DELETE';
+    path: '/apps/{app}';
+    parameters: {
+      /** An app's name (a key of `RPCApp.apps`, or a built-in). */
+      app: string;
+    };
+    responses: {
+      204: null;
       400: IErrorBody;
       403: IErrorBody;
       404: IErrorBody;
