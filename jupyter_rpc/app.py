@@ -17,6 +17,7 @@ from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default
 from . import events
 from .errors import RPCError, problems_text, schema_problems
 from .handlers import Services, routes
+from .kernels import specs as kernel_specs
 from .policy import Policy, check_policy, unknown_names
 from .private import DEFAULT_DROP, private_dir
 from .private import configure as configure_child_env
@@ -270,6 +271,14 @@ class RPCApp(ExtensionApp):
         "never the shell. ServerApp.websocket_ping_interval, when set, is used instead.",
     )
 
+    kernel_watchdog = Float(
+        120.0,
+        config=True,
+        help="Seconds a notebook kernel on a cluster outlives a Jupyter server it no longer "
+        "hears from (killed, frozen, cut off): a watchdog on the cluster then ends it "
+        "(docs/kernels.md). A shorter outage of the SSH connection keeps the kernel.",
+    )
+
     allow_user_cluster_terminals = Bool(
         True,
         config=True,
@@ -429,8 +438,24 @@ class RPCApp(ExtensionApp):
                 base_url=getattr(self.serverapp, "base_url", "/") or "/",
             ),
         )
+        self._install_kernelspecs(clusters)
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")
         self.log.info("jupyter_rpc: clusters %s", ", ".join(c.name for c in clusters) or "(none)")
+
+    def _install_kernelspecs(self, clusters: ClusterRegistry) -> None:
+        """One kernelspec per SSH cluster, in a folder the server's kernelspec manager
+        reads (jupyter_rpc/kernels/specs.py)."""
+        ksm = getattr(self.serverapp, "kernel_spec_manager", None)
+        if ksm is None:
+            return
+        folder = self._state_path() / "kernelspecs"
+        try:
+            names = kernel_specs.write_specs(folder, ((c.name, c.config) for c in clusters))
+        except OSError as exc:
+            self.log.warning("jupyter_rpc: cluster kernelspecs not written: %s", exc)
+            return
+        if names and not kernel_specs.install(ksm, folder):
+            self.log.warning("jupyter_rpc: this server's kernelspec manager reads no folders")
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.services))

@@ -76,6 +76,12 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         "command_timeout": {"type": "number", "exclusiveMinimum": 0},
         "kill_grace": {"type": "number", "minimum": 0, "maximum": 600},
         "allow_terminals": {"type": "boolean"},
+        "kernel_python": {
+            "type": "string",
+            "minLength": 1,
+            "description": "the Python (with ipykernel) of the cluster's notebook kernels",
+        },
+        "allow_kernels": {"type": "boolean"},
     },
     "additionalProperties": False,
 }

@@ -1,0 +1,3 @@
+"""Notebook kernels on a cluster (issue 20): a jupyter_client kernel provisioner that
+starts ipykernel on a cluster's login node over the Jupyter server's pooled SSH
+connection (:mod:`.provisioner`), and one kernelspec per SSH cluster (:mod:`.specs`)."""

@@ -1,0 +1,431 @@
+"""A jupyter_client kernel provisioner that runs ipykernel on a cluster's login node.
+
+The provisioner runs inside the Jupyter server (the server's ``MappingKernelManager``
+makes one per kernel), so it reaches the jupyter_rpc extension through its parents: the
+kernel manager's parent is the server's kernel manager, whose parent is the
+``ServerApp``, whose extension manager holds the running ``RPCApp`` and its cluster
+registry. It uses that cluster's pooled SSH connection, the one the server's files, jobs
+and terminals use (so five kernels are still one SSH connection).
+
+Start (``launch_kernel``):
+
+1. over SFTP, a private folder ``~/.jupyter-rpc/kernels/<12 hex>`` (0700) and in it a
+   connection file (0600) with a fresh HMAC key and all ports 0;
+2. an exec channel runs a small POSIX shell guard: it starts ``PYTHON -m
+   ipykernel_launcher -f FILE`` in the background (its output into ``kernel.log`` of the
+   folder), prints its PID, and kills it when the folder's ``lease`` file has not changed
+   for the watchdog bound (``RPCApp.kernel_watchdog``, default 120 s). The provisioner
+   rewrites the lease over SFTP every few seconds, so the kernel outlives a short outage
+   of the connection but not a Jupyter server that is gone (killed, frozen, cut off);
+   nothing else stops a kernel started over an exec channel (notes/ssh-channels.md);
+3. ipykernel binds free ports on the login node's loopback and writes them back into the
+   file; the provisioner reads them and forwards each over SSH (``direct-tcpip``) from a
+   UNIX socket in a 0700 folder of this machine: the kernel manager speaks ZMQ's ``ipc``
+   transport to those sockets, so no other local user can reach the kernel's channels.
+
+Interrupt is SIGINT to the remote kernel (``kill -s INT PID`` on the cluster); shutdown
+asks the kernel over its control channel and kills it if it does not end; restart starts
+a new remote kernel behind the same local sockets and key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import shlex
+import signal
+import time
+from collections import deque
+from typing import Any, cast
+
+import asyncssh
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
+from tornado.web import HTTPError
+from traitlets import Unicode
+
+from ..errors import RPCError
+from ..ssh.forward import SocketForwards, open_socket_forwards
+from ..ssh.pool import PooledProcess, SSHPool
+from ..ssh.target import SSHTarget
+
+log = logging.getLogger(__name__)
+
+#: ZMQ channels in the order of the local sockets ``k-1`` ... ``k-5``.
+CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+
+#: How long a kernel may take from its start command to its ports (seconds).
+START_TIMEOUT = 60.0
+
+#: Where the kernels' private folders are, under the user's home on the cluster.
+REMOTE_BASE = ".jupyter-rpc/kernels"
+
+# The guard: a POSIX shell script run by the user's login shell through sshd. The kernel
+# is a plain simple command before '&', so $! is the kernel itself (notes/ssh-channels.md,
+# gotcha 5); it keeps stdin from /dev/null and writes no output on the channel, which may
+# be gone long before it. The lease's content (not its time: no clock skew) must change
+# within BOUND seconds.
+_GUARD = """d={dir}
+{python} -m ipykernel_launcher -f "$d/kernel.json" >"$d/kernel.log" 2>&1 </dev/null &
+k=$!
+echo "PID=$k"
+n=0; last=
+while kill -0 "$k" 2>/dev/null; do
+  sleep 1
+  now=$(cat "$d/lease" 2>/dev/null)
+  if [ "$now" = "$last" ]; then n=$((n+1)); else n=0; last=$now; fi
+  if [ "$n" -ge {bound} ]; then
+    kill -TERM "$k" 2>/dev/null; sleep 2; kill -KILL "$k" 2>/dev/null; break
+  fi
+done
+wait "$k"; echo "EXIT=$?"
+"""
+
+
+class KernelStartError(HTTPError):
+    """A kernel that could not start or be reached, with a message a person understands
+    (jupyter_server's API answers an ``HTTPError``'s message; any other exception is
+    'Unhandled error')."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        # tornado formats log_message with %: keep the text as it is
+        super().__init__(status, message.replace("%", "%%"))
+        self.message = message
+
+
+def find_rpc_app(start: Any) -> Any:
+    """The running ``RPCApp`` above ``start`` (a kernel manager) in its parents."""
+    obj = start
+    while obj is not None:
+        manager = getattr(obj, "extension_manager", None)
+        if manager is not None:
+            for app in manager.extension_apps.get("jupyter_rpc", ()):
+                if getattr(app, "services", None) is not None:
+                    return app
+        obj = getattr(obj, "parent", None)
+    raise KernelStartError(
+        "A kernel on a cluster starts only inside a Jupyter server that runs the "
+        "jupyter_rpc extension (this kernel manager has no such server above it)."
+    )
+
+
+class ClusterProvisioner(KernelProvisionerBase):
+    """Runs ipykernel on a cluster's login node (kernelspec metadata
+    ``kernel_provisioner.config.cluster``)."""
+
+    cluster = Unicode("", config=True, help="The cluster's name in jupyter_rpc.")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key: str | None = None
+        self._pool: SSHPool | None = None
+        self._target: SSHTarget | None = None
+        self._python = "python3"
+        self._label = self.cluster
+        self._bound = 120.0
+        self._proc: PooledProcess | None = None
+        self._pid: int | None = None
+        self._exit: int | None = None
+        self._lost_at: float | None = None
+        self._running = False
+        self._dir: str | None = None
+        self._remotes: list[tuple[str, int]] = []
+        self._forwards: SocketForwards | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._output: deque[str] = deque(maxlen=20)
+        self._pid_seen = asyncio.Event()
+        self._ended = asyncio.Event()
+
+    # -- what jupyter_client asks ------------------------------------------------------
+
+    @property
+    def has_process(self) -> bool:
+        return self._running
+
+    async def poll(self) -> int | None:
+        if not self._running:
+            return 0
+        if self._exit is not None:
+            return self._exit
+        if self._lost_at is not None and time.monotonic() - self._lost_at > self._bound + 5:
+            return 1  # the guard's channel went with the connection; the watchdog ended it
+        return None
+
+    async def wait(self) -> int | None:
+        if self._running:
+            await self._ended.wait()  # the guard said EXIT, or its channel is gone
+        ret = await self.poll()
+        self._running = False
+        return 1 if ret is None else ret
+
+    async def send_signal(self, signum: int) -> None:
+        if self._pid is None or self._pool is None or self._target is None:
+            return
+        name = signal.Signals(signum).name.removeprefix("SIG")
+        with contextlib.suppress(RPCError):
+            await self._pool.run(self._target, f"kill -s {name} {self._pid}", timeout=10)
+
+    async def kill(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGKILL)
+
+    async def terminate(self, restart: bool = False) -> None:
+        await self.send_signal(signal.SIGTERM)
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs.pop("extra_arguments", None)
+        if self._key is None:  # a restart keeps the key (and the local sockets)
+            self._key = secrets.token_hex(32)
+        km = self.parent
+        if km is not None:
+            km.session.key = self._key.encode()
+        assert self.kernel_spec is not None
+        return await super().pre_launch(cmd=list(self.kernel_spec.argv), **kwargs)
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        app = find_rpc_app(self.parent)
+        try:
+            cluster = app.services.clusters.get(self.cluster)
+        except RPCError as exc:
+            raise KernelStartError(
+                f"This kernel's cluster {self.cluster!r} is not configured: {exc.message}", 404
+            ) from None
+        if cluster.pool is None or cluster.target is None:
+            raise KernelStartError(
+                f"Cluster {self.cluster!r} is not an SSH cluster: kernels there are local ones."
+            )
+        self._pool, self._target = cluster.pool, cluster.target
+        self._label = cluster.config.get("display_name") or self.cluster
+        self._python = cluster.config.get("kernel_python") or "python3"
+        self._bound = float(getattr(app, "kernel_watchdog", 120.0))
+        self._exit = self._lost_at = self._pid = None
+        self._output.clear()
+        self._pid_seen = asyncio.Event()
+        self._ended = asyncio.Event()
+        try:
+            ports = await self._start_remote()
+            self._remotes = [("127.0.0.1", ports[c]) for c in CHANNELS]
+            if self._forwards is None:
+                self._forwards = await open_socket_forwards(self._pool, self._target, self._remotes)
+            else:
+                await self._forwards.reopen(self._pool, self._target, self._remotes)
+        except RPCError as exc:
+            await self._end_remote()
+            raise KernelStartError(
+                f"Cannot start a kernel on {self._label}: {exc.message}", exc.status
+            ) from None
+        except BaseException:
+            await self._end_remote()
+            raise
+        info: dict[str, Any] = {
+            "transport": "ipc",
+            "ip": self._forwards.prefix,
+            "key": self._key.encode() if self._key else b"",
+            "signature_scheme": "hmac-sha256",
+            "kernel_name": getattr(self.parent, "kernel_name", "") or "",
+        }
+        for i, channel in enumerate(CHANNELS, 1):
+            info[f"{channel}_port"] = i
+        self.connection_info = cast(KernelConnectionInfo, info)
+        return self.connection_info
+
+    async def cleanup(self, restart: bool = False) -> None:
+        await self._end_remote()
+        if not restart and self._forwards is not None:
+            self._forwards.close()
+            self._forwards = None
+
+    def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
+        return max(recommended, 5.0)
+
+    def get_stable_start_time(self, recommended: float = 10.0) -> float:
+        return max(recommended, 10.0)
+
+    # -- the remote side ---------------------------------------------------------------
+
+    async def _start_remote(self) -> dict[str, int]:
+        """The private folder, the connection file, the guarded kernel; its ports."""
+        assert self._pool is not None and self._target is not None
+        sftp = await self._pool.sftp(self._target)
+        try:
+            home = await sftp.realpath(".")
+            base = f"{home}/{REMOTE_BASE}"
+            await sftp.makedirs(base, attrs=asyncssh.SFTPAttrs(permissions=0o700), exist_ok=True)
+            folder = f"{base}/{secrets.token_hex(6)}"
+            await sftp.mkdir(folder, asyncssh.SFTPAttrs(permissions=0o700))
+            await sftp.chmod(folder, 0o700)  # the umask may have narrowed mkdir's mode
+            self._dir = folder
+            info = {
+                "ip": "127.0.0.1",
+                "transport": "tcp",
+                "key": self._key,
+                "signature_scheme": "hmac-sha256",
+                **{f"{c}_port": 0 for c in CHANNELS},
+            }
+            await self._write(sftp, f"{folder}/kernel.json", json.dumps(info))
+            await self._write(sftp, f"{folder}/lease", "0")
+        except (asyncssh.Error, OSError) as exc:
+            raise RPCError(
+                f"could not write the kernel's connection file there: {_reason(exc)}",
+                code="files.failed",
+                status=502,
+            ) from None
+        command = _GUARD.format(
+            dir=shlex.quote(folder),
+            python=_shell_path(self._python),
+            bound=max(1, round(self._bound)),
+        )
+        self._proc = await self._pool.create_process(self._target, command)
+        self._running = True
+        self._tasks = [
+            asyncio.ensure_future(self._read_guard(self._proc)),
+            asyncio.ensure_future(self._keep_lease(folder)),
+        ]
+        return await self._wait_ports(sftp, folder)
+
+    async def _write(self, sftp: asyncssh.SFTPClient, path: str, text: str) -> None:
+        async with sftp.open(path, "w", asyncssh.SFTPAttrs(permissions=0o600)) as f:
+            await f.write(text)
+
+    async def _read_guard(self, proc: PooledProcess) -> None:
+        """The guard's lines: the kernel's PID, then its exit status."""
+        try:
+            while True:
+                line: Any = await proc.stdout.readline()
+                if not line:
+                    break
+                text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
+                text = text.strip()
+                if text.startswith("PID=") and text[4:].isdigit():
+                    self._pid = int(text[4:])
+                    self._pid_seen.set()
+                elif text.startswith("EXIT=") and text[5:].lstrip("-").isdigit():
+                    self._exit = int(text[5:])
+                elif text:
+                    self._output.append(text)
+        except (asyncssh.Error, OSError, asyncio.IncompleteReadError):
+            pass
+        if self._exit is None:
+            code = proc.returncode
+            if code is not None and self._pid is None:
+                self._exit = code  # the guard itself failed (its shell said why)
+            else:
+                self._lost_at = time.monotonic()
+        self._pid_seen.set()
+        self._ended.set()
+
+    async def _keep_lease(self, folder: str) -> None:
+        """Rewrite the lease while the kernel lives (the watchdog's heartbeat), and listen
+        again on the local sockets when the connection came back."""
+        interval = max(0.5, min(self._bound / 4, 10.0))
+        n = 0
+        while True:
+            await asyncio.sleep(interval)
+            n += 1
+            assert self._pool is not None and self._target is not None
+            try:
+                sftp = await self._pool.sftp(self._target)
+                await self._write(sftp, f"{folder}/lease", str(n))
+                if self._forwards is not None and not self._forwards.alive and self._remotes:
+                    await self._forwards.reopen(self._pool, self._target, self._remotes)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # an outage: try again; the watchdog has its bound
+                log.debug("kernel lease on %s not renewed: %s", self._label, exc)
+
+    async def _wait_ports(self, sftp: asyncssh.SFTPClient, folder: str) -> dict[str, int]:
+        """The five ports ipykernel wrote back into the connection file."""
+        end = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < end:
+            if self._exit is not None:
+                raise RPCError(await self._failure(sftp, folder), code="kernel.failed", status=500)
+            try:
+                async with sftp.open(f"{folder}/kernel.json") as f:
+                    info = json.loads(await f.read())
+                ports = {c: int(info.get(f"{c}_port") or 0) for c in CHANNELS}
+                if all(ports.values()):
+                    return ports
+            except (ValueError, TypeError):
+                pass  # being rewritten
+            except (asyncssh.Error, OSError) as exc:
+                raise RPCError(
+                    f"could not read the kernel's connection file: {_reason(exc)}",
+                    code="files.failed",
+                    status=502,
+                ) from None
+            await asyncio.sleep(0.1)
+        raise RPCError(
+            f"the kernel ({self._python} -m ipykernel_launcher) did not start within "
+            f"{START_TIMEOUT:g} s. Its output: {await self._log_tail(sftp, folder) or '(none)'}",
+            code="kernel.failed",
+            status=504,
+        )
+
+    async def _log_tail(self, sftp: asyncssh.SFTPClient, folder: str) -> str:
+        lines = list(self._output)
+        with contextlib.suppress(asyncssh.Error, OSError):
+            async with sftp.open(f"{folder}/kernel.log", "rb") as f:
+                data: Any = await f.read()
+            lines += data.decode("utf-8", "replace").splitlines()
+        return "\n".join(line for line in lines[-8:] if line.strip())[-1500:]
+
+    async def _failure(self, sftp: asyncssh.SFTPClient, folder: str) -> str:
+        """Why the kernel ended before it was ready, and what to do."""
+        tail = await self._log_tail(sftp, folder)
+        python = self._python
+        if "No module named ipykernel" in tail:
+            return (
+                f"ipykernel is not installed in the Python {python} there. Install it with "
+                f"'{python} -m pip install ipykernel' (in a terminal on {self._label}), or "
+                "ask for another Python for this cluster's kernels (kernel_python)."
+            )
+        if self._exit == 127 or "not found" in tail or "No such file" in tail:
+            return (
+                f"the Python {python} was not found there ({tail or 'exit status 127'}). "
+                "Ask for the path of a Python with ipykernel for this cluster's kernels "
+                "(kernel_python)."
+            )
+        return (
+            f"the kernel ({python} -m ipykernel_launcher) ended at once with exit status "
+            f"{self._exit}. Its output: {tail or '(none)'}"
+        )
+
+    async def _end_remote(self) -> None:
+        """Stop the lease and the guard's channel, kill what is left, remove the folder."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks = []
+        if self._forwards is not None:
+            self._forwards._stop_listening()
+        pool, target, folder, pid = self._pool, self._target, self._dir, self._pid
+        if pool is not None and target is not None and (folder or pid):
+            parts = []
+            if pid is not None and self._exit is None:
+                parts.append(f"kill -KILL {pid} 2>/dev/null")
+            if folder:
+                parts.append(f"rm -rf {shlex.quote(folder)}")
+            with contextlib.suppress(RPCError):
+                await pool.run(target, "; ".join(parts) + "; true", timeout=10)
+        if self._proc is not None:
+            self._proc.close()
+            self._proc = None
+        self._dir = None
+        self._running = False
+        self._ended.set()
+
+
+def _shell_path(path: str) -> str:
+    """``path`` as one shell word; a leading ``~/`` is the user's home."""
+    if path.startswith("~/"):
+        return '"$HOME"/' + shlex.quote(path[2:])
+    return shlex.quote(path)
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", "") or str(exc)
+    return reason or type(exc).__name__

@@ -1,0 +1,85 @@
+"""Kernelspecs for the clusters: *Python 3 on CLUSTER (login node)*.
+
+They are written into a folder of the server's state (``<state_dir>/kernelspecs``,
+private to the user) that is added to the server's ``KernelSpecManager.kernel_dirs``, so
+they appear wherever the server lists kernelspecs (Lab's Launcher and kernel picker,
+``/api/kernelspecs``, a notebook's kernel name for nbclient through the server), without
+writing into the user's own Jupyter folders and without replacing the site's
+``KernelSpecManager`` class. The folder is written afresh at every start: a cluster that
+is gone leaves no kernelspec behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+#: The provisioner's entry point name (``jupyter_client.kernel_provisioners``).
+PROVISIONER = "jupyter-rpc-cluster"
+
+
+def spec_name(cluster: str) -> str:
+    """The kernelspec's name for a cluster (kernel names are lower case)."""
+    return "rpc-" + re.sub(r"[^a-z0-9._-]", "-", cluster.lower())
+
+
+def kernel_spec(name: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The kernel.json of ``name``'s login-node kernel."""
+    label = config.get("display_name") or name
+    python = config.get("kernel_python") or "python3"
+    return {
+        # not run here: the provisioner starts this on the cluster
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python 3 on {label} (login node)",
+        "language": "python",
+        "interrupt_mode": "signal",
+        "metadata": {
+            "kernel_provisioner": {
+                "provisioner_name": PROVISIONER,
+                "config": {"cluster": name},
+            },
+            "jupyter_rpc": {"cluster": name, "where": "login"},
+            "debugger": False,
+        },
+    }
+
+
+def write_specs(folder: Path, clusters: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Write one kernelspec per SSH cluster (one with ``host``) that allows kernels into
+    ``folder`` (emptied first; not made when there are none); returns their names."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    wanted = [
+        (name, config)
+        for name, config in clusters
+        if config.get("host") and config.get("allow_kernels") is not False
+    ]
+    if not wanted:
+        return []
+    folder.mkdir(parents=True, mode=0o700)
+    names = []
+    for name, config in wanted:
+        kname = spec_name(name)
+        (folder / kname).mkdir(mode=0o700)
+        with open(folder / kname / "kernel.json", "w", encoding="utf-8") as f:
+            json.dump(kernel_spec(name, config), f, indent=1)
+        names.append(kname)
+    return names
+
+
+def install(kernel_spec_manager: Any, folder: Path) -> bool:
+    """Make ``kernel_spec_manager`` find the kernelspecs in ``folder`` too (last: a
+    kernelspec the user or site named ``rpc-...`` wins). False when it is not one that
+    reads folders (a gateway's)."""
+    dirs = getattr(kernel_spec_manager, "kernel_dirs", None)
+    if not isinstance(dirs, list):
+        return False
+    path = os.fspath(folder)
+    if path not in dirs:
+        kernel_spec_manager.kernel_dirs = [*dirs, path]
+    return True
