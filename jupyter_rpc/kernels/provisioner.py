@@ -67,7 +67,8 @@ REMOTE_BASE = ".jupyter-rpc/kernels"
 # is a plain simple command before '&', so $! is the kernel itself (notes/ssh-channels.md,
 # gotcha 5); it keeps stdin from /dev/null and writes no output on the channel, which may
 # be gone long before it. The lease's content (not its time: no clock skew) must change
-# within BOUND seconds.
+# within BOUND seconds; a kernel the watchdog ended also loses its folder (the server
+# that would remove it is gone).
 _GUARD = """d={dir}
 {python} -m ipykernel_launcher -f "$d/kernel.json" >"$d/kernel.log" 2>&1 </dev/null &
 k=$!
@@ -81,7 +82,9 @@ while kill -0 "$k" 2>/dev/null; do
     kill -TERM "$k" 2>/dev/null; sleep 2; kill -KILL "$k" 2>/dev/null; break
   fi
 done
-wait "$k"; echo "EXIT=$?"
+wait "$k"; s=$?
+if [ "$n" -ge {bound} ]; then rm -rf "$d"; fi
+echo "EXIT=$s"
 """
 
 

@@ -25,6 +25,11 @@ KENV = "~/kenv/bin/python"
 
 @pytest.fixture(scope="session")
 def kernel_python(hpc_testbed: HPCTestbed) -> str:
+    """:func:`ensure_kernel_python` once per session."""
+    return ensure_kernel_python(hpc_testbed)
+
+
+def ensure_kernel_python(hpc_testbed: HPCTestbed) -> str:
     """``~/kenv/bin/python`` of the bed's user, with ipykernel (made if missing: a venv
     and ``pip install ipykernel`` as that user, as notes/ssh-channels/setup_kenv.sh)."""
     script = (

@@ -1,0 +1,79 @@
+"""A notebook kernel on a cluster (issue 20) does not outlive a Jupyter server that died:
+a real ``jupyter server`` starts a login-node kernel on the SSH test bed (which runs on
+this machine: the kernel's PID is in /proc), is killed with SIGKILL, and the cluster-side
+watchdog ends the kernel within its bound (``RPCApp.kernel_watchdog``, 3 s here) and
+removes its folder; while the server lives the kernel outlasts the bound."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+from tests.fixtures.hpc import HPCTestbed
+from tests.kernels.conftest import (
+    ensure_kernel_python,
+    kernel_folders,
+    pid_alive,
+    remote_home,
+    ssh_cluster,
+)
+
+BOUND = 3.0
+
+
+def _kernel_pids(folder: str) -> list[int]:
+    """PIDs of processes whose command line names ``folder`` (the kernel's
+    ``-f .../folder/kernel.json``)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "ipykernel_launcher" in cmdline and f"/{folder}/kernel.json" in cmdline:
+            pids.append(int(entry))
+    return [p for p in pids if pid_alive(p)]
+
+
+def test_kernel_ends_after_the_server_is_killed(
+    jupyter_server_process: Any, hpc_testbed: HPCTestbed
+) -> None:
+    kernel_python = ensure_kernel_python(hpc_testbed)
+    server = jupyter_server_process(
+        module=None,
+        rpc_config={
+            "clusters": {"testbed": ssh_cluster(hpc_testbed, kernel_python=kernel_python)},
+            "kernel_watchdog": BOUND,
+        },
+    )
+    before = kernel_folders(hpc_testbed)
+    reply = server.request("POST", "kernels", {"name": "rpc-testbed"}, prefix="api/")
+    assert reply.status == 201, (reply.body, server.log())
+    (folder,) = kernel_folders(hpc_testbed) - before
+    end = time.monotonic() + 10
+    while not (pids := _kernel_pids(folder)) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert len(pids) == 1, pids
+    pid = pids[0]
+
+    time.sleep(BOUND + 2)  # the server renews the lease: the kernel stays
+    assert pid_alive(pid), "the watchdog ended the kernel of a living server"
+
+    os.kill(server.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    server.stopped = True
+    killed = time.monotonic()
+    while pid_alive(pid) and time.monotonic() - killed < BOUND + 10:
+        time.sleep(0.1)
+    assert not pid_alive(pid), f"the kernel still runs {BOUND + 10:g} s after the server died"
+    gone_after = time.monotonic() - killed
+    assert gone_after >= BOUND - 1, gone_after  # the lease, not the channel, ended it
+    end = time.monotonic() + 5
+    while (remote_home(hpc_testbed) / ".jupyter-rpc" / "kernels" / folder).exists():
+        assert time.monotonic() < end, "the watchdog left the kernel's folder"
+        time.sleep(0.1)
