@@ -289,6 +289,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "A job setting the scheduler would misread, or outside the site's limits; the field is named.",
     ),
     _E(
+        "scheduler.unsupported",
+        400,
+        "The cluster's scheduler cannot do this (the cluster's `capabilities` say what it can); `details.capability` names it.",
+    ),
+    _E(
         "job.no_script",
         400,
         "The scheduler no longer knows the job's batch script: it cannot be resubmitted.",

@@ -141,10 +141,37 @@ class OutputChunk:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a scheduler can do, as data: the server returns it with the cluster
+    (``GET /clusters``) so panels and the notebook client can hide or explain what a
+    cluster lacks. ``docs/schedulers.md`` has the table."""
+
+    #: Hold a pending job and release it.
+    hold: bool = True
+    #: Submit array jobs (``JobSpec.array``).
+    arrays: bool = True
+    #: Jobs that ended (``history``), from the scheduler's accounting.
+    history: bool = True
+    #: Ask when a job would start without submitting it (``test_submit``).
+    test_only: bool = False
+    #: What an ended job used (CPU time, memory peak), for its efficiency.
+    efficiency: bool = False
+    #: Queues with their limits (``partitions``), for the submit form.
+    queues: bool = True
+    #: A working folder for the job (``JobSpec.workdir``).
+    workdir: bool = True
+
+    def to_json(self) -> dict[str, bool]:
+        return asdict(self)
+
+
 class Scheduler(abc.ABC):
     """One cluster's batch scheduler. Long-lived and shared by all requests."""
 
     kind: str = "abstract"
+    #: What it can do (override in a subclass).
+    capabilities: Capabilities = Capabilities()
 
     @abc.abstractmethod
     async def submit(self, spec: JobSpec) -> str:

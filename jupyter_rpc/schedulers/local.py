@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Conflict, InvalidRequest, NotFound
 from ..private import child_environment, private_dir, write_private
 from ..tasks import TaskOwner
-from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
+from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition, Scheduler
 
 if TYPE_CHECKING:
     from .registry import SchedulerContext
@@ -170,6 +170,7 @@ class LocalScheduler(Scheduler):
     """Jobs as local processes, queued beyond ``max_running``; state in ``state_dir``."""
 
     kind = "local"
+    capabilities = Capabilities(test_only=True, efficiency=True)
 
     def __init__(
         self,

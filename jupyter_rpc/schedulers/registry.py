@@ -74,6 +74,8 @@ class SchedulerKind:
 BUILTIN: tuple[SchedulerKind, ...] = (
     SchedulerKind("slurm", "jupyter_rpc.schedulers.slurm:from_context"),
     SchedulerKind("local", "jupyter_rpc.schedulers.local:from_context", remote=False),
+    SchedulerKind("pbs", "jupyter_rpc.schedulers.pbs:from_context"),
+    SchedulerKind("lsf", "jupyter_rpc.schedulers.lsf:from_context"),
 )
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
 from ..ssh.runner import CommandRunner, Completed
 from . import slurm_parse as sp
-from .base import ACTIVE_STATES, JobInfo, JobSpec, Partition, Scheduler
+from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition, Scheduler
 
 if TYPE_CHECKING:
     from .registry import SchedulerContext
@@ -164,6 +164,7 @@ class SlurmScheduler(Scheduler):
     """
 
     kind = "slurm"
+    capabilities = Capabilities(test_only=True, efficiency=True)
 
     def __init__(
         self,

@@ -243,6 +243,9 @@ class Cluster:
             "description": config.get("description", ""),
             "kind": self.kind,
             "scheduler": self.scheduler.kind if self.scheduler is not None else "none",
+            "capabilities": (
+                self.scheduler.capabilities.to_json() if self.scheduler is not None else None
+            ),
             "source": self.source,
             "host": config.get("host", ""),
             "user": self.user_name(conn),

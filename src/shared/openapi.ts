@@ -85,6 +85,7 @@ export type ErrorCode =
   | 'job.hold_failed'
   | 'job.release_failed'
   | 'job.invalid'
+  | 'scheduler.unsupported'
   | 'job.no_script'
   | 'files.not_found'
   | 'files.exists'
@@ -261,8 +262,15 @@ export interface ICluster {
   display_name: string;
   description: string;
   kind: 'local' | 'ssh';
-  /** `slurm`, `local`, `none`, or a plugged-in scheduler's kind. */
+  /**
+   * `slurm`, `local`, `pbs`, `lsf`, `none`, or a plugged-in scheduler's kind.
+   */
   scheduler: string;
+  /**
+   * What the cluster's scheduler can do (null without a scheduler);
+   * docs/schedulers.md has the table.
+   */
+  capabilities: ISchedulerCapabilities | null;
   source: 'site' | 'user';
   host: string;
   user: string;
@@ -276,6 +284,27 @@ export interface ICluster {
     /** Scheduler queries of the job list so far. */
     job_queries: number;
   };
+}
+
+/**
+ * What a scheduler can do, so a client can hide or explain what a cluster
+ * lacks.
+ */
+export interface ISchedulerCapabilities {
+  /** Hold a pending job and release it. */
+  hold: boolean;
+  /** Submit array jobs. */
+  arrays: boolean;
+  /** List jobs that ended (the history route). */
+  history: boolean;
+  /** Tell when a job would start without submitting it. */
+  test_only: boolean;
+  /** Report what an ended job used (CPU time, memory peak). */
+  efficiency: boolean;
+  /** List queues (partitions) with their limits for the submit form. */
+  queues: boolean;
+  /** Start a job in a chosen working folder. */
+  workdir: boolean;
 }
 
 export interface IClusterList {
