@@ -405,3 +405,27 @@ def test_closing_a_local_terminals_tab_ends_its_shell(page_of: Page, term_lab: L
     left = [p for p in (pid, bg) if Path(f"/proc/{p}").exists()]
     assert not left, f"still running after closing the tab: {left}"
     assert term_lab.api("jupyter-rpc/clusters/here/terminals") == {"terminals": []}
+
+
+def test_open_terminals_listed_in_the_remote_files_panel(
+    page_of: Page, term_lab: LabServer
+) -> None:
+    """A cluster without a scheduler (not in the Jobs panel): the Remote files panel lists
+    its open terminals under the cluster picker; a click opens the tab on the same shell."""
+    lab = page_of
+    model = term_lab.api("jupyter-rpc/clusters/tb/terminals", method="POST", body={})
+    assert isinstance(model, dict)
+    panel = open_files_panel(lab)
+    choose_cluster(panel, DISPLAY)
+    item = panel.get_by_role("region", name="Open terminals on tb").locator(
+        f'[data-terminal="{model["name"]}"]'
+    )
+    expect(item).to_contain_text(re.compile(r"hpcuser@tb: "), timeout=15_000)
+    item.locator(".jp-rpc-ClusterTerminals-open").click()
+    tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
+    expect(tab).to_be_visible()
+    expect(_current_title(lab)).to_have_text(re.compile(r"^hpcuser@tb: "))
+    type_line(lab, tab, "echo $((6*7))")
+    wait_for_text(tab, r"^42\s*$")
+    listed = term_lab.api("jupyter-rpc/clusters/tb/terminals")["terminals"]  # type: ignore[index]
+    assert [t["name"] for t in listed] == [model["name"]]

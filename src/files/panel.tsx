@@ -15,10 +15,13 @@ import {
 } from '@jupyterlab/ui-components';
 import type { Contents } from '@jupyterlab/services';
 import type { ISignal } from '@lumino/signaling';
+import type { CommandRegistry } from '@lumino/commands';
 import { Signal } from '@lumino/signaling';
 import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 import React from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
+import { ClusterTerminalsList } from '../clusters/ClusterTerminals';
+import type { ClusterTerminalsRegistry } from '../clusters/terminals';
 import type { IClustersManager } from '../clusters/tokens';
 import { errorText } from '../shared/errors';
 import { missingPermissionText, permissions } from '../shared/permissions';
@@ -61,6 +64,7 @@ export class RemoteFilesPanel extends Panel {
     this._drives = options.drives;
     this._translator = options.translator;
     this._trans = options.translator.load('jupyter_rpc');
+    this._terminals = options.terminals;
     const trans = this._trans;
     this.id = 'jp-rpc-files';
     this.addClass('jp-rpc-FilesPanel');
@@ -306,6 +310,12 @@ export class RemoteFilesPanel extends Panel {
     if (!this._cluster && names.length) {
       void this.selectCluster(names[0]);
     }
+    this._renderPicker(); // the open terminals' list follows while shown
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this._renderPicker();
   }
 
   private _renderPicker(): void {
@@ -353,6 +363,16 @@ export class RemoteFilesPanel extends Panel {
             </Button>
           </div>
         )}
+        {this._terminals && this._cluster && (
+          <ClusterTerminalsList
+            key={this._cluster}
+            terminals={this._terminals.terminals.get(this._cluster)}
+            user={current?.user ?? ''}
+            commands={this._terminals.commands}
+            trans={trans}
+            active={this.isVisible}
+          />
+        )}
       </div>
     );
   }
@@ -363,6 +383,7 @@ export class RemoteFilesPanel extends Panel {
   private _translator: ITranslator;
   private _trans: TranslationBundle;
   private _picker: ViewWidget;
+  private _terminals: RemoteFilesPanel.IOptions['terminals'];
   private _body: Panel;
   private _cluster = '';
   private _browser: FileBrowser | null = null;
@@ -380,5 +401,10 @@ export namespace RemoteFilesPanel {
     /** The registered drive of a cluster. */
     drives: (cluster: string) => RemoteDrive | undefined;
     translator: ITranslator;
+    /** The clusters' open terminals, listed under the cluster picker. */
+    terminals?: {
+      terminals: ClusterTerminalsRegistry;
+      commands: CommandRegistry;
+    };
   }
 }

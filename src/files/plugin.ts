@@ -16,6 +16,8 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { copyIcon } from '@jupyterlab/ui-components';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IClustersManager } from '../clusters/tokens';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the panel lists the chosen cluster's open terminals from activation
+import { ClusterTerminalsRegistry } from '../clusters/terminals';
 import { errorText } from '../shared/errors';
 import { NO_ARGS, PANEL_ARGS } from '../shared/commands';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
@@ -97,7 +99,13 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       clusters,
       factory,
       drives: name => drives.get(name),
-      translator
+      translator,
+      terminals: {
+        terminals: new ClusterTerminalsRegistry(
+          () => clusters.serverSettings ?? app.serviceManager.serverSettings
+        ),
+        commands: app.commands
+      }
     });
     app.shell.add(panel, 'left', { rank: 910, type: 'Remote Files' });
     restorer?.add(panel, 'jupyter-rpc-files');
