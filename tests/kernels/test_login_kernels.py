@@ -112,7 +112,7 @@ async def test_cells_interrupt_restart_shutdown(
     status, _ = await api("DELETE", "kernels", kid)
     assert status == 204
     assert await wait_gone(pid2, 10), "the kernel still runs after its shutdown"
-    assert kernel_folders(hpc_testbed) == before  # its private folder removed
+    assert not kernel_folders(hpc_testbed) - before  # its private folder removed
 
 
 async def test_five_kernels_share_one_connection(
@@ -140,7 +140,7 @@ async def test_ipykernel_missing_names_the_python_and_the_fix(
     assert "ipykernel is not installed in the Python /usr/bin/python3" in message, message
     assert "/usr/bin/python3 -m pip install ipykernel" in message, message
     assert "nokernel" in message
-    assert kernel_folders(hpc_testbed) == before
+    assert not kernel_folders(hpc_testbed) - before
     status, kernels = await api("GET", "kernels")
     assert kernels == []
 
