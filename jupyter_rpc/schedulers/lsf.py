@@ -146,8 +146,11 @@ class LSFScheduler(Scheduler):
         command_timeout: float = 60,
         tz: tzinfo | None = None,
         allow_extra_args: bool = False,
+        commands_dir: str | None = None,
     ) -> None:
         self.runner = runner
+        #: Where the scheduler's commands are (``scheduler_bin``); None: the login PATH.
+        self.commands_dir = commands_dir.rstrip("/") if commands_dir else None
         self.user = user
         self.command_timeout = command_timeout
         self.tz = tz
@@ -156,6 +159,8 @@ class LSFScheduler(Scheduler):
     async def _run(
         self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
     ) -> Completed:
+        if self.commands_dir and argv[0] != "id":
+            argv = [f"{self.commands_dir}/{argv[0]}", *argv[1:]]
         return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
 
     def _failed(self, done: Completed, what: str) -> RPCError:
@@ -298,6 +303,9 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
 
 def from_context(ctx: SchedulerContext) -> LSFScheduler:
     """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
-    if ctx.command_timeout is None:
-        return LSFScheduler(ctx.runner, user=ctx.user)
-    return LSFScheduler(ctx.runner, user=ctx.user, command_timeout=ctx.command_timeout)
+    return LSFScheduler(
+        ctx.runner,
+        user=ctx.user,
+        command_timeout=60 if ctx.command_timeout is None else ctx.command_timeout,
+        commands_dir=ctx.commands_dir,
+    )

@@ -159,8 +159,11 @@ class PBSScheduler(Scheduler):
         command_timeout: float = 60,
         tz: tzinfo | None = None,
         allow_extra_args: bool = False,
+        commands_dir: str | None = None,
     ) -> None:
         self.runner = runner
+        #: Where the scheduler's commands are (``scheduler_bin``); None: the login PATH.
+        self.commands_dir = commands_dir.rstrip("/") if commands_dir else None
         self.user = user
         self.command_timeout = command_timeout
         self.tz = tz
@@ -170,6 +173,8 @@ class PBSScheduler(Scheduler):
     async def _run(
         self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
     ) -> Completed:
+        if self.commands_dir and argv[0] != "id":
+            argv = [f"{self.commands_dir}/{argv[0]}", *argv[1:]]
         return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
 
     def _failed(self, done: Completed, what: str) -> RPCError:
@@ -338,6 +343,9 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
 
 def from_context(ctx: SchedulerContext) -> PBSScheduler:
     """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
-    if ctx.command_timeout is None:
-        return PBSScheduler(ctx.runner, user=ctx.user)
-    return PBSScheduler(ctx.runner, user=ctx.user, command_timeout=ctx.command_timeout)
+    return PBSScheduler(
+        ctx.runner,
+        user=ctx.user,
+        command_timeout=60 if ctx.command_timeout is None else ctx.command_timeout,
+        commands_dir=ctx.commands_dir,
+    )

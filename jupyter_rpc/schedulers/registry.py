@@ -53,6 +53,8 @@ class SchedulerContext:
     #: Seconds a job has between SIGTERM and SIGKILL when it is cancelled or runs out of
     #: time, where the scheduler sends them itself (None: the scheduler's default).
     kill_grace: float | None = None
+    #: The folder of the scheduler's commands (``scheduler_bin``), None: the login PATH.
+    commands_dir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,12 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         "ssh_config": {"oneOf": [{"type": "boolean"}, {"type": "string", "minLength": 1}]},
         "known_hosts": {"type": "string", "minLength": 1},
         "scheduler": {"enum": schedulers.names()},
+        "scheduler_bin": {
+            "type": "string",
+            "pattern": "^/[^\\x00-\\x1f]*$",
+            "description": "the folder of the scheduler's commands when they are not on the "
+            "login shell's PATH (PBS: /opt/pbs/bin); PBS and LSF only",
+        },
         "files": {"enum": files.names()},
         "workdir": {"type": "string", "minLength": 1},
         "roots": {

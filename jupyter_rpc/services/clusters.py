@@ -364,7 +364,14 @@ class ClusterRegistry:
             user = _local_user()
             files = self._files(files_kind, FilesContext(name, roots, user, False, runner))
             scheduler = self._scheduler(
-                kind, name, runner, user, None, remote=False, kill_grace=config.get("kill_grace")
+                kind,
+                name,
+                runner,
+                user,
+                None,
+                remote=False,
+                kill_grace=config.get("kill_grace"),
+                commands_dir=config.get("scheduler_bin"),
             )
             return Cluster(
                 name,
@@ -390,7 +397,13 @@ class ClusterRegistry:
         ctx = FilesContext(name, roots, user, True, ssh, open_sftp=lambda: pool.sftp(target))
         files = self._files(files_kind, ctx)
         scheduler = self._scheduler(
-            kind, name, ssh, user or None, target.command_timeout, remote=True
+            kind,
+            name,
+            ssh,
+            user or None,
+            target.command_timeout,
+            remote=True,
+            commands_dir=config.get("scheduler_bin"),
         )
         return Cluster(
             name,
@@ -422,11 +435,19 @@ class ClusterRegistry:
         *,
         remote: bool,
         kill_grace: float | None = None,
+        commands_dir: str | None = None,
     ) -> Scheduler | None:
         """The cluster's scheduler, from the registry (the only place names are mapped)."""
         state_dir = self.local_jobs_dir if name == "local" else self.local_jobs_dir / name
         ctx = SchedulerContext(
-            name, runner, user, remote, command_timeout, state_dir, kill_grace=kill_grace
+            name,
+            runner,
+            user,
+            remote,
+            command_timeout,
+            state_dir,
+            kill_grace=kill_grace,
+            commands_dir=commands_dir,
         )
         try:
             return schedulers.make(kind, ctx)

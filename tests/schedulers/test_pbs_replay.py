@@ -1,0 +1,151 @@
+"""A PBS cluster through the REST API of a real Jupyter server, over real SSH to the HPC
+test bed, where replay scripts named qstat, qsub, qdel, qhold and qrls answer from the
+recordings (tests/schedulers/recordings) and log the argv they got: so the whole path is
+exercised, quoting included, without a PBS server."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.fixtures.hpc import HPCTestbed
+from tests.schedulers.recordings.replay import Replay, installed, recording
+
+COMMANDS = ["qstat", "qsub", "qdel", "qhold", "qrls"]
+MARKER = f"/tmp/jrpc-pbs-marker-{uuid.uuid4().hex}"
+HOSTILE = f"a; touch {MARKER} $(touch {MARKER}) `touch {MARKER}` 'q' \"d\""
+
+
+def answers(user: str) -> dict[str, Any]:
+    # The recorded job belongs to 'pbsuser'; the login user owns it here.
+    finished = recording("pbs/qstat-x-f-F-json-finished.json", **{"pbsuser@pbs": f"{user}@pbs"})
+    unknown = recording("pbs/qstat-unknown-job.stderr", job_id="99999.pbs")
+    return {
+        "stdin_of": ["qsub"],
+        "log_env": ["INJ"],
+        "rules": {
+            "qstat": [
+                {"when": ["-Q"], "stdout": recording("pbs/qstat-Q-f-F-json-derecho.json")},
+                {"when": ["99999.pbs"], "stderr": unknown, "exit": 153},
+                {"when": ["-x"], "stdout": finished},
+                {"when": [], "stdout": ""},  # qstat -f without -x: no active job recorded
+            ],
+            "qsub": [{"when": [], "stdout": recording("pbs/qsub.stdout")}],
+        },
+    }
+
+
+@pytest.fixture
+def replay(hpc_testbed: HPCTestbed):
+    with installed(hpc_testbed, COMMANDS, answers(hpc_testbed.user)) as r:
+        yield r
+
+
+@pytest.fixture
+def jp_server_config(
+    jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, replay: Replay, tmp_path
+) -> dict[str, Any]:
+    tb = hpc_testbed
+    cluster = {
+        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key,
+        "known_hosts": tb.known_hosts, "ssh_config": False, "scheduler": "pbs",
+        "scheduler_bin": replay.bin,
+    }  # fmt: skip
+    return {
+        **jp_server_config,
+        "RPCApp": {
+            **jp_server_config["RPCApp"],
+            "clusters": {"pbs": cluster},
+            "state_dir": str(tmp_path / "state"),
+            "jobs_refresh_min": 0.0,
+        },
+    }
+
+
+async def test_pbs_cluster_capabilities_and_form_from_its_queues(rpc, replay):
+    status, listing = await rpc("GET", "clusters")
+    assert status == 200
+    [pbs] = [c for c in listing["clusters"] if c["name"] == "pbs"]
+    assert pbs["scheduler"] == "pbs"
+    assert pbs["capabilities"] == {
+        "hold": True, "arrays": True, "history": True, "test_only": False,
+        "efficiency": True, "queues": True, "workdir": False,
+    }  # fmt: skip
+    status, form = await rpc("GET", "clusters", "pbs", "submit-schema")
+    assert status == 200, form
+    names = {p["name"] for p in form["partitions"]}
+    assert names == {"system", "main", "preempt", "develop", "repair", "jhub", "tutorial"}
+    assert [c["argv"] for c in await replay.calls("qstat")] == [["-Q", "-f", "-F", "json"]]
+
+
+async def test_pbs_submit_arrives_as_one_argv_item_per_value(rpc, replay):
+    script = '#!/bin/bash\necho "$INJ"\n'
+    env_value = f"x,y=z\n$(touch {MARKER}); `touch {MARKER}`"
+    spec = {
+        "script": script, "name": HOSTILE, "partition": "main", "time_limit": 90, "cpus": 4,
+        "memory_mb": 2048, "array": "1-10%2", "stdout": f"/tmp/o;$(touch {MARKER})",
+        "stderr": "/tmp/e 'x' \"y\"", "hold": True, "env": {"INJ": env_value},
+    }  # fmt: skip
+    status, job = await rpc("POST", "clusters", "pbs", "jobs", body=spec)
+    assert status == 201, job
+    assert job["id"] == "40.pbs"  # qsub's recorded answer, then its recorded record
+    [call] = await replay.calls("qsub")
+    assert call["argv"] == [
+        "-N", HOSTILE, "-q", "main", "-l", "walltime=1:30:00", "-l", "select=1:ncpus=4:mem=2048mb",
+        "-J", "1-10%2", "-o", f"/tmp/o;$(touch {MARKER})", "-e", "/tmp/e 'x' \"y\"", "-h", "-V",
+    ]  # fmt: skip
+    assert call["stdin"] == script
+    assert call["env"] == {"INJ": env_value}
+    assert not await replay.exists(MARKER)
+
+
+async def test_pbs_list_detail_history_cancel_hold_release(rpc, replay, hpc_testbed):
+    status, listing = await rpc("GET", "clusters", "pbs", "jobs")
+    assert status == 200 and listing["jobs"] == []
+    status, job = await rpc("GET", "clusters", "pbs", "jobs", "40.pbs")
+    assert status == 200, job
+    assert (job["state"], job["raw_state"], job["exit_code"], job["user"]) == (
+        "completed", "F", 0, hpc_testbed.user,
+    )  # fmt: skip
+    assert (job["elapsed"], job["time_limit"], job["cpu_used"]) == (10.0, 120.0, 0.0)
+    assert job["stdout"].endswith("/pbs_sleep.o40")
+    status, history = await rpc("GET", "clusters", "pbs", "history", params={"days": 366})
+    assert status == 200 and history["jobs"] == []  # the recorded job ended in 2021
+    for method, parts in (
+        ("DELETE", ()),
+        ("POST", ("hold",)),
+        ("POST", ("release",)),
+    ):
+        body = {} if method == "POST" else None
+        status, err = await rpc(method, "clusters", "pbs", "jobs", "40.pbs", *parts, body=body)
+        assert (status, err["code"]) == (409, "job.finished"), err
+        assert "already ended (completed)" in err["message"]
+    status, err = await rpc("GET", "clusters", "pbs", "jobs", "99999.pbs")
+    assert (status, err["code"]) == (404, "job.not_found") and "99999.pbs" in err["message"]
+    status, err = await rpc("GET", "clusters", "pbs", "jobs", "40;id")
+    assert (status, err["code"]) == (400, "job.invalid")
+    qstat = [c["argv"] for c in await replay.calls("qstat")]
+    assert qstat[0] == ["-f", "-F", "json", "-t"]
+    assert ["-x", "-f", "-F", "json", "-t", "40.pbs"] in qstat
+    assert ["-x", "-f", "-F", "json", "-t"] in qstat
+    assert not await replay.calls("qdel") and not await replay.calls("qhold")
+
+
+async def test_pbs_refuses_what_it_cannot_do_in_words(rpc, replay):
+    status, err = await rpc(
+        "POST", "clusters", "pbs", "jobs", "test", body={"script": "true", "time_limit": 1}
+    )
+    assert (status, err["code"]) == (400, "scheduler.unsupported"), err
+    assert err["details"]["capability"] == "test_only"
+    status, err = await rpc(
+        "POST", "clusters", "pbs", "jobs", body={"script": "true", "workdir": "/scratch/x"}
+    )
+    assert (status, err["code"]) == (400, "job.invalid"), err
+    assert "no working-folder option" in err["message"]
+    status, err = await rpc(
+        "POST", "clusters", "pbs", "jobs", body={"script": "true", "array": "1,3,5"}
+    )
+    assert (status, err["code"]) == (400, "job.invalid") and "PBS takes no lists" in err["message"]
+    assert not await replay.calls("qsub")
