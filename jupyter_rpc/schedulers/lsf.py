@@ -15,8 +15,8 @@ Like Slurm: argv lists only (the runner quotes them once), machine-readable outp
   hands the job its own environment, which the runner sets: values arrive literally.
 - **cancel / hold / release**: ``bkill``, ``bstop`` (a pending job becomes ``PSUSP``),
   ``bresume``.
-- **queues**: not yet (no recording of ``bqueues -json``): the submit form has no queue
-  list; ``capabilities.queues`` says so.
+- **queues**: ``bqueues -o "queue_name status" -json``: names and whether they are open
+  and active; their limits are not read yet (no recording of those columns).
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ class LSFScheduler(Scheduler):
     """IBM Spectrum LSF through its command-line tools, run by ``runner``."""
 
     kind = "lsf"
-    capabilities = Capabilities(test_only=False, efficiency=True, queues=False)
+    capabilities = Capabilities(test_only=False, efficiency=True)
 
     def __init__(
         self,
@@ -222,7 +222,15 @@ class LSFScheduler(Scheduler):
         return [job for job in jobs if (job.ended or job.submitted or 0) >= since]
 
     async def partitions(self) -> list[Partition]:
-        return []  # bqueues -json is not read yet (no recording): see the module's doc
+        done = await self._run(["bqueues", "-o", "queue_name status", "-json"])
+        if not done.ok:
+            raise self._failed(done, "bqueues")
+        try:
+            return lp.parse_queues(done.stdout)
+        except lp.ParseError as exc:
+            raise RemoteFailed(
+                f"{exc} on {self.runner.where}.", code="cluster.command_failed"
+            ) from None
 
     # --- changing -----------------------------------------------------------------
 

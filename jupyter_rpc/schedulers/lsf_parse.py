@@ -15,7 +15,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import Any
 
-from .base import JobInfo, JobState
+from .base import JobInfo, JobState, Partition
 
 #: The ``bjobs -o`` fields asked for (each is a key of the recorded records, upper-cased).
 FIELDS: tuple[str, ...] = (
@@ -233,6 +233,25 @@ def parse_bjobs(
             continue
         jobs.append(job_from_record(record, tz, job_id=job_id, now=now))
     return jobs, errors
+
+
+def parse_queues(text: str) -> list[Partition]:
+    """``bqueues -o "queue_name status" -json``: the queues, ``up`` when ``Open:Active``
+    (``Open:Inact``: jobs are taken but not started; ``Closed:...``: none taken)."""
+    try:
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"bqueues printed JSON that cannot be read ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("RECORDS", []), list):
+        raise ParseError("bqueues printed JSON without a RECORDS list")
+    result = []
+    for record in data.get("RECORDS", []):
+        if not isinstance(record, dict) or not record.get("QUEUE_NAME"):
+            continue
+        status = str(record.get("STATUS", ""))
+        state = "up" if status == "Open:Active" else status.lower().replace(":", " ") or "unknown"
+        result.append(Partition(name=str(record["QUEUE_NAME"]), state=state))
+    return result
 
 
 def parse_bsub_id(stdout: str) -> str | None:

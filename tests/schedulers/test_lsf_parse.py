@@ -139,3 +139,15 @@ def test_bsub_refusals_name_the_field(field, value, words):
     with pytest.raises(InvalidRequest, match=words) as info:
         bsub_argv(JobSpec(script="echo\n", **{field: value}))
     assert info.value.details["field"] == field
+
+
+def test_queues_names_and_states():
+    queues = lp.parse_queues(read("bqueues-o-queue_name-status-json.json"))
+    assert [(q.name, q.state, q.max_time) for q in queues] == [
+        ("batch", "up", None),
+        ("test", "up", None),
+    ]
+    closed = (
+        '{"COMMAND":"bqueues","QUEUES":1,"RECORDS":[{"QUEUE_NAME":"x","STATUS":"Closed:Inact"}]}'
+    )
+    assert lp.parse_queues(closed)[0].state == "closed inact"

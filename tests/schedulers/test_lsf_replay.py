@@ -13,7 +13,7 @@ from jupyter_rpc.schedulers import lsf_parse as lp
 from tests.fixtures.hpc import HPCTestbed
 from tests.schedulers.recordings.replay import Replay, installed, recording
 
-COMMANDS = ["bjobs", "bsub", "bkill", "bstop", "bresume"]
+COMMANDS = ["bjobs", "bsub", "bkill", "bstop", "bresume", "bqueues"]
 MARKER = f"/tmp/jrpc-lsf-marker-{uuid.uuid4().hex}"
 HOSTILE = f"a; touch {MARKER} $(touch {MARKER}) `touch {MARKER}` 'q' \"d\""
 OUTPUT = ["-o", " ".join(lp.FIELDS), "-json"]
@@ -33,6 +33,9 @@ def answers() -> dict[str, Any]:
                 # any other id: exit 255, nothing printed (no recording of LSF's words)
             ],
             "bsub": [{"when": [], "stdout": recording("lsf/bsub.stdout")}],
+            "bqueues": [
+                {"when": [], "stdout": recording("lsf/bqueues-o-queue_name-status-json.json")}
+            ],
             # bkill/bstop/bresume: their answers are not recorded; exit 0, nothing printed
             # (only the exit status is read).
             **{c: [{"when": []}] for c in ("bkill", "bstop", "bresume")},
@@ -72,8 +75,17 @@ async def test_lsf_submit_arrives_as_one_argv_item_per_value(rpc, replay):
     [lsf] = [c for c in listing["clusters"] if c["name"] == "lsf"]
     assert lsf["capabilities"] == {
         "hold": True, "arrays": True, "history": True, "test_only": False,
-        "efficiency": True, "queues": False, "workdir": True,
+        "efficiency": True, "queues": True, "workdir": True,
     }  # fmt: skip
+    status, form = await rpc("GET", "clusters", "lsf", "submit-schema")
+    assert status == 200, form
+    assert [(p["name"], p["state"]) for p in form["partitions"]] == [
+        ("batch", "up"),
+        ("test", "up"),
+    ]
+    assert [c["argv"] for c in await replay.calls("bqueues")] == [
+        ["-o", "queue_name status", "-json"]
+    ]
     script = '#!/bin/bash\necho "$INJ"\n'
     env_value = f"x,y=z\n$(touch {MARKER}); `touch {MARKER}`"
     workdir = f"/tmp/w d;$(touch {MARKER})"

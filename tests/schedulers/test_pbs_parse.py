@@ -165,3 +165,30 @@ def test_qsub_refusals_name_the_field(field, value, words):
         qsub_argv(spec)
     assert info.value.code == "job.invalid"
     assert info.value.details["field"] == field
+
+
+def test_a_running_job_on_two_nodes():
+    [job] = pp.parse_jobs(read("qstat-xf-F-json-running-two-nodes.json"), UTC)
+    assert (job.id, job.state, job.raw_state, job.user) == (
+        "12860476.meta-pbs.metacentrum.cz", "running", "R", "jan_brezina",
+    )  # fmt: skip
+    assert (job.nodes, job.num_nodes, job.cpus, job.memory_mb) == ("charon24,charon21", 2, 4, 8192)
+    # "Tue Oct  4": a day padded with a space
+    assert job.submitted == datetime(2022, 10, 4, 21, 23, 20, tzinfo=UTC).timestamp()
+    assert job.started == datetime(2022, 10, 4, 21, 23, 33, tzinfo=UTC).timestamp()
+    assert (job.ended, job.exit_code, job.elapsed, job.cpu_used) == (None, None, None, None)
+    assert job.time_limit == 60
+    assert job.stdout.startswith("/storage/liberec3-tul/") and job.stdout.endswith(".o12860476")
+
+
+def test_a_listing_of_two_running_jobs_with_an_odd_value():
+    jobs = {j.id: j for j in pp.parse_jobs(read("qstat-f-F-json-two-running.json"), UTC)}
+    assert set(jobs) == {"1006.qot-calc0", "1007.qot-calc0"}
+    first = jobs["1006.qot-calc0"]
+    assert (first.state, first.partition, first.cpus, first.num_nodes) == ("running", "atom", 5, 5)
+    assert (first.nodes, first.elapsed, first.time_limit) == ("qot-calc0", 110.0, 14400.0)
+    assert first.memory_peak_mb == pytest.approx(12272 / 1024, abs=1e-3)
+    assert jobs["1007.qot-calc0"].partition == "linopt-sim"
+    assert [
+        j.id for j in pp.parse_jobs(read("qstat-f-F-json-two-running.json"), UTC, user="x")
+    ] == []

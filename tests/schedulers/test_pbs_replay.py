@@ -15,6 +15,7 @@ from tests.schedulers.recordings.replay import Replay, installed, recording
 
 COMMANDS = ["qstat", "qsub", "qdel", "qhold", "qrls"]
 MARKER = f"/tmp/jrpc-pbs-marker-{uuid.uuid4().hex}"
+RUNNING = "12860476.meta-pbs.metacentrum.cz"
 HOSTILE = f"a; touch {MARKER} $(touch {MARKER}) `touch {MARKER}` 'q' \"d\""
 
 
@@ -22,6 +23,7 @@ def answers(user: str) -> dict[str, Any]:
     # The recorded job belongs to 'pbsuser'; the login user owns it here.
     finished = recording("pbs/qstat-x-f-F-json-finished.json", **{"pbsuser@pbs": f"{user}@pbs"})
     unknown = recording("pbs/qstat-unknown-job.stderr", job_id="99999.pbs")
+    running = recording("pbs/qstat-f-F-json-two-running.json", **{"qoot@qot-calc0": f"{user}@pbs"})
     return {
         "stdin_of": ["qsub"],
         "log_env": ["INJ"],
@@ -29,10 +31,16 @@ def answers(user: str) -> dict[str, Any]:
             "qstat": [
                 {"when": ["-Q"], "stdout": recording("pbs/qstat-Q-f-F-json-derecho.json")},
                 {"when": ["99999.pbs"], "stderr": unknown, "exit": 153},
+                {
+                    "when": [RUNNING],
+                    "stdout": recording("pbs/qstat-xf-F-json-running-two-nodes.json"),
+                },
                 {"when": ["-x"], "stdout": finished},
-                {"when": [], "stdout": ""},  # qstat -f without -x: no active job recorded
+                {"when": [], "stdout": running},  # qstat -f -F json -t: the active jobs
             ],
             "qsub": [{"when": [], "stdout": recording("pbs/qsub.stdout")}],
+            # qdel prints nothing when it succeeds (not recorded: nothing is printed here)
+            "qdel": [{"when": [RUNNING]}],
         },
     }
 
@@ -103,7 +111,10 @@ async def test_pbs_submit_arrives_as_one_argv_item_per_value(rpc, replay):
 
 async def test_pbs_list_detail_history_cancel_hold_release(rpc, replay, hpc_testbed):
     status, listing = await rpc("GET", "clusters", "pbs", "jobs")
-    assert status == 200 and listing["jobs"] == []
+    assert status == 200, listing
+    assert {j["id"]: j["state"] for j in listing["jobs"]} == {
+        "1006.qot-calc0": "running", "1007.qot-calc0": "running",
+    }  # fmt: skip
     status, job = await rpc("GET", "clusters", "pbs", "jobs", "40.pbs")
     assert status == 200, job
     assert (job["state"], job["raw_state"], job["exit_code"], job["user"]) == (
@@ -131,6 +142,17 @@ async def test_pbs_list_detail_history_cancel_hold_release(rpc, replay, hpc_test
     assert ["-x", "-f", "-F", "json", "-t", "40.pbs"] in qstat
     assert ["-x", "-f", "-F", "json", "-t"] in qstat
     assert not await replay.calls("qdel") and not await replay.calls("qhold")
+    # a running job: hold and release are refused in words, cancel calls qdel with its id
+    status, job = await rpc("GET", "clusters", "pbs", "jobs", RUNNING)
+    assert status == 200 and (job["state"], job["nodes"]) == ("running", "charon24,charon21")
+    status, err = await rpc("POST", "clusters", "pbs", "jobs", RUNNING, "hold", body={})
+    assert (status, err["code"]) == (409, "job.not_pending"), err
+    status, err = await rpc("POST", "clusters", "pbs", "jobs", RUNNING, "release", body={})
+    assert (status, err["code"]) == (409, "job.not_held"), err
+    status, after = await rpc("DELETE", "clusters", "pbs", "jobs", RUNNING)
+    assert status == 200, after
+    assert [c["argv"] for c in await replay.calls("qdel")] == [[RUNNING]]
+    assert not await replay.calls("qhold") and not await replay.calls("qrls")
 
 
 async def test_pbs_refuses_what_it_cannot_do_in_words(rpc, replay):
