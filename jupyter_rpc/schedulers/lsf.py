@@ -291,7 +291,7 @@ class LSFScheduler(Scheduler):
         done = await self._run([command, job_id])
         if not done.ok:
             raise Conflict(
-                f"LSF could not {verb} job {job_id}: {lp.clean_error(done.stderr)}",
+                f"LSF could not {verb} job {job_id}: {lp.clean_error(done.stderr) or f'exit status {done.exit_status}'}",
                 code=f"job.{verb}_failed",
                 details={"stderr": done.stderr[-4000:]},
             )

@@ -230,7 +230,7 @@ class PBSScheduler(Scheduler):
 
     async def get_job(self, job_id: str, *, usage: bool = False) -> JobInfo:
         job_id = check_job_id(job_id)
-        jobs = await self._jobs(job_id)
+        jobs = _matching(await self._jobs(job_id), job_id)
         if not jobs:
             raise NotFound(
                 f"PBS on {self.runner.where} knows no job {job_id}.", code="job.not_found"
@@ -291,7 +291,7 @@ class PBSScheduler(Scheduler):
 
     async def _active(self, job_id: str) -> list[JobInfo]:
         job_id = check_job_id(job_id)
-        jobs = await self._jobs(job_id)
+        jobs = _matching(await self._jobs(job_id), job_id)
         if not jobs:
             raise NotFound(
                 f"PBS on {self.runner.where} knows no job {job_id}.", code="job.not_found"
@@ -327,10 +327,23 @@ class PBSScheduler(Scheduler):
         done = await self._run([command, job_id])
         if not done.ok:
             raise Conflict(
-                f"PBS could not {verb} job {job_id}: {pp.clean_error(done.stderr)}",
+                f"PBS could not {verb} job {job_id}: {pp.clean_error(done.stderr) or f'exit status {done.exit_status}'}",
                 code=f"job.{verb}_failed",
                 details={"stderr": done.stderr[-4000:]},
             )
+
+
+def _matching(jobs: list[JobInfo], job_id: str) -> list[JobInfo]:
+    """The records of ``job_id`` among what qstat printed (``123`` is ``123.server``; an
+    array's ``123[]`` takes in its subjobs): a state is never taken from another job."""
+    base = job_id.split(".", 1)[0]
+    return [
+        job
+        for job in jobs
+        if job.id == job_id
+        or job.id.split(".", 1)[0] == base
+        or (job.array_job_id and job.array_job_id.split(".", 1)[0] == base)
+    ]
 
 
 def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:

@@ -192,3 +192,22 @@ def test_a_listing_of_two_running_jobs_with_an_odd_value():
     assert [
         j.id for j in pp.parse_jobs(read("qstat-f-F-json-two-running.json"), UTC, user="x")
     ] == []
+
+
+def test_a_queued_and_a_system_held_job():
+    jobs = {
+        j.id.split(".")[0]: j
+        for j in pp.parse_jobs(read("qstat-f-F-json-queued-and-held.json"), UTC)
+    }
+    queued, held = jobs["359322"], jobs["412020"]
+    assert (queued.state, queued.raw_state, queued.account, queued.partition) == (
+        "pending", "Q", "transformer_eval", "debug",
+    )  # fmt: skip
+    assert queued.reason == "Not Running: Job is requesting an exclusive node and node is in use"
+    assert (queued.started, queued.ended, queued.cpus, queued.gpus) == (None, None, 64, "8")
+    assert queued.submitted == datetime(2022, 12, 3, 20, 25, 38, tzinfo=UTC).timestamp()
+    # held after 21 failed starts: still held, not ended, whatever its Exit_status says
+    assert (held.state, held.raw_state, held.exit_code, held.ended) == ("held", "H", None, None)
+    assert held.extra["Exit_status"] == -3 and held.extra["Hold_Types"] == "s"
+    assert held.reason == "job held, too many failed attempts to run"
+    assert held.stdout == "/home/shiyanglai/system_log/std_out/"

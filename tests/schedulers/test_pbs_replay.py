@@ -16,6 +16,8 @@ from tests.schedulers.recordings.replay import Replay, installed, recording
 COMMANDS = ["qstat", "qsub", "qdel", "qhold", "qrls"]
 MARKER = f"/tmp/jrpc-pbs-marker-{uuid.uuid4().hex}"
 RUNNING = "12860476.meta-pbs.metacentrum.cz"
+QUEUED = "359322.polaris-pbs-01.hsn.cm.polaris.alcf.anl.gov"
+HELD = "412020.polaris-pbs-01.hsn.cm.polaris.alcf.anl.gov"
 HOSTILE = f"a; touch {MARKER} $(touch {MARKER}) `touch {MARKER}` 'q' \"d\""
 
 
@@ -23,6 +25,7 @@ def answers(user: str) -> dict[str, Any]:
     # The recorded job belongs to 'pbsuser'; the login user owns it here.
     finished = recording("pbs/qstat-x-f-F-json-finished.json", **{"pbsuser@pbs": f"{user}@pbs"})
     unknown = recording("pbs/qstat-unknown-job.stderr", job_id="99999.pbs")
+    polaris = recording("pbs/qstat-f-F-json-queued-and-held.json")
     running = recording("pbs/qstat-f-F-json-two-running.json", **{"qoot@qot-calc0": f"{user}@pbs"})
     return {
         "stdin_of": ["qsub"],
@@ -35,12 +38,16 @@ def answers(user: str) -> dict[str, Any]:
                     "when": [RUNNING],
                     "stdout": recording("pbs/qstat-xf-F-json-running-two-nodes.json"),
                 },
+                {"when": [QUEUED], "stdout": polaris},
+                {"when": [HELD], "stdout": polaris},
                 {"when": ["-x"], "stdout": finished},
                 {"when": [], "stdout": running},  # qstat -f -F json -t: the active jobs
             ],
             "qsub": [{"when": [], "stdout": recording("pbs/qsub.stdout")}],
             # qdel prints nothing when it succeeds (not recorded: nothing is printed here)
             "qdel": [{"when": [RUNNING]}],
+            "qhold": [{"when": [QUEUED]}],  # and so do qhold and qrls
+            "qrls": [{"when": [HELD]}],
         },
     }
 
@@ -153,6 +160,16 @@ async def test_pbs_list_detail_history_cancel_hold_release(rpc, replay, hpc_test
     assert status == 200, after
     assert [c["argv"] for c in await replay.calls("qdel")] == [[RUNNING]]
     assert not await replay.calls("qhold") and not await replay.calls("qrls")
+    # a queued job is held with qhold, a held one released with qrls (recorded at Polaris;
+    # qstat answers for either id with both records, as the recording has them together)
+    status, after = await rpc("POST", "clusters", "pbs", "jobs", QUEUED, "hold", body={})
+    assert status == 200 and after["state"] == "pending", after
+    status, after = await rpc("POST", "clusters", "pbs", "jobs", HELD, "release", body={})
+    assert status == 200 and after["state"] == "held", after
+    status, err = await rpc("POST", "clusters", "pbs", "jobs", QUEUED, "release", body={})
+    assert (status, err["code"]) == (409, "job.not_held"), err
+    assert [c["argv"] for c in await replay.calls("qhold")] == [[QUEUED]]
+    assert [c["argv"] for c in await replay.calls("qrls")] == [[HELD]]
 
 
 async def test_pbs_refuses_what_it_cannot_do_in_words(rpc, replay):
