@@ -35,6 +35,7 @@ function cluster(state: ICluster['state'] = 'connected'): ICluster {
     description: '',
     kind: 'ssh',
     scheduler: 'slurm',
+    capabilities: null,
     source: 'site',
     host: '127.0.0.1',
     user: 'hpcuser',
