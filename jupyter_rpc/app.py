@@ -251,8 +251,8 @@ class RPCApp(ExtensionApp):
         None,
         allow_none=True,
         config=True,
-        help="Seconds a terminal may go without input or output before the server ends it "
-        "(its shell hung up). None (the default): never.",
+        help="Seconds a terminal with no browser attached may go without input or output "
+        "before the server ends it (its shell hung up). None (the default): never.",
     )
 
     max_terminals = Int(
