@@ -333,10 +333,25 @@ class ClusterProvisioner(KernelProvisionerBase):
                 await self._write(sftp, f"{folder}/lease", str(n))
                 if self._forwards is not None and not self._forwards.alive and self._remotes:
                     await self._forwards.reopen(self._pool, self._target, self._remotes)
+                if self._lost_at is not None and self._pid is not None and self._exit is None:
+                    await self._check_detached()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # an outage: try again; the watchdog has its bound
                 log.debug("kernel lease on %s not renewed: %s", self._label, exc)
+
+    async def _check_detached(self) -> None:
+        """The guard's channel went with a connection: ask the cluster whether the kernel
+        still runs (then :meth:`poll` keeps saying so) or not (it ended)."""
+        assert self._pool is not None and self._target is not None
+        done = await self._pool.run(
+            self._target, f"kill -0 {self._pid} 2>/dev/null && echo alive; true", timeout=10
+        )
+        if "alive" in done.stdout:
+            self._lost_at = time.monotonic()
+        else:
+            self._exit = 1
+            self._ended.set()
 
     async def _wait_ports(self, sftp: asyncssh.SFTPClient, folder: str) -> dict[str, int]:
         """The five ports ipykernel wrote back into the connection file."""
