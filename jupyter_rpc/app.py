@@ -320,15 +320,6 @@ class RPCApp(ExtensionApp):
         help="Offer the built-in apps (Web app, Remote desktop) beside RPCApp.apps.",
     )
 
-    @validate("apps")
-    def _check_apps(self, proposal: dict[str, Any]) -> dict[str, Any]:
-        try:
-            load_apps(proposal["value"])
-        except RPCError as exc:
-            raise TraitError(exc.message) from None
-        return dict(proposal["value"])
-
-    @validate("policy")
     allow_user_apps = Bool(
         True,
         config=True,
@@ -338,6 +329,15 @@ class RPCApp(ExtensionApp):
         only on clusters the user may use. False: none is added or loaded.""",
     )
 
+    @validate("apps")
+    def _check_apps(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        try:
+            load_apps(proposal["value"])
+        except RPCError as exc:
+            raise TraitError(exc.message) from None
+        return dict(proposal["value"])
+
+    @validate("policy")
     def _check_policy(self, proposal: dict[str, Any]) -> dict[str, Any]:
         try:
             check_policy(proposal["value"])
@@ -436,6 +436,7 @@ class RPCApp(ExtensionApp):
                 load_apps(self.apps, builtins=self.builtin_apps),
                 self._state_path(),
                 base_url=getattr(self.serverapp, "base_url", "/") or "/",
+                allow_user_apps=self.allow_user_apps,
             ),
         )
         self._install_kernelspecs(clusters)
@@ -461,7 +462,6 @@ class RPCApp(ExtensionApp):
         self.handlers.extend(routes(self.services))
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-                allow_user_apps=self.allow_user_apps,
         # Runs once the server's loop runs: a real server only (the test fixtures never
         # start one, so pytest's own Ctrl-C stays as it is).
         _stop_on_sigint(serverapp, self.log)
