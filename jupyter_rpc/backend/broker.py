@@ -232,6 +232,9 @@ class BrokerRunner(Runner):
         interval: float = PROGRESS_INTERVAL,
     ) -> None:
         super().__init__(api, workers=workers, interval=interval)
+        # DASF's api_info exactly (the broker keeps it; DASF clients read it): without
+        # the parameter kinds the runner's own protocol adds
+        self._api_info = json.dumps(api.api_info, separators=(",", ":"))
         self.config = config
         self.topic = config.topic  # source_topic of every reply
         self._producers: dict[str, _Producer] = {}

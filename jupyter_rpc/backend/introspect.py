@@ -118,6 +118,27 @@ class BackendAPI:
             ],
             "rpc_schema": self.module_schema,
         }
+        #: ``api_info`` plus each entry's ``parameters`` (kinds and order, for clients
+        #: that call positionally): what the runner answers over its own protocol. DASF
+        #: (the broker's status-ping, ``jupyter-rpc schema``) gets ``api_info`` unchanged.
+        self.runner_api_info: dict[str, Any] = {
+            "functions": [
+                {**entry, "parameters": _parameters(f)}
+                for entry, f in zip(self.api_info["functions"], functions.values(), strict=True)
+            ],
+            "classes": [
+                {
+                    **entry,
+                    "parameters": _parameters(c.init),
+                    "methods": [
+                        {**m_entry, "parameters": _parameters(m)}
+                        for m_entry, m in zip(entry["methods"], c.methods.values(), strict=True)
+                    ],
+                }
+                for entry, c in zip(self.api_info["classes"], classes.values(), strict=True)
+            ],
+            "rpc_schema": self.module_schema,
+        }
 
     def is_async(self, request: Any) -> bool:
         """Whether ``request`` names an ``async def`` function or method (no validation)."""
@@ -260,6 +281,24 @@ def _entry(target: _Callable) -> dict[str, Any]:
         "rpc_schema": target.model.model_json_schema(),
         "return_schema": target.return_model.model_json_schema(),
     }
+
+
+def _parameters(target: _Callable) -> list[dict[str, str]]:
+    """The parameters in the function's own order with their kinds, for clients that call
+    positionally (``[{"name": "value", "kind": "positional_or_keyword"}, ...]``; kinds are
+    :class:`inspect.Parameter` kinds in lower case). Only the schema's properties, plus any
+    ``*args``/``**kwargs`` (which no call can fill: the schema has no place for them).
+    Not in DASF's api_info: an api_info without it means keyword-only."""
+    named = {p.name for p in target.params if not p.progress}
+    try:
+        signature = inspect.signature(target.func)
+    except (TypeError, ValueError):
+        return []
+    return [
+        {"name": p.name, "kind": p.kind.name.lower()}
+        for p in signature.parameters.values()
+        if p.name in named or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def _module_schema(

@@ -92,7 +92,7 @@ class Runner:
         self._input_fd = input_fd
         self._output_fd = output_fd
         self._workers = workers or default_workers()
-        self._api_info = json.dumps(api.api_info, separators=(",", ":"))
+        self._api_info = json.dumps(api.runner_api_info, separators=(",", ":"))
         self._info = json.dumps(api.module_schema)
         self._calls: dict[str, _Call] = {}
         self._busy = 0

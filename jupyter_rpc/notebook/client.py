@@ -449,24 +449,90 @@ def connect(
     return RemoteBackend(backend, Session(url, token, asynchronous=asynchronous))
 
 
-def _signature(schema: dict[str, Any], skip: tuple[str, ...] = ()) -> inspect.Signature:
+_KIND = {
+    "positional_only": inspect.Parameter.POSITIONAL_ONLY,
+    "positional_or_keyword": inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    "var_positional": inspect.Parameter.VAR_POSITIONAL,
+    "keyword_only": inspect.Parameter.KEYWORD_ONLY,
+    "var_keyword": inspect.Parameter.VAR_KEYWORD,
+}
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+#: Said in help() when the backend does not publish its parameters' kinds and order.
+KEYWORD_ONLY_NOTE = (
+    "Arguments are passed by name only: this backend does not publish its parameters' "
+    "order (a DASF backend, or an older runner)."
+)
+
+
+def _signature(
+    schema: dict[str, Any],
+    skip: tuple[str, ...] = (),
+    parameters: list[dict[str, str]] | None = None,
+) -> inspect.Signature:
+    """The Python signature of a remote function: the runner's published ``parameters``
+    give kinds and order; without them (DASF), every parameter is keyword-only."""
     required = set(schema.get("required", []))
-    params = []
-    for name, prop in schema.get("properties", {}).items():
-        if name in skip or not name.isidentifier():
-            continue
-        annotation = _annotation(prop)
-        if name in required:
-            default: Any = inspect.Parameter.empty
-        else:
-            default = prop.get("default")
-        params.append(
-            inspect.Parameter(
-                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
-            )
-        )
+    props = schema.get("properties", {})
+
+    def param(name: str, kind: inspect._ParameterKind) -> inspect.Parameter:
+        if kind in _VARIADIC:
+            return inspect.Parameter(name, kind)
+        prop = props[name]
+        default = inspect.Parameter.empty if name in required else prop.get("default")
+        return inspect.Parameter(name, kind, default=default, annotation=_annotation(prop))
+
+    if parameters is not None:
+        try:
+            ordered = [
+                param(p["name"], _KIND[p["kind"]])
+                for p in parameters
+                if p["name"] not in skip
+                and p["name"].isidentifier()
+                and (p["name"] in props or _KIND[p["kind"]] in _VARIADIC)
+            ]
+            seen = {p.name for p in ordered}
+            ordered += [  # a property the runner did not list (should not happen): by name
+                param(name, inspect.Parameter.KEYWORD_ONLY)
+                for name in props
+                if name not in seen and name not in skip and name.isidentifier()
+            ]
+            return inspect.Signature(ordered)
+        except (KeyError, ValueError):  # an order Python cannot express: by name only
+            pass
+    params = [
+        param(name, inspect.Parameter.KEYWORD_ONLY)
+        for name in props
+        if name not in skip and name.isidentifier()
+    ]
     params.sort(key=lambda p: p.default is not inspect.Parameter.empty)
     return inspect.Signature(params)
+
+
+def _arguments(label: str, signature: inspect.Signature, args: Any, kwargs: Any) -> dict[str, Any]:
+    """Bind a call's arguments to ``signature`` as Python would (a TypeError names what
+    does not fit), then name them for the call; ``*args``/``**kwargs`` of the remote
+    function are refused: the backend's schema has no place for them."""
+    bound = signature.bind(*args, **kwargs)
+    arguments: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind == inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                raise TypeError(
+                    f"{label}() got {len(value)} extra positional argument(s): the remote "
+                    f"function's *{name} cannot be passed through jupyter_rpc (its schema "
+                    "has no place for them)"
+                )
+        elif kind == inspect.Parameter.VAR_KEYWORD:
+            if value:
+                raise TypeError(
+                    f"{label}() got unexpected keyword argument(s) {', '.join(map(repr, value))}: "
+                    f"the remote function's **{name} cannot be passed through jupyter_rpc (its "
+                    "schema has no place for them)"
+                )
+        else:
+            arguments[name] = value
+    return arguments
 
 
 def _annotation(prop: dict[str, Any]) -> Any:
@@ -481,27 +547,42 @@ def _annotation(prop: dict[str, Any]) -> Any:
     return _TYPES.get(prop.get("type", ""), Any)
 
 
-def _doc(spec: dict[str, Any], schema: dict[str, Any]) -> str:
+def _doc(
+    spec: dict[str, Any], schema: dict[str, Any], parameters: list[dict[str, str]] | None = None
+) -> str:
     lines = [spec.get("description") or spec["name"], "", "Parameters", "----------"]
     for name, prop in schema.get("properties", {}).items():
         kind = prop.get("type") or "any"
         lines.append(f"{name} : {kind}")
         if prop.get("description"):
             lines.append(f"    {prop['description']}")
+    if parameters is None:
+        lines += ["", KEYWORD_ONLY_NOTE]
+    else:
+        variadic = [p["name"] for p in parameters if _KIND.get(p["kind"]) in _VARIADIC]
+        if variadic:
+            lines += [
+                "",
+                f"The remote function's {', '.join(variadic)} cannot be passed (the schema "
+                "has no place for them).",
+            ]
     return "\n".join(lines)
 
 
 def _function(session: Session, backend: str, spec: dict[str, Any]) -> Any:
-    signature = _signature(spec["schema"])
+    parameters = spec.get("parameters")
+    signature = _signature(spec["schema"], parameters=parameters)
+    name = spec["name"]
 
-    def remote(**kwargs: Any) -> Any:
-        bound = signature.bind(**kwargs)
-        return session.run(backend, spec["name"], dict(bound.arguments))
+    def remote(*args: Any, **kwargs: Any) -> Any:
+        return session.run(backend, name, _arguments(name, signature, args, kwargs))
 
-    remote.__name__ = remote.__qualname__ = spec["name"]
+    remote.__name__ = remote.__qualname__ = name
     remote.__module__ = backend  # help() says "in module examples", like local code
     remote.__signature__ = signature  # type: ignore[attr-defined]
-    remote.__doc__ = _doc(spec, spec["schema"])
+    remote.__doc__ = _doc(spec, spec["schema"], parameters)
+    remote._rpc_call = lambda args, kwargs: (name, _arguments(name, signature, args, kwargs))  # type: ignore[attr-defined]
+    remote._rpc_backend = backend  # type: ignore[attr-defined]
     return remote
 
 
@@ -509,16 +590,23 @@ def _remote_class(
     session: Session, backend: str, class_name: str, methods: list[dict[str, Any]]
 ) -> type:
     init_schema = methods[0]["schema"]
-    init_signature = _signature(init_schema, skip=("function",))
+    init_signature = _signature(
+        init_schema, skip=("function",), parameters=methods[0].get("init_parameters")
+    )
 
-    def __init__(self: Any, **kwargs: Any) -> None:
-        self._init = dict(init_signature.bind(**kwargs).arguments)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        self._init = _arguments(class_name, init_signature, args, kwargs)
 
     namespace: dict[str, Any] = {
         "__init__": __init__,
         "__doc__": init_schema.get("description", class_name),
     }
-    __init__.__signature__ = init_signature  # type: ignore[attr-defined]
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *init_signature.parameters.values(),
+        ]
+    )
     for spec in methods:
         method_schema = spec["schema"]["properties"]["function"]
         namespace[spec["method"]] = _method(session, backend, spec, method_schema)
@@ -530,11 +618,15 @@ def _remote_class(
 
 
 def _method(session: Session, backend: str, spec: dict[str, Any], schema: dict[str, Any]) -> Any:
-    signature = _signature(schema)
+    parameters = spec.get("parameters")
+    signature = _signature(schema, parameters=parameters)
+    label = spec["name"]
 
-    def remote(self: Any, **kwargs: Any) -> Any:
-        arguments = {**self._init, "function": dict(signature.bind(**kwargs).arguments)}
-        return session.run(backend, spec["name"], arguments)
+    def call(self: Any, args: Any, kwargs: Any) -> tuple[str, dict[str, Any]]:
+        return label, {**self._init, "function": _arguments(label, signature, args, kwargs)}
+
+    def remote(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return session.run(backend, *call(self, args, kwargs))
 
     remote.__name__ = remote.__qualname__ = spec["method"]
     remote.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -543,7 +635,9 @@ def _method(session: Session, backend: str, spec: dict[str, Any], schema: dict[s
             *signature.parameters.values(),
         ]
     )
-    remote.__doc__ = _doc(spec, schema)
+    remote.__doc__ = _doc(spec, schema, parameters)
+    remote._rpc_method_call = call  # type: ignore[attr-defined]
+    remote._rpc_backend = backend  # type: ignore[attr-defined]
     return remote
 
 

@@ -56,6 +56,10 @@ class FunctionSpec:
     description: str = ""
     class_name: str | None = None
     method: str | None = None
+    #: The runner's parameters in signature order with their kinds (None: not published,
+    #: as by DASF backends and older runners: keyword-only); a method's constructor's too.
+    parameters: list[dict[str, str]] | None = None
+    init_parameters: list[dict[str, str]] | None = None
     _validator: Draft202012Validator | None = field(default=None, repr=False)
 
     @property
@@ -74,6 +78,8 @@ class FunctionSpec:
             "description": self.description,
             "schema": self.schema,
             "return_schema": self.return_schema,
+            "parameters": self.parameters,
+            "init_parameters": self.init_parameters,
         }
 
     def validate(self, arguments: Any) -> None:
@@ -119,6 +125,7 @@ def specs_from_api_info(api_info: dict[str, Any]) -> dict[str, FunctionSpec]:
                 schema={**schema, "title": entry["name"]},
                 return_schema=_return_schema(entry.get("return_schema")),
                 description=description,
+                parameters=_parameters(entry),
             )
         for cls in api_info.get("classes", []):
             init_schema, class_doc = _argument_schema(cls["rpc_schema"])
@@ -140,6 +147,8 @@ def specs_from_api_info(api_info: dict[str, Any]) -> dict[str, FunctionSpec]:
                     ),
                     return_schema=_return_schema(method.get("return_schema")),
                     description=method_doc or class_doc,
+                    parameters=_parameters(method),
+                    init_parameters=_parameters(cls),
                 )
     except (KeyError, TypeError, AttributeError) as exc:
         raise RemoteFailed(f"The backend's API description is malformed ({exc!r}).") from None
@@ -151,6 +160,32 @@ def specs_from_api_info(api_info: dict[str, Any]) -> dict[str, FunctionSpec]:
                 f"The schema of '{spec.name}' is not valid JSON Schema: {exc.message}"
             ) from None
     return specs
+
+
+_KINDS = (
+    "positional_only",
+    "positional_or_keyword",
+    "var_positional",
+    "keyword_only",
+    "var_keyword",
+)
+
+
+def _parameters(entry: dict[str, Any]) -> list[dict[str, str]] | None:
+    """The runner's ``parameters`` of an api_info entry, or None when absent or unusable."""
+    published = entry.get("parameters")
+    if not isinstance(published, list):
+        return None
+    kept = []
+    for item in published:
+        if not (
+            isinstance(item, dict)
+            and isinstance(item.get("name"), str)
+            and item.get("kind") in _KINDS
+        ):
+            return None
+        kept.append({"name": item["name"], "kind": item["kind"]})
+    return kept
 
 
 def _argument_schema(rpc_schema: dict[str, Any]) -> tuple[dict[str, Any], str]:

@@ -163,6 +163,27 @@ export interface IFunctionSpec {
   schema: { [key: string]: unknown };
   /** The JSON Schema of the result (`contentMediaType` picks its display). */
   return_schema: { [key: string]: unknown };
+  /**
+   * The function's (a method's) parameters in the order of its Python
+   * signature, with their kinds, so clients can call positionally; null when
+   * the backend does not publish them (DASF backends, older runners): then
+   * arguments go by name only. `var_positional`/`var_keyword` parameters cannot
+   * be given (the schema has no place for them).
+   */
+  parameters?: null | IFunctionParameter[];
+  /** For a method, its class constructor's parameters, as `parameters`. */
+  init_parameters?: null | IFunctionParameter[];
+}
+
+export interface IFunctionParameter {
+  /** The parameter's name (a property of `schema`). */
+  name: string;
+  kind:
+    | 'positional_only'
+    | 'positional_or_keyword'
+    | 'var_positional'
+    | 'keyword_only'
+    | 'var_keyword';
 }
 
 export interface IFunctionList {

@@ -49,7 +49,7 @@ async def test_cells_call_remote_functions(server_url, tmp_path):
     await asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env)))
     cells = nb.cells
     assert outputs(cells[0]).endswith("42")
-    assert "(*, a: int, b: int = 1)" in outputs(cells[1])
+    assert "(a: int, b: int = 1)" in outputs(cells[1])  # positional, as the function says
     progress = outputs(cells[2])
     assert "faulty.sleep: succeeded" in progress and "✓" in progress  # the live progress display
     assert progress.rstrip().endswith("1.5")
