@@ -25,11 +25,13 @@ from .functions import (
     BackendCallsHandler,
     BackendHandler,
     BackendsHandler,
+    BatchCallsHandler,
     CallHandler,
     CallsHandler,
     FunctionsHandler,
     NotFoundHandler,
     RootHandler,
+    WaitCallsHandler,
 )
 from .sessions import (
     AppFormHandler,
@@ -61,7 +63,9 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"/jupyter-rpc/backends/{NAME}/?", BackendHandler),
         (rf"/jupyter-rpc/backends/{NAME}/functions/?", FunctionsHandler),
         (rf"/jupyter-rpc/backends/{NAME}/calls/?", BackendCallsHandler),
+        (rf"/jupyter-rpc/backends/{NAME}/calls/batch/?", BatchCallsHandler),
         (r"/jupyter-rpc/calls/?", CallsHandler),
+        (r"/jupyter-rpc/calls/wait/?", WaitCallsHandler),  # before calls/{call_id}
         (rf"/jupyter-rpc/calls/{CALL_ID}/?", CallHandler),
         (rf"{C}/?", ClustersHandler),
         (rf"{C}/{CLUSTER}/?", OneClusterHandler),

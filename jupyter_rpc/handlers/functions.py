@@ -25,6 +25,42 @@ CALL_REQUEST = Draft202012Validator(
 )
 
 
+_CALL_ITEM = {
+    "type": "object",
+    "properties": {
+        "function": {"type": "string", "minLength": 1},
+        "arguments": {"type": "object"},
+        "timeout": {"type": "number", "exclusiveMinimum": 0},
+        "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
+    "required": ["function"],
+    "additionalProperties": False,
+}
+#: The size bound (MAX_BATCH) is checked by the service, with its own message.
+BATCH_REQUEST = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "calls": {"type": "array", "items": _CALL_ITEM},
+            "wait": {"type": "number", "minimum": 0},
+        },
+        "required": ["calls"],
+        "additionalProperties": False,
+    }
+)
+WAIT_REQUEST = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "string"}},
+            "wait": {"type": "number", "minimum": 0},
+        },
+        "required": ["ids"],
+        "additionalProperties": False,
+    }
+)
+
+
 class RootHandler(RPCHandler):
     """API version and features."""
 
@@ -81,6 +117,36 @@ class BackendCallsHandler(RPCHandler):
         self.audit(call_id=call.id)
         self.set_header("Location", url_path_join(self.base_url, "jupyter-rpc", "calls", call.id))
         self.write_json(call.to_json(), status=201 if created else 200)
+
+
+class BatchCallsHandler(RPCHandler):
+    """Start many calls of one backend in one request (a notebook's Executor.map)."""
+
+    @requires("execute", event="call.batch")
+    async def post(self, backend: str) -> None:
+        body = self.json_body(BATCH_REQUEST)
+        items = body["calls"]
+        self.audit(function=", ".join(sorted({item["function"] for item in items}))[:1000])
+        self.audit_arguments([item.get("arguments", {}) for item in items])
+        started = await self.services.calls.start_batch(
+            backend, items, wait=min(float(body.get("wait", 0)), self.services.max_wait)
+        )
+        # every call id of the batch, so each is accounted for in the one event
+        self.audit(call_id=" ".join(call.id for call, _ in started))
+        self.write_json({"calls": [call.to_json() for call, _ in started]}, status=201)
+
+
+class WaitCallsHandler(RPCHandler):
+    """Wait for any of many calls to end; answers the ended ones in full."""
+
+    @requires("read")
+    async def post(self) -> None:
+        body = self.json_body(WAIT_REQUEST)
+        wait = min(float(body.get("wait", 0)), self.services.max_wait)
+        ended, running, missing = await self.services.calls.wait_any(body["ids"], wait)
+        self.write_json(
+            {"calls": [c.to_json() for c in ended], "running": running, "missing": missing}
+        )
 
 
 class CallsHandler(RPCHandler):

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import CallCancelled, Conflict, NotFound, RemoteTimeout, RPCError
+from ..errors import CallCancelled, Conflict, NotFound, RemoteTimeout, RPCError, TooLarge
 from ..tasks import TaskOwner
 from .backends import Backend, BackendRegistry
 from .functions import FunctionSpec
@@ -35,6 +35,8 @@ MAX_ERROR_ITEMS = 100
 MAX_PROGRESS_SIZE = 256 * 1024
 #: Seconds a result too large to keep waits to be read (once) before it is dropped.
 LARGE_RESULT_FRESH = 300.0
+#: Most calls one batch request may start, and most ids one wait may name.
+MAX_BATCH = 1000
 
 
 def _now() -> datetime:
@@ -295,6 +297,87 @@ class CallManager:
             self._run(call, backend, spec, limit), name=f"call {call.id}"
         )
         return call, True
+
+    async def start_batch(
+        self, backend_name: str, items: list[dict[str, Any]], *, wait: float = 0.0
+    ) -> list[tuple[Call, bool]]:
+        """Start many calls of one backend (``items``: ``function``, ``arguments``,
+        optional ``id`` and ``timeout`` each), in order; (call, created) for each.
+
+        An unknown backend fails the whole batch before anything starts. An item that
+        cannot start (an unknown function, arguments that do not fit) does not stop the
+        others: it is answered as a call that failed with that error, kept like any call,
+        so a client accounts for every id the same way. With ``wait`` (seconds), return
+        once every call ended or that time passed.
+        """
+        if len(items) > MAX_BATCH:
+            raise TooLarge(
+                f"A batch holds at most {MAX_BATCH:,} calls; this one has {len(items):,}. "
+                "Send them in several batches.",
+                details={"size": len(items), "limit": MAX_BATCH},
+            )
+        backend = self.backends.get(backend_name)
+        started: list[tuple[Call, bool]] = []
+        for item in items:
+            call_id = item.get("id")
+            try:
+                started.append(
+                    await self._start(
+                        backend.name,
+                        item["function"],
+                        item.get("arguments", {}),
+                        timeout=item.get("timeout"),
+                        call_id=call_id,
+                    )
+                )
+            except RPCError as exc:
+                if call_id is not None and call_id in self._calls:
+                    started.append((self._calls[call_id], False))
+                    continue
+                call = Call(backend.name, item["function"], item.get("arguments", {}), call_id)
+                call.finish(FAILED, error=exc)
+                self._remember(call)
+                started.append((call, True))
+        if wait > 0:
+            deadline = time.monotonic() + wait
+            for call, _ in started:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                await call.wait_done(left)
+        return started
+
+    async def wait_any(
+        self, call_ids: list[str], timeout: float
+    ) -> tuple[list[Call], list[str], list[str]]:
+        """Wait until at least one of ``call_ids`` has ended, or ``timeout`` seconds;
+        (the ended calls, the ids still running, the ids not known)."""
+        if len(call_ids) > MAX_BATCH:
+            raise TooLarge(
+                f"A wait names at most {MAX_BATCH:,} calls; this one names {len(call_ids):,}.",
+                details={"size": len(call_ids), "limit": MAX_BATCH},
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            known = [self._calls.get(i) for i in call_ids]
+            ended = [c for c in known if c is not None and c.done]
+            running = [c for c in known if c is not None and not c.done]
+            left = deadline - time.monotonic()
+            if ended or not running or left <= 0:
+                break
+            waiter = asyncio.get_running_loop().create_future()
+            for call in running:
+                call._waiters.append(waiter)
+            try:
+                await asyncio.wait_for(asyncio.shield(waiter), left)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                for call in running:
+                    if waiter in call._waiters:
+                        call._waiters.remove(waiter)
+        missing = [i for i, c in zip(call_ids, known, strict=True) if c is None]
+        return ended, [c.id for c in running], missing
 
     def get(self, call_id: str) -> Call:
         """A call by id."""

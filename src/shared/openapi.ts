@@ -175,6 +175,40 @@ export interface IFunctionSpec {
   init_parameters?: null | IFunctionParameter[];
 }
 
+export interface IBatchRequest {
+  /** The calls to start, each as `CallRequest` without `wait`. */
+  calls: {
+    function: string;
+    /** The function's arguments by name. */
+    arguments?: { [key: string]: unknown };
+    timeout?: number;
+    /** Chosen by the client (32 hex digits) so a retry starts nothing twice. */
+    id?: string;
+  }[];
+  /** Seconds to wait for every call to end before answering. */
+  wait?: number;
+}
+
+export interface IBatchAnswer {
+  calls: ICall[];
+}
+
+export interface IWaitRequest {
+  /** The calls to wait for. */
+  ids: string[];
+  /** Seconds to wait at most. */
+  wait?: number;
+}
+
+export interface IWaitAnswer {
+  /** The calls among `ids` that have ended, in full. */
+  calls: ICall[];
+  /** Ids still running. */
+  running: string[];
+  /** Ids not known here. */
+  missing: string[];
+}
+
 export interface IFunctionParameter {
   /** The parameter's name (a property of `schema`). */
   name: string;
@@ -719,6 +753,40 @@ export interface IOperations {
       502: IErrorBody;
       503: IErrorBody;
       504: IErrorBody;
+    };
+  };
+  /** Start many calls of the backend's functions in one request. */
+  startCalls: {
+    method: 'POST';
+    path: '/backends/{backend}/calls/batch';
+    parameters: {
+      /** A backend's name (a key of `RPCApp.backends`). */
+      backend: string;
+    };
+    body: IBatchRequest;
+    responses: {
+      201: IBatchAnswer;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      413: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** Wait until any of many calls has ended (a long poll for many results). */
+  waitCalls: {
+    method: 'POST';
+    path: '/calls/wait';
+    body: IWaitRequest;
+    responses: {
+      200: IWaitAnswer;
+      400: IErrorBody;
+      403: IErrorBody;
+      413: IErrorBody;
+      500: IErrorBody;
     };
   };
   /** This server's recent calls, newest first (without result and display). */
