@@ -99,6 +99,15 @@ class KernelStartError(HTTPError):
         self.message = message
 
 
+class _Failed(Exception):
+    """Why a start failed on the cluster (made a :class:`KernelStartError`)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
 def find_rpc_app(start: Any) -> Any:
     """The running ``RPCApp`` above ``start`` (a kernel manager) in its parents."""
     obj = start
@@ -214,7 +223,7 @@ class ClusterProvisioner(KernelProvisionerBase):
                 self._forwards = await open_socket_forwards(self._pool, self._target, self._remotes)
             else:
                 await self._forwards.reopen(self._pool, self._target, self._remotes)
-        except RPCError as exc:
+        except (RPCError, _Failed) as exc:
             await self._end_remote()
             raise KernelStartError(
                 f"Cannot start a kernel on {self._label}: {exc.message}", exc.status
@@ -270,10 +279,8 @@ class ClusterProvisioner(KernelProvisionerBase):
             await self._write(sftp, f"{folder}/kernel.json", json.dumps(info))
             await self._write(sftp, f"{folder}/lease", "0")
         except (asyncssh.Error, OSError) as exc:
-            raise RPCError(
-                f"could not write the kernel's connection file there: {_reason(exc)}",
-                code="files.failed",
-                status=502,
+            raise _Failed(
+                f"could not write the kernel's connection file there: {_reason(exc)}", 502
             ) from None
         command = _GUARD.format(
             dir=shlex.quote(folder),
@@ -358,7 +365,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         end = time.monotonic() + START_TIMEOUT
         while time.monotonic() < end:
             if self._exit is not None:
-                raise RPCError(await self._failure(sftp, folder), code="kernel.failed", status=500)
+                raise _Failed(await self._failure(sftp, folder), 500)
             try:
                 async with sftp.open(f"{folder}/kernel.json") as f:
                     info = json.loads(await f.read())
@@ -368,17 +375,14 @@ class ClusterProvisioner(KernelProvisionerBase):
             except (ValueError, TypeError):
                 pass  # being rewritten
             except (asyncssh.Error, OSError) as exc:
-                raise RPCError(
-                    f"could not read the kernel's connection file: {_reason(exc)}",
-                    code="files.failed",
-                    status=502,
+                raise _Failed(
+                    f"could not read the kernel's connection file: {_reason(exc)}", 502
                 ) from None
             await asyncio.sleep(0.1)
-        raise RPCError(
+        raise _Failed(
             f"the kernel ({self._python} -m ipykernel_launcher) did not start within "
             f"{START_TIMEOUT:g} s. Its output: {await self._log_tail(sftp, folder) or '(none)'}",
-            code="kernel.failed",
-            status=504,
+            504,
         )
 
     async def _log_tail(self, sftp: asyncssh.SFTPClient, folder: str) -> str:
