@@ -40,6 +40,7 @@ __all__ = [
     "cluster",
     "clusters",
     "connect",
+    "executor",
     "sessions",
 ]
 
@@ -51,6 +52,10 @@ def __getattr__(name: str) -> Any:
         from .notebook import client
 
         return getattr(client, name)
+    if name == "executor":
+        from .notebook import executor as notebook_executor
+
+        return notebook_executor.executor
     if name in ("cluster", "clusters"):
         from .notebook import clusters as notebook_clusters
 

@@ -393,17 +393,23 @@ class Session:
 
     def _outcome(self, call: dict[str, Any], view: ProgressView) -> Any:
         view.done(call.get("progress"), call["state"])
-        if call["state"] != "succeeded":
-            error = call.get("error") or {}
-            raise RemoteError(
-                error.get("message", f"The call {call['state']}."),
-                code=error.get("code", ""),
-                call_id=call["id"],
-                details=error.get("details"),
-            )
-        if "result_dropped" in call:  # too large to keep, and someone else read it first
-            raise RemoteError(call["result_dropped"], call_id=call["id"])
-        return rich_value(call.get("result"), call.get("display"))
+        return outcome(call)
+
+
+def outcome(call: dict[str, Any]) -> Any:
+    """The value of an ended call (the server's ``Call``), or its ``RemoteError``."""
+    if call["state"] != "succeeded":
+        error = call.get("error") or {}
+        cls = InvalidArguments if error.get("code") == "request.schema" else RemoteError
+        raise cls(
+            error.get("message", f"The call {call['state']}."),
+            code=error.get("code", ""),
+            call_id=call["id"],
+            details=error.get("details"),
+        )
+    if "result_dropped" in call:  # too large to keep, and someone else read it first
+        raise RemoteError(call["result_dropped"], call_id=call["id"])
+    return rich_value(call.get("result"), call.get("display"))
 
 
 class RemoteBackend:
@@ -426,6 +432,13 @@ class RemoteBackend:
 
     def __repr__(self) -> str:
         return f"<jupyter_rpc backend {self._name!r}>"
+
+    def executor(self, max_workers: int = 500, *, progress: bool = True) -> Any:
+        """A :class:`concurrent.futures.Executor` running this backend's functions many at
+        a time (:class:`jupyter_rpc.notebook.executor.Executor`)."""
+        from .executor import Executor
+
+        return Executor(self, max_workers, progress=progress)
 
     def __dir__(self) -> list[str]:
         return [k for k in self.__dict__ if not k.startswith("_")]

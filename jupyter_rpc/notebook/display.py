@@ -171,6 +171,37 @@ class ProgressView:
         return f"{bar}<pre>{html.escape(self._text(tree, state))}</pre>"
 
 
+class MapProgress:
+    """One live line for a whole ``Executor.map`` (only inside IPython): how many calls
+    are done, failed and running; redrawn at most five times a second."""
+
+    EVERY = 0.2
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._output = LiveOutput()
+        self._t0 = time.monotonic()
+        self._shown_at = 0.0
+
+    def show(self, done: int, failed: int, running: int, *, final: bool = False) -> None:
+        now = time.monotonic()
+        if not in_ipython() or (not final and now - self._shown_at < self.EVERY):
+            return
+        self._shown_at = now
+        text = self.text(done, failed, running, final=final)
+        total = done + failed + running
+        bar = f'<progress value="{done + failed}" max="{max(total, 1)}"></progress>'
+        self._output.show({"text/plain": text, "text/html": f"{bar}<pre>{html.escape(text)}</pre>"})
+
+    def text(self, done: int, failed: int, running: int, *, final: bool = False) -> str:
+        elapsed = time.monotonic() - self._t0
+        state = "ended" if final else "running"
+        return (
+            f"{self.label} map: {state}: {done:,} done, {failed:,} failed, "
+            f"{running:,} running ({elapsed:.1f} s)"
+        )
+
+
 def _megabytes(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 

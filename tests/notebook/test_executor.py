@@ -3,12 +3,18 @@ and the notebook client's Executor over them, from a real kernel against a real 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import uuid
 from typing import Any
 
 import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from .test_kernel_calls import outputs
 
 SCHEMA_ID = "https://events.jupyter.org/jupyter_rpc/action/v1"
 
@@ -90,3 +96,144 @@ async def test_a_batch_is_bounded(rpc):
     assert status == 413 and "at most 1,000" in body["message"]
     status, calls = await rpc("GET", "calls")
     assert calls["calls"] == []  # nothing started
+
+
+async def run_cells(server_url: tuple[str, str], tmp_path: Any, sources: list[str]) -> list[str]:
+    url, token = server_url
+    nb = new_notebook(cells=[new_code_cell(s) for s in sources])
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    env = {**os.environ, "JUPYTER_RPC_URL": url, "JUPYTER_RPC_TOKEN": token}
+    await asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env)))
+    return [outputs(c) for c in nb.cells]
+
+
+async def test_an_executor_maps_submits_and_reports_errors_from_a_kernel(server_url, tmp_path):
+    out = await run_cells(
+        server_url,
+        tmp_path,
+        [
+            "import concurrent.futures as cf, jupyter_rpc\n"
+            "ex = jupyter_rpc.executor('examples', max_workers=200)\n"
+            "print(isinstance(ex, cf.Executor))\n"
+            "add = ex.functions.add\n"
+            "results = list(ex.map(add, range(10_000), range(10_000)))\n"
+            "print(results == [2 * i for i in range(10_000)])",
+            # positional and keyword arguments, a Future
+            "f = ex.submit(add, 2, b=40)\nprint(f.result(timeout=10), len(f.call_id))\n"
+            "acc = ex.functions.Accumulator(10.0)\n"
+            "print(ex.submit(acc.add_all, [1.0, 2.5]).result(timeout=10))",
+            # a failing item among many: the same RemoteError, with its call id
+            "divide = ex.functions.divide\n"
+            "fs = [ex.submit(divide, 1, 0 if i == 37 else 2) for i in range(100)]\n"
+            "errors = [f.exception(timeout=10) for f in fs]\n"
+            "bad = [(i, type(e).__name__, e.call_id == fs[i].call_id, str(e)) "
+            "for i, e in enumerate(errors) if e]\n"
+            "print(bad[0][:3], len(bad), 'zero' in bad[0][3].lower())\n"
+            "print(sum(f.result() == 0.5 for i, f in enumerate(fs) if i != 37))",
+            "try:\n    list(ex.map(divide, [1, 1, 1], [1, 0, 1]))\n"
+            "except jupyter_rpc.RemoteError as e:\n    print('map raised', e.call_id is not None)",
+            # as_completed and wait over calls of different lengths
+            "import time\nslow = jupyter_rpc.executor('faulty')\nsleep = slow.functions.sleep\n"
+            "fs = {slow.submit(sleep, s): s for s in (0.9, 0.1, 0.5)}\n"
+            "print([fs[f] for f in cf.as_completed(fs, timeout=20)])\n"
+            "done, not_done = cf.wait(list(fs), timeout=20)\nprint(len(done), len(not_done))",
+            # arguments that do not fit raise at submit, as a call would
+            "try:\n    ex.submit(add, 1, 2, 3)\nexcept TypeError as e:\n    print('TypeError', e)",
+            "ex.submit(slow.functions.sleep, 1)",
+            "ex.shutdown()\ntry:\n    ex.submit(add, 1)\nexcept RuntimeError as e:\n    print(e)",
+            "with jupyter_rpc.connect('examples').executor(max_workers=8) as e2:\n"
+            "    print(sum(e2.map(e2.functions.add, range(100))))",
+        ],
+    )
+    assert [line for line in out[0].splitlines() if line in ("True", "False")] == ["True"] * 2
+    assert "map: ended: 10,000 done, 0 failed, 0 running" in out[0]  # one progress line
+    assert out[1].split() == ["42", "32", "13.5"]  # a function, an instance's method
+    assert out[2].split("\n")[0].strip() == "(37, 'RemoteError', True) 1 True"
+    assert out[2].split("\n")[1].strip() == "99"
+    assert "map raised True" in out[3]
+    assert out[4].split("\n")[0] == "[0.1, 0.5, 0.9]" and out[4].split("\n")[1] == "3 0"
+    assert "TypeError too many positional arguments" in out[5]
+    assert "TypeError" in out[6] and "backend 'faulty'" in out[6]
+    assert "cannot submit to an Executor that was shut down" in out[7]
+    assert out[8].strip().endswith("5050")  # add(a, b=1)
+
+
+async def test_cancelling_half_way_cancels_the_remote_calls(server_url, tmp_path):
+    """20 calls of 30 s, 5 at a time: the 5 running are cancelled on the server, the 15
+    queued are never sent, and the server has each sent id once."""
+    out = await run_cells(
+        server_url,
+        tmp_path,
+        [
+            "import json, time, jupyter_rpc\nfrom jupyter_rpc.notebook.client import Session\n"
+            "ex = jupyter_rpc.executor('faulty', max_workers=5)\n"
+            "fs = [ex.submit(ex.functions.sleep, 30) for _ in range(20)]\n"
+            "s = Session()\n"
+            "deadline = time.monotonic() + 10\n"
+            "while time.monotonic() < deadline:\n"
+            "    running = [c for c in s.request('GET', 'calls')['calls'] if c['state'] == 'running']\n"
+            "    if len(running) == 5: break\n"
+            "    time.sleep(0.05)\n"
+            "t0 = time.monotonic()\n"
+            "cancelled = [f.cancel() for f in fs]\n"
+            "ex.shutdown(wait=True)\n"
+            "took = time.monotonic() - t0\n"
+            "calls = s.request('GET', 'calls')['calls']\n"
+            "print(json.dumps({'ids': [f.call_id for f in fs], 'cancelled': cancelled, "
+            "'took': took, 'calls': [[c['id'], c['state']] for c in calls]}))",
+        ],
+    )
+    report = json.loads(out[0].strip().splitlines()[-1])
+    assert all(report["cancelled"])  # every future could be cancelled (none had ended)
+    assert report["took"] < 10  # shutdown did not wait for the 30 s calls
+    on_server = [c[0] for c in report["calls"]]
+    assert len(on_server) == len(set(on_server)) == 5  # sent once each, never more than 5
+    assert set(on_server) <= set(report["ids"])
+    assert {c[1] for c in report["calls"]} == {"cancelled"}
+
+
+async def test_interrupting_a_cell_during_a_map_cancels_its_remote_calls(server_url, tmp_path, rpc):
+    import signal
+
+    url, token = server_url
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import jupyter_rpc\nex = jupyter_rpc.executor('faulty', max_workers=4)\n"
+                "list(ex.map(ex.functions.sleep, [60] * 20))"
+            ),
+            new_code_cell("ex.shutdown(wait=True)\nprint('shut down')"),
+        ]
+    )
+    client = NotebookClient(
+        nb,
+        timeout=90,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    env = {**os.environ, "JUPYTER_RPC_URL": url, "JUPYTER_RPC_TOKEN": token}
+    run = asyncio.ensure_future(
+        asyncio.to_thread(lambda: asyncio.run(client.async_execute(env=env)))
+    )
+    running: list[dict[str, Any]] = []
+    for _ in range(200):  # until the map's first four calls run
+        await asyncio.sleep(0.1)
+        _, listing = await rpc("GET", "calls")
+        running = [c for c in listing["calls"] if c["state"] == "running"]
+        if len(running) == 4:
+            break
+    assert len(running) == 4, "the map never started its calls"
+    os.kill(client.km.provisioner.pid, signal.SIGINT)  # what Kernel > Interrupt does
+    await asyncio.wait_for(run, 60)
+    assert "KeyboardInterrupt" in outputs(nb.cells[0])
+    assert "shut down" in outputs(nb.cells[1])  # did not wait for the 60 s calls
+    _, listing = await rpc("GET", "calls")
+    assert len(listing["calls"]) == 4  # nothing more was sent after the interrupt
+    assert {c["state"] for c in listing["calls"]} == {"cancelled"}
