@@ -37,6 +37,8 @@ MAX_PROGRESS_SIZE = 256 * 1024
 LARGE_RESULT_FRESH = 300.0
 #: Most calls one batch request may start, and most ids one wait may name.
 MAX_BATCH = 1000
+#: Seconds a batch's ended call is kept beyond the history's size until it is read.
+UNREAD_FRESH = 60.0
 
 
 def _now() -> datetime:
@@ -140,6 +142,9 @@ class Call:
         self._t0 = time.perf_counter()
         self._duration: float | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        #: Started in a batch and its end not yet read by its client (calls/wait).
+        self.unread = False
+        self.ended_at = 0.0  # time.monotonic() of the end
 
     @property
     def done(self) -> bool:
@@ -159,6 +164,7 @@ class Call:
             return
         self.state = state
         self.finished = _now()
+        self.ended_at = time.monotonic()
         self._duration = time.perf_counter() - self._t0
         if error is not None:
             body = error.to_json()
@@ -321,15 +327,15 @@ class CallManager:
         for item in items:
             call_id = item.get("id")
             try:
-                started.append(
-                    await self._start(
-                        backend.name,
-                        item["function"],
-                        item.get("arguments", {}),
-                        timeout=item.get("timeout"),
-                        call_id=call_id,
-                    )
+                call, created = await self._start(
+                    backend.name,
+                    item["function"],
+                    item.get("arguments", {}),
+                    timeout=item.get("timeout"),
+                    call_id=call_id,
                 )
+                call.unread = created
+                started.append((call, created))
             except RPCError as exc:
                 if call_id is not None and call_id in self._calls:
                     started.append((self._calls[call_id], False))
@@ -345,6 +351,9 @@ class CallManager:
                 if left <= 0:
                     break
                 await call.wait_done(left)
+        for call, _ in started:
+            if call.done:  # answered now
+                call.unread = False
         return started
 
     async def wait_any(
@@ -377,6 +386,8 @@ class CallManager:
                     if waiter in call._waiters:
                         call._waiters.remove(waiter)
         missing = [i for i, c in zip(call_ids, known, strict=True) if c is None]
+        for call in ended:
+            call.unread = False
         return ended, [c.id for c in running], missing
 
     def get(self, call_id: str) -> Call:
@@ -484,8 +495,12 @@ class CallManager:
             return
         # Oldest first; stop as soon as enough finished calls are found (running ones stay).
         drop = []
+        now = time.monotonic()
         for old in self._calls.values():
-            if old.done:
+            # a batch's ended call is kept until its client has read it (calls/wait), for
+            # UNREAD_FRESH seconds at most: an Executor with more calls running than the
+            # history holds loses none of its results
+            if old.done and not (old.unread and now - old.ended_at < UNREAD_FRESH):
                 drop.append(old.id)
                 if len(drop) == excess:
                     break

@@ -237,3 +237,28 @@ async def test_interrupting_a_cell_during_a_map_cancels_its_remote_calls(server_
     _, listing = await rpc("GET", "calls")
     assert len(listing["calls"]) == 4  # nothing more was sent after the interrupt
     assert {c["state"] for c in listing["calls"]} == {"cancelled"}
+
+
+class TestAShortCallHistory:
+    @pytest.fixture
+    def jp_server_config(self, jp_server_config: dict[str, Any]) -> dict[str, Any]:
+        return {**jp_server_config, "RPCApp": {**jp_server_config["RPCApp"], "call_history": 20}}
+
+    async def test_a_map_loses_no_result_to_it(self, server_url, tmp_path, rpc):
+        """500 calls running at a time, a server that remembers 20: a call that ended is
+        kept until its client read it (before: 'The Jupyter server no longer knows this
+        call', call.not_found, for results the history dropped before the long poll)."""
+        out = await run_cells(
+            server_url,
+            tmp_path,
+            [
+                "import jupyter_rpc\nex = jupyter_rpc.executor('examples', max_workers=500)\n"
+                "r = list(ex.map(ex.functions.add, range(3000)))\n"
+                "print(r == [i + 1 for i in range(3000)])"
+            ],
+        )
+        assert out[0].strip().endswith("True"), out[0]
+        _, listing = await rpc("GET", "calls")
+        # kept beyond the bound: at most the calls of the last round (read ones leave as
+        # the next calls come)
+        assert len(listing["calls"]) <= 20 + 500
