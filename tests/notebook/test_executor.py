@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import pathlib
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from .test_kernel_calls import outputs
 
 SCHEMA_ID = "https://events.jupyter.org/jupyter_rpc/action/v1"
+DOC = pathlib.Path(__file__).resolve().parents[2] / "docs" / "notebook.md"
 
 
 class Events(logging.Handler):
@@ -262,3 +264,15 @@ class TestAShortCallHistory:
         # kept beyond the bound: at most the calls of the last round (read ones leave as
         # the next calls come)
         assert len(listing["calls"]) <= 20 + 500
+
+
+async def test_the_documented_examples_run(server_url, tmp_path):
+    """docs/notebook.md's Python blocks, as cells of a real kernel."""
+    text = DOC.read_text()
+    blocks = [b.split("```")[0] for b in text.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    out = await run_cells(server_url, tmp_path, blocks + ["print(sorted(energies) == steps)"])
+    assert "Error" not in out[0] and "Error" not in out[1], out
+    assert "convert_temperature(value: float" in out[0]
+    assert len(out[1].strip().splitlines()) >= 5  # the five as_completed lines
+    assert out[2].strip().endswith("True")
