@@ -142,6 +142,8 @@ class Call:
         self._t0 = time.perf_counter()
         self._duration: float | None = None
         self._waiters: list[asyncio.Future[None]] = []
+        #: Woken when the call ends only (calls/wait: progress does not wake them).
+        self._end_waiters: list[asyncio.Future[None]] = []
         #: Started in a batch and its end not yet read by its client (calls/wait).
         self.unread = False
         self.ended_at = 0.0  # time.monotonic() of the end
@@ -173,6 +175,10 @@ class Call:
                 body["details"] = _bounded(body["details"])
             self.error = body
         self.changed()
+        waiters, self._end_waiters = self._end_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
     def drop_result(self, why: str) -> None:
         """Forget the result (too large to keep); who reads the call later is told ``why``."""
@@ -376,15 +382,15 @@ class CallManager:
                 break
             waiter = asyncio.get_running_loop().create_future()
             for call in running:
-                call._waiters.append(waiter)
+                call._end_waiters.append(waiter)
             try:
                 await asyncio.wait_for(asyncio.shield(waiter), left)
             except asyncio.TimeoutError:
                 pass
             finally:
                 for call in running:
-                    if waiter in call._waiters:
-                        call._waiters.remove(waiter)
+                    if waiter in call._end_waiters:
+                        call._end_waiters.remove(waiter)
         missing = [i for i, c in zip(call_ids, known, strict=True) if c is None]
         for call in ended:
             call.unread = False
