@@ -92,6 +92,8 @@ class Executor(concurrent.futures.Executor):
             collections.deque()
         )
         self._inflight: dict[str, RemoteFuture] = {}
+        #: The batch on its way to the server (in neither the queue nor ``_inflight``).
+        self._sending: list[tuple[RemoteFuture, str, dict[str, Any]]] = []
         self._to_cancel: list[str] = []
         self._batch_limit = MAX_BATCH
         self._shutdown = False
@@ -156,7 +158,8 @@ class Executor(concurrent.futures.Executor):
         return once every call has ended (or was cancelled)."""
         with self._lock:
             self._shutdown = True
-            futures = [f for f, _, _ in self._queue] + list(self._inflight.values())
+            futures = [f for f, _, _ in self._queue] + [f for f, _, _ in self._sending]
+            futures += list(self._inflight.values())
         if cancel_futures:
             for future in futures:
                 future.cancel()
@@ -270,11 +273,16 @@ class Executor(concurrent.futures.Executor):
                 item = self._queue.popleft()
                 if not item[0].cancelled():  # cancelled before it was sent: never sent
                     batch.append(item)
+            self._sending = batch
         for call_id in cancels:
             if self._inflight.pop(call_id, None) is not None:
                 self._cancel_remote(call_id)
         if batch:
-            self._send(batch)
+            try:
+                self._send(batch)
+            finally:
+                with self._lock:
+                    self._sending = []
         if self._inflight:
             more = bool(self._queue) and len(self._inflight) < self.max_workers
             self._collect(0.0 if more else POLL_WAIT)
@@ -309,9 +317,9 @@ class Executor(concurrent.futures.Executor):
             if call["state"] in ("succeeded", "failed", "cancelled"):
                 _resolve(future, call)
             else:
-                self._inflight[future.call_id] = future
-                if future.cancelled():  # cancelled while its batch was on its way
-                    with self._lock:
+                with self._lock:
+                    self._inflight[future.call_id] = future
+                    if future.cancelled():  # cancelled while its batch was on its way
                         self._to_cancel.append(future.call_id)
 
     def _collect(self, wait: float) -> None:

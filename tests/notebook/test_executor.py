@@ -200,6 +200,33 @@ async def test_cancelling_half_way_cancels_the_remote_calls(server_url, tmp_path
     assert {c[1] for c in report["calls"]} == {"cancelled"}
 
 
+async def test_shutdown_with_cancel_futures_cancels_what_is_queued_and_running(
+    server_url, tmp_path, rpc
+):
+    out = await run_cells(
+        server_url,
+        tmp_path,
+        [
+            "import time, jupyter_rpc\nfrom jupyter_rpc.notebook.client import Session\n"
+            "ex = jupyter_rpc.executor('faulty', max_workers=3)\n"
+            "fs = [ex.submit(ex.functions.sleep, 30) for _ in range(10)]\n"
+            "s = Session()\n"
+            "deadline = time.monotonic() + 10\n"
+            "while time.monotonic() < deadline:\n"
+            "    calls = s.request('GET', 'calls')['calls']\n"
+            "    if sum(c['state'] == 'running' for c in calls) == 3: break\n"
+            "    time.sleep(0.05)\n"
+            "t0 = time.monotonic()\n"
+            "ex.shutdown(wait=True, cancel_futures=True)\n"
+            "print(time.monotonic() - t0 < 10, all(f.cancelled() for f in fs))",
+        ],
+    )
+    assert out[0].strip().endswith("True True"), out[0]
+    _, listing = await rpc("GET", "calls")
+    assert len(listing["calls"]) == 3  # the 7 queued were never sent
+    assert {c["state"] for c in listing["calls"]} == {"cancelled"}
+
+
 async def test_interrupting_a_cell_during_a_map_cancels_its_remote_calls(server_url, tmp_path, rpc):
     import signal
 
