@@ -382,7 +382,12 @@ class RPCApp(ExtensionApp):
                 f"jupyter_rpc is not started: its configuration is invalid: {self._config_error}"
             )
         configure_child_env(self.child_env_drop, self.child_env_keep)
-        unknown = unknown_names(self.policy, self.backends, self.clusters)
+        unknown = unknown_names(
+            self.policy,
+            self.backends,
+            self.clusters,
+            load_apps(self.apps, builtins=self.builtin_apps).keys(),
+        )
         if unknown:  # a typo in a name would silently refuse (or allow) the wrong thing
             raise RuntimeError(f"jupyter_rpc is not started: RPCApp.policy is not valid: {unknown}")
         configure_ssh_config(_reads_user_ssh_config(self.user_ssh_config))

@@ -1,19 +1,21 @@
-"""Group policy: which backends, clusters and submit choices each user may use.
+"""Group policy: which backends, clusters, apps and submit choices each user may use.
 
 A site maps hub groups or user names to what they may use (``RPCApp.policy``)::
 
     {"rules": [
         {"name": "students", "groups": ["students"],
-         "backends": ["examples"], "clusters": ["local"],
+         "backends": ["examples"], "clusters": ["local"], "apps": ["webapp"],
          "submit": {"partition": {"enum": ["debug"]}, "time_limit": {"maximum": 60}}},
         {"name": "staff", "groups": ["staff"], "users": ["alice"],
-         "backends": "*", "clusters": "*"}],
+         "backends": "*", "clusters": "*", "apps": "*"}],
      "default": {"backends": ["examples"], "clusters": []}}
 
 Rules are read top to bottom; the first whose ``groups`` or ``users`` include the user
 applies, else ``default``. ``"*"`` is everything, a list names what may be used, a
 missing key is nothing. ``user_clusters`` says whether the user may add and use their own
-clusters (default: only with ``"clusters": "*"``). ``submit`` narrows the submit form of
+clusters (default: only with ``"clusters": "*"``). ``apps`` names the site's interactive
+app templates (``RPCApp.apps`` and the built-ins); a user's own templates need ``"apps":
+"*"``, and an app runs only on a cluster the rule allows. ``submit`` narrows the submit form of
 every cluster the rule allows (the keys of a cluster's own ``submit``). An empty policy
 (the default) allows everything. The user's groups come from the authenticated user:
 JupyterHub's single-user server gives its user model (``hub_user["groups"]``); another
@@ -46,6 +48,7 @@ _NAMES = {
 _GRANT = {
     "backends": _NAMES,
     "clusters": _NAMES,
+    "apps": _NAMES,
     "user_clusters": {"type": "boolean"},
     "submit": {"type": "object", "additionalProperties": {"type": "object"}},
 }
@@ -115,10 +118,18 @@ def _check_submit(where: str, grant: dict[str, Any]) -> None:
         raise ValueError(f"{where}.submit: {exc}") from None
 
 
-def unknown_names(value: dict[str, Any], backends: Iterable[str], clusters: Iterable[str]) -> str:
-    """The first backend or cluster a policy names that the site does not configure ('':
-    none), e.g. ``"rules[0] ('students').backends: no backend 'climte'"``."""
+def unknown_names(
+    value: dict[str, Any],
+    backends: Iterable[str],
+    clusters: Iterable[str],
+    apps: Iterable[str] | None = None,
+) -> str:
+    """The first backend, cluster or app a policy names that the site does not configure
+    ('': none), e.g. ``"rules[0] ('students').backends: no backend 'climte'"`` (apps are
+    checked when ``apps`` is given)."""
     known = {"backends": set(backends), "clusters": set(clusters)}
+    if apps is not None:
+        known["apps"] = set(apps)
     grants = [(f"rules[{i}] ('{r['name']}')", r) for i, r in enumerate(value.get("rules") or [])]
     grants.append(("default", value.get("default") or {}))
     for where, grant in grants:
@@ -140,6 +151,8 @@ class Grant:
     #: Backends and site clusters by name; ``None``: every one.
     backends: frozenset[str] | None = None
     clusters: frozenset[str] | None = None
+    #: The site's app templates by name; ``None``: every one (and the user's own).
+    apps: frozenset[str] | None = None
     #: Whether the user's own clusters may be added and used.
     user_clusters: bool = True
     #: Submit-form overrides (a cluster's ``submit`` keys) on every cluster.
@@ -179,6 +192,19 @@ class Grant:
         if not self.allows_cluster(name, user_defined=user_defined):
             what = f"Your own cluster '{name}'" if user_defined else f"The cluster '{name}'"
             raise self._refuse(what, {"cluster": name})
+
+    def allows_app(self, name: str, *, user_defined: bool = False) -> bool:
+        """Whether the app template ``name`` may be seen and launched (a user's own: only
+        under ``"apps": "*"``)."""
+        if self.apps is None:
+            return True
+        return not user_defined and name in self.apps
+
+    def check_app(self, name: str, *, user_defined: bool = False) -> None:
+        """403 ``policy.forbidden`` unless the app may be launched."""
+        if not self.allows_app(name, user_defined=user_defined):
+            what = f"Your own app '{name}'" if user_defined else f"The app '{name}'"
+            raise self._refuse(what, {"app": name})
 
     def check_add_cluster(self) -> None:
         """403 ``policy.forbidden`` unless the user may add clusters of their own."""
@@ -256,6 +282,7 @@ def _grant(rule: str | None, config: dict[str, Any]) -> Grant:
         rule=rule,
         backends=_names(config.get("backends")),
         clusters=_names(clusters),
+        apps=_names(config.get("apps")),
         user_clusters=bool(config.get("user_clusters", clusters == ANY)),
         submit=copy.deepcopy(config.get("submit") or {}),
     )

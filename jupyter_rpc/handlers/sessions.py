@@ -113,7 +113,13 @@ class AppsHandler(RPCHandler):
     @requires("read")
     async def get(self) -> None:
         sessions = _service(self.services)
-        self.write_json({"apps": [a.to_json() for a in sessions.apps.values()]})
+        grant = self.grant  # only those the site's policy lets this user launch
+        apps = [
+            a
+            for a in sessions.apps.values()
+            if grant.allows_app(a.name, user_defined=a.source == "user")
+        ]
+        self.write_json({"apps": [a.to_json() for a in apps]})
 
     @requires("write", event="app.add")
     async def post(self) -> None:
@@ -145,7 +151,10 @@ class AppFormHandler(RPCHandler):
         if not cluster:
             raise InvalidRequest("Say which cluster: ?cluster=<name>.", code="request.invalid")
         self.grant.check_cluster(cluster, user_defined=self._user_cluster(cluster))
-        self.write_json(_service(self.services).form(app, cluster))
+        service = _service(self.services)
+        template = service.app(app)
+        self.grant.check_app(template.name, user_defined=template.source == "user")
+        self.write_json(service.form(app, cluster))
 
     def _user_cluster(self, name: str) -> bool:
         try:

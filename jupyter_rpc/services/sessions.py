@@ -248,6 +248,9 @@ class SessionService:
                 code="app.user_apps_disabled",
                 status=403,
             )
+        if not grant.allows_app("", user_defined=True):  # only under "apps": "*"
+            name = body.get("name")
+            grant.check_app(name if isinstance(name, str) else "", user_defined=True)
         entry = dict(body)
         name = entry.pop("name", None)
         problems = user_app_problems(name, entry)
@@ -304,6 +307,7 @@ class SessionService:
     ) -> Session:
         """Launch app ``app_name`` on ``cluster_name`` with the form's values ``body``."""
         template = self.app(app_name)
+        grant.check_app(template.name, user_defined=template.source == "user")
         cluster = self.clusters.get(cluster_name)
         self._runs_on(template, cluster)
         scheduler = cluster.need_scheduler()

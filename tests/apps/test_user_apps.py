@@ -155,7 +155,7 @@ async def test_names_and_site_templates(rpc: Any) -> None:
 
 @pytest.mark.parametrize(
     "site",
-    [{"policy": {"rules": [], "default": {"backends": "*", "clusters": ["local"]}}}],
+    [{"policy": {"rules": [], "default": {"backends": "*", "clusters": ["local"], "apps": "*"}}}],
     indirect=True,
 )
 async def test_only_on_clusters_the_user_may_use(rpc: Any) -> None:

@@ -28,12 +28,14 @@ POLICY = {
             "groups": ["staff"],
             "backends": "*",
             "clusters": "*",
+            "apps": "*",
         },
         {
             "name": "students",
             "groups": ["students"],
             "backends": ["examples"],
             "clusters": ["local"],
+            "apps": ["webapp"],
             "submit": {"cpus": {"maximum": 1}, "time_limit": {"maximum": 60, "default": 10}},
         },
     ],
@@ -247,3 +249,38 @@ def test_groups_come_from_the_hub_user_model_or_the_name() -> None:
     by_name = Policy({"rules": [{"name": "me", "users": ["dave"]}], "default": {}})
     assert by_name.grant(User(username="dave")).rule == "me"
     assert Policy({}).grant(None).backends is None  # no policy: everything
+
+
+async def test_apps_are_listed_and_launched_only_as_the_rule_says(as_user: Any) -> None:
+    """Interactive apps (issue 14) under the policy: a rule's ``apps`` names the site's
+    templates its users may see and launch; the default (no ``apps``) none."""
+    listed = {}
+    for user in GROUPS:
+        status, apps = await as_user(user, "GET", "apps")
+        assert status == 200, apps
+        listed[user] = sorted(a["name"] for a in apps["apps"])
+    assert listed == {"alice": ["webapp"], "bob": ["desktop", "webapp"], "carol": []}
+
+    # alice (students) may not open the desktop's form nor launch it: refused before any job
+    assert_refused(
+        await as_user("alice", "GET", "apps", "desktop", "form", params={"cluster": "local"}),
+        "'students'",
+        "desktop",
+    )
+    launch = {"app": "desktop", "cluster": "local", "values": {}}
+    assert_refused(await as_user("alice", "POST", "sessions", body=launch), "'students'", "desktop")
+    _, jobs = await as_user("bob", "GET", "clusters", "local", "jobs")
+    assert jobs["jobs"] == [], "a refused launch submitted a job"
+    # nor add an app of her own (a rule naming apps allows only those)
+    own = {"name": "mine", "kind": "web", "script": "echo {{ port }}\n"}
+    assert_refused(await as_user("alice", "POST", "apps", body=own), "'students'", "mine")
+    # carol (no group): the default allows no app
+    assert_refused(
+        await as_user("carol", "POST", "sessions", body={**launch, "app": "webapp"}),
+        "default",
+    )
+
+
+def test_a_policy_naming_an_app_the_site_lacks_is_refused() -> None:
+    policy = {"rules": [], "default": {"backends": "*", "clusters": "*", "apps": ["webap"]}}
+    assert "no app 'webap'" in unknown_names(policy, ["examples"], ["local"], apps=["webapp"])
