@@ -73,6 +73,14 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/clusters/{cluster}/files/{path}"): {"path": SLOT},
     ("POST", "/clusters/{cluster}/terminals"): {"cols": SLOT},
     ("POST", "/sessions"): {"app": "webapp", "cluster": "local", "values": {"cpus": SLOT}},
+    # an item's bad argument fails that call only (the batch answers 201), so the slot is
+    # the batch's own
+    ("POST", "/backends/{backend}/calls/batch"): {
+        "calls": [{"function": "convert_temperature", "arguments": {"value": 1.5}}],
+        "wait": SLOT,
+    },
+    ("POST", "/calls/wait"): {"ids": [], "wait": SLOT},
+    ("POST", "/apps"): {"name": "corpus", "kind": "web", "script": "true\n", "display_name": SLOT},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -88,6 +96,9 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("PATCH", "/clusters/{cluster}/files/{path}"): b"42",  # string
     ("POST", "/clusters/{cluster}/terminals"): b'"wide"',  # integer
     ("POST", "/sessions"): b'"four"',  # integer
+    ("POST", "/backends/{backend}/calls/batch"): b'"soon"',  # number
+    ("POST", "/calls/wait"): b'"soon"',  # number
+    ("POST", "/apps"): b"42",  # string
 }
 
 DEEP = 100_000

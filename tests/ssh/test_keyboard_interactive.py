@@ -120,7 +120,9 @@ def kbdint_server(tmp_path: Path) -> Iterator[KbdIntServer]:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    root = tmp_path / "home"
+    # not tmp_path / "home": that is pytest-jupyter's HOME of the server (jp_home_dir),
+    # where the server's own tools may write (IPython's ~/.ipython)
+    root = tmp_path / "remote-home"
     (root / "results").mkdir(parents=True)
     (root / "notes.txt").write_text("remote notes\n")
     return root
