@@ -125,6 +125,12 @@ def _start_time(pid: int) -> int | None:
     return int(fields_[19])
 
 
+def session_processes(leader: int) -> list[int]:
+    """The processes of the session ``leader`` leads (what a shell or a job started, in any
+    process group; not what left it with ``setsid``)."""
+    return _job_processes(leader, "")
+
+
 def _job_processes(leader: int, token: str) -> list[int]:
     """Processes of a job: in the leader's session, or carrying its token."""
     marker = f"{TOKEN_VAR}={token}".encode()

@@ -35,6 +35,7 @@ from typing import Any, Protocol
 
 from ..errors import Conflict, InvalidRequest, NotFound, RPCError
 from ..private import child_environment
+from ..schedulers.local import session_processes
 from ..ssh.channels import LOGIN_SHELL, TERM_TYPE, open_pty
 from .clusters import Cluster, ClusterRegistry
 
@@ -567,12 +568,15 @@ class LocalPTY:
                 _set_size(self._master, cols, rows)
 
     def close(self) -> None:
-        """Hang up: SIGHUP to the shell's process group, then the PTY closed."""
+        """Hang up: SIGHUP to the shell's session (its process group, and its jobs in groups
+        of their own, which a shell such as dash does not pass the hang-up on to), then the
+        PTY closed."""
         if self._closed:
             return
         self._closed = True
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGHUP)
+        self._signal_session(signal.SIGHUP)
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._master)
         loop.remove_writer(self._master)
@@ -580,17 +584,28 @@ class LocalPTY:
         os.close(self._slave)
         self._queue.put_nowait(b"")
 
+    def _signal_session(self, signum: int) -> None:
+        # the shell leads its session (start_new_session); the session keeps its number
+        _signal_in(session_processes(self._process.pid), signum)
+
     async def wait_closed(self, timeout: float = 5.0) -> None:
         """Wait for the shell; its group is killed if it outlives ``KILL_GRACE``."""
         try:
             await asyncio.wait_for(self._process.wait(), min(timeout, KILL_GRACE))
         except asyncio.TimeoutError:
             pass
-        # What the shell left in its group (a job that ignored the hang-up) goes too.
+        # What the shell left in its session (a job that ignored the hang-up) goes too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
+        self._signal_session(signal.SIGKILL)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._process.wait(), timeout)
+
+
+def _signal_in(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
 
 
 def _home() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pathlib
 from typing import Any
 
@@ -38,15 +39,22 @@ def settings() -> dict[str, Any]:
 
 
 @pytest.fixture
+def shell() -> str:
+    """The user's login shell ($SHELL) of the test (parametrized)."""
+    return "/bin/bash"
+
+
+@pytest.fixture
 def jp_server_config(
     jp_server_config: dict[str, Any],
     home: pathlib.Path,
     with_local_cluster: Any,
     granted: list[str],
     settings: dict[str, Any],
+    shell: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> dict[str, Any]:
-    monkeypatch.setenv("SHELL", "/bin/bash")
+    monkeypatch.setenv("SHELL", shell)
     monkeypatch.setenv("MY_SECRET_TOKEN", "s3cr3t-terminal")
     monkeypatch.setenv("JUPYTER_TOKEN", "the-servers-token")
     config = with_local_cluster(jp_server_config, home, **settings)
@@ -114,6 +122,21 @@ async def test_delete_ends_the_shell_and_its_jobs(rpc: Any, term_ws: Any) -> Non
     with pytest.raises(HTTPClientError) as info:
         await term_ws("local", name)
     assert info.value.code == 404
+
+
+@pytest.mark.parametrize("shell", ["/bin/sh"])
+async def test_delete_ends_a_job_the_shell_does_not_hang_up(rpc: Any, term_ws: Any) -> None:
+    """A shell that does not pass the hang-up on to its jobs (dash, Debian's /bin/sh: each
+    job in a process group of its own): the job still ends with the terminal, like
+    everything else in the shell's session."""
+    name = (await open_terminal(rpc))["name"]
+    term = await term_ws("local", name)
+    shell = int((await term.run("echo $$")).strip())
+    job = int((await term.run("sleep 300 & echo $!")).strip().splitlines()[-1])
+    assert os.getpgid(job) != shell, "the job is in the shell's group: nothing to test"
+    status, _ = await rpc("DELETE", "clusters", "local", "terminals", name)
+    assert status == 204
+    assert await wait_gone([shell, job], 5.0) == []
 
 
 async def test_exit_ends_the_terminal(rpc: Any, term_ws: Any) -> None:
