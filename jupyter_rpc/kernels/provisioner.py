@@ -246,8 +246,8 @@ class ClusterProvisioner(KernelProvisionerBase):
     async def cleanup(self, restart: bool = False) -> None:
         await self._end_remote()
         if not restart and self._forwards is not None:
-            self._forwards.close()
-            self._forwards = None
+            forwards, self._forwards = self._forwards, None
+            await forwards.close()
 
     def get_shutdown_wait_time(self, recommended: float = 5.0) -> float:
         return max(recommended, 5.0)
@@ -423,7 +423,7 @@ class ClusterProvisioner(KernelProvisionerBase):
                 await task
         self._tasks = []
         if self._forwards is not None:
-            self._forwards._stop_listening()
+            await self._forwards._stop_listening()
         pool, target, folder, pid = self._pool, self._target, self._dir, self._pid
         if pool is not None and target is not None and (folder or pid):
             parts = []

@@ -118,6 +118,32 @@ async def open_forward(
     return Forward(listener, conn, folder)
 
 
+async def close_listeners(listeners: list[asyncssh.SSHListener]) -> None:
+    """Close forward listeners without leaving a connection open that was being accepted.
+
+    asyncio accepts a connection in the listener's read callback but makes its transport
+    in a task of its own; a listener closed in between makes that task fail (its
+    ``Server`` is closed) and drop the transport without closing it, so the accepted
+    socket stays open until the garbage collector finds it ("ResourceWarning: unclosed
+    transport"). A ZMQ client reconnects every 100 ms, so a kernel's shutdown hit this now
+    and then. The listening sockets stop being read first, then the tasks already made
+    run (one loop turn: they were queued before this coroutine resumes), and only then
+    do the listeners close: every accepted connection has its forwarder, which ends it."""
+    if not listeners:
+        return
+    loop = asyncio.get_running_loop()
+    for listener in listeners:
+        # asyncssh's local forward listeners keep their asyncio servers here (2.x)
+        for server in getattr(listener, "_servers", ()):
+            for sock in getattr(server, "sockets", None) or ():
+                with contextlib.suppress(Exception):
+                    loop.remove_reader(sock.fileno())
+    await asyncio.sleep(0)
+    for listener in listeners:
+        with contextlib.suppress(Exception):
+            listener.close()
+
+
 class UnixResolver(Resolver):
     """Every host name resolves to one UNIX socket (tornado's clients then connect to
     it: ``SimpleAsyncHTTPClient(resolver=...)``, ``websocket_connect(resolver=...)``)."""
@@ -160,7 +186,7 @@ class SocketForwards:
         """Listen at ``{prefix}-i`` for ``remotes[i-1]`` (host, port as the login node
         reaches it), on the pool's current connection; listeners of an earlier connection
         are closed first. Errors as :func:`open_forward`."""
-        self._stop_listening()
+        await self._stop_listening()
         lease = await ChannelLease.acquire(pool, target)
         try:
             conn = lease.conn
@@ -174,7 +200,7 @@ class SocketForwards:
                         target.connect_timeout,
                     )
                 except asyncio.TimeoutError:
-                    self._stop_listening()
+                    await self._stop_listening()
                     raise RemoteTimeout(
                         f"{target.name} did not set up a forward within "
                         f"{target.connect_timeout:g} s.",
@@ -182,7 +208,7 @@ class SocketForwards:
                         details={"cluster": target.label},
                     ) from None
                 except (asyncssh.Error, OSError) as exc:
-                    self._stop_listening()
+                    await self._stop_listening()
                     reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
                     raise RemoteFailed(
                         f"{target.name} refused to forward a connection: "
@@ -195,16 +221,13 @@ class SocketForwards:
         finally:
             await lease.release()
 
-    def _stop_listening(self) -> None:
-        for listener in self._listeners:
-            with contextlib.suppress(Exception):
-                listener.close()
-        self._listeners = []
-        self._conn = None
+    async def _stop_listening(self) -> None:
+        listeners, self._listeners, self._conn = self._listeners, [], None
+        await close_listeners(listeners)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Stop listening and remove the folder."""
-        self._stop_listening()
+        await self._stop_listening()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -217,6 +240,6 @@ async def open_socket_forwards(
     try:
         await forwards.reopen(pool, target, remotes)
     except BaseException:
-        forwards.close()
+        await forwards.close()
         raise
     return forwards
