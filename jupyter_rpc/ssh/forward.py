@@ -33,6 +33,24 @@ from .channels import ChannelLease
 from .pool import SSHPool
 from .target import SSHTarget
 
+#: Bytes a UNIX socket's path may hold (``sun_path`` is 108 with the terminating NUL).
+SUN_PATH_MAX = 107
+
+
+def socket_folder(prefix: str, longest_name: str) -> str:
+    """A new 0700 folder whose socket ``longest_name`` fits in ``sun_path``.
+
+    The temporary folder comes first (``TMPDIR``, as the server's user set it); when its
+    path is too long for a socket (a deep TMPDIR, as CI's or a site's per-job one), the
+    user's ``XDG_RUNTIME_DIR``, else ``/tmp``. The folder's random name and its mode keep
+    other users out."""
+    # mkdtemp's random part is 8 characters
+    room = len(os.sep) + len(prefix) + 8 + len(os.sep) + len(longest_name.encode())
+    for parent in (tempfile.gettempdir(), os.environ.get("XDG_RUNTIME_DIR") or ""):
+        if parent and len(os.fsencode(parent)) + room <= SUN_PATH_MAX and os.path.isdir(parent):
+            return tempfile.mkdtemp(prefix=prefix, dir=parent)
+    return tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+
 
 class Forward:
     """A local UNIX socket whose every connection is forwarded to the node."""
@@ -85,7 +103,7 @@ async def open_forward(
     if (remote_socket is None) == (host is None or port is None):
         raise ValueError("a forward goes to host and port, or to a remote socket")
     lease = await ChannelLease.acquire(pool, target)
-    folder = tempfile.mkdtemp(prefix="jrpc-fwd-")  # 0700, short (sun_path: 107 bytes)
+    folder = socket_folder("jrpc-fwd-", "s")
     path = os.path.join(folder, "s")
     try:
         conn = lease.conn
@@ -236,7 +254,7 @@ async def open_socket_forwards(
 ) -> SocketForwards:
     """:class:`SocketForwards` to ``remotes`` in a new 0700 folder (short: ``sun_path``
     holds 107 bytes)."""
-    forwards = SocketForwards(tempfile.mkdtemp(prefix="jrpc-k-"))
+    forwards = SocketForwards(socket_folder("jrpc-k-", "k-99"))
     try:
         await forwards.reopen(pool, target, remotes)
     except BaseException:

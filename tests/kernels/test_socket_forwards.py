@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import pathlib
 import socket
+import tempfile
+
+import pytest
 
 from jupyter_rpc.ssh import SSHPool, SSHTarget
-from jupyter_rpc.ssh.forward import open_socket_forwards
+from jupyter_rpc.ssh.forward import open_forward, open_socket_forwards
 from tests.fixtures.hpc import HPCTestbed, free_port
 
 
@@ -85,4 +89,53 @@ async def test_closing_while_clients_connect_leaves_no_socket_open(
         assert not exists(forwards.folder)  # the 0700 folder removed
         gc.collect()  # nothing left for the collector to find (the warning, before)
     finally:
+        await pool.close()
+
+
+async def test_forwards_listen_under_a_long_tmpdir(
+    hpc_testbed: HPCTestbed, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server whose TMPDIR is long (CI's '/check/work/main/.ci-tmp/pytest-of-root/...')
+    still gets its forwards: a UNIX socket's path holds 107 bytes, so the sockets go to a
+    short private folder instead of failing with 'AF_UNIX path too long'."""
+    tb = hpc_testbed
+    long_tmp = tmp_path / ("t" * 60) / ("u" * 60)
+    long_tmp.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(long_tmp))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    assert len(tempfile.gettempdir()) > 120
+    target = SSHTarget(
+        "127.0.0.1",
+        tb.port,
+        tb.user,
+        label="testbed",
+        identity_files=(tb.key,),
+        agent=False,
+        config_files=(),
+        known_hosts=(tb.known_hosts,),
+        connect_timeout=10,
+    )
+    pool = SSHPool()
+    server = await asyncio.start_server(lambda r, w: (w.write(b"hello"), w.close()), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        forwards = await open_socket_forwards(pool, target, [("127.0.0.1", port)])
+        try:
+            path = f"{forwards.prefix}-1"
+            assert len(path.encode()) < 108
+            assert os.stat(forwards.folder).st_mode & 0o777 == 0o700
+            reader, writer = await asyncio.open_unix_connection(path)
+            assert await asyncio.wait_for(reader.read(), 10) == b"hello"
+            writer.close()
+        finally:
+            await forwards.close()
+        forward = await open_forward(pool, target, host="127.0.0.1", port=port)
+        try:
+            reader, writer = await asyncio.open_unix_connection(forward.path)
+            assert await asyncio.wait_for(reader.read(), 10) == b"hello"
+            writer.close()
+        finally:
+            forward.close()
+    finally:
+        server.close()
         await pool.close()
