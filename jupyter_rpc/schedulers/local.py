@@ -117,6 +117,14 @@ def _stat_fields(pid: int) -> list[str] | None:
     return raw[raw.rfind(b")") + 2 :].decode("ascii", "replace").split()
 
 
+def _process_group(pid: int) -> int | None:
+    """The process's group (field 5), None if it is gone."""
+    fields_ = _stat_fields(pid)
+    if not fields_ or len(fields_) < 3:
+        return None
+    return int(fields_[2])
+
+
 def _start_time(pid: int) -> int | None:
     """The process's start time (field 22), None if it is gone or a zombie."""
     fields_ = _stat_fields(pid)
@@ -588,12 +596,17 @@ class LocalScheduler(Scheduler):
             self._finish(task, "failed", reason=reason, exit_code=exit_code, signum=signum)
 
     def _signal(self, task: _Task, signum: int) -> None:
-        """Signal the job's process group and every process of its session or token."""
+        """Signal the job's process group and every other process of its session or token,
+        each process once (a second SIGTERM kills a shell whose trap is cleaning up)."""
         assert task.pid is not None
+        grouped = False
         if not self._gone(task):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(task.pid, signum)
+                grouped = True
         for pid in _job_processes(task.pid, task.token):
+            if grouped and _process_group(pid) == task.pid:
+                continue  # the group's signal reached it
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signum)
 

@@ -126,8 +126,9 @@ running() {
   local st; st=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
   [ -n "$st" ] && [ "$st" != Z ]
 }
-cleanup() {
-  trap - EXIT TERM INT HUP
+cleanup() {  # once; a second SIGTERM (scancel signals more than once) does not cut it short
+  trap - EXIT
+  trap '' TERM INT HUP
   rm -f "$CONN" "$CONN.tmp"
   local p i alive
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -206,7 +207,10 @@ for tool in Xvnc vncpasswd websockify; do
 done
 WM=""
 for w in openbox matchbox-window-manager twm; do command -v "$w" >/dev/null && { WM=$w; break; }; done
-RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/rpc-desktop.XXXXXX") || die "mktemp failed"
+PARENT=${TMPDIR:-/tmp}
+# vnc.sock's path must fit in 107 bytes (a site's per-job TMPDIR may be deep)
+[ "$(printf '%s' "$PARENT" | wc -c)" -le 80 ] || PARENT=/tmp
+RUN_DIR=$(mktemp -d "$PARENT/rpc-desktop.XXXXXX") || die "mktemp failed"
 PASSWORD=$(secret 8)
 printf '%s\n' "$PASSWORD" | vncpasswd -f > "$RUN_DIR/passwd" || die "vncpasswd failed"
 TOKEN=$(secret 40)

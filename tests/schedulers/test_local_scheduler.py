@@ -318,3 +318,38 @@ def test_array_and_pattern_helpers():
         "%x-%A_%a-%j-%u-100%%", job_id="4_2", array_job_id="4", task_id="2", name="n", user="u"
     )
     assert path == "n-4_2-4_2-u-100%"
+
+
+@pytest.mark.asyncio
+async def test_cancel_sends_each_process_one_sigterm(tmp_path, workdir):
+    """A job's processes get SIGTERM once on cancel, as from Slurm's scancel: the scheduler
+    signals the process group and, besides, the processes that left it, never the group's
+    twice. A second SIGTERM killed a bash job whose EXIT trap had reset its TERM trap while
+    cleaning up (an interactive app's trap left its connection file behind)."""
+    scheduler = make(tmp_path, workdir)
+    try:
+        count = workdir / "terms"
+        child = workdir / "child-terms"
+        ready = workdir / "ready"
+        script = (
+            "(trap 'echo x >> \"$CHILD\"' TERM; while :; do sleep 0.05; done) &\n"
+            "trap 'echo x >> \"$COUNT\"' TERM\n"
+            f"touch {str(ready)!r}\n"
+            "for i in $(seq 200); do sleep 0.05; done\n"
+        )
+        job = await scheduler.submit(
+            JobSpec(script=script, env={"COUNT": str(count), "CHILD": str(child)})
+        )
+        await wait_state(scheduler, job, {"running"})
+        for _ in range(200):  # the traps are set
+            if ready.exists():
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
+        await scheduler.cancel(job)
+        ended = await scheduler.get_job(job)
+        assert ended.state == "cancelled"
+        assert read(count) == "x\n"  # the job's shell: once
+        assert read(child) == "x\n"  # its background subshell: once
+    finally:
+        await scheduler.close()
