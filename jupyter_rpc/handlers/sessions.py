@@ -341,14 +341,14 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
         except StreamClosedError:
             if self.request.connection is None or self._finished or started:
                 return  # the browser went away mid-answer: nothing to say, the app is fine
-            service.lost(session)
+            await service.lost(session)
             raise RemoteFailed(
                 f"The app of session {session} closed the connection without an answer.",
                 code="session.unreachable",
                 details={"session": session},
             ) from None
         except (OSError, httpclient.HTTPClientError, asyncio.TimeoutError) as exc:
-            service.lost(session)
+            await service.lost(session)
             if not started:
                 raise RemoteFailed(
                     f"The app of session {session} does not answer: {_reason(exc)}",
@@ -358,7 +358,7 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
         finally:
             client.close()
         if not started:  # no answer at all (the connection closed)
-            service.lost(session)
+            await service.lost(session)
             raise RemoteFailed(
                 f"The app of session {session} closed the connection without an answer.",
                 code="session.unreachable",
@@ -431,7 +431,7 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
                 max_message_size=MAX_WS_MESSAGE,
             )
         except (OSError, httpclient.HTTPClientError, asyncio.TimeoutError) as exc:
-            _service(self.services).lost(session)
+            await _service(self.services).lost(session)
             self.log.info("session %s: websocket to the app failed: %s", session, _reason(exc))
             self.close(1011, "the app does not answer")
             return

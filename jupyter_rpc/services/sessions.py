@@ -425,13 +425,13 @@ class SessionService:
         try:
             cluster = self.clusters.get(session.cluster)
         except NotFound:
-            self._end(session, f"Its cluster '{session.cluster}' is no longer configured.")
+            await self._end(session, f"Its cluster '{session.cluster}' is no longer configured.")
             return
         scheduler = cluster.need_scheduler()
         try:
             job = await scheduler.get_job(session.job_id)
         except NotFound:
-            self._end(session, f"The scheduler no longer knows its job {session.job_id}.")
+            await self._end(session, f"The scheduler no longer knows its job {session.job_id}.")
             return
         now = time.time()
         if job.state in ("pending", "held"):
@@ -445,7 +445,7 @@ class SessionService:
             )
             if tail:
                 why += f" before the app was ready. The end of its log:\n{tail}"
-            self._end(session, why + ("" if tail else "."))
+            await self._end(session, why + ("" if tail else "."))
             return
         session.started = job.started or session.started or now
         if job.time_limit:
@@ -462,22 +462,22 @@ class SessionService:
             with contextlib.suppress(RPCError):
                 await scheduler.cancel(session.job_id)
             cluster.jobs_changed()
-            self._end(
+            await self._end(
                 session,
                 f"The app did not start within {session.start_timeout:g} s (no connection "
                 f"file in its session folder); its job {session.job_id} was cancelled."
                 + (f" The end of its log:\n{tail}" if tail else ""),
             )
 
-    def _end(self, session: Session, message: str) -> None:
+    async def _end(self, session: Session, message: str) -> None:
         session.state, session.message = "ended", message
         session.ended_at = session.ended_at or time.time()
         session.connection = None
         session.time_left = None
-        if session.forward is not None:
-            session.forward.close()
-            session.forward = None
+        forward, session.forward = session.forward, None
         self._save()
+        if forward is not None:
+            await forward.close()
         log.info("session %s ended: %s", session.id, message.splitlines()[0] if message else "")
 
     async def _read(
@@ -557,7 +557,7 @@ class SessionService:
             except (NotFound, Conflict):
                 pass
             cluster.jobs_changed()
-            self._end(session, "Ended by the user.")
+            await self._end(session, "Ended by the user.")
         return session
 
     # -- the proxy's upstream --------------------------------------------------------------
@@ -585,7 +585,8 @@ class SessionService:
                 else:
                     assert cluster.pool is not None
                     if session.forward is not None:
-                        session.forward.close()
+                        forward, session.forward = session.forward, None
+                        await forward.close()
                     session.forward = await open_forward(
                         cluster.pool,
                         cluster.target,
@@ -608,15 +609,15 @@ class SessionService:
             password=str(info["password"]) if isinstance(info.get("password"), str) else None,
         )
 
-    def lost(self, sid: str) -> None:
+    async def lost(self, sid: str) -> None:
         """The proxy could not reach the app: ask the scheduler before the next request."""
         session = self._sessions.get(sid)
         if session is not None:
             session.checked = 0.0
             session.connection = None
-            if session.forward is not None:
-                session.forward.close()
-                session.forward = None
+            forward, session.forward = session.forward, None
+            if forward is not None:
+                await forward.close()
 
     # -- persistence -----------------------------------------------------------------------
 
@@ -657,9 +658,9 @@ class SessionService:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2.0)
         for session in self._sessions.values():
-            if session.forward is not None:
-                session.forward.close()
-                session.forward = None
+            forward, session.forward = session.forward, None
+            if forward is not None:
+                await forward.close()
 
 
 # -- VNC (RFB 3.8) authentication on the browser's behalf -----------------------------

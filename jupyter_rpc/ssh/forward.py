@@ -12,7 +12,7 @@ Forwarded channels do not count against sshd's ``MaxSessions`` (notes/ssh-channe
 so a forward holds a :class:`~jupyter_rpc.ssh.channels.ChannelLease` only while it is set
 up (the lease opens the connection, with its errors), not for its life. A forward ends
 with its connection (:attr:`Forward.alive` turns false; make a new one) or on
-:meth:`Forward.close`.
+:meth:`Forward.close` (a coroutine: see :func:`close_listeners`).
 """
 
 from __future__ import annotations
@@ -74,15 +74,18 @@ class Forward:
         resolver: UnixResolver = UnixResolver(self.path)
         return resolver
 
-    def close(self) -> None:
-        """Stop listening and remove the socket's folder (channels already open end
-        with their connections)."""
+    async def close(self) -> None:
+        """Stop listening and remove the socket's folder. A connection being accepted
+        as it closes gets its channel, which then ends (:func:`close_listeners`), so none
+        is left open; channels already open end with their connections. Closing again
+        does nothing."""
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(Exception):
-            self._listener.close()
-        shutil.rmtree(self._folder, ignore_errors=True)
+        try:
+            await close_listeners([self._listener])
+        finally:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 async def open_forward(

@@ -135,7 +135,7 @@ async def test_forwards_listen_under_a_long_tmpdir(
             assert await asyncio.wait_for(reader.read(), 10) == b"hello"
             writer.close()
         finally:
-            forward.close()
+            await forward.close()
     finally:
         server.close()
         await pool.close()
