@@ -14,6 +14,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from .aio import Steps, awaitable, polling
 from .client import RemoteError, Session
 from .display import LiveOutput, in_ipython
 from .tables import Column, Table
@@ -79,7 +80,7 @@ class AppSession:
     @property
     def state(self) -> str:
         """``queued``, ``starting``, ``running`` or ``ended`` (asked again unless ended)."""
-        if self.info.get("state") != "ended":
+        if self.info.get("state") != "ended" and not self._asynchronous:
             self.refresh()
         return str(self.info.get("state"))
 
@@ -96,12 +97,18 @@ class AppSession:
 
     # -- asking and acting -------------------------------------------------------------
 
+    @property
+    def _asynchronous(self) -> bool:
+        return self._client.asynchronous
+
+    @awaitable
     def refresh(self) -> AppSession:
         """Fetch the session's description again; returns the session."""
         self.info = self._client.request("GET", f"sessions/{quote(self.id)}")
         return self
 
-    def wait(self, timeout: float = 600.0, poll: float = 1.0) -> AppSession:
+    @polling
+    def wait(self, timeout: float = 600.0, poll: float = 1.0) -> Steps[AppSession]:
         """Block until the app is usable (``running``); returns the session.
 
         A status line in the cell follows its state. If it ends instead,
@@ -133,11 +140,12 @@ class AppSession:
                         + (f" ({self.message})" if self.message else "")
                         + "; it goes on (.end() ends it)."
                     )
-                time.sleep(max(0.05, min(poll, left)))
+                yield max(0.05, min(poll, left))
         except KeyboardInterrupt:
             status.show(note="stopped waiting; the session goes on")
             raise
 
+    @awaitable
     def end(self) -> AppSession:
         """End the session (its job is cancelled); ending an ended one does nothing."""
         self.info = self._client.request("DELETE", f"sessions/{quote(self.id)}")

@@ -23,6 +23,7 @@ import textwrap
 from typing import Any, NamedTuple
 
 from . import apps as _apps
+from .aio import awaitable
 from .apps import AppSession, SessionList
 from .client import RemoteError, Session
 from .folders import RemoteFolder
@@ -56,6 +57,10 @@ class Cluster:
         return "/".join(["clusters", quote(self.name), *parts])
 
     @property
+    def _asynchronous(self) -> bool:
+        return self._session.asynchronous
+
+    @property
     def roots(self) -> list[str]:
         """The names of the cluster's top-level folders (``files.ls()`` lists them)."""
         return [r["name"] for r in self.info.get("roots", [])]
@@ -68,11 +73,13 @@ class Cluster:
             f"scheduler {info.get('scheduler')}, {info.get('state')}>"
         )
 
+    @awaitable
     def refresh(self) -> Cluster:
         """Fetch the cluster's description (connection state) again."""
         self.info = self._session.request("GET", self._path())
         return self
 
+    @awaitable
     def jobs(self, all_users: bool = False) -> JobList:
         """The jobs the scheduler shows now (yours, or everyone's with ``all_users``)."""
         body = self._session.request(
@@ -80,22 +87,26 @@ class Cluster:
         )
         return JobList(Job(self, j) for j in body["jobs"])
 
+    @awaitable
     def history(self, days: float = 7) -> JobList:
         """Your jobs that ended in the last ``days`` days, from the scheduler's accounting,
         with their CPU efficiency and peak memory where it measured them."""
         body = self._session.request("GET", self._path("history") + f"?days={float(days):g}")
         return HistoryList(Job(self, j) for j in body["jobs"])
 
+    @awaitable
     def job(self, job_id: str | int) -> Job:
         """An existing job by its id."""
         return Job(self, self._session.request("GET", self._path("jobs", quote(str(job_id)))))
 
+    @awaitable
     def partitions(self) -> PartitionList:
         """The partitions (queues) with their limits."""
         return PartitionList(
             self._session.request("GET", self._path("submit-schema"))["partitions"]
         )
 
+    @awaitable
     def submit(
         self,
         script: str | None = None,
@@ -145,6 +156,7 @@ class Cluster:
         spec = _spec(locals())
         return Job(self, self._session.request("POST", self._path("jobs"), spec, timeout=120))
 
+    @awaitable
     def test(self, script: str | None = None, **kwargs: Any) -> SubmitTest:
         """When would this job start? Takes :meth:`submit`'s arguments; submits nothing."""
         spec = _spec({"script": script, **kwargs})
@@ -153,6 +165,7 @@ class Cluster:
 
     # -- interactive apps ----------------------------------------------------------------
 
+    @awaitable
     def launch(
         self,
         app: str,
@@ -189,6 +202,7 @@ class Cluster:
             **values,
         )
 
+    @awaitable
     def sessions(self) -> SessionList:
         """The interactive app sessions on this cluster (ended ones too)."""
         body = self._session.request("GET", "sessions")
@@ -260,7 +274,13 @@ def clusters(*, url: str | None = None, token: str | None = None) -> ClusterList
     return ClusterList(Session(url, token).request("GET", "clusters")["clusters"])
 
 
-def cluster(name: str, url: str | None = None, token: str | None = None) -> Cluster:
+def cluster(
+    name: str,
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    asynchronous: bool = False,
+) -> Cluster:
     """The cluster ``name`` (as the Jobs and Remote files panels list it).
 
     Parameters
@@ -269,8 +289,12 @@ def cluster(name: str, url: str | None = None, token: str | None = None) -> Clus
         The cluster's name, e.g. ``"local"`` or ``"levante"``.
     url, token
         The Jupyter server to use; found automatically inside JupyterLab / JupyterHub.
+    asynchronous
+        Methods of the cluster, its jobs, files and app sessions return coroutines
+        (``job = await c.submit(...)``, ``await job.wait()``, ``await c.files.ls()``), so
+        many can run at once (``asyncio.gather``) without blocking the kernel.
     """
-    return Cluster(name, Session(url, token))
+    return Cluster(name, Session(url, token, asynchronous=asynchronous))
 
 
 __all__ = [

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .aio import awaitable
 from .client import BLOCK, RemoteError, Session
 from .display import TransferProgress
 from .tables import Listing
@@ -74,6 +75,10 @@ class RemoteFolder:
     def _session(self) -> Session:
         return self.cluster._session
 
+    @property
+    def _asynchronous(self) -> bool:
+        return self.cluster._session.asynchronous
+
     def _path(self, route: str, path: str) -> str:
         # Each segment quoted; "." and ".." too, so no proxy on the way (JupyterHub's)
         # normalizes them into another URL: the server's path policy sees them as they are.
@@ -84,11 +89,13 @@ class RemoteFolder:
     def __repr__(self) -> str:
         return f"<files of cluster {self.cluster.name!r}: {', '.join(self.cluster.roots) or 'no roots'}>"
 
+    @awaitable
     def stat(self, path: str) -> dict[str, Any]:
         """One entry: ``name``, ``path``, ``type`` (``file``/``directory``), ``size``,
         ``modified`` (datetime), ``writable``, ``real_path``."""
         return entry(self._session.request("GET", self._path("files", path) + "?content=0"))
 
+    @awaitable
     def ls(self, path: str = "") -> Listing:
         """A folder's entries, folders first (a file's own entry for a file)."""
         model = self._session.request("GET", self._path("files", path) + "?content=1")
@@ -98,6 +105,7 @@ class RemoteFolder:
         entries.sort(key=lambda e: (e["type"] != "directory", e["name"].lower()))
         return Listing(entries)
 
+    @awaitable
     def exists(self, path: str) -> bool:
         """Whether ``path`` exists (a file or a folder)."""
         try:
@@ -108,10 +116,12 @@ class RemoteFolder:
             raise
         return True
 
+    @awaitable
     def real_path(self, path: str) -> str:
         """The path on the cluster's file system (e.g. to use in a job script)."""
         return str(self.stat(path)["real_path"])
 
+    @awaitable
     def read_bytes(self, path: str) -> bytes:
         """A file's bytes (use :meth:`download` for files too large for memory)."""
         response = self._session.stream("GET", self._path("download", path), timeout=60)
@@ -121,10 +131,12 @@ class RemoteFolder:
             self._session.discard()
             raise RemoteError(f"Reading '{path}' broke off: {exc}", code="files.io_error") from None
 
+    @awaitable
     def read_text(self, path: str, encoding: str = "utf-8") -> str:
         """A file's text."""
         return self.read_bytes(path).decode(encoding)
 
+    @awaitable
     def write_bytes(self, path: str, data: bytes, *, overwrite: bool = True) -> int:
         """Write ``data`` to a file (atomically: readers see the old or the new file);
         returns the number of bytes. ``overwrite=False`` refuses an existing file."""
@@ -132,6 +144,7 @@ class RemoteFolder:
         self._put(path, data, len(data), overwrite)
         return len(data)
 
+    @awaitable
     def write_text(
         self, path: str, text: str, encoding: str = "utf-8", *, overwrite: bool = True
     ) -> int:
@@ -148,6 +161,7 @@ class RemoteFolder:
             self._session.discard()
             raise RemoteError(f"Writing '{path}' broke off: {exc}", code="files.io_error") from None
 
+    @awaitable
     def upload(
         self,
         local_path: str | os.PathLike[str],
@@ -180,6 +194,7 @@ class RemoteFolder:
             bar.finish()
             return entry
 
+    @awaitable
     def download(
         self,
         remote_path: str,
@@ -227,6 +242,7 @@ class RemoteFolder:
         bar.finish()
         return local
 
+    @awaitable
     def mkdir(self, path: str, *, parents: bool = False, exist_ok: bool = False) -> dict[str, Any]:
         """Make a folder; returns its entry. Like :meth:`pathlib.Path.mkdir`: ``parents``
         makes missing parent folders too, ``exist_ok`` accepts an existing folder."""
@@ -248,12 +264,14 @@ class RemoteFolder:
                 return self.stat(target)
             raise
 
+    @awaitable
     def rename(self, src: str, dst: str) -> dict[str, Any]:
         """Rename or move ``src`` to the drive path ``dst``; returns the new entry."""
         return entry(
             self._session.request("PATCH", self._path("files", src), {"path": dst.strip("/")})
         )
 
+    @awaitable
     def delete(self, path: str) -> None:
         """Delete a file, or a folder with everything in it."""
         self._session.request("DELETE", self._path("files", path))

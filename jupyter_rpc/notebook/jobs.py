@@ -8,6 +8,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from .aio import Steps, awaitable, polling
 from .display import LiveOutput, in_ipython
 from .units import duration, quote
 
@@ -33,11 +34,25 @@ class Job:
     ``info`` is the scheduler's description (a dict: ``state``, ``reason``, ``exit_code``,
     ``stdout`` path, ...) as last fetched; :meth:`refresh` fetches it again. ``state``,
     ``done`` and ``exit_code`` ask the cluster again while the job is still active.
+
+    On a cluster opened with ``asynchronous=True`` the methods return coroutines
+    (``await job.wait()``) and ``state``, ``done`` and ``exit_code`` read ``info`` as last
+    fetched (``await job.refresh()`` fetches it again).
     """
 
     def __init__(self, cluster: Cluster, info: dict[str, Any]):
         self.cluster = cluster
         self.info = info
+
+    @property
+    def _asynchronous(self) -> bool:
+        return self.cluster._session.asynchronous
+
+    def _ask(self) -> None:
+        """Fetch the description again while the job is active (not on an asynchronous
+        session: a property cannot be awaited)."""
+        if self.info.get("state") in ACTIVE and not self._asynchronous:
+            self.refresh()
 
     @property
     def id(self) -> str:
@@ -53,8 +68,7 @@ class Job:
     def state(self) -> str:
         """``pending``, ``held``, ``running``, ``completing``, ``suspended``, ``completed``,
         ``failed``, ``cancelled``, ``timeout`` or ``unknown`` (asked again while active)."""
-        if self.info.get("state") in ACTIVE:
-            self.refresh()
+        self._ask()
         return str(self.info.get("state"))
 
     @property
@@ -65,7 +79,7 @@ class Job:
     @property
     def exit_code(self) -> int | None:
         """The exit code once the job has ended (``None`` before, or if unknown)."""
-        _ = self.state
+        self._ask()
         return self.info.get("exit_code")
 
     @property
@@ -82,38 +96,45 @@ class Job:
     def _path(self, *more: str) -> str:
         return "/".join([self.cluster._path("jobs", quote(self.id)), *more])
 
+    @awaitable
     def refresh(self) -> Job:
         """Fetch the job's description again; returns the job."""
         self.info = self.cluster._session.request("GET", self._path())
         return self
 
+    @awaitable
     def cancel(self) -> Job:
         """Cancel the job (``RemoteError`` with code ``job.finished`` if it had ended)."""
         self.info = self.cluster._session.request("DELETE", self._path())
         return self
 
+    @awaitable
     def hold(self) -> Job:
         """Hold a pending job: it will not start until :meth:`release`."""
         self.info = self.cluster._session.request("POST", self._path("hold"))
         return self
 
+    @awaitable
     def release(self) -> Job:
         """Release a held job."""
         self.info = self.cluster._session.request("POST", self._path("release"))
         return self
 
+    @awaitable
     def resubmit(self) -> Job:
         """Submit the same script with the same resources again; returns the new job."""
         return Job(self.cluster, self.cluster._session.request("POST", self._path("resubmit")))
 
     # -- waiting -----------------------------------------------------------------------
 
-    def wait(self, timeout: float | None = None, poll: float = 2.0) -> Job:
+    @polling
+    def wait(self, timeout: float | None = None, poll: float = 2.0) -> Steps[Job]:
         """Block until the job has ended; returns the job (``job.wait().exit_code``).
 
         A status line in the cell shows the job's state as it changes (plain lines
         outside IPython). ``timeout`` (seconds) raises :class:`TimeoutError` and leaves the
-        job running. Interrupting (Kernel > Interrupt, Ctrl-C) stops waiting; the job goes on.
+        job running. Interrupting (Kernel > Interrupt, Ctrl-C), or cancelling the task that
+        awaits it, stops waiting; the job goes on.
         """
         status = _StatusLine(self)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -130,7 +151,7 @@ class Job:
                 pause = (
                     poll if deadline is None else min(poll, max(0.0, deadline - time.monotonic()))
                 )
-                time.sleep(max(pause, 0.05))
+                yield max(pause, 0.05)
         except KeyboardInterrupt:
             status.show(note="stopped waiting; the job goes on")
             raise
@@ -151,11 +172,13 @@ class Job:
             if read < OUTPUT_LIMIT - 4:  # less than asked: the end for now (4: a cut character)
                 return "".join(parts), offset
 
+    @awaitable
     def output(self, stream: str = "stdout") -> str:
         """The job's ``stdout`` (or ``stderr``) text so far (``""`` before it exists)."""
         return self._read_from(stream, 0)[0]
 
-    def tail(self, stream: str = "stdout", follow: bool = True, poll: float = 1.0) -> None:
+    @polling
+    def tail(self, stream: str = "stdout", follow: bool = True, poll: float = 1.0) -> Steps[None]:
         """Print the job's output, then (``follow``) new output as it arrives, until the
         job ends. Interrupting stops following; the job goes on."""
         text, offset = self._read_from(stream, 0)
@@ -167,8 +190,7 @@ class Job:
                 _write(text)
                 if not active:
                     return
-                if not text:
-                    time.sleep(poll)
+                yield 0.0 if text else poll
         except KeyboardInterrupt:
             _write(f"\n[stopped following job {self.id}; it goes on]\n")
             raise

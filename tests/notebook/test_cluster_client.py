@@ -362,3 +362,57 @@ def test_dot_segments_are_sent_encoded():
         == "clusters/local/files/home/%2E%2E/%2E%2E/etc/passwd"
     )
     assert files._path("files", "home/a b/c#d") == "clusters/local/files/home/a%20b/c%23d"
+
+
+# -- asynchronous=True ---------------------------------------------------------------------
+
+
+async def test_asynchronous_cluster_jobs_files_and_waits_can_be_cancelled(server_url, home):
+    """With ``asynchronous=True`` the cluster's methods, its jobs' and its files' return
+    coroutines: jobs submitted and waited for at once with ``asyncio.gather`` (the event
+    loop stays free: the server under test runs on it), files read and written, and
+    cancelling a wait stops waiting at once while the job goes on."""
+    url, token = server_url
+    c = await in_thread(jupyter_rpc.cluster, "local", url=url, token=token, asynchronous=True)
+    jobs = await asyncio.gather(*(c.submit(f"sleep 1; echo job {i}") for i in range(3)))
+    assert len({j.id for j in jobs}) == 3
+    started = asyncio.get_running_loop().time()
+    done = await asyncio.gather(*(j.wait(timeout=60, poll=0.2) for j in jobs))
+    assert done == jobs and all(j.info["state"] == "completed" for j in jobs)
+    assert asyncio.get_running_loop().time() - started < 30
+    assert [await j.output() for j in jobs] == [f"job {i}\n" for i in range(3)]
+    listed = await c.jobs()
+    assert isinstance(listed, JobList)
+
+    # files
+    assert await c.files.write_text("home/data/a.txt", "async text") == len("async text")
+    assert await c.files.read_text("home/data/a.txt") == "async text"
+    assert await c.files.exists("home/data/a.txt") and not await c.files.exists("home/none")
+    names = [e["name"] for e in await c.files.ls("home/data")]
+    assert "a.txt" in names and "notes.txt" in names
+    await c.files.delete("home/data/a.txt")
+    with pytest.raises(RemoteError) as info:
+        await c.files.read_text("home/data/a.txt")
+    assert info.value.code == "files.not_found"
+
+    # cancelling a wait: it ends at once, the job goes on, its state is read without a request
+    long = await c.submit("sleep 60", name="long")
+    waiting = asyncio.ensure_future(long.wait(poll=0.2))
+    await asyncio.sleep(1.0)
+    assert not waiting.done()
+    waiting.cancel()
+    stopped = asyncio.get_running_loop().time()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert asyncio.get_running_loop().time() - stopped < 2
+    assert (await long.refresh()).info["state"] in ("pending", "running")
+    assert long.state in ("pending", "running")  # the last fetched value: no blocking request
+    assert (await long.cancel()).info["state"] == "cancelled"
+
+    # help() shows what waiting returns, not the generator behind it
+    import inspect
+
+    from jupyter_rpc.notebook.jobs import Job
+
+    assert inspect.signature(Job.wait).return_annotation == "Job"
+    assert "cancelling the task" in (Job.wait.__doc__ or "")

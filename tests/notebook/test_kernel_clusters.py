@@ -128,6 +128,34 @@ async def test_interrupting_a_wait_leaves_the_job_running(server_url, tmp_path, 
     assert after["state"] == "cancelled"
 
 
+async def test_an_asynchronous_cluster_in_cells(server_url, tmp_path, home):
+    """Top-level ``await`` in cells: jobs submitted and waited for together, a file read,
+    on a cluster opened with ``asynchronous=True``; the live status lines still show."""
+    url, token = server_url
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import asyncio, jupyter_rpc\n"
+                'c = jupyter_rpc.cluster("local", asynchronous=True)\n'
+                'jobs = await asyncio.gather(*(c.submit(f"echo part {i}") for i in range(3)))\n'
+                "await asyncio.gather(*(j.wait(poll=0.2) for j in jobs))\n"
+                "print(sorted([(await j.output()).strip() for j in jobs]))"
+            ),
+            new_code_cell(
+                'await c.files.write_text("home/a.txt", "written by await")\n'
+                'print(await c.files.read_text("home/a.txt"))'
+            ),
+        ]
+    )
+    client = client_for(nb, tmp_path, timeout=60)
+    await execute(client, url, token)
+    first = outputs(nb.cells[0])
+    assert "['part 0', 'part 1', 'part 2']" in first
+    assert "completed" in first  # the jobs' status lines
+    assert "written by await" in outputs(nb.cells[1])
+    assert (home / "a.txt").read_text() == "written by await"
+
+
 async def test_large_transfers_show_a_live_bar_in_the_cell(server_url, tmp_path, home):
     url, token = server_url
     nb = new_notebook(

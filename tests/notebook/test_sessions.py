@@ -103,3 +103,26 @@ def test_a_session_shows_escaped() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "c&amp;d" in page
     assert repr(session).startswith("<AppSession 0123456789ab '<img")
     assert session.url.startswith("http://127.0.0.1:1/jupyter-rpc/sessions/0123456789ab/")
+
+
+async def test_an_asynchronous_session_is_awaited_and_ended(
+    server_url: tuple[str, str],
+) -> None:
+    """On a cluster opened with ``asynchronous=True``: ``await hpc.launch(...)``,
+    ``await s.wait()``, ``await s.end()``; ``s.state`` reads the last fetched value."""
+    import asyncio
+
+    import jupyter_rpc
+
+    url, token = server_url
+    hpc = await asyncio.to_thread(
+        jupyter_rpc.cluster, "local", url=url, token=token, asynchronous=True
+    )
+    command = f"exec {sys.executable} {WEBAPP}"
+    s = await hpc.launch("Web app", hours=1, command=command, strip_prefix=False)
+    assert isinstance(s, AppSession)
+    assert await s.wait(timeout=30, poll=0.2) is s
+    assert s.state == "running"
+    assert [x.id for x in await hpc.sessions()] == [s.id]
+    await s.end()
+    assert s.state == "ended"
