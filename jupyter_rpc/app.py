@@ -329,6 +329,14 @@ class RPCApp(ExtensionApp):
         only on clusters the user may use. False: none is added or loaded.""",
     )
 
+    ended_session_ttl = Float(
+        86400.0,
+        config=True,
+        help="""Seconds an ended app session stays listed before it is forgotten and its
+        session folder (~/.jupyter-rpc/sessions/<id> on the cluster, or
+        {state_dir}/sessions/<id> for the local cluster) is removed. Default: a day.""",
+    )
+
     @validate("apps")
     def _check_apps(self, proposal: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -442,6 +450,7 @@ class RPCApp(ExtensionApp):
                 self._state_path(),
                 base_url=getattr(self.serverapp, "base_url", "/") or "/",
                 allow_user_apps=self.allow_user_apps,
+                ended_session_ttl=max(0.0, self.ended_session_ttl),
             ),
         )
         self._install_kernelspecs(clusters)

@@ -191,13 +191,13 @@ class SessionHandler(RPCHandler):
     @requires("read")
     async def get(self, session: str) -> None:
         service = _service(self.services)
-        found = await service.refresh(service.get(session))
+        found = await service.refresh(await service.lookup(session))
         self.write_json(found.to_json(self.base_url))
 
     @requires("write", event="session.end")
     async def delete(self, session: str) -> None:
         service = _service(self.services)
-        found = service.get(session)
+        found = await service.lookup(session)
         self.audit(cluster=found.cluster, job_id=found.job_id)
         self.write_json((await service.end(session)).to_json(self.base_url))
 

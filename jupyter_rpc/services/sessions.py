@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +60,14 @@ STATE_MAX_AGE = 5.0
 LOG_TAIL = 2000
 #: Largest connection file read (it is a few hundred bytes).
 MAX_CONNECTION_FILE = 64 * 1024
+#: A session folder's record of its session (written by the server that launched it),
+#: from which another server, or this one after a restart, finds the session again.
+SESSION_FILE = "session.json"
+#: Seconds a listing waits for the clusters' session folders to be read (a cluster that
+#: answers later adds its sessions to a later listing).
+DISCOVERY_WAIT = 5.0
+#: Seconds before a cluster whose session folders could not be read is tried again.
+DISCOVERY_RETRY = 60.0
 
 
 @dataclass
@@ -153,12 +162,18 @@ class SessionService:
         base_url: str = "/",
         *,
         allow_user_apps: bool = True,
+        ended_session_ttl: float = 86400.0,
     ) -> None:
         self.clusters = clusters
         self.apps = dict(apps)
         self.base_url = base_url
         self.state_dir = Path(state_dir)
         self.allow_user_apps = allow_user_apps
+        #: Seconds an ended session stays listed (and its folder kept) before both go.
+        self.ended_session_ttl = ended_session_ttl
+        #: cluster name -> the task reading its session folders, and when it ended
+        self._discovery: dict[str, asyncio.Task[None]] = {}
+        self._discovered: dict[str, float] = {}
         self._index = self.state_dir / "sessions.json"
         self._sessions: dict[str, Session] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -363,9 +378,20 @@ class SessionService:
         )
         self._sessions[sid] = session
         self._save()
+        await self._write_record(cluster, session)
         log.info("session %s: %s on %s, job %s", sid, template.name, cluster.name, job_id)
         self._spawn(self._follow(session), f"session {sid}")
         return session
+
+    async def _sessions_root(self, cluster: Cluster) -> str:
+        """The folder of the session folders: ``~/.jupyter-rpc/sessions`` on an SSH
+        cluster, ``<state_dir>/sessions`` for this machine."""
+        if cluster.target is None:
+            return str(self.state_dir / "sessions")
+        assert cluster.pool is not None
+        sftp = await cluster.pool.sftp(cluster.target)
+        home = await sftp.realpath(".")
+        return f"{home.rstrip('/')}/.jupyter-rpc/sessions"
 
     async def _make_folder(self, cluster: Cluster, sid: str) -> str:
         if cluster.target is None:
@@ -402,12 +428,194 @@ class SessionService:
             )
         return session
 
+    async def lookup(self, sid: str) -> Session:
+        """:meth:`get`, after the clusters' session folders were read (a session this
+        server has not seen yet: launched before a restart that lost its state, or by
+        another server of the same user)."""
+        if SESSION_ID.match(sid) and sid not in self._sessions:
+            await self.discover()
+        return self.get(sid)
+
     async def refresh_all(self) -> list[Session]:
+        await self.discover()
         sessions = self.sessions()
         await asyncio.gather(
             *(self.refresh(s) for s in sessions if s.state != "ended"), return_exceptions=True
         )
-        return sessions
+        await self.sweep()
+        return self.sessions()
+
+    # -- sessions found again from the clusters' session folders -------------------------
+
+    async def discover(self, wait: float = DISCOVERY_WAIT) -> None:
+        """Read each cluster's session folders once (again after a failure, at most every
+        :data:`DISCOVERY_RETRY` s), adding the sessions this server does not know; waits
+        up to ``wait`` s for clusters read for the first time (they go on in the
+        background after that, as retries do)."""
+        now = time.monotonic()
+        for cluster in list(self.clusters):
+            if cluster.scheduler is None or cluster.name in self._discovery:
+                continue
+            if cluster.pool is not None and cluster.target is not None:
+                if cluster.pool.state(cluster.target)["state"] in ("auth_required", "error"):
+                    continue  # the user answers the prompt (or fixes it) first
+            failed = self._discovered.get(cluster.name)
+            if failed is not None and (failed == 0.0 or now - failed < DISCOVERY_RETRY):
+                continue  # read already (0.0), or failed a moment ago
+            self._discovery[cluster.name] = self._spawn(
+                self._discover(cluster), f"sessions of {cluster.name}"
+            )
+        pending = [  # a retry goes on in the background
+            t for name, t in self._discovery.items() if name not in self._discovered
+        ]
+        if pending:
+            await asyncio.wait(pending, timeout=wait)
+
+    async def _discover(self, cluster: Cluster) -> None:
+        ok = False
+        try:
+            root = await self._sessions_root(cluster)
+            for sid, record in await self._records(cluster, root):
+                if sid in self._sessions:
+                    continue
+                session = self._adopt(cluster, root, sid, record)
+                if session is not None:
+                    log.info(
+                        "session %s found again on %s (job %s)", sid, cluster.name, session.job_id
+                    )
+            ok = True
+        except (RPCError, asyncssh.Error, OSError) as exc:
+            log.info("the session folders of %s cannot be read now: %s", cluster.name, exc)
+        except Exception:  # noqa: BLE001 - a cluster's folders never stop the listing
+            log.exception("reading the session folders of %s failed", cluster.name)
+        finally:
+            self._discovery.pop(cluster.name, None)
+            self._discovered[cluster.name] = 0.0 if ok else time.monotonic()
+        if ok:
+            self._save()
+
+    async def _records(self, cluster: Cluster, root: str) -> list[tuple[str, dict[str, Any]]]:
+        """The session records (``session.json``) under ``root``, by session id."""
+        if cluster.target is None:
+
+            def read_all() -> list[tuple[str, dict[str, Any]]]:
+                found = []
+                try:
+                    names = os.listdir(root)
+                except FileNotFoundError:
+                    return []
+                for name in names:
+                    if not SESSION_ID.match(name) or name in self._sessions:
+                        continue
+                    try:
+                        with open(os.path.join(root, name, SESSION_FILE), "rb") as f:
+                            record = _record(f.read(MAX_CONNECTION_FILE))
+                    except OSError:
+                        continue
+                    if record is not None:
+                        found.append((name, record))
+                return found
+
+            return await asyncio.get_running_loop().run_in_executor(None, read_all)
+        assert cluster.pool is not None
+        sftp = await cluster.pool.sftp(cluster.target)
+        try:
+            names = await sftp.listdir(root)
+        except asyncssh.SFTPNoSuchFile:
+            return []
+        found = []
+        for name in names:
+            if not SESSION_ID.match(name) or name in self._sessions:
+                continue
+            data = await self._read(cluster, f"{root}/{name}/{SESSION_FILE}", MAX_CONNECTION_FILE)
+            record = _record(data) if data else None
+            if record is not None:
+                found.append((name, record))
+        return found
+
+    def _adopt(
+        self, cluster: Cluster, root: str, sid: str, record: dict[str, Any]
+    ) -> Session | None:
+        """A session from its folder's record (its state is the scheduler's, asked on
+        the next refresh). Another configured cluster's record (two names for one
+        account) is left to that cluster."""
+        named = record.get("cluster")
+        if named != cluster.name and any(c.name == named for c in self.clusters):
+            return None
+        try:
+            session = Session(
+                **{k: v for k, v in record.items() if k in _RECORD_KEYS},
+            )
+        except TypeError:
+            return None
+        if session.id != sid or not isinstance(session.job_id, str) or not session.job_id:
+            return None
+        session.cluster = cluster.name
+        session.folder = f"{root}/{sid}"
+        if session.state != "ended":
+            session.state, session.message, session.ended_at = "queued", "", None
+        elif not session.ended_at:
+            session.ended_at = time.time()
+        self._sessions[sid] = session
+        return session
+
+    async def _write_record(self, cluster: Cluster, session: Session) -> None:
+        """Write ``session.json`` in the session's folder (best effort: a session whose
+        record could not be written is still this server's)."""
+        data = json.dumps(session.record(), indent=1).encode()
+        path = f"{session.folder}/{SESSION_FILE}"
+        tmp = f"{session.folder}/.{SESSION_FILE}.tmp"
+        try:
+            if cluster.target is None:
+                write_private(Path(tmp), data.decode())
+                os.replace(tmp, path)
+                return
+            assert cluster.pool is not None
+            sftp = await cluster.pool.sftp(cluster.target)
+            async with sftp.open(tmp, "wb", asyncssh.SFTPAttrs(permissions=0o600)) as f:
+                await f.write(data)
+            await sftp.posix_rename(tmp, path)
+        except (RPCError, asyncssh.Error, OSError) as exc:
+            log.info("session %s: its record in %s cannot be written: %s", session.id, path, exc)
+
+    async def sweep(self) -> None:
+        """Forget the sessions that ended more than :attr:`ended_session_ttl` s ago and
+        remove their folders (on the cluster, and this machine's), so nothing piles up."""
+        cutoff = time.time() - self.ended_session_ttl
+        old = [
+            s
+            for s in self._sessions.values()
+            if s.state == "ended" and s.ended_at is not None and s.ended_at < cutoff
+        ]
+        if not old:
+            return
+        for session in old:
+            self._sessions.pop(session.id, None)
+            self._locks.pop(session.id, None)
+        self._save()
+        for session in old:
+            await self._remove_folder(session)
+
+    async def _remove_folder(self, session: Session) -> None:
+        try:
+            cluster = self.clusters.get(session.cluster)
+        except NotFound:
+            return
+        folder = session.folder
+        if not SESSION_ID.match(folder.rstrip("/").rsplit("/", 1)[-1]):
+            return  # never anything but a session's own folder
+        try:
+            if cluster.target is None:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: shutil.rmtree(folder, ignore_errors=True)
+                )
+            else:
+                assert cluster.pool is not None
+                sftp = await cluster.pool.sftp(cluster.target)
+                await sftp.rmtree(folder, ignore_errors=True)
+            log.info("session %s: its folder %s removed (ended long ago)", session.id, folder)
+        except (RPCError, asyncssh.Error, OSError) as exc:
+            log.info("session %s: its folder %s cannot be removed now: %s", session.id, folder, exc)
 
     async def refresh(self, session: Session, max_age: float = 0.0) -> Session:
         """Ask the scheduler (and the session folder) what ``session`` is now."""
@@ -478,6 +686,8 @@ class SessionService:
         self._save()
         if forward is not None:
             await forward.close()
+        with contextlib.suppress(NotFound):
+            await self._write_record(self.clusters.get(session.cluster), session)
         log.info("session %s ended: %s", session.id, message.splitlines()[0] if message else "")
 
     async def _read(
@@ -549,7 +759,7 @@ class SessionService:
 
     async def end(self, sid: str) -> Session:
         """End a session: cancel its job (an ended job is fine)."""
-        session = self.get(sid)
+        session = await self.lookup(sid)
         if session.state != "ended":
             cluster = self.clusters.get(session.cluster)
             try:
@@ -564,7 +774,7 @@ class SessionService:
 
     async def upstream(self, sid: str) -> Upstream:
         """Where to send a request of session ``sid`` (409 ``session.not_running``)."""
-        session = self.get(sid)
+        session = await self.lookup(sid)
         await self.refresh(session, max_age=STATE_MAX_AGE)
         info = session.connection
         if session.state != "running" or info is None:
@@ -764,6 +974,14 @@ _RECORD_KEYS = frozenset(
         "ended_at",
     }
 )
+
+
+def _record(data: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _url_host(host: str) -> str:
