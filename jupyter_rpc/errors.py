@@ -240,6 +240,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     _E("session.failed", 502, "The session's folder could not be made on the cluster."),
     _E(
+        "kernel.start_not_found",
+        404,
+        "No compute-node kernel is being started with that id (it is up, or its start "
+        "ended).",
+    ),
+    _E(
         "ssh.host_unknown",
         428,
         "The host key is not known: `details` has `host`, `port`, `key_type` and `fingerprint` to trust.",

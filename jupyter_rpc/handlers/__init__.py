@@ -33,6 +33,7 @@ from .functions import (
     RootHandler,
     WaitCallsHandler,
 )
+from .kernels import KernelStartHandler, KernelStartsHandler
 from .sessions import (
     AppFormHandler,
     AppHandler,
@@ -92,6 +93,8 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (r"/jupyter-rpc/sessions/?", SessionsHandler),
         (rf"/jupyter-rpc/sessions/{SESSION}/?", SessionHandler),
         (rf"/jupyter-rpc/sessions/{SESSION}/proxy/?{PATH}", ProxyHandler),  # type: ignore[list-item]
+        (r"/jupyter-rpc/kernels/starting/?", KernelStartsHandler),
+        (r"/jupyter-rpc/kernels/starting/(?P<kernel>[^/]+)/?", KernelStartHandler),
         (r"/jupyter-rpc/(?P<path>.*)", NotFoundHandler),
     ]
     return [(pattern, handler, kwargs) for pattern, handler in table]

@@ -35,6 +35,7 @@ from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
+from ..services.kernels import KernelStarts
 from ..services.sessions import SessionService
 from ..services.terminals import TerminalService
 from .body import BoundedBody, refusal_code
@@ -130,6 +131,8 @@ class Services:
     terminals: TerminalService | None = None
     #: Interactive app sessions (issue 14).
     sessions: SessionService | None = None
+    #: Compute-node kernels being started (issue 20).
+    kernels: KernelStarts = field(default_factory=KernelStarts)
 
 
 class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):

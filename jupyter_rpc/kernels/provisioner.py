@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import secrets
@@ -47,7 +48,10 @@ from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 from tornado.web import HTTPError
 from traitlets import Unicode
 
-from ..errors import RPCError
+from ..errors import NotFound, RPCError
+from ..schedulers.base import ACTIVE_STATES, JobInfo, JobSpec, Scheduler
+from ..schedulers.forms import apply_overrides
+from ..services.kernels import KernelStart, KernelStarts
 from ..ssh.forward import SocketForwards, open_socket_forwards
 from ..ssh.pool import PooledProcess, SSHPool
 from ..ssh.target import SSHTarget
@@ -86,6 +90,80 @@ wait "$k"; s=$?
 if [ "$n" -ge {bound} ]; then rm -rf "$d"; fi
 echo "EXIT=$s"
 """
+
+
+#: Seconds a kernel's job waits for a restart request after its kernel ended, before the
+#: job ends (a restart keeps the allocation: a new kernel in the same job).
+RESTART_GRACE = 60
+
+#: How long a compute-node kernel's job may wait in the queue (seconds) unless the
+#: profile or the cluster says ``queue_timeout``.
+QUEUE_TIMEOUT = 3600.0
+
+# The batch script of a compute-node kernel (the one place it is made: every value is
+# quoted once by job_script). It starts ipykernel on the node's address (the login
+# node's sshd connects to node:port for the forwards), keeps the same lease watchdog as
+# the login-node guard (the job ends itself when the server stops renewing the lease:
+# a killed server leaves no job), and serves restarts: when a kernel ended, the server
+# may write a new kernel.json and then 'restart' into the folder, and the next kernel
+# starts in the same allocation; none within the grace ends the job. Each kernel's exit
+# status goes into exit.<N>, N counting the kernels of this job.
+_JOB_SCRIPT = """#!/bin/sh
+# jupyter_rpc notebook kernel ({label})
+d={dir}
+umask 077
+ip=$(getent ahostsv4 "$(hostname)" 2>/dev/null | awk 'NR==1 {{print $1}}')
+[ -n "$ip" ] || ip=127.0.0.1
+k=
+stop() {{
+  [ -n "$k" ] || return 0
+  kill -TERM "$k" 2>/dev/null
+  i=0
+  while kill -0 "$k" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i+1)); done
+  kill -KILL "$k" 2>/dev/null
+}}
+trap 'stop; exit 143' TERM INT HUP
+n=0; last=; g=0
+stale() {{
+  now=$(cat "$d/lease" 2>/dev/null)
+  if [ "$now" = "$last" ]; then n=$((n+1)); else n=0; last=$now; fi
+  [ "$n" -ge {bound} ]
+}}
+while :; do
+  g=$((g+1))
+  {python} -m ipykernel_launcher -f "$d/kernel.json" --ip="$ip" >>"$d/kernel.log" 2>&1 </dev/null &
+  k=$!
+  echo "kernel $g: process $k on $(hostname) ($ip)"
+  while kill -0 "$k" 2>/dev/null; do
+    sleep 1 & wait $!
+    if stale; then
+      echo "no lease from the Jupyter server for {bound} s: the kernel is ended"
+      stop; rm -rf "$d"; exit 0
+    fi
+  done
+  wait "$k"; s=$?; k=
+  echo "$s" >"$d/exit.$g.tmp" && mv -f "$d/exit.$g.tmp" "$d/exit.$g"
+  echo "kernel $g ended with status $s"
+  w=0
+  while [ ! -e "$d/restart" ]; do
+    w=$((w+1))
+    [ "$w" -le {grace5} ] || exit "$s"
+    sleep 0.2 & wait $!
+  done
+  rm -f "$d/restart"
+done
+"""
+
+
+def job_script(folder: str, python: str, bound: float, label: str = "") -> str:
+    """The batch script of a kernel in ``folder`` (on the cluster) with ``python``."""
+    return _JOB_SCRIPT.format(
+        label=" ".join(label.split())[:80],
+        dir=shlex.quote(folder),
+        python=_shell_path(python),
+        bound=max(1, round(bound)),
+        grace5=RESTART_GRACE * 5,
+    )
 
 
 class KernelStartError(HTTPError):
@@ -129,6 +207,9 @@ class ClusterProvisioner(KernelProvisionerBase):
     ``kernel_provisioner.config.cluster``)."""
 
     cluster = Unicode("", config=True, help="The cluster's name in jupyter_rpc.")
+    profile = Unicode(
+        "", config=True, help="A kernel profile of the cluster: the kernel runs in a batch job."
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -150,6 +231,12 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._output: deque[str] = deque(maxlen=20)
         self._pid_seen = asyncio.Event()
         self._ended = asyncio.Event()
+        # a compute-node kernel: its job, the scheduler, the kernel's number in the job
+        self._scheduler: Scheduler | None = None
+        self._job_id: str | None = None
+        self._gen = 0
+        self._polled = 0.0
+        self._on_jobs_changed: Any = None
 
     # -- what jupyter_client asks ------------------------------------------------------
 
@@ -162,18 +249,30 @@ class ClusterProvisioner(KernelProvisionerBase):
             return 0
         if self._exit is not None:
             return self._exit
+        if self._job_id is not None:
+            return await self._poll_job()
         if self._lost_at is not None and time.monotonic() - self._lost_at > self._bound + 5:
             return 1  # the guard's channel went with the connection; the watchdog ended it
         return None
 
     async def wait(self) -> int | None:
-        if self._running:
+        if self._running and self._job_id is not None:
+            while await self._poll_job(force=True) is None:  # noqa: ASYNC110 (a file on the cluster)
+                await asyncio.sleep(0.25)
+        elif self._running:
             await self._ended.wait()  # the guard said EXIT, or its channel is gone
         ret = await self.poll()
         self._running = False
         return 1 if ret is None else ret
 
     async def send_signal(self, signum: int) -> None:
+        if self._job_id is not None:
+            # a process on a compute node: interrupt is a message (the kernelspec's
+            # interrupt_mode); what would end the kernel ends its job
+            if signum in (signal.SIGKILL, signal.SIGTERM):
+                await self._cancel_job()
+                self._exit = -signum
+            return
         if self._pid is None or self._pool is None or self._target is None:
             return
         name = signal.Signals(signum).name.removeprefix("SIG")
@@ -211,14 +310,28 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._pool, self._target = cluster.pool, cluster.target
         self._label = cluster.config.get("display_name") or self.cluster
         self._python = cluster.config.get("kernel_python") or "python3"
+        profile: dict[str, Any] | None = None
+        if self.profile:
+            profile = (cluster.config.get("kernel_profiles") or {}).get(self.profile)
+            if profile is None:
+                raise KernelStartError(
+                    f"Cluster {self._label} has no kernel profile {self.profile!r} (any "
+                    "more): pick another kernel.",
+                    404,
+                )
+            self._label += ", " + (profile.get("display_name") or self.profile)
+            self._python = profile.get("kernel_python") or self._python
         self._bound = float(getattr(app, "kernel_watchdog", 120.0))
         self._exit = self._lost_at = self._pid = None
         self._output.clear()
         self._pid_seen = asyncio.Event()
         self._ended = asyncio.Event()
         try:
-            ports = await self._start_remote()
-            self._remotes = [("127.0.0.1", ports[c]) for c in CHANNELS]
+            if profile is not None:
+                host, ports = await self._start_job(app, cluster, profile)
+            else:
+                host, ports = "127.0.0.1", await self._start_remote()
+            self._remotes = [(host, ports[c]) for c in CHANNELS]
             if self._forwards is None:
                 self._forwards = await open_socket_forwards(self._pool, self._target, self._remotes)
             else:
@@ -231,6 +344,8 @@ class ClusterProvisioner(KernelProvisionerBase):
         except BaseException:
             await self._end_remote()
             raise
+        if self._job_id is not None:
+            self._running = True
         info: dict[str, Any] = {
             "transport": "ipc",
             "ip": self._forwards.prefix,
@@ -244,7 +359,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         return self.connection_info
 
     async def cleanup(self, restart: bool = False) -> None:
-        await self._end_remote()
+        await self._end_remote(keep_job=restart)
         if not restart and self._forwards is not None:
             forwards, self._forwards = self._forwards, None
             await forwards.close()
@@ -261,27 +376,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         """The private folder, the connection file, the guarded kernel; its ports."""
         assert self._pool is not None and self._target is not None
         sftp = await self._pool.sftp(self._target)
-        try:
-            home = await sftp.realpath(".")
-            base = f"{home}/{REMOTE_BASE}"
-            await sftp.makedirs(base, attrs=asyncssh.SFTPAttrs(permissions=0o700), exist_ok=True)
-            folder = f"{base}/{secrets.token_hex(6)}"
-            await sftp.mkdir(folder, asyncssh.SFTPAttrs(permissions=0o700))
-            await sftp.chmod(folder, 0o700)  # the umask may have narrowed mkdir's mode
-            self._dir = folder
-            info = {
-                "ip": "127.0.0.1",
-                "transport": "tcp",
-                "key": self._key,
-                "signature_scheme": "hmac-sha256",
-                **{f"{c}_port": 0 for c in CHANNELS},
-            }
-            await self._write(sftp, f"{folder}/kernel.json", json.dumps(info))
-            await self._write(sftp, f"{folder}/lease", "0")
-        except (asyncssh.Error, OSError) as exc:
-            raise _Failed(
-                f"could not write the kernel's connection file there: {_reason(exc)}", 502
-            ) from None
+        folder = await self._make_folder(sftp)
         command = _GUARD.format(
             dir=shlex.quote(folder),
             python=_shell_path(self._python),
@@ -294,6 +389,34 @@ class ClusterProvisioner(KernelProvisionerBase):
             asyncio.ensure_future(self._keep_lease(folder)),
         ]
         return await self._wait_ports(sftp, folder)
+
+    async def _make_folder(self, sftp: asyncssh.SFTPClient) -> str:
+        """The kernel's private folder with its connection file (all ports 0) and lease."""
+        try:
+            home = await sftp.realpath(".")
+            base = f"{home}/{REMOTE_BASE}"
+            await sftp.makedirs(base, attrs=asyncssh.SFTPAttrs(permissions=0o700), exist_ok=True)
+            folder = f"{base}/{secrets.token_hex(6)}"
+            await sftp.mkdir(folder, asyncssh.SFTPAttrs(permissions=0o700))
+            await sftp.chmod(folder, 0o700)  # the umask may have narrowed mkdir's mode
+            self._dir = folder
+            await self._write_connection_file(sftp, folder)
+            await self._write(sftp, f"{folder}/lease", "0")
+        except (asyncssh.Error, OSError) as exc:
+            raise _Failed(
+                f"could not write the kernel's connection file there: {_reason(exc)}", 502
+            ) from None
+        return folder
+
+    async def _write_connection_file(self, sftp: asyncssh.SFTPClient, folder: str) -> None:
+        info = {
+            "ip": "127.0.0.1",
+            "transport": "tcp",
+            "key": self._key,
+            "signature_scheme": "hmac-sha256",
+            **{f"{c}_port": 0 for c in CHANNELS},
+        }
+        await self._write(sftp, f"{folder}/kernel.json", json.dumps(info))
 
     async def _write(self, sftp: asyncssh.SFTPClient, path: str, text: str) -> None:
         async with sftp.open(path, "w", asyncssh.SFTPAttrs(permissions=0o600)) as f:
@@ -414,8 +537,9 @@ class ClusterProvisioner(KernelProvisionerBase):
             f"{self._exit}. Its output: {tail or '(none)'}"
         )
 
-    async def _end_remote(self) -> None:
-        """Stop the lease and the guard's channel, kill what is left, remove the folder."""
+    async def _end_remote(self, keep_job: bool = False) -> None:
+        """Stop the lease and the guard's channel, kill what is left, remove the folder
+        (``keep_job``: a compute-node kernel's restart keeps its job and folder)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -424,6 +548,12 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._tasks = []
         if self._forwards is not None:
             await self._forwards._stop_listening()
+        if self._job_id is not None:
+            if not keep_job:
+                await self._end_job()
+            self._running = False
+            self._ended.set()
+            return
         pool, target, folder, pid = self._pool, self._target, self._dir, self._pid
         if pool is not None and target is not None and (folder or pid):
             parts = []
@@ -439,6 +569,268 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._dir = None
         self._running = False
         self._ended.set()
+
+    # -- a kernel in a batch job ----------------------------------------------------------
+
+    async def _start_job(
+        self, app: Any, cluster: Any, profile: dict[str, Any]
+    ) -> tuple[str, dict[str, int]]:
+        """A kernel in a batch job of the cluster's scheduler: a new kernel in the job it
+        already has (a restart), else a new job; the node's address and the ports."""
+        assert self._pool is not None and self._target is not None
+        self._scheduler = scheduler = cluster.need_scheduler()
+        self._on_jobs_changed = getattr(cluster, "jobs_changed", None)
+        sftp = await self._pool.sftp(self._target)
+        starts = getattr(getattr(app, "services", None), "kernels", None) or KernelStarts()
+        start = starts.add(
+            KernelStart(
+                id=self.kernel_id or secrets.token_hex(8),
+                kernel_name=getattr(self.parent, "kernel_name", "") or "",
+                display_name=f"Python 3 on {self._label}",
+                cluster=cluster.name,
+                profile=self.profile,
+                partition=str((profile.get("resources") or {}).get("partition") or ""),
+            )
+        )
+        queue_timeout = float(
+            profile.get("queue_timeout") or cluster.config.get("queue_timeout") or QUEUE_TIMEOUT
+        )
+        try:
+            if self._job_id is not None and self._dir is not None:
+                if await self._restart_in_job(sftp, start):
+                    return await self._wait_job_ports(sftp, start, queue_timeout)
+                await self._end_job()  # its job is gone: a new one
+            folder = await self._make_folder(sftp)
+            spec = self._job_spec(cluster, profile, folder)
+            try:
+                job_id = await scheduler.submit(spec)
+            except RPCError as exc:
+                raise _Failed(
+                    f"the scheduler refused the kernel's job: {exc.message} (check the "
+                    f"kernel profile {self.profile!r} of this cluster with your site's "
+                    "administrator, or pick another kernel)",
+                    400 if exc.status < 500 else 502,
+                ) from None
+            self._job_id, self._gen = job_id, 1
+            start.job_id, start.state = job_id, "pending"
+            if self._on_jobs_changed is not None:
+                self._on_jobs_changed()
+            self._tasks = [asyncio.ensure_future(self._keep_lease(folder))]
+            log.info("kernel %s: job %s on %s", self.kernel_id, job_id, self._label)
+            return await self._wait_job_ports(sftp, start, queue_timeout)
+        finally:
+            starts.remove(start)
+
+    def _job_spec(self, cluster: Any, profile: dict[str, Any], folder: str) -> JobSpec:
+        """The kernel job's spec: the profile's resources with the cluster's ``submit``
+        overrides (as the submit form's), the script, its folder and log."""
+        body: dict[str, Any] = dict(profile.get("resources") or {})
+        overrides = cluster.config.get("submit")
+        try:
+            if overrides:
+                body = apply_overrides(body, overrides)
+        except RPCError as exc:
+            raise _Failed(f"the kernel profile {self.profile!r}: {exc.message}", 400) from None
+        spec = JobSpec(**{k: v for k, v in body.items() if k in _SPEC_FIELDS})
+        spec.script = job_script(folder, self._python, self._bound, self._label)
+        spec.name = f"rpc-kernel-{self.profile}"[:64]
+        spec.workdir = folder
+        spec.stdout = spec.stderr = f"{folder}/job.log"
+        return spec
+
+    async def _restart_in_job(self, sftp: asyncssh.SFTPClient, start: KernelStart) -> bool:
+        """Ask the job's script for the next kernel (a new connection file, then
+        ``restart``); False when the job no longer runs."""
+        assert self._scheduler is not None and self._job_id is not None and self._dir
+        try:
+            job = await self._scheduler.get_job(self._job_id)
+        except RPCError:
+            return False
+        if job.state != "running":
+            return False
+        try:
+            await self._write_connection_file(sftp, self._dir)
+            await self._write(sftp, f"{self._dir}/restart", str(self._gen + 1))
+        except (asyncssh.Error, OSError):
+            return False
+        self._gen += 1
+        start.job_id, start.state = self._job_id, "starting"
+        self._tasks = [asyncio.ensure_future(self._keep_lease(self._dir))]
+        return True
+
+    async def _wait_job_ports(
+        self, sftp: asyncssh.SFTPClient, start: KernelStart, queue_timeout: float
+    ) -> tuple[str, dict[str, int]]:
+        """Wait while the job is queued (the start shows its state and reason; Cancel
+        and ``queue_timeout`` end it), then for the ports its kernel writes back."""
+        assert self._scheduler is not None and self._job_id is not None and self._dir
+        folder, job_id = self._dir, self._job_id
+        began = time.monotonic()
+        running_since: float | None = None
+        next_check = 0.0
+        while True:
+            if start.cancelled.is_set():
+                await self._cancel_job()
+                raise _Failed(
+                    f"cancelled: its job {job_id} was cancelled before the kernel was up.", 409
+                )
+            found = await self._read_ports(sftp, folder)
+            if found is not None:
+                return found
+            now = time.monotonic()
+            if await self._exit_status(sftp) is not None:
+                raise _Failed(await self._job_failure(sftp, None), 500)
+            if now >= next_check:
+                try:
+                    job: JobInfo | None = await self._scheduler.get_job(job_id)
+                except NotFound:
+                    job = None
+                except RPCError as exc:  # an outage: try again (the bound still holds)
+                    log.debug("kernel job %s: %s", job_id, exc.message)
+                    job = JobInfo(id=job_id, name="", state="unknown")
+                state = job.state if job is not None else "completed"
+                if state in ("pending", "held"):
+                    assert job is not None
+                    start.state = "pending"
+                    start.reason = job.reason or state
+                    start.partition = job.partition or start.partition
+                    if now - began > queue_timeout:
+                        await self._cancel_job()
+                        raise _Failed(
+                            f"its job {job_id} waited in the queue for more than "
+                            f"{queue_timeout:g} s ({start.reason}) and was cancelled. Try "
+                            "again later, or pick a kernel profile with fewer resources.",
+                            504,
+                        )
+                elif state in ACTIVE_STATES or state == "unknown":
+                    start.state, start.reason = "starting", ""
+                    running_since = running_since or now
+                    if now - running_since > START_TIMEOUT:
+                        tail = await self._job_log_tail(sftp)
+                        await self._cancel_job()
+                        raise _Failed(
+                            f"the kernel ({self._python} -m ipykernel_launcher) did not "
+                            f"start within {START_TIMEOUT:g} s of its job {job_id} running; "
+                            f"the job was cancelled. Its output: {tail or '(none)'}",
+                            504,
+                        )
+                else:
+                    raise _Failed(await self._job_failure(sftp, job), 500)
+                next_check = now + (1.0 if start.state == "pending" else 0.5)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(start.cancelled.wait(), 0.2)
+
+    async def _read_ports(
+        self, sftp: asyncssh.SFTPClient, folder: str
+    ) -> tuple[str, dict[str, int]] | None:
+        try:
+            async with sftp.open(f"{folder}/kernel.json") as f:
+                info = json.loads(await f.read())
+            ports = {c: int(info.get(f"{c}_port") or 0) for c in CHANNELS}
+            if all(ports.values()) and isinstance(info.get("ip"), str):
+                return info["ip"], ports
+        except (ValueError, TypeError, asyncssh.Error, OSError):
+            pass  # being rewritten, or not there yet
+        return None
+
+    async def _exit_status(self, sftp: asyncssh.SFTPClient) -> int | None:
+        """The exit status the job's script wrote for the current kernel, if it ended."""
+        try:
+            async with sftp.open(f"{self._dir}/exit.{self._gen}") as f:
+                text: Any = await f.read()
+        except (asyncssh.Error, OSError):
+            return None
+        with contextlib.suppress(ValueError):
+            return int(str(text).strip())
+        return None
+
+    async def _poll_job(self, force: bool = False) -> int | None:
+        """Whether the compute-node kernel ended (its exit file; its folder gone: the
+        watchdog or the job's end removed it). At most once a second unless ``force``."""
+        if self._exit is not None:
+            return self._exit
+        now = time.monotonic()
+        if not force and now - self._polled < 1.0:
+            return None
+        self._polled = now
+        if self._pool is None or self._target is None or self._dir is None:
+            return 1
+        try:
+            sftp = await self._pool.sftp(self._target)
+            status = await self._exit_status(sftp)
+            if status is None:
+                try:
+                    await sftp.stat(self._dir)
+                except asyncssh.SFTPNoSuchFile:
+                    status = 1
+        except (RPCError, asyncssh.Error, OSError):
+            return None  # an outage: the lease's bound decides
+        self._exit = status
+        return status
+
+    async def _job_log_tail(self, sftp: asyncssh.SFTPClient) -> str:
+        lines: list[str] = []
+        for name in ("job.log", "kernel.log"):
+            with contextlib.suppress(asyncssh.Error, OSError):
+                async with sftp.open(f"{self._dir}/{name}", "rb") as f:
+                    data: Any = await f.read()
+                lines += data.decode("utf-8", "replace").splitlines()
+        return "\n".join(line for line in lines[-10:] if line.strip())[-1500:]
+
+    async def _job_failure(self, sftp: asyncssh.SFTPClient, job: JobInfo | None) -> str:
+        """Why the job or its kernel ended before the kernel was up, and what to do."""
+        tail = await self._job_log_tail(sftp)
+        python = self._python
+        if "No module named ipykernel" in tail:
+            return (
+                f"ipykernel is not installed in the Python {python} on the compute nodes. "
+                f"Install it with '{python} -m pip install ipykernel' (in a terminal on "
+                f"{self._label}), or ask for another Python for this kernel profile "
+                "(kernel_python)."
+            )
+        if job is None:
+            why = f"its job {self._job_id} ended before the kernel was up"
+        else:
+            why = f"its job {self._job_id} ended ({job.state}" + (
+                f": {job.reason})" if job.reason and job.reason != "None" else ")"
+            )
+            why += " before the kernel was up"
+        if job is not None and job.state == "cancelled":
+            why += " (cancelled on the cluster: by you, an administrator or a time limit)"
+        return f"{why}. The end of its log: {tail or '(empty)'}"
+
+    async def _cancel_job(self) -> None:
+        if self._scheduler is None or self._job_id is None:
+            return
+        with contextlib.suppress(RPCError):
+            await self._scheduler.cancel(self._job_id)
+        if self._on_jobs_changed is not None:
+            self._on_jobs_changed()
+
+    async def _end_job(self) -> None:
+        """Cancel the kernel's job, wait (a few seconds) until the scheduler has ended
+        it, and remove its folder."""
+        await self._cancel_job()
+        scheduler, job_id = self._scheduler, self._job_id
+        end = time.monotonic() + 10
+        while scheduler is not None and job_id is not None and time.monotonic() < end:
+            try:
+                job = await scheduler.get_job(job_id)
+            except RPCError:
+                break
+            if job.state not in ACTIVE_STATES:
+                break
+            await asyncio.sleep(0.25)
+        pool, target, folder = self._pool, self._target, self._dir
+        if pool is not None and target is not None and folder:
+            with contextlib.suppress(RPCError):
+                await pool.run(target, f"rm -rf {shlex.quote(folder)}; true", timeout=10)
+        self._job_id = None
+        self._dir = None
+        self._gen = 0
+
+
+_SPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(JobSpec))
 
 
 def _shell_path(path: str) -> str:

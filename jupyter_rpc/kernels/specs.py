@@ -1,4 +1,5 @@
-"""Kernelspecs for the clusters: *Python 3 on CLUSTER (login node)*.
+"""Kernelspecs for the clusters: *Python 3 on CLUSTER (login node)*, and one per kernel
+profile, *Python 3 on CLUSTER, PROFILE* (a kernel in a batch job).
 
 They are written into a folder of the server's state (``<state_dir>/kernelspecs``,
 private to the user) that is added to the server's ``KernelSpecManager.kernel_dirs``, so
@@ -49,9 +50,38 @@ def kernel_spec(name: str, config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def profile_spec_name(cluster: str, profile: str) -> str:
+    """The kernelspec's name for a cluster's kernel profile: ``rpc-<cluster>-<profile>``."""
+    return spec_name(cluster) + "-" + re.sub(r"[^a-z0-9._-]", "-", profile.lower())
+
+
+def profile_kernel_spec(name: str, config: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The kernel.json of ``name``'s kernel in a batch job with kernel profile
+    ``profile``. Its interrupt is a message (ipykernel's ``interrupt_request`` on the
+    control channel): the login node cannot signal a process on a compute node."""
+    label = config.get("display_name") or name
+    entry = (config.get("kernel_profiles") or {}).get(profile) or {}
+    python = entry.get("kernel_python") or config.get("kernel_python") or "python3"
+    return {
+        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python 3 on {label}, {entry.get('display_name') or profile}",
+        "language": "python",
+        "interrupt_mode": "message",
+        "metadata": {
+            "kernel_provisioner": {
+                "provisioner_name": PROVISIONER,
+                "config": {"cluster": name, "profile": profile},
+            },
+            "jupyter_rpc": {"cluster": name, "where": "job", "profile": profile},
+            "debugger": False,
+        },
+    }
+
+
 def write_specs(folder: Path, clusters: Iterable[tuple[str, dict[str, Any]]]) -> list[str]:
-    """Write one kernelspec per SSH cluster (one with ``host``) that allows kernels into
-    ``folder`` (emptied first; not made when there are none); returns their names."""
+    """Write one kernelspec per SSH cluster (one with ``host``) that allows kernels, and
+    one per kernel profile of it, into ``folder`` (emptied first; not made when there
+    are none); returns their names."""
     if folder.exists():
         shutil.rmtree(folder)
     wanted = [
@@ -64,11 +94,16 @@ def write_specs(folder: Path, clusters: Iterable[tuple[str, dict[str, Any]]]) ->
     folder.mkdir(parents=True, mode=0o700)
     names = []
     for name, config in wanted:
-        kname = spec_name(name)
-        (folder / kname).mkdir(mode=0o700)
-        with open(folder / kname / "kernel.json", "w", encoding="utf-8") as f:
-            json.dump(kernel_spec(name, config), f, indent=1)
-        names.append(kname)
+        specs = [(spec_name(name), kernel_spec(name, config))]
+        for profile in config.get("kernel_profiles") or {}:
+            specs.append(
+                (profile_spec_name(name, profile), profile_kernel_spec(name, config, profile))
+            )
+        for kname, spec in specs:
+            (folder / kname).mkdir(mode=0o700)
+            with open(folder / kname / "kernel.json", "w", encoding="utf-8") as f:
+                json.dump(spec, f, indent=1)
+            names.append(kname)
     return names
 
 

@@ -32,6 +32,33 @@ _FIELD_OVERRIDE = {
     "additionalProperties": False,
 }
 
+#: A kernel profile: a notebook kernel in a batch job with these resources (the submit
+#: form's fields; the cluster's ``submit`` overrides apply to them as to a job).
+_KERNEL_PROFILE = {
+    "type": "object",
+    "properties": {
+        "display_name": {"type": "string", "minLength": 1, "maxLength": 80},
+        "resources": {
+            "type": "object",
+            "properties": {
+                "partition": {"type": "string", "minLength": 1},
+                "time_limit": {"type": "integer", "minimum": 1},
+                "cpus": {"type": "integer", "minimum": 1},
+                "memory_mb": {"type": "integer", "minimum": 1},
+                "gpus": {"type": "integer", "minimum": 0},
+                "nodes": {"type": "integer", "minimum": 1},
+                "account": {"type": "string", "minLength": 1},
+                "qos": {"type": "string", "minLength": 1},
+                "hold": {"type": "boolean"},
+            },
+            "additionalProperties": False,
+        },
+        "kernel_python": {"type": "string", "minLength": 1},
+        "queue_timeout": {"type": "number", "exclusiveMinimum": 0},
+    },
+    "additionalProperties": False,
+}
+
 #: What an admin (or, without ``submit``, a user) may write for one cluster.
 CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -88,6 +115,13 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
             "description": "the Python (with ipykernel) of the cluster's notebook kernels",
         },
         "allow_kernels": {"type": "boolean"},
+        "kernel_profiles": {
+            "type": "object",
+            "propertyNames": {"pattern": r"^[a-z0-9][a-z0-9_.-]{0,31}$"},
+            "additionalProperties": _KERNEL_PROFILE,
+            "description": "kernels in a batch job: name -> display_name, resources",
+        },
+        "queue_timeout": {"type": "number", "exclusiveMinimum": 0},
     },
     "additionalProperties": False,
 }

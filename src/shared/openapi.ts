@@ -69,6 +69,7 @@ export type ErrorCode =
   | 'session.not_running'
   | 'session.unreachable'
   | 'session.failed'
+  | 'kernel.start_not_found'
   | 'ssh.host_unknown'
   | 'ssh.auth_required'
   | 'ssh.host_key_changed'
@@ -554,6 +555,32 @@ export interface ISession {
   values: { [key: string]: unknown };
   /** The path of its proxy, `{base_url}jupyter-rpc/sessions/{id}/proxy/`. */
   url: string;
+}
+
+export interface IKernelStart {
+  /** The kernel's id. */
+  id: string;
+  /** Its kernelspec, `rpc-<cluster>-<profile>`. */
+  kernel_name: string;
+  display_name: string;
+  cluster: string;
+  profile: string;
+  /**
+   * submitting its job; pending: the job waits in the queue (or is held);
+   * starting: the job runs, the kernel is not up yet.
+   */
+  state: 'submitting' | 'pending' | 'starting';
+  /** Empty until the job is submitted. */
+  job_id: string;
+  /** Why the job waits, in the scheduler's words. */
+  reason: string;
+  partition: string;
+  /** When the start began (epoch seconds). */
+  since: number;
+}
+
+export interface IKernelStartList {
+  starts: IKernelStart[];
 }
 
 export interface ISessionList {
@@ -1737,6 +1764,38 @@ export interface IOperations {
       502: IErrorBody;
       503: IErrorBody;
       504: IErrorBody;
+    };
+  };
+  /**
+   * The compute-node kernels being started, with their cluster, job, state and
+   * the scheduler's reason.
+   */
+  listKernelStarts: {
+    method: 'GET';
+    path: '/kernels/starting';
+    responses: {
+      200: IKernelStartList;
+      403: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /**
+   * Cancel a kernel's start; its job is cancelled and the start fails with
+   * "cancelled".
+   */
+  cancelKernelStart: {
+    method: 'DELETE';
+    path: '/kernels/starting/{kernel}';
+    parameters: {
+      /** The kernel's id (Jupyter's, as in `/api/kernels`). */
+      kernel: string;
+    };
+    responses: {
+      200: IKernelStart;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      500: IErrorBody;
     };
   };
   /**

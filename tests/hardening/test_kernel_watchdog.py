@@ -2,12 +2,14 @@
 a real ``jupyter server`` starts a login-node kernel on the SSH test bed (which runs on
 this machine: the kernel's PID is in /proc), is killed with SIGKILL, and the cluster-side
 watchdog ends the kernel within its bound (``RPCApp.kernel_watchdog``, 3 s here) and
-removes its folder; while the server lives the kernel outlasts the bound."""
+removes its folder; while the server lives the kernel outlasts the bound. The same for a
+kernel in a Slurm job (a kernel profile): its job ends itself."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from typing import Any
 
@@ -76,4 +78,58 @@ def test_kernel_ends_after_the_server_is_killed(
     end = time.monotonic() + 5
     while (remote_home(hpc_testbed) / ".jupyter-rpc" / "kernels" / folder).exists():
         assert time.monotonic() < end, "the watchdog left the kernel's folder"
+        time.sleep(0.1)
+
+
+def _job_of(folder: str) -> tuple[str, str]:
+    """(job id, state) of the bed user's Slurm job working in ``folder``."""
+    done = subprocess.run(
+        ["squeue", "-h", "-u", "hpcuser", "-o", "%i %T %Z"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    for line in done.stdout.splitlines():
+        job_id, state, workdir = (line.split(" ", 2) + ["", ""])[:3]
+        if workdir.rstrip("/").endswith(f"/{folder}"):
+            return job_id, state
+    return "", ""
+
+
+def test_job_kernel_ends_after_the_server_is_killed(
+    jupyter_server_process: Any, hpc_testbed: HPCTestbed
+) -> None:
+    kernel_python = ensure_kernel_python(hpc_testbed)
+    profiles = {"debug": {"resources": {"partition": "debug", "time_limit": 5, "cpus": 1}}}
+    cluster = ssh_cluster(
+        hpc_testbed, kernel_python=kernel_python, scheduler="slurm", kernel_profiles=profiles
+    )
+    server = jupyter_server_process(
+        module=None, rpc_config={"clusters": {"testbed": cluster}, "kernel_watchdog": BOUND}
+    )
+    before = kernel_folders(hpc_testbed)
+    # a start may wait for the shared bed's two CPUs (other tests' jobs)
+    reply = server.request(
+        "POST", "kernels", {"name": "rpc-testbed-debug"}, prefix="api/", timeout=120
+    )
+    assert reply.status == 201, (reply.body, server.log())
+    (folder,) = kernel_folders(hpc_testbed) - before
+    job_id, state = _job_of(folder)
+    assert job_id and state == "RUNNING", (job_id, state)
+
+    time.sleep(BOUND + 2)  # the server renews the lease: the job stays
+    assert _job_of(folder) == (job_id, "RUNNING"), "the watchdog ended a living server's job"
+
+    os.kill(server.pid, signal.SIGKILL)
+    server.proc.wait(timeout=10)
+    server.stopped = True
+    killed = time.monotonic()
+    while _job_of(folder)[0] and time.monotonic() - killed < BOUND + 15:
+        time.sleep(0.3)
+    assert not _job_of(folder)[0], f"job {job_id} still in squeue {BOUND + 15:g} s after"
+    gone_after = time.monotonic() - killed
+    assert gone_after >= BOUND - 1, gone_after  # the lease ended it
+    end = time.monotonic() + 5
+    while (remote_home(hpc_testbed) / ".jupyter-rpc" / "kernels" / folder).exists():
+        assert time.monotonic() < end, "the job's watchdog left the kernel's folder"
         time.sleep(0.1)

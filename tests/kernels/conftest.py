@@ -188,15 +188,16 @@ def kernel_ws(jp_ws_fetch: Any) -> Any:
 
 @pytest.fixture
 def api(jp_fetch: Any) -> Any:
-    """``await api("POST", "kernels", body=...)`` → (status, JSON) under ``/api``."""
+    """``await api("POST", "kernels", body=...)`` → (status, JSON) under ``/api``
+    (``request_timeout=`` for a start that may wait in a queue)."""
     from tornado.httpclient import HTTPClientError
 
-    async def fetch(method: str, *parts: str, body: Any = None) -> tuple[int, Any]:
+    async def fetch(method: str, *parts: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
         raw = json.dumps(body).encode() if body is not None else None
         if method == "POST" and raw is None:
             raw = b"{}"
         try:
-            response = await jp_fetch("api", *parts, method=method, body=raw)
+            response = await jp_fetch("api", *parts, method=method, body=raw, **kwargs)
         except HTTPClientError as exc:
             assert exc.response is not None, exc
             return exc.code, json.loads(exc.response.body or b"null")
