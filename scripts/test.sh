@@ -112,9 +112,10 @@ fi
 say "DASF test bed: a venv with demessaging + dasf-broker-django (tests/dasf/requirements.txt)"
 python tests/dasf/testbed.py || die "the DASF test bed venv could not be built"
 
-say "HPC test bed: OpenSSH + Slurm 22.05 with accounting on 127.0.0.1 (tests/hpc/testbed/up.sh)"
+say "HPC test bed: OpenSSH + Slurm 22.05 with accounting + Grid Engine 8.1.9 on 127.0.0.1 (tests/hpc/testbed/up.sh, sge_up.sh)"
 if [ "$(id -u)" = 0 ]; then
   TESTBED_JRPC_SRC="$ROOT" bash tests/hpc/testbed/up.sh || die "the HPC test bed did not start (see /var/lib/hpc-testbed/log)"
+  bash tests/hpc/testbed/sge_up.sh || die "Grid Engine on the HPC test bed did not start (see /var/lib/hpc-testbed/log)"
 elif [ "${CI:-}" = true ]; then
   die "the HPC test bed needs root (sshd, Slurm, apt)"
 else

@@ -5,6 +5,7 @@
 #   sshd "jump host"    127.0.0.1:2223  user jumpuser, forwarding    ssh_config host: testbed-jump
 #   sshd "password"     127.0.0.1:2224  user hpcuser, password only  ssh_config host: testbed-password
 #   munge + Slurm 22.05 (one node, partitions debug/long) + MariaDB/slurmdbd accounting
+#   Grid Engine 8.1.9 (sge_qmaster/sge_execd, queues short.q/long.q): sge_up.sh, run after this
 #   optional: $TB/venv, a Python with jupyter-rpc-backend for hpcuser (TESTBED_JRPC_SRC=<checkout>)
 #
 # Idempotent: a second run starts only what is not running and restarts a daemon only when
