@@ -28,6 +28,7 @@ from .functions import (
     BatchCallsHandler,
     CallHandler,
     CallsHandler,
+    CancelCallsHandler,
     FunctionsHandler,
     NotFoundHandler,
     RootHandler,
@@ -67,6 +68,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"/jupyter-rpc/backends/{NAME}/calls/batch/?", BatchCallsHandler),
         (r"/jupyter-rpc/calls/?", CallsHandler),
         (r"/jupyter-rpc/calls/wait/?", WaitCallsHandler),  # before calls/{call_id}
+        (r"/jupyter-rpc/calls/cancel/?", CancelCallsHandler),
         (rf"/jupyter-rpc/calls/{CALL_ID}/?", CallHandler),
         (rf"{C}/?", ClustersHandler),
         (rf"{C}/{CLUSTER}/?", OneClusterHandler),

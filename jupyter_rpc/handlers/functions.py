@@ -61,6 +61,16 @@ WAIT_REQUEST = Draft202012Validator(
 )
 
 
+CANCEL_REQUEST = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {"ids": {"type": "array", "items": {"type": "string"}}},
+        "required": ["ids"],
+        "additionalProperties": False,
+    }
+)
+
+
 class RootHandler(RPCHandler):
     """API version and features."""
 
@@ -146,6 +156,29 @@ class WaitCallsHandler(RPCHandler):
         ended, running, missing = await self.services.calls.wait_any(body["ids"], wait)
         self.write_json(
             {"calls": [c.to_json() for c in ended], "running": running, "missing": missing}
+        )
+
+
+class CancelCallsHandler(RPCHandler):
+    """Cancel many calls in one request; says which were cancelled, had ended or are
+    unknown (none of those is an error: the caller wanted them stopped)."""
+
+    @requires("write", event="call.cancel")
+    async def post(self) -> None:
+        body = self.json_body(CANCEL_REQUEST)
+        cancelled, ended, missing = self.services.calls.cancel_many(body["ids"])
+        if cancelled:  # one event for the request: every call it cancelled
+            self.audit(
+                backend=", ".join(sorted({c.backend for c in cancelled}))[:1000],
+                function=", ".join(sorted({c.function for c in cancelled}))[:1000],
+                call_id=" ".join(c.id for c in cancelled),
+            )
+        self.write_json(
+            {
+                "calls": [c.to_json(full=False) for c in cancelled],
+                "ended": ended,
+                "missing": missing,
+            }
         )
 
 

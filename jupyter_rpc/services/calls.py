@@ -396,6 +396,28 @@ class CallManager:
             call.unread = False
         return ended, [c.id for c in running], missing
 
+    def cancel_many(self, call_ids: list[str]) -> tuple[list[Call], list[str], list[str]]:
+        """Cancel every running call of ``call_ids`` (an Executor's shutdown or a stopped
+        map: one request, not one per call); (the calls cancelled now, the ids that had
+        already ended, the ids not known)."""
+        if len(call_ids) > MAX_BATCH:
+            raise TooLarge(
+                f"A cancel names at most {MAX_BATCH:,} calls; this one names {len(call_ids):,}.",
+                details={"size": len(call_ids), "limit": MAX_BATCH},
+            )
+        cancelled: list[Call] = []
+        ended: list[str] = []
+        missing: list[str] = []
+        for call_id in dict.fromkeys(call_ids):  # each once, in order
+            call = self._calls.get(call_id)
+            if call is None:
+                missing.append(call_id)
+            elif call.done:
+                ended.append(call_id)
+            else:
+                cancelled.append(self.cancel(call_id))
+        return cancelled, ended, missing
+
     def get(self, call_id: str) -> Call:
         """A call by id."""
         try:

@@ -210,6 +210,20 @@ export interface IWaitAnswer {
   missing: string[];
 }
 
+export interface ICancelRequest {
+  /** The calls to cancel. */
+  ids: string[];
+}
+
+export interface ICancelAnswer {
+  /** The calls cancelled by this request (without result and display). */
+  calls: ICall[];
+  /** Ids that had already ended. */
+  ended: string[];
+  /** Ids not known here. */
+  missing: string[];
+}
+
 export interface IFunctionParameter {
   /** The parameter's name (a property of `schema`). */
   name: string;
@@ -810,6 +824,21 @@ export interface IOperations {
     body: IWaitRequest;
     responses: {
       200: IWaitAnswer;
+      400: IErrorBody;
+      403: IErrorBody;
+      413: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /**
+   * Cancel many calls in one request (an Executor's shutdown, a stopped map).
+   */
+  cancelCalls: {
+    method: 'POST';
+    path: '/calls/cancel';
+    body: ICancelRequest;
+    responses: {
+      200: ICancelAnswer;
       400: IErrorBody;
       403: IErrorBody;
       413: IErrorBody;

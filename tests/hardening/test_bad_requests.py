@@ -80,6 +80,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
         "wait": SLOT,
     },
     ("POST", "/calls/wait"): {"ids": [], "wait": SLOT},
+    ("POST", "/calls/cancel"): {"ids": SLOT},
     ("POST", "/apps"): {"name": "corpus", "kind": "web", "script": "true\n", "display_name": SLOT},
 }
 
@@ -98,6 +99,7 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/sessions"): b'"four"',  # integer
     ("POST", "/backends/{backend}/calls/batch"): b'"soon"',  # number
     ("POST", "/calls/wait"): b'"soon"',  # number
+    ("POST", "/calls/cancel"): b'"all"',  # array
     ("POST", "/apps"): b"42",  # string
 }
 

@@ -1,4 +1,5 @@
-"""Many calls at once: the batch routes (POST backends/{b}/calls/batch, POST calls/wait)
+"""Many calls at once: the batch routes (POST backends/{b}/calls/batch, POST calls/wait,
+POST calls/cancel)
 and the notebook client's Executor over them, from a real kernel against a real server."""
 
 from __future__ import annotations
@@ -98,6 +99,40 @@ async def test_a_batch_is_bounded(rpc):
     assert status == 413 and "at most 1,000" in body["message"]
     status, calls = await rpc("GET", "calls")
     assert calls["calls"] == []  # nothing started
+
+
+async def test_one_request_cancels_many_calls(rpc, events):
+    """POST calls/cancel: the running calls of ``ids`` are cancelled on the server; ids
+    that had ended or are unknown are named, not errors; one event names every call."""
+    running = [uuid.uuid4().hex for _ in range(3)]
+    items = [{"function": "sleep", "arguments": {"seconds": 30}, "id": i} for i in running]
+    status, body = await rpc("POST", "backends", "faulty", "calls", "batch", body={"calls": items})
+    assert status == 201
+    status, quick = await rpc(
+        "POST", "backends", "examples", "calls", body={"function": "add", "arguments": {"a": 1}}
+    )
+    status, quick = await rpc("GET", "calls", quick["id"], params={"wait": "5"})
+    assert quick["state"] == "succeeded"
+    unknown = "0" * 32
+    ids = [*running, quick["id"], unknown, running[0]]  # a repeated id counts once
+    status, answer = await rpc("POST", "calls", "cancel", body={"ids": ids})
+    assert status == 200
+    assert [c["id"] for c in answer["calls"]] == running
+    assert {c["state"] for c in answer["calls"]} == {"cancelled"}
+    assert answer["ended"] == [quick["id"]] and answer["missing"] == [unknown]
+    for call_id in running:
+        status, call = await rpc("GET", "calls", call_id)
+        assert call["state"] == "cancelled"
+    cancels = [e for e in events.ours() if e["action"] == "call.cancel"]
+    assert len(cancels) == 1 and cancels[0]["call_id"].split() == running
+    assert cancels[0]["backend"] == "faulty" and cancels[0]["permission"] == "write"
+    # again: nothing left to cancel; the request is still recorded, naming no call
+    status, answer = await rpc("POST", "calls", "cancel", body={"ids": running})
+    assert status == 200 and answer["calls"] == [] and answer["ended"] == running
+    cancels = [e for e in events.ours() if e["action"] == "call.cancel"]
+    assert len(cancels) == 2 and not cancels[1].get("call_id")
+    status, body = await rpc("POST", "calls", "cancel", body={"ids": ["x"] * 1001})
+    assert status == 413 and "at most 1,000" in body["message"]
 
 
 async def run_cells(server_url: tuple[str, str], tmp_path: Any, sources: list[str]) -> list[str]:
