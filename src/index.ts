@@ -7,6 +7,7 @@ import clustersPlugins from './clusters/plugin';
 import filesPlugins from './files/plugin';
 import functionsPlugins from './functions/plugin';
 import jobsPlugins from './jobs/plugin';
+import kernelsPlugins from './kernels/plugin';
 import terminalsPlugins from './terminals/plugin';
 
 export * from './functions/tokens';
@@ -18,5 +19,6 @@ export default [
   ...filesPlugins,
   ...jobsPlugins,
   ...terminalsPlugins,
-  ...appsPlugins
+  ...appsPlugins,
+  ...kernelsPlugins
 ];

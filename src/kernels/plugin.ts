@@ -1,0 +1,75 @@
+/**
+ * `jupyter-rpc:kernels`: while a kernel on a compute node waits for its
+ * batch job (docs/kernels.md), a notification says so ("Python 3 on testbed,
+ * debug: waiting in queue debug, job 1234") with a Cancel action that
+ * cancels the job (the kernel's start then fails with "cancelled"). It asks
+ * the server every 2 s, and only when a kernelspec runs in a job.
+ */
+import type {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import { errorText } from '../shared/errors';
+import { cancelKernelStart, listKernelStarts } from './api';
+import type { INotifier } from './watcher';
+import { hasJobKernels, KernelStartWatcher } from './watcher';
+
+/** How often the server is asked while a job kernelspec exists (ms). */
+const INTERVAL = 2000;
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-rpc:kernels',
+  description: 'Shows compute-node kernels waiting for their batch job.',
+  autoStart: true,
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, translator: ITranslator | null) => {
+    const trans = (translator ?? nullTranslator).load('jupyter_rpc');
+    const settings = app.serviceManager.serverSettings;
+    const notifier: INotifier = {
+      show: (message, onCancel) =>
+        Notification.emit(message, 'in-progress', {
+          autoClose: false,
+          actions: [
+            {
+              label: trans.__('Cancel'),
+              caption: trans.__('Cancel the kernel’s batch job'),
+              callback: onCancel
+            }
+          ]
+        }),
+      update: (id, message) => {
+        Notification.update({ id, message, autoClose: false });
+      },
+      dismiss: id => Notification.dismiss(id)
+    };
+    const watcher = new KernelStartWatcher(
+      {
+        list: () => listKernelStarts(settings),
+        cancel: id => cancelKernelStart(id, settings)
+      },
+      notifier,
+      reason =>
+        Notification.error(trans.__('Cancel failed: %1', errorText(reason)), {
+          autoClose: 8000
+        })
+    );
+    const specs = app.serviceManager.kernelspecs;
+    let busy = false;
+    window.setInterval(() => {
+      if (busy || !hasJobKernels(specs.specs)) {
+        return;
+      }
+      busy = true;
+      watcher
+        .tick()
+        .catch(() => undefined) // the server is away: asked again next time
+        .finally(() => {
+          busy = false;
+        });
+    }, INTERVAL);
+  }
+};
+
+export default [plugin];
