@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from http.cookies import SimpleCookie
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from jsonschema import Draft202012Validator
@@ -95,6 +95,11 @@ WS_DROP = REQUEST_DROP | {
 HANDSHAKE_SECONDS = 20.0
 #: Largest websocket message passed either way.
 MAX_WS_MESSAGE = 64 * 1024 * 1024
+#: Methods whose request body is passed on to the app as it arrives.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Chunks of a request body held between the browser and the app (tornado reads 64 KiB
+#: at a time); beyond that the browser waits (back-pressure).
+BODY_QUEUE = 16
 
 
 def _service(services: Services) -> SessionService:
@@ -202,14 +207,25 @@ class SessionHandler(RPCHandler):
         self.write_json((await service.end(session)).to_json(self.base_url))
 
 
+@web.stream_request_body
 class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, JupyterHandler):
     """HTTP and websockets of a session's app. Authenticated by the Jupyter server
-    (``read`` on ``jupyter_rpc``); the app's own secret is added here."""
+    (``read`` on ``jupyter_rpc``); the app's own secret is added here.
+
+    A request's body is streamed (tornado's ``stream_request_body``): once its headers
+    are authenticated the request to the app starts, and each chunk goes on as it
+    arrives, a few held at a time, so an upload of any size (up to the server's
+    ``max_body_size``) costs the server no more memory than a small one, and the app
+    parses the body, not the proxy."""
 
     auth_resource = AUTH_RESOURCE
     services: Services
     _upstream_ws: WebSocketClientConnection | None = None
     _pump: asyncio.Task[None] | None = None
+    #: the request body's chunks on their way to the app (None: the body's end)
+    _body: asyncio.Queue[bytes | None] | None = None
+    #: the request to the app, started in prepare() while the body arrives
+    _forwarding: asyncio.Task[None] | None = None
 
     def initialize(self, name: str, services: Services) -> None:
         ExtensionHandlerMixin.initialize(self, name)
@@ -272,6 +288,61 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
 
     # -- HTTP ----------------------------------------------------------------------------
 
+    async def prepare(self) -> None:  # type: ignore[override]
+        await super().prepare()
+        if self._finished or not self._has_body():
+            return
+        # The body goes on to the app as it arrives: the request is authenticated, and
+        # the app found, before any of it does.
+        if not self.current_user:
+            raise web.HTTPError(403, HTTP_MESSAGES[403])
+        await self._authorize()
+        session = str(self.path_kwargs.get("session", ""))
+        prefix = proxy_prefix(self.base_url, session)
+        if not self.request.path.startswith(prefix):
+            return  # a 404 or the redirect to the prefix, once the (dropped) body is read
+        upstream = await self._target_for(session)
+        self._body = asyncio.Queue(BODY_QUEUE)
+        self._forwarding = asyncio.ensure_future(self._proxy(session, upstream))
+
+    def _has_body(self) -> bool:
+        headers = self.request.headers
+        if self.request.method not in BODY_METHODS:
+            return False
+        if "chunked" in headers.get("Transfer-Encoding", "").lower():
+            return True
+        try:
+            return int(headers.get("Content-Length", "0")) > 0
+        except ValueError:
+            return False
+
+    async def data_received(self, chunk: bytes) -> None:
+        queue, forwarding = self._body, self._forwarding
+        if queue is None or forwarding is None or forwarding.done():
+            return  # no app to send it to (it answered already, or failed): dropped
+        if not queue.full():
+            queue.put_nowait(chunk)
+            return
+        # the app reads slower than the browser sends: hold the browser back
+        put = asyncio.ensure_future(queue.put(chunk))
+        await asyncio.wait({put, forwarding}, return_when=asyncio.FIRST_COMPLETED)
+        put.cancel()
+
+    async def _body_sent(self) -> None:
+        """The whole body arrived: tell the app, then wait for its answer to be passed on."""
+        queue, forwarding = self._body, self._forwarding
+        assert queue is not None and forwarding is not None
+        if not forwarding.done():
+            end = asyncio.ensure_future(queue.put(None))
+            await asyncio.wait({end, forwarding}, return_when=asyncio.FIRST_COMPLETED)
+            end.cancel()
+        await forwarding
+
+    def on_connection_close(self) -> None:
+        if self._forwarding is not None and not self._forwarding.done():
+            self._forwarding.cancel()  # the browser went away mid-upload
+        super().on_connection_close()
+
     @ws_authenticated  # a 403 without a login (never a redirect), HTTP or websocket
     async def get(self, session: str, path: str | None = None) -> None:
         await self._authorize()
@@ -281,8 +352,12 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
             await WebSocketHandler.get(self, session, path)
             return
         await self._proxy(session)
+        if not self._finished:
+            self.finish()
 
-    async def _proxy(self, session: str) -> None:
+    async def _proxy(self, session: str, streamed: Upstream | None = None) -> None:
+        """Pass the request to the app and its answer back; ``streamed``: the app of a
+        request whose body :meth:`data_received` queues (started by :meth:`prepare`)."""
         await self._authorize()
         service = _service(self.services)
         prefix = proxy_prefix(self.base_url, session)
@@ -292,11 +367,22 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
             query = f"?{self.request.query}" if self.request.query else ""
             self.redirect(prefix + query, permanent=False)
             return
-        upstream = await self._target_for(session)
+        upstream = streamed or await self._target_for(session)
         url = upstream.url + _upstream_path(self.request, upstream, prefix)
         headers = _request_headers(self.request.headers, upstream)
-        body = self.request.body if self.request.method not in ("GET", "HEAD") else None
-        if self.request.method in ("POST", "PUT", "PATCH") and body is None:
+        body: bytes | None = None
+        producer = None
+        if streamed is not None and self._body is not None:
+            queue = self._body
+            length = self.request.headers.get("Content-Length")
+            if length is not None:
+                headers["Content-Length"] = length  # else chunked, as it came
+
+            async def producer(write: Any) -> None:
+                while (chunk := await queue.get()) is not None:
+                    await write(chunk)
+
+        elif self.request.method in ("POST", "PUT", "PATCH"):
             body = b""
         client = SimpleAsyncHTTPClient(
             force_instance=True,
@@ -328,6 +414,7 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
             method=self.request.method or "GET",
             headers=headers,
             body=body,
+            body_producer=cast(Any, producer),  # tornado awaits what it returns
             follow_redirects=False,
             decompress_response=False,
             header_callback=on_header,
@@ -364,7 +451,6 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
                 code="session.unreachable",
                 details={"session": session},
             )
-        self.finish()
 
     def _start_response(self, upstream: Upstream, prefix: str) -> None:
         line = self._status_line
@@ -385,21 +471,29 @@ class ProxyHandler(WebSocketMixin, WebSocketHandler, ExtensionHandlerMixin, Jupy
     async def _target_for(self, session: str) -> Upstream:
         return await _service(self.services).upstream(session)
 
+    async def _with_body(self, session: str) -> None:
+        if self._forwarding is not None:
+            await self._body_sent()
+        else:  # no body, or one not for the app (a 404, the redirect to the prefix)
+            await self._proxy(session)
+        if not self._finished:
+            self.finish()
+
     @web.authenticated
     async def post(self, session: str, path: str | None = None) -> None:
-        await self._proxy(session)
+        await self._with_body(session)
 
     @web.authenticated
     async def put(self, session: str, path: str | None = None) -> None:
-        await self._proxy(session)
+        await self._with_body(session)
 
     @web.authenticated
     async def patch(self, session: str, path: str | None = None) -> None:
-        await self._proxy(session)
+        await self._with_body(session)
 
     @web.authenticated
     async def delete(self, session: str, path: str | None = None) -> None:
-        await self._proxy(session)
+        await self._with_body(session)
 
     # -- websockets ---------------------------------------------------------------------
 

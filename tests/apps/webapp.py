@@ -46,6 +46,23 @@ class Echo(Base):
         self.write(self.request.body)
 
 
+@web.stream_request_body
+class Digest(Base):
+    """POST: the body's size and SHA-256, read as it arrives (up to 1 GB)."""
+
+    def prepare(self):
+        super().prepare()
+        self.request.connection.set_max_body_size(1 << 30)
+        self.digest, self.size = hashlib.sha256(), 0
+
+    def data_received(self, chunk):
+        self.digest.update(chunk)
+        self.size += len(chunk)
+
+    def post(self):
+        self.write({"size": self.size, "sha256": self.digest.hexdigest()})
+
+
 class Headers(Base):
     def get(self):
         names = sorted(k.lower() for k in self.request.headers)
@@ -82,6 +99,7 @@ app = web.Application(
         (BASE + "page", Page),
         (BASE + "echo", Echo),
         (BASE + "headers", Headers),
+        (BASE + "digest", Digest),
         (BASE + "go", Go),
         (BASE + "big", Big),
         (BASE + "ws", Echo_ws),
