@@ -157,6 +157,12 @@ PATH_VALUES: dict[str, dict[str, str]] = {
         "nul": "%00",
         "10k-chars": "f" * 10_000,
     },
+    "kernel": {
+        "unknown": "00000000-0000-0000-0000-000000000000",
+        "nul": "%00",
+        "10k-chars": "f" * 10_000,
+        "dotdot": "..%2F..",
+    },
     "path": {
         "dotdot": "..%2F..%2F..%2Fetc%2Fpasswd",
         "climbs-out": "home%2F..%2F..%2F..%2Fetc",
@@ -279,6 +285,7 @@ class Corpus:
             "terminal": "no-such-terminal",
             "app": "webapp",
             "session": "0123456789ab",
+            "kernel": "00000000-0000-0000-0000-000000000000",
             **(override or {}),
         }
         return template.lstrip("/").format(**values)
