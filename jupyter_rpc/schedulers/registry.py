@@ -78,6 +78,7 @@ BUILTIN: tuple[SchedulerKind, ...] = (
     SchedulerKind("local", "jupyter_rpc.schedulers.local:from_context", remote=False),
     SchedulerKind("pbs", "jupyter_rpc.schedulers.pbs:from_context"),
     SchedulerKind("lsf", "jupyter_rpc.schedulers.lsf:from_context"),
+    SchedulerKind("sge", "jupyter_rpc.schedulers.sge:from_context"),
 )
 
 

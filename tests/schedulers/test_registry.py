@@ -35,11 +35,12 @@ def _context(tmp_path: Path, *, remote: bool) -> registry.SchedulerContext:
 
 
 def test_builtin_schedulers_by_name(tmp_path: Path) -> None:
-    assert registry.names() == ["slurm", "local", "pbs", "lsf", "none"]
-    assert registry.names(remote=True) == ["slurm", "pbs", "lsf", "none"]
+    assert registry.names() == ["slurm", "local", "pbs", "lsf", "sge", "none"]
+    assert registry.names(remote=True) == ["slurm", "pbs", "lsf", "sge", "none"]
     assert isinstance(registry.make("slurm", _context(tmp_path, remote=True)), SlurmScheduler)
     assert registry.make("pbs", _context(tmp_path, remote=True)).kind == "pbs"  # type: ignore[union-attr]
     assert registry.make("lsf", _context(tmp_path, remote=True)).kind == "lsf"  # type: ignore[union-attr]
+    assert registry.make("sge", _context(tmp_path, remote=True)).kind == "sge"  # type: ignore[union-attr]
     local = registry.make("local", _context(tmp_path, remote=False))
     assert isinstance(local, LocalScheduler) and local.user == "me"
     assert registry.make("none", _context(tmp_path, remote=True)) is None
@@ -47,9 +48,9 @@ def test_builtin_schedulers_by_name(tmp_path: Path) -> None:
 
 def test_a_name_that_is_not_there_or_cannot_run_there(tmp_path: Path) -> None:
     with pytest.raises(
-        ValueError, match=r"no scheduler 'sge' \(choices: slurm, local, pbs, lsf, none\)"
+        ValueError, match=r"no scheduler 'htcondor' \(choices: slurm, local, pbs, lsf, sge, none\)"
     ):
-        registry.make("sge", _context(tmp_path, remote=True))
+        registry.make("htcondor", _context(tmp_path, remote=True))
     with pytest.raises(ValueError, match="local scheduler runs on this machine only"):
         registry.make("local", _context(tmp_path, remote=True))
 
@@ -69,8 +70,8 @@ def test_another_package_adds_a_scheduler_by_entry_point(
     monkeypatch.setattr(registry, "entry_points", fake)
     registry.kinds.cache_clear()
     try:
-        assert registry.names() == ["slurm", "local", "pbs", "lsf", "condor", "none"]
-        assert registry.names(remote=False) == ["slurm", "local", "pbs", "lsf", "none"]
+        assert registry.names() == ["slurm", "local", "pbs", "lsf", "sge", "condor", "none"]
+        assert registry.names(remote=False) == ["slurm", "local", "pbs", "lsf", "sge", "none"]
         made = registry.make("condor", _context(tmp_path, remote=True))
         assert isinstance(made, _Condor) and made.kind == "condor"
         assert registry.kinds()["slurm"].factory.startswith("jupyter_rpc.")  # not replaced
@@ -83,8 +84,8 @@ def test_another_package_adds_a_scheduler_by_entry_point(
     [
         (
             "clusters",
-            {"hpc": {"host": "h", "scheduler": "sge"}},
-            "['slurm', 'local', 'pbs', 'lsf', 'none']",
+            {"hpc": {"host": "h", "scheduler": "htcondor"}},
+            "['slurm', 'local', 'pbs', 'lsf', 'sge', 'none']",
         ),
         ("backends", {"x": {"transport": "pigeon", "module": "m"}}, "['local', 'broker', 'ssh']"),
     ],

@@ -1,0 +1,216 @@
+"""Grid Engine parsers and qsub's argv, on output recorded from the test bed's Son of Grid
+Engine 8.1.9 (tests/schedulers/recordings/sge; its README says how and when)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from jupyter_rpc.errors import InvalidRequest
+from jupyter_rpc.schedulers import sge_parse as gp
+from jupyter_rpc.schedulers.base import JobSpec
+from jupyter_rpc.schedulers.sge import check_job_id, qsub_argv
+
+RECORDINGS = Path(__file__).parent / "recordings" / "sge"
+UTC = timezone.utc
+
+
+def read(name: str) -> str:
+    return (RECORDINGS / name).read_text(encoding="utf-8")
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+
+
+def test_the_listing_has_running_tasks_apart_and_pending_tasks_grouped():
+    jobs = {job.id: job for job in gp.parse_qstat(read("qstat-r-xml-u-all.xml"), UTC)}
+    assert list(jobs) == ["1", "3.1", "3.2", "4", "2", "3.3,4"]
+    running = jobs["1"]
+    assert (running.state, running.raw_state, running.name, running.user) == (
+        "running", "r", "rec-run", "hpcuser",
+    )  # fmt: skip
+    assert (running.partition, running.nodes, running.cpus, running.time_limit) == (
+        "short.q", "vm", 1, 600.0,
+    )  # fmt: skip
+    assert running.started == at("2026-12-07T12:10:41") and running.submitted is None
+    # the array: two running tasks in two queues, the others one pending record
+    assert [(jobs[i].array_job_id, jobs[i].array_task_id, jobs[i].partition) for i in ("3.1", "3.2")] == [
+        ("3", "1", "short.q"), ("3", "2", "long.q"),
+    ]  # fmt: skip
+    group = jobs["3.3,4"]
+    assert (group.state, group.array_job_id, group.array_task_id, group.started) == (
+        "pending", "3", "3,4", None,
+    )  # fmt: skip
+    # slots of a parallel environment, memory per slot times slots
+    pe = jobs["4"]
+    assert (pe.state, pe.cpus, pe.memory_mb, pe.time_limit) == ("pending", 2, 200, 7200.0)
+    assert pe.extra["parallel_environment"] == "smp"
+    assert pe.submitted == at("2026-12-07T12:10:42")
+    held = jobs["2"]
+    assert (held.state, held.raw_state, held.partition) == ("held", "hqw", "short.q")
+
+
+def test_only_the_users_own_and_an_empty_listing():
+    text = read("qstat-r-xml-u-all.xml")
+    assert gp.parse_qstat(text, UTC, user="someone") == []
+    assert len(gp.parse_qstat(text, UTC, user="hpcuser")) == 6
+    empty = "<?xml version='1.0'?>\n<job_info>\n  <queue_info>\n  </queue_info>\n  <job_info>\n  </job_info>\n</job_info>\n"
+    assert gp.parse_qstat(empty, UTC) == []
+
+
+@pytest.mark.parametrize(
+    ("letters", "state"),
+    [("qw", "pending"), ("hqw", "held"), ("hRwq", "held"), ("r", "running"), ("t", "running"),
+     ("Rr", "running"), ("dr", "completing"), ("Eqw", "held"), ("s", "suspended"),
+     ("S", "suspended"), ("T", "suspended"), ("", "unknown")],
+)  # fmt: skip
+def test_state_letters(letters, state):
+    assert gp.state_of(letters) == state
+
+
+def test_broken_or_hostile_xml_names_the_command():
+    with pytest.raises(gp.ParseError, match="qstat printed XML that cannot be read"):
+        gp.parse_qstat(read("qstat-r-xml-u-all.xml")[:300], UTC)
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><job_info>&a;</job_info>'
+    with pytest.raises(gp.ParseError, match="document type declaration"):
+        gp.parse_qstat(bomb, UTC)
+
+
+def test_detail_of_a_running_job_in_its_cwd_with_default_output_names():
+    detail = gp.parse_detail(read("qstat-j-running.xml"))
+    assert detail is not None
+    assert (detail["number"], detail["name"], detail["owner"], detail["cwd"]) == (
+        "1", "rec-run", "hpcuser", "/home/hpcuser/sgerec",
+    )  # fmt: skip
+    assert detail["requests"] == {"h_rt": "600"}
+    assert gp.output_paths(detail, "") == (
+        "/home/hpcuser/sgerec/rec-run.o1", "/home/hpcuser/sgerec/rec-run.e1",
+    )  # fmt: skip
+
+
+def test_detail_paths_pseudo_variables_merged_stderr_and_tasks():
+    merged = gp.parse_detail(read("qstat-j-running-merged.xml"))
+    assert merged is not None and merged["merge"]
+    path = "/home/hpcuser/sgerec/rec-kill.9.out"
+    assert gp.output_paths(merged, "") == (path, path)
+    assert merged["args"] == ["120"] and merged["script"] == "job.sh"
+    held = gp.parse_detail(read("qstat-j-held-queue-paths.xml"))
+    assert held is not None and held["cwd"] == ""  # no -cwd: the home folder
+    assert held["queues"] == ["short.q"] and held["account"] == "proj1"
+    assert gp.output_paths(held, "") == ("/home/hpcuser/out.txt", "/home/hpcuser/err.txt")
+    array = gp.parse_detail(read("qstat-j-array.xml"))
+    assert array is not None and (array["tasks"], array["concurrency"]) == ("1-4:1", 2)
+    assert gp.output_paths(array, "3")[0] == "/home/hpcuser/sgerec/rec-arr.o3.3"
+    assert "not all array tasks may be started due to 'max_aj_instances'" in array["messages"]
+    pending = gp.parse_detail(read("qstat-j-pe-pending.xml"))
+    assert pending is not None
+    assert (pending["pe"], pending["pe_slots"]) == ("smp", 2)
+    assert pending["requests"] == {"h_rt": "7200", "h_vmem": "100M"}
+
+
+def test_an_error_state_says_why_and_an_unknown_job_is_none():
+    detail = gp.parse_detail(read("qstat-j-error-state.xml"))
+    assert detail is not None
+    assert "can't chdir to sgerec: No such file or directory" in detail["messages"][0]
+    assert gp.parse_detail(read("qstat-j-unknown.xml")) is None
+
+
+def test_accounting_exit_codes_kills_usage_and_tasks():
+    [python] = gp.parse_qacct(read("qacct-j-exit3-python.txt"), UTC)
+    assert (python.id, python.state, python.exit_code, python.signal) == ("10", "failed", 3, None)
+    assert python.cpu_used == pytest.approx(3.016)
+    assert python.memory_peak_mb == pytest.approx(87.891, abs=0.01)  # 80 MiB held + python
+    assert (python.elapsed, python.partition, python.nodes) == (3.0, "short.q", "vm")
+    assert python.ended == at("2026-12-07T12:12:17")
+    [deleted] = gp.parse_qacct(read("qacct-j-deleted.txt"), UTC)
+    assert (deleted.state, deleted.exit_code, deleted.signal) == ("cancelled", None, 9)
+    assert deleted.reason == "100 : assumedly after job"
+    [ok] = gp.parse_qacct(read("qacct-j-exit3.txt"), UTC)
+    assert (ok.state, ok.exit_code) == ("completed", 0)  # binary mode lost the quotes
+    tasks = gp.parse_qacct(read("qacct-j-array.txt"), UTC)
+    assert sorted(t.id for t in tasks) == ["3.1", "3.2", "3.3", "3.4"]
+    assert {t.array_job_id for t in tasks} == {"3"} and {t.state for t in tasks} == {"completed"}
+
+
+def test_queues_with_their_limits_and_parallel_environments():
+    short = gp.parse_queue(read("qconf-sq-short.q.txt"))
+    long = gp.parse_queue(read("qconf-sq-long.q.txt"))
+    assert gp.pe_list(short) == ["smp"]
+    one = gp.queue_partition("short.q", short)
+    assert (one.max_time, one.max_cpus_per_node, one.max_memory_mb, one.max_nodes) == (
+        60, 2, 4096, 1,
+    )  # fmt: skip
+    other = gp.queue_partition("long.q", long)
+    assert (other.max_time, other.max_memory_mb) == (7 * 24 * 60, None)
+    assert gp.parse_queue(read("qconf-sp-smp.txt"))["allocation_rule"] == "$pe_slots"
+    assert read("qconf-sql.txt").split() == ["long.q", "short.q"]
+
+
+def test_qsub_answers_and_refusals_in_grid_engines_words():
+    assert gp.parse_qsub_id("12\n") == "12" and gp.parse_qsub_id("3.1-4:1\n") == "3"
+    assert gp.parse_qsub_id("") is None
+    assert gp.clean_error(read("qsub-unknown-queue.stderr")) == (
+        'Unable to run job: Job was rejected because job requests unknown queue "nosuch.q"'
+    )
+    assert gp.clean_error(read("qsub-w-e-too-long.stderr")) == (
+        "Unable to run job: error: no suitable queues"
+    )
+    answers = read("qhold-qrls-qdel-qacct-answers.txt")
+    assert gp.is_unknown_job(answers.splitlines()[0])
+    assert gp.is_unknown_job("error: job id 99999 not found")
+    assert not gp.is_unknown_job("modified hold of job 2")
+
+
+def test_qsub_argv_every_value_one_item():
+    spec = JobSpec(
+        script="#!/bin/bash\necho hi\n", name="a$(b);c", partition="long.q", account="proj1",
+        time_limit=90, cpus=2, ntasks=2, memory_mb=1000, array="1-10%2", workdir="~/w d",
+        stdout="out-%j.%a.txt", hold=True, env={"INJ": "a,b"},
+    )  # fmt: skip
+    argv = qsub_argv(spec, pe="smp", home="/home/u")
+    assert argv == [
+        "qsub", "-terse", "-w", "e", "-N", "a$(b);c", "-q", "long.q", "-A", "proj1",
+        "-l", "h_rt=1:30:00", "-l", "h_vmem=250M", "-pe", "smp", "4", "-t", "1-10", "-tc", "2",
+        "-wd", "/home/u/w d", "-o", "out-$JOB_ID.$TASK_ID.txt", "-j", "y", "-h",
+        "-S", "/bin/bash", "-V",
+    ]  # fmt: skip
+    assert "-wd" not in qsub_argv(JobSpec(script="true", workdir="~"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("name", "a/b", "without spaces and without"),
+        ("name", "a b", "without spaces"),
+        ("name", "ünï", "printable ASCII"),
+        ("name", "9lives", "start with a digit"),
+        ("qos", "high", "no QOS"),
+        ("gpus", 1, "no standard GPU"),
+        ("nodes", 2, "one host"),
+        ("array", "1,3,5", "no lists"),
+        ("array", "0-9", "start at 1"),
+        ("stdout", "/tmp/a,b", "separators"),
+        ("stderr", "host:/tmp/x", "separators"),
+        ("env", {"SGE_ROOT": "/x"}, "Grid Engine sets it"),
+        ("workdir", "~root/x", "another user"),
+    ],
+)
+def test_qsub_argv_refuses_in_words_naming_the_field(field, value, words):
+    spec = JobSpec(script="true", **{field: value})
+    with pytest.raises(InvalidRequest) as info:
+        qsub_argv(spec, pe="smp", home="/home/u")
+    assert info.value.code == "job.invalid" and info.value.details["field"] == field
+    assert words in info.value.message
+
+
+def test_several_slots_need_a_parallel_environment_and_job_ids_are_checked():
+    with pytest.raises(InvalidRequest, match="no parallel environment"):
+        qsub_argv(JobSpec(script="true", cpus=2), pe=None)
+    for good in ("12", "12.3", "12.4-9:1", "3.3,4"):
+        assert check_job_id(good) == good
+    for bad in ("12;id", "12_3", "-1", "12.", "a"):
+        with pytest.raises(InvalidRequest):
+            check_job_id(bad)
