@@ -135,6 +135,9 @@ def submit_schema(
     if kind == "local":
         for field in ("account", "qos", "nodes", "gpus"):
             props.pop(field, None)
+    elif kind == "sge":  # one host per job, no QOS (qsub_argv refuses them, naming why)
+        for field in ("qos", "nodes"):
+            props.pop(field, None)
     ui_schema: dict[str, Any] = {
         "script": {"ui:widget": "textarea", "ui:options": {"rows": 12}},
         "hold": {"ui:widget": "checkbox"},

@@ -327,6 +327,7 @@ async def test_grid_engine_cluster_over_rest(rpc, sge: SGE) -> None:
     assert status == 200, form
     assert {p["name"] for p in form["partitions"]} == {"short.q", "long.q"}
     assert form["schema"]["properties"]["time_limit"]["maximum"] == 7 * 24 * 60
+    assert {"qos", "nodes", "gpus"}.isdisjoint(form["schema"]["properties"])
     body = {
         "script": "echo hello from $JOB_NAME; sleep 3; echo bye", "name": "jrpc-rest",
         "partition": "short.q", "time_limit": 5, "workdir": sge.workdir, "stdout": "%x.%j.log",
