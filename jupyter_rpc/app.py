@@ -486,6 +486,7 @@ class RPCApp(ExtensionApp):
         waits)."""
         if getattr(self, "services", None) is None:  # never started (a config error)
             return
+        await self.services.kernels.close()  # queued kernel jobs cancelled, not left
         if self.services.terminals is not None:  # their shells hung up first
             await self.services.terminals.close()
         if self.services.sessions is not None:  # the apps' jobs run on; forwards close

@@ -107,7 +107,8 @@ QUEUE_TIMEOUT = 3600.0
 # a killed server leaves no job), and serves restarts: when a kernel ended, the server
 # may write a new kernel.json and then 'restart' into the folder, and the next kernel
 # starts in the same allocation; none within the grace ends the job. Each kernel's exit
-# status goes into exit.<N>, N counting the kernels of this job.
+# status goes into exit.<N>, N counting the kernels of this job. A job that is cancelled
+# or reaches its time limit removes its folder (no key left behind).
 _JOB_SCRIPT = """#!/bin/sh
 # jupyter_rpc notebook kernel ({label})
 d={dir}
@@ -122,7 +123,7 @@ stop() {{
   while kill -0 "$k" 2>/dev/null && [ "$i" -lt 30 ]; do sleep 0.1; i=$((i+1)); done
   kill -KILL "$k" 2>/dev/null
 }}
-trap 'stop; exit 143' TERM INT HUP
+trap 'stop; rm -rf "$d"; exit 143' TERM INT HUP
 n=0; last=; g=0
 stale() {{
   now=$(cat "$d/lease" 2>/dev/null)
@@ -147,7 +148,7 @@ while :; do
   w=0
   while [ ! -e "$d/restart" ]; do
     w=$((w+1))
-    [ "$w" -le {grace5} ] || exit "$s"
+    [ "$w" -le {grace5} ] || {{ rm -rf "$d"; exit "$s"; }}
     sleep 0.2 & wait $!
   done
   rm -f "$d/restart"
@@ -618,6 +619,9 @@ class ClusterProvisioner(KernelProvisionerBase):
             self._tasks = [asyncio.ensure_future(self._keep_lease(folder))]
             log.info("kernel %s: job %s on %s", self.kernel_id, job_id, self._label)
             return await self._wait_job_ports(sftp, start, queue_timeout)
+        except BaseException:
+            await self._end_remote()  # its job ended and folder gone before the start is
+            raise
         finally:
             starts.remove(start)
 
@@ -746,11 +750,12 @@ class ClusterProvisioner(KernelProvisionerBase):
 
     async def _poll_job(self, force: bool = False) -> int | None:
         """Whether the compute-node kernel ended (its exit file; its folder gone: the
-        watchdog or the job's end removed it). At most once a second unless ``force``."""
+        watchdog or the job's end removed it). At most every 0.25 s unless ``force``
+        (jupyter_client polls every 0.1 s while it waits for a shutdown)."""
         if self._exit is not None:
             return self._exit
         now = time.monotonic()
-        if not force and now - self._polled < 1.0:
+        if not force and now - self._polled < 0.25:
             return None
         self._polled = now
         if self._pool is None or self._target is None or self._dir is None:

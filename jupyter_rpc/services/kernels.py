@@ -11,6 +11,7 @@ kernel's start fails with "cancelled". Plain asyncio, no tornado.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +36,7 @@ class KernelStart:
     partition: str = ""
     since: float = field(default_factory=time.time)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    ended: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +66,7 @@ class KernelStarts:
     def remove(self, start: KernelStart) -> None:
         if self._starts.get(start.id) is start:
             del self._starts[start.id]
+        start.ended.set()
 
     def list(self) -> list[KernelStart]:
         return sorted(self._starts.values(), key=lambda s: s.since)
@@ -77,6 +80,18 @@ class KernelStarts:
                 details={"kernel": start_id},
             )
         return start
+
+    async def close(self, timeout: float = 15.0) -> None:
+        """The server stops: cancel every start (their jobs are cancelled, not left in the
+        queue) and wait, up to ``timeout``, until their provisioners have done so."""
+        starts = list(self._starts.values())
+        for start in starts:
+            start.cancelled.set()
+        if starts:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(start.ended.wait() for start in starts)), timeout
+                )
 
     def cancel(self, start_id: str) -> KernelStart:
         """Ask the start to end: its job is cancelled and the start fails."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from typing import Any
 
@@ -133,3 +134,46 @@ def test_job_kernel_ends_after_the_server_is_killed(
     while (remote_home(hpc_testbed) / ".jupyter-rpc" / "kernels" / folder).exists():
         assert time.monotonic() < end, "the job's watchdog left the kernel's folder"
         time.sleep(0.1)
+
+
+def _squeue_state(job_id: str) -> str:
+    done = subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True, timeout=20
+    )
+    return done.stdout.strip()
+
+
+def test_a_server_that_stops_cancels_the_queued_kernel_jobs(
+    jupyter_server_process: Any, hpc_testbed: HPCTestbed
+) -> None:
+    """A kernel whose job is queued (held) when the server stops: its job is cancelled and
+    its folder removed, not left in the queue (a held job would never end by itself)."""
+    kernel_python = ensure_kernel_python(hpc_testbed)
+    profiles = {"held": {"resources": {"time_limit": 5, "hold": True}}}
+    cluster = ssh_cluster(
+        hpc_testbed, scheduler="slurm", kernel_python=kernel_python, kernel_profiles=profiles
+    )
+    server = jupyter_server_process(module=None, rpc_config={"clusters": {"testbed": cluster}})
+    server.leftovers_allowed = True
+    before = kernel_folders(hpc_testbed)
+    replies: list[Any] = []
+    threading.Thread(
+        target=lambda: replies.append(
+            server.request("POST", "kernels", {"name": "rpc-testbed-held"}, prefix="api/")
+        ),
+        daemon=True,
+    ).start()
+    end = time.monotonic() + 20
+    while True:
+        starts = server.request("GET", "kernels/starting").json()["starts"]
+        if starts and starts[0]["state"] == "pending":
+            break
+        assert time.monotonic() < end, starts
+        time.sleep(0.2)
+    job_id = starts[0]["job_id"]
+    assert _squeue_state(job_id) == "PENDING"
+    server.proc.terminate()
+    server.proc.wait(timeout=30)
+    server.stopped = True
+    assert _squeue_state(job_id) in ("", "CANCELLED"), _squeue_state(job_id)
+    assert not kernel_folders(hpc_testbed) - before

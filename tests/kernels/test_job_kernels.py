@@ -28,6 +28,7 @@ def jp_server_config(
         },
         "nosuch": {"resources": {"partition": "nosuch"}},
         "held": {"display_name": "held", "resources": {"time_limit": 5, "hold": True}},
+        "noipy": {"kernel_python": "/usr/bin/python3", "resources": {"time_limit": 5}},
     }
     return {
         **jp_server_config,
@@ -138,6 +139,23 @@ async def test_unknown_partition_fails_in_slurms_words(api: Any, hpc_testbed: HP
     assert not kernel_folders(hpc_testbed) - before
     status, kernels = await api("GET", "kernels")
     assert kernels == []
+
+
+async def test_ipykernel_missing_on_the_nodes_names_the_fix(
+    api: Any, hpc_testbed: HPCTestbed
+) -> None:
+    before = kernel_folders(hpc_testbed)
+    status, body = await api(
+        "POST", "kernels", body={"name": "rpc-testbed-noipy"}, request_timeout=QUEUED
+    )
+    assert status == 500, body
+    message = body["message"]
+    assert "ipykernel is not installed in the Python /usr/bin/python3" in message, message
+    assert "/usr/bin/python3 -m pip install ipykernel" in message, message
+    end = time.monotonic() + 10
+    while kernel_folders(hpc_testbed) - before:  # the job cancelled, its folder removed
+        assert time.monotonic() < end, kernel_folders(hpc_testbed) - before
+        await asyncio.sleep(0.2)
 
 
 async def test_held_job_shows_pending_and_cancel_ends_the_start(
