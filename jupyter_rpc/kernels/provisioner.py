@@ -115,8 +115,9 @@ d={dir}
 umask 077
 ip=$(getent ahostsv4 "$(hostname)" 2>/dev/null | awk 'NR==1 {{print $1}}')
 [ -n "$ip" ] || ip=127.0.0.1
-k=
+k=; wd=
 stop() {{
+  [ -z "$wd" ] || kill "$wd" 2>/dev/null
   [ -n "$k" ] || return 0
   kill -TERM "$k" 2>/dev/null
   i=0
@@ -124,32 +125,36 @@ stop() {{
   kill -KILL "$k" 2>/dev/null
 }}
 trap 'stop; rm -rf "$d"; exit 143' TERM INT HUP
-n=0; last=; g=0
-stale() {{
-  now=$(cat "$d/lease" 2>/dev/null)
-  if [ "$now" = "$last" ]; then n=$((n+1)); else n=0; last=$now; fi
-  [ "$n" -ge {bound} ]
+watch() {{  # kernel $1 ends when the server has not renewed the lease for {bound} s
+  n=0; last=
+  while sleep 1; do
+    now=$(cat "$d/lease" 2>/dev/null)
+    if [ "$now" = "$last" ]; then n=$((n+1)); else n=0; last=$now; fi
+    if [ "$n" -ge {bound} ]; then
+      echo "no lease from the Jupyter server for {bound} s: the kernel is ended"
+      : >"$d/stale"; kill -TERM "$1" 2>/dev/null; sleep 3; kill -KILL "$1" 2>/dev/null
+      return 0
+    fi
+  done
 }}
+g=0
 while :; do
   g=$((g+1))
   {python} -m ipykernel_launcher -f "$d/kernel.json" --ip="$ip" >>"$d/kernel.log" 2>&1 </dev/null &
   k=$!
   echo "kernel $g: process $k on $(hostname) ($ip)"
-  while kill -0 "$k" 2>/dev/null; do
-    sleep 1 & wait $!
-    if stale; then
-      echo "no lease from the Jupyter server for {bound} s: the kernel is ended"
-      stop; rm -rf "$d"; exit 0
-    fi
-  done
-  wait "$k"; s=$?; k=
+  watch "$k" &
+  wd=$!
+  wait "$k"; s=$?
+  kill "$wd" 2>/dev/null; k=; wd=
+  if [ -e "$d/stale" ]; then rm -rf "$d"; exit 0; fi
   echo "$s" >"$d/exit.$g.tmp" && mv -f "$d/exit.$g.tmp" "$d/exit.$g"
   echo "kernel $g ended with status $s"
   w=0
   while [ ! -e "$d/restart" ]; do
     w=$((w+1))
     [ "$w" -le {grace5} ] || {{ rm -rf "$d"; exit "$s"; }}
-    sleep 0.2 & wait $!
+    sleep 0.2
   done
   rm -f "$d/restart"
 done
