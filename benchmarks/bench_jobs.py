@@ -1,11 +1,13 @@
-"""Listing a cluster's jobs: jupyter_rpc (warm SSH pool) beside a fresh ``ssh host squeue``.
+"""Listing a cluster's jobs: jupyter_rpc (warm SSH pool) beside a fresh ``ssh host squeue``
+(or, with ``--scheduler sge``, a fresh ``ssh host qstat -xml``).
 
-Needs the HPC test bed (``sudo tests/hpc/testbed/up.sh``). Submits ``--jobs`` held jobs
-as the test user (one ssh command, a loop of ``sbatch --hold``), then, in one run,
-taking turns:
+Needs the HPC test bed (``sudo tests/hpc/testbed/up.sh``; for Grid Engine also
+``sge_up.sh``). Submits ``--jobs`` held jobs as the test user (one ssh command, a loop of
+``sbatch --hold`` or ``qsub -h``), then, in one run, taking turns:
 
-* ``ssh``: ``ssh -F ssh_config testbed squeue -h -u USER -r -o FORMAT`` as a fresh
-  command each time (what a panel without a pool costs per refresh),
+* ``ssh``: ``ssh -F ssh_config testbed squeue -h -u USER -r -o FORMAT`` (Grid Engine:
+  ``qstat -xml -u USER``) as a fresh command each time (what a panel without a pool costs
+  per refresh),
 * ``jupyter_rpc``: ``GET /jupyter-rpc/clusters/testbed/jobs`` of a real Jupyter server
   (its SSH connection kept open; ``jobs_refresh_min=0`` so every request asks Slurm),
 
@@ -14,7 +16,7 @@ the panel's default interval (15 s, compressed with ``--interval``) for ``--seco
 counts the scheduler queries the server made (one shared query serves all views).
 Every job it submitted is cancelled at the end (by id).
 
-    python benchmarks/bench_jobs.py [--jobs 2000] [--rounds 15]
+    python benchmarks/bench_jobs.py [--scheduler slurm|sge] [--jobs 2000] [--rounds 15]
 """
 
 from __future__ import annotations
@@ -51,16 +53,41 @@ def ssh(command: str, timeout: float = 600) -> str:
     return out.stdout
 
 
-def submit_held(n: int) -> list[str]:
+def submit_held(n: int, scheduler: str) -> list[str]:
+    if scheduler == "sge":
+        # eight loops at once: one qsub takes about 0.2 s here (its round trips to qmaster)
+        per_loop = -(-n // 8)
+        loops = [min(per_loop, n - k * per_loop) for k in range(8) if n - k * per_loop > 0]
+        script = " ".join(
+            f"(for i in $(seq {m}); do echo true | qsub -terse -h -N bench-list -l h_rt=60; done) &"
+            for m in loops
+        )
+        script += " wait"
+        return [line for line in ssh(script).split() if line.strip().isdigit()]
     script = (
         f"for i in $(seq {n}); do sbatch --parsable --hold --time=1 -J bench-list --wrap true; done"
     )
     return [line.split(";")[0] for line in ssh(script).split() if line.strip()]
 
 
-def cancel(ids: list[str]) -> None:
+def cancel(ids: list[str], scheduler: str) -> None:
+    command = "qdel" if scheduler == "sge" else "scancel"
     for i in range(0, len(ids), 500):
-        ssh("scancel " + " ".join(ids[i : i + 500]))
+        try:
+            ssh(f"{command} " + " ".join(ids[i : i + 500]))
+        except subprocess.CalledProcessError as exc:  # some had ended: the others are gone
+            print(f"  {command}: {exc.stderr.strip()[:200]}")
+
+
+def list_command(scheduler: str) -> str:
+    """What a fresh ssh runs to list the user's jobs, machine-readable."""
+    if scheduler == "sge":
+        return f"qstat -xml -u {USER}"
+    return f"squeue -h --noconvert -r -u {USER} -o '{FORMAT}'"
+
+
+def count(out: str, scheduler: str) -> int:
+    return out.count("<job_list") if scheduler == "sge" else len(out.splitlines())
 
 
 def get(port: int, token: str, path: str) -> dict:
@@ -75,6 +102,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--scheduler", choices=["slurm", "sge"], default="slurm")
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--views", type=int, default=3)
@@ -90,14 +118,14 @@ def main() -> None:
 
     print(f"submitting {args.jobs} held jobs ...", flush=True)
     t0 = time.monotonic()
-    ids = submit_held(args.jobs)
+    ids = submit_held(args.jobs, args.scheduler)
     print(f"  {len(ids)} jobs in {time.monotonic() - t0:.1f} s")
     tmp = tempfile.mkdtemp(prefix="bench-jobs-")
     try:
         cluster = {
             "host": "testbed",
             "ssh_config": SSH_CONFIG,
-            "scheduler": "slurm",
+            "scheduler": args.scheduler,
         }
         config = {
             "RPCApp": {
@@ -118,16 +146,16 @@ def main() -> None:
             sizes = []
             for _ in range(args.rounds):
                 t = time.perf_counter()
-                out = ssh(f"squeue -h --noconvert -r -u {USER} -o '{FORMAT}'")
+                out = ssh(list_command(args.scheduler))
                 fresh.append(time.perf_counter() - t)
-                sizes.append(len(out.splitlines()))
+                sizes.append(count(out, args.scheduler))
                 t = time.perf_counter()
                 get(port, token, "clusters/testbed/jobs")
                 pooled.append(time.perf_counter() - t)
             f, p = statistics.median(fresh), statistics.median(pooled)
             print(f"\nlist {sizes[0]} jobs, median of {args.rounds} (p95 in brackets)")
             print(
-                f"  fresh ssh + squeue      {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})"
+                f"  fresh ssh + {'qstat -xml' if args.scheduler == 'sge' else 'squeue    '}  {f * 1000:8.1f} ms  ({sorted(fresh)[int(0.95 * len(fresh)) - 1] * 1000:.1f})"
             )
             print(
                 f"  jupyter_rpc REST (pool) {p * 1000:8.1f} ms  ({sorted(pooled)[int(0.95 * len(pooled)) - 1] * 1000:.1f})"
@@ -159,7 +187,7 @@ def main() -> None:
             per_minute = queries * 60.0 / args.seconds
             print(
                 f"\n{args.views} open views polling every {args.interval:g} s for {args.seconds:g} s: "
-                f"{requests[0]} list requests, {queries} squeue commands ({per_minute:.1f} per minute)"
+                f"{requests[0]} list requests, {queries} {'qstat' if args.scheduler == 'sge' else 'squeue'} commands ({per_minute:.1f} per minute)"
             )
         finally:
             proc.terminate()
@@ -168,7 +196,7 @@ def main() -> None:
     finally:
         # every path (a failed listing too): the held jobs would wait in the queue for ever
         print("cancelling the benchmark's jobs ...", flush=True)
-        cancel(ids)
+        cancel(ids, args.scheduler)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

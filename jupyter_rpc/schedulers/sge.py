@@ -34,6 +34,7 @@ import asyncio
 import math
 import re
 import time
+from dataclasses import replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -265,6 +266,8 @@ class SGEScheduler(Scheduler):
         self.allow_extra_args = allow_extra_args
         self._login_user: str | None = None
         self._home_dir: str | None = None
+        #: the last listing's records by their XML (per ``-u``), not parsed again
+        self._listed: dict[str, dict[str, JobInfo]] = {}
         #: job number -> its last ``qstat -j`` detail (output paths after the job ended)
         self._seen: dict[str, dict[str, Any]] = {}
         #: queue name -> its parallel environments (from the last ``partitions``)
@@ -310,22 +313,24 @@ class SGEScheduler(Scheduler):
 
     # --- reading ------------------------------------------------------------------
 
-    async def _qstat(self, user: str) -> list[JobInfo]:
+    async def _qstat(self, user: str, records: dict[str, JobInfo] | None = None) -> list[JobInfo]:
         done = await self._run(["qstat", "-r", "-xml", "-u", user])
         if not done.ok:
             raise self._failed(done, "qstat")
         try:
-            jobs = gp.parse_qstat(done.stdout, self.tz)
+            jobs = gp.parse_qstat(done.stdout, self.tz, records=records)
         except gp.ParseError as exc:
             raise self._parse_error(exc) from None
         now = time.time()
-        for job in jobs:
+        for index, job in enumerate(jobs):
             if job.started is not None and job.state in ("running", "suspended", "completing"):
-                job.elapsed = max(0.0, now - job.started)
+                # its own copy: the record kept for the next listing stays unchanged
+                jobs[index] = replace(job, elapsed=max(0.0, now - job.started))
         return jobs
 
     async def list_jobs(self, *, all_users: bool = False) -> list[JobInfo]:
-        return await self._qstat("*" if all_users else await self._owner())
+        user = "*" if all_users else await self._owner()
+        return await self._qstat(user, self._listed.setdefault(user, {}))
 
     async def _detail(self, number: str) -> dict[str, Any] | None:
         done = await self._run(["qstat", "-j", number, "-xml"])
@@ -359,9 +364,10 @@ class SGEScheduler(Scheduler):
         number = job_id.split(".", 1)[0]
         detail = await self._detail(number)
         if detail is not None:
+            owner = detail["owner"] or "*"
             listed = [
-                job
-                for job in await self._qstat(detail["owner"] or "*")
+                _copy(job)  # the listing's records stay as they are
+                for job in await self._qstat(owner, self._listed.setdefault(owner, {}))
                 if job.id.split(".", 1)[0] == number
             ]
             if listed:
@@ -546,6 +552,11 @@ class SGEScheduler(Scheduler):
                 code=f"job.{verb}_failed",
                 details={"stderr": done.stderr[-4000:]},
             )
+
+
+def _copy(job: JobInfo) -> JobInfo:
+    extra = {k: dict(v) if isinstance(v, dict) else v for k, v in job.extra.items()}
+    return replace(job, extra=extra)
 
 
 def _enrich(job: JobInfo, detail: dict[str, Any]) -> None:

@@ -142,21 +142,49 @@ def _int(value: str | None) -> int | None:
     return None
 
 
-def parse_qstat(text: str, tz: tzinfo | None = None, *, user: str | None = None) -> list[JobInfo]:
+_JOB_LIST_RE = re.compile(r"<job_list\b.*?</job_list>", re.DOTALL)
+
+
+def parse_qstat(
+    text: str,
+    tz: tzinfo | None = None,
+    *,
+    user: str | None = None,
+    records: dict[str, JobInfo] | None = None,
+) -> list[JobInfo]:
     """``qstat -r -xml [-u ...]``: one record per running task, one per pending group.
 
     A running array task is ``12.3`` (array ``12``, task ``3``); an array's tasks not
     started yet are one record ``12.4-9:1`` (or ``12.4,5``) with those tasks as its
     ``array_task_id``; a job that is not an array is ``12``. ``user``: only that owner's
-    (qstat's ``-u`` already filters; this is for a listing asked with ``-u '*'``)."""
+    (qstat's ``-u`` already filters; this is for a listing asked with ``-u '*'``).
+
+    ``records``: the last listing's records by their XML text, updated in place: a job
+    whose ``<job_list>`` element is unchanged is the same object again, not parsed anew
+    (most of a long listing's cost, and the server encodes an unchanged object once)."""
     if not text.strip():
         return []
-    root = _load_xml(text, "qstat")
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise ParseError("qstat printed XML with a document type declaration")
+    if not text.rstrip().endswith("</job_info>"):
+        raise ParseError("qstat printed XML that cannot be read (it ends early)")
+    known = records if records is not None else {}
+    fresh: dict[str, JobInfo] = {}
     jobs: list[JobInfo] = []
-    for element in root.iter("job_list"):
-        job = _job_from_list(element, tz)
+    for match in _JOB_LIST_RE.finditer(text):
+        chunk = match.group(0)
+        job = known.get(chunk)
+        if job is None:
+            try:
+                job = _job_from_list(ET.fromstring(chunk), tz)
+            except ET.ParseError as exc:
+                raise ParseError(f"qstat printed XML that cannot be read ({exc})") from None
+        fresh[chunk] = job
         if user is None or job.user == user:
             jobs.append(job)
+    if records is not None:
+        records.clear()
+        records.update(fresh)
     return jobs
 
 

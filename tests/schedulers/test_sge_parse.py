@@ -214,3 +214,20 @@ def test_several_slots_need_a_parallel_environment_and_job_ids_are_checked():
     for bad in ("12;id", "12_3", "-1", "12.", "a"):
         with pytest.raises(InvalidRequest):
             check_job_id(bad)
+
+
+def test_an_unchanged_job_is_the_same_record_again_not_parsed_anew():
+    text = read("qstat-r-xml-u-all.xml")
+    records: dict = {}
+    first = gp.parse_qstat(text, UTC, records=records)
+    again = gp.parse_qstat(text, UTC, records=records)
+    assert all(a is b for a, b in zip(first, again, strict=True)) and len(records) == 6
+    # job 2 released: its element changed, so it alone is a new record; job 1 is gone
+    changed = text.replace("<state>hqw</state>", "<state>qw</state>")
+    changed = changed.replace(
+        "<JB_job_number>1</JB_job_number>", "<JB_job_number>7</JB_job_number>"
+    )
+    third = {job.id: job for job in gp.parse_qstat(changed, UTC, records=records)}
+    assert third["2"].state == "pending" and third["2"] is not again[4]
+    assert third["4"] is again[3] and "1" not in third and third["7"] is not again[0]
+    assert len(records) == 6
