@@ -1,4 +1,5 @@
-"""A jupyter_client kernel provisioner that runs ipykernel on a cluster's login node.
+"""A jupyter_client kernel provisioner that runs ipykernel on a cluster's login node, or
+in a batch job on a compute node (a kernel profile).
 
 The provisioner runs inside the Jupyter server (the server's ``MappingKernelManager``
 makes one per kernel), so it reaches the jupyter_rpc extension through its parents: the
@@ -26,6 +27,16 @@ Start (``launch_kernel``):
 Interrupt is SIGINT to the remote kernel (``kill -s INT PID`` on the cluster); shutdown
 asks the kernel over its control channel and kills it if it does not end; restart starts
 a new remote kernel behind the same local sockets and key.
+
+In a batch job (kernelspec config ``profile``): the same folder and connection file, then
+one batch script (:func:`job_script`) submitted through the cluster's scheduler with the
+profile's resources and the cluster's submit overrides. It starts ipykernel with
+``--ip=<node address>``, runs the same lease watchdog, writes each kernel's exit status
+(``exit.N``) and serves restarts (a new connection file, then ``restart``: the next kernel
+in the same allocation). While the job is queued the start is listed in
+:class:`~jupyter_rpc.services.kernels.KernelStarts` (state, reason; Cancel); the server
+forwards to (node, port). Interrupt is a message (the kernelspec's ``interrupt_mode``);
+shutdown cancels the job and removes the folder.
 """
 
 from __future__ import annotations

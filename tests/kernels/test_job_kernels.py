@@ -69,7 +69,7 @@ async def gone_from_squeue(job_id: str, timeout: float) -> bool:
 QUEUED = 120.0
 
 
-async def test_profile_kernelspecs(api: Any) -> None:
+async def test_profile_kernelspecs(api: Any, rpc: Any) -> None:
     status, specs = await api("GET", "kernelspecs")
     assert status == 200
     spec = specs["kernelspecs"]["rpc-testbed-debug"]["spec"]
@@ -84,6 +84,8 @@ async def test_profile_kernelspecs(api: Any) -> None:
         "login"
     )
     assert "rpc-testbed-nosuch" in specs["kernelspecs"]
+    status, clusters = await rpc("GET", "clusters")  # within the REST contract
+    assert status == 200, clusters
 
 
 async def test_job_kernel_cells_interrupt_restart_shutdown(
