@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import testbed
 from conftest import LabServer, open_lab, start_lab
+from jobs_helpers import choose_cluster, job_row, open_jobs_panel
 from playwright.sync_api import Page, expect
 
 DISPLAY = "This computer (apps)"
@@ -74,6 +75,42 @@ def test_launch_a_web_app_and_see_its_page(page_of: Page, apps_lab: LabServer) -
     assert session["state"] == "ended"
     job = apps_lab.api(f"jupyter-rpc/clusters/here/jobs/{session['job_id']}")
     assert job["state"] == "cancelled"  # type: ignore[index]
+
+
+def test_a_session_in_the_jobs_panel(page_of: Page, apps_lab: LabServer) -> None:
+    """A session's job row says it is an app session (the Launcher card's name, its
+    state and time left) with Open (its tab) and End (its job cancelled)."""
+    lab = page_of
+    site = apps_lab.root / "site"
+    command = f'exec {sys.executable} -m http.server --bind "$HOST" --directory {site} "$PORT"'
+    session = apps_lab.api(
+        "jupyter-rpc/sessions",
+        method="POST",
+        body={"app": "webapp", "cluster": "here", "values": {"command": command}},
+    )
+    assert isinstance(session, dict)
+    try:
+        panel = open_jobs_panel(lab)
+        choose_cluster(panel, DISPLAY)
+        badge = job_row(panel, session["job_id"]).locator(".jp-rpc-JobSession")
+        expect(badge).to_have_attribute("data-session-id", session["id"], timeout=30_000)
+        expect(badge.locator(".jp-rpc-JobSession-app")).to_have_text("Web app")
+        expect(badge.locator(".jp-rpc-JobSession-state")).to_have_text("Running", timeout=30_000)
+        expect(badge.locator(".jp-rpc-JobSession-left")).to_contain_text("left")
+        expect(badge.locator("svg")).to_have_count(1)  # the Launcher card's icon
+
+        badge.get_by_role("button", name="Open").click()
+        tab = lab.locator(".jp-MainAreaWidget:has(.jp-rpc-Session)").last
+        expect(tab.locator(".jp-rpc-Session-state")).to_have_text("Running", timeout=30_000)
+        expect(tab.locator(".jp-rpc-Session-where")).to_contain_text(session["job_id"])
+        expect(panel.locator(".jp-rpc-JobDetail")).to_have_count(0)  # Open did not select
+
+        badge.get_by_role("button", name="End").click()
+        expect(tab.locator(".jp-rpc-Session-state")).to_have_text("Ended", timeout=30_000)
+        job = apps_lab.api(f"jupyter-rpc/clusters/here/jobs/{session['job_id']}")
+        assert job["state"] == "cancelled"  # type: ignore[index]
+    finally:
+        apps_lab.api(f"jupyter-rpc/sessions/{session['id']}", method="DELETE")
 
 
 @pytest.fixture(scope="module")

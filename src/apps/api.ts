@@ -3,6 +3,7 @@
  * docs/rest-api.md) and the URL of a session's proxy.
  */
 import { ServerConnection } from '@jupyterlab/services';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import type { Answer, BodyOf } from '../shared/contract';
 import type * as wire from '../shared/openapi';
 import { postBody, requestAPI } from '../shared/request';
@@ -117,4 +118,20 @@ export function formatTimeLeft(seconds: number | null): string {
   }
   const hours = Math.floor(minutes / 60);
   return `${hours} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/**
+ * A session's state as its tab, its Jobs panel row and its picker say it.
+ */
+export function stateText(state: string, trans: TranslationBundle): string {
+  switch (state) {
+    case 'queued':
+      return trans.__('Queued');
+    case 'starting':
+      return trans.__('Starting');
+    case 'running':
+      return trans.__('Running');
+    default:
+      return trans.__('Ended');
+  }
 }

@@ -12,7 +12,15 @@ import { Signal } from '@lumino/signaling';
 import React from 'react';
 import { errorText } from '../shared/errors';
 import type { ISession } from './api';
-import { endSession, formatTimeLeft, getSession, proxyUrl } from './api';
+import {
+  endSession,
+  formatTimeLeft,
+  getSession,
+  proxyUrl,
+  stateText
+} from './api';
+
+export { stateText };
 import { DesktopViewer } from './desktop';
 
 /**
@@ -154,22 +162,6 @@ export class SessionView extends ReactWidget {
 
   private _poll: Poll;
   private _error = '';
-}
-
-/**
- * A state as the tab says it.
- */
-export function stateText(state: string, trans: TranslationBundle): string {
-  switch (state) {
-    case 'queued':
-      return trans.__('Queued');
-    case 'starting':
-      return trans.__('Starting');
-    case 'running':
-      return trans.__('Running');
-    default:
-      return trans.__('Ended');
-  }
 }
 
 function stateHint(state: string, trans: TranslationBundle): string {

@@ -4,11 +4,14 @@ import {
   Button,
   caretDownIcon,
   caretRightIcon,
+  launchIcon,
   refreshIcon,
   ToolbarButtonComponent
 } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 import React, { useEffect, useMemo } from 'react';
+import { endSession } from '../apps/api';
+import { jobSessions, OPEN_SESSION, SessionJobBadge } from '../apps/jobs';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import { ClusterTerminalsList } from '../clusters/ClusterTerminals';
 import type { ClusterTerminalsRegistry } from '../clusters/terminals';
@@ -248,7 +251,11 @@ function JobsList(
   props: IJobsViewProps & { manager: JobsManager }
 ): JSX.Element {
   const { model, manager, commands, trans } = props;
-  useSignals(manager.changed);
+  const sessions = jobSessions(props.clusters.serverSettings);
+  useSignals(manager.changed, sessions.changed);
+  useEffect(() => {
+    void sessions.noteJobs(manager.cluster, manager.jobs);
+  }, [manager.jobs]);
   const noExecute = usePermissions().execute
     ? null
     : missingPermissionText('execute', trans);
@@ -448,13 +455,20 @@ function JobRows(
  * One job's row; click to show its detail.
  */
 function JobRow(
-  props: IJobsViewProps & { job: IJobInfo; task?: boolean }
+  props: IJobsViewProps & {
+    job: IJobInfo;
+    task?: boolean;
+    manager: JobsManager;
+  }
 ): JSX.Element {
-  const { job, model, trans, task } = props;
+  const { job, model, trans, task, clusters, commands, manager } = props;
   const note =
     job.state === 'running' || job.state === 'completing'
       ? job.nodes
       : job.reason;
+  const sessions = jobSessions(clusters.serverSettings);
+  const session = sessions.find(model.cluster, job.id);
+  const may = usePermissions();
   return (
     <SelectableJobRow
       model={model}
@@ -462,7 +476,28 @@ function JobRow(
       className={task ? 'jp-rpc-mod-task' : ''}
     >
       <td>{job.id}</td>
-      <td>{job.name}</td>
+      <td>
+        {session ? (
+          <SessionJobBadge
+            session={session}
+            trans={trans}
+            icon={<launchIcon.react tag="span" elementSize="small" />}
+            endDisabled={
+              may.write ? undefined : missingPermissionText('write', trans)
+            }
+            onOpen={s => void commands.execute(OPEN_SESSION, { id: s.id })}
+            onEnd={s =>
+              void endSession(s.id, clusters.serverSettings)
+                .then(() =>
+                  Promise.all([sessions.refresh(), manager.refresh()])
+                )
+                .catch(error => console.warn('jupyter-rpc: End failed:', error))
+            }
+          />
+        ) : (
+          job.name
+        )}
+      </td>
       <td>
         <JobStateBadge state={job.state} raw={job.raw_state} trans={trans} />
       </td>
