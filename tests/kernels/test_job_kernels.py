@@ -29,6 +29,7 @@ def jp_server_config(
         "nosuch": {"resources": {"partition": "nosuch"}},
         "held": {"display_name": "held", "resources": {"time_limit": 5, "hold": True}},
         "noipy": {"kernel_python": "/usr/bin/python3", "resources": {"time_limit": 5}},
+        "impatient": {"resources": {"time_limit": 5, "hold": True}, "queue_timeout": 2},
     }
     return {
         **jp_server_config,
@@ -158,6 +159,25 @@ async def test_ipykernel_missing_on_the_nodes_names_the_fix(
     while kernel_folders(hpc_testbed) - before:  # the job cancelled, its folder removed
         assert time.monotonic() < end, kernel_folders(hpc_testbed) - before
         await asyncio.sleep(0.2)
+
+
+async def test_queue_timeout_cancels_the_job_and_says_what_to_do(
+    api: Any, rpc: Any, hpc_testbed: HPCTestbed
+) -> None:
+    before = kernel_folders(hpc_testbed)
+    started = time.monotonic()
+    status, body = await api(
+        "POST", "kernels", body={"name": "rpc-testbed-impatient"}, request_timeout=60
+    )
+    assert status == 504, body
+    message = body["message"]
+    assert "waited in the queue for more than 2 s (JobHeldUser) and was cancelled" in message
+    assert "pick a kernel profile with fewer resources" in message, message
+    assert time.monotonic() - started < 20
+    job_id = message.split("its job ", 1)[1].split()[0]
+    assert await gone_from_squeue(job_id, 10)
+    assert not kernel_folders(hpc_testbed) - before
+    assert (await rpc("GET", "kernels", "starting"))[1] == {"starts": []}
 
 
 async def test_held_job_shows_pending_and_cancel_ends_the_start(
