@@ -105,6 +105,9 @@ def main() -> None:
     parser.add_argument("--scheduler", choices=["slurm", "sge"], default="slurm")
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--existing", action="store_true", help="list the test user's jobs as they are: submit none"
+    )
     parser.add_argument("--views", type=int, default=3)
     parser.add_argument(
         "--interval", type=float, default=15.0, help="the panel's refresh interval, seconds"
@@ -116,10 +119,13 @@ def main() -> None:
             f"no HPC test bed ({SSH_CONFIG} is missing): run sudo tests/hpc/testbed/up.sh"
         )
 
-    print(f"submitting {args.jobs} held jobs ...", flush=True)
-    t0 = time.monotonic()
-    ids = submit_held(args.jobs, args.scheduler)
-    print(f"  {len(ids)} jobs in {time.monotonic() - t0:.1f} s")
+    if args.existing:
+        ids: list[str] = []  # the jobs already there, none of ours to cancel
+    else:
+        print(f"submitting {args.jobs} held jobs ...", flush=True)
+        t0 = time.monotonic()
+        ids = submit_held(args.jobs, args.scheduler)
+        print(f"  {len(ids)} jobs in {time.monotonic() - t0:.1f} s")
     tmp = tempfile.mkdtemp(prefix="bench-jobs-")
     try:
         cluster = {
@@ -137,7 +143,7 @@ def main() -> None:
         proc, port, token = start_server(tmp, config)
         try:
             first = get(port, token, "clusters/testbed/jobs")  # opens the SSH connection
-            mine = [j for j in first["jobs"] if j["name"] == "bench-list"]
+            mine = [j for j in first["jobs"] if j["name"] == "bench-list" and j["id"] in ids]
             print(
                 f"jupyter_rpc sees {len(first['jobs'])} jobs of {first['user']} ({len(mine)} from this run)"
             )

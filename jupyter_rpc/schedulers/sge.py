@@ -353,7 +353,8 @@ class SGEScheduler(Scheduler):
     async def _qacct(self, argv: list[str]) -> list[JobInfo]:
         done = await self._run(["qacct", *argv])
         if not done.ok:
-            if gp.is_unknown_job(done.stderr + done.stdout):
+            said = done.stderr + done.stdout
+            if gp.is_unknown_job(said) or gp.no_accounting_yet(said):
                 return []
             raise self._failed(done, "qacct")
         return gp.parse_qacct(done.stdout, self.tz)

@@ -492,6 +492,12 @@ def clean_error(stderr: str) -> str:
     return " ".join(lines)[:1000]
 
 
+def no_accounting_yet(text: str) -> bool:
+    """qacct's answer (exit status 1) when no job has ended since the cell was made:
+    there is no accounting file yet, so there is no history (not an error)."""
+    return "no jobs running since startup" in text.lower()
+
+
 def is_unknown_job(text: str) -> bool:
     """``denied: job "12" does not exist`` (qdel/qhold/qrls), ``error: job id 12 not
     found`` (qacct)."""

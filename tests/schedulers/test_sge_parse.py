@@ -162,6 +162,9 @@ def test_qsub_answers_and_refusals_in_grid_engines_words():
     assert gp.is_unknown_job(answers.splitlines()[0])
     assert gp.is_unknown_job("error: job id 99999 not found")
     assert not gp.is_unknown_job("modified hold of job 2")
+    # a fresh cell: no job has ended, no accounting file, qacct exits 1
+    assert gp.no_accounting_yet(read("qacct-no-accounting-file.stdout"))
+    assert not gp.no_accounting_yet(read("qacct-no-accounting-file.stderr"))
 
 
 def test_qsub_argv_every_value_one_item():
