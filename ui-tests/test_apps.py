@@ -6,10 +6,12 @@ through the server's proxy once it runs; End ends it and the tab says so."""
 from __future__ import annotations
 
 import os
+import pwd
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import testbed
@@ -147,8 +149,8 @@ def desktop_page(
 
 #: The visible canvas's pixels: how many differ from its first pixel. A frame of the
 #: VNC server drawn by noVNC has at least its pointer (Xvnc draws it into the frame:
-#: 128 pixels). The xterm's white is not waited for: in about one run of three it did
-#: not show within 20 s (not understood yet: the xterm and its shell run on the node).
+#: 128 pixels). The xterm comes later (it maps after the first frame, and its shell
+#: after it): the keystroke check waits for both, up to 30 s, before it types.
 DRAWN = """canvas => {
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   let other = 0;
@@ -157,6 +159,62 @@ DRAWN = """canvas => {
   }
   return {width: canvas.width, height: canvas.height, other};
 }"""
+
+
+#: Where the desktop template's xterm is (-geometry 100x30+20+20): its top left corner
+#: in the canvas, and a strip of its first lines where typed text appears.
+XTERM = (20, 20)
+XTERM_TEXT = {"x": 24, "y": 24, "width": 500, "height": 60}
+USER = os.environ.get("TESTBED_USER", "hpcuser")
+
+#: A region of the visible canvas: how many pixels are white, and a digest of them.
+REGION = """(canvas, r) => {
+  const data = canvas.getContext('2d').getImageData(r.x, r.y, r.width, r.height).data;
+  let white = 0, hash = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i] > 240 && data[i + 1] > 240 && data[i + 2] > 240) white++;
+    hash = (hash * 31 + data[i] + 7 * data[i + 1] + 13 * data[i + 2]) | 0;
+  }
+  return {white, hash, total: data.length / 4};
+}"""
+
+
+def _xterm_shell(job_id: str) -> bool:
+    """Whether the job's xterm runs a shell (the node is this machine on the bed)."""
+    xterms = set()
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path("/proc", entry, "stat").read_text()
+            environ = Path("/proc", entry, "environ").read_bytes()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if f"SLURM_JOB_ID={job_id}".encode() not in environ.split(b"\0"):
+            continue
+        parents[int(entry)] = (ppid, comm)
+        if comm == "xterm":
+            xterms.add(int(entry))
+    return any(ppid in xterms and comm != "xterm" for ppid, comm in parents.values())
+
+
+def _wait_for_xterm(canvas: Any, job_id: str, folder: Path, limit: float = 30.0) -> None:
+    """Until the xterm is drawn (its white) and its shell runs; typing earlier can be
+    lost (notes/desktop.md). Fails with the job's log if it never does."""
+    end = time.monotonic() + limit
+    while True:
+        region = canvas.evaluate(REGION, XTERM_TEXT)
+        shell = _xterm_shell(job_id)
+        if (region["white"] > region["total"] // 2 and shell) or time.monotonic() > end:
+            break
+        time.sleep(0.3)
+    log = folder / "job.log"
+    tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no job.log)"
+    assert region["white"] > region["total"] // 2, f"no xterm drawn: {region}; log:\n{tail}"
+    assert shell, f"the xterm runs no shell; log:\n{tail}"
 
 
 def test_a_remote_desktop_draws_in_its_tab(desktop_page: Page, desktop_lab: LabServer) -> None:
@@ -183,6 +241,30 @@ def test_a_remote_desktop_draws_in_its_tab(desktop_page: Page, desktop_lab: LabS
         assert drawn["other"] >= 100, f"the desktop was not drawn: {drawn}"
         # the page never had the VNC password: the server logged in for it
         assert "password" not in lab.content()
+
+        # a key typed into the desktop's xterm reaches its shell, and the xterm shows it
+        [session] = [
+            s
+            for s in desktop_lab.api("jupyter-rpc/sessions")["sessions"]  # type: ignore[index]
+            if s["state"] == "running"
+        ]
+        folder = Path(pwd.getpwnam(USER).pw_dir, ".jupyter-rpc", "sessions", session["id"])
+        _wait_for_xterm(canvas, session["job_id"], folder)
+        before = canvas.evaluate(REGION, XTERM_TEXT)
+        canvas.click(position={"x": XTERM[0] + 200, "y": XTERM[1] + 100})  # focus it
+        marker = f"typed-{os.urandom(4).hex()}"
+        lab.keyboard.type(f'echo {marker} > "$RPC_SESSION_DIR/typed"')
+        lab.keyboard.press("Enter")
+        typed = folder / "typed"
+        end = time.monotonic() + 15
+        while not (typed.exists() and typed.read_text().strip()) and time.monotonic() < end:
+            time.sleep(0.2)
+        assert typed.exists(), "the typed command did not run in the xterm's shell"
+        assert typed.read_text().strip() == marker
+        end = time.monotonic() + 10
+        while canvas.evaluate(REGION, XTERM_TEXT) == before and time.monotonic() < end:
+            time.sleep(0.2)
+        assert canvas.evaluate(REGION, XTERM_TEXT) != before, "the xterm did not show it"
     finally:
         for session in desktop_lab.api("jupyter-rpc/sessions")["sessions"]:  # type: ignore[index]
             if session["state"] != "ended":
