@@ -1,0 +1,94 @@
+"""Compute-node kernels in the browser (issue 20): a real JupyterLab in headless Chromium
+and the HPC test bed's Slurm. A kernel whose job is held shows a notification "Python 3
+on Test bed, held: waiting in queue debug, job N (JobHeldUser)"; its Cancel button
+cancels the job, the kernel's start fails with "cancelled" and the notification goes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+import urllib.error
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import testbed
+from conftest import LabServer, open_lab, start_lab
+from playwright.sync_api import Page, expect
+
+
+@pytest.fixture(scope="module")
+def kernels_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    testbed.require()
+    keys = testbed.KEYS
+    config = {
+        "RPCApp": {
+            "clusters": {
+                "tb": {
+                    "display_name": "Test bed",
+                    "host": "127.0.0.1",
+                    "port": int(os.environ.get("TESTBED_SSH_PORT", "2222")),
+                    "user": os.environ.get("TESTBED_USER", "hpcuser"),
+                    "identity_file": str(keys / "id_ed25519"),
+                    "known_hosts": str(keys / "known_hosts"),
+                    "ssh_config": False,
+                    "scheduler": "slurm",
+                    "kernel_python": "~/kenv/bin/python",
+                    "kernel_profiles": {
+                        "held": {
+                            "display_name": "held",
+                            "resources": {"partition": "debug", "time_limit": 5, "hold": True},
+                        }
+                    },
+                }
+            }
+        }
+    }
+    with start_lab(Path(tmp_path_factory.mktemp("kernels-lab")), config) as server:
+        yield server
+
+
+@pytest.fixture
+def page_of(page: Page, kernels_lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    yield from open_lab(page, kernels_lab, request)
+
+
+def test_a_queued_kernel_is_shown_and_cancel_ends_its_job(
+    page_of: Page, kernels_lab: LabServer
+) -> None:
+    lab = page_of
+    outcome: list[object] = []
+
+    def start() -> None:
+        try:
+            outcome.append(kernels_lab.api("api/kernels", "POST", {"name": "rpc-tb-held"}))
+        except urllib.error.HTTPError as exc:
+            outcome.append((exc.code, exc.read().decode()))
+
+    threading.Thread(target=start, daemon=True).start()
+    toast = lab.locator(".Toastify__toast", has_text="Python 3 on Test bed, held: waiting in")
+    expect(toast).to_be_visible(timeout=20_000)
+    text = toast.inner_text()
+    assert "waiting in queue debug, job " in text and "(JobHeldUser)" in text, text
+    job_id = text.split("job ", 1)[1].split()[0]
+    state = subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True
+    )
+    assert state.stdout.strip() == "PENDING"
+
+    toast.get_by_role("button", name="Cancel").click()
+    end = time.monotonic() + 20
+    while not outcome and time.monotonic() < end:
+        time.sleep(0.2)
+    assert outcome, "the kernel's start did not end after Cancel"
+    code, body = outcome[0]  # type: ignore[misc]
+    assert code == 409 and "cancelled" in body, outcome
+    expect(toast).to_be_hidden(timeout=10_000)
+    end = time.monotonic() + 10
+    while subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True
+    ).stdout.strip() not in ("", "CANCELLED"):
+        assert time.monotonic() < end, f"job {job_id} still in the queue"
+        time.sleep(0.3)
