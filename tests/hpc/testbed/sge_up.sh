@@ -114,11 +114,11 @@ LAST_LOG=/var/spool/gridengine/qmaster/messages
 wait_for 60 "sge_qmaster answering (qconf -sh)" qconf -sh
 
 # ---------------------------------------------------------------- configuration (idempotent)
+QCONF_LOG="$TB/log/sge-qconf.log"
+qc() { qconf "$@" >> "$QCONF_LOG" 2>&1 || { LAST_LOG=$QCONF_LOG; die "qconf $* failed"; }; }
 qconf -sh 2>/dev/null | grep -qx "$HOST" || qc -ah "$HOST"
 qconf -ss 2>/dev/null | grep -qx "$HOST" || qc -as "$HOST"
 # A scheduler run every second and on each submit or end; accounting written at once.
-QCONF_LOG="$TB/log/sge-qconf.log"
-qc() { qconf "$@" >> "$QCONF_LOG" 2>&1 || { LAST_LOG=$QCONF_LOG; die "qconf $* failed"; }; }
 conf_set() {  # SHOW-CMD MODIFY-CMD FILE KEY VALUE...: set keys, modify only if one differs
   local show=$1 modify=$2 file=$3; shift 3
   # one line per setting (qconf continues long values with a backslash)
