@@ -7,6 +7,7 @@ as pending by ``jupyter-rpc/kernels/starting`` and cancelled from there."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import time
 from typing import Any
@@ -55,6 +56,11 @@ def squeue_state(job_id: str) -> str:
         ["squeue", "-h", "-j", job_id, "-o", "%T"], capture_output=True, text=True, timeout=20
     )
     return done.stdout.strip()
+
+
+def scancel(job_id: str) -> None:
+    """Cancel a job as someone on the cluster would (not through the server)."""
+    subprocess.run(["scancel", job_id], check=True, timeout=20)
 
 
 async def gone_from_squeue(job_id: str, timeout: float) -> bool:
@@ -240,3 +246,35 @@ def test_kernel_profiles_are_checked_like_the_other_cluster_keys() -> None:
     bad_value = {"host": "h", "kernel_profiles": {"gpu": {"resources": {"cpus": 0}}}}
     assert "cpus" in config_problems(bad_value) or "minimum" in config_problems(bad_value)
     assert config_problems({"host": "h", "kernel_profiles": {"GPU node": {}}})
+
+
+async def test_a_job_cancelled_on_the_cluster_gets_a_new_job_on_restart(
+    api: Any, kernel_ws: Any, hpc_testbed: HPCTestbed
+) -> None:
+    """The kernel's job ends behind the server's back (scancel, a time limit): the kernel
+    is dead, Jupyter's restarter restarts it, and the restart submits a new job (the old
+    one cannot serve it); cells run in the new job."""
+    before = kernel_folders(hpc_testbed)
+    status, model = await api(
+        "POST", "kernels", body={"name": "rpc-testbed-debug"}, request_timeout=QUEUED
+    )
+    assert status == 201, model
+    kid = model["id"]
+    kernel = await kernel_ws(kid)
+    first = (await kernel.execute("import os; print(os.environ['SLURM_JOB_ID'])"))["stdout"]
+    scancel(first.strip())
+    assert await gone_from_squeue(first.strip(), 10)
+    end = time.monotonic() + QUEUED
+    second = ""
+    while not second.strip().isdigit():
+        assert time.monotonic() < end, "the kernel did not come back in a new job"
+        await asyncio.sleep(1)
+        kernel = await kernel_ws(kid)
+        with contextlib.suppress(AssertionError, asyncio.TimeoutError):
+            reply = await kernel.execute("import os; print(os.environ['SLURM_JOB_ID'])", 5)
+            second = reply["stdout"]
+    assert second != first and squeue_state(second.strip()) == "RUNNING"
+    status, _ = await api("DELETE", "kernels", kid)
+    assert status == 204
+    assert await gone_from_squeue(second.strip(), 10)
+    assert not kernel_folders(hpc_testbed) - before
