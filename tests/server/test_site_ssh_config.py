@@ -11,6 +11,8 @@ A real Jupyter server each, a real ``ProxyCommand`` that leaves a marker file.
 
 from __future__ import annotations
 
+import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,40 @@ HUB = {"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/", "JUPYTERHUB_USER": "alice"}
 
 def _exists(path: Path | str) -> bool:
     return Path(path).exists()
+
+
+async def _proxy_commands_reaped(marker: Path, timeout: float = 10.0) -> bool:
+    """Whether the ProxyCommands this test's server started (children of this process
+    naming ``marker``) have been reaped, waiting up to ``timeout``; then one more loop turn
+    lets asyncio's child watcher report their exit to the transport. A test that ends
+    before that leaves a ``Popen`` whose exit was never recorded: its ResourceWarning
+    ('subprocess N is still running') then fails whichever test runs next."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if not _children_naming(marker):
+            await asyncio.sleep(0.2)
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _children_naming(marker: Path) -> list[int]:
+    """This process's children (running, or zombies not yet waited for) whose command
+    line names ``marker``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_bytes()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rfind(b")") + 2 :].split()[1])
+        if ppid == os.getpid() and os.fsencode(marker) in cmdline:
+            found.append(int(entry))
+    return found
 
 
 @pytest.fixture
@@ -90,3 +126,4 @@ async def test_the_users_ssh_config_runs_nothing_on_a_hub(
     # the site's own ssh_config file is read whatever the setting
     await rpc("POST", "clusters", "site-own", "connect", body={})
     assert _exists(f"{marker}-site")
+    assert await _proxy_commands_reaped(marker)
