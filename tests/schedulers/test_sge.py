@@ -45,7 +45,8 @@ async def _need_grid_engine(runner: SSHRunner) -> None:
     else:
         answer = await runner.run(["qstat", "-xml"])
         if not answer.ok:
-            reason = f"qstat does not reach a Grid Engine master: {answer.stderr.strip()[:200]}"
+            said = " ".join(answer.stderr.split())[:200]
+            reason = f"qstat does not reach a Grid Engine master: {said}"
     if reason is None:
         return
     if os.environ.get("CI", "").lower() == "true":
@@ -364,3 +365,28 @@ async def test_grid_engine_cluster_over_rest(rpc, sge: SGE) -> None:
     assert (status, err["code"]) == (400, "job.invalid"), err  # not one of its queues
     status, err = await rpc("POST", "clusters", "grid", "jobs", body={**body, "array": "1,3"})
     assert (status, err["code"]) == (400, "job.invalid") and "no lists" in err["message"]
+    # would it fit? (qsub -w v): two hours fit long.q only
+    check = {"script": "true", "time_limit": 120}
+    status, fits = await rpc("POST", "clusters", "grid", "jobs", "test", body=check)
+    assert status == 200 and fits["expected_start"] is None, fits
+    assert "suitable queue" in fits["message"]
+    status, err = await rpc(
+        "POST", "clusters", "grid", "jobs", "test", body={**check, "partition": "long.q"}
+    )
+    assert status == 200, err
+    status, err = await rpc(
+        "POST",
+        "clusters",
+        "grid",
+        "jobs",
+        "test",
+        body={**check, "cpus": 2, "partition": "long.q", "time_limit": 20000},
+    )
+    assert (status, err["code"]) == (400, "job.invalid"), err  # beyond long.q's 7 days
+    # within the form's bound (2 slots x 2G) but over short.q's h_vmem for one slot: Grid
+    # Engine's own refusal, in its words
+    status, err = await rpc("POST", "clusters", "grid", "jobs", body={**body, "memory_mb": 3000})
+    assert (status, err["code"]) == (400, "cluster.command_failed"), err
+    assert err["message"] == (
+        "Grid Engine refused the job: Unable to run job: error: no suitable queues"
+    )
