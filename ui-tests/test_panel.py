@@ -97,3 +97,36 @@ def test_failed_backend_shows_its_state_and_error(lab: Page) -> None:
     expect(group.locator(".jp-rpc-ErrorNotice").first).to_contain_text("No module named 'numpy'")
     expect(group.locator(".jp-rpc-ErrorNotice").first).to_contain_text("The backend failed")
     expect(function_item(panel, "add")).to_have_count(0)
+
+
+def test_enter_runs_a_form_with_a_list_and_never_adds_an_item(lab: Page) -> None:
+    """Issue 16 item 2: Enter in a one-line field of a form with a list ran "Add item"
+    (the form's first submit button) instead of the call."""
+    panel = open_panel(lab)
+    call = choose(panel, "Accumulator.add_all")
+    field(call, "start").fill("10")
+    call.get_by_title("Add item").click()
+    field(call, "function", "values", "0").fill("2.5")
+    field(call, "function", "values", "0").press("Enter")
+    expect(status(call)).to_have_attribute("data-state", "succeeded")
+    expect(result(call)).to_have_text("12.5")
+    field(call, "start").press("Enter")
+    expect(field(call, "function", "values", "1")).to_have_count(0)  # no item added
+
+
+def test_an_invalid_run_clears_the_old_result_and_focuses_the_field(lab: Page) -> None:
+    """Issue 16 item 3: after an invalid Run the previous result stayed under the error,
+    as if the call had run, and the focus stayed on the button."""
+    panel = open_panel(lab)
+    call = choose(panel, "add")
+    field(call, "a").fill("5")
+    field(call, "a").press("Enter")
+    expect(result(call)).to_contain_text("6")
+    field(call, "a").fill("")
+    call.get_by_role("button", name="Run", exact=True).click()
+    expect(call.locator(".jp-rpc-ErrorNotice")).to_contain_text(
+        "Please correct the highlighted arguments"
+    )
+    expect(result(call)).to_have_count(0)
+    expect(status(call)).to_have_count(0)
+    expect(field(call, "a")).to_be_focused()

@@ -56,8 +56,9 @@ const DEFAULTS_BEHAVIOR: Experimental_DefaultFormStateBehavior = {
 
 /**
  * The arguments form of a function, rendered from its JSON Schema with
- * JupyterLab's `FormComponent` (the settings editor's look). Ctrl/Cmd+Enter
- * submits it.
+ * JupyterLab's `FormComponent` (the settings editor's look). Enter in a
+ * one-line field, or Ctrl/Cmd+Enter anywhere, submits it; an invalid submit
+ * moves the focus to the first field in error.
  */
 export function CallForm(props: ICallFormProps): JSX.Element {
   const { formId, prepared, translator } = props;
@@ -81,13 +82,21 @@ export function CallForm(props: ICallFormProps): JSX.Element {
     [defaultFormData, remotePaths]
   );
   const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>): void => {
-    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
-      event.preventDefault();
-      event.stopPropagation();
-      const form = document.getElementById(formId);
-      if (form instanceof HTMLFormElement) {
-        form.requestSubmit();
-      }
+    if (event.key !== 'Enter' || event.shiftKey || event.altKey) {
+      return;
+    }
+    // Ctrl/Cmd+Enter anywhere, or Enter in a one-line field, runs the call. The
+    // browser's own Enter would press the form's first submit button, which in a
+    // form with a list is "Add item".
+    const modified = event.ctrlKey || event.metaKey;
+    if (!modified && !Private.submitsOnEnter(event.target)) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    const form = document.getElementById(formId);
+    if (form instanceof HTMLFormElement) {
+      form.requestSubmit();
     }
   };
   const hasFields = Object.keys(prepared.schema.properties ?? {}).length > 0;
@@ -105,6 +114,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
         liveValidate={props.liveValidate}
         noHtml5Validate
         showErrorList={false}
+        focusOnFirstError
         extraErrors={props.extraErrors ?? undefined}
         experimental_defaultFormStateBehavior={DEFAULTS_BEHAVIOR}
         onChange={e =>
@@ -132,6 +142,27 @@ export function CallForm(props: ICallFormProps): JSX.Element {
  * A namespace for private helpers.
  */
 namespace Private {
+  /**
+   * One-line inputs, where Enter means "run" (not in a text area, where it is
+   * a new line, nor on a button or a choice, which have their own Enter).
+   */
+  const ONE_LINE = new Set([
+    'text',
+    'number',
+    'search',
+    'email',
+    'url',
+    'tel',
+    'password',
+    'date',
+    'datetime-local',
+    'time'
+  ]);
+
+  export function submitsOnEnter(target: EventTarget | null): boolean {
+    return target instanceof HTMLInputElement && ONE_LINE.has(target.type);
+  }
+
   /**
    * Messages name fields by their label; drop the required mark (`'lon *'`).
    */

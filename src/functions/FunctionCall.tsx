@@ -164,6 +164,10 @@ function SelectedFunction(
   const onError = (errors: RJSFValidationError[]): void => {
     model.updateDraft(selection, {
       submitted: true,
+      // An ended call's result is not what these arguments give: it leaves the
+      // view (it stays in the history) rather than read as this run's. A call
+      // still running stays, with its Cancel.
+      ...(finished ? { callId: null } : {}),
       problems: errors.map(e =>
         pathMessage(
           (e.property ?? '').split('.').filter(Boolean),
