@@ -321,3 +321,59 @@ def test_submit_a_script_from_the_file_browser(
     expect(job_row(panel, job_id)).to_contain_text("hello.sh")
     expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
     expect(output(panel)).to_contain_text(f"hello {marker}", timeout=30_000)
+
+
+def _use_theme(page: Page, name: str, light: bool) -> None:
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".jp-ModalCommandPalette .lm-CommandPalette-input")
+    expect(palette).to_be_visible()
+    palette.fill(f"Use Theme: {name}")
+    expect(page.locator(".jp-ModalCommandPalette .lm-CommandPalette-item").first).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.locator("body")).to_have_attribute(
+        "data-jp-theme-light", "true" if light else "false", timeout=30_000
+    )
+
+
+#: the WCAG contrast ratio of an element's text against the first opaque background
+#: at or above it
+CONTRAST = """el => {
+    const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lin = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    const lum = c => { const [r, g, b] = rgb(c).map(lin); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    let node = el, bg = 'rgba(0, 0, 0, 0)';
+    while (node && (bg === 'rgba(0, 0, 0, 0)' || bg === 'transparent')) {
+        bg = getComputedStyle(node).backgroundColor; node = node.parentElement;
+    }
+    const [a, b] = [lum(getComputedStyle(el).color), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+
+@pytest.mark.parametrize(
+    ("theme", "light"), [("JupyterLab Dark", False), ("JupyterLab Light", True)]
+)
+def test_the_selected_job_row_is_readable_in_both_themes(
+    lab: Page, cleanup: list, theme: str, light: bool
+) -> None:
+    """Issue 16 item 6: in the dark theme the selected row was white text on light blue."""
+    _use_theme(lab, theme, light)
+    try:
+        panel = open_jobs_panel(lab)
+        choose_cluster(panel, "This computer")
+        name = unique("contrast")
+        job_id = submit_through_dialog(lab, panel, "#!/bin/bash\necho hi\n", name)
+        cleanup.append(("local", job_id))
+        row = job_row(panel, job_id)
+        expect(row).to_be_visible()
+        if "jp-mod-selected" not in (row.get_attribute("class") or ""):
+            row.click()  # a new job is selected already; a click would unselect it
+        expect(row).to_have_class(re.compile(r"\bjp-mod-selected\b"))
+        lab.mouse.move(0, 0)  # no hover colour
+        for cell in row.locator("td").all():
+            if not cell.inner_text().strip():
+                continue
+            ratio = cell.evaluate(CONTRAST)
+            assert ratio >= 4.5, (theme, cell.inner_text(), ratio)
+    finally:
+        _use_theme(lab, "JupyterLab Light", True)
