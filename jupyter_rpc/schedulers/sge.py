@@ -16,7 +16,9 @@ Checked on the test bed's Son of Grid Engine 8.1.9 (``tests/hpc/testbed/sge_up.s
   ``-w e`` makes qsub refuse a job no queue could ever run (instead of a job pending for
   ever). The job's environment is the qsub process's (``-V``; the runner sets the
   variables), never ``-v NAME=value,...``, which Grid Engine splits at commas.
-- **cancel / hold / release**: ``qdel``, ``qhold``, ``qrls`` (a task: ``12.3``).
+- **cancel / hold / release**: ``qdel``, ``qhold``, ``qrls`` (a task: ``12.3``); a job in
+  error state (``Eqw``: a working folder that is missing, ...) is released with
+  ``qmod -cj``, once its cause is fixed.
 - **queues**: ``qconf -sql``, then ``qconf -sq <queue>`` each (``h_rt``, ``slots``,
   ``h_vmem``, ``pe_list``).
 
@@ -537,14 +539,20 @@ class SGEScheduler(Scheduler):
         jobs = await self._active(job_id)
         if not any(job.state == "held" for job in jobs):
             raise Conflict(f"Job {job_id} is not held.", code="job.not_held")
-        await self._control("qrls", "release", job_id)
+        if any("E" in job.raw_state for job in jobs):
+            # an error state (its reason in the detail: a working folder missing, ...)
+            # is cleared with qmod -cj, after which the job is scheduled again
+            await self._control("qmod", "release", job_id, "-cj")
+        if any("h" in job.raw_state for job in jobs):
+            await self._control("qrls", "release", job_id)
 
-    async def _control(self, command: str, verb: str, job_id: str) -> None:
+    async def _control(self, command: str, verb: str, job_id: str, *options: str) -> None:
         number, _, tasks = job_id.partition(".")
         # a list of tasks (12.3,5) is one argument per range (qdel 12.3 12.5)
         ids = [f"{number}.{t}" for t in tasks.split(",")] if tasks else [number]
-        done = await self._run([command, *ids])
-        if not done.ok:
+        done = await self._run([command, *options, *ids])
+        # qmod -cj exits non-zero even when it did clear the state (8.1.9)
+        if not done.ok and "cleared error state" not in done.stdout + done.stderr:
             words = gp.clean_error(done.stderr or done.stdout) or f"exit status {done.exit_status}"
             if verb == "cancel":
                 raise self._failed(done, "qdel")
@@ -569,7 +577,8 @@ def _enrich(job: JobInfo, detail: dict[str, Any]) -> None:
     if detail["submitted"]:
         job.submitted = detail["submitted"]
     job.command = " ".join([detail["script"], *detail["args"]]).strip()
-    if job.state in ("pending", "held") and detail["messages"] and not job.reason:
+    if job.state in ("pending", "held") and detail["messages"]:
+        # the scheduler's words (an error state's reason first) for the list's placeholder
         job.reason = "; ".join(detail["messages"])[:1000]
     extra = job.extra
     if detail["pe"]:

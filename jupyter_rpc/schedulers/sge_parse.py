@@ -119,10 +119,17 @@ def _mb(value: str | None) -> int | None:
     return None if size is None else round(size / 1024**2)
 
 
+#: A tag with a space in its name (``<job ids>``), which qstat -j -xml prints now and then
+#: in its messages (recorded): not XML, so read as ``<job_ids>``. An attribute has ``=``,
+#: and text cannot hold a bare ``<``, so nothing else matches.
+_SPACED_TAG_RE = re.compile(r"<(/?)([A-Za-z_][A-Za-z0-9_]*) ([A-Za-z_][A-Za-z0-9_]*)>")
+
+
 def _load_xml(text: str, what: str) -> ET.Element:
     # Grid Engine never prints a DTD: refusing one keeps entity expansion out entirely.
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise ParseError(f"{what} printed XML with a document type declaration")
+    text = _SPACED_TAG_RE.sub(r"<\1\2_\3>", text)
     try:
         return ET.fromstring(text)
     except ET.ParseError as exc:
@@ -367,8 +374,13 @@ def exit_state(failed: str, exit_status: int | None) -> tuple[JobState, int | No
 
 
 def parse_qacct(text: str, tz: tzinfo | None = None) -> list[JobInfo]:
-    """``qacct -j [ID]`` (also ``-o USER -d DAYS``): one record per job or array task."""
-    jobs = []
+    """``qacct -j [ID]`` (also ``-o USER -d DAYS``): one record per job or array task.
+
+    A job that failed to start (an error state: ``failed 28 : changing into working
+    directory``) and ran later has a record for each attempt, in the order they ended:
+    the last one is the job's (``extra["attempts"]`` counts them)."""
+    jobs: dict[str, JobInfo] = {}
+    attempts: dict[str, int] = {}
     for block in _blocks(text):
         number = block.get("jobnumber", "").strip()
         if not number.isdigit():
@@ -395,38 +407,39 @@ def parse_qacct(text: str, tz: tzinfo | None = None) -> list[JobInfo]:
             for key in ("failed", "granted_pe", "project", "department", "category", "maxvmem")
             if key in block
         }
-        jobs.append(
-            JobInfo(
-                id=f"{number}.{task}" if task else number,
-                name=block.get("jobname", ""),
-                state=state,
-                raw_state=f"failed={block.get('failed', '')}, exit_status={block.get('exit_status', '')}",
-                user=block.get("owner", ""),
-                partition=block.get("qname", ""),
-                reason=block.get("failed", "")
-                if not block.get("failed", "0").startswith("0")
-                else "",
-                submitted=parse_time(block.get("qsub_time"), tz),
-                started=parse_time(block.get("start_time"), tz),
-                ended=parse_time(block.get("end_time"), tz),
-                elapsed=elapsed,
-                time_limit=time_limit,
-                nodes=block.get("hostname", ""),
-                num_nodes=1 if block.get("hostname") else None,
-                cpus=slots,
-                account=block.get("account", ""),
-                exit_code=exit_code,
-                signal=signal,
-                cpu_used=parse_seconds(block.get("cpu")),
-                # ru_maxrss is getrusage's kilobytes, which qacct formats as if bytes
-                # ("87.891KB" for 90,000 KiB): times 1024, in MiB.
-                memory_peak_mb=round(rss * 1024 / 1024**2, 3) if rss is not None else None,
-                array_job_id=number if task else "",
-                array_task_id=task,
-                extra=extra,
-            )
+        job_id = f"{number}.{task}" if task else number
+        attempts[job_id] = attempts.get(job_id, 0) + 1
+        if attempts[job_id] > 1:
+            extra["attempts"] = attempts[job_id]
+        jobs.pop(job_id, None)  # the later attempt, in its place in the order
+        jobs[job_id] = JobInfo(
+            id=job_id,
+            name=block.get("jobname", ""),
+            state=state,
+            raw_state=f"failed={block.get('failed', '')}, exit_status={block.get('exit_status', '')}",
+            user=block.get("owner", ""),
+            partition=block.get("qname", ""),
+            reason=block.get("failed", "") if not block.get("failed", "0").startswith("0") else "",
+            submitted=parse_time(block.get("qsub_time"), tz),
+            started=parse_time(block.get("start_time"), tz),
+            ended=parse_time(block.get("end_time"), tz),
+            elapsed=elapsed,
+            time_limit=time_limit,
+            nodes=block.get("hostname", ""),
+            num_nodes=1 if block.get("hostname") else None,
+            cpus=slots,
+            account=block.get("account", ""),
+            exit_code=exit_code,
+            signal=signal,
+            cpu_used=parse_seconds(block.get("cpu")),
+            # ru_maxrss is getrusage's kilobytes, which qacct formats as if bytes
+            # ("87.891KB" for 90,000 KiB): times 1024, in MiB.
+            memory_peak_mb=round(rss * 1024 / 1024**2, 3) if rss is not None else None,
+            array_job_id=number if task else "",
+            array_task_id=task,
+            extra=extra,
         )
-    return jobs
+    return list(jobs.values())
 
 
 def parse_queue(text: str) -> dict[str, str]:

@@ -239,6 +239,30 @@ async def test_a_job_that_fits_one_queue_only_and_refusals_in_grid_engines_words
         await sge.scheduler.test_submit(sge.spec("true", time_limit=120, partition="short.q"))
 
 
+@pytest.mark.asyncio
+async def test_an_error_state_says_why_and_release_clears_it(sge: SGE) -> None:
+    later = f"{sge.workdir}/made later"
+    job_id = await sge.submit(
+        sge.spec("#!/bin/bash\necho ran in $PWD\n", workdir=later, stdout=f"{sge.workdir}/e.out")
+    )
+    deadline = time.monotonic() + 30
+    while True:  # Grid Engine tries to start it, cannot enter the folder: Eqw
+        job = await sge.scheduler.get_job(job_id)
+        if "E" in job.raw_state:
+            break
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.5)
+    assert job.state == "held"
+    assert f"can't chdir to {later}: No such file or directory" in job.reason
+    assert (await sge.runner.run(["mkdir", "-p", "--", later])).ok
+    await sge.scheduler.release(job_id)
+    # (between the job's end and its accounting record, the record of the failed attempt
+    # is all qacct has: a moment's "failed")
+    done = await sge.wait(job_id, {"completed"})
+    assert done.extra["attempts"] == 2, done
+    assert await sge.read(f"{sge.workdir}/e.out") == f"ran in {later}\n"
+
+
 PAYLOADS = [
     "; touch {m}",
     "$(touch {m})",

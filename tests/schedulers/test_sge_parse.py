@@ -118,6 +118,12 @@ def test_an_error_state_says_why_and_an_unknown_job_is_none():
     assert gp.parse_detail(read("qstat-j-unknown.xml")) is None
 
 
+def test_qstat_j_with_grid_engines_spaced_tag_is_still_read():
+    detail = gp.parse_detail(read("qstat-j-broken-job-ids-tag.xml"))
+    assert detail is not None and detail["number"] == "31"
+    assert detail["cwd"] == "/tmp/no such dir"
+
+
 def test_accounting_exit_codes_kills_usage_and_tasks():
     [python] = gp.parse_qacct(read("qacct-j-exit3-python.txt"), UTC)
     assert (python.id, python.state, python.exit_code, python.signal) == ("10", "failed", 3, None)
@@ -133,6 +139,11 @@ def test_accounting_exit_codes_kills_usage_and_tasks():
     tasks = gp.parse_qacct(read("qacct-j-array.txt"), UTC)
     assert sorted(t.id for t in tasks) == ["3.1", "3.2", "3.3", "3.4"]
     assert {t.array_job_id for t in tasks} == {"3"} and {t.state for t in tasks} == {"completed"}
+
+
+def test_a_job_that_ran_after_its_error_state_is_its_last_attempt():
+    [job] = gp.parse_qacct(read("qacct-j-retried-after-error.txt"), UTC)
+    assert (job.id, job.state, job.exit_code, job.extra["attempts"]) == ("37", "completed", 0, 2)
 
 
 def test_queues_with_their_limits_and_parallel_environments():

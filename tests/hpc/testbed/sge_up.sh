@@ -8,7 +8,7 @@
 #   smp       4 slots, $pe_slots (all of a job's slots on one host)
 #
 # A job asking for more than an hour fits long.q only. The scheduler runs every second and
-# on every submit, and accounting is flushed at once, so `qacct -j` knows a job as soon as
+# on every submit, the execution host reports every 5 s, and accounting is flushed at once, so `qacct -j` knows a job as soon as
 # it ended. The test user (up.sh's hpcuser) runs qsub/qstat/qdel/qhold/qrls/qacct over SSH:
 # Debian's /usr/bin/q* wrapper sets SGE_ROOT and SGE_CELL when the login shell does not.
 #
@@ -118,7 +118,9 @@ QCONF_LOG="$TB/log/sge-qconf.log"
 qc() { qconf "$@" >> "$QCONF_LOG" 2>&1 || { LAST_LOG=$QCONF_LOG; die "qconf $* failed"; }; }
 qconf -sh 2>/dev/null | grep -qx "$HOST" || qc -ah "$HOST"
 qconf -ss 2>/dev/null | grep -qx "$HOST" || qc -as "$HOST"
-# A scheduler run every second and on each submit or end; accounting written at once.
+# A scheduler run every second and on each submit or end; accounting written at once; the
+# execution host reports every 5 s (a job whose error state was cleared waits for that
+# report before it runs again: 40 s by default).
 conf_set() {  # SHOW-CMD MODIFY-CMD FILE KEY VALUE...: set keys, modify only if one differs
   local show=$1 modify=$2 file=$3; shift 3
   # one line per setting (qconf continues long values with a backslash)
@@ -135,7 +137,7 @@ conf_set "qconf -ssconf" -Msconf "$TB/etc/sge_sched_conf" \
 mkdir -p "$TB/etc/sge_conf"  # qconf -Mconf takes the configuration's name from the file's
 conf_set "qconf -sconf global" -Mconf "$TB/etc/sge_conf/global" \
   reporting_params "accounting=true reporting=false flush_time=00:00:15 joblog=false sharelog=00:00:00 accounting_flush_time=00:00:00" \
-  max_aj_tasks 2000
+  max_aj_tasks 2000 load_report_time 00:00:05
 render() { sed -e "s|@HOST@|$HOST|g; s|@QNAME@|$1|g; s|@SEQ@|$2|g; s|@H_RT@|$3|g; s|@H_VMEM@|$4|g" "$HERE/$5"; }
 render smp 0 0 0 sge_pe.conf.in > "$TB/etc/sge_pe_smp.conf"
 if qconf -spl 2>/dev/null | grep -qx smp; then
