@@ -25,7 +25,7 @@ from jobs_helpers import (
     submit_through_dialog,
     submitted_job_id,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 
 def _testbed_config() -> dict | None:
@@ -377,3 +377,44 @@ def test_the_selected_job_row_is_readable_in_both_themes(
             assert ratio >= 4.5, (theme, cell.inner_text(), ratio)
     finally:
         _use_theme(lab, "JupyterLab Light", True)
+
+
+def test_resubmit_opens_the_dialog_filled_with_the_old_job(lab: Page, cleanup: list) -> None:
+    """Issue 16 item 7: Resubmit ran the job again at once, with no chance to see or
+    change it (on a cluster that spends allocation). It now opens the submit dialog with
+    the job's script and resources; Cancel submits nothing, Submit the edited job."""
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    name = unique("again")
+    job_id = submit_through_dialog(lab, panel, "#!/bin/bash\necho first run\n", name)
+    cleanup.append(("local", job_id))
+    expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
+    rows_before = panel.locator("tr[data-job-id]").count()
+    detail = panel.locator(".jp-rpc-JobDetail")
+
+    def open_resubmit() -> Locator:
+        detail.get_by_role("button", name="Resubmit…", exact=True).click()
+        dialog = lab.locator(".jp-Dialog")
+        expect(dialog.locator("#jp-rpc-job_script")).to_have_value(
+            "#!/bin/bash\necho first run\n", timeout=30_000
+        )
+        expect(dialog.locator("#jp-rpc-job_name")).to_have_value(name)
+        return dialog
+
+    dialog = open_resubmit()
+    dialog.get_by_role("button", name="Cancel", exact=True).click()
+    expect(dialog).to_have_count(0)
+    lab.wait_for_timeout(1500)  # a submit would show in the list by now
+    expect(panel.locator("tr[data-job-id]")).to_have_count(rows_before)
+
+    dialog = open_resubmit()
+    edited = unique("edited")
+    dialog.locator("#jp-rpc-job_script").fill("#!/bin/bash\necho second run\n")
+    dialog.locator("#jp-rpc-job_name").fill(edited)
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    expect(dialog).to_have_count(0, timeout=30_000)
+    new_id = submitted_job_id(panel, edited)
+    cleanup.append(("local", new_id))
+    assert new_id != job_id
+    expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
+    expect(output(panel)).to_contain_text("second run")

@@ -118,7 +118,7 @@ def test_without_execute_nothing_offers_to_run_code(without_execute: Page, ended
         show_all.check()
     job_row(jobs, ended_job).click()
     detail = jobs.locator(".jp-rpc-JobDetail")
-    resubmit = detail.get_by_role("button", name="Resubmit", exact=True)
+    resubmit = detail.get_by_role("button", name="Resubmit…", exact=True)
     expect(resubmit).to_be_disabled()
     expect(resubmit).to_have_attribute("title", re.compile("'execute' permission"))
     # 'write' is granted: the files panel offers changes

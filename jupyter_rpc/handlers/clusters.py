@@ -216,7 +216,13 @@ class JobActionHandler(ClusterHandler):
 
 
 class ResubmitHandler(ClusterHandler):
-    """Submit a job's script again: it runs code (``execute``)."""
+    """Submit a job's script again: it runs code (``execute``); or (GET) the script and
+    resources it would submit, for the submit dialog to show them for editing first."""
+
+    @requires("read")
+    async def get(self, cluster: str, job_id: str) -> None:
+        spec = await self.jobs.resubmit_form(self.cluster(cluster), job_id)
+        self.write_json(spec)
 
     @requires("execute", event="job.resubmit")
     async def post(self, cluster: str, job_id: str) -> None:

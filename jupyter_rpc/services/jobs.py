@@ -111,6 +111,12 @@ class JobsService:
         cluster.jobs_changed()
         return await _job_or_stub(cluster, new_id, spec)
 
+    async def resubmit_form(self, cluster: Cluster, job_id: str) -> dict[str, Any]:
+        """What :meth:`resubmit` would submit, as the submit form's values (the fields
+        the job has; ``job.no_script`` when the scheduler no longer has its script)."""
+        spec = await resubmit_spec(cluster, job_id)
+        return {k: v for k, v in asdict(spec).items() if v not in (None, "", {}, [], False)}
+
     async def history(self, cluster: Cluster, days: float) -> list[JobInfo]:
         """The user's jobs of the last ``days`` days, from accounting."""
         return await cluster.need_scheduler().history(days=days)

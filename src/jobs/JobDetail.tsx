@@ -10,6 +10,7 @@ import React, { useEffect, useState } from 'react';
 import { errorText } from '../shared/errors';
 import { formatJobDuration } from '../shared/duration';
 import { missingPermissionText, usePermissions } from '../shared/permissions';
+import { SUBMIT_JOB } from './commands';
 import { isActive } from './states';
 import type { IJobInfo, OutputStream } from './api';
 import { useOutputTail } from './hooks';
@@ -260,14 +261,15 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             disabled={busy || !may.execute}
             title={noExecute}
             onClick={() =>
-              void run(
-                trans.__('Resubmit'),
-                () => manager.resubmit(job.id),
-                true
-              )
+              // The submit dialog, filled with this job's script and resources:
+              // the user sees (and may change) them before anything is submitted.
+              void commands.execute(SUBMIT_JOB, {
+                cluster: manager.cluster,
+                job: job.id
+              })
             }
           >
-            {trans.__('Resubmit')}
+            {trans.__('Resubmit…')}
           </Button>
         )}
         {canOpenFolder && (

@@ -37,10 +37,9 @@ import type { JobsManager, JobsRegistry } from './manager';
 import type { JobsPanelModel, JobsView as JobsPanelView } from './model';
 import { clusterStateLabel, JobStateBadge, jobStateLabel } from './StateBadge';
 
-/**
- * The command that opens the submit dialog.
- */
-export const SUBMIT_JOB = 'jupyter-rpc:submit-job';
+import { SUBMIT_JOB } from './commands';
+
+export { SUBMIT_JOB };
 
 /**
  * Properties of {@link JobsView}.

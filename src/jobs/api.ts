@@ -163,6 +163,23 @@ export function releaseJob(
 }
 
 /**
+ * `GET /clusters/{cluster}/jobs/{job_id}/resubmit`: the script and resources a
+ * resubmit would send, for the submit dialog to show first.
+ */
+export function resubmitForm(
+  cluster: string,
+  jobId: string,
+  settings?: Settings
+): Promise<wire.IJobSpec> {
+  return requestAPI<Answer<'resubmitForm'>>(
+    ['clusters', cluster, 'jobs', jobId, 'resubmit'],
+    {},
+    {},
+    settings
+  );
+}
+
+/**
  * `POST /clusters/{cluster}/jobs/{job_id}/resubmit`: the same script and resources again.
  */
 export function resubmitJob(

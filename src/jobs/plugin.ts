@@ -17,6 +17,7 @@ import { PANEL_ARGS } from '../shared/commands';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
 import { permissions } from '../shared/permissions';
 import { SUBMIT_JOB } from './JobsView';
+import { resubmitForm } from './api';
 import { endNotices } from './ends';
 import type { IEndNotice } from './ends';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the registry is created at activation: it follows the jobs to notify when they end
@@ -232,16 +233,34 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
               type: 'string',
               description:
                 'An absolute path on the cluster of the batch script to submit'
+            },
+            job: {
+              type: 'string',
+              description:
+                'A job of the cluster whose script and resources fill the dialog (Resubmit)'
             }
           }
         }
       },
-      execute: args => {
+      execute: async args => {
         const cluster =
           typeof args.cluster === 'string' ? args.cluster : undefined;
         const path = typeof args.path === 'string' ? args.path : '';
-        const preset: Record<string, unknown> = {};
-        if (path) {
+        const job = typeof args.job === 'string' ? args.job : '';
+        let preset: Record<string, unknown> = {};
+        if (job && cluster) {
+          // Resubmit: the old job's values, shown for editing; nothing is submitted
+          // before the user presses Submit (on a cluster it spends allocation).
+          try {
+            preset = { ...(await resubmitForm(cluster, job)) };
+          } catch (reason) {
+            Notification.error(
+              trans.__('Cannot resubmit job %1: %2', job, errorText(reason)),
+              { autoClose: 8000 }
+            );
+            return null;
+          }
+        } else if (path) {
           preset.script_path = path;
           preset.name = PathExt.basename(path);
         }

@@ -1188,6 +1188,30 @@ export interface IOperations {
       504: IErrorBody;
     };
   };
+  /**
+   * The script and resources a resubmit would send, to edit before submitting.
+   */
+  resubmitForm: {
+    method: 'GET';
+    path: '/clusters/{cluster}/jobs/{job_id}/resubmit';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A job's id (`123`, or `123_4` for an array task). */
+      job_id: string;
+    };
+    responses: {
+      200: IJobSpec;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
   /** Submit the same script and resources again. */
   resubmitJob: {
     method: 'POST';

@@ -270,6 +270,14 @@ async def test_submit_watch_output_and_exit_code(rpc, home):
     assert more["data"] == "" and more["next_offset"] == out["next_offset"]
     status, body = await rpc("GET", "clusters", "local", "jobs")
     assert job["id"] in [j["id"] for j in body["jobs"]]
+    # what a resubmit would send, for the dialog to show before anything is submitted
+    status, again = await rpc("GET", "clusters", "local", "jobs", job["id"], "resubmit")
+    assert status == 200, again
+    assert again["script"] == script and again["name"] == "first"
+    status, body = await rpc("GET", "clusters", "local", "jobs")
+    assert len(body["jobs"]) == 1  # reading it submitted nothing
+    status, err = await rpc("GET", "clusters", "local", "jobs", "9999", "resubmit")
+    assert status == 404 and err["code"] == "job.not_found"
 
 
 async def test_cancel_hold_release(rpc):
