@@ -226,7 +226,21 @@ DISPLAY=":$(head -n1 "$RUN_DIR/display")"
 [ "$DISPLAY" != ":" ] || die "Xvnc gave no display"
 export DISPLAY
 cd "$HOME"
-[ -n "$WM" ] && { "$WM" & PIDS+=("$!"); }
+if [ -n "$WM" ]; then
+  "$WM" & PIDS+=("$!")
+  # A window mapped while the window manager starts can be lost by it (openbox drops
+  # the pending MapRequest: the xterm stayed unmapped about one desktop in five), so
+  # the xterm waits until the manager says it runs (_NET_SUPPORTING_WM_CHECK), 5 s
+  # at most; without xprop, a second.
+  if command -v xprop >/dev/null; then
+    for i in $(seq 50); do
+      xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q 'window id' && break
+      sleep 0.1
+    done
+  else
+    sleep 1
+  fi
+fi
 command -v xterm >/dev/null && { xterm -geometry 100x30+20+20 & PIDS+=("$!"); }
 printf '%s: unix_socket:%s\n' "$TOKEN" "$RUN_DIR/vnc.sock" > "$RUN_DIR/tokens"
 for try in 1 2 3 4 5; do
