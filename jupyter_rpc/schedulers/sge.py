@@ -365,12 +365,19 @@ class SGEScheduler(Scheduler):
         """Every record of the job that ``job_id`` is (or is a task of), active or ended:
         from qstat while Grid Engine runs it (with its detail), else from accounting."""
         number = job_id.split(".", 1)[0]
-        detail = await self._detail(number)
+        # both at once (each is a round trip to the qmaster): the detail, and the list of
+        # the user's own jobs, where the job most likely is
+        mine = await self._owner()
+        detail, own = await asyncio.gather(
+            self._detail(number), self._qstat(mine, self._listed.setdefault(mine, {}))
+        )
         if detail is not None:
             owner = detail["owner"] or "*"
+            if owner != mine:  # another user's job (the all-users view)
+                own = await self._qstat(owner, self._listed.setdefault(owner, {}))
             listed = [
                 _copy(job)  # the listing's records stay as they are
-                for job in await self._qstat(owner, self._listed.setdefault(owner, {}))
+                for job in own
                 if job.id.split(".", 1)[0] == number
             ]
             if listed:
