@@ -523,14 +523,20 @@ class SessionService:
             names = await sftp.listdir(root)
         except asyncssh.SFTPNoSuchFile:
             return []
+        wanted = [n for n in names if SESSION_ID.match(n) and n not in self._sessions]
         found = []
-        for name in names:
-            if not SESSION_ID.match(name) or name in self._sessions:
-                continue
-            data = await self._read(cluster, f"{root}/{name}/{SESSION_FILE}", MAX_CONNECTION_FILE)
-            record = _record(data) if data else None
-            if record is not None:
-                found.append((name, record))
+        for start in range(0, len(wanted), 16):  # a round trip each: 16 at a time
+            batch = wanted[start : start + 16]
+            datas = await asyncio.gather(
+                *(
+                    self._read(cluster, f"{root}/{name}/{SESSION_FILE}", MAX_CONNECTION_FILE)
+                    for name in batch
+                )
+            )
+            for name, data in zip(batch, datas, strict=True):
+                record = _record(data) if data else None
+                if record is not None:
+                    found.append((name, record))
         return found
 
     def _adopt(
