@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -339,7 +340,23 @@ def jp_server_config(jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, 
     }
 
 
-async def test_grid_engine_cluster_over_rest(rpc, sge: SGE) -> None:
+def _run_as(user: str, argv: list[str], stdin: str = "") -> str | None:
+    """What ``argv`` printed, run as another user of the bed (as root on the bed's own
+    machine); None if it failed."""
+    done = subprocess.run(
+        ["runuser", "-u", user, "--", *argv],
+        input=stdin, capture_output=True, text=True, check=False, cwd="/tmp",
+    )  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _submit_as(user: str) -> str | None:
+    """A held job of another user of the bed, or None."""
+    out = _run_as(user, ["qsub", "-terse", "-h", "-N", "jrpc-other", "-l", "h_rt=60"], "true\n")
+    return out if out and out.isdigit() else None
+
+
+async def test_grid_engine_cluster_over_rest(rpc, sge: SGE, hpc_testbed: HPCTestbed) -> None:
     status, listing = await rpc("GET", "clusters")
     assert status == 200
     [grid] = [c for c in listing["clusters"] if c["name"] == "grid"]
@@ -362,6 +379,28 @@ async def test_grid_engine_cluster_over_rest(rpc, sge: SGE) -> None:
     sge.submitted.append(job["id"])
     status, jobs = await rpc("GET", "clusters", "grid", "jobs")
     assert status == 200 and job["id"] in {j["id"] for j in jobs["jobs"]}
+    assert {j["user"] for j in jobs["jobs"]} == {hpc_testbed.user}
+    # another user's held job (as root, on the bed's own machine, as CI runs)
+    root = os.geteuid() == 0
+    other = await asyncio.to_thread(_submit_as, hpc_testbed.jump_user) if root else None
+    assert other is not None or not root, f"qsub as {hpc_testbed.jump_user} failed"
+    try:
+        if other is not None:  # only in everyone's list
+            status, everyone = await rpc(
+                "GET", "clusters", "grid", "jobs", params={"all_users": "true"}
+            )
+            assert status == 200
+            users = {j["id"]: j["user"] for j in everyone["jobs"]}
+            assert users[other] == hpc_testbed.jump_user and users[job["id"]] == hpc_testbed.user
+            status, own = await rpc("GET", "clusters", "grid", "jobs")
+            assert other not in {j["id"] for j in own["jobs"]}
+            status, theirs = await rpc("GET", "clusters", "grid", "jobs", other)
+            assert status == 200 and (theirs["user"], theirs["state"]) == (
+                hpc_testbed.jump_user, "held",
+            )  # fmt: skip
+    finally:
+        if other is not None:
+            await asyncio.to_thread(_run_as, hpc_testbed.jump_user, ["qdel", other])
     deadline = time.monotonic() + 30
     text = ""
     while "bye" not in text:
