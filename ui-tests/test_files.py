@@ -25,6 +25,7 @@ from files_helpers import (
     context_menu,
     editor_text,
     item,
+    listing,
     menu_labels,
     open_files_panel,
     open_item,
@@ -222,9 +223,9 @@ def test_new_folder_rename_delete(lab: Page, home: Path) -> None:
     assert not (home / "manage" / "old.txt").exists()
     assert (home / "manage" / "new.txt").read_text() == "rename me\n"
 
-    # Lab names the item after the server's trash setting; a cluster has no
-    # trash, so the confirmation says the deletion is permanent.
-    context_menu(panel, "trash.txt", "Move to Trash|Delete")
+    # A cluster has no trash: the entry and the confirmation say the deletion is
+    # permanent (Lab's own entry is named after the server's trash setting).
+    context_menu(panel, "trash.txt", "Delete Permanently")
     dialog = lab.locator(".jp-Dialog")
     expect(dialog).to_contain_text("permanently delete: trash.txt")
     dialog.get_by_role("button", name="Delete").click()
@@ -387,9 +388,43 @@ def test_testbed_browse_edit_upload_delete(lab: Page, testbed_folder: str, tmp_p
         "the remote path in the clipboard",
     )
 
-    context_menu(panel, "payload.bin", "Move to Trash|Delete")
+    context_menu(panel, "payload.bin", "Delete Permanently")
     dialog = lab.locator(".jp-Dialog")
     expect(dialog).to_contain_text("permanently delete: payload.bin")
     dialog.get_by_role("button", name="Delete").click()
     expect(item(panel, "payload.bin")).to_have_count(0)
     assert ssh(f"ls {testbed_folder}").decode().split() == ["inner", "remote.txt"]
+
+
+def test_the_menu_offers_only_what_works_on_a_cluster(lab: Page) -> None:
+    """Issue 16 item 5: Lab's own menu entries broke on remote files ("Copy Shareable
+    Link": 'Cannot read properties of undefined'; "Open in New Browser Tab": a blank tab;
+    "Copy Path": the drive path rpc-local:...). The panel's menu has what works there."""
+    panel = open_local(lab, "paths")
+    labels = menu_labels(panel, "data.txt")
+    for wanted in (
+        "Open",
+        "Rename",
+        "Delete Permanently…",
+        "Cut",
+        "Copy",
+        "Duplicate",
+        "Download",
+    ):
+        assert wanted in labels, (wanted, labels)
+    assert "Copy Remote Path" in labels
+    for broken in (
+        "Open in New Browser Tab",
+        "Copy Shareable Link",
+        "Copy Path",
+        "Copy Download Link",
+        "Move to Trash",
+    ):
+        assert broken not in labels, (broken, labels)
+    assert labels[0] == "Open" and "Submit as Job" in menu_labels(panel, "run.sh")
+    # the folder's background: new file and folder, paste
+    listing(panel).click(button="right", position={"x": 40, "y": 200})
+    menu = lab.locator(".jp-rpc-FilesContextMenu")
+    expect(menu).to_be_visible()
+    expect(menu.locator(".lm-Menu-itemLabel", has_text="New Folder")).to_be_visible()
+    lab.keyboard.press("Escape")

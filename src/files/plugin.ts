@@ -13,7 +13,7 @@ import type { FileBrowser } from '@jupyterlab/filebrowser';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import type { Contents } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { copyIcon } from '@jupyterlab/ui-components';
+import { ContextMenuSvg, copyIcon } from '@jupyterlab/ui-components';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { IClustersManager } from '../clusters/tokens';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the panel lists the chosen cluster's open terminals from activation
@@ -32,23 +32,58 @@ import type { IRemoteContentsModel } from './paths';
 /**
  * The command IDs of the remote file browser.
  */
+const ITEM = '.jp-DirListing-item[data-isdir]';
+const FILE = '.jp-DirListing-item[data-isdir="false"]';
+const CONTENT = '.jp-DirListing-content';
+const HEADER = '.jp-DirListing-header';
+const COPY_REMOTE_PATH = 'jupyter-rpc:copy-remote-path';
+const SUBMIT_FILE = 'jupyter-rpc:submit-job-file';
+const DELETE = 'jupyter-rpc:delete-remote';
+
 export namespace FilesCommandIDs {
   /** Show the "Remote files" panel. */
   export const open = 'jupyter-rpc:open-remote-files';
   /** `{cluster, path}`: show a folder (absolute on the cluster, or a drive path). */
   export const openFolder = 'jupyter-rpc:open-remote-folder';
   /** Copy the absolute paths on the cluster of the selected items. */
-  export const copyRemotePath = 'jupyter-rpc:copy-remote-path';
+  export const copyRemotePath = COPY_REMOTE_PATH;
   /** Submit the selected batch script (runs `jupyter-rpc:submit-job`). */
-  export const submitFile = 'jupyter-rpc:submit-job-file';
+  export const submitFile = SUBMIT_FILE;
   /** The jobs panel's submit command: `{cluster, path}`. */
   export const submitJob = 'jupyter-rpc:submit-job';
 }
 
 /**
- * Items of the remote browser's listing (its context menu).
+ * The remote browser's own context menu: Lab's file browser commands that work
+ * on a cluster's drive, and ours, by the selectors Lab's menu uses. Lab's
+ * "Open in New Browser Tab", "Copy Shareable Link", "Copy Path" and "Copy
+ * Download Link" are not in it: a cluster's file has no URL of the Jupyter
+ * server a browser tab or a colleague could open, and its drive path
+ * (`rpc-<cluster>:...`) is no path anyone can use ("Copy Remote Path" is).
  */
-const ITEM_SELECTOR = '.jp-rpc-FilesPanel .jp-DirListing-item[data-isdir]';
+const MENU: ReadonlyArray<{
+  command?: string;
+  selector: string;
+  rank: number;
+}> = [
+  { command: 'filebrowser:open', selector: ITEM, rank: 1 },
+  { command: SUBMIT_FILE, selector: FILE, rank: 2 },
+  { selector: ITEM, rank: 4 },
+  { command: 'filebrowser:rename', selector: ITEM, rank: 5 },
+  { command: DELETE, selector: ITEM, rank: 6 },
+  { command: 'filebrowser:cut', selector: ITEM, rank: 7 },
+  { command: 'filebrowser:copy', selector: ITEM, rank: 8 },
+  { command: 'filebrowser:paste', selector: CONTENT, rank: 8.5 },
+  { command: 'filebrowser:duplicate', selector: FILE, rank: 9 },
+  { command: 'filebrowser:download', selector: FILE, rank: 9.5 },
+  { selector: ITEM, rank: 12 },
+  { command: COPY_REMOTE_PATH, selector: ITEM, rank: 14 },
+  { selector: CONTENT, rank: 50 },
+  { command: 'filebrowser:create-new-file', selector: CONTENT, rank: 51 },
+  { command: 'filebrowser:create-new-directory', selector: CONTENT, rank: 55 },
+  { command: 'filebrowser:toggle-last-modified', selector: HEADER, rank: 14 },
+  { command: 'filebrowser:toggle-file-size', selector: HEADER, rank: 16 }
+];
 
 /**
  * The remote file browser.
@@ -228,7 +263,20 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    // Lab's "Delete" is labelled after the server's own trash setting ("Move
+    // to Trash"); a cluster has no trash. Its confirmation already says
+    // "permanently delete" there (above); the entry says it too.
+    app.commands.addCommand(DELETE, {
+      label: trans.__('Delete Permanently…'),
+      caption: trans.__('Delete from the cluster: it has no trash'),
+      describedBy: NO_ARGS,
+      isEnabled: () => app.commands.isEnabled('filebrowser:delete'),
+      execute: () => app.commands.execute('filebrowser:delete')
+    });
+
     let submitTarget: string | null = null;
+    /** Where the panel's context menu was opened (its entries ask). */
+    let menuTarget: Element | null = null;
     app.commands.addCommand(FilesCommandIDs.submitFile, {
       label: trans.__('Submit as Job'),
       caption: trans.__('Submit this batch script to the cluster'),
@@ -236,9 +284,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       describedBy: NO_ARGS,
       isVisible: () => {
         // The entry under the pointer (the selection may lag behind it).
-        const node = app.contextMenuHitTest(n =>
-          n.classList.contains('jp-DirListing-item')
-        );
+        const node = menuTarget?.closest('.jp-DirListing-item') ?? null;
         const name =
           node?.querySelector('.jp-DirListing-itemText')?.textContent?.trim() ??
           null;
@@ -284,15 +330,31 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    app.contextMenu.addItem({
-      command: FilesCommandIDs.copyRemotePath,
-      selector: ITEM_SELECTOR,
-      rank: 14
-    });
-    app.contextMenu.addItem({
-      command: FilesCommandIDs.submitFile,
-      selector: '.jp-rpc-FilesPanel .jp-DirListing-item[data-isdir="false"]',
-      rank: 1
+    // The panel's own context menu replaces Lab's there (Shift+right-click
+    // still gives the browser's own menu, as everywhere in Lab).
+    const menu = new ContextMenuSvg({ commands: app.commands });
+    menu.menu.addClass('jp-rpc-FilesContextMenu');
+    for (const entry of MENU) {
+      menu.addItem(
+        entry.command
+          ? {
+              command: entry.command,
+              selector: entry.selector,
+              rank: entry.rank
+            }
+          : { type: 'separator', selector: entry.selector, rank: entry.rank }
+      );
+    }
+    panel.node.addEventListener('contextmenu', (event: MouseEvent) => {
+      if (event.shiftKey) {
+        return;
+      }
+      menuTarget = event.target instanceof Element ? event.target : null;
+      if (!menu.open(event)) {
+        return;
+      }
+      event.preventDefault();
+      event.stopPropagation(); // Lab's application menu listens on the document
     });
 
     palette?.addItem({
