@@ -29,6 +29,7 @@ from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
+from .services.kernels import KernelOwner
 from .services.sessions import SessionService
 from .services.terminals import TerminalService, TerminalSettings
 from .ssh.target import configure as configure_ssh_config
@@ -453,6 +454,10 @@ class RPCApp(ExtensionApp):
                 ended_session_ttl=max(0.0, self.ended_session_ttl),
             ),
         )
+        # kernels follow the server's owner's policy grant; their kernelspecs with it
+        self.services.kernels.owner = KernelOwner(
+            self.services.policy, on_change=lambda: self._install_kernelspecs(clusters)
+        )
         self._install_kernelspecs(clusters)
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")
         self.log.info("jupyter_rpc: clusters %s", ", ".join(c.name for c in clusters) or "(none)")
@@ -465,7 +470,15 @@ class RPCApp(ExtensionApp):
             return
         folder = self._state_path() / "kernelspecs"
         try:
-            names = kernel_specs.write_specs(folder, ((c.name, c.config) for c in clusters))
+            owner = self.services.kernels.owner
+            names = kernel_specs.write_specs(
+                folder,
+                (
+                    (c.name, c.config)
+                    for c in clusters
+                    if owner.allows_cluster(c.name, user_defined=c.source == "user")
+                ),
+            )
         except OSError as exc:
             self.log.warning("jupyter_rpc: cluster kernelspecs not written: %s", exc)
             return

@@ -326,6 +326,8 @@ class Policy:
             for rule in config.get("rules") or []
         ]
         self._default = _grant(None, config.get("default") or {}) if self.enabled else EVERYTHING
+        #: Whether a rule names groups (a user's grant then needs their groups).
+        self.uses_groups = any(rule.groups for rule in self._rules)
 
     def grant(self, user: Any) -> Grant:
         """What the authenticated ``user`` may use: the first rule naming them or one of

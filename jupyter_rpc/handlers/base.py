@@ -170,6 +170,7 @@ class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):
         await super().prepare()  # the user, the body's limit
         if self._finished or self.refused or not self.current_user:
             return  # answered, or the verb's @web.authenticated answers
+        self.services.kernels.owner.seen(self.current_user)  # kernels follow the owner's grant
         try:
             self.check_policy()
         except RPCError as exc:  # answered before the body is read; the verb does not run

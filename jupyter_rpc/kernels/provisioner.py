@@ -60,9 +60,10 @@ from tornado.web import HTTPError
 from traitlets import Unicode
 
 from ..errors import NotFound, RPCError
+from ..policy import EVERYTHING, Grant
 from ..schedulers.base import ACTIVE_STATES, JobInfo, JobSpec, Scheduler
 from ..schedulers.forms import apply_overrides
-from ..services.kernels import KernelStart, KernelStarts
+from ..services.kernels import KernelOwner, KernelStart, KernelStarts
 from ..ssh.forward import SocketForwards, open_socket_forwards
 from ..ssh.pool import PooledProcess, SSHPool
 from ..ssh.target import SSHTarget
@@ -254,6 +255,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._gen = 0
         self._polled = 0.0
         self._on_jobs_changed: Any = None
+        self._grant: Grant = EVERYTHING
 
     # -- what jupyter_client asks ------------------------------------------------------
 
@@ -338,6 +340,18 @@ class ClusterProvisioner(KernelProvisionerBase):
                 )
             self._label += ", " + (profile.get("display_name") or self.profile)
             self._python = profile.get("kernel_python") or self._python
+        starts = getattr(app.services, "kernels", None)
+        owner = starts.owner if isinstance(starts, KernelStarts) else KernelOwner()
+        try:  # the site's policy, as the server's owner's grant says (services/kernels.py)
+            self._grant = owner.check_start(
+                cluster.name,
+                user_defined=cluster.source == "user",
+                resources=dict((profile or {}).get("resources") or {}),
+            )
+        except RPCError as exc:
+            raise KernelStartError(
+                f"Cannot start a kernel on {self._label}: {exc.message}", exc.status
+            ) from None
         self._bound = float(getattr(app, "kernel_watchdog", 120.0))
         self._exit = self._lost_at = self._pid = None
         self._output.clear()
@@ -645,12 +659,16 @@ class ClusterProvisioner(KernelProvisionerBase):
         """The kernel job's spec: the profile's resources with the cluster's ``submit``
         overrides (as the submit form's), the script, its folder and log."""
         body: dict[str, Any] = dict(profile.get("resources") or {})
-        overrides = cluster.config.get("submit")
+        # the cluster's overrides narrowed by the policy's, as for any job (services/jobs.py)
+        overrides = self._grant.merged_submit(cluster.config.get("submit"))
         try:
             if overrides:
                 body = apply_overrides(body, overrides)
+            self._grant.check_submit(body)
         except RPCError as exc:
-            raise _Failed(f"the kernel profile {self.profile!r}: {exc.message}", 400) from None
+            raise _Failed(
+                f"the kernel profile {self.profile!r}: {exc.message}", exc.status
+            ) from None
         spec = JobSpec(**{k: v for k, v in body.items() if k in _SPEC_FIELDS})
         spec.script = job_script(folder, self._python, self._bound, self._label)
         spec.name = f"rpc-kernel-{self.profile}"[:64]
