@@ -7,7 +7,8 @@ Slurm job running a small standard-library app (files over HTTP and a websocket 
 as a user would without jupyter_rpc). In one run, interleaved so load affects both alike:
 
 * HTTP download of a ``--size`` MB file, MB/s at the client (best of 3 each; aim: the
-  proxy at least 0.8 of ``ssh -L``);
+  proxy at least 0.8 of ``ssh -L``), and an upload of as many bytes (the request body
+  streamed through the proxy);
 * websocket round trip of a 32-byte message, p50 and p99 (aim: p50 within 1 ms of
   ``ssh -L``);
 * the *Remote desktop*: from Launch (the POST) to the VNC banner through the proxy, and
@@ -65,6 +66,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+    def do_POST(self):
+        left, got = int(self.headers.get("Content-Length", "0")), 0
+        while left:
+            chunk = self.rfile.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            got += len(chunk)
+            left -= len(chunk)
+        body = str(got).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_GET(self):
         if self.path.rstrip("/").endswith("/ws") and "websocket" in self.headers.get("Upgrade", "").lower():
@@ -152,6 +167,34 @@ def download(url: str, headers: dict[str, str]) -> tuple[float, int]:
     return time.perf_counter() - start, got
 
 
+def upload(url: str, headers: dict[str, str], size: int) -> tuple[float, int]:
+    """Seconds of one POST of ``size`` bytes sent in 1 MB blocks, and the bytes the app
+    says it read."""
+    block = b"u" * (1 << 20)
+
+    def body() -> Any:
+        sent = 0
+        while sent < size:
+            part = block[: size - sent]
+            sent += len(part)
+            yield part
+
+    request = urllib.request.Request(
+        url,
+        data=body(),
+        method="POST",
+        headers={
+            **headers,
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(size),
+        },
+    )
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310 - loopback
+        got = int(response.read())
+    return time.perf_counter() - start, got
+
+
 def round_trips(ws: WebSocket, n: int) -> list[float]:
     message = b"x" * 32
     samples = []
@@ -228,6 +271,23 @@ def web_app(server: Server, args: argparse.Namespace, remote: str) -> None:
                 f"  {name:8s} {max(values):7.1f} MB/s   (all: {', '.join(f'{v:.0f}' for v in values)})"
             )
         print(f"  ratio {max(rates['proxy']) / max(rates['ssh -L']):.2f} (aim: at least 0.8)")
+
+        size = args.size * 1_000_000
+        sent: dict[str, list[float]] = {"proxy": [], "ssh -L": []}
+        for _ in range(3):  # a request body streamed through the proxy (not held whole)
+            for name, url, headers in (
+                ("proxy", proxy, auth),
+                ("ssh -L", direct, {}),
+            ):
+                seconds, got = upload(url + "upload", headers, size)
+                assert got == size, got
+                sent[name].append(size / seconds / 1e6)
+        print(f"HTTP upload of {args.size} MB (3 rounds each, best):")
+        for name, values in sent.items():
+            print(
+                f"  {name:8s} {max(values):7.1f} MB/s   (all: {', '.join(f'{v:.0f}' for v in values)})"
+            )
+        print(f"  ratio {max(sent['proxy']) / max(sent['ssh -L']):.2f}")
 
         ws_proxy = create_connection(
             "ws" + proxy[4:] + "ws", header=[f"Authorization: token {server.token}"], timeout=30
