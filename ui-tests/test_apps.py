@@ -1,7 +1,9 @@
 """Interactive apps in the browser (issue 14): a real JupyterLab in headless Chromium with
 a local cluster (the local scheduler). The Launcher's "Web app" card opens the launch
 form; Launch starts the app's job and opens the session's tab, which shows the app's page
-through the server's proxy once it runs; End ends it and the tab says so."""
+through the server's proxy once it runs; End ends it and the tab says so. A session's job
+row in the Jobs panel says it is one, with Open and End. On the HPC test bed's Slurm, the
+Remote desktop draws in its tab and a key typed into its xterm reaches the shell."""
 
 from __future__ import annotations
 
