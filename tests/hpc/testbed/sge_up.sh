@@ -45,6 +45,11 @@ trap 'die "failed at line $LINENO: $BASH_COMMAND"' ERR
 [ "$(id -u)" = 0 ] || die "must run as root"
 id "$TUSER" >/dev/null 2>&1 && [ -s "$TB/keys/ssh_config" ] || die "run up.sh first (no user $TUSER or no $TB/keys/ssh_config)"
 mkdir -p "$TB/etc" "$TB/run" "$TB/log" "$TB/lib"
+# The daemons listen on 127.0.0.1 only (the shim below) and every client finds the master
+# by this host's name: it must resolve to 127.0.0.1 (up.sh adds that line when the name
+# does not resolve at all; 127.0.1.1 or a network address would leave qsub unanswered).
+addr=$(getent ahostsv4 "$HOST" | awk 'NR == 1 { print $1 }')
+[ "$addr" = 127.0.0.1 ] || die "host name $HOST resolves to '${addr:-nothing}', not 127.0.0.1: Grid Engine's clients would not reach its master (map it in /etc/hosts)"
 
 wait_for() {  # SECONDS WHAT CMD...
   local end=$(( $(date +%s) + $1 )) what=$2; shift 2
