@@ -86,7 +86,8 @@ REMOTE_BASE = ".jupyter-rpc/kernels"
 # within BOUND seconds; a kernel the watchdog ended also loses its folder (the server
 # that would remove it is gone).
 _GUARD = """d={dir}
-{python} -m ipykernel_launcher -f "$d/kernel.json" >"$d/kernel.log" 2>&1 </dev/null &
+fail() {{ echo "jupyter_rpc: the kernel's environment failed: $1" >>"$d/kernel.log"; echo "EXIT=3"; exit 3; }}
+{env}{python} -m ipykernel_launcher -f "$d/kernel.json" >"$d/kernel.log" 2>&1 </dev/null &
 k=$!
 echo "PID=$k"
 n=0; last=
@@ -103,6 +104,9 @@ if [ "$n" -ge {bound} ]; then rm -rf "$d"; fi
 echo "EXIT=$s"
 """
 
+
+#: What the guard or job script writes into kernel.log when the environment failed.
+ENV_FAILED = "jupyter_rpc: the kernel's environment failed"
 
 #: Seconds a kernel's job waits for a restart request after its kernel ended, before the
 #: job ends (a restart keeps the allocation: a new kernel in the same job).
@@ -137,7 +141,12 @@ stop() {{
   kill -KILL "$k" 2>/dev/null
 }}
 trap 'stop; rm -rf "$d"; exit 143' TERM INT HUP
-watch() {{  # kernel $1 ends when the server has not renewed the lease for {bound} s
+fail() {{
+  echo "jupyter_rpc: the kernel's environment failed: $1" >>"$d/kernel.log"
+  echo 3 >"$d/exit.1.tmp" && mv -f "$d/exit.1.tmp" "$d/exit.1"
+  sleep {grace}; rm -rf "$d"; exit 3
+}}
+{env}watch() {{  # kernel $1 ends when the server has not renewed the lease for {bound} s
   n=0; last=
   while sleep 1; do
     now=$(cat "$d/lease" 2>/dev/null)
@@ -173,14 +182,73 @@ done
 """
 
 
-def job_script(folder: str, python: str, bound: float, label: str = "") -> str:
-    """The batch script of a kernel in ``folder`` (on the cluster) with ``python``."""
+@dataclasses.dataclass(frozen=True)
+class KernelEnv:
+    """Where a kernel's Python comes from: module lines, then a conda environment, then
+    the Python (a path, ``~/`` for the home; in a conda environment its ``python``)."""
+
+    python: str = "python3"
+    conda_env: str = ""
+    modules: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, cluster: dict[str, Any], profile: dict[str, Any] | None = None) -> KernelEnv:
+        """A cluster's kernel environment; a profile's keys replace the cluster's."""
+        profile = profile or {}
+
+        def pick(key: str) -> Any:
+            return profile[key] if key in profile else cluster.get(key)
+
+        conda = str(pick("kernel_conda_env") or "")
+        python = str(pick("kernel_python") or ("python" if conda else "python3"))
+        return cls(python=python, conda_env=conda, modules=tuple(pick("kernel_modules") or ()))
+
+    def shell(self) -> str:
+        """The shell lines that make the environment before the kernel's start line (the
+        one place these values become shell words: each quoted once). A ``module`` or
+        ``conda`` that is not a command yet (a non-login shell) comes from
+        ``/etc/profile``, as in a login shell; a failure calls ``fail`` with what failed."""
+        lines = []
+        if self.modules:
+            words = " ".join(shlex.quote(m) for m in self.modules)
+            lines += [
+                "{ command -v module >/dev/null 2>&1 || . /etc/profile; } >/dev/null 2>&1 </dev/null",
+                f'module load {words} >>"$d/kernel.log" 2>&1 </dev/null || '
+                f"fail {shlex.quote('module load ' + ' '.join(self.modules))}",
+            ]
+        if self.conda_env:
+            env = _shell_path(self.conda_env)
+            lines += [
+                "{ command -v conda >/dev/null 2>&1 || . /etc/profile; } >/dev/null 2>&1 </dev/null",
+                f'a=$(conda shell.posix activate {env} 2>>"$d/kernel.log" </dev/null) && '
+                f'eval "$a" || fail {shlex.quote("conda activate " + self.conda_env)}',
+            ]
+        return "".join(line + "\n" for line in lines)
+
+
+def job_script(folder: str, env: KernelEnv | str, bound: float, label: str = "") -> str:
+    """The batch script of a kernel in ``folder`` (on the cluster) in ``env`` (or with
+    that Python)."""
+    if isinstance(env, str):
+        env = KernelEnv(python=env)
     return _JOB_SCRIPT.format(
         label=" ".join(label.split())[:80],
         dir=shlex.quote(folder),
-        python=_shell_path(python),
+        env=env.shell(),
+        python=_shell_path(env.python),
         bound=max(1, round(bound)),
+        grace=RESTART_GRACE,
         grace5=RESTART_GRACE * 5,
+    )
+
+
+def guard_script(folder: str, env: KernelEnv, bound: float) -> str:
+    """The login-node guard of a kernel in ``folder`` in ``env``."""
+    return _GUARD.format(
+        dir=shlex.quote(folder),
+        env=env.shell(),
+        python=_shell_path(env.python),
+        bound=max(1, round(bound)),
     )
 
 
@@ -235,6 +303,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._pool: SSHPool | None = None
         self._target: SSHTarget | None = None
         self._python = "python3"
+        self._env = KernelEnv()
         self._label = self.cluster
         self._bound = 120.0
         self._proc: PooledProcess | None = None
@@ -328,7 +397,6 @@ class ClusterProvisioner(KernelProvisionerBase):
             )
         self._pool, self._target = cluster.pool, cluster.target
         self._label = cluster.config.get("display_name") or self.cluster
-        self._python = cluster.config.get("kernel_python") or "python3"
         profile: dict[str, Any] | None = None
         if self.profile:
             profile = (cluster.config.get("kernel_profiles") or {}).get(self.profile)
@@ -339,7 +407,8 @@ class ClusterProvisioner(KernelProvisionerBase):
                     404,
                 )
             self._label += ", " + (profile.get("display_name") or self.profile)
-            self._python = profile.get("kernel_python") or self._python
+        self._env = KernelEnv.of(cluster.config, profile)
+        self._python = self._env.python
         starts = getattr(app.services, "kernels", None)
         owner = starts.owner if isinstance(starts, KernelStarts) else KernelOwner()
         try:  # the site's policy, as the server's owner's grant says (services/kernels.py)
@@ -408,11 +477,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         assert self._pool is not None and self._target is not None
         sftp = await self._pool.sftp(self._target)
         folder = await self._make_folder(sftp)
-        command = _GUARD.format(
-            dir=shlex.quote(folder),
-            python=_shell_path(self._python),
-            bound=max(1, round(self._bound)),
-        )
+        command = guard_script(folder, self._env, self._bound)
         self._proc = await self._pool.create_process(self._target, command)
         self._running = True
         self._tasks = [
@@ -551,6 +616,8 @@ class ClusterProvisioner(KernelProvisionerBase):
         """Why the kernel ended before it was ready, and what to do."""
         tail = await self._log_tail(sftp, folder)
         python = self._python
+        if ENV_FAILED in tail:
+            return self._env_failure(tail)
         if "No module named ipykernel" in tail:
             return (
                 f"ipykernel is not installed in the Python {python} there. Install it with "
@@ -566,6 +633,14 @@ class ClusterProvisioner(KernelProvisionerBase):
         return (
             f"the kernel ({python} -m ipykernel_launcher) ended at once with exit status "
             f"{self._exit}. Its output: {tail or '(none)'}"
+        )
+
+    def _env_failure(self, tail: str) -> str:
+        """The kernel's environment (modules, conda) could not be made: the cluster's
+        words and which keys say it."""
+        return (
+            f"its environment could not be set up there (the kernel_modules and "
+            f"kernel_conda_env of this cluster or kernel profile). The cluster said: {tail}"
         )
 
     async def _end_remote(self, keep_job: bool = False) -> None:
@@ -670,7 +745,7 @@ class ClusterProvisioner(KernelProvisionerBase):
                 f"the kernel profile {self.profile!r}: {exc.message}", exc.status
             ) from None
         spec = JobSpec(**{k: v for k, v in body.items() if k in _SPEC_FIELDS})
-        spec.script = job_script(folder, self._python, self._bound, self._label)
+        spec.script = job_script(folder, self._env, self._bound, self._label)
         spec.name = f"rpc-kernel-{self.profile}"[:64]
         spec.workdir = folder
         spec.stdout = spec.stderr = f"{folder}/job.log"
@@ -820,6 +895,8 @@ class ClusterProvisioner(KernelProvisionerBase):
         """Why the job or its kernel ended before the kernel was up, and what to do."""
         tail = await self._job_log_tail(sftp)
         python = self._python
+        if ENV_FAILED in tail:
+            return self._env_failure(tail)
         if "No module named ipykernel" in tail:
             return (
                 f"ipykernel is not installed in the Python {python} on the compute nodes. "

@@ -32,6 +32,19 @@ _FIELD_OVERRIDE = {
     "additionalProperties": False,
 }
 
+#: A kernel's environment (docs/kernels.md): each value is one shell word on the cluster.
+_KERNEL_CONDA_ENV: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "pattern": "^[^\\x00-\\x1f]+$",
+    "description": "a conda environment (its name, or a path; ~/ is the home) the kernels "
+    "run in, activated before the kernel (its python, unless kernel_python says another)",
+}
+_KERNEL_MODULES: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string", "minLength": 1, "pattern": "^[^\\x00-\\x1f]+$"},
+    "description": "environment modules loaded before the kernel (module load NAME ...)",
+}
 #: A kernel profile: a notebook kernel in a batch job with these resources (the submit
 #: form's fields; the cluster's ``submit`` overrides apply to them as to a job).
 _KERNEL_PROFILE = {
@@ -54,6 +67,8 @@ _KERNEL_PROFILE = {
             "additionalProperties": False,
         },
         "kernel_python": {"type": "string", "minLength": 1},
+        "kernel_conda_env": _KERNEL_CONDA_ENV,
+        "kernel_modules": _KERNEL_MODULES,
         "queue_timeout": {"type": "number", "exclusiveMinimum": 0},
     },
     "additionalProperties": False,
@@ -114,6 +129,8 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
             "minLength": 1,
             "description": "the Python (with ipykernel) of the cluster's notebook kernels",
         },
+        "kernel_conda_env": _KERNEL_CONDA_ENV,
+        "kernel_modules": _KERNEL_MODULES,
         "allow_kernels": {"type": "boolean"},
         "kernel_profiles": {
             "type": "object",
@@ -122,6 +139,19 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
             "description": "kernels in a batch job: name -> display_name, resources",
         },
         "queue_timeout": {"type": "number", "exclusiveMinimum": 0},
+        # placement advice (docs/placement.md): what a core-hour costs here
+        "cost_per_core_hour": {"type": "number", "minimum": 0, "maximum": 1e9},
+        "cost_unit": {"type": "string", "minLength": 1, "maxLength": 32},
+        "energy_factor": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 1000,
+            "description": "multiplies the cost per core-hour (1: as priced)",
+        },
+    },
+    "dependentRequired": {
+        "energy_factor": ["cost_per_core_hour"],
+        "cost_unit": ["cost_per_core_hour"],
     },
     "additionalProperties": False,
 }
@@ -135,8 +165,16 @@ USER_CLUSTER_SCHEMA: dict[str, Any] = {
         **{
             k: v
             for k, v in CLUSTER_CONFIG_SCHEMA["properties"].items()
-            # admin only (kill_grace: local jobs only)
-            if k not in ("submit", "kill_grace", "allow_terminals")
+            # admin only (kill_grace: local jobs only; a price is the site's)
+            if k
+            not in (
+                "submit",
+                "kill_grace",
+                "allow_terminals",
+                "cost_per_core_hour",
+                "cost_unit",
+                "energy_factor",
+            )
         },
         "scheduler": {"enum": schedulers.names(remote=True)},
         "files": {"enum": files.names(remote=True)},
