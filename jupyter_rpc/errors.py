@@ -242,8 +242,7 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E(
         "kernel.start_not_found",
         404,
-        "No compute-node kernel is being started with that id (it is up, or its start "
-        "ended).",
+        "No compute-node kernel is being started with that id (it is up, or its start ended).",
     ),
     _E(
         "ssh.host_unknown",
