@@ -35,6 +35,7 @@ from .functions import (
     WaitCallsHandler,
 )
 from .kernels import KernelStartHandler, KernelStartsHandler
+from .placement import PlacementHandler
 from .sessions import (
     AppFormHandler,
     AppHandler,
@@ -70,6 +71,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (r"/jupyter-rpc/calls/wait/?", WaitCallsHandler),  # before calls/{call_id}
         (r"/jupyter-rpc/calls/cancel/?", CancelCallsHandler),
         (rf"/jupyter-rpc/calls/{CALL_ID}/?", CallHandler),
+        (r"/jupyter-rpc/placement/?", PlacementHandler),
         (rf"{C}/?", ClustersHandler),
         (rf"{C}/{CLUSTER}/?", OneClusterHandler),
         (rf"{C}/{CLUSTER}/connect/?", ConnectHandler),

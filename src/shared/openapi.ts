@@ -616,6 +616,67 @@ export interface IJobHistory {
   jobs: IJobInfo[];
 }
 
+export interface IPlacementRequest {
+  spec: IJobSpec;
+  /** The clusters to ask (default, every cluster the user may use). */
+  clusters?: string[];
+  /** Seconds each cluster may take (default 5). */
+  timeout?: number;
+  /**
+   * What counts when a price is configured (default balanced; without prices,
+   * the start).
+   */
+  prefer?: 'balanced' | 'start' | 'cost';
+}
+
+export interface IPlacementRanking {
+  placements: IPlacement[];
+  prefer: 'balanced' | 'start' | 'cost';
+  timeout: number;
+  /** Seconds the ranking took. */
+  elapsed: number;
+}
+
+/**
+ * One cluster and partition (null when the cluster did not get as far as its
+ * partitions).
+ */
+export interface IPlacement {
+  cluster: string;
+  display_name: string;
+  partition: string | null;
+  /** ok, it can take the job; else why not. */
+  status:
+    | 'ok'
+    | 'refused'
+    | 'forbidden'
+    | 'unreachable'
+    | 'timeout'
+    | 'no_scheduler'
+    | 'error';
+  /** Why it is where it is, in words. */
+  reason: string;
+  /** The error's code when not ok. */
+  code: string | null;
+  expected_start: number | null;
+  wait_seconds: number | null;
+  estimate: 'test_only' | 'queue' | null;
+  jobs_ahead: number | null;
+  /** At most: cores × time limit. */
+  core_hours: number | null;
+  cost: number | null;
+  cost_unit: string | null;
+  energy_factor: number | null;
+  /** Lower is better. */
+  score: number | null;
+  rank: number | null;
+  /** The submit form's values that send the job here. */
+  submit: {
+    cluster?: string;
+    partition?: string;
+  };
+}
+
 /**
  * When the job would start (`null`: unknown) and the scheduler's words; Slurm
  * also says where (when it gives an estimate).
@@ -893,6 +954,23 @@ export interface IOperations {
       403: IErrorBody;
       404: IErrorBody;
       409: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /**
+   * Where should this job run? Every cluster (or those named) ranked by
+   * expected start and cost.
+   */
+  placeJob: {
+    method: 'POST';
+    path: '/placement';
+    body: IPlacementRequest;
+    responses: {
+      200: IPlacementRanking;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      413: IErrorBody;
       500: IErrorBody;
     };
   };

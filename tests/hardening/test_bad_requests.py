@@ -64,6 +64,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/clusters/{cluster}/auth"): {"prompt_id": SLOT, "responses": []},
     ("POST", "/clusters/{cluster}/jobs"): {"script": "#!/bin/sh\ntrue\n", "cpus": SLOT},
     ("POST", "/clusters/{cluster}/jobs/test"): {"script": "#!/bin/sh\ntrue\n", "cpus": SLOT},
+    ("POST", "/placement"): {"spec": {"script": "#!/bin/sh\ntrue\n", "cpus": SLOT}},
     ("PUT", "/clusters/{cluster}/files/{path}"): {
         "type": "file",
         "format": "text",
@@ -92,6 +93,7 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/clusters/{cluster}/auth"): b"true",  # string
     ("POST", "/clusters/{cluster}/jobs"): b'"four"',  # integer
     ("POST", "/clusters/{cluster}/jobs/test"): b'"four"',  # integer
+    ("POST", "/placement"): b'"four"',  # integer
     ("PUT", "/clusters/{cluster}/files/{path}"): b'{"text": 1}',  # text content: a string
     ("POST", "/clusters/{cluster}/files/{path}"): b'"folder"',  # enum
     ("PATCH", "/clusters/{cluster}/files/{path}"): b"42",  # string
