@@ -41,6 +41,7 @@ __all__ = [
     "clusters",
     "connect",
     "executor",
+    "place",
     "sessions",
 ]
 
@@ -60,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from .notebook import clusters as notebook_clusters
 
         return getattr(notebook_clusters, name)
+    if name == "place":
+        from .notebook import placement as notebook_placement
+
+        return notebook_placement.place
     if name in ("apps", "sessions"):
         from .notebook import apps as notebook_apps
 
