@@ -17,6 +17,7 @@ from traitlets import Bool, Dict, Float, Int, List, TraitError, Unicode, default
 from . import events
 from .errors import RPCError, problems_text, schema_problems
 from .handlers import Services, routes
+from .kernels import paths as kernel_paths
 from .kernels import specs as kernel_specs
 from .policy import Policy, check_policy, unknown_names
 from .private import DEFAULT_DROP, private_dir
@@ -484,6 +485,8 @@ class RPCApp(ExtensionApp):
             return
         if names and not kernel_specs.install(ksm, folder):
             self.log.warning("jupyter_rpc: this server's kernelspec manager reads no folders")
+        # a kernel opened from a cluster's drive starts in the notebook's folder there
+        kernel_paths.install(getattr(self.serverapp, "kernel_manager", None))
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes(self.services))

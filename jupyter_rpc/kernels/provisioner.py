@@ -67,6 +67,7 @@ from ..services.kernels import KernelOwner, KernelStart, KernelStarts
 from ..ssh.forward import SocketForwards, open_socket_forwards
 from ..ssh.pool import PooledProcess, SSHPool
 from ..ssh.target import SSHTarget
+from .paths import DRIVE_PATH, split_drive_path
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ class KernelEnv:
     python: str = "python3"
     conda_env: str = ""
     modules: tuple[str, ...] = ()
+    #: The folder on the cluster the kernel starts in ('': the home folder).
+    cwd: str = ""
 
     @classmethod
     def of(cls, cluster: dict[str, Any], profile: dict[str, Any] | None = None) -> KernelEnv:
@@ -223,6 +226,11 @@ class KernelEnv:
                 f'a=$(conda shell.posix activate {env} 2>>"$d/kernel.log" </dev/null) && '
                 f'eval "$a" || fail {shlex.quote("conda activate " + self.conda_env)}',
             ]
+        # the notebook's folder (gone since: the home folder), else the home folder
+        if self.cwd:
+            lines.append(f'cd {shlex.quote(self.cwd)} 2>/dev/null || cd "$HOME"')
+        else:
+            lines.append('cd "$HOME"')
         return "".join(line + "\n" for line in lines)
 
 
@@ -304,6 +312,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._target: SSHTarget | None = None
         self._python = "python3"
         self._env = KernelEnv()
+        self._drive_path: str | None = None  # the notebook's, on a cluster's drive
         self._label = self.cluster
         self._bound = 120.0
         self._proc: PooledProcess | None = None
@@ -375,6 +384,9 @@ class ClusterProvisioner(KernelProvisionerBase):
 
     async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
         kwargs.pop("extra_arguments", None)
+        drive_path = DRIVE_PATH.get()
+        if drive_path is not None:  # a restart (another request) keeps the first start's
+            self._drive_path = drive_path
         if self._key is None:  # a restart keeps the key (and the local sockets)
             self._key = secrets.token_hex(32)
         km = self.parent
@@ -407,7 +419,9 @@ class ClusterProvisioner(KernelProvisionerBase):
                     404,
                 )
             self._label += ", " + (profile.get("display_name") or self.profile)
-        self._env = KernelEnv.of(cluster.config, profile)
+        self._env = dataclasses.replace(
+            KernelEnv.of(cluster.config, profile), cwd=await self._notebook_folder(cluster)
+        )
         self._python = self._env.python
         starts = getattr(app.services, "kernels", None)
         owner = starts.owner if isinstance(starts, KernelStarts) else KernelOwner()
@@ -457,6 +471,28 @@ class ClusterProvisioner(KernelProvisionerBase):
             info[f"{channel}_port"] = i
         self.connection_info = cast(KernelConnectionInfo, info)
         return self.connection_info
+
+    async def _notebook_folder(self, cluster: Any) -> str:
+        """The folder on the cluster of the notebook this kernel is for, when it was
+        opened from this cluster's Remote files (its drive path; a notebook's own path:
+        its folder); '' (the home folder) otherwise or when it cannot be resolved."""
+        parts = split_drive_path(self._drive_path or "")
+        if parts is None or parts[0] != cluster.name or not parts[1]:
+            return ""
+        path = parts[1]
+        files: Any = getattr(cluster, "files", None)
+        if files is None:
+            return ""
+        try:
+            entry = await files.stat(path)
+            if entry.type != "directory":
+                path = path.rpartition("/")[0]
+            if not path:
+                return ""
+            return str(await files.real_path(path, must_exist=True))
+        except Exception as exc:  # noqa: BLE001 (any files error: the home folder)
+            log.info("kernel %s: starts in the home folder: %s", self.kernel_id, exc)
+            return ""
 
     async def cleanup(self, restart: bool = False) -> None:
         await self._end_remote(keep_job=restart)
