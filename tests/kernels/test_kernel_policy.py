@@ -51,8 +51,14 @@ class HeaderIdentityProvider(IdentityProvider):
 
 
 @pytest.fixture
+def policy() -> dict[str, Any]:
+    return POLICY
+
+
+@pytest.fixture
 def jp_server_config(
     jp_server_config: dict[str, Any],
+    policy: dict[str, Any],
     hpc_testbed: HPCTestbed,
     kernel_python: str,
     tmp_path: Any,
@@ -81,7 +87,7 @@ def jp_server_config(
                 "other": ssh_cluster(hpc_testbed, kernel_python=kernel_python),
             },
             "state_dir": str(tmp_path / "state"),
-            "policy": POLICY,
+            "policy": policy,
         },
     }
 
@@ -139,3 +145,31 @@ async def test_kernels_follow_the_owners_grant(
     finally:
         await api("DELETE", "kernels", kernel["id"])
     await asyncio.sleep(0)
+
+
+class TestUsersRules:
+    """A policy whose rules name users only: the owner's name decides at once, before
+    any request (the kernelspecs at start-up, a start)."""
+
+    @pytest.fixture
+    def policy(self) -> dict[str, Any]:
+        return {
+            "rules": [
+                {
+                    "name": "alice-rule",
+                    "users": ["alice"],
+                    "clusters": ["testbed"],
+                    "submit": {"cpus": {"maximum": 1}},
+                }
+            ],
+            "default": {"backends": [], "clusters": []},
+        }
+
+    async def test_the_owners_name_decides(self, api: Any, hpc_testbed: HPCTestbed) -> None:
+        assert await cluster_specs(api) == {"rpc-testbed", "rpc-testbed-debug", "rpc-testbed-big"}
+        status, answer = await api("POST", "kernels", body={"name": "rpc-other"})
+        assert status >= 400, answer  # no such kernelspec (jupyter_server: 500)
+        status, answer = await api("POST", "kernels", body={"name": "rpc-testbed-big"})
+        assert status == 403, answer
+        assert "'alice-rule'" in answer["message"], answer
+        assert "rpc-kernel-big" not in kernel_jobs()
