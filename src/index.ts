@@ -8,6 +8,7 @@ import filesPlugins from './files/plugin';
 import functionsPlugins from './functions/plugin';
 import jobsPlugins from './jobs/plugin';
 import kernelsPlugins from './kernels/plugin';
+import resultsPlugins from './results/plugin';
 import terminalsPlugins from './terminals/plugin';
 
 export * from './functions/tokens';
@@ -20,5 +21,6 @@ export default [
   ...jobsPlugins,
   ...terminalsPlugins,
   ...appsPlugins,
-  ...kernelsPlugins
+  ...kernelsPlugins,
+  ...resultsPlugins
 ];

@@ -2,3 +2,4 @@ import './base.css';
 import './files.css';
 import './jobs.css';
 import './apps.css';
+import './results.css';

@@ -11,7 +11,8 @@ def test_table_result_renders_as_a_table(lab: Page) -> None:
     call = choose(panel, "stations")
     field(call, "limit").fill("3")
     run(call)
-    table = result(call).locator("table")
+    # A table is wide: it opens in a main-area tab (ui-tests/test_main_area.py).
+    table = lab.locator('#jp-main-dock-panel .jp-rpc-ResultView[data-function="stations"] table')
     expect(table).to_be_visible()
     expect(table.locator("thead th")).to_contain_text(["id", "name", "lat", "lon"])
     expect(table.locator("tbody tr")).to_have_count(3)
@@ -47,7 +48,9 @@ def test_vega_lite_chart_renders(lab: Page) -> None:
     panel = open_panel(lab)
     call = choose(panel, "temperature_chart")
     run(call)
-    chart = result(call).locator(".vega-embed")
+    chart = lab.locator(
+        '#jp-main-dock-panel .jp-rpc-ResultView[data-function="temperature_chart"] .vega-embed'
+    )
     expect(chart).to_be_visible(timeout=30_000)
     expect(chart.locator("canvas, svg").first).to_be_visible()
 

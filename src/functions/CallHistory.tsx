@@ -45,6 +45,9 @@ export function CallHistory(props: ICallHistoryProps): JSX.Element {
               spec={spec}
               current={call.id === currentId}
               insertCode={model.insertCode}
+              onOpen={
+                model.openResult ? () => model.openResult?.(call.id) : null
+              }
               trans={trans}
               onRestore={() => {
                 const nullPaths = spec

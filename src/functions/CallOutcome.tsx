@@ -1,6 +1,6 @@
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { Button, runIcon } from '@jupyterlab/ui-components';
+import { Button, launchIcon, runIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 import type { IErrorBody } from '../shared/errors';
 import type { ICall } from './api';
@@ -8,6 +8,7 @@ import { CallResult } from './CallResult';
 import { ErrorNotice } from './ErrorNotice';
 import { resultView } from './outcome';
 import { ProgressView } from './ProgressView';
+import { wideKind, wideSummary } from '../results/wide';
 
 /**
  * Properties of {@link CallOutcome}.
@@ -25,6 +26,11 @@ export interface ICallOutcomeProps {
   busy?: boolean;
   /** Why the user may not run it (Run again disabled, this its tooltip). */
   denied?: string | null;
+  /**
+   * Opens the call in a main-area tab: given, a wide result (a table, chart,
+   * image; see `wideKind`) shows as a one-line summary with Open instead.
+   */
+  onOpen?: (() => void) | null;
 }
 
 /**
@@ -50,7 +56,30 @@ export function CallOutcome(props: ICallOutcomeProps): JSX.Element | null {
     case 'succeeded': {
       const view = resultView(call);
       switch (view.kind) {
-        case 'result':
+        case 'result': {
+          const wide = props.onOpen ? wideKind(view.display) : null;
+          if (wide && props.onOpen) {
+            const onOpen = props.onOpen;
+            return (
+              <div className="jp-rpc-ResultSummary" role="note">
+                <launchIcon.react tag="span" elementSize="small" />
+                <span className="jp-rpc-ResultSummary-text">
+                  {trans.__(
+                    '%1, shown in the main area.',
+                    wideSummary(wide, view.display, trans)
+                  )}
+                </span>
+                <Button
+                  type="button"
+                  className="jp-mod-styled jp-rpc-ResultSummary-open"
+                  onClick={onOpen}
+                  title={trans.__('Show the result in its tab')}
+                >
+                  {trans.__('Open')}
+                </Button>
+              </div>
+            );
+          }
           return (
             <CallResult
               display={view.display}
@@ -58,6 +87,7 @@ export function CallOutcome(props: ICallOutcomeProps): JSX.Element | null {
               label={trans.__('Result of %1', call.function)}
             />
           );
+        }
         case 'dropped':
           // Too large to keep, and read once already (by another reader, or
           // before a reload): say so where the result would be.

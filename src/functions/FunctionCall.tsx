@@ -8,8 +8,10 @@ import React, { useEffect, useMemo, useRef } from 'react';
 import { RPCRequestError } from '../shared/errors';
 import { useSignals } from '../shared/hooks';
 import { missingPermissionText, usePermissions } from '../shared/permissions';
+import { Button, launchIcon } from '@jupyterlab/ui-components';
+import { wideKind } from '../results/wide';
 import { isFinished } from './api';
-import type { IFunctionSpec } from './api';
+import type { IFunctionSpec, MimeBundle } from './api';
 import {
   errorSchemaFromPaths,
   finalizeArguments,
@@ -112,7 +114,17 @@ function SelectedFunction(
     if (call?.error?.code.startsWith('backend.')) {
       void props.backends.refreshBackend(call.backend);
     }
+    // A wide result of a call run here opens in the main area by itself.
+    if (
+      call?.state === 'succeeded' &&
+      model.openResult &&
+      wideKind(call.display as MimeBundle | null) &&
+      model.takeStarted(call.id)
+    ) {
+      model.openResult(call.id);
+    }
   }, [call?.id, finished]);
+  const openResult = model.openResult;
 
   const denied = usePermissions().execute
     ? null
@@ -137,6 +149,7 @@ function SelectedFunction(
         arguments: finalizeArguments(formData, prepared.nullPaths),
         ...(timeout > 0 ? { timeout } : {})
       });
+      model.markStarted(started.id);
       model.updateDraft(selection, { starting: false, callId: started.id });
     } catch (reason) {
       if (
@@ -287,7 +300,23 @@ function SelectedFunction(
             formId={formId}
             busy={running || draft.starting}
             denied={denied}
+            onOpen={openResult ? () => openResult(call.id) : null}
           />
+          {openResult &&
+            !(
+              call.state === 'succeeded' &&
+              wideKind(call.display as MimeBundle | null)
+            ) && (
+              <Button
+                type="button"
+                className="jp-mod-styled jp-rpc-OpenResultButton"
+                onClick={() => openResult(call.id)}
+                title={trans.__('Show this call in a main-area tab')}
+              >
+                <launchIcon.react tag="span" elementSize="small" />
+                {trans.__('Open in a tab')}
+              </Button>
+            )}
           <PythonCode
             code={callSnippet(call, spec)}
             insertCode={model.insertCode}

@@ -4,6 +4,7 @@ import {
   checkIcon,
   closeIcon,
   copyIcon,
+  launchIcon,
   stopIcon,
   ToolbarButtonComponent
 } from '@jupyterlab/ui-components';
@@ -24,6 +25,8 @@ export interface IHistoryItemProps {
   current: boolean;
   onRestore: () => void;
   insertCode: ((code: string) => void) | null;
+  /** Opens the call in a main-area tab (none: no such button). */
+  onOpen?: (() => void) | null;
   trans: TranslationBundle;
 }
 
@@ -68,6 +71,13 @@ export function HistoryItem(props: IHistoryItemProps): JSX.Element {
         </span>
       </button>
       <span className="jp-rpc-HistoryItem-actions">
+        {props.onOpen && (
+          <ToolbarButtonComponent
+            icon={launchIcon}
+            tooltip={trans.__('Open in the main area')}
+            onClick={props.onOpen}
+          />
+        )}
         <ToolbarButtonComponent
           icon={copyIcon}
           tooltip={trans.__('Copy as Python')}

@@ -74,6 +74,28 @@ export class CallsManager implements ICallsManager {
     return call;
   }
 
+  async load(id: string): Promise<ICall> {
+    const known = this.get(id);
+    if (known && (known.display || !isFinished(known.state))) {
+      return known;
+    }
+    const call = await getCall(id, {}, this._serverSettings);
+    if (this.get(id)) {
+      this._update(call);
+    } else {
+      // Newest first, as started here.
+      const index = this._calls.findIndex(c => c.created < call.created);
+      this._calls = [...this._calls];
+      this._calls.splice(index < 0 ? this._calls.length : index, 0, call);
+      this._changed.emit();
+      this._callChanged.emit(call);
+      if (!isFinished(call.state)) {
+        void this._follow(call);
+      }
+    }
+    return this.get(id) ?? call;
+  }
+
   async cancel(id: string): Promise<ICall> {
     try {
       const call = await cancelCall(id, this._serverSettings);

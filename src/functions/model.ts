@@ -98,6 +98,34 @@ export class FunctionsPanelModel {
   }
 
   /**
+   * Opens a call in a main-area tab (`activate`: show it; default true);
+   * `null` without the results plugin.
+   */
+  get openResult(): ((callId: string, activate?: boolean) => void) | null {
+    return this._openResult;
+  }
+  set openResult(value: ((callId: string, activate?: boolean) => void) | null) {
+    this._openResult = value;
+    this._stateChanged.emit();
+  }
+
+  /**
+   * Note a call started from the form: its result may open in the main area
+   * by itself (once).
+   */
+  markStarted(callId: string): void {
+    this._started.add(callId);
+  }
+
+  /**
+   * Whether `callId` was started from the form and not yet opened by itself
+   * (forgets it: a result opens by itself once).
+   */
+  takeStarted(callId: string): boolean {
+    return this._started.delete(callId);
+  }
+
+  /**
    * Set the function filter.
    */
   setFilter(query: string, filter: (text: string) => boolean): void {
@@ -157,6 +185,9 @@ export class FunctionsPanelModel {
     confirmCancel: false
   };
   private _insertCode: ((code: string) => void) | null = null;
+  private _openResult: ((callId: string, activate?: boolean) => void) | null =
+    null;
+  private _started = new Set<string>();
   private _drafts = new Map<string, IDraft>();
   private _stateChanged = new Signal<FunctionsPanelModel, void>(this);
 }

@@ -15,6 +15,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { IClustersManager } from '../clusters/tokens';
 import { NO_ARGS, PANEL_ARGS } from '../shared/commands';
+import { OPEN_RESULT } from '../results/commands';
 import { functionsIcon } from './icons';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- backendsPlugin provides its manager from activate(), so it is needed at activation
 import { BackendsManager } from './backends';
@@ -105,6 +106,13 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
     });
     app.shell.add(panel, 'left', { rank: 900, type: 'Remote Functions' });
     restorer?.add(panel, 'jupyter-rpc-functions');
+
+    // The results plugin's command (src/results), when it is there.
+    panel.model.openResult = (callId, activate = true) => {
+      if (app.commands.hasCommand(OPEN_RESULT)) {
+        void app.commands.execute(OPEN_RESULT, { callId, activate });
+      }
+    };
 
     app.commands.addCommand(CommandIDs.openFunctions, {
       label: args =>

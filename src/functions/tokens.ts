@@ -72,6 +72,11 @@ export interface ICallsManager extends IDisposable {
    * @throws {RPCRequestError} when the server refuses it (e.g. `request.schema`)
    */
   start(backend: string, request: ICallRequest): Promise<ICall>;
+  /**
+   * A call of this server, also one this page did not start (after a reload):
+   * fetched with its result, kept in `calls` and followed until it ends.
+   */
+  load(id: string): Promise<ICall>;
   /** Cancel a call (`DELETE /calls/{id}`). */
   cancel(id: string): Promise<ICall>;
   /** Forget the finished calls. */
