@@ -11,6 +11,7 @@ import { validator } from '../shared/validator';
 import type { IJobInfo, IJobSpec, ISubmitSchema } from './api';
 import { formatRelative, formatTime } from './format';
 import type { JobsRegistry } from './manager';
+import { type IPlacementRanking, placeJob, PlacementView } from './placement';
 import { cleanSpec } from './spec';
 
 type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
@@ -80,6 +81,9 @@ function SubmitForm(props: {
   const [loadError, setLoadError] = useState('');
   const [check, setCheck] = useState('');
   const [checking, setChecking] = useState(false);
+  const [ranking, setRanking] = useState<IPlacementRanking | null>(null);
+  const [placing, setPlacing] = useState(false);
+  const [placeStatus, setPlaceStatus] = useState('');
   const withScheduler = clusters.clusters.filter(c => c.scheduler !== 'none');
 
   useEffect(() => {
@@ -122,6 +126,21 @@ function SubmitForm(props: {
       setCheck(errorText(reason));
     } finally {
       setChecking(false);
+    }
+  };
+
+  const onPlace = async (): Promise<void> => {
+    setPlacing(true);
+    setPlaceStatus('');
+    setRanking(null);
+    try {
+      setRanking(
+        await placeJob(cleanSpec(formData), 5, clusters.serverSettings)
+      );
+    } catch (reason) {
+      setPlaceStatus(errorText(reason));
+    } finally {
+      setPlacing(false);
     }
   };
 
@@ -196,6 +215,46 @@ function SubmitForm(props: {
         <span className="jp-rpc-SubmitJob-checkResult" role="status">
           {checking ? trans.__('Asking the scheduler…') : check}
         </span>
+      </div>
+      <div className="jp-rpc-SubmitJob-place">
+        <Button
+          small
+          className="jp-mod-styled"
+          disabled={!schema || placing}
+          onClick={() => void onPlace()}
+        >
+          {trans.__('Where should it run?')}
+        </Button>
+        <span role="status">
+          {placing ? trans.__('Asking every cluster…') : placeStatus}
+        </span>
+        {ranking && (
+          <PlacementView
+            ranking={ranking}
+            now={Date.now() / 1000}
+            trans={trans}
+            onPick={p => {
+              const next = { ...formData };
+              if (p.partition) {
+                next.partition = p.partition;
+              } else {
+                delete next.partition;
+              }
+              setFormData(next);
+              setCluster(p.cluster);
+              setRanking(null);
+              setPlaceStatus(
+                p.partition
+                  ? trans.__(
+                      'Chosen: %1, partition %2.',
+                      p.cluster,
+                      p.partition
+                    )
+                  : trans.__('Chosen: %1.', p.cluster)
+              );
+            }}
+          />
+        )}
       </div>
     </div>
   );
