@@ -1,7 +1,9 @@
-"""Compute-node kernels in the browser (issue 20): a real JupyterLab in headless Chromium
-and the HPC test bed's Slurm. A kernel whose job is held shows a notification "Python 3
-on Test bed, held: waiting in queue debug, job N (JobHeldUser)"; its Cancel button
-cancels the job, the kernel's start fails with "cancelled" and the notification goes."""
+"""Kernels on a cluster in the browser (issue 20): a real JupyterLab in headless Chromium
+and the HPC test bed's SSH and Slurm. A kernel whose job is held shows a notification
+"Python 3 on Test bed, held: waiting in queue debug, job N (JobHeldUser)"; its Cancel
+button cancels the job, the kernel's start fails with "cancelled" and the notification
+goes. A notebook opened from the cluster's Remote files runs its cells in its folder
+there."""
 
 from __future__ import annotations
 
@@ -92,3 +94,62 @@ def test_a_queued_kernel_is_shown_and_cancel_ends_its_job(
     ).stdout.strip() not in ("", "CANCELLED"):
         assert time.monotonic() < end, f"job {job_id} still in the queue"
         time.sleep(0.3)
+
+
+def test_a_notebook_from_the_clusters_files_runs_in_its_folder(
+    page_of: Page, kernels_lab: LabServer
+) -> None:
+    """A notebook opened from the cluster's Remote files, with the cluster's kernel in its
+    metadata: JupyterLab starts that kernel, and ``os.getcwd()`` in a cell is the
+    notebook's folder on the cluster (issue 20)."""
+    import json
+    import pwd
+    import secrets
+    import shutil
+
+    from files_helpers import choose_cluster, open_files_panel, open_item
+
+    user = pwd.getpwnam(os.environ.get("TESTBED_USER", "hpcuser"))
+    top = Path(user.pw_dir) / f"nb-ui-{secrets.token_hex(4)}"
+    folder = top / "sub"
+    folder.mkdir(parents=True)
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "cwd",
+                "metadata": {},
+                "outputs": [],
+                "source": ["import os; print(os.getcwd())"],
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "rpc-tb", "display_name": "Python 3 on Test bed (login node)"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (folder / "cwd.ipynb").write_text(json.dumps(notebook))
+    for path in (top, folder, folder / "cwd.ipynb"):
+        os.chown(path, user.pw_uid, user.pw_gid)
+    try:
+        lab = page_of
+        panel = open_files_panel(lab)
+        choose_cluster(panel, "Test bed")
+        open_item(panel, "home")
+        open_item(panel, top.name)
+        open_item(panel, "sub")
+        open_item(panel, "cwd.ipynb")
+        nb = lab.locator(".jp-NotebookPanel")
+        expect(nb).to_be_visible(timeout=30_000)
+        # the kernel is up (Lab drops a cell run before its kernel is connected)
+        expect(lab.locator(".jp-StatusBar-Widget", has_text="(login node) | Idle")).to_be_visible(
+            timeout=60_000
+        )
+        cell = nb.locator(".jp-CodeCell").first
+        cell.locator(".jp-InputArea-prompt").click()
+        lab.keyboard.press("Shift+Enter")
+        expect(cell.locator(".jp-OutputArea-output")).to_have_text(str(folder), timeout=60_000)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
