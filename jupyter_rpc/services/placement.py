@@ -21,6 +21,7 @@ Plain asyncio over :class:`~jupyter_rpc.services.clusters.ClusterRegistry`: no t
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from ..schedulers.base import JobSpec, Partition
 from ..schedulers.forms import check_spec
 from .clusters import Cluster, ClusterRegistry
 from .jobs import JobRequest, job_spec
+
+log = logging.getLogger(__name__)
 
 #: How long each cluster may take to answer by default (seconds).
 DEFAULT_TIMEOUT = 5.0
@@ -238,17 +241,24 @@ class PlacementService:
             when = "now" if entry.wait_seconds < 60 else f"in {_duration(entry.wait_seconds)}"
             entry.reason = f"{_SAYS.get(scheduler.kind, scheduler.kind)} says it would start {when}"
         else:
-            ahead = await _jobs_ahead(cluster, partition)
+            try:
+                ahead: int | None = await _jobs_ahead(cluster, partition)
+            except RPCError as exc:  # it fits; only the estimate is missing
+                log.warning("jupyter_rpc: placement: %s's queue: %s", cluster.name, exc.message)
+                ahead = None
             entry.jobs_ahead = ahead
-            entry.estimate = "queue"
-            if ahead == 0 and not words.lower().startswith("would wait"):
+            entry.estimate = "queue" if ahead is not None else None
+            if ahead is None:
+                entry.reason = "It fits; its queue could not be read to tell when it would start"
+            elif ahead == 0 and not words.lower().startswith("would wait"):
                 entry.expected_start = now
                 entry.wait_seconds = 0.0
-                entry.reason = "no job waits in this queue: likely to start soon"
+                entry.reason = "No job waits in this queue: likely to start soon"
             else:
                 entry.reason = f"{ahead} job{'s' if ahead != 1 else ''} waiting ahead in this queue"
             if words:
-                entry.reason += f" ({words.rstrip('.')})"
+                says = _SAYS.get(scheduler.kind, scheduler.kind)
+                entry.reason += f"; {says}: {words.rstrip('.')}"
         entry.status = "ok"
         if entry.cost is not None:
             unit = f" {entry.cost_unit}" if entry.cost_unit else ""

@@ -4,7 +4,9 @@ no scheduler and a user cluster at a closed port."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,7 +43,25 @@ def jp_server_config(
         hpc_testbed, cost_per_core_hour=0.05, cost_unit="EUR", energy_factor=2.0
     )
     clusters["nosched"] = _ssh_cluster(hpc_testbed, scheduler="none")
+    clusters["gridengine"] = _ssh_cluster(hpc_testbed, scheduler="sge")
     return config
+
+
+@pytest.fixture
+def grid_engine(hpc_testbed: HPCTestbed) -> None:
+    """Skip (fail in CI) unless the bed's Grid Engine answers (sge_up.sh)."""
+    done = subprocess.run(
+        ["ssh", "-F", hpc_testbed.ssh_config, "testbed", "qstat -xml >/dev/null && qconf -sql"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if done.returncode != 0 or "short.q" not in done.stdout:
+        reason = f"Grid Engine absent on the bed: {done.stderr.strip()[:200]}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason + " (sudo tests/hpc/testbed/sge_up.sh)")
 
 
 async def _add_down_cluster(rpc: Any) -> None:
@@ -67,7 +87,7 @@ async def test_ranks_the_clusters_that_fit_and_says_why_the_others_do_not(rpc: A
     assert took < 8, took
     entries = _by(ranking)
     # every cluster is there: none hidden
-    assert {c for c, _ in entries} == {"local", "testbed", "nosched", "down"}
+    assert {c for c, _ in entries} == {"local", "testbed", "nosched", "down", "gridengine"}
 
     long = entries[("testbed", "long")]
     assert long["status"] == "ok", long
@@ -96,10 +116,32 @@ async def test_ranks_the_clusters_that_fit_and_says_why_the_others_do_not(rpc: A
     assert down["status"] == "unreachable", down
     assert down["code"] and down["reason"]
 
-    # those that can take the job first, ranked 1, 2; the rest after, unranked
+    # those that can take the job first, ranked 1, 2, ...; the rest after, unranked
     statuses = [e["status"] for e in ranking["placements"]]
-    assert statuses[:2] == ["ok", "ok"] and "ok" not in statuses[2:]
-    assert [e["rank"] for e in ranking["placements"][:2]] == [1, 2]
+    usable = statuses.count("ok")
+    assert usable >= 2 and statuses[:usable] == ["ok"] * usable, statuses
+    ranks = [e["rank"] for e in ranking["placements"]]
+    assert ranks == [*range(1, usable + 1), *[None] * (len(ranks) - usable)], ranks
+
+
+async def test_grid_engine_queues_by_their_limits_and_the_queue(
+    rpc: Any, grid_engine: None
+) -> None:
+    # short.q allows 1 h (h_rt) and 2G per slot; long.q a week
+    spec = {"script": SCRIPT, "time_limit": 90, "cpus": 1}
+    status, ranking = await rpc(
+        "POST", "placement", body={"spec": spec, "clusters": ["gridengine"]}
+    )
+    assert status == 200, ranking
+    entries = _by(ranking)
+    assert set(entries) == {("gridengine", "long.q"), ("gridengine", "short.q")}, entries
+    short = entries[("gridengine", "short.q")]
+    assert short["status"] == "refused" and "60 minutes" in short["reason"], short
+    long = entries[("gridengine", "long.q")]
+    # Grid Engine cannot tell when: the estimate is the queue (qsub -w v said it fits)
+    assert long["status"] == "ok" and long["estimate"] == "queue", long
+    assert isinstance(long["jobs_ahead"], int) and long["rank"] == 1
+    assert "in this queue" in long["reason"], long
 
 
 async def test_a_job_no_partition_fits_is_refused_everywhere_with_the_limit(rpc: Any) -> None:
