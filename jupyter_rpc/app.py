@@ -460,6 +460,7 @@ class RPCApp(ExtensionApp):
             self.services.policy, on_change=lambda: self._install_kernelspecs(clusters)
         )
         self._install_kernelspecs(clusters)
+        clusters.on_user_change = lambda: self._install_kernelspecs(clusters)
         self.log.info("jupyter_rpc: backends %s", ", ".join(self.backends) or "(none)")
         self.log.info("jupyter_rpc: clusters %s", ", ".join(c.name for c in clusters) or "(none)")
 

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -296,6 +296,8 @@ class ClusterRegistry:
             raise ValueError(f"the state folder must be an absolute path, not {str(state_dir)!r}")
         self.state_dir = state_dir
         self.allow_user_clusters = allow_user_clusters
+        #: Called after a user cluster was added or removed (the kernelspecs follow).
+        self.on_user_change: Callable[[], None] | None = None
         self.refresh_min = refresh_min
         self.local_jobs_dir = local_jobs_dir or state_dir / "local-jobs"
         self._site = dict(site)
@@ -547,7 +549,15 @@ class ClusterRegistry:
             ) from None
         self._clusters[name] = cluster
         self._save_user()
+        self._user_changed()
         return cluster
+
+    def _user_changed(self) -> None:
+        if self.on_user_change is not None:
+            try:
+                self.on_user_change()
+            except Exception:  # noqa: BLE001 - the cluster itself is added or removed
+                log.exception("jupyter_rpc: after a change of the user's clusters")
 
     async def remove_user(self, name: str) -> None:
         cluster = self.get(name)
@@ -560,6 +570,7 @@ class ClusterRegistry:
             )
         del self._clusters[name]
         self._save_user()
+        self._user_changed()
         await cluster.close()
 
     async def close(self) -> None:
