@@ -5,7 +5,7 @@
  */
 import type { ServerConnection } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import React from 'react';
+import React, { useEffect, useRef } from 'react';
 import type { Answer, BodyOf } from '../shared/contract';
 import type * as wire from '../shared/openapi';
 import { postBody, requestAPI } from '../shared/request';
@@ -120,11 +120,16 @@ export function PlacementView(props: {
 }): JSX.Element {
   const { trans } = props;
   const rows = placementRows(props.ranking, props.now, trans);
+  const table = useRef<HTMLTableElement>(null);
+  useEffect(() => {
+    // the form is long: show the answer where the button was pressed
+    table.current?.scrollIntoView?.({ block: 'nearest' });
+  }, [props.ranking]);
   if (rows.length === 0) {
     return <div className="jp-rpc-muted">{trans.__('No cluster to ask.')}</div>;
   }
   return (
-    <table className="jp-rpc-Placement">
+    <table className="jp-rpc-Placement" ref={table}>
       <thead>
         <tr>
           <th>#</th>
