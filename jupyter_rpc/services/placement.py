@@ -169,6 +169,13 @@ class PlacementService:
             ]
         except RPCError as exc:  # the partitions could not be read: it cannot be reached
             return [_failed(whole, _status_of(exc), exc.message, exc.code)]
+        except Exception:  # noqa: BLE001 - one cluster's fault must not hide the others
+            log.exception("jupyter_rpc: placement on cluster %s failed", cluster.name)
+            reason = (
+                f"Asking cluster '{cluster.name}' failed unexpectedly; "
+                "the server's log has the details."
+            )
+            return [_failed(whole, "error", reason, "internal")]
 
     async def _partitions(
         self, cluster: Cluster, request: JobRequest, grant: Grant
