@@ -39,6 +39,7 @@ def jp_server_config(
 ) -> dict[str, Any]:
     config = with_local_cluster(jp_server_config, home)
     clusters = config["RPCApp"]["clusters"]
+    clusters["local"]["cost_per_core_hour"] = 0  # free
     clusters["testbed"] = _ssh_cluster(
         hpc_testbed, cost_per_core_hour=0.05, cost_unit="EUR", energy_factor=2.0
     )
@@ -104,7 +105,7 @@ async def test_ranks_the_clusters_that_fit_and_says_why_the_others_do_not(rpc: A
     assert "allows at most 60 minutes; asked for 120" in debug["reason"], debug
 
     local = entries[("local", "local")]
-    assert local["status"] == "ok" and local["cost"] is None
+    assert local["status"] == "ok" and local["cost"] == 0
     assert (
         local["estimate"] == "test_only"
         and "The local scheduler says it would start now" in local["reason"]
@@ -122,6 +123,8 @@ async def test_ranks_the_clusters_that_fit_and_says_why_the_others_do_not(rpc: A
     assert usable >= 2 and statuses[:usable] == ["ok"] * usable, statuses
     ranks = [e["rank"] for e in ranking["placements"]]
     assert ranks == [*range(1, usable + 1), *[None] * (len(ranks) - usable)], ranks
+    # both start now: the free one first (prefer=balanced weighs the cost too)
+    assert local["rank"] < long["rank"], ranking
 
 
 async def test_grid_engine_queues_by_their_limits_and_the_queue(
@@ -205,6 +208,9 @@ async def test_bad_requests(rpc: Any) -> None:
         "POST", "placement", body={"spec": {"script": SCRIPT}, "clusters": ["nowhere"]}
     )
     assert status == 404 and body["code"] == "cluster.not_found", body
+    for wrong in ({"prefer": "cheap"}, {"timeout": 0}, {"timeout": 600}, {"clusters": []}):
+        status, body = await rpc("POST", "placement", body={"spec": {"script": SCRIPT}, **wrong})
+        assert status == 400 and body["code"] == "request.invalid", (wrong, body)
 
 
 class HeaderUser(IdentityProvider):
