@@ -130,8 +130,6 @@ _JOB_SCRIPT = """#!/bin/sh
 # jupyter_rpc notebook kernel ({label})
 d={dir}
 umask 077
-ip=$(getent ahostsv4 "$(hostname)" 2>/dev/null | awk 'NR==1 {{print $1}}')
-[ -n "$ip" ] || ip=127.0.0.1
 k=; wd=
 stop() {{
   [ -z "$wd" ] || kill "$wd" 2>/dev/null
@@ -147,7 +145,9 @@ fail() {{
   echo 3 >"$d/exit.1.tmp" && mv -f "$d/exit.1.tmp" "$d/exit.1"
   sleep {grace}; rm -rf "$d"; exit 3
 }}
-{env}watch() {{  # kernel $1 ends when the server has not renewed the lease for {bound} s
+{env}ip=$(getent ahostsv4 "$(hostname)" 2>/dev/null | awk 'NR==1 {{print $1}}')
+[ -n "$ip" ] || ip=127.0.0.1
+watch() {{  # kernel $1 ends when the server has not renewed the lease for {bound} s
   n=0; last=
   while sleep 1; do
     now=$(cat "$d/lease" 2>/dev/null)
@@ -215,14 +215,14 @@ class KernelEnv:
         if self.modules:
             words = " ".join(shlex.quote(m) for m in self.modules)
             lines += [
-                "{ command -v module >/dev/null 2>&1 || . /etc/profile; } >/dev/null 2>&1 </dev/null",
+                "{ command -v module >/dev/null 2>&1 || { _d=$d; . /etc/profile; d=$_d; }; } >/dev/null 2>&1 </dev/null",
                 f'module load {words} >>"$d/kernel.log" 2>&1 </dev/null || '
                 f"fail {shlex.quote('module load ' + ' '.join(self.modules))}",
             ]
         if self.conda_env:
             env = _shell_path(self.conda_env)
             lines += [
-                "{ command -v conda >/dev/null 2>&1 || . /etc/profile; } >/dev/null 2>&1 </dev/null",
+                "{ command -v conda >/dev/null 2>&1 || { _d=$d; . /etc/profile; d=$_d; }; } >/dev/null 2>&1 </dev/null",
                 f'a=$(conda shell.posix activate {env} 2>>"$d/kernel.log" </dev/null) && '
                 f'eval "$a" || fail {shlex.quote("conda activate " + self.conda_env)}',
             ]

@@ -10,7 +10,8 @@ start sources ``/etc/profile`` when ``module``/``conda`` is not a command yet). 
 load NAME`` adds NAME to ``$LOADEDMODULES`` (``nosuch*`` fails in Lmod's words); ``conda
 shell.posix activate kenv`` prints what conda prints: exports of ``CONDA_PREFIX``,
 ``CONDA_DEFAULT_ENV`` and ``PATH`` for the bed user's venv ``~/kenv`` (with ipykernel),
-which plays the conda environment. What is real: the quoting, the order (modules, then
+which plays the conda environment; the stand-in also sets ``d`` as a site's profile
+scripts may (the start keeps its own variables). What is real: the quoting, the order (modules, then
 the environment, then its ``python``), the shells (the login node's and Slurm's
 ``/bin/sh``), the failure's report; what is not: Lmod and conda themselves."""
 
@@ -29,6 +30,7 @@ from tests.kernels.conftest import remote_home, ssh_cluster
 
 FAKES = r"""# jupyter_rpc tests (tests/kernels/test_kernel_env.py): stand-ins for the bed user only
 [ "$(id -un)" = {user} ] || return 0
+d=/profile-scripts-use-short-names  # as a site's may: the start keeps its own $d
 module() {
   [ "$1" = load ] || { echo "fake module: $*" >&2; return 1; }
   shift
