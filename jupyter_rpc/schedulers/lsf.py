@@ -23,23 +23,29 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
-from ..ssh.runner import CommandRunner, Completed
+from ..errors import Conflict, NotFound
 from . import lsf_parse as lp
-from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition, Scheduler
-from .slurm import _invalid, _path, _positive, _text
+from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
+from .command import (
+    NAME_RE,
+    CommandScheduler,
+    check_env,
+    check_one_script,
+    check_path,
+    check_text,
+    extra_args,
+    hold_checked,
+    invalid,
+    positive,
+    queue_args,
+    release_checked,
+    script_args,
+)
 
-if TYPE_CHECKING:
-    from .registry import SchedulerContext
-
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
-_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 #: LSF arrays: ``1-10``, ``1-10:2``, ``1,3,5`` and a ``%`` limit.
 _ARRAY_RE = re.compile(r"^(\d+(-\d+(:\d+)?)?)(,\d+(-\d+(:\d+)?)?)*(%\d+)?$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_ENV = re.compile(r"^(LSB_|LSF_|LD_|PATH$|HOME$|USER$|SHELL$|LOGNAME$)")
 _OUTPUT = ["-o", " ".join(lp.FIELDS), "-json"]
 
@@ -48,49 +54,39 @@ def check_job_id(job_id: str) -> str:
     """An LSF job id (``123`` or ``123[4]``)."""
     job_id = str(job_id).strip()
     if not lp.JOB_ID_RE.match(job_id):
-        raise _invalid("job_id", f"{job_id!r} is not an LSF job id (like 123 or 123[4]).")
+        raise invalid("job_id", f"{job_id!r} is not an LSF job id (like 123 or 123[4]).")
     return job_id
 
 
 def bsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     """The ``bsub`` argv for ``spec`` (a script text goes on stdin)."""
-    if bool(spec.script) == bool(spec.script_path):
-        raise _invalid("script", "Give either a script text or a script path (exactly one).")
+    check_one_script(spec)
     argv = ["bsub"]
     name = spec.name or ""
     if name:
-        _text("name", name)
+        check_text("name", name)
         if len(name) > 4000:
-            raise _invalid("name", "The job name is longer than 4000 characters.")
+            raise invalid("name", "The job name is longer than 4000 characters.")
     if spec.array:
         if not _ARRAY_RE.match(spec.array):
-            raise _invalid(
+            raise invalid(
                 "array", f"{spec.array!r} is not an array range (like 0-9, 1,3,5 or 1-100%10)."
             )
         if "[" in name or "]" in name:
-            raise _invalid("name", "An array job's name cannot contain [ or ] (LSF uses them).")
+            raise invalid("name", "An array job's name cannot contain [ or ] (LSF uses them).")
         indices, _, limit = spec.array.partition("%")
         argv += ["-J", f"{name or 'array'}[{indices}]" + (f"%{limit}" if limit else "")]
     elif name:
         argv += ["-J", name]
-    if spec.partition:
-        if not _NAME_RE.match(spec.partition):
-            raise _invalid("partition", f"{spec.partition!r} is not a queue name.")
-        argv += ["-q", spec.partition]
-    if spec.account:
-        if not _NAME_RE.match(spec.account):
-            raise _invalid("account", f"{spec.account!r} is not a valid project name.")
-        argv += ["-P", spec.account]
-    if spec.qos:
-        raise _invalid("qos", "LSF has no QOS; choose a queue instead.")
-    time_limit = _positive("time_limit", spec.time_limit, 10**6)
+    argv += queue_args(spec, label="LSF", queue_re=NAME_RE, account_flag="-P", account="project")
+    time_limit = positive("time_limit", spec.time_limit, 10**6)
     if time_limit is not None:
         argv += ["-W", str(time_limit)]
-    cpus = _positive("cpus", spec.cpus, 100000)
-    ntasks = _positive("ntasks", spec.ntasks, 10**6)
-    nodes = _positive("nodes", spec.nodes, 100000)
-    memory = _positive("memory_mb", spec.memory_mb, 10**9)
-    gpus = _positive("gpus", spec.gpus, 10000)
+    cpus = positive("cpus", spec.cpus, 100000)
+    ntasks = positive("ntasks", spec.ntasks, 10**6)
+    nodes = positive("nodes", spec.nodes, 100000)
+    memory = positive("memory_mb", spec.memory_mb, 10**9)
+    gpus = positive("gpus", spec.gpus, 10000)
     if cpus or ntasks:
         argv += ["-n", str((cpus or 1) * (ntasks or 1))]
     if nodes:
@@ -101,89 +97,34 @@ def bsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     if gpus:
         argv += ["-gpu", f"num={gpus}"]
     if spec.workdir and spec.workdir not in ("~", "~/"):
-        argv += ["-cwd", _path("workdir", spec.workdir)]
+        argv += ["-cwd", check_path("workdir", spec.workdir)]
     for field, flag in (("stdout", "-o"), ("stderr", "-e")):
         value = getattr(spec, field)
         if value:
-            argv += [flag, _path(field, value)]
+            argv += [flag, check_path(field, value)]
     if spec.hold:
         argv.append("-H")
-    for key, value in (spec.env or {}).items():
-        if not _ENV_NAME_RE.match(key):
-            raise _invalid("env", f"{key!r} is not an environment variable name.")
-        if _RESERVED_ENV.match(key):
-            raise _invalid(
-                "env", f"{key} cannot be set for a job here (LSF sets it); set it in the script."
-            )
-        if not isinstance(value, str) or "\0" in value:
-            raise _invalid("env", f"The value of {key} must be text without NUL characters.")
-    if spec.extra_args:
-        if not allow_extra_args:
-            raise _invalid("extra_args", "Extra bsub arguments are not allowed on this cluster.")
-        for arg in spec.extra_args:
-            _text("extra_args", arg)
-            if not arg.startswith("-"):
-                raise _invalid("extra_args", f"Extra argument {arg!r} must be an option.")
-            argv.append(arg)
-    if spec.script_path:
-        argv.append(_path("script_path", spec.script_path))
-    elif spec.script is not None and "\0" in spec.script:
-        raise _invalid("script", "The script contains a NUL character.")
-    return argv
+    check_env(spec, _RESERVED_ENV, "LSF sets it")
+    argv += extra_args(spec, allowed=allow_extra_args, command="bsub")
+    return argv + script_args(spec)
 
 
-class LSFScheduler(Scheduler):
+class LSFScheduler(CommandScheduler):
     """IBM Spectrum LSF through its command-line tools, run by ``runner``."""
 
     kind = "lsf"
+    label = "LSF"
     capabilities = Capabilities(test_only=False, efficiency=True)
 
-    def __init__(
-        self,
-        runner: CommandRunner,
-        *,
-        user: str | None = None,
-        command_timeout: float = 60,
-        tz: tzinfo | None = None,
-        allow_extra_args: bool = False,
-        commands_dir: str | None = None,
-    ) -> None:
-        self.runner = runner
-        #: Where the scheduler's commands are (``scheduler_bin``); None: the login PATH.
-        self.commands_dir = commands_dir.rstrip("/") if commands_dir else None
-        self.user = user
-        self.command_timeout = command_timeout
-        self.tz = tz
-        self.allow_extra_args = allow_extra_args
-
-    async def _run(
-        self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
-    ) -> Completed:
-        if self.commands_dir and argv[0] != "id":
-            argv = [f"{self.commands_dir}/{argv[0]}", *argv[1:]]
-        return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
-
-    def _failed(self, done: Completed, what: str) -> RPCError:
-        message = lp.clean_error(done.stderr) or f"exit status {done.exit_status}"
-        return RemoteFailed(
-            f"{what} failed on {self.runner.where}: {message}",
-            code="cluster.command_failed",
-            details={
-                "stderr": done.stderr[-4000:],
-                "exit_status": done.exit_status,
-                "command": done.argv[0],
-            },
-        )
+    def _words(self, text: str) -> str:
+        return lp.clean_error(text)
 
     def _user_args(self, all_users: bool) -> list[str]:
         if all_users:
             return ["-u", "all"]
-        if self.user:
-            if not _USER_RE.match(self.user):
-                raise InvalidRequest(
-                    f"{self.user!r} is not a user name.", code="cluster.invalid_user"
-                )
-            return ["-u", self.user]
+        user = self._checked_user()
+        if user:
+            return ["-u", user]
         return []  # bjobs lists the login user's jobs
 
     async def _bjobs(self, extra: list[str], *, job_id: str = "") -> list[JobInfo]:
@@ -193,9 +134,7 @@ class LSFScheduler(Scheduler):
         except lp.ParseError as exc:
             if not done.ok:
                 raise self._failed(done, "bjobs") from None
-            raise RemoteFailed(
-                f"{exc} on {self.runner.where}.", code="cluster.command_failed"
-            ) from None
+            raise self._unreadable(exc) from None
         if job_id and not jobs:
             words = "; ".join(errors) or lp.clean_error(done.stderr)
             raise NotFound(
@@ -228,9 +167,7 @@ class LSFScheduler(Scheduler):
         try:
             return lp.parse_queues(done.stdout)
         except lp.ParseError as exc:
-            raise RemoteFailed(
-                f"{exc} on {self.runner.where}.", code="cluster.command_failed"
-            ) from None
+            raise self._unreadable(exc) from None
 
     # --- changing -----------------------------------------------------------------
 
@@ -242,20 +179,14 @@ class LSFScheduler(Scheduler):
         job_id = lp.parse_bsub_id(done.stdout)
         if not done.ok or job_id is None:
             words = lp.clean_error(done.stderr) or done.stdout.strip()[:1000]
-            raise InvalidRequest(
-                f"LSF refused the job: {words or f'exit status {done.exit_status}'}",
-                code="cluster.command_failed",
-                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
+            raise self._refusal(
+                f"LSF refused the job: {words or f'exit status {done.exit_status}'}", done
             )
         return job_id
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
-        bsub_argv(spec, allow_extra_args=self.allow_extra_args)
-        raise InvalidRequest(
-            "LSF cannot tell when a job would start without submitting it.",
-            code="scheduler.unsupported",
-            details={"capability": "test_only"},
-        )
+        bsub_argv(spec, allow_extra_args=self.allow_extra_args)  # the same checks
+        self._test_unsupported()
 
     async def _active(self, job_id: str) -> list[JobInfo]:
         job_id = check_job_id(job_id)
@@ -273,28 +204,18 @@ class LSFScheduler(Scheduler):
             raise self._failed(done, "bkill")
 
     async def hold(self, job_id: str) -> None:
-        jobs = await self._active(job_id)
-        if not any(job.state in {"pending", "held"} for job in jobs):
-            raise Conflict(
-                f"Job {job_id} is already running; only pending jobs can be held.",
-                code="job.not_pending",
-            )
+        hold_checked(await self._active(job_id), job_id)
         await self._control("bstop", "hold", job_id)
 
     async def release(self, job_id: str) -> None:
-        jobs = await self._active(job_id)
-        if not any(job.state == "held" for job in jobs):
-            raise Conflict(f"Job {job_id} is not held.", code="job.not_held")
+        release_checked(await self._active(job_id), job_id)
         await self._control("bresume", "release", job_id)
 
     async def _control(self, command: str, verb: str, job_id: str) -> None:
         done = await self._run([command, job_id])
         if not done.ok:
-            raise Conflict(
-                f"LSF could not {verb} job {job_id}: {lp.clean_error(done.stderr) or f'exit status {done.exit_status}'}",
-                code=f"job.{verb}_failed",
-                details={"stderr": done.stderr[-4000:]},
-            )
+            words = self._said(done) or f"exit status {done.exit_status}"
+            raise self._control_failed(done, verb, job_id, words)
 
 
 def _no_jobs(stderr: str) -> bool:
@@ -309,11 +230,5 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
     return jobs[0]
 
 
-def from_context(ctx: SchedulerContext) -> LSFScheduler:
-    """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
-    return LSFScheduler(
-        ctx.runner,
-        user=ctx.user,
-        command_timeout=60 if ctx.command_timeout is None else ctx.command_timeout,
-        commands_dir=ctx.commands_dir,
-    )
+#: The registry's factory (:mod:`jupyter_rpc.schedulers.registry`).
+from_context = LSFScheduler.from_context

@@ -23,24 +23,31 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
-from ..ssh.runner import CommandRunner, Completed
+from ..errors import Conflict, NotFound
+from ..ssh.runner import Completed
 from . import pbs_parse as pp
-from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition, Scheduler
-from .slurm import _invalid, _path, _positive, _text
-
-if TYPE_CHECKING:
-    from .registry import SchedulerContext
+from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
+from .command import (
+    CommandScheduler,
+    check_env,
+    check_one_script,
+    check_path,
+    check_text,
+    extra_args,
+    hms,
+    hold_checked,
+    invalid,
+    positive,
+    queue_args,
+    release_checked,
+    script_args,
+)
 
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(@[A-Za-z0-9_.-]{1,253})?$")
-_ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
-_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 #: PBS Pro arrays: ``X-Y[:Z]`` with an optional ``%max`` running at once (no lists).
 _ARRAY_RE = re.compile(r"^\d+-\d+(:\d+)?(%\d+)?$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED_ENV = re.compile(r"^(PBS_|LD_|PATH$|HOME$|USER$|SHELL$|LOGNAME$)")
 #: A full listing as JSON, array subjobs included.
 _JSON_ARGS = ["-f", "-F", "json", "-t"]
@@ -50,45 +57,31 @@ def check_job_id(job_id: str) -> str:
     """A PBS job id (``123``, ``123.server``, ``123[].server``, ``123[4].server``)."""
     job_id = str(job_id).strip()
     if not pp.JOB_ID_RE.match(job_id):
-        raise _invalid(
+        raise invalid(
             "job_id", f"{job_id!r} is not a PBS job id (like 123.server or 123[4].server)."
         )
     return job_id
 
 
-def _hms(minutes: int) -> str:
-    return f"{minutes // 60}:{minutes % 60:02d}:00"
-
-
 def qsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     """The ``qsub`` argv for ``spec`` (a script text goes on stdin); every value checked,
     refusals are ``job.invalid`` naming the field."""
-    if bool(spec.script) == bool(spec.script_path):
-        raise _invalid("script", "Give either a script text or a script path (exactly one).")
+    check_one_script(spec)
     argv = ["qsub"]
     if spec.name:
-        _text("name", spec.name)
+        check_text("name", spec.name)
         if len(spec.name) > 236:
-            raise _invalid("name", "The job name is longer than 236 characters (PBS's limit).")
+            raise invalid("name", "The job name is longer than 236 characters (PBS's limit).")
         argv += ["-N", spec.name]
-    if spec.partition:
-        if not _QUEUE_RE.match(spec.partition):
-            raise _invalid("partition", f"{spec.partition!r} is not a queue name.")
-        argv += ["-q", spec.partition]
-    if spec.account:
-        if not _ACCOUNT_RE.match(spec.account):
-            raise _invalid("account", f"{spec.account!r} is not a valid account name.")
-        argv += ["-A", spec.account]
-    if spec.qos:
-        raise _invalid("qos", "PBS has no QOS; choose a queue instead.")
-    time_limit = _positive("time_limit", spec.time_limit, 10**6)
+    argv += queue_args(spec, label="PBS", queue_re=_QUEUE_RE)
+    time_limit = positive("time_limit", spec.time_limit, 10**6)
     if time_limit is not None:
-        argv += ["-l", f"walltime={_hms(time_limit)}"]
-    cpus = _positive("cpus", spec.cpus, 100000)
-    memory = _positive("memory_mb", spec.memory_mb, 10**9)
-    gpus = _positive("gpus", spec.gpus, 10000)
-    nodes = _positive("nodes", spec.nodes, 100000)
-    ntasks = _positive("ntasks", spec.ntasks, 10**6)
+        argv += ["-l", f"walltime={hms(time_limit)}"]
+    cpus = positive("cpus", spec.cpus, 100000)
+    memory = positive("memory_mb", spec.memory_mb, 10**9)
+    gpus = positive("gpus", spec.gpus, 10000)
+    nodes = positive("nodes", spec.nodes, 100000)
+    ntasks = positive("ntasks", spec.ntasks, 10**6)
     if any(v is not None for v in (cpus, memory, gpus, nodes, ntasks)):
         chunks = nodes or 1
         per_chunk = -(-(ntasks or chunks) // chunks)  # tasks per node, rounded up
@@ -102,14 +95,14 @@ def qsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
         argv += ["-l", f"select={select}"]
     if spec.array:
         if not _ARRAY_RE.match(spec.array):
-            raise _invalid(
+            raise invalid(
                 "array",
                 f"{spec.array!r} is not a PBS array range (like 0-9, 1-100:2 or 1-100%10; "
                 "PBS takes no lists).",
             )
         argv += ["-J", spec.array]
     if spec.workdir and spec.workdir not in ("~", "~/"):
-        raise _invalid(
+        raise invalid(
             "workdir",
             "PBS's qsub has no working-folder option: the job starts in your home folder "
             '(cd "$PBS_O_WORKDIR" or a folder of your choice in the script).',
@@ -117,100 +110,30 @@ def qsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     for field, flag in (("stdout", "-o"), ("stderr", "-e")):
         value = getattr(spec, field)
         if value:
-            argv += [flag, _path(field, value)]
+            argv += [flag, check_path(field, value)]
     if spec.hold:
         argv += ["-h"]
-    for key, value in (spec.env or {}).items():
-        if not _ENV_NAME_RE.match(key):
-            raise _invalid("env", f"{key!r} is not an environment variable name.")
-        if _RESERVED_ENV.match(key):
-            raise _invalid(
-                "env", f"{key} cannot be set for a job here (PBS sets it); set it in the script."
-            )
-        if not isinstance(value, str) or "\0" in value:
-            raise _invalid("env", f"The value of {key} must be text without NUL characters.")
+    check_env(spec, _RESERVED_ENV, "PBS sets it")
     argv.append("-V")
-    if spec.extra_args:
-        if not allow_extra_args:
-            raise _invalid("extra_args", "Extra qsub arguments are not allowed on this cluster.")
-        for arg in spec.extra_args:
-            _text("extra_args", arg)
-            if not arg.startswith("-"):
-                raise _invalid("extra_args", f"Extra argument {arg!r} must be an option.")
-            argv.append(arg)
-    if spec.script_path:
-        argv.append(_path("script_path", spec.script_path))
-    elif spec.script is not None and "\0" in spec.script:
-        raise _invalid("script", "The script contains a NUL character.")
-    return argv
+    argv += extra_args(spec, allowed=allow_extra_args, command="qsub")
+    return argv + script_args(spec)
 
 
-class PBSScheduler(Scheduler):
+class PBSScheduler(CommandScheduler):
     """PBS Pro / OpenPBS through its command-line tools, run by ``runner``."""
 
     kind = "pbs"
+    label = "PBS"
     capabilities = Capabilities(test_only=False, efficiency=True, workdir=False)
 
-    def __init__(
-        self,
-        runner: CommandRunner,
-        *,
-        user: str | None = None,
-        command_timeout: float = 60,
-        tz: tzinfo | None = None,
-        allow_extra_args: bool = False,
-        commands_dir: str | None = None,
-    ) -> None:
-        self.runner = runner
-        #: Where the scheduler's commands are (``scheduler_bin``); None: the login PATH.
-        self.commands_dir = commands_dir.rstrip("/") if commands_dir else None
-        self.user = user
-        self.command_timeout = command_timeout
-        self.tz = tz
-        self.allow_extra_args = allow_extra_args
-        self._login_user: str | None = None
-
-    async def _run(
-        self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
-    ) -> Completed:
-        if self.commands_dir and argv[0] != "id":
-            argv = [f"{self.commands_dir}/{argv[0]}", *argv[1:]]
-        return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
-
-    def _failed(self, done: Completed, what: str) -> RPCError:
-        message = pp.clean_error(done.stderr) or f"exit status {done.exit_status}"
-        return RemoteFailed(
-            f"{what} failed on {self.runner.where}: {message}",
-            code="cluster.command_failed",
-            details={
-                "stderr": done.stderr[-4000:],
-                "exit_status": done.exit_status,
-                "command": done.argv[0],
-            },
-        )
+    def _words(self, text: str) -> str:
+        return pp.clean_error(text)
 
     def _parse(self, done: Completed, what: str, *, user: str | None = None) -> list[JobInfo]:
         try:
             return pp.parse_jobs(done.stdout, self.tz, user=user)
         except pp.ParseError as exc:
-            raise RemoteFailed(
-                f"{exc} on {self.runner.where}.", code="cluster.command_failed"
-            ) from None
-
-    async def _owner(self) -> str:
-        """Whose jobs are the user's own: the configured user, else the login user."""
-        if self.user:
-            if not _USER_RE.match(self.user):
-                raise InvalidRequest(
-                    f"{self.user!r} is not a user name.", code="cluster.invalid_user"
-                )
-            return self.user
-        if self._login_user is None:
-            done = await self._run(["id", "-un"])
-            if not done.ok or not done.stdout.strip():
-                raise self._failed(done, "id -un")
-            self._login_user = done.stdout.strip()
-        return self._login_user
+            raise self._unreadable(exc) from None
 
     # --- reading ------------------------------------------------------------------
 
@@ -256,38 +179,17 @@ class PBSScheduler(Scheduler):
         try:
             return pp.parse_queues(done.stdout)
         except pp.ParseError as exc:
-            raise RemoteFailed(
-                f"{exc} on {self.runner.where}.", code="cluster.command_failed"
-            ) from None
+            raise self._unreadable(exc) from None
 
     # --- changing -----------------------------------------------------------------
 
     async def submit(self, spec: JobSpec) -> str:
         argv = qsub_argv(spec, allow_extra_args=self.allow_extra_args)
-        done = await self._run(
-            argv, input=spec.script if spec.script else None, env=dict(spec.env) or None
-        )
-        if not done.ok:
-            raise InvalidRequest(
-                f"PBS refused the job: {pp.clean_error(done.stderr) or done.stdout.strip()}",
-                code="cluster.command_failed",
-                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
-            )
-        job_id = pp.parse_qsub_id(done.stdout)
-        if job_id is None:
-            raise RemoteFailed(
-                f"qsub on {self.runner.where} printed no job id: {done.stdout.strip()[:200]!r}",
-                code="cluster.command_failed",
-            )
-        return job_id
+        return await self._submitted(argv, spec, pp.parse_qsub_id)
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
         qsub_argv(spec, allow_extra_args=self.allow_extra_args)  # the same checks
-        raise InvalidRequest(
-            "PBS cannot tell when a job would start without submitting it.",
-            code="scheduler.unsupported",
-            details={"capability": "test_only"},
-        )
+        self._test_unsupported()
 
     async def _active(self, job_id: str) -> list[JobInfo]:
         job_id = check_job_id(job_id)
@@ -309,28 +211,18 @@ class PBSScheduler(Scheduler):
             raise self._failed(done, "qdel")
 
     async def hold(self, job_id: str) -> None:
-        jobs = await self._active(job_id)
-        if not any(job.state in {"pending", "held"} for job in jobs):
-            raise Conflict(
-                f"Job {job_id} is already running; only pending jobs can be held.",
-                code="job.not_pending",
-            )
+        hold_checked(await self._active(job_id), job_id)
         await self._control("qhold", "hold", job_id)
 
     async def release(self, job_id: str) -> None:
-        jobs = await self._active(job_id)
-        if not any(job.state == "held" for job in jobs):
-            raise Conflict(f"Job {job_id} is not held.", code="job.not_held")
+        release_checked(await self._active(job_id), job_id)
         await self._control("qrls", "release", job_id)
 
     async def _control(self, command: str, verb: str, job_id: str) -> None:
         done = await self._run([command, job_id])
         if not done.ok:
-            raise Conflict(
-                f"PBS could not {verb} job {job_id}: {pp.clean_error(done.stderr) or f'exit status {done.exit_status}'}",
-                code=f"job.{verb}_failed",
-                details={"stderr": done.stderr[-4000:]},
-            )
+            words = self._said(done) or f"exit status {done.exit_status}"
+            raise self._control_failed(done, verb, job_id, words)
 
 
 def _matching(jobs: list[JobInfo], job_id: str) -> list[JobInfo]:
@@ -354,11 +246,5 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
     return jobs[0]
 
 
-def from_context(ctx: SchedulerContext) -> PBSScheduler:
-    """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
-    return PBSScheduler(
-        ctx.runner,
-        user=ctx.user,
-        command_timeout=60 if ctx.command_timeout is None else ctx.command_timeout,
-        commands_dir=ctx.commands_dir,
-    )
+#: The registry's factory (:mod:`jupyter_rpc.schedulers.registry`).
+from_context = PBSScheduler.from_context

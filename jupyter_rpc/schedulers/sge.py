@@ -37,24 +37,30 @@ import math
 import re
 import time
 from dataclasses import replace
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
+from ..errors import Conflict, NotFound, RPCError
 from ..ssh.runner import CommandRunner, Completed
 from . import sge_parse as gp
-from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition, Scheduler
-from .slurm import _invalid, _path, _positive, _text
+from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
+from .command import (
+    CommandScheduler,
+    check_env,
+    check_one_script,
+    check_path,
+    check_text,
+    extra_args,
+    hms,
+    hold_checked,
+    invalid,
+    positive,
+    queue_args,
+    release_checked,
+    script_args,
+)
 
-if TYPE_CHECKING:
-    from .registry import SchedulerContext
-
-_QUEUE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
-_ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
-_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
 #: ``n[-m[:s]]`` with an optional ``%max`` at once (``-tc``); task ids start at 1.
 _ARRAY_RE = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?(?:%(\d+))?$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: What would change qsub itself, and what Grid Engine sets for the job.
 _RESERVED_ENV = re.compile(
     r"^(SGE_|LD_|PATH$|HOME$|USER$|SHELL$|LOGNAME$|JOB_ID$|JOB_NAME$|JOB_SCRIPT$|NSLOTS$|"
@@ -68,8 +74,6 @@ _NAME_RE = re.compile(r"^[!-~]+$")
 _NAME_FORBIDDEN = re.compile(r"[/:@\\*?]")
 #: Slurm's placeholders in an output path (what the form describes) → Grid Engine's.
 _PLACEHOLDERS = {"%j": "$JOB_ID", "%x": "$JOB_NAME", "%a": "$TASK_ID", "%A": "$JOB_ID"}
-#: Commands of the login node, not of Grid Engine (never taken from ``scheduler_bin``).
-_NOT_SCHEDULER = frozenset({"id", "printenv"})
 _SHEBANG_RE = re.compile(r"^#!(/[^\s]+)[ \t]*$")
 
 
@@ -77,20 +81,16 @@ def check_job_id(job_id: str) -> str:
     """A Grid Engine job id (``12``), an array task (``12.3``) or tasks (``12.4-9:1``)."""
     job_id = str(job_id).strip()
     if not gp.JOB_ID_RE.match(job_id):
-        raise _invalid(
+        raise invalid(
             "job_id", f"{job_id!r} is not a Grid Engine job id (like 123, or 123.4 for a task)."
         )
     return job_id
 
 
-def _hms(minutes: int) -> str:
-    return f"{minutes // 60}:{minutes % 60:02d}:00"
-
-
 def _output_path(field: str, value: str) -> str:
-    _path(field, value)
+    check_path(field, value)
     if "," in value or ":" in value:
-        raise _invalid(
+        raise invalid(
             field,
             f"Grid Engine reads ',' and ':' in the {field} path as separators (of paths, of "
             "a host name); choose a path without them.",
@@ -105,23 +105,23 @@ def _workdir(value: str, home: str | None) -> str | None:
     """``-wd``'s value, absolute (Grid Engine keeps a relative one as given and the job
     then fails to start in it): ``~/x`` and ``x`` are in the home folder; None for the home
     folder itself (Grid Engine's default)."""
-    _path("workdir", value)
+    check_path("workdir", value)
     if value in ("~", "~/"):
         return None
     if value.startswith("~") and not value.startswith("~/"):
-        raise _invalid("workdir", "A working folder of another user (~name) cannot be used.")
+        raise invalid("workdir", "A working folder of another user (~name) cannot be used.")
     if value.startswith("/"):
         return value
     if not home:
-        raise _invalid("workdir", "Give the working folder as an absolute path.")
+        raise invalid("workdir", "Give the working folder as an absolute path.")
     relative = value[2:] if value.startswith("~/") else value
     return f"{home.rstrip('/')}/{relative}"
 
 
 def slots_of(spec: JobSpec) -> int:
     """How many slots the job needs (``cpus`` per task × ``ntasks``)."""
-    cpus = _positive("cpus", spec.cpus, 100000) or 1
-    ntasks = _positive("ntasks", spec.ntasks, 10**6) or 1
+    cpus = positive("cpus", spec.cpus, 100000) or 1
+    ntasks = positive("ntasks", spec.ntasks, 10**6) or 1
     return cpus * ntasks
 
 
@@ -136,51 +136,39 @@ def qsub_argv(
     refusals are ``job.invalid`` naming the field. ``pe``: the parallel environment for a
     job of several slots; ``home``: the login user's home folder (for a relative
     working folder)."""
-    if bool(spec.script) == bool(spec.script_path):
-        raise _invalid("script", "Give either a script text or a script path (exactly one).")
+    check_one_script(spec)
     argv = ["qsub", "-terse", "-w", "e"]
     if spec.name:
-        _text("name", spec.name)
+        check_text("name", spec.name)
         if not _NAME_RE.match(spec.name) or _NAME_FORBIDDEN.search(spec.name):
-            raise _invalid(
+            raise invalid(
                 "name",
                 "A Grid Engine job name is printable ASCII without spaces and without "
                 "/ : @ \\ * ?.",
             )
         if spec.name[0].isdigit():
-            raise _invalid("name", "A Grid Engine job name cannot start with a digit.")
+            raise invalid("name", "A Grid Engine job name cannot start with a digit.")
         if len(spec.name) > 200:
-            raise _invalid("name", "The job name is longer than 200 characters.")
+            raise invalid("name", "The job name is longer than 200 characters.")
         argv += ["-N", spec.name]
-    if spec.partition:
-        if not _QUEUE_RE.match(spec.partition):
-            raise _invalid("partition", f"{spec.partition!r} is not a queue name.")
-        argv += ["-q", spec.partition]
-    if spec.account:
-        if not _ACCOUNT_RE.match(spec.account):
-            raise _invalid("account", f"{spec.account!r} is not a valid account name.")
-        argv += ["-A", spec.account]
-    if spec.qos:
-        raise _invalid("qos", "Grid Engine has no QOS; choose a queue instead.")
+    argv += queue_args(spec, label="Grid Engine")
     if spec.gpus:
-        raise _invalid(
+        raise invalid(
             "gpus", "Grid Engine has no standard GPU resource; ask the site which to request."
         )
-    nodes = _positive("nodes", spec.nodes, 100000)
+    nodes = positive("nodes", spec.nodes, 100000)
     if nodes is not None and nodes > 1:
-        raise _invalid(
-            "nodes", "A Grid Engine job here runs on one host (its slots: cpus × tasks)."
-        )
-    time_limit = _positive("time_limit", spec.time_limit, 10**6)
+        raise invalid("nodes", "A Grid Engine job here runs on one host (its slots: cpus × tasks).")
+    time_limit = positive("time_limit", spec.time_limit, 10**6)
     if time_limit is not None:
-        argv += ["-l", f"h_rt={_hms(time_limit)}"]
+        argv += ["-l", f"h_rt={hms(time_limit)}"]
     slots = slots_of(spec)
-    memory = _positive("memory_mb", spec.memory_mb, 10**9)
+    memory = positive("memory_mb", spec.memory_mb, 10**9)
     if memory is not None:
         argv += ["-l", f"h_vmem={math.ceil(memory / slots)}M"]
     if slots > 1:
         if not pe:
-            raise _invalid(
+            raise invalid(
                 "cpus",
                 "This cluster has no parallel environment that keeps a job's slots on one "
                 "host ($pe_slots), so a job gets one CPU.",
@@ -189,14 +177,14 @@ def qsub_argv(
     if spec.array:
         match = _ARRAY_RE.match(spec.array)
         if not match:
-            raise _invalid(
+            raise invalid(
                 "array",
                 f"{spec.array!r} is not a Grid Engine task range (like 1-10, 1-100:2 or "
                 "1-100%10; no lists).",
             )
         first, last, step, limit = match.groups()
         if int(first) < 1 or (last is not None and int(last) < int(first)):
-            raise _invalid("array", "Grid Engine's task ids start at 1 (like 1-10).")
+            raise invalid("array", "Grid Engine's task ids start at 1 (like 1-10).")
         argv += ["-t", spec.array.split("%", 1)[0]]
         if limit is not None:
             argv += ["-tc", str(int(limit))]
@@ -212,62 +200,29 @@ def qsub_argv(
         argv += ["-e", _output_path("stderr", spec.stderr)]
     if spec.hold:
         argv += ["-h"]
-    for key, value in (spec.env or {}).items():
-        if not _ENV_NAME_RE.match(key):
-            raise _invalid("env", f"{key!r} is not an environment variable name.")
-        if _RESERVED_ENV.match(key):
-            raise _invalid(
-                "env",
-                f"{key} cannot be set for a job here (Grid Engine sets it); set it in the script.",
-            )
-        if not isinstance(value, str) or "\0" in value:
-            raise _invalid("env", f"The value of {key} must be text without NUL characters.")
+    check_env(spec, _RESERVED_ENV, "Grid Engine sets it")
     if spec.script:
         if "\0" in spec.script:
-            raise _invalid("script", "The script contains a NUL character.")
+            raise invalid("script", "The script contains a NUL character.")
         # The queue's shell_start_mode may run a script with the queue's shell (often
         # csh): ask for the one its first line names.
         shebang = _SHEBANG_RE.match(spec.script.split("\n", 1)[0])
         if shebang:
             argv += ["-S", shebang.group(1)]
     argv.append("-V")
-    if spec.extra_args:
-        if not allow_extra_args:
-            raise _invalid("extra_args", "Extra qsub arguments are not allowed on this cluster.")
-        for arg in spec.extra_args:
-            _text("extra_args", arg)
-            if not arg.startswith("-"):
-                raise _invalid("extra_args", f"Extra argument {arg!r} must be an option.")
-            argv.append(arg)
-    if spec.script_path:
-        argv.append(_path("script_path", spec.script_path))
-    return argv
+    argv += extra_args(spec, allowed=allow_extra_args, command="qsub")
+    return argv + script_args(spec)
 
 
-class SGEScheduler(Scheduler):
+class SGEScheduler(CommandScheduler):
     """(Son of) Grid Engine through its command-line tools, run by ``runner``."""
 
     kind = "sge"
+    label = "Grid Engine"
     capabilities = Capabilities(test_only=False, efficiency=True)
 
-    def __init__(
-        self,
-        runner: CommandRunner,
-        *,
-        user: str | None = None,
-        command_timeout: float = 60,
-        tz: tzinfo | None = None,
-        allow_extra_args: bool = False,
-        commands_dir: str | None = None,
-    ) -> None:
-        self.runner = runner
-        self.commands_dir = commands_dir.rstrip("/") if commands_dir else None
-        self.user = user
-        self.command_timeout = command_timeout
-        self.tz = tz
-        self.allow_extra_args = allow_extra_args
-        self._login_user: str | None = None
-        self._home_dir: str | None = None
+    def __init__(self, runner: CommandRunner, **options: Any) -> None:
+        super().__init__(runner, **options)
         #: the last listing's records by their XML (per ``-u``), not parsed again
         self._listed: dict[str, dict[str, JobInfo]] = {}
         #: job number -> its last ``qstat -j`` detail (output paths after the job ended)
@@ -276,42 +231,12 @@ class SGEScheduler(Scheduler):
         self._queue_pes: dict[str, list[str]] = {}
         self._pe_rules: dict[str, str] = {}
 
-    async def _run(
-        self, argv: list[str], *, input: str | None = None, env: dict[str, str] | None = None
-    ) -> Completed:
-        if self.commands_dir and argv[0] not in _NOT_SCHEDULER:
-            argv = [f"{self.commands_dir}/{argv[0]}", *argv[1:]]
-        return await self.runner.run(argv, input=input, env=env, timeout=self.command_timeout)
+    def _words(self, text: str) -> str:
+        return gp.clean_error(text)
 
-    def _failed(self, done: Completed, what: str) -> RPCError:
-        message = gp.clean_error(done.stderr or done.stdout) or f"exit status {done.exit_status}"
-        return RemoteFailed(
-            f"{what} failed on {self.runner.where}: {message}",
-            code="cluster.command_failed",
-            details={
-                "stderr": done.stderr[-4000:],
-                "exit_status": done.exit_status,
-                "command": done.argv[0],
-            },
-        )
-
-    def _parse_error(self, exc: gp.ParseError) -> RPCError:
-        return RemoteFailed(f"{exc} on {self.runner.where}.", code="cluster.command_failed")
-
-    async def _owner(self) -> str:
-        """Whose jobs are the user's own: the configured user, else the login user."""
-        if self.user:
-            if not _USER_RE.match(self.user):
-                raise InvalidRequest(
-                    f"{self.user!r} is not a user name.", code="cluster.invalid_user"
-                )
-            return self.user
-        if self._login_user is None:
-            done = await self._run(["id", "-un"])
-            if not done.ok or not done.stdout.strip():
-                raise self._failed(done, "id -un")
-            self._login_user = done.stdout.strip()
-        return self._login_user
+    def _said(self, done: Completed) -> str:
+        # Grid Engine says some things on stdout only (a command whose stderr is empty)
+        return gp.clean_error(done.stderr or done.stdout)
 
     # --- reading ------------------------------------------------------------------
 
@@ -322,7 +247,7 @@ class SGEScheduler(Scheduler):
         try:
             jobs = gp.parse_qstat(done.stdout, self.tz, records=records)
         except gp.ParseError as exc:
-            raise self._parse_error(exc) from None
+            raise self._unreadable(exc) from None
         now = time.time()
         for index, job in enumerate(jobs):
             if job.started is not None and job.state in ("running", "suspended", "completing"):
@@ -343,7 +268,7 @@ class SGEScheduler(Scheduler):
         try:
             detail = gp.parse_detail(done.stdout)
         except gp.ParseError as exc:
-            raise self._parse_error(exc) from None
+            raise self._unreadable(exc) from None
         if detail is not None:
             # Grid Engine forgets a job the moment it ends, and accounting has no output
             # paths: keep them, so an ended job's output can still be read.
@@ -454,32 +379,8 @@ class SGEScheduler(Scheduler):
             home = await self._home()
         return qsub_argv(spec, pe=pe, home=home, allow_extra_args=self.allow_extra_args)
 
-    async def _home(self) -> str:
-        """The login user's home folder (once)."""
-        if self._home_dir is None:
-            done = await self._run(["printenv", "HOME"])
-            if not done.ok or not done.stdout.strip().startswith("/"):
-                raise self._failed(done, "printenv HOME")
-            self._home_dir = done.stdout.strip()
-        return self._home_dir
-
     async def submit(self, spec: JobSpec) -> str:
-        argv = await self._argv(spec)
-        done = await self._run(
-            argv, input=spec.script if spec.script else None, env=dict(spec.env) or None
-        )
-        if not done.ok:
-            raise InvalidRequest(
-                f"Grid Engine refused the job: {gp.clean_error(done.stderr) or done.stdout.strip()}",
-                code="cluster.command_failed",
-                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
-            )
-        job_id = gp.parse_qsub_id(done.stdout)
-        if job_id is None:
-            raise RemoteFailed(
-                f"qsub on {self.runner.where} printed no job id: {done.stdout.strip()[:200]!r}",
-                code="cluster.command_failed",
-            )
+        job_id = await self._submitted(await self._argv(spec), spec, gp.parse_qsub_id)
         try:  # its output paths, remembered for when only accounting knows the job
             await self._detail(job_id)
         except RPCError:
@@ -496,10 +397,9 @@ class SGEScheduler(Scheduler):
         )
         words = gp.clean_error(done.stderr + "\n" + done.stdout)
         if not done.ok or "no suitable queues" in words:
-            raise InvalidRequest(
+            raise self._refusal(
                 f"Grid Engine would refuse the job: {words or f'exit status {done.exit_status}'}",
-                code="cluster.command_failed",
-                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
+                done,
             )
         return {
             "expected_start": None,
@@ -534,18 +434,12 @@ class SGEScheduler(Scheduler):
         await self._control("qdel", "cancel", job_id)
 
     async def hold(self, job_id: str) -> None:
-        jobs = await self._active(job_id)
-        if not any(job.state in {"pending", "held"} for job in jobs):
-            raise Conflict(
-                f"Job {job_id} is already running; only pending jobs can be held.",
-                code="job.not_pending",
-            )
+        hold_checked(await self._active(job_id), job_id)
         await self._control("qhold", "hold", job_id)
 
     async def release(self, job_id: str) -> None:
         jobs = await self._active(job_id)
-        if not any(job.state == "held" for job in jobs):
-            raise Conflict(f"Job {job_id} is not held.", code="job.not_held")
+        release_checked(jobs, job_id)
         if any("E" in job.raw_state for job in jobs):
             # an error state (its reason in the detail: a working folder missing, ...)
             # is cleared with qmod -cj, after which the job is scheduled again
@@ -560,14 +454,10 @@ class SGEScheduler(Scheduler):
         done = await self._run([command, *options, *ids])
         # qmod -cj exits non-zero even when it did clear the state (8.1.9)
         if not done.ok and "cleared error state" not in done.stdout + done.stderr:
-            words = gp.clean_error(done.stderr or done.stdout) or f"exit status {done.exit_status}"
             if verb == "cancel":
                 raise self._failed(done, "qdel")
-            raise Conflict(
-                f"Grid Engine could not {verb} job {job_id}: {words}",
-                code=f"job.{verb}_failed",
-                details={"stderr": done.stderr[-4000:]},
-            )
+            words = self._said(done) or f"exit status {done.exit_status}"
+            raise self._control_failed(done, verb, job_id, words)
 
 
 def _copy(job: JobInfo) -> JobInfo:
@@ -642,11 +532,5 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
     return jobs[0]
 
 
-def from_context(ctx: SchedulerContext) -> SGEScheduler:
-    """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
-    return SGEScheduler(
-        ctx.runner,
-        user=ctx.user,
-        command_timeout=60 if ctx.command_timeout is None else ctx.command_timeout,
-        commands_dir=ctx.commands_dir,
-    )
+#: The registry's factory (:mod:`jupyter_rpc.schedulers.registry`).
+from_context = SGEScheduler.from_context

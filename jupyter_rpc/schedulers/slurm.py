@@ -19,13 +19,25 @@ are refused.
 from __future__ import annotations
 
 import re
-from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
-from ..ssh.runner import CommandRunner, Completed
+from ..errors import Conflict, NotFound, RPCError
+from ..ssh.runner import CommandRunner
 from . import slurm_parse as sp
-from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition, Scheduler
+from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
+from .command import (
+    NAME_RE,
+    CommandScheduler,
+    check_env,
+    check_one_script,
+    check_path,
+    check_text,
+    extra_args,
+    hold_checked,
+    invalid,
+    positive,
+    script_args,
+)
 
 if TYPE_CHECKING:
     from .registry import SchedulerContext
@@ -33,72 +45,41 @@ if TYPE_CHECKING:
 #: Ask every Slurm command for epoch seconds: no time-zone guessing.
 _TIME_ENV = {"SLURM_TIME_FORMAT": "%s"}
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$")
 _PARTITION_RE = re.compile(
     r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(,[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})*$"
 )
 _ARRAY_RE = re.compile(r"^\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*(%\d+)?$")
-_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _JOB_ID_RE = re.compile(r"^\d+(_(\d+|\[[0-9,%:-]+\]))?$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _RESERVED_ENV = re.compile(r"^(SBATCH_|SLURM_|SALLOC_|SRUN_|LD_|PATH$|HOME$|USER$|SHELL$)")
-
-
-def _invalid(field: str, message: str) -> InvalidRequest:
-    return InvalidRequest(message, code="job.invalid", details={"field": field})
 
 
 def check_job_id(job_id: str) -> str:
     """A job id as Slurm prints it (``12``, ``12_3``, ``12_[4-6]``), else ``job.invalid``."""
     job_id = str(job_id).strip()
     if not _JOB_ID_RE.match(job_id):
-        raise _invalid("job_id", f"{job_id!r} is not a Slurm job id (like 123 or 123_4).")
+        raise invalid("job_id", f"{job_id!r} is not a Slurm job id (like 123 or 123_4).")
     return job_id
-
-
-def _text(field: str, value: str, *, allow_tab: bool = False) -> str:
-    if _CONTROL_RE.search(value) or (not allow_tab and "\t" in value):
-        raise _invalid(field, f"The {field} must not contain newlines or control characters.")
-    return value
-
-
-def _path(field: str, value: str) -> str:
-    _text(field, value)
-    if not value.strip():
-        raise _invalid(field, f"The {field} is empty.")
-    if value.startswith("-"):
-        raise _invalid(field, f"The {field} must not start with '-' (use ./{value}).")
-    return value
-
-
-def _positive(field: str, value: int | None, upper: int = 10**7) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
-        raise _invalid(field, f"The {field} must be a whole number from 1 to {upper}.")
-    return value
 
 
 def sbatch_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     """The ``sbatch --parsable`` argv for ``spec`` (script text goes on stdin); every value
     checked, refusals are ``job.invalid`` naming the field."""
-    if bool(spec.script) == bool(spec.script_path):
-        raise _invalid("script", "Give either a script text or a script path (exactly one).")
+    check_one_script(spec)
     argv = ["sbatch", "--parsable"]
     if spec.name is not None and spec.name != "":
-        _text("name", spec.name)
+        check_text("name", spec.name)
         if len(spec.name) > 200:
-            raise _invalid("name", "The job name is longer than 200 characters.")
+            raise invalid("name", "The job name is longer than 200 characters.")
         argv.append(f"--job-name={spec.name}")
     if spec.partition:
         if not _PARTITION_RE.match(spec.partition):
-            raise _invalid("partition", f"{spec.partition!r} is not a partition name.")
+            raise invalid("partition", f"{spec.partition!r} is not a partition name.")
         argv.append(f"--partition={spec.partition}")
     for field, flag in (("account", "--account"), ("qos", "--qos")):
         value = getattr(spec, field)
         if value:
-            if not _NAME_RE.match(value):
-                raise _invalid(field, f"{value!r} is not a valid {field} name.")
+            if not NAME_RE.match(value):
+                raise invalid(field, f"{value!r} is not a valid {field} name.")
             argv.append(f"{flag}={value}")
     numbers = (
         ("time_limit", "--time", 10**6),
@@ -109,53 +90,36 @@ def sbatch_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
         ("ntasks", "--ntasks", 10**6),
     )
     for field, flag, upper in numbers:
-        value = _positive(field, getattr(spec, field), upper)
+        value = positive(field, getattr(spec, field), upper)
         if value is not None:
             argv.append(f"{flag}={value}M" if field == "memory_mb" else f"{flag}={value}")
     if spec.array:
         if not _ARRAY_RE.match(spec.array):
-            raise _invalid(
+            raise invalid(
                 "array", f"{spec.array!r} is not an array range (like 0-9, 1,3,5 or 1-100%10)."
             )
         argv.append(f"--array={spec.array}")
     for field, flag in (("workdir", "--chdir"), ("stdout", "--output"), ("stderr", "--error")):
         value = getattr(spec, field)
         if value:
-            argv.append(f"{flag}={_path(field, value)}")
+            argv.append(f"{flag}={check_path(field, value)}")
     if spec.hold:
         argv.append("--hold")
-    for key, value in (spec.env or {}).items():
-        if not _ENV_NAME_RE.match(key):
-            raise _invalid("env", f"{key!r} is not an environment variable name.")
-        if _RESERVED_ENV.match(key):
-            raise _invalid(
-                "env",
-                f"{key} cannot be set for a job here (it would change sbatch itself); set it in the script.",
-            )
-        if not isinstance(value, str) or "\0" in value:
-            raise _invalid("env", f"The value of {key} must be text without NUL characters.")
+    check_env(spec, _RESERVED_ENV, "it would change sbatch itself")
     argv.append("--export=ALL")
-    if spec.extra_args:
-        if not allow_extra_args:
-            raise _invalid("extra_args", "Extra sbatch arguments are not allowed on this cluster.")
-        for arg in spec.extra_args:
-            _text("extra_args", arg)
-            if not arg.startswith("--"):
-                raise _invalid("extra_args", f"Extra argument {arg!r} must be a --option=value.")
-            argv.append(arg)
-    if spec.script_path:
-        argv.append(_path("script_path", spec.script_path))
-    elif spec.script is not None and "\0" in spec.script:
-        raise _invalid("script", "The script contains a NUL character.")
-    return argv
+    argv += extra_args(
+        spec, allowed=allow_extra_args, command="sbatch", prefix="--", shape="a --option=value"
+    )
+    return argv + script_args(spec)
 
 
 #: sacct's end states: cancelled, completed, failed, timeout, node fail, out of memory,
 #: preempted, deadline, boot fail.
 _ENDED_STATES = "CA,CD,F,TO,NF,OOM,PR,DL,BF"
+_Slurm = TypeVar("_Slurm", bound="SlurmScheduler")
 
 
-class SlurmScheduler(Scheduler):
+class SlurmScheduler(CommandScheduler):
     """Slurm through its command-line tools, run by ``runner`` (SSH or local).
 
     ``user`` selects whose jobs are listed (default: the login user, ``--me``);
@@ -164,58 +128,29 @@ class SlurmScheduler(Scheduler):
     """
 
     kind = "slurm"
+    label = "Slurm"
     capabilities = Capabilities(test_only=True, efficiency=True)
+    user_re = NAME_RE
 
-    def __init__(
-        self,
-        runner: CommandRunner,
-        *,
-        user: str | None = None,
-        command_timeout: float = 60,
-        tz: tzinfo | None = None,
-        allow_extra_args: bool = False,
-    ) -> None:
-        self.runner = runner
-        self.user = user
-        self.command_timeout = command_timeout
-        self.tz = tz
-        self.allow_extra_args = allow_extra_args
+    def __init__(self, runner: CommandRunner, **options: Any) -> None:
+        super().__init__(runner, **options)
         # The last listing's records, so unchanged jobs are not parsed again.
         self._records: dict[bool, dict[str, JobInfo]] = {False: {}, True: {}}
 
-    # --- running commands ---------------------------------------------------------
+    @classmethod
+    def from_context(cls: type[_Slurm], ctx: SchedulerContext) -> _Slurm:
+        """As the others', but Slurm's commands are on the login PATH (no ``scheduler_bin``)."""
+        if ctx.command_timeout is None:
+            return cls(ctx.runner, user=ctx.user)
+        return cls(ctx.runner, user=ctx.user, command_timeout=ctx.command_timeout)
 
-    async def _run(
-        self,
-        argv: list[str],
-        *,
-        input: str | None = None,
-        env: dict[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> Completed:
-        return await self.runner.run(
-            argv, input=input, env=env, timeout=timeout or self.command_timeout
-        )
-
-    def _failed(self, done: Completed, what: str) -> RPCError:
-        message = sp.clean_slurm_error(done.stderr) or f"exit status {done.exit_status}"
-        return RemoteFailed(
-            f"{what} failed on {self.runner.where}: {message}",
-            code="cluster.command_failed",
-            details={
-                "stderr": done.stderr[-4000:],
-                "exit_status": done.exit_status,
-                "command": done.argv[0],
-            },
-        )
+    def _words(self, text: str) -> str:
+        return sp.clean_slurm_error(text)
 
     def _user_args(self, flag: str = "--user") -> list[str]:
-        if self.user:
-            if not _NAME_RE.match(self.user):
-                raise InvalidRequest(
-                    f"{self.user!r} is not a user name.", code="cluster.invalid_user"
-                )
-            return [f"{flag}={self.user}"]
+        user = self._checked_user()
+        if user:
+            return [f"{flag}={user}"]
         return ["--me"] if flag == "--user" else []
 
     # --- reading --------------------------------------------------------------------
@@ -307,22 +242,7 @@ class SlurmScheduler(Scheduler):
 
     async def submit(self, spec: JobSpec) -> str:
         argv = sbatch_argv(spec, allow_extra_args=self.allow_extra_args)
-        done = await self._run(
-            argv, input=spec.script if spec.script else None, env=dict(spec.env) or None
-        )
-        if not done.ok:
-            raise InvalidRequest(
-                f"Slurm refused the job: {sp.clean_slurm_error(done.stderr) or done.stdout.strip()}",
-                code="cluster.command_failed",
-                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
-            )
-        job_id = sp.parse_sbatch_id(done.stdout)
-        if job_id is None:
-            raise RemoteFailed(
-                f"sbatch on {self.runner.where} printed no job id: {done.stdout.strip()[:200]!r}",
-                code="cluster.command_failed",
-            )
-        return job_id
+        return await self._submitted(argv, spec, sp.parse_sbatch_id)
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
         argv = sbatch_argv(spec, allow_extra_args=self.allow_extra_args)
@@ -330,10 +250,8 @@ class SlurmScheduler(Scheduler):
         env = {**spec.env, **_TIME_ENV}
         done = await self._run(argv, input=spec.script if spec.script else None, env=env)
         if not done.ok:
-            raise InvalidRequest(
-                f"Slurm would refuse the job: {sp.clean_slurm_error(done.stderr)}",
-                code="cluster.command_failed",
-                details={"stderr": done.stderr[-4000:], "exit_status": done.exit_status},
+            raise self._refusal(
+                f"Slurm would refuse the job: {sp.clean_slurm_error(done.stderr)}", done
             )
         return sp.parse_test_only(done.stderr, self.tz)
 
@@ -360,12 +278,7 @@ class SlurmScheduler(Scheduler):
             raise self._failed(done, "scancel")
 
     async def hold(self, job_id: str) -> None:
-        jobs = await self._active(job_id)
-        if not any(job.state in {"pending", "held"} for job in jobs):
-            raise Conflict(
-                f"Job {job_id} is already running; only pending jobs can be held.",
-                code="job.not_pending",
-            )
+        hold_checked(await self._active(job_id), job_id)
         await self._control("hold", job_id)
 
     async def release(self, job_id: str) -> None:
@@ -375,12 +288,7 @@ class SlurmScheduler(Scheduler):
     async def _control(self, verb: str, job_id: str) -> None:
         done = await self._run(["scontrol", verb, job_id])
         if not done.ok:
-            message = sp.clean_slurm_error(done.stderr)
-            raise Conflict(
-                f"Slurm could not {verb} job {job_id}: {message}",
-                code=f"job.{verb}_failed",
-                details={"stderr": done.stderr[-4000:]},
-            )
+            raise self._control_failed(done, verb, job_id, sp.clean_slurm_error(done.stderr))
 
 
 def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
@@ -394,8 +302,5 @@ def _pick(jobs: list[JobInfo], job_id: str) -> JobInfo:
     return jobs[0]
 
 
-def from_context(ctx: SchedulerContext) -> SlurmScheduler:
-    """The registry's factory (:mod:`jupyter_rpc.schedulers.registry`)."""
-    if ctx.command_timeout is None:
-        return SlurmScheduler(ctx.runner, user=ctx.user)
-    return SlurmScheduler(ctx.runner, user=ctx.user, command_timeout=ctx.command_timeout)
+#: The registry's factory (:mod:`jupyter_rpc.schedulers.registry`).
+from_context = SlurmScheduler.from_context
