@@ -57,9 +57,9 @@ class Placement(dict):  # type: ignore[type-arg]
         """Submit the job to this cluster and partition (``changes``: other values of
         :meth:`Cluster.submit`'s arguments than those given to :func:`place`)."""
         if not self.ok:
+            code = self.get("code") or ""  # the server's code for why not
             raise RemoteError(
-                f"Cluster {self['cluster']!r} cannot take this job: {self['reason']}",
-                code=self.get("code") or "",
+                f"Cluster {self['cluster']!r} cannot take this job: {self['reason']}", code=code
             )
         args = {**self._args, **changes}
         if self.get("partition"):
