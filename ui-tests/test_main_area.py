@@ -79,10 +79,11 @@ def test_a_text_result_stays_in_the_panel_and_opens_on_request(lab: Page) -> Non
 def test_a_running_call_opened_from_the_history_updates_when_it_ends(lab: Page) -> None:
     panel = open_panel(lab)
     call = choose(panel, "simulate")
-    field(call, "steps").fill("4")
-    field(call, "delay").fill("0.5")
+    field(call, "steps").fill("6")
+    field(call, "delay").fill("1")
     run(call)
-    item = panel.locator(".jp-rpc-HistoryItem").first
+    expect(status(call)).to_have_attribute("data-state", "running")
+    item = panel.locator(".jp-rpc-HistoryItem", has_text="steps=6").first
     item.get_by_title("Open in the main area").click()
     view = result_tab(lab, "simulate")
     expect(view.locator(".jp-rpc-ResultView-header")).to_contain_text("Running")

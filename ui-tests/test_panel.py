@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import re
 
-from helpers import choose, field, filter_box, function_item, open_panel, result, status
+from helpers import (
+    choose,
+    field,
+    filter_box,
+    function_item,
+    open_notebook,
+    open_panel,
+    result,
+    status,
+)
 from playwright.sync_api import Page, Route, expect
 
 
@@ -130,3 +139,57 @@ def test_an_invalid_run_clears_the_old_result_and_focuses_the_field(lab: Page) -
     expect(result(call)).to_have_count(0)
     expect(status(call)).to_have_count(0)
     expect(field(call, "a")).to_be_focused()
+
+
+def test_the_progress_tree_stays_after_cancel(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "simulate")
+    field(call, "steps").fill("20")
+    field(call, "delay").fill("1")
+    call.get_by_role("button", name="Run", exact=True).click()
+    progress = call.locator(".jp-rpc-Progress")
+    expect(progress.locator(".jp-rpc-ProgressStep").first).to_contain_text("Step 1 of 20")
+    call.get_by_role("button", name="Cancel").click()
+    expect(status(call)).to_have_attribute("data-state", "cancelled")
+    expect(call.locator(".jp-rpc-ErrorNotice")).to_contain_text("The call was cancelled")
+    # What it got through stays, under the notice.
+    expect(progress).to_contain_text("Simulating")
+    expect(progress.locator(".jp-rpc-ProgressStep").first).to_contain_text("Step 1 of 20")
+
+
+def test_the_history_survives_a_reload(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "add")
+    field(call, "a").fill("20")
+    field(call, "b").fill("22")
+    call.get_by_role("button", name="Run", exact=True).click()
+    expect(result(call)).to_have_text("42")
+    lab.wait_for_timeout(1000)
+    lab.reload()
+    lab.wait_for_selector("#jupyterlab-splash", state="detached", timeout=60_000)
+    panel = open_panel(lab)
+    item = panel.locator(".jp-rpc-HistoryItem", has_text="a=20, b=22").first
+    expect(item).to_be_visible(timeout=20_000)
+    item.locator(".jp-rpc-HistoryItem-main").click()
+    call = panel.locator(".jp-rpc-FunctionCall")
+    expect(field(call, "a")).to_have_value("20")
+    expect(result(call)).to_have_text("42")
+
+
+def test_insert_into_notebook_does_not_repeat_the_connect_lines(lab: Page) -> None:
+    open_notebook(lab)
+    panel = open_panel(lab)
+    call = choose(panel, "add")
+    field(call, "a").fill("1")
+    field(call, "b").fill("2")
+    call.get_by_role("button", name="Run", exact=True).click()
+    expect(result(call)).to_have_text("3")
+    insert = panel.locator(".jp-rpc-HistoryItem").first.get_by_title("Insert into notebook")
+    insert.click()
+    insert.click()
+    cells = lab.locator(".jp-NotebookPanel .jp-Cell .jp-InputArea-editor")
+    expect(cells).to_have_count(3)
+    first, second = cells.nth(1).inner_text(), cells.nth(2).inner_text()
+    assert "from jupyter_rpc import connect" in first, first
+    assert "connect(" not in second and "import" not in second, second
+    assert "add(" in second, second

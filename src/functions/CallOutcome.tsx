@@ -129,16 +129,28 @@ export function CallOutcome(props: ICallOutcomeProps): JSX.Element | null {
         />
       );
     case 'cancelled':
+      // What it got through before the cancel stays in view, under the notice.
       return (
-        <ErrorNotice
-          kind="info"
-          title={trans.__('The call was cancelled.')}
-          message={
-            call.error && call.error.code !== 'call.cancelled'
-              ? call.error.message
-              : undefined
-          }
-        />
+        <>
+          <ErrorNotice
+            kind="info"
+            title={trans.__('The call was cancelled.')}
+            message={
+              call.error && call.error.code !== 'call.cancelled'
+                ? call.error.message
+                : undefined
+            }
+          />
+          {call.progress && (
+            <div className="jp-rpc-mod-cancelled">
+              <ProgressView
+                progress={call.progress}
+                waitingText={trans.__('Cancelled')}
+                trans={trans}
+              />
+            </div>
+          )}
+        </>
       );
   }
 }

@@ -114,6 +114,15 @@ function SelectedFunction(
     if (call?.error?.code.startsWith('backend.')) {
       void props.backends.refreshBackend(call.backend);
     }
+    // A call from the server's listing (after a reload) comes without its
+    // result: fetch it.
+    if (
+      call?.state === 'succeeded' &&
+      !call.display &&
+      typeof call.result_dropped !== 'string'
+    ) {
+      void props.calls.load(call.id).catch(() => undefined);
+    }
     // A wide result of a call run here opens in the main area by itself.
     if (
       call?.state === 'succeeded' &&

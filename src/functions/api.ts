@@ -111,6 +111,15 @@ export function listFunctions(
 }
 
 /**
+ * `GET /calls`: this server's recent calls, newest first (without result).
+ */
+export function listCalls(
+  settings?: ServerConnection.ISettings
+): Promise<wire.ICallList> {
+  return requestAPI<Answer<'listCalls'>>(['calls'], {}, {}, settings);
+}
+
+/**
  * `POST /backends/{backend}/calls`: start a call.
  */
 export function startCall(

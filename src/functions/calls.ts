@@ -2,7 +2,7 @@ import type { ServerConnection } from '@jupyterlab/services';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 import { hasCode } from '../shared/errors';
-import { cancelCall, getCall, startCall } from './api';
+import { cancelCall, getCall, listCalls, startCall } from './api';
 import { isFinished } from './api';
 import type { ICall, ICallRequest } from './api';
 import type { ICallsManager } from './tokens';
@@ -94,6 +94,25 @@ export class CallsManager implements ICallsManager {
       }
     }
     return this.get(id) ?? call;
+  }
+
+  async loadRecent(): Promise<void> {
+    const { calls } = await listCalls(this._serverSettings);
+    const known = new Set(this._calls.map(c => c.id));
+    const added = calls.filter(c => !known.has(c.id));
+    if (!added.length) {
+      return;
+    }
+    this._calls = [...this._calls, ...added].sort((a, b) =>
+      a.created < b.created ? 1 : a.created > b.created ? -1 : 0
+    );
+    this._trim();
+    this._changed.emit();
+    for (const call of added) {
+      if (this.get(call.id) && !isFinished(call.state)) {
+        void this._follow(call);
+      }
+    }
   }
 
   async cancel(id: string): Promise<ICall> {

@@ -59,8 +59,18 @@ const callsPlugin: JupyterFrontEndPlugin<ICallsManager> = {
     'Starts remote function calls, follows their progress and cancels them.',
   autoStart: true,
   provides: ICallsManager,
-  activate: (app: JupyterFrontEnd): ICallsManager =>
-    new CallsManager({ serverSettings: app.serviceManager.serverSettings })
+  activate: (app: JupyterFrontEnd): ICallsManager => {
+    const calls = new CallsManager({
+      serverSettings: app.serviceManager.serverSettings
+    });
+    // The history survives a reload: the server keeps the recent calls.
+    calls
+      .loadRecent()
+      .catch(reason =>
+        console.warn('jupyter-rpc: cannot list the recent calls', reason)
+      );
+    return calls;
+  }
 };
 
 /**
@@ -141,19 +151,28 @@ const functionsPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     if (notebooks) {
-      const insert = (code: string): void => {
+      const insert = async (code: string): Promise<void> => {
         const current = notebooks.currentWidget;
         if (!current) {
           return;
         }
+        const { withoutKnownSetup } = await import('./python');
         const notebook = current.content;
+        // The import and connect lines only once per notebook.
+        const sources = notebook.widgets
+          .filter(cell => cell.model.type === 'code')
+          .map(cell => cell.model.sharedModel.getSource());
         NotebookActions.insertBelow(notebook);
         NotebookActions.changeCellType(notebook, 'code');
-        notebook.activeCell?.model.sharedModel.setSource(code);
+        notebook.activeCell?.model.sharedModel.setSource(
+          withoutKnownSetup(code, sources)
+        );
         app.shell.activateById(current.id);
       };
       const update = (): void => {
-        panel.model.insertCode = notebooks.currentWidget ? insert : null;
+        panel.model.insertCode = notebooks.currentWidget
+          ? code => void insert(code)
+          : null;
       };
       notebooks.currentChanged.connect(update);
       update();

@@ -212,3 +212,22 @@ function keywordArguments(
   }
   return parts.join(', ');
 }
+
+/**
+ * `code` without its setup lines (the import and `connect` lines, all but
+ * the last) that the notebook runs already: a line is dropped when a cell
+ * (`sources`) has the same line, so "Insert into notebook" repeats no import.
+ */
+export function withoutKnownSetup(
+  code: string,
+  sources: ReadonlyArray<string>
+): string {
+  const known = new Set(
+    sources.flatMap(source => source.split('\n').map(line => line.trim()))
+  );
+  const lines = code.split('\n');
+  const last = lines.length - 1;
+  return lines
+    .filter((line, i) => i === last || !known.has(line.trim()))
+    .join('\n');
+}

@@ -77,6 +77,11 @@ export interface ICallsManager extends IDisposable {
    * fetched with its result, kept in `calls` and followed until it ends.
    */
   load(id: string): Promise<ICall>;
+  /**
+   * Add the server's recent calls (`GET /calls`, without results) to `calls`,
+   * so the history survives a reload; running ones are followed.
+   */
+  loadRecent(): Promise<void>;
   /** Cancel a call (`DELETE /calls/{id}`). */
   cancel(id: string): Promise<ICall>;
   /** Forget the finished calls. */

@@ -3,6 +3,7 @@ import {
   isPythonIdentifier,
   pythonIdentifier,
   pythonLiteral,
+  withoutKnownSetup,
   pythonSnippet
 } from '../python';
 
@@ -107,5 +108,21 @@ describe('identifiers', () => {
     expect(pythonIdentifier('2d')).toBe('_2d');
     expect(pythonIdentifier('lambda')).toBe('lambda_');
     expect(pythonIdentifier('---', 'backend')).toBe('backend');
+  });
+});
+
+describe('withoutKnownSetup', () => {
+  const code =
+    'from jupyter_rpc import connect\nexamples = connect("examples")\nexamples.add(a=1, b=2)';
+
+  it('keeps the setup lines in a notebook without them', () => {
+    expect(withoutKnownSetup(code, ['print(1)'])).toBe(code);
+  });
+
+  it('drops the lines a cell has already, never the call', () => {
+    expect(withoutKnownSetup(code, [code])).toBe('examples.add(a=1, b=2)');
+    expect(withoutKnownSetup(code, ['from jupyter_rpc import connect\n'])).toBe(
+      'examples = connect("examples")\nexamples.add(a=1, b=2)'
+    );
   });
 });
