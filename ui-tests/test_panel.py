@@ -193,3 +193,22 @@ def test_insert_into_notebook_does_not_repeat_the_connect_lines(lab: Page) -> No
     assert "from jupyter_rpc import connect" in first, first
     assert "connect(" not in second and "import" not in second, second
     assert "add(" in second, second
+
+
+def test_the_view_menu_has_the_three_panels_together(lab: Page) -> None:
+    lab.locator(".lm-MenuBar-itemLabel", has_text="View").first.click()
+    menu = lab.locator(".lm-Menu").last
+    expect(menu).to_be_visible()
+    items = menu.locator(":scope > ul > li")
+    expect(items.first).to_be_visible()
+    rows = items.evaluate_all(
+        """lis => lis.map(li => li.dataset.type === 'separator' ? '---' :
+            (li.querySelector('.lm-Menu-itemLabel')?.textContent ?? ''))"""
+    )
+    lab.keyboard.press("Escape")
+    ours = ["Remote Functions", "Remote Files", "Jobs"]
+    assert all(name in rows for name in ours), rows
+    start = rows.index(ours[0])
+    # Next to each other, in a group of their own (separators around them).
+    assert rows[start : start + 3] == ours, rows
+    assert rows[start - 1] == "---" and rows[start + 3] == "---", rows
