@@ -93,6 +93,9 @@ class KernelOwner:
     ) -> None:
         self.policy = policy or Policy()
         self.name = owner if owner is not None else server_owner()
+        #: A hub's single-user server: the owner's groups come from the hub's user model
+        #: (their requests); elsewhere no groups but a custom identity provider's.
+        self.on_hub = bool(os.environ.get("JUPYTERHUB_USER"))
         self.on_change = on_change
         self._seen: Grant | None = None  # the owner's grant from their own request
 
@@ -117,13 +120,13 @@ class KernelOwner:
 
     @property
     def grant(self) -> Grant | None:
-        """The owner's grant; ``None`` while it is unknown (the policy has rules for
-        groups and the owner has made no request yet)."""
+        """The owner's grant; ``None`` while it is unknown (on a hub, the policy has rules
+        for groups and the owner has made no request yet)."""
         if not self.policy.enabled:
             return EVERYTHING
         if self._seen is not None:
             return self._seen
-        if not self.policy.uses_groups:
+        if not self.policy.uses_groups or not self.on_hub:
             return self.policy.grant(self.name)  # the name alone decides
         return None
 

@@ -173,3 +173,32 @@ class TestUsersRules:
         assert status == 403, answer
         assert "'alice-rule'" in answer["message"], answer
         assert "rpc-kernel-big" not in kernel_jobs()
+
+
+def test_without_a_hub_the_owner_is_the_servers_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No hub: the owner is the account running the server, and with no hub's groups its
+    name decides at once, even under a policy with group rules (before, such a server
+    refused every cluster kernel waiting for groups that never come)."""
+    import getpass
+
+    from jupyter_rpc.policy import Policy
+    from jupyter_rpc.services.kernels import KernelOwner
+
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    me = getpass.getuser()
+    policy = Policy(
+        {
+            "rules": [
+                {"name": "researchers", "groups": ["researchers"], "clusters": "*"},
+                {"name": "me", "users": [me], "clusters": ["testbed"]},
+            ],
+            "default": {"backends": [], "clusters": []},
+        }
+    )
+    owner = KernelOwner(policy)
+    assert owner.name == me and not owner.on_hub
+    assert owner.grant is not None and owner.grant.rule == "me"
+    assert owner.allows_cluster("testbed") and not owner.allows_cluster("other")
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+    hub_owner = KernelOwner(policy)
+    assert hub_owner.name == "alice" and hub_owner.grant is None  # groups from the hub
