@@ -7,6 +7,7 @@ import re
 from helpers import (
     choose,
     field,
+    field_errors,
     filter_box,
     function_item,
     open_notebook,
@@ -212,3 +213,59 @@ def test_the_view_menu_has_the_three_panels_together(lab: Page) -> None:
     # Next to each other, in a group of their own (separators around them).
     assert rows[start : start + 3] == ours, rows
     assert rows[start - 1] == "---" and rows[start + 3] == "---", rows
+
+
+def test_validation_messages_are_written_for_people(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "distance")
+    field(call, "start", "lat").fill("53.55")
+    field(call, "start", "lon").fill("9.99")
+    field(call, "end", "lat").fill("52.52")
+    call.get_by_role("button", name="Run", exact=True).click()
+    errors = field_errors(call, "end", "lon")
+    expect(errors).to_contain_text("Enter a value for lon")
+    notice = call.locator(".jp-rpc-ErrorNotice")
+    expect(notice).to_contain_text("end.lon: Enter a value for lon")
+    # The stable code stays, as a details line.
+    expect(notice.locator(".jp-rpc-ErrorNotice-code")).to_contain_text("required")
+    expect(call).not_to_contain_text("must have required property")
+
+    call = choose(panel, "heatmap")
+    field(call, "width").fill("1000")
+    call.get_by_role("button", name="Run", exact=True).click()
+    expect(call.locator(".jp-rpc-ErrorNotice")).to_contain_text("width: Enter 512 or less")
+
+
+def test_fields_of_an_absent_optional_object_are_not_marked_required(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "stations")
+    labels = call.locator("label").all_inner_texts()
+    near = [text for text in labels if text.strip().lower().startswith(("lat", "lon"))]
+    assert all("*" not in text for text in near), labels
+
+
+def test_function_names_do_not_wrap_mid_word(lab: Page) -> None:
+    lab.set_viewport_size({"width": 900, "height": 700})
+    panel = open_panel(lab)
+    call = choose(panel, "convert_temperature")
+    name = call.locator(".jp-rpc-FunctionHeader-name")
+    # Every line break falls after an underscore or a dot (or the name fits one line).
+    lines = name.evaluate(
+        """el => {
+            const text = el.textContent; const range = document.createRange();
+            const node = [...el.childNodes].flatMap(n => n.nodeType === 3 ? [n] : [...n.childNodes]);
+            let tops = [], out = [];
+            let i = 0;
+            for (const n of node) {
+              if (n.nodeType !== 3) continue;
+              for (let k = 0; k < n.textContent.length; k++) {
+                range.setStart(n, k); range.setEnd(n, k + 1);
+                const top = Math.round(range.getBoundingClientRect().top);
+                if (tops.length && top !== tops[tops.length - 1]) out.push(i);
+                tops.push(top); i++;
+              }
+            }
+            return out.map(j => text.slice(0, j));
+        }"""
+    )
+    assert all(before.endswith(("_", ".")) for before in lines), lines

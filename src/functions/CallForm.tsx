@@ -1,4 +1,4 @@
-import type { ITranslator } from '@jupyterlab/translation';
+import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { FormComponent } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import { getDefaultFormState } from '@rjsf/utils';
@@ -11,6 +11,7 @@ import type {
 } from '@rjsf/utils';
 import React, { useMemo } from 'react';
 import { validator } from '../shared/validator';
+import { humanMessage } from './messages';
 import { REMOTE_PATH_WIDGET } from './schema';
 import type { IPreparedSchema } from './schema';
 import { RemotePathWidget } from './RemotePathWidget';
@@ -124,7 +125,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
           props.onSubmit((e.formData ?? {}) as Record<string, unknown>)
         }
         onError={props.onError}
-        transformErrors={Private.transformErrors}
+        transformErrors={errors => Private.transformErrors(errors, trans)}
         translator={translator}
         compact
         showModifiedFromDefault={false}
@@ -167,12 +168,19 @@ namespace Private {
    * Messages name fields by their label; drop the required mark (`'lon *'`).
    */
   export function transformErrors(
-    errors: RJSFValidationError[]
+    errors: RJSFValidationError[],
+    trans: TranslationBundle
   ): RJSFValidationError[] {
-    return errors.map(e => ({
-      ...e,
-      message: e.message?.replace(/ \*'/g, "'"),
-      stack: e.stack.replace(/ \*'/g, "'")
-    }));
+    return errors.map(e => {
+      const message = humanMessage(
+        {
+          name: e.name,
+          params: e.params as Record<string, unknown> | undefined,
+          message: e.message
+        },
+        trans
+      ).replace(/ \*'/g, "'");
+      return { ...e, message, stack: message };
+    });
   }
 }

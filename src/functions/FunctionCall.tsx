@@ -148,6 +148,7 @@ function SelectedFunction(
       submitted: true,
       starting: true,
       problems: [],
+      problemCode: null,
       extraErrors: null,
       requestError: null
     });
@@ -171,7 +172,8 @@ function SelectedFunction(
           extraErrors: errorSchemaFromPaths(errors),
           problems: errors.length
             ? errors.map(e => pathMessage(e.path ?? [], e.message))
-            : [reason.message]
+            : [reason.message],
+          problemCode: reason.code
         });
       } else {
         model.updateDraft(selection, {
@@ -195,6 +197,9 @@ function SelectedFunction(
           (e.property ?? '').split('.').filter(Boolean),
           e.message ?? e.stack
         )
+      ),
+      problemCode: [...new Set(errors.map(e => e.name).filter(Boolean))].join(
+        ', '
       )
     });
   };
@@ -266,6 +271,7 @@ function SelectedFunction(
               : trans.__('Please correct the highlighted arguments')
           }
           items={draft.problems}
+          code={draft.problemCode ?? undefined}
         />
       )}
       {draft.requestError && (

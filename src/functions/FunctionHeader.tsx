@@ -22,7 +22,8 @@ export function FunctionHeader(props: IFunctionHeaderProps): JSX.Element {
     <header className="jp-rpc-FunctionHeader">
       <h2 className="jp-rpc-FunctionHeader-name">
         <span className="jp-rpc-FunctionHeader-backend">{backend}.</span>
-        {spec.name}
+        <wbr />
+        {breakable(spec.name)}
       </h2>
       {spec.kind === 'method' && (
         <div className="jp-rpc-muted">
@@ -40,4 +41,13 @@ export function FunctionHeader(props: IFunctionHeaderProps): JSX.Element {
       )}
     </header>
   );
+}
+
+/**
+ * A Python name that may break only after its `_` and `.` (never mid-word).
+ */
+function breakable(name: string): React.ReactNode[] {
+  return name
+    .split(/(?<=[_.])/)
+    .flatMap((part, i) => (i ? [<wbr key={i} />, part] : [part]));
 }

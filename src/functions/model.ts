@@ -15,6 +15,11 @@ export interface IDraft {
   extraErrors: ErrorSchema | null;
   /** Messages to list above the form (validation summary). */
   problems: ReadonlyArray<string>;
+  /**
+   * The stable codes of the problems, for the notice's details line
+   * (`request.schema`, or the schema keywords the form checked).
+   */
+  problemCode: string | null;
   /** An error of the last request (start or cancel), if any. */
   requestError: Error | null;
   /** The call is being started (the POST has not answered yet). */
@@ -170,6 +175,7 @@ export class FunctionsPanelModel {
       formData,
       extraErrors: null,
       problems: [],
+      problemCode: null,
       requestError: null,
       callId: call.id,
       revision: draft.revision + 1
@@ -201,6 +207,7 @@ namespace Private {
     submitted: false,
     extraErrors: null,
     problems: [],
+    problemCode: null,
     requestError: null,
     starting: false,
     callId: null,
