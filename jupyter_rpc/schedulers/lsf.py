@@ -26,23 +26,10 @@ import time
 from typing import Any
 
 from ..errors import Conflict, NotFound
+from . import command as cmd
 from . import lsf_parse as lp
 from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
-from .command import (
-    NAME_RE,
-    CommandScheduler,
-    check_env,
-    check_one_script,
-    check_path,
-    check_text,
-    extra_args,
-    hold_checked,
-    invalid,
-    positive,
-    queue_args,
-    release_checked,
-    script_args,
-)
+from .command import CommandScheduler
 
 #: LSF arrays: ``1-10``, ``1-10:2``, ``1,3,5`` and a ``%`` limit.
 _ARRAY_RE = re.compile(r"^(\d+(-\d+(:\d+)?)?)(,\d+(-\d+(:\d+)?)?)*(%\d+)?$")
@@ -54,39 +41,41 @@ def check_job_id(job_id: str) -> str:
     """An LSF job id (``123`` or ``123[4]``)."""
     job_id = str(job_id).strip()
     if not lp.JOB_ID_RE.match(job_id):
-        raise invalid("job_id", f"{job_id!r} is not an LSF job id (like 123 or 123[4]).")
+        raise cmd.invalid("job_id", f"{job_id!r} is not an LSF job id (like 123 or 123[4]).")
     return job_id
 
 
 def bsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     """The ``bsub`` argv for ``spec`` (a script text goes on stdin)."""
-    check_one_script(spec)
+    cmd.check_one_script(spec)
     argv = ["bsub"]
     name = spec.name or ""
     if name:
-        check_text("name", name)
+        cmd.check_text("name", name)
         if len(name) > 4000:
-            raise invalid("name", "The job name is longer than 4000 characters.")
+            raise cmd.invalid("name", "The job name is longer than 4000 characters.")
     if spec.array:
         if not _ARRAY_RE.match(spec.array):
-            raise invalid(
+            raise cmd.invalid(
                 "array", f"{spec.array!r} is not an array range (like 0-9, 1,3,5 or 1-100%10)."
             )
         if "[" in name or "]" in name:
-            raise invalid("name", "An array job's name cannot contain [ or ] (LSF uses them).")
+            raise cmd.invalid("name", "An array job's name cannot contain [ or ] (LSF uses them).")
         indices, _, limit = spec.array.partition("%")
         argv += ["-J", f"{name or 'array'}[{indices}]" + (f"%{limit}" if limit else "")]
     elif name:
         argv += ["-J", name]
-    argv += queue_args(spec, label="LSF", queue_re=NAME_RE, account_flag="-P", account="project")
-    time_limit = positive("time_limit", spec.time_limit, 10**6)
+    argv += cmd.queue_args(
+        spec, label="LSF", queue_re=cmd.NAME_RE, account_flag="-P", account="project"
+    )
+    time_limit = cmd.positive("time_limit", spec.time_limit, 10**6)
     if time_limit is not None:
         argv += ["-W", str(time_limit)]
-    cpus = positive("cpus", spec.cpus, 100000)
-    ntasks = positive("ntasks", spec.ntasks, 10**6)
-    nodes = positive("nodes", spec.nodes, 100000)
-    memory = positive("memory_mb", spec.memory_mb, 10**9)
-    gpus = positive("gpus", spec.gpus, 10000)
+    cpus = cmd.positive("cpus", spec.cpus, 100000)
+    ntasks = cmd.positive("ntasks", spec.ntasks, 10**6)
+    nodes = cmd.positive("nodes", spec.nodes, 100000)
+    memory = cmd.positive("memory_mb", spec.memory_mb, 10**9)
+    gpus = cmd.positive("gpus", spec.gpus, 10000)
     if cpus or ntasks:
         argv += ["-n", str((cpus or 1) * (ntasks or 1))]
     if nodes:
@@ -97,16 +86,16 @@ def bsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     if gpus:
         argv += ["-gpu", f"num={gpus}"]
     if spec.workdir and spec.workdir not in ("~", "~/"):
-        argv += ["-cwd", check_path("workdir", spec.workdir)]
+        argv += ["-cwd", cmd.check_path("workdir", spec.workdir)]
     for field, flag in (("stdout", "-o"), ("stderr", "-e")):
         value = getattr(spec, field)
         if value:
-            argv += [flag, check_path(field, value)]
+            argv += [flag, cmd.check_path(field, value)]
     if spec.hold:
         argv.append("-H")
-    check_env(spec, _RESERVED_ENV, "LSF sets it")
-    argv += extra_args(spec, allowed=allow_extra_args, command="bsub")
-    return argv + script_args(spec)
+    cmd.check_env(spec, _RESERVED_ENV, "LSF sets it")
+    argv += cmd.extra_args(spec, allowed=allow_extra_args, command="bsub")
+    return argv + cmd.script_args(spec)
 
 
 class LSFScheduler(CommandScheduler):
@@ -204,11 +193,11 @@ class LSFScheduler(CommandScheduler):
             raise self._failed(done, "bkill")
 
     async def hold(self, job_id: str) -> None:
-        hold_checked(await self._active(job_id), job_id)
+        cmd.hold_checked(await self._active(job_id), job_id)
         await self._control("bstop", "hold", job_id)
 
     async def release(self, job_id: str) -> None:
-        release_checked(await self._active(job_id), job_id)
+        cmd.release_checked(await self._active(job_id), job_id)
         await self._control("bresume", "release", job_id)
 
     async def _control(self, command: str, verb: str, job_id: str) -> None:

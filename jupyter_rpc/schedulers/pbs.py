@@ -27,23 +27,10 @@ from typing import Any
 
 from ..errors import Conflict, NotFound
 from ..ssh.runner import Completed
+from . import command as cmd
 from . import pbs_parse as pp
 from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
-from .command import (
-    CommandScheduler,
-    check_env,
-    check_one_script,
-    check_path,
-    check_text,
-    extra_args,
-    hms,
-    hold_checked,
-    invalid,
-    positive,
-    queue_args,
-    release_checked,
-    script_args,
-)
+from .command import CommandScheduler
 
 _QUEUE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(@[A-Za-z0-9_.-]{1,253})?$")
 #: PBS Pro arrays: ``X-Y[:Z]`` with an optional ``%max`` running at once (no lists).
@@ -57,7 +44,7 @@ def check_job_id(job_id: str) -> str:
     """A PBS job id (``123``, ``123.server``, ``123[].server``, ``123[4].server``)."""
     job_id = str(job_id).strip()
     if not pp.JOB_ID_RE.match(job_id):
-        raise invalid(
+        raise cmd.invalid(
             "job_id", f"{job_id!r} is not a PBS job id (like 123.server or 123[4].server)."
         )
     return job_id
@@ -66,22 +53,22 @@ def check_job_id(job_id: str) -> str:
 def qsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     """The ``qsub`` argv for ``spec`` (a script text goes on stdin); every value checked,
     refusals are ``job.invalid`` naming the field."""
-    check_one_script(spec)
+    cmd.check_one_script(spec)
     argv = ["qsub"]
     if spec.name:
-        check_text("name", spec.name)
+        cmd.check_text("name", spec.name)
         if len(spec.name) > 236:
-            raise invalid("name", "The job name is longer than 236 characters (PBS's limit).")
+            raise cmd.invalid("name", "The job name is longer than 236 characters (PBS's limit).")
         argv += ["-N", spec.name]
-    argv += queue_args(spec, label="PBS", queue_re=_QUEUE_RE)
-    time_limit = positive("time_limit", spec.time_limit, 10**6)
+    argv += cmd.queue_args(spec, label="PBS", queue_re=_QUEUE_RE)
+    time_limit = cmd.positive("time_limit", spec.time_limit, 10**6)
     if time_limit is not None:
-        argv += ["-l", f"walltime={hms(time_limit)}"]
-    cpus = positive("cpus", spec.cpus, 100000)
-    memory = positive("memory_mb", spec.memory_mb, 10**9)
-    gpus = positive("gpus", spec.gpus, 10000)
-    nodes = positive("nodes", spec.nodes, 100000)
-    ntasks = positive("ntasks", spec.ntasks, 10**6)
+        argv += ["-l", f"walltime={cmd.hms(time_limit)}"]
+    cpus = cmd.positive("cpus", spec.cpus, 100000)
+    memory = cmd.positive("memory_mb", spec.memory_mb, 10**9)
+    gpus = cmd.positive("gpus", spec.gpus, 10000)
+    nodes = cmd.positive("nodes", spec.nodes, 100000)
+    ntasks = cmd.positive("ntasks", spec.ntasks, 10**6)
     if any(v is not None for v in (cpus, memory, gpus, nodes, ntasks)):
         chunks = nodes or 1
         per_chunk = -(-(ntasks or chunks) // chunks)  # tasks per node, rounded up
@@ -95,14 +82,14 @@ def qsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
         argv += ["-l", f"select={select}"]
     if spec.array:
         if not _ARRAY_RE.match(spec.array):
-            raise invalid(
+            raise cmd.invalid(
                 "array",
                 f"{spec.array!r} is not a PBS array range (like 0-9, 1-100:2 or 1-100%10; "
                 "PBS takes no lists).",
             )
         argv += ["-J", spec.array]
     if spec.workdir and spec.workdir not in ("~", "~/"):
-        raise invalid(
+        raise cmd.invalid(
             "workdir",
             "PBS's qsub has no working-folder option: the job starts in your home folder "
             '(cd "$PBS_O_WORKDIR" or a folder of your choice in the script).',
@@ -110,13 +97,13 @@ def qsub_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     for field, flag in (("stdout", "-o"), ("stderr", "-e")):
         value = getattr(spec, field)
         if value:
-            argv += [flag, check_path(field, value)]
+            argv += [flag, cmd.check_path(field, value)]
     if spec.hold:
         argv += ["-h"]
-    check_env(spec, _RESERVED_ENV, "PBS sets it")
+    cmd.check_env(spec, _RESERVED_ENV, "PBS sets it")
     argv.append("-V")
-    argv += extra_args(spec, allowed=allow_extra_args, command="qsub")
-    return argv + script_args(spec)
+    argv += cmd.extra_args(spec, allowed=allow_extra_args, command="qsub")
+    return argv + cmd.script_args(spec)
 
 
 class PBSScheduler(CommandScheduler):
@@ -211,11 +198,11 @@ class PBSScheduler(CommandScheduler):
             raise self._failed(done, "qdel")
 
     async def hold(self, job_id: str) -> None:
-        hold_checked(await self._active(job_id), job_id)
+        cmd.hold_checked(await self._active(job_id), job_id)
         await self._control("qhold", "hold", job_id)
 
     async def release(self, job_id: str) -> None:
-        release_checked(await self._active(job_id), job_id)
+        cmd.release_checked(await self._active(job_id), job_id)
         await self._control("qrls", "release", job_id)
 
     async def _control(self, command: str, verb: str, job_id: str) -> None:

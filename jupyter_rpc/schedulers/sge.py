@@ -41,23 +41,10 @@ from typing import Any
 
 from ..errors import Conflict, NotFound, RPCError
 from ..ssh.runner import CommandRunner, Completed
+from . import command as cmd
 from . import sge_parse as gp
 from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
-from .command import (
-    CommandScheduler,
-    check_env,
-    check_one_script,
-    check_path,
-    check_text,
-    extra_args,
-    hms,
-    hold_checked,
-    invalid,
-    positive,
-    queue_args,
-    release_checked,
-    script_args,
-)
+from .command import CommandScheduler
 
 #: ``n[-m[:s]]`` with an optional ``%max`` at once (``-tc``); task ids start at 1.
 _ARRAY_RE = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?(?:%(\d+))?$")
@@ -81,16 +68,16 @@ def check_job_id(job_id: str) -> str:
     """A Grid Engine job id (``12``), an array task (``12.3``) or tasks (``12.4-9:1``)."""
     job_id = str(job_id).strip()
     if not gp.JOB_ID_RE.match(job_id):
-        raise invalid(
+        raise cmd.invalid(
             "job_id", f"{job_id!r} is not a Grid Engine job id (like 123, or 123.4 for a task)."
         )
     return job_id
 
 
 def _output_path(field: str, value: str) -> str:
-    check_path(field, value)
+    cmd.check_path(field, value)
     if "," in value or ":" in value:
-        raise invalid(
+        raise cmd.invalid(
             field,
             f"Grid Engine reads ',' and ':' in the {field} path as separators (of paths, of "
             "a host name); choose a path without them.",
@@ -105,23 +92,23 @@ def _workdir(value: str, home: str | None) -> str | None:
     """``-wd``'s value, absolute (Grid Engine keeps a relative one as given and the job
     then fails to start in it): ``~/x`` and ``x`` are in the home folder; None for the home
     folder itself (Grid Engine's default)."""
-    check_path("workdir", value)
+    cmd.check_path("workdir", value)
     if value in ("~", "~/"):
         return None
     if value.startswith("~") and not value.startswith("~/"):
-        raise invalid("workdir", "A working folder of another user (~name) cannot be used.")
+        raise cmd.invalid("workdir", "A working folder of another user (~name) cannot be used.")
     if value.startswith("/"):
         return value
     if not home:
-        raise invalid("workdir", "Give the working folder as an absolute path.")
+        raise cmd.invalid("workdir", "Give the working folder as an absolute path.")
     relative = value[2:] if value.startswith("~/") else value
     return f"{home.rstrip('/')}/{relative}"
 
 
 def slots_of(spec: JobSpec) -> int:
     """How many slots the job needs (``cpus`` per task × ``ntasks``)."""
-    cpus = positive("cpus", spec.cpus, 100000) or 1
-    ntasks = positive("ntasks", spec.ntasks, 10**6) or 1
+    cpus = cmd.positive("cpus", spec.cpus, 100000) or 1
+    ntasks = cmd.positive("ntasks", spec.ntasks, 10**6) or 1
     return cpus * ntasks
 
 
@@ -136,39 +123,41 @@ def qsub_argv(
     refusals are ``job.invalid`` naming the field. ``pe``: the parallel environment for a
     job of several slots; ``home``: the login user's home folder (for a relative
     working folder)."""
-    check_one_script(spec)
+    cmd.check_one_script(spec)
     argv = ["qsub", "-terse", "-w", "e"]
     if spec.name:
-        check_text("name", spec.name)
+        cmd.check_text("name", spec.name)
         if not _NAME_RE.match(spec.name) or _NAME_FORBIDDEN.search(spec.name):
-            raise invalid(
+            raise cmd.invalid(
                 "name",
                 "A Grid Engine job name is printable ASCII without spaces and without "
                 "/ : @ \\ * ?.",
             )
         if spec.name[0].isdigit():
-            raise invalid("name", "A Grid Engine job name cannot start with a digit.")
+            raise cmd.invalid("name", "A Grid Engine job name cannot start with a digit.")
         if len(spec.name) > 200:
-            raise invalid("name", "The job name is longer than 200 characters.")
+            raise cmd.invalid("name", "The job name is longer than 200 characters.")
         argv += ["-N", spec.name]
-    argv += queue_args(spec, label="Grid Engine")
+    argv += cmd.queue_args(spec, label="Grid Engine")
     if spec.gpus:
-        raise invalid(
+        raise cmd.invalid(
             "gpus", "Grid Engine has no standard GPU resource; ask the site which to request."
         )
-    nodes = positive("nodes", spec.nodes, 100000)
+    nodes = cmd.positive("nodes", spec.nodes, 100000)
     if nodes is not None and nodes > 1:
-        raise invalid("nodes", "A Grid Engine job here runs on one host (its slots: cpus × tasks).")
-    time_limit = positive("time_limit", spec.time_limit, 10**6)
+        raise cmd.invalid(
+            "nodes", "A Grid Engine job here runs on one host (its slots: cpus × tasks)."
+        )
+    time_limit = cmd.positive("time_limit", spec.time_limit, 10**6)
     if time_limit is not None:
-        argv += ["-l", f"h_rt={hms(time_limit)}"]
+        argv += ["-l", f"h_rt={cmd.hms(time_limit)}"]
     slots = slots_of(spec)
-    memory = positive("memory_mb", spec.memory_mb, 10**9)
+    memory = cmd.positive("memory_mb", spec.memory_mb, 10**9)
     if memory is not None:
         argv += ["-l", f"h_vmem={math.ceil(memory / slots)}M"]
     if slots > 1:
         if not pe:
-            raise invalid(
+            raise cmd.invalid(
                 "cpus",
                 "This cluster has no parallel environment that keeps a job's slots on one "
                 "host ($pe_slots), so a job gets one CPU.",
@@ -177,14 +166,14 @@ def qsub_argv(
     if spec.array:
         match = _ARRAY_RE.match(spec.array)
         if not match:
-            raise invalid(
+            raise cmd.invalid(
                 "array",
                 f"{spec.array!r} is not a Grid Engine task range (like 1-10, 1-100:2 or "
                 "1-100%10; no lists).",
             )
         first, last, step, limit = match.groups()
         if int(first) < 1 or (last is not None and int(last) < int(first)):
-            raise invalid("array", "Grid Engine's task ids start at 1 (like 1-10).")
+            raise cmd.invalid("array", "Grid Engine's task ids start at 1 (like 1-10).")
         argv += ["-t", spec.array.split("%", 1)[0]]
         if limit is not None:
             argv += ["-tc", str(int(limit))]
@@ -200,18 +189,18 @@ def qsub_argv(
         argv += ["-e", _output_path("stderr", spec.stderr)]
     if spec.hold:
         argv += ["-h"]
-    check_env(spec, _RESERVED_ENV, "Grid Engine sets it")
+    cmd.check_env(spec, _RESERVED_ENV, "Grid Engine sets it")
     if spec.script:
         if "\0" in spec.script:
-            raise invalid("script", "The script contains a NUL character.")
+            raise cmd.invalid("script", "The script contains a NUL character.")
         # The queue's shell_start_mode may run a script with the queue's shell (often
         # csh): ask for the one its first line names.
         shebang = _SHEBANG_RE.match(spec.script.split("\n", 1)[0])
         if shebang:
             argv += ["-S", shebang.group(1)]
     argv.append("-V")
-    argv += extra_args(spec, allowed=allow_extra_args, command="qsub")
-    return argv + script_args(spec)
+    argv += cmd.extra_args(spec, allowed=allow_extra_args, command="qsub")
+    return argv + cmd.script_args(spec)
 
 
 class SGEScheduler(CommandScheduler):
@@ -434,12 +423,12 @@ class SGEScheduler(CommandScheduler):
         await self._control("qdel", "cancel", job_id)
 
     async def hold(self, job_id: str) -> None:
-        hold_checked(await self._active(job_id), job_id)
+        cmd.hold_checked(await self._active(job_id), job_id)
         await self._control("qhold", "hold", job_id)
 
     async def release(self, job_id: str) -> None:
         jobs = await self._active(job_id)
-        release_checked(jobs, job_id)
+        cmd.release_checked(jobs, job_id)
         if any("E" in job.raw_state for job in jobs):
             # an error state (its reason in the detail: a working folder missing, ...)
             # is cleared with qmod -cj, after which the job is scheduled again

@@ -23,21 +23,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Conflict, NotFound, RPCError
 from ..ssh.runner import CommandRunner
+from . import command as cmd
 from . import slurm_parse as sp
 from .base import ACTIVE_STATES, Capabilities, JobInfo, JobSpec, Partition
-from .command import (
-    NAME_RE,
-    CommandScheduler,
-    check_env,
-    check_one_script,
-    check_path,
-    check_text,
-    extra_args,
-    hold_checked,
-    invalid,
-    positive,
-    script_args,
-)
+from .command import CommandScheduler
 
 if TYPE_CHECKING:
     from .registry import SchedulerContext
@@ -57,29 +46,29 @@ def check_job_id(job_id: str) -> str:
     """A job id as Slurm prints it (``12``, ``12_3``, ``12_[4-6]``), else ``job.invalid``."""
     job_id = str(job_id).strip()
     if not _JOB_ID_RE.match(job_id):
-        raise invalid("job_id", f"{job_id!r} is not a Slurm job id (like 123 or 123_4).")
+        raise cmd.invalid("job_id", f"{job_id!r} is not a Slurm job id (like 123 or 123_4).")
     return job_id
 
 
 def sbatch_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
     """The ``sbatch --parsable`` argv for ``spec`` (script text goes on stdin); every value
     checked, refusals are ``job.invalid`` naming the field."""
-    check_one_script(spec)
+    cmd.check_one_script(spec)
     argv = ["sbatch", "--parsable"]
     if spec.name is not None and spec.name != "":
-        check_text("name", spec.name)
+        cmd.check_text("name", spec.name)
         if len(spec.name) > 200:
-            raise invalid("name", "The job name is longer than 200 characters.")
+            raise cmd.invalid("name", "The job name is longer than 200 characters.")
         argv.append(f"--job-name={spec.name}")
     if spec.partition:
         if not _PARTITION_RE.match(spec.partition):
-            raise invalid("partition", f"{spec.partition!r} is not a partition name.")
+            raise cmd.invalid("partition", f"{spec.partition!r} is not a partition name.")
         argv.append(f"--partition={spec.partition}")
     for field, flag in (("account", "--account"), ("qos", "--qos")):
         value = getattr(spec, field)
         if value:
-            if not NAME_RE.match(value):
-                raise invalid(field, f"{value!r} is not a valid {field} name.")
+            if not cmd.NAME_RE.match(value):
+                raise cmd.invalid(field, f"{value!r} is not a valid {field} name.")
             argv.append(f"{flag}={value}")
     numbers = (
         ("time_limit", "--time", 10**6),
@@ -90,27 +79,27 @@ def sbatch_argv(spec: JobSpec, *, allow_extra_args: bool = False) -> list[str]:
         ("ntasks", "--ntasks", 10**6),
     )
     for field, flag, upper in numbers:
-        value = positive(field, getattr(spec, field), upper)
+        value = cmd.positive(field, getattr(spec, field), upper)
         if value is not None:
             argv.append(f"{flag}={value}M" if field == "memory_mb" else f"{flag}={value}")
     if spec.array:
         if not _ARRAY_RE.match(spec.array):
-            raise invalid(
+            raise cmd.invalid(
                 "array", f"{spec.array!r} is not an array range (like 0-9, 1,3,5 or 1-100%10)."
             )
         argv.append(f"--array={spec.array}")
     for field, flag in (("workdir", "--chdir"), ("stdout", "--output"), ("stderr", "--error")):
         value = getattr(spec, field)
         if value:
-            argv.append(f"{flag}={check_path(field, value)}")
+            argv.append(f"{flag}={cmd.check_path(field, value)}")
     if spec.hold:
         argv.append("--hold")
-    check_env(spec, _RESERVED_ENV, "it would change sbatch itself")
+    cmd.check_env(spec, _RESERVED_ENV, "it would change sbatch itself")
     argv.append("--export=ALL")
-    argv += extra_args(
+    argv += cmd.extra_args(
         spec, allowed=allow_extra_args, command="sbatch", prefix="--", shape="a --option=value"
     )
-    return argv + script_args(spec)
+    return argv + cmd.script_args(spec)
 
 
 #: sacct's end states: cancelled, completed, failed, timeout, node fail, out of memory,
@@ -130,7 +119,7 @@ class SlurmScheduler(CommandScheduler):
     kind = "slurm"
     label = "Slurm"
     capabilities = Capabilities(test_only=True, efficiency=True)
-    user_re = NAME_RE
+    user_re = cmd.NAME_RE
 
     def __init__(self, runner: CommandRunner, **options: Any) -> None:
         super().__init__(runner, **options)
@@ -278,7 +267,7 @@ class SlurmScheduler(CommandScheduler):
             raise self._failed(done, "scancel")
 
     async def hold(self, job_id: str) -> None:
-        hold_checked(await self._active(job_id), job_id)
+        cmd.hold_checked(await self._active(job_id), job_id)
         await self._control("hold", job_id)
 
     async def release(self, job_id: str) -> None:
