@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.hpc import HPCTestbed
+from tests.schedulers.bed import server_config
 from tests.schedulers.recordings.replay import Replay, installed, recording
 
 COMMANDS = ["qstat", "qsub", "qdel", "qhold", "qrls"]
@@ -62,21 +63,10 @@ def replay(hpc_testbed: HPCTestbed):
 def jp_server_config(
     jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, replay: Replay, tmp_path
 ) -> dict[str, Any]:
-    tb = hpc_testbed
-    cluster = {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key,
-        "known_hosts": tb.known_hosts, "ssh_config": False, "scheduler": "pbs",
-        "scheduler_bin": replay.bin,
-    }  # fmt: skip
-    return {
-        **jp_server_config,
-        "RPCApp": {
-            **jp_server_config["RPCApp"],
-            "clusters": {"pbs": cluster},
-            "state_dir": str(tmp_path / "state"),
-            "jobs_refresh_min": 0.0,
-        },
-    }
+    return server_config(
+        jp_server_config, hpc_testbed, tmp_path, "pbs", scheduler="pbs",
+        scheduler_bin=replay.bin,
+    )  # fmt: skip
 
 
 async def test_pbs_cluster_capabilities_and_form_from_its_queues(rpc, replay):

@@ -21,20 +21,13 @@ import pytest
 import pytest_asyncio
 
 from jupyter_rpc.errors import Conflict, InvalidRequest, NotFound
-from jupyter_rpc.schedulers.base import JobInfo, JobSpec
 from jupyter_rpc.schedulers.sge import SGEScheduler
-from jupyter_rpc.ssh import SSHPool, SSHRunner, SSHTarget
+from jupyter_rpc.ssh import SSHPool, SSHRunner
 from tests.fixtures.hpc import HPCTestbed
+from tests.schedulers.bed import PAYLOADS, BedJobs, server_config, target
 
 SLEEP = "#!/bin/bash\nsleep 20\n"
 START = "sudo tests/hpc/testbed/sge_up.sh (after up.sh)"
-
-
-def _target(tb: HPCTestbed) -> SSHTarget:
-    return SSHTarget(
-        "127.0.0.1", tb.port, tb.user, label="testbed", identity_files=(tb.key,), agent=False,
-        config_files=(), known_hosts=(tb.known_hosts,), connect_timeout=10,
-    )  # fmt: skip
 
 
 async def _need_grid_engine(runner: SSHRunner) -> None:
@@ -55,55 +48,19 @@ async def _need_grid_engine(runner: SSHRunner) -> None:
     pytest.skip(f"Grid Engine absent: {reason} (start it with: {START})")
 
 
-class SGE:
-    """A scheduler on the test bed plus the ids this test submitted (deleted at the end)."""
-
-    def __init__(self, scheduler: SGEScheduler, workdir: str) -> None:
-        self.scheduler = scheduler
-        self.runner = scheduler.runner
-        self.workdir = workdir
-        self.submitted: list[str] = []
-
-    async def submit(self, spec: JobSpec) -> str:
-        job_id = await self.scheduler.submit(spec)
-        self.submitted.append(job_id)
-        return job_id
-
-    def spec(self, script: str, **kw: object) -> JobSpec:
-        base: dict[str, object] = {"time_limit": 5, "workdir": self.workdir}
-        base.update(kw)
-        return JobSpec(script=script, **base)  # type: ignore[arg-type]
-
-    async def wait(self, job_id: str, states: set[str], timeout: float = 60.0) -> JobInfo:
-        deadline = time.monotonic() + timeout
-        while True:
-            job = await self.scheduler.get_job(job_id)
-            if job.state in states:
-                return job
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"job {job_id} stayed {job.state} ({job.raw_state}: {job.reason}), wanted {states}"
-                )
-            await asyncio.sleep(0.5)
-
-    async def read(self, path: str) -> str:
-        done = await self.runner.run(["cat", "--", path])
-        assert done.ok, done.stderr
-        return done.stdout
-
-    async def exists(self, path: str) -> bool:
-        return (await self.runner.run(["test", "-e", path])).ok
+#: A scheduler on the bed and the jobs a test submitted (tests/schedulers/bed.py).
+SGE = BedJobs[SGEScheduler]
 
 
 @pytest_asyncio.fixture
 async def sge(hpc_testbed: HPCTestbed) -> AsyncIterator[SGE]:
     pool = SSHPool()
-    runner = SSHRunner(pool, _target(hpc_testbed))
+    runner = SSHRunner(pool, target(hpc_testbed))
     try:
         await _need_grid_engine(runner)
         workdir = f"/home/{hpc_testbed.user}/jrpc-sge-tests/{uuid.uuid4().hex[:10]}"
         assert (await runner.run(["mkdir", "-p", workdir])).ok
-        helper = SGE(SGEScheduler(runner, command_timeout=30), workdir)
+        helper = SGE(SGEScheduler(runner, command_timeout=30), workdir, {"time_limit": 5})
         try:
             yield helper
         finally:
@@ -264,17 +221,6 @@ async def test_an_error_state_says_why_and_release_clears_it(sge: SGE) -> None:
     assert await sge.read(f"{sge.workdir}/e.out") == f"ran in {later}\n"
 
 
-PAYLOADS = [
-    "; touch {m}",
-    "$(touch {m})",
-    "`touch {m}`",
-    "' ; touch {m}; '",
-    '" ; touch {m}; "',
-    "&& touch {m} || touch {m} | x > y < z",
-    "ünï ✓ 🚀 | pipe",
-]
-
-
 @pytest.mark.asyncio
 async def test_injection_corpus_arrives_literally_or_is_refused(sge: SGE) -> None:
     marker = f"/tmp/jrpc-sge-marker-{uuid.uuid4().hex}"
@@ -324,20 +270,7 @@ async def test_injection_corpus_arrives_literally_or_is_refused(sge: SGE) -> Non
 
 @pytest.fixture
 def jp_server_config(jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, tmp_path):
-    tb = hpc_testbed
-    cluster = {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": tb.key,
-        "known_hosts": tb.known_hosts, "ssh_config": False, "scheduler": "sge",
-    }  # fmt: skip
-    return {
-        **jp_server_config,
-        "RPCApp": {
-            **jp_server_config["RPCApp"],
-            "clusters": {"grid": cluster},
-            "state_dir": str(tmp_path / "state"),
-            "jobs_refresh_min": 0.0,
-        },
-    }
+    return server_config(jp_server_config, hpc_testbed, tmp_path, "grid", scheduler="sge")
 
 
 def _run_as(user: str, argv: list[str], stdin: str = "") -> str | None:

@@ -15,73 +15,28 @@ import pytest
 import pytest_asyncio
 
 from jupyter_rpc.errors import Conflict, InvalidRequest, NotFound
-from jupyter_rpc.schedulers.base import JobInfo, JobSpec
+from jupyter_rpc.schedulers.base import JobSpec
 from jupyter_rpc.schedulers.forms import check_spec
 from jupyter_rpc.schedulers.slurm import SlurmScheduler
-from jupyter_rpc.ssh import SSHPool, SSHRunner, SSHTarget
+from jupyter_rpc.ssh import SSHPool, SSHRunner
 from tests.fixtures.hpc import HPCTestbed
+from tests.schedulers.bed import PAYLOADS, BedJobs, target
 
-
-class Slurm:
-    """A scheduler on the test bed plus the ids this test submitted (cancelled at the end)."""
-
-    def __init__(self, scheduler: SlurmScheduler, workdir: str) -> None:
-        self.scheduler = scheduler
-        self.runner = scheduler.runner
-        self.workdir = workdir
-        self.submitted: list[str] = []
-
-    async def submit(self, spec: JobSpec) -> str:
-        job_id = await self.scheduler.submit(spec)
-        self.submitted.append(job_id)
-        return job_id
-
-    def spec(self, script: str, **kw: object) -> JobSpec:
-        base: dict[str, object] = {
-            "time_limit": 1,
-            "memory_mb": 20,
-            "cpus": 1,
-            "workdir": self.workdir,
-        }
-        base.update(kw)
-        return JobSpec(script=script, **base)  # type: ignore[arg-type]
-
-    async def wait(self, job_id: str, states: set[str], timeout: float = 60.0) -> JobInfo:
-        deadline = time.monotonic() + timeout
-        while True:
-            job = await self.scheduler.get_job(job_id)
-            if job.state in states:
-                return job
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"job {job_id} stayed {job.state} ({job.reason}), wanted {states}"
-                )
-            await asyncio.sleep(0.5)
-
-    async def read(self, path: str) -> str:
-        done = await self.runner.run(["cat", "--", path])
-        assert done.ok, done.stderr
-        return done.stdout
-
-    async def exists(self, path: str) -> bool:
-        return (await self.runner.run(["test", "-e", path])).ok
+#: A scheduler on the bed and the jobs a test submitted (tests/schedulers/bed.py).
+Slurm = BedJobs[SlurmScheduler]
 
 
 @pytest_asyncio.fixture
 async def slurm(hpc_testbed: HPCTestbed) -> AsyncIterator[Slurm]:
-    target = SSHTarget(
-        "127.0.0.1", hpc_testbed.port, hpc_testbed.user, label="testbed",
-        identity_files=(hpc_testbed.key,), agent=False, config_files=(),
-        known_hosts=(hpc_testbed.known_hosts,), connect_timeout=10,
-    )  # fmt: skip
     pool = SSHPool()
-    runner = SSHRunner(pool, target)
+    runner = SSHRunner(pool, target(hpc_testbed))
     which = await runner.run(["sh", "-c", "command -v sbatch"])
     if not which.ok:
         pytest.skip("the test bed's login node has no sbatch")
     workdir = f"/home/{hpc_testbed.user}/jrpc-slurm-tests/{uuid.uuid4().hex[:10]}"
     assert (await runner.run(["mkdir", "-p", workdir])).ok
-    helper = Slurm(SlurmScheduler(runner, user=hpc_testbed.user, command_timeout=30), workdir)
+    scheduler = SlurmScheduler(runner, user=hpc_testbed.user, command_timeout=30)
+    helper = Slurm(scheduler, workdir, {"time_limit": 1, "memory_mb": 20, "cpus": 1})
     try:
         yield helper
     finally:
@@ -232,17 +187,6 @@ async def test_test_submit_partitions_and_clear_errors(slurm: Slurm) -> None:
     assert missing.value.code == "job.not_found"
     with pytest.raises(NotFound):
         await slurm.scheduler.cancel("987654321")
-
-
-PAYLOADS = [
-    "; touch {m}",
-    "$(touch {m})",
-    "`touch {m}`",
-    "' ; touch {m}; '",
-    '" ; touch {m}; "',
-    "&& touch {m} || touch {m} | x > y < z",
-    "ünï ✓ 🚀 | pipe",
-]
 
 
 @pytest.mark.asyncio
