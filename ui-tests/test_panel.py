@@ -269,3 +269,18 @@ def test_function_names_do_not_wrap_mid_word(lab: Page) -> None:
         }"""
     )
     assert all(before.endswith(("_", ".")) for before in lines), lines
+
+
+def test_a_docstring_renders_as_the_notebook_renders_markdown(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "divide")
+    doc = call.locator(".jp-rpc-FunctionHeader-doc")
+    # rendermime's Markdown renderer (sanitized), as a notebook's Markdown cell.
+    rendered = doc.locator(".jp-RenderedMarkdown")
+    expect(rendered).to_be_visible()
+    expect(rendered.locator("code")).to_have_text(["a", "b", "b"])
+    assert "``" not in doc.inner_text()
+    # A docstring's indented paragraphs are text, not code blocks.
+    call = choose(panel, "temperature_chart")
+    expect(call.locator(".jp-rpc-FunctionHeader-doc .jp-RenderedMarkdown p").first).to_be_visible()
+    expect(call.locator(".jp-rpc-FunctionHeader-doc pre")).to_have_count(0)

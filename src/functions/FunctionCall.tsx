@@ -235,7 +235,12 @@ function SelectedFunction(
     draft.extraErrors !== null && draft.problems.length > 0;
   return (
     <div className="jp-rpc-FunctionCall">
-      <FunctionHeader backend={selection.backend} spec={spec} trans={trans} />
+      <FunctionHeader
+        backend={selection.backend}
+        spec={spec}
+        trans={trans}
+        rendermime={props.rendermime}
+      />
       <CallForm
         key={draft.revision}
         formId={formId}

@@ -1,7 +1,9 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 import type { IFunctionSpec } from './api';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { DocText } from './DocText';
+import { MarkdownDoc } from './MarkdownDoc';
 
 /**
  * Properties of {@link FunctionHeader}.
@@ -10,6 +12,8 @@ export interface IFunctionHeaderProps {
   backend: string;
   spec: IFunctionSpec;
   trans: TranslationBundle;
+  /** Renders the docstring as Markdown (none: as plain paragraphs). */
+  rendermime?: IRenderMimeRegistry | null;
 }
 
 /**
@@ -34,7 +38,13 @@ export function FunctionHeader(props: IFunctionHeaderProps): JSX.Element {
           )}
         </div>
       )}
-      {doc ? (
+      {doc && props.rendermime ? (
+        <MarkdownDoc
+          className="jp-rpc-FunctionHeader-doc"
+          text={doc}
+          rendermime={props.rendermime}
+        />
+      ) : doc ? (
         <DocText className="jp-rpc-FunctionHeader-doc" text={doc} />
       ) : (
         <div className="jp-rpc-muted">{trans.__('No description.')}</div>
