@@ -284,3 +284,15 @@ def test_a_docstring_renders_as_the_notebook_renders_markdown(lab: Page) -> None
     call = choose(panel, "temperature_chart")
     expect(call.locator(".jp-rpc-FunctionHeader-doc .jp-RenderedMarkdown p").first).to_be_visible()
     expect(call.locator(".jp-rpc-FunctionHeader-doc pre")).to_have_count(0)
+
+
+def test_an_error_code_is_never_shown_bare(lab: Page) -> None:
+    panel = open_panel(lab)
+    call = choose(panel, "divide")
+    field(call, "a").fill("1")
+    field(call, "b").fill("0")
+    call.get_by_role("button", name="Run", exact=True).click()
+    notice = call.locator(".jp-rpc-ErrorNotice")
+    expect(notice).to_contain_text("The function raised ValueError")
+    # The stable code is a labelled details line, not a line of its own.
+    expect(notice.locator(".jp-rpc-ErrorNotice-code")).to_have_text("Error code: call.remote_error")

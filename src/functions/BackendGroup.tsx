@@ -57,6 +57,7 @@ export function BackendGroup(props: IBackendGroupProps): JSX.Element | null {
         <ErrorNotice
           title={trans.__('The backend failed')}
           message={backend.error?.message}
+          codeLabel={trans.__('Error code')}
           code={backend.error?.code}
         />
       )}

@@ -125,6 +125,7 @@ export function CallOutcome(props: ICallOutcomeProps): JSX.Element | null {
         <ErrorNotice
           title={failureTitle(call.error, trans)}
           message={call.error?.message ?? ''}
+          codeLabel={trans.__('Error code')}
           code={call.error?.code}
         />
       );

@@ -13,6 +13,8 @@ export interface IErrorNoticeProps {
   items?: ReadonlyArray<string>;
   /** Small print such as the error code. */
   code?: string;
+  /** What the code is ("Error code", translated by the caller). */
+  codeLabel?: string;
   /** `error` (default) or `info`. */
   kind?: 'error' | 'info';
   /** An extra class name (for styling and tests). */
@@ -49,7 +51,11 @@ export function ErrorNotice(props: IErrorNoticeProps): JSX.Element {
           ))}
         </ul>
       )}
-      {code && <div className="jp-rpc-ErrorNotice-code">{code}</div>}
+      {code && (
+        <div className="jp-rpc-ErrorNotice-code">
+          {`${props.codeLabel ?? 'Error code'}: ${code}`}
+        </div>
+      )}
       {props.children && (
         <div className="jp-rpc-ErrorNotice-actions">{props.children}</div>
       )}

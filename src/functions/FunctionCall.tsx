@@ -276,6 +276,9 @@ function SelectedFunction(
               : trans.__('Please correct the highlighted arguments')
           }
           items={draft.problems}
+          codeLabel={
+            serverRejected ? trans.__('Error code') : trans.__('Checks failed')
+          }
           code={draft.problemCode ?? undefined}
         />
       )}
@@ -283,6 +286,7 @@ function SelectedFunction(
         <ErrorNotice
           title={trans.__('The request failed')}
           message={draft.requestError.message}
+          codeLabel={trans.__('Error code')}
           code={
             draft.requestError instanceof RPCRequestError
               ? draft.requestError.code
