@@ -418,3 +418,59 @@ def test_resubmit_opens_the_dialog_filled_with_the_old_job(lab: Page, cleanup: l
     assert new_id != job_id
     expect(detail_state(panel)).to_have_text("completed", timeout=30_000)
     expect(output(panel)).to_contain_text("second run")
+
+
+def test_the_submit_dialog_says_what_is_wrong_next_to_the_field(lab: Page) -> None:
+    """Issue 16 item 4: the batch script was the 12th field of a small dialog; CPUs = 0
+    gave no message at the field; an empty script's error showed at the top, far from the
+    script box; "Submit held" appeared twice; the environment had a bare "+"."""
+    panel = open_jobs_panel(lab)
+    choose_cluster(panel, "This computer")
+    panel.get_by_role("button", name="Submit job…").click()
+    dialog = lab.locator(".jp-Dialog")
+    script = dialog.locator("#jp-rpc-job_script")
+    expect(script).to_be_visible(timeout=30_000)
+    # the script comes first, and is the large field
+    inputs = dialog.locator(".jp-rpc-SubmitJob-body input, .jp-rpc-SubmitJob-body textarea")
+    first = inputs.evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null && e.type !== 'hidden').map(e => e.id)"
+    )
+    assert first[0] == "jp-rpc-job_script", first
+    box = dialog.locator(".jp-Dialog-content").bounding_box()
+    assert box is not None and box["width"] >= 600, box
+    # "Submit held" once
+    shown = dialog.evaluate(
+        """d => [...d.querySelectorAll('*')].filter(e => e.children.length === 0
+            && e.textContent.trim() === 'Submit held' && e.getClientRects().length > 0).length"""
+    )
+    assert shown == 1, shown
+    # the environment is text, NAME=value per line, not a bare "+" per variable
+    expect(dialog.locator("textarea#jp-rpc-job_env")).to_be_visible()
+    # an empty script: the message is at the script box, the dialog stays
+    script.fill("")
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    dialog = lab.locator(".jp-Dialog")
+    expect(dialog).to_be_visible()
+
+    def errors_of(field: str) -> Locator:
+        group = dialog.locator(f"#jp-rpc-job_{field}").locator(
+            "xpath=ancestor::div[contains(concat(' ', normalize-space(@class), ' '), "
+            "' form-group ')][1]"
+        )
+        return group.locator(".validationErrors")
+
+    expect(errors_of("script")).to_contain_text("Write a script")
+    expect(dialog.locator(".jp-rpc-SubmitJob-problems")).to_contain_text(
+        "Please correct the highlighted fields"
+    )
+    # CPUs = 0: Submit is disabled (an input is invalid) and the field says why
+    dialog.locator("#jp-rpc-job_cpus").fill("0")
+    expect(errors_of("cpus")).to_contain_text("Must be at least 1")
+    # a bad environment line is named at the field
+    dialog.locator("#jp-rpc-job_cpus").fill("1")
+    script.fill("#!/bin/bash\ntrue\n")
+    dialog.locator("#jp-rpc-job_env").fill("GOOD=1\nnot a variable")
+    dialog.get_by_role("button", name="Submit", exact=True).click()
+    dialog = lab.locator(".jp-Dialog")
+    expect(errors_of("env")).to_contain_text("line 2")
+    dialog.get_by_role("button", name="Cancel", exact=True).click()

@@ -25,10 +25,10 @@ NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 OVERRIDE_KEYS = frozenset({"default", "enum", "minimum", "maximum", "const", "hidden"})
 _SPEC_FIELDS = frozenset(f.name for f in fields(JobSpec))
-#: Field order of the form.
+#: Field order of the form: the script first (it is the job), then what it needs.
 ORDER = [
-    "name", "partition", "time_limit", "cpus", "memory_mb", "gpus", "nodes", "ntasks",
-    "account", "qos", "array", "workdir", "stdout", "stderr", "script", "script_path", "env", "hold",
+    "script", "script_path", "name", "partition", "time_limit", "cpus", "memory_mb", "gpus",
+    "nodes", "ntasks", "account", "qos", "array", "workdir", "stdout", "stderr", "env", "hold",
 ]  # fmt: skip
 
 
@@ -82,8 +82,16 @@ def submit_schema(
             "title": "Time limit (minutes)",
             "description": "Per partition: " + _limits_text(ordered, "max_time", "min"),
         },
-        "cpus": {**integer, "title": "CPUs per task"},
-        "memory_mb": {**integer, "title": "Memory per node (MB)"},
+        "cpus": {
+            **integer,
+            "title": "CPUs per task",
+            "description": "Per partition: " + _limits_text(ordered, "max_cpus_per_node", "CPUs"),
+        },
+        "memory_mb": {
+            **integer,
+            "title": "Memory per node (MB)",
+            "description": "Per partition: " + _limits_text(ordered, "max_memory_mb", "MB"),
+        },
         "gpus": {"type": "integer", "minimum": 0, "title": "GPUs"},
         "nodes": {**integer, "title": "Nodes"},
         "ntasks": {**integer, "title": "Tasks"},

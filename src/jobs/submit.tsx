@@ -2,17 +2,17 @@ import { Dialog, ReactWidget, showDialog } from '@jupyterlab/apputils';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Button, FormComponent } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
-import type { RJSFSchema, UiSchema } from '@rjsf/utils';
+import type { ErrorSchema, RJSFSchema, UiSchema } from '@rjsf/utils';
 import React, { useEffect, useMemo, useState } from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
-import { errorText } from '../shared/errors';
+import { errorText, RPCRequestError } from '../shared/errors';
 import { validator } from '../shared/validator';
 import type { IJobInfo, IJobSpec, ISubmitSchema } from './api';
 import { formatRelative, formatTime } from './format';
 import type { JobsRegistry } from './manager';
 import { type IPlacementRanking, placeJob, PlacementView } from './placement';
-import { cleanSpec } from './spec';
+import { cleanSpec, envText, fieldMessage, parseEnv } from './spec';
 
 type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
 
@@ -23,6 +23,10 @@ interface ISubmitState {
   cluster: string;
   formData: Record<string, unknown>;
   problems: string[];
+  /** Messages shown at their fields (a field's name → its messages). */
+  fieldErrors: Record<string, string[]>;
+  /** The form's schema as shown (to check the values against on Submit). */
+  formSchema: RJSFSchema | null;
 }
 
 /**
@@ -76,7 +80,11 @@ function SubmitForm(props: {
 }): JSX.Element {
   const { registry, clusters, translator, trans } = props;
   const [cluster, setCluster] = useState(props.initial.cluster);
-  const [formData, setFormData] = useState(props.initial.formData);
+  const [formData, setFormData] = useState(() =>
+    props.initial.formData.env === undefined
+      ? props.initial.formData
+      : { ...props.initial.formData, env: envText(props.initial.formData.env) }
+  );
   const [schema, setSchema] = useState<ISubmitSchema | null>(null);
   const [loadError, setLoadError] = useState('');
   const [check, setCheck] = useState('');
@@ -86,9 +94,40 @@ function SubmitForm(props: {
   const [placeStatus, setPlaceStatus] = useState('');
   const withScheduler = clusters.clusters.filter(c => c.scheduler !== 'none');
 
+  // The form's schema: the dialog has the title; "script or script_path" is
+  // checked on Submit (rjsf would render the root `oneOf` as an "option 1 /
+  // option 2" picker); the environment is text.
+  const formSchema = useMemo(() => {
+    if (!schema) {
+      return null;
+    }
+    const copy = { ...(schema.schema as RJSFSchema) };
+    delete copy.title;
+    delete copy.oneOf;
+    delete copy.anyOf;
+    const properties = { ...(copy.properties ?? {}) };
+    if (properties.env) {
+      // As text, one NAME=value per line: rjsf's editor of an object's free
+      // keys is a bare "+" per variable.
+      properties.env = {
+        type: 'string',
+        title: trans.__('Environment variables'),
+        description: trans.__('One NAME=value per line')
+      };
+    }
+    copy.properties = properties;
+    return copy;
+  }, [schema]);
+
   useEffect(() => {
-    props.onChange({ cluster, formData, problems: [] });
-  }, [cluster, formData]);
+    props.onChange({
+      cluster,
+      formData,
+      problems: [],
+      fieldErrors: {},
+      formSchema
+    });
+  }, [cluster, formData, formSchema]);
 
   useEffect(() => {
     if (!cluster) {
@@ -144,22 +183,22 @@ function SubmitForm(props: {
     }
   };
 
-  // The dialog has the title; "script or script_path" is checked on submit
-  // (rjsf would render the root `oneOf` as an "option 1 / option 2" picker).
-  const formSchema = useMemo(() => {
-    if (!schema) {
-      return null;
-    }
-    const copy = { ...(schema.schema as RJSFSchema) };
-    delete copy.title;
-    delete copy.oneOf;
-    delete copy.anyOf;
-    return copy;
-  }, [schema]);
   const uiSchema: FormUiSchema = {
     ...((schema?.ui_schema ?? {}) as FormUiSchema),
+    env: { 'ui:widget': 'textarea', 'ui:options': { rows: 3 } },
     'ui:submitButtonOptions': { norender: true }
   };
+  const extraErrors = useMemo(() => {
+    const entries = Object.entries(props.initial.fieldErrors);
+    if (!entries.length) {
+      return undefined;
+    }
+    const errors: Record<string, { __errors: string[] }> = {};
+    for (const [field, messages] of entries) {
+      errors[field] = { __errors: messages };
+    }
+    return errors as unknown as ErrorSchema;
+  }, [props.initial.fieldErrors]);
   return (
     <div className="jp-rpc-SubmitJob-body">
       {props.initial.problems.length > 0 && (
@@ -194,7 +233,23 @@ function SubmitForm(props: {
           validator={validator}
           noHtml5Validate
           showErrorList={false}
-          liveValidate={false}
+          // Live: Lab's dialog disables Submit while an input is :invalid
+          // (CPUs 0 under a minimum of 1), so the reason shows at the field.
+          liveValidate
+          transformErrors={errors =>
+            errors.map(e => ({
+              ...e,
+              message: fieldMessage(
+                {
+                  name: e.name,
+                  params: e.params as Record<string, unknown>,
+                  message: e.message
+                },
+                trans
+              )
+            }))
+          }
+          extraErrors={extraErrors}
           onChange={e =>
             setFormData((e.formData ?? {}) as Record<string, unknown>)
           }
@@ -288,8 +343,11 @@ export async function submitJobFlow(
   let state: ISubmitState = {
     cluster: options.cluster || fallback,
     formData: { ...(options.preset ?? {}) } as Record<string, unknown>,
-    problems: []
+    problems: [],
+    fieldErrors: {},
+    formSchema: null
   };
+  const redo = trans.__('Please correct the highlighted fields.');
   for (;;) {
     const result = await showDialog({
       title: trans.__('Submit a job'),
@@ -302,12 +360,22 @@ export async function submitJobFlow(
     if (!result.button.accept || !result.value) {
       return null;
     }
-    state = { ...result.value, problems: [] };
+    state = { ...result.value, problems: [], fieldErrors: {} };
     if (!state.cluster) {
       state.problems = [trans.__('Choose a cluster.')];
       continue;
     }
-    const spec = cleanSpec(state.formData);
+    // Every problem is said at its field, as the form's own checks would.
+    const fieldErrors = Private.checkFields(state, trans);
+    const { env, errors: envErrors } = parseEnv(
+      envText(state.formData.env ?? '')
+    );
+    if (envErrors.length) {
+      (fieldErrors.env ??= []).push(
+        trans.__('Not NAME=value on line %1', envErrors.join('; '))
+      );
+    }
+    const spec = cleanSpec({ ...state.formData, env });
     // The form's default script is only a shebang: not a script of its own.
     if (
       spec.script !== undefined &&
@@ -316,16 +384,67 @@ export async function submitJobFlow(
       delete spec.script;
     }
     if (!spec.script && !spec.script_path) {
-      state.problems = [
+      (fieldErrors.script ??= []).push(
         trans.__('Write a script, or give the path of one on the cluster.')
-      ];
+      );
+    }
+    if (Object.keys(fieldErrors).length) {
+      state.fieldErrors = fieldErrors;
+      state.problems = [redo];
       continue;
     }
     try {
       const job = await registry.get(state.cluster).submit(spec);
       return { cluster: state.cluster, job };
     } catch (reason) {
-      state.problems = [errorText(reason)];
+      // The scheduler's refusal of one value is said at that field.
+      const field =
+        reason instanceof RPCRequestError ? reason.details?.field : undefined;
+      if (typeof field === 'string' && state.formSchema?.properties?.[field]) {
+        state.fieldErrors = { [field]: [errorText(reason)] };
+        state.problems = [redo];
+      } else {
+        state.problems = [errorText(reason)];
+      }
     }
+  }
+}
+
+/**
+ * A namespace for private helpers.
+ */
+namespace Private {
+  /**
+   * The form's values checked against its schema, each message at its field.
+   */
+  export function checkFields(
+    state: ISubmitState,
+    trans: TranslationBundle
+  ): Record<string, string[]> {
+    const found: Record<string, string[]> = {};
+    if (!state.formSchema) {
+      return found;
+    }
+    const { errors } = validator.validateFormData(
+      state.formData as ReadonlyJSONObject,
+      state.formSchema
+    );
+    for (const error of errors) {
+      const field = (error.property ?? '').replace(/^\./, '').split('.')[0];
+      if (!field) {
+        continue;
+      }
+      (found[field] ??= []).push(
+        fieldMessage(
+          {
+            name: error.name,
+            params: error.params as Record<string, unknown>,
+            message: error.message
+          },
+          trans
+        )
+      );
+    }
+    return found;
   }
 }

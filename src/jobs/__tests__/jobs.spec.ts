@@ -4,7 +4,7 @@ import { appendTail } from '../hooks';
 import { endedJobs, endNotices } from '../ends';
 import { formatElapsedLimit, formatRelative } from '../format';
 import { compareIds, filterRows, groupJobs, sortRows } from '../rows';
-import { cleanSpec } from '../spec';
+import { cleanSpec, envText, fieldMessage, parseEnv } from '../spec';
 import { formatJobDuration as formatDuration } from '../../shared/duration';
 import { job } from './jobInfo';
 
@@ -206,6 +206,31 @@ describe('ended jobs between two polls', () => {
 });
 
 describe('submit and output helpers', () => {
+  it('reads the environment text, naming the lines that are not NAME=value', () => {
+    expect(parseEnv('A=1\n\nB_2=x=y\r\nnot a variable\n=3')).toEqual({
+      env: { A: '1', B_2: 'x=y' },
+      errors: ['4: not a variable', '5: =3']
+    });
+    expect(envText({ A: '1', B: 'two words' })).toBe('A=1\nB=two words');
+    expect(envText('A=1')).toBe('A=1');
+  });
+
+  it('says what is wrong with a field as a person reads it', () => {
+    const trans = {
+      __: (msg: string, ...args: unknown[]) =>
+        args.reduce<string>((m, a, i) => m.replace(`%${i + 1}`, String(a)), msg)
+    };
+    expect(fieldMessage({ name: 'minimum', params: { limit: 1 } }, trans)).toBe(
+      'Must be at least 1.'
+    );
+    expect(
+      fieldMessage({ name: 'type', params: { type: 'integer' } }, trans)
+    ).toBe('Must be a whole number.');
+    expect(fieldMessage({ name: 'other', message: 'as ajv says' }, trans)).toBe(
+      'as ajv says'
+    );
+  });
+
   it('drops empty values so the scheduler defaults apply', () => {
     expect(
       cleanSpec({
