@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..private import write_private
+
 #: The provisioner's entry point name (``jupyter_client.kernel_provisioners``).
 PROVISIONER = "jupyter-rpc-cluster"
 
@@ -101,8 +103,8 @@ def write_specs(folder: Path, clusters: Iterable[tuple[str, dict[str, Any]]]) ->
             )
         for kname, spec in specs:
             (folder / kname).mkdir(mode=0o700)
-            with open(folder / kname / "kernel.json", "w", encoding="utf-8") as f:
-                json.dump(spec, f, indent=1)
+            # private like all the extension writes (a spec names the user's cluster)
+            write_private(folder / kname / "kernel.json", json.dumps(spec, indent=1))
             names.append(kname)
     return names
 
