@@ -26,6 +26,7 @@ import { permissions } from '../shared/permissions';
 import { RemoteDrive } from './drive';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the side panel is created and added to the shell (and restorer) at activation
 import { remoteFilesIcon, RemoteFilesPanel } from './panel';
+import { remoteMenuHit, setRemoteMenuTarget } from './menu';
 import { clusterOfDrive, isJobScript, splitGlobalPath } from './paths';
 import type { IRemoteContentsModel } from './paths';
 
@@ -34,6 +35,8 @@ import type { IRemoteContentsModel } from './paths';
  */
 const ITEM = '.jp-DirListing-item[data-isdir]';
 const FILE = '.jp-DirListing-item[data-isdir="false"]';
+const DIR = '.jp-DirListing-item[data-isdir="true"]';
+const OPEN_TERMINAL_HERE = 'jupyter-rpc:open-terminal-here';
 const CONTENT = '.jp-DirListing-content';
 const HEADER = '.jp-DirListing-header';
 const COPY_REMOTE_PATH = 'jupyter-rpc:copy-remote-path';
@@ -78,6 +81,9 @@ const MENU: ReadonlyArray<{
   { command: 'filebrowser:download', selector: FILE, rank: 9.5 },
   { selector: ITEM, rank: 12 },
   { command: COPY_REMOTE_PATH, selector: ITEM, rank: 14 },
+  // the terminals feature's entry (hidden when it is not installed)
+  { command: OPEN_TERMINAL_HERE, selector: DIR, rank: 4.5 },
+  { command: OPEN_TERMINAL_HERE, selector: CONTENT, rank: 4.5 },
   { selector: CONTENT, rank: 50 },
   { command: 'filebrowser:create-new-file', selector: CONTENT, rank: 51 },
   { command: 'filebrowser:create-new-directory', selector: CONTENT, rank: 55 },
@@ -275,8 +281,6 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
     });
 
     let submitTarget: string | null = null;
-    /** Where the panel's context menu was opened (its entries ask). */
-    let menuTarget: Element | null = null;
     app.commands.addCommand(FilesCommandIDs.submitFile, {
       label: trans.__('Submit as Job'),
       caption: trans.__('Submit this batch script to the cluster'),
@@ -284,7 +288,7 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       describedBy: NO_ARGS,
       isVisible: () => {
         // The entry under the pointer (the selection may lag behind it).
-        const node = menuTarget?.closest('.jp-DirListing-item') ?? null;
+        const node = remoteMenuHit('.jp-DirListing-item');
         const name =
           node?.querySelector('.jp-DirListing-itemText')?.textContent?.trim() ??
           null;
@@ -349,7 +353,9 @@ export const filesPlugin: JupyterFrontEndPlugin<void> = {
       if (event.shiftKey) {
         return;
       }
-      menuTarget = event.target instanceof Element ? event.target : null;
+      setRemoteMenuTarget(
+        event.target instanceof Element ? event.target : null
+      );
       if (!menu.open(event)) {
         return;
       }

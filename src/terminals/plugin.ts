@@ -31,6 +31,7 @@ import type { Message } from '@lumino/messaging';
 import { IClustersManager } from '../clusters/tokens';
 import { errorText } from '../shared/errors';
 import { NO_ARGS } from '../shared/commands';
+import { remoteMenuHit } from '../files/menu';
 import { clusterOfDrive, splitGlobalPath } from '../files/paths';
 import { openTerminal, getTerminal } from './api';
 import { terminalTitle } from './title';
@@ -302,16 +303,7 @@ export const terminalsPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    app.contextMenu.addItem({
-      command: TerminalCommandIDs.openHere,
-      selector: '.jp-rpc-FilesPanel .jp-DirListing-item[data-isdir="true"]',
-      rank: 4
-    });
-    app.contextMenu.addItem({
-      command: TerminalCommandIDs.openHere,
-      selector: '.jp-rpc-FilesPanel .jp-DirListing-content',
-      rank: 4
-    });
+    // "Open Terminal Here" is in the Remote files panel's own menu (files/plugin.ts).
 
     if (restorer) {
       void restorer.restore(tracker, {
@@ -393,9 +385,8 @@ function folderUnderPointer(
     return null;
   }
   const here = splitGlobalPath(model.path).path;
-  const item = app.contextMenuHitTest(node =>
-    node.classList.contains('jp-DirListing-item')
-  );
+  // the panel's own context menu (it replaces the application's there)
+  const item = remoteMenuHit('.jp-DirListing-item');
   if (item && !panel.contains(item)) {
     return null;
   }
