@@ -240,6 +240,41 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     ),
     _E("session.failed", 502, "The session's folder could not be made on the cluster."),
     _E(
+        "workflow.not_found",
+        404,
+        "There is no workflow template of that name for that cluster (or it was refused when "
+        "loaded: the catalog's `problems` say why).",
+    ),
+    _E(
+        "workflow.invalid",
+        400,
+        "A workflow template is not valid: the message names its file and field.",
+    ),
+    _E("workflow.exists", 409, "A workflow template of that name exists already."),
+    _E(
+        "workflow.site_defined",
+        403,
+        "The workflow template is the site's and cannot be removed by a user.",
+    ),
+    _E(
+        "workflow.no_dependencies",
+        400,
+        "The cluster's scheduler cannot chain jobs (afterok), so a run of several steps is "
+        "refused before anything is submitted.",
+    ),
+    _E(
+        "run.not_found",
+        404,
+        "There is no workflow run of that id on that cluster (no run folder with a run.json).",
+    ),
+    _E("run.finished", 409, "Every step of the run has ended already: nothing to cancel."),
+    _E(
+        "run.submit_failed",
+        502,
+        "The run could not be submitted: its folder could not be made, or the scheduler refused "
+        "a step (the message names it; steps submitted before it were cancelled).",
+    ),
+    _E(
         "kernel.start_not_found",
         404,
         "No compute-node kernel is being started with that id (it is up, or its start ended).",

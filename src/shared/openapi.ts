@@ -69,6 +69,14 @@ export type ErrorCode =
   | 'session.not_running'
   | 'session.unreachable'
   | 'session.failed'
+  | 'workflow.not_found'
+  | 'workflow.invalid'
+  | 'workflow.exists'
+  | 'workflow.site_defined'
+  | 'workflow.no_dependencies'
+  | 'run.not_found'
+  | 'run.finished'
+  | 'run.submit_failed'
   | 'kernel.start_not_found'
   | 'ssh.host_unknown'
   | 'ssh.auth_required'
@@ -595,6 +603,166 @@ export interface IKernelStart {
 
 export interface IKernelStartList {
   starts: IKernelStart[];
+}
+
+export interface IWorkflowStepInfo {
+  name: string;
+  /** Earlier steps it waits for (afterok). */
+  after: string[];
+  /** The array range of an array step (`1-4`), else null. */
+  array: string | null;
+}
+
+export interface IWorkflowInfo {
+  name: string;
+  display_name: string;
+  description: string;
+  clusters: '*' | string[];
+  /**
+   * site: RPCApp.workflows or a site folder; user: the user's own (saved from a
+   * job, or their folder).
+   */
+  source: 'site' | 'user';
+  /** Where it was loaded from (a file, or `RPCApp.workflows`). */
+  file: string;
+  steps: IWorkflowStepInfo[];
+  /** Glob patterns relative to the run folder. */
+  outputs: string[];
+  /** Container images the form offers (field `image`). */
+  images: string[];
+}
+
+export interface IWorkflowList {
+  workflows: IWorkflowInfo[];
+  /** Templates refused when loaded, each naming its file and field. */
+  problems: {
+    file: string;
+    message: string;
+  }[];
+}
+
+export interface IWorkflowDetail {
+  name: string;
+  display_name: string;
+  description: string;
+  clusters: '*' | string[];
+  /**
+   * site: RPCApp.workflows or a site folder; user: the user's own (saved from a
+   * job, or their folder).
+   */
+  source: 'site' | 'user';
+  /** Where it was loaded from (a file, or `RPCApp.workflows`). */
+  file: string;
+  steps: IWorkflowStepInfo[];
+  /** Glob patterns relative to the run folder. */
+  outputs: string[];
+  /** Container images the form offers (field `image`). */
+  images: string[];
+  /**
+   * The JSON Schema of the run form: the template's inputs, `image` if it lists
+   * images, and the resources (partition, hours, cpus, gpus, memory_mb) with
+   * the cluster's and template's overrides.
+   */
+  form: { [key: string]: unknown };
+}
+
+export interface IWorkflowRunRequest {
+  /** The form's values; what is left out takes its default. */
+  values?: { [key: string]: unknown };
+}
+
+export interface IWorkflowRunStep {
+  name: string;
+  after: string[];
+  array: string | null;
+  /** The scheduler's id (an array's id for an array step). */
+  job_id: string;
+  /**
+   * An array step: failed if a task failed, running while any runs, completed
+   * when all completed.
+   */
+  state:
+    'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'unknown';
+  /**
+   * Why it waits or how it ended, in the scheduler's words (`Dependency`,
+   * `DependencyNeverSatisfied`).
+   */
+  reason: string;
+  /**
+   * An array step's tasks by state (`{completed: 3, running: 1}`); {} for one
+   * job.
+   */
+  tasks: { [key: string]: number };
+  started: number | null;
+  ended: number | null;
+  /** Seconds it ran (until now while it runs). */
+  elapsed: number | null;
+  exit_code: number | null;
+  /** The rendered script's path on the cluster. */
+  script: string;
+}
+
+export interface IWorkflowRunOutput {
+  /** Relative to the run folder. */
+  path: string;
+  /**
+   * The file in the Remote files drive (`home/jupyter-rpc-runs/...`): Open in
+   * Lab, Download; null when no root of the cluster holds it.
+   */
+  drive_path: string | null;
+  size: number | null;
+}
+
+export interface IWorkflowRun {
+  id: string;
+  workflow: string;
+  display_name: string;
+  cluster: string;
+  /** The run folder's absolute path on the cluster. */
+  folder: string;
+  /** The run folder in the Remote files drive, or null. */
+  drive_path: string | null;
+  created: number;
+  /**
+   * failed as soon as a step failed (its dependents are cancelled); cancelled
+   * when the user cancelled it.
+   */
+  state:
+    'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'unknown';
+  /**
+   * Seconds from the first step's start to the last one's end (until now while
+   * it runs).
+   */
+  elapsed: number | null;
+  /** The step that failed, if one did. */
+  failed_step: string | null;
+  /** What a person should know: which step failed and why. */
+  message: string;
+  /** The end of the failed step's log (stdout, then stderr), or empty. */
+  log_tail: string;
+  steps: IWorkflowRunStep[];
+  /**
+   * Files matching the template's outputs (in a run's detail; [] in the list).
+   */
+  outputs: IWorkflowRunOutput[];
+  /** The values the run was submitted with. */
+  inputs: { [key: string]: unknown };
+}
+
+export interface IWorkflowRunList {
+  runs: IWorkflowRun[];
+}
+
+export interface IWorkflowRunForm {
+  workflow: string;
+  form: { [key: string]: unknown };
+  values: { [key: string]: unknown };
+}
+
+export interface ISaveAsTemplateRequest {
+  name: string;
+  display_name?: string;
+  description?: string;
 }
 
 export interface ISessionList {
@@ -1386,6 +1554,230 @@ export interface IOperations {
       403: IErrorBody;
       404: IErrorBody;
       409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The workflow templates that fit this cluster (docs/workflows.md). */
+  listWorkflows: {
+    method: 'GET';
+    path: '/clusters/{cluster}/workflows';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    responses: {
+      200: IWorkflowList;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * One template with its form (JSON Schema of its inputs and the resources,
+   * with the site's overrides).
+   */
+  getWorkflow: {
+    method: 'GET';
+    path: '/clusters/{cluster}/workflows/{workflow}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A workflow template's name. */
+      workflow: string;
+    };
+    responses: {
+      200: IWorkflowDetail;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Submit a run of the template (every step, chained by the scheduler, in one
+   * SSH round trip).
+   */
+  runWorkflow: {
+    method: 'POST';
+    path: '/clusters/{cluster}/workflows/{workflow}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A workflow template's name. */
+      workflow: string;
+    };
+    body: IWorkflowRunRequest;
+    responses: {
+      201: IWorkflowRun;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      413: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Remove a template of the user's own (a site's is 403
+   * workflow.site_defined).
+   */
+  removeWorkflow: {
+    method: 'DELETE';
+    path: '/clusters/{cluster}/workflows/{workflow}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A workflow template's name. */
+      workflow: string;
+    };
+    responses: {
+      204: null;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * The workflow runs on this cluster, newest first (found again from their
+   * run.json after a restart).
+   */
+  listRuns: {
+    method: 'GET';
+    path: '/clusters/{cluster}/runs';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    responses: {
+      200: IWorkflowRunList;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * One run as it is now (steps, the failed step's log tail, outputs, inputs).
+   */
+  getRun: {
+    method: 'GET';
+    path: '/clusters/{cluster}/runs/{run}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /**
+       * A run's id (its folder's name, `<template>-<YYYYmmdd-HHMMSS>-<4 hex>`).
+       */
+      run: string;
+    };
+    responses: {
+      200: IWorkflowRun;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** Cancel every step of the run that has not ended (its folder stays). */
+  cancelRun: {
+    method: 'DELETE';
+    path: '/clusters/{cluster}/runs/{run}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /**
+       * A run's id (its folder's name, `<template>-<YYYYmmdd-HHMMSS>-<4 hex>`).
+       */
+      run: string;
+    };
+    responses: {
+      200: IWorkflowRun;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** The template's form with the run's inputs as its values, for Run again. */
+  runAgainForm: {
+    method: 'GET';
+    path: '/clusters/{cluster}/runs/{run}/form';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /**
+       * A run's id (its folder's name, `<template>-<YYYYmmdd-HHMMSS>-<4 hex>`).
+       */
+      run: string;
+    };
+    responses: {
+      200: IWorkflowRunForm;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Make a one-step workflow template of the user's own from a job's script and
+   * resources (no inputs).
+   */
+  saveJobAsWorkflow: {
+    method: 'POST';
+    path: '/clusters/{cluster}/jobs/{job_id}/save-as-template';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** A job's id (`123`, or `123_4` for an array task). */
+      job_id: string;
+    };
+    body: ISaveAsTemplateRequest;
+    responses: {
+      201: IWorkflowInfo;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      413: IErrorBody;
       428: IErrorBody;
       500: IErrorBody;
       502: IErrorBody;
