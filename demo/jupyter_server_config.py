@@ -11,7 +11,12 @@ c.RPCApp.backends = {
         "module": "jupyter_rpc.examples.demo",
         "display_name": "Examples",
         "description": "Example scientific functions shipped with jupyter_rpc.",
-    }
+    },
+    "geo": {
+        "module": "jupyter_rpc.examples.geo",
+        "display_name": "Maps",
+        "description": "Example functions taking a point, a polygon or a box; features and rasters.",
+    },
 }
 
 # Open on the demo folder, with its notebook (not the whole repository).

@@ -67,6 +67,7 @@ def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
             "max_request_size": 256 * 1024,
             "backends": {
                 "examples": {"module": "jupyter_rpc.examples.demo"},
+                "geo": {"module": "jupyter_rpc.examples.geo"},
                 "faulty": {"module": FAULTY},
                 "strict": {"module": FAULTY, "timeout": 1.0},
                 "broken": {"module": "no_such_module_for_jupyter_rpc", "start_timeout": 20},

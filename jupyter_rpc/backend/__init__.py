@@ -9,7 +9,10 @@ What a backend module imports from here:
 * :class:`Progress` -- annotate a parameter with it to report (nested) progress;
   :class:`Cancelled` is raised by its next report when the call is cancelled;
 * rich result types for return annotations: :data:`PNG`, :data:`JPEG`, :data:`GIF`,
-  :data:`SVG`, :data:`HTML`, :data:`Markdown`, :data:`VegaLite`.
+  :data:`SVG`, :data:`HTML`, :data:`Markdown`, :data:`VegaLite`; maps: :class:`Raster`
+  (a grid of values over a longitude/latitude box) and :data:`BBox` (``[west, south,
+  east, north]``); GeoJSON models (geojson-pydantic's, or :mod:`jupyter_rpc.backend.geo`'s)
+  are recognised as map inputs and results (docs/maps.md).
 
 What the server and tools use: :func:`build_api` (module -> :class:`BackendAPI` with
 ``api_info`` and request validation), :func:`load_module`, :class:`Runner` and
@@ -18,9 +21,11 @@ What the server and tools use: :func:`build_api` (module -> :class:`BackendAPI` 
 
 from __future__ import annotations
 
+from .geo import BBox
 from .introspect import BackendAPI, PreparedCall, RequestError, ResultError, build_api
 from .loader import BackendError, load_module
 from .progress import Cancelled, Progress
+from .raster import Raster
 from .runner import Runner
 from .types import GIF, HTML, JPEG, PNG, SVG, Markdown, MediaType, VegaLite
 
@@ -30,6 +35,7 @@ __all__ = [
     "JPEG",
     "PNG",
     "SVG",
+    "BBox",
     "BackendAPI",
     "BackendError",
     "Cancelled",
@@ -37,6 +43,7 @@ __all__ = [
     "MediaType",
     "PreparedCall",
     "Progress",
+    "Raster",
     "RequestError",
     "ResultError",
     "Runner",

@@ -19,6 +19,7 @@ import docstring_parser
 from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter, create_model
 from pydantic.fields import FieldInfo
 
+from . import geo
 from .dasf_compat import field_params, make_report, report_class
 from .loader import BackendError
 from .progress import Progress
@@ -274,9 +275,11 @@ def _return_model(
 
 def _hints(func: Callable[..., Any], label: str) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(func, include_extras=True)
+        hints = typing.get_type_hints(func, include_extras=True)
     except Exception as exc:
         raise BackendError(f"Cannot resolve the type annotations of {label}: {exc!r}") from None
+    # GeoJSON models get their map annotations, an xarray.DataArray becomes a Raster
+    return {name: geo.annotate(hint) for name, hint in hints.items()}
 
 
 def _is_progress(annotation: Any) -> bool:

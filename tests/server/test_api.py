@@ -19,7 +19,7 @@ async def test_root_and_backends(rpc):
     status, body = await rpc("GET", "backends")
     assert status == 200
     names = {b["name"]: b for b in body["backends"]}
-    assert set(names) == {"examples", "faulty", "strict", "broken"}
+    assert set(names) == {"examples", "geo", "faulty", "strict", "broken"}
     assert names["examples"]["transport"] == "local"
     assert names["examples"]["state"] == "stopped"  # started on first use only
 
