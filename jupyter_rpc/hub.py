@@ -22,14 +22,16 @@ JupyterHub (every single-user server has it); jupyter_rpc does not depend on it.
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
 from jupyterhub.singleuser.extension import (  # type: ignore[import-not-found,import-untyped,unused-ignore]
     JupyterHubAuthorizer,
 )
+from tornado.web import HTTPError
 
-__all__ = ["GranularHubAuthorizer", "required_scopes"]
+__all__ = ["GranularHubAuthorizer", "required_scopes", "starts_cluster_kernel"]
 
 
 def required_scopes(action: str, resource: str, user: str, server_name: str) -> set[str]:
@@ -41,6 +43,51 @@ def required_scopes(action: str, resource: str, user: str, server_name: str) -> 
     }
 
 
+def starts_cluster_kernel(handler: Any, resource: str) -> bool:
+    """Whether ``handler``'s request starts or restarts a kernel of a cluster (a kernelspec
+    with ``metadata.jupyter_rpc``): ``POST /api/kernels``, ``POST``/``PATCH
+    /api/sessions`` naming one (or none, when the default kernel is one), ``POST
+    /api/kernels/ID/restart`` of one."""
+    if resource not in ("kernels", "sessions") or handler is None:
+        return False
+    request = handler.request
+    if request.method not in ("POST", "PATCH"):
+        return False
+    settings = handler.settings
+    kernels, specs = settings.get("kernel_manager"), settings.get("kernel_spec_manager")
+    path = request.path.rstrip("/")
+    name: Any = None
+    if resource == "kernels" and path.endswith("/restart"):
+        try:
+            name = kernels.get_kernel(path.split("/")[-2]).kernel_name
+        except Exception:  # an unknown kernel: jupyter_server answers 404
+            return False
+    elif resource == "kernels" and path.endswith("/interrupt"):
+        return False  # a SIGINT to a kernel already running
+    else:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return False  # jupyter_server answers 400
+        if not isinstance(body, dict):
+            return False
+        kernel = body.get("kernel") if resource == "sessions" else body
+        if resource == "sessions" and request.method == "PATCH" and not isinstance(kernel, dict):
+            return False  # a rename: no kernel starts
+        name = kernel.get("name") if isinstance(kernel, dict) else None
+        if resource == "sessions" and isinstance(kernel, dict) and kernel.get("id"):
+            return False  # an existing kernel
+        name = name or getattr(kernels, "default_kernel_name", None)
+    if not isinstance(name, str) or specs is None:
+        return False
+    try:
+        spec = specs.get_kernel_spec(name)
+    except Exception:  # no such kernelspec: jupyter_server answers
+        return False
+    metadata = getattr(spec, "metadata", None) or {}
+    return isinstance(metadata, dict) and "jupyter_rpc" in metadata
+
+
 class GranularHubAuthorizer(JupyterHubAuthorizer):  # type: ignore[misc,unused-ignore]
     """Grants an action only to hub tokens holding its ``custom:jupyter_server`` scope for
     this server; the hub's custom scopes say which includes which (execute includes write
@@ -49,6 +96,16 @@ class GranularHubAuthorizer(JupyterHubAuthorizer):  # type: ignore[misc,unused-i
     def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
         if not super().is_authorized(handler, user, action, resource):
             return False  # no access:servers for this server: nothing at all
+        if action == "write" and starts_cluster_kernel(handler, resource):
+            # jupyter_server asks only write to start a kernel; a cluster's runs there with
+            # the owner's credentials (a batch job for a kernel profile), as a submit would
+            if not self.is_authorized(handler, user, "execute", resource):
+                # jupyter_server's own refusal would name 'write', which the token has
+                raise HTTPError(
+                    403,
+                    "Starting or restarting a kernel on a cluster needs the 'execute' "
+                    "permission (it runs there as you, like a job), which this token lacks.",
+                )
         wanted = required_scopes(
             action,
             resource,
