@@ -13,7 +13,8 @@ import {
   formatTime,
   jobUsage
 } from './format';
-import { historyRows } from './rows';
+import { historyRows, sortHistory } from './rows';
+import type { HistorySortKey } from './rows';
 import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { SelectableJobRow } from './JobRow';
@@ -82,9 +83,43 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
     };
   }, [manager]);
 
+  const sort = model.historySort;
   const rows = useMemo(
-    () => historyRows(jobs, model.filter),
-    [jobs, model.filter]
+    () => sortHistory(historyRows(jobs, model.filter), sort, jobUsage),
+    [jobs, model.filter, sort]
+  );
+  const onSort = (key: HistorySortKey): void => {
+    model.historySort =
+      sort.key === key
+        ? { key, ascending: !sort.ascending }
+        : { key, ascending: key === 'name' || key === 'exit' };
+  };
+  // A column's header: a button that sorts by it (again: the other way).
+  const header = (
+    key: HistorySortKey,
+    label: string,
+    title?: string
+  ): JSX.Element => (
+    <th
+      scope="col"
+      title={title}
+      aria-sort={
+        sort.key === key
+          ? sort.ascending
+            ? 'ascending'
+            : 'descending'
+          : undefined
+      }
+    >
+      <button
+        className="jp-rpc-JobsTable-sort"
+        onClick={() => onSort(key)}
+        title={trans.__('Sort by %1', label)}
+      >
+        {label}
+        {sort.key === key && (sort.ascending ? ' ▲' : ' ▼')}
+      </button>
+    </th>
   );
   const signalText = (n: number): string => trans.__('signal %1', n);
 
@@ -144,26 +179,22 @@ export function HistoryList(props: IHistoryListProps): JSX.Element {
         <table className="jp-rpc-JobsTable" aria-label={trans.__('Ended jobs')}>
           <thead>
             <tr>
-              <th scope="col">{trans.__('ID')}</th>
-              <th scope="col">{trans.__('Name')}</th>
-              <th scope="col">{trans.__('State')}</th>
-              <th scope="col">{trans.__('Exit')}</th>
-              <th scope="col">{trans.__('Elapsed')}</th>
-              <th
-                scope="col"
-                title={trans.__('CPU time used of elapsed time × CPUs')}
-              >
-                {trans.__('CPU')}
-              </th>
-              <th
-                scope="col"
-                title={trans.__('Peak memory, and its share of the request')}
-              >
-                {trans.__('Memory')}
-              </th>
-              <th scope="col" aria-sort="descending">
-                {trans.__('Ended')}
-              </th>
+              {header('id', trans.__('ID'))}
+              {header('name', trans.__('Name'))}
+              {header('state', trans.__('State'))}
+              {header('exit', trans.__('Exit'))}
+              {header('elapsed', trans.__('Elapsed'))}
+              {header(
+                'cpu',
+                trans.__('CPU'),
+                trans.__('CPU time used of elapsed time × CPUs')
+              )}
+              {header(
+                'memory',
+                trans.__('Memory'),
+                trans.__('Peak memory, and its share of the request')
+              )}
+              {header('ended', trans.__('Ended'))}
             </tr>
           </thead>
           <tbody>

@@ -129,19 +129,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   };
 
   const onCancel = async (): Promise<void> => {
-    const answer = await showDialog({
-      title: trans.__('Cancel job?'),
-      body: trans.__(
-        'Cancel job %1 (%2)? This cannot be undone.',
-        job.id,
-        job.name
-      ),
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Keep running') }),
-        Dialog.warnButton({ label: trans.__('Cancel job') })
-      ]
-    });
-    if (answer.button.accept) {
+    if (await confirmCancel(job, trans)) {
       await run(trans.__('Cancel'), () => manager.cancel(job.id));
     }
   };
@@ -198,6 +186,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
     <section
       className="jp-rpc-JobDetail"
       aria-label={trans.__('Job %1', job.id)}
+      tabIndex={-1}
     >
       <div className="jp-rpc-JobDetail-header">
         <span className="jp-rpc-JobDetail-title">
@@ -380,6 +369,28 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       )}
     </section>
   );
+}
+
+/**
+ * Ask before cancelling a job (the detail's Cancel, the Jobs tab's Delete key).
+ */
+export async function confirmCancel(
+  job: Pick<IJobInfo, 'id' | 'name'>,
+  trans: TranslationBundle
+): Promise<boolean> {
+  const answer = await showDialog({
+    title: trans.__('Cancel job?'),
+    body: trans.__(
+      'Cancel job %1 (%2)? This cannot be undone.',
+      job.id,
+      job.name
+    ),
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Keep running') }),
+      Dialog.warnButton({ label: trans.__('Cancel job') })
+    ]
+  });
+  return answer.button.accept;
 }
 
 /**

@@ -37,7 +37,7 @@ import type { JobsManager, JobsRegistry } from './manager';
 import type { JobsPanelModel, JobsView as JobsPanelView } from './model';
 import { clusterStateLabel, JobStateBadge, jobStateLabel } from './StateBadge';
 
-import { SUBMIT_JOB } from './commands';
+import { OPEN_JOBS_TAB, SUBMIT_JOB } from './commands';
 
 export { SUBMIT_JOB };
 
@@ -52,16 +52,18 @@ export interface IJobsViewProps {
   trans: TranslationBundle;
   /** The clusters' open terminals (listed under the cluster bar). */
   terminals?: ClusterTerminalsRegistry;
+  /** Shown in the main-area view (src/jobs/JobsMainView.tsx): no "Open in a tab". */
+  inTab?: boolean;
 }
 
 /**
- * The jobs panel's content: the cluster, the toolbar, the table, the detail.
+ * Choose the first cluster with a scheduler once the list is there (and when the
+ * chosen one goes away).
  */
-export function JobsView(props: IJobsViewProps): JSX.Element {
-  const { model, clusters, registry, commands, trans } = props;
-  useSignals(model.changed, clusters.changed);
-
-  // Choose a cluster once the list is there.
+export function useDefaultCluster(
+  model: JobsPanelModel,
+  clusters: IClustersManager
+): void {
   const names = clusters.clusters
     .filter(c => c.scheduler !== 'none')
     .map(c => c.name);
@@ -70,6 +72,15 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
       model.cluster = names[0];
     }
   }, [names.join('\n')]);
+}
+
+/**
+ * The jobs panel's content: the cluster, the toolbar, the table, the detail.
+ */
+export function JobsView(props: IJobsViewProps): JSX.Element {
+  const { model, clusters, registry, commands, trans } = props;
+  useSignals(model.changed, clusters.changed);
+  useDefaultCluster(model, clusters);
 
   const manager = model.cluster ? registry.get(model.cluster) : null;
   return (
@@ -154,7 +165,7 @@ function ViewTabs(props: IJobsViewProps): JSX.Element {
 /**
  * The cluster picker with its connection state.
  */
-function ClusterBar(props: IJobsViewProps): JSX.Element {
+export function ClusterBar(props: IJobsViewProps): JSX.Element {
   const { model, clusters, commands, trans } = props;
   const current = clusters.get(model.cluster);
   const choices = clusters.clusters.filter(c => c.scheduler !== 'none');
@@ -246,7 +257,7 @@ function tableColumns(
 /**
  * The toolbar, the filter and the table of one cluster's jobs.
  */
-function JobsList(
+export function JobsList(
   props: IJobsViewProps & { manager: JobsManager }
 ): JSX.Element {
   const { model, manager, commands, trans } = props;
@@ -309,6 +320,20 @@ function JobsList(
           aria-label={trans.__('Refresh the jobs')}
           onClick={() => void manager.refresh()}
         />
+        {!props.inTab && commands.hasCommand(OPEN_JOBS_TAB) && (
+          <ToolbarButtonComponent
+            icon={launchIcon}
+            tooltip={trans.__('Open the jobs in a tab')}
+            aria-label={trans.__('Open the jobs in a tab')}
+            onClick={() =>
+              void commands.execute(OPEN_JOBS_TAB, {
+                cluster: manager.cluster,
+                job: model.selected,
+                fromPanel: true
+              })
+            }
+          />
+        )}
         <input
           type="search"
           className="jp-mod-styled jp-rpc-Jobs-filter"

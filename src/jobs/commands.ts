@@ -3,3 +3,9 @@
  * script on it or `job` whose script and resources fill the dialog).
  */
 export const SUBMIT_JOB = 'jupyter-rpc:submit-job';
+
+/**
+ * The command that opens the main-area Jobs view (arguments: `cluster` and `job`
+ * to show there), src/jobs/JobsMainView.tsx.
+ */
+export const OPEN_JOBS_TAB = 'jupyter-rpc:open-jobs-tab';

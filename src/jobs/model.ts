@@ -1,6 +1,7 @@
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
-import type { ISort } from './rows';
+import { HISTORY_SORT } from './rows';
+import type { IHistorySort, ISort } from './rows';
 
 /**
  * The lists of the jobs panel: the scheduler's queue, or accounting's ended jobs.
@@ -67,6 +68,15 @@ export class JobsPanelModel {
     this._changed.emit();
   }
 
+  /** The order of the history (default: the latest end first). */
+  get historySort(): IHistorySort {
+    return this._historySort;
+  }
+  set historySort(value: IHistorySort) {
+    this._historySort = value;
+    this._changed.emit();
+  }
+
   get allUsers(): boolean {
     return this._allUsers;
   }
@@ -127,6 +137,7 @@ export class JobsPanelModel {
   private _selected = '';
   private _filter = '';
   private _sort: ISort = { key: 'id', ascending: false };
+  private _historySort: IHistorySort = HISTORY_SORT;
   private _allUsers = false;
   private _expanded = new Set<string>();
   private _visible = false;

@@ -1,9 +1,13 @@
-import { ILayoutRestorer } from '@jupyterlab/application';
+import { ILayoutRestorer, LabShell } from '@jupyterlab/application';
 import type {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  Notification,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -17,6 +21,9 @@ import { PANEL_ARGS } from '../shared/commands';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
 import { permissions } from '../shared/permissions';
 import { SUBMIT_JOB } from './JobsView';
+import { OPEN_JOBS_TAB } from './commands';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- a restored Jobs tab is created while the layout is restored, at activation
+import { JobsMainPanel } from './JobsMainView';
 import { resubmitForm } from './api';
 import { endNotices } from './ends';
 import type { IEndNotice } from './ends';
@@ -34,6 +41,8 @@ import type { IJobTerminalEntry } from './terminal';
 export namespace JobsCommandIDs {
   /** Show the "Jobs" panel. */
   export const open = 'jupyter-rpc:open-jobs';
+  /** The Jobs view in the main area: args `{cluster?, job?}`. */
+  export const openTab = OPEN_JOBS_TAB;
   /** The submit dialog: args `{cluster?, path?}` (path: a script on the cluster). */
   export const submit = SUBMIT_JOB;
   /** Submit the batch script selected in a file browser (read as text). */
@@ -214,6 +223,79 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
       describedBy: PANEL_ARGS,
       execute: () => app.shell.activateById(panel.id)
     });
+    // The main-area view: one tab, brought back after a reload with its cluster.
+    const tabs = new WidgetTracker<JobsMainPanel>({
+      namespace: 'jupyter-rpc-jobs-main'
+    });
+    app.commands.addCommand(JobsCommandIDs.openTab, {
+      label: args =>
+        args.isPalette
+          ? trans.__('Open Jobs in a Tab')
+          : trans.__('Jobs in a Tab'),
+      caption: trans.__(
+        'The jobs of a cluster in the main area: queue, history and detail side by side'
+      ),
+      icon: args => (args.isPalette ? undefined : jobsIcon),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: { type: 'string', description: 'The cluster to show' },
+            job: { type: 'string', description: 'A job to select' },
+            activate: {
+              type: 'boolean',
+              description: 'Show the tab (default true)'
+            },
+            fromPanel: {
+              type: 'boolean',
+              description:
+                'Opened from the Jobs side panel: it is collapsed, the tab has the room'
+            },
+            isPalette: { type: 'boolean' }
+          }
+        }
+      },
+      execute: async args => {
+        const cluster = typeof args.cluster === 'string' ? args.cluster : '';
+        const job = typeof args.job === 'string' ? args.job : '';
+        let tab = tabs.currentWidget ?? tabs.find(() => true);
+        if (!tab || tab.isDisposed) {
+          tab = new JobsMainPanel({
+            clusters,
+            registry,
+            commands: app.commands,
+            trans
+          });
+          const model = tab.content.model;
+          let saved = '';
+          const created = tab;
+          // The tracker keeps the cluster for the next reload.
+          model.changed.connect(() => {
+            if (model.cluster !== saved) {
+              saved = model.cluster;
+              void tabs.save(created);
+            }
+          });
+          app.shell.add(tab, 'main', { activate: args.activate !== false });
+          await tabs.add(tab);
+        } else if (args.activate !== false) {
+          app.shell.activateById(tab.id);
+        }
+        if (cluster) {
+          tab.content.model.show(cluster, job);
+        }
+        if (args.fromPanel === true && app.shell instanceof LabShell) {
+          app.shell.collapseRight();
+        }
+        return tab;
+      }
+    });
+    void restorer?.restore(tabs, {
+      command: JobsCommandIDs.openTab,
+      args: tab => ({ cluster: tab.content.model.cluster, activate: false }),
+      name: () => 'jobs'
+    });
+
     // Submitting runs code: 'execute' (the server refuses it without).
     permissions.changed.connect(() => app.commands.notifyCommandChanged());
     void permissions.load();
@@ -406,6 +488,11 @@ export const jobsPlugin: JupyterFrontEndPlugin<void> = {
 
     palette?.addItem({
       command: JobsCommandIDs.open,
+      category: trans.__('Jobs'),
+      args: { isPalette: true }
+    });
+    palette?.addItem({
+      command: JobsCommandIDs.openTab,
       category: trans.__('Jobs'),
       args: { isPalette: true }
     });

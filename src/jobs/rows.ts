@@ -276,3 +276,72 @@ export function historyRows(
     .filter(j => !isActive(j.state) && matchesFilter(j, filter))
     .sort((a, b) => when(b) - when(a) || compareIds(b.id, a.id));
 }
+
+/**
+ * The sortable columns of the history.
+ */
+export type HistorySortKey =
+  'id' | 'name' | 'state' | 'exit' | 'elapsed' | 'cpu' | 'memory' | 'ended';
+
+/**
+ * A sort order of the history.
+ */
+export interface IHistorySort {
+  key: HistorySortKey;
+  ascending: boolean;
+}
+
+/**
+ * The history's default order: the latest end first.
+ */
+export const HISTORY_SORT: IHistorySort = { key: 'ended', ascending: false };
+
+/**
+ * Sort history rows by a column (`usage` gives a job's CPU and memory shares);
+ * unknown values last, ties by id, newest first.
+ */
+export function sortHistory(
+  jobs: ReadonlyArray<IJobInfo>,
+  sort: IHistorySort,
+  usage: (job: IJobInfo) => { cpu: number | null; memory: number | null }
+): IJobInfo[] {
+  const value = (j: IJobInfo): number | string | null => {
+    switch (sort.key) {
+      case 'id':
+        return null;
+      case 'name':
+        return j.name;
+      case 'state':
+        return STATE_SORT[j.state] ?? 99;
+      case 'exit':
+        return j.exit_code;
+      case 'elapsed':
+        return j.elapsed;
+      case 'cpu':
+        return usage(j).cpu;
+      case 'memory':
+        return j.memory_peak_mb;
+      case 'ended':
+        return j.ended ?? j.started ?? j.submitted;
+    }
+    return null;
+  };
+  const sign = sort.ascending ? 1 : -1;
+  return [...jobs].sort((a, b) => {
+    if (sort.key === 'id') {
+      return sign * compareIds(a.id, b.id);
+    }
+    const x = value(a);
+    const y = value(b);
+    let c = 0;
+    if (x === null || y === null) {
+      c = x === y ? 0 : x === null ? 1 : -1;
+      return c !== 0 ? c : -compareIds(a.id, b.id);
+    }
+    c =
+      typeof x === 'string' || typeof y === 'string'
+        ? `${x}`.localeCompare(`${y}`)
+        : x - y;
+    return c !== 0 ? sign * c : -compareIds(a.id, b.id);
+  });
+}

@@ -11,7 +11,7 @@ import {
   formatPercent,
   jobUsage
 } from '../format';
-import { historyRows } from '../rows';
+import { HISTORY_SORT, historyRows, sortHistory } from '../rows';
 import { job as pendingJob } from './jobInfo';
 
 /** An ended job (a completed one unless told otherwise). */
@@ -54,6 +54,31 @@ describe('historyRows', () => {
     expect(historyRows(jobs, 'FAILED').map(j => j.id)).toEqual(['9']);
     expect(historyRows(jobs, 'early 7').map(j => j.id)).toEqual(['7']);
     expect(historyRows(jobs, 'running')).toEqual([]);
+  });
+});
+
+describe('sortHistory', () => {
+  const jobs = [
+    job({ id: '7', name: 'b', exit_code: 0, ended: 300, memory_peak_mb: 50 }),
+    job({ id: '9', name: 'a', state: 'failed', exit_code: 3, ended: 900 }),
+    job({ id: '10', name: 'c', exit_code: 1, ended: 500, memory_peak_mb: 9 })
+  ];
+  const ids = (sort: Parameters<typeof sortHistory>[1]): string[] =>
+    sortHistory(jobs, sort, jobUsage).map(j => j.id);
+
+  it('keeps the latest end first by default', () => {
+    expect(ids(HISTORY_SORT)).toEqual(['9', '10', '7']);
+  });
+
+  it('sorts by a column both ways; ids numerically', () => {
+    expect(ids({ key: 'exit', ascending: true })).toEqual(['7', '10', '9']);
+    expect(ids({ key: 'name', ascending: false })).toEqual(['10', '7', '9']);
+    expect(ids({ key: 'id', ascending: true })).toEqual(['7', '9', '10']);
+  });
+
+  it('puts unknown values last either way', () => {
+    expect(ids({ key: 'memory', ascending: true })).toEqual(['10', '7', '9']);
+    expect(ids({ key: 'memory', ascending: false })).toEqual(['7', '10', '9']);
   });
 });
 
