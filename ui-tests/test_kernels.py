@@ -153,3 +153,49 @@ def test_a_notebook_from_the_clusters_files_runs_in_its_folder(
         expect(cell.locator(".jp-OutputArea-output")).to_have_text(str(folder), timeout=60_000)
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_notebook_from_the_clusters_files_offers_its_kernels_first(
+    page_of: Page, kernels_lab: LabServer
+) -> None:
+    """A notebook on the cluster's drive without a kernel: Lab's Select Kernel dialog lists
+    that cluster's kernels first, in a group of their own, the login node's before the
+    profile's (issue 20); Lab's own kernel comes after them."""
+    import json
+    import pwd
+    import secrets
+    import shutil
+
+    from files_helpers import choose_cluster, open_files_panel, open_item
+
+    user = pwd.getpwnam(os.environ.get("TESTBED_USER", "hpcuser"))
+    top = Path(user.pw_dir) / f"nb-pick-{secrets.token_hex(4)}"
+    top.mkdir()
+    notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (top / "pick.ipynb").write_text(json.dumps(notebook))
+    for path in (top, top / "pick.ipynb"):
+        os.chown(path, user.pw_uid, user.pw_gid)
+    try:
+        lab = page_of
+        panel = open_files_panel(lab)
+        choose_cluster(panel, "Test bed")
+        open_item(panel, "home")
+        open_item(panel, top.name)
+        open_item(panel, "pick.ipynb")
+        dialog = lab.locator(".jp-Dialog", has_text="Select Kernel")
+        expect(dialog).to_be_visible(timeout=30_000)
+        groups = dialog.locator("select optgroup")
+        first = groups.first
+        assert first.get_attribute("label") == "Start Kernel on cluster tb", [
+            groups.nth(i).get_attribute("label") for i in range(groups.count())
+        ]
+        assert first.locator("option").all_inner_texts() == [
+            "Python 3 on Test bed (login node)",
+            "Python 3 on Test bed, held",
+        ]
+        others = dialog.locator("select option").all_inner_texts()
+        assert others.index("Python 3 (ipykernel)") > 1, others
+        lab.keyboard.press("Escape")
+        expect(dialog).to_be_hidden()
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -3,16 +3,19 @@
  * batch job (docs/kernels.md), a notification says so ("Python 3 on testbed,
  * debug: waiting in queue debug, job 1234") with a Cancel action that
  * cancels the job (the kernel's start then fails with "cancelled"). It asks
- * the server every 2 s, and only when a kernelspec runs in a job.
+ * the server every 2 s, and only when a kernelspec runs in a job. And a
+ * notebook on a cluster's drive offers that cluster's kernels first in the
+ * kernel picker (picker.ts).
  */
 import type {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { Notification, SessionContextDialogs } from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { errorText } from '../shared/errors';
 import { cancelKernelStart, listKernelStarts } from './api';
+import { clusterFirst, clusterOfPath, clusterSpecs } from './picker';
 import type { INotifier } from './watcher';
 import { hasJobKernels, KernelStartWatcher } from './watcher';
 
@@ -21,7 +24,8 @@ const INTERVAL = 2000;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-rpc:kernels',
-  description: 'Shows compute-node kernels waiting for their batch job.',
+  description:
+    'Shows compute-node kernels waiting for their batch job; offers a notebook on a cluster that cluster’s kernels first.',
   autoStart: true,
   optional: [ITranslator],
   activate: (app: JupyterFrontEnd, translator: ITranslator | null) => {
@@ -55,6 +59,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
           autoClose: 8000
         })
     );
+    // Lab's picker (Select Kernel, Change Kernel) builds its groups here
+    const dialogs = SessionContextDialogs as unknown as {
+      kernelOptions: typeof SessionContextDialogs.kernelOptions;
+    };
+    const kernelOptions = dialogs.kernelOptions;
+    dialogs.kernelOptions = (sessionContext, translator) => {
+      const options = kernelOptions(sessionContext, translator);
+      const cluster = clusterOfPath(sessionContext.path);
+      return cluster === null
+        ? options
+        : clusterFirst(
+            options,
+            clusterSpecs(sessionContext.specsManager.specs, cluster),
+            trans.__('Start Kernel on cluster %1', cluster)
+          );
+    };
     const specs = app.serviceManager.kernelspecs;
     let busy = false;
     window.setInterval(() => {
