@@ -31,6 +31,7 @@ from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
 from .services.kernels import KernelOwner
+from .services.rasters import RasterStore
 from .services.sessions import SessionService
 from .services.terminals import TerminalService, TerminalSettings
 from .ssh.target import configure as configure_ssh_config
@@ -135,6 +136,15 @@ class RPCApp(ExtensionApp):
         help="""Largest result (bytes of JSON, about) kept in the call history. A larger one
         is kept only until it is read once (the caller waiting for it) or for 5 minutes,
         then dropped: the call then says so in 'result_dropped'.""",
+    )
+
+    max_kept_raster_size = Int(
+        1024 * 1024 * 1024,
+        config=True,
+        help="""Bytes of raster results (float32 cells) kept whole for their download
+        (GeoTIFF; docs/maps.md), for all calls together: the oldest is dropped first, and a
+        raster larger than this alone is shown on the map but not kept. The map gets a
+        downsampled copy either way.""",
     )
 
     clusters = Dict(
@@ -428,6 +438,7 @@ class RPCApp(ExtensionApp):
                 backends,
                 history_size=self.call_history,
                 max_kept_result_size=self.max_kept_result_size,
+                rasters=RasterStore(self.max_kept_raster_size),
             ),
             max_request_size=self.max_request_size,
             max_wait=self.max_wait,

@@ -108,6 +108,12 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
     _E("function.not_found", 404, "The backend has no function of that name."),
     _E("call.not_found", 404, "There is no call with that id (or it is no longer remembered)."),
     _E("call.finished", 409, "The call had already ended: there is nothing to cancel."),
+    _E(
+        "call.no_download",
+        404,
+        "The call has nothing to download: its result is not a map (GeoJSON or a raster), "
+        "has not arrived, or is no longer kept (`RPCApp.max_kept_raster_size`).",
+    ),
     _E("call.timeout", 504, "The call ran longer than its timeout and was cancelled."),
     _E(
         "call.cancelled",

@@ -26,6 +26,7 @@ from .functions import (
     BackendHandler,
     BackendsHandler,
     BatchCallsHandler,
+    CallDownloadHandler,
     CallHandler,
     CallsHandler,
     CancelCallsHandler,
@@ -71,6 +72,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (r"/jupyter-rpc/calls/wait/?", WaitCallsHandler),  # before calls/{call_id}
         (r"/jupyter-rpc/calls/cancel/?", CancelCallsHandler),
         (rf"/jupyter-rpc/calls/{CALL_ID}/?", CallHandler),
+        (rf"/jupyter-rpc/calls/{CALL_ID}/download/?", CallDownloadHandler),
         (r"/jupyter-rpc/placement/?", PlacementHandler),
         (rf"{C}/?", ClustersHandler),
         (rf"{C}/{CLUSTER}/?", OneClusterHandler),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jsonschema import Draft202012Validator
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.iostream import StreamClosedError
 
 from .. import __version__
 from .base import RPCHandler, requires
@@ -207,6 +208,25 @@ class CallHandler(RPCHandler):
         call = self.services.calls.get(call_id)
         self.audit(backend=call.backend, function=call.function)
         self.write_json(self.services.calls.cancel(call_id).to_json())
+
+
+class CallDownloadHandler(RPCHandler):
+    """A map result whole, as a file: a raster as GeoTIFF, GeoJSON as .geojson."""
+
+    @requires("read")
+    async def get(self, call_id: str) -> None:
+        download = self.services.calls.download(call_id)
+        self.set_header("Content-Type", download.mimetype)
+        self.set_header("Content-Disposition", f'attachment; filename="{download.name}"')
+        self.set_header("Content-Length", str(download.size))
+        self.set_header("Cache-Control", "no-store")
+        try:
+            for piece in download.chunks:
+                self.write(piece)
+                await self.flush()
+        except StreamClosedError:  # the client went away
+            return
+        self.finish()
 
 
 class NotFoundHandler(RPCHandler):

@@ -11,10 +11,19 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import CallCancelled, Conflict, NotFound, RemoteTimeout, RPCError, TooLarge
+from ..errors import (
+    CallCancelled,
+    Conflict,
+    NotFound,
+    RemoteFailed,
+    RemoteTimeout,
+    RPCError,
+    TooLarge,
+)
 from ..tasks import TaskOwner
 from .backends import Backend, BackendRegistry
 from .functions import FunctionSpec
+from .rasters import Download, RasterStore, is_raster, result_download
 from .rendering import mime_bundle
 
 log = logging.getLogger(__name__)
@@ -253,8 +262,11 @@ class CallManager:
         history_size: int = 500,
         max_kept_result_size: int = 8 * 1024 * 1024,
         large_result_fresh: float = LARGE_RESULT_FRESH,
+        rasters: RasterStore | None = None,
     ) -> None:
         self.backends = backends
+        #: Raster results kept whole for their download (issue 21; services/rasters.py).
+        self.rasters = rasters if rasters is not None else RasterStore()
         self.history_size = history_size
         #: Results larger than this (bytes of JSON, about) are kept only until read once.
         self.max_kept_result_size = max_kept_result_size
@@ -442,6 +454,10 @@ class CallManager:
             call.task.cancel()
         return call
 
+    def download(self, call_id: str) -> Download:
+        """A map result whole, as a file: a raster as GeoTIFF, GeoJSON as ``.geojson``."""
+        return result_download(self.get(call_id), self.rasters)
+
     async def close(self) -> None:
         """Cancel every running call (shutdown does not wait for remote work)."""
         for call in self._calls.values():
@@ -489,6 +505,20 @@ class CallManager:
         else:
             if call.done:  # cancelled while the answer was on its way
                 return
+            if is_raster(result, spec.return_schema):  # the map's copy; the whole kept
+                try:
+                    result = await asyncio.to_thread(
+                        self.rasters.accept,
+                        call.id,
+                        result,
+                        f"jupyter-rpc/calls/{call.id}/download",
+                    )
+                except ValueError as exc:
+                    call.finish(FAILED, error=RemoteFailed(f"'{call.function}': {exc}"))
+                    return
+                if call.state in FINISHED:  # cancelled meanwhile
+                    self.rasters.forget(call.id)
+                    return
             call.result = result
             size = json_size_over(result, self.max_kept_result_size)
             if size is not None:
@@ -534,3 +564,4 @@ class CallManager:
                     break
         for old_id in drop:
             self._calls.pop(old_id).drop_result("The call left the history.")
+            self.rasters.forget(old_id)

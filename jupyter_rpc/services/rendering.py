@@ -12,6 +12,8 @@ import html
 import json
 from typing import Any
 
+from .rasters import GEO_MEDIA_TYPE, RASTER_MEDIA_TYPE, is_geojson
+
 MAX_TABLE_ROWS = 1000
 MAX_TEXT = 20_000
 
@@ -27,6 +29,10 @@ CHART_TYPES = (
 def mime_bundle(value: Any, return_schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """The MIME bundle for a call's result."""
     media = (return_schema or {}).get("contentMediaType")
+    if media == RASTER_MEDIA_TYPE and isinstance(value, dict) and "source_shape" in value:
+        return {RASTER_MEDIA_TYPE: value, "text/plain": raster_text(value)}
+    if is_geojson(value):  # by its schema or by its shape: a map
+        return {GEO_MEDIA_TYPE: value, "text/plain": geojson_text(value)}
     if media in IMAGE_TYPES and isinstance(value, str):
         return {media: value, "text/plain": f"<{media} image, {len(value) * 3 // 4:,} bytes>"}
     if media in TEXT_TYPES and isinstance(value, str):
@@ -40,6 +46,30 @@ def mime_bundle(value: Any, return_schema: dict[str, Any] | None = None) -> dict
     if isinstance(value, (dict, list)):
         return {"application/json": value, "text/plain": _plain(value)}
     return {"text/plain": _plain(value)}
+
+
+def raster_text(value: dict[str, Any]) -> str:
+    """``<Raster stripes, 4,000 x 4,000 (shown 1,000 x 1,000), stripes>``."""
+    rows, cols = value["source_shape"]
+    shown = value["shape"]
+    text = f"<Raster {value.get('name') or 'unnamed'}, {rows:,} x {cols:,}"
+    if list(shown) != [rows, cols]:
+        text += f" (shown {shown[0]:,} x {shown[1]:,})"
+    if value.get("units"):
+        text += f", {value['units']}"
+    return text + f", bounds {value['bounds']}>"
+
+
+def geojson_text(value: dict[str, Any]) -> str:
+    """``<GeoJSON FeatureCollection, 3 features>``, ``<GeoJSON Feature, Polygon>``."""
+    kind = value["type"]
+    if kind == "FeatureCollection":
+        count = len(value["features"])
+        return f"<GeoJSON FeatureCollection, {count:,} feature{'s' if count != 1 else ''}>"
+    if kind == "Feature":
+        geometry = value.get("geometry")
+        return f"<GeoJSON Feature, {geometry['type'] if geometry else 'no geometry'}>"
+    return f"<GeoJSON {kind}>"
 
 
 def _is_records(value: list[Any]) -> bool:

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'function.not_found'
   | 'call.not_found'
   | 'call.finished'
+  | 'call.no_download'
   | 'call.timeout'
   | 'call.cancelled'
   | 'call.remote_error'
@@ -1122,6 +1123,23 @@ export interface IOperations {
       403: IErrorBody;
       404: IErrorBody;
       409: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /**
+   * A map result whole, as a file (a raster as GeoTIFF, GeoJSON as .geojson).
+   */
+  downloadCallResult: {
+    method: 'GET';
+    path: '/calls/{call_id}/download';
+    parameters: {
+      /** A call's id. */
+      call_id: string;
+    };
+    responses: {
+      200: string;
+      403: IErrorBody;
+      404: IErrorBody;
       500: IErrorBody;
     };
   };
