@@ -33,3 +33,6 @@ c.RPCApp.clusters = {
         "workdir": _DEMO + "/jobs",
     }
 }
+
+# Workflow templates (docs/workflows.md): the three-step demo; runs go to jobs/jupyter-rpc-runs.
+c.RPCApp.workflow_dirs = [_DEMO + "/workflows"]

@@ -34,6 +34,8 @@ from .services.kernels import KernelOwner
 from .services.rasters import RasterStore
 from .services.sessions import SessionService
 from .services.terminals import TerminalService, TerminalSettings
+from .services.workflow_runs import WorkflowService
+from .services.workflows import WorkflowCatalog
 from .ssh.target import configure as configure_ssh_config
 
 #: The embedded default: the example backend as a local process.
@@ -349,6 +351,43 @@ class RPCApp(ExtensionApp):
         {state_dir}/sessions/<id> for the local cluster) is removed. Default: a day.""",
     )
 
+    workflows = Dict(
+        config=True,
+        help="""Workflow templates users run on clusters (docs/workflows.md): name ->
+        {display_name, description, clusters ("*" or a list), form (JSON Schema properties
+        of its inputs), required, resources (overrides of partition, hours, cpus, gpus,
+        memory_mb, as for apps), images (container images the form offers as 'image'),
+        outputs (glob patterns relative to the run folder), steps: [{name, script (a
+        Jinja2 batch-script template; every {{ value }} is shell-quoted), after (earlier
+        steps it waits for), array ('1-4'), resources (fixed values of the step)}]}. A
+        template with an error is refused at start-up with a message naming it and the
+        field; the others load.""",
+    )
+
+    workflow_dirs = List(
+        Unicode(),
+        config=True,
+        help="""Folders of workflow template files (one template per .yaml, .yml or .json
+        file, named by the file; the shape of an RPCApp.workflows entry). Read at start-up;
+        a file with an error is refused naming the file and field.""",
+    )
+
+    workflow_runs_dir = Unicode(
+        "jupyter-rpc-runs",
+        config=True,
+        help="""Where workflow runs are made on a cluster: one folder per run,
+        <this>/<template>-<YYYYmmdd-HHMMSS>-<4 hex>. A relative path is relative to the
+        cluster's working folder (its 'workdir'), else the login home; '~/' is the home.""",
+    )
+
+    workflow_poll = Float(
+        10.0,
+        config=True,
+        help="""Seconds between checks of the workflow runs this server submitted while
+        they are active: a failed step's dependents are cancelled even if nobody looks
+        (Slurm does it itself). 0: only when a run is read.""",
+    )
+
     @validate("apps")
     def _check_apps(self, proposal: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -465,6 +504,14 @@ class RPCApp(ExtensionApp):
                 allow_user_apps=self.allow_user_apps,
                 ended_session_ttl=max(0.0, self.ended_session_ttl),
             ),
+            workflows=WorkflowService(
+                clusters,
+                WorkflowCatalog(
+                    self.workflows, self.workflow_dirs, self._state_path() / "workflows"
+                ),
+                runs_dir=self.workflow_runs_dir,
+                poll=max(0.0, self.workflow_poll),
+            ),
         )
         # kernels follow the server's owner's policy grant; their kernelspecs with it
         self.services.kernels.owner = KernelOwner(
@@ -519,6 +566,8 @@ class RPCApp(ExtensionApp):
             await self.services.terminals.close()
         if self.services.sessions is not None:  # the apps' jobs run on; forwards close
             await self.services.sessions.close()
+        if self.services.workflows is not None:  # runs go on; their checks stop
+            await self.services.workflows.close()
         await self.services.calls.close()
         await self.services.backends.close()
         await self.services.contents.close()

@@ -46,6 +46,14 @@ from .sessions import (
     SessionsHandler,
 )
 from .terminals import TerminalHandler, TerminalsHandler, TerminalSocketHandler
+from .workflows import (
+    RunFormHandler,
+    RunHandler,
+    RunsHandler,
+    SaveAsTemplateHandler,
+    WorkflowHandler,
+    WorkflowsHandler,
+)
 
 NAME = r"(?P<backend>[^/]+)"
 CALL_ID = r"(?P<call_id>[^/]+)"
@@ -85,8 +93,14 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/jobs/{JOB}/(?P<action>hold|release)/?", JobActionHandler),
         (rf"{C}/{CLUSTER}/jobs/{JOB}/resubmit/?", ResubmitHandler),
         (rf"{C}/{CLUSTER}/jobs/{JOB}/output/?", OutputHandler),
+        (rf"{C}/{CLUSTER}/jobs/{JOB}/save-as-template/?", SaveAsTemplateHandler),
         (rf"{C}/{CLUSTER}/history/?", HistoryHandler),
         (rf"{C}/{CLUSTER}/submit-schema/?", SubmitSchemaHandler),
+        (rf"{C}/{CLUSTER}/workflows/?", WorkflowsHandler),
+        (rf"{C}/{CLUSTER}/workflows/(?P<workflow>[^/]+)/?", WorkflowHandler),
+        (rf"{C}/{CLUSTER}/runs/?", RunsHandler),
+        (rf"{C}/{CLUSTER}/runs/(?P<run>[^/]+)/?", RunHandler),
+        (rf"{C}/{CLUSTER}/runs/(?P<run>[^/]+)/form/?", RunFormHandler),
         (rf"{C}/{CLUSTER}/files/?{PATH}", FilesHandler),
         (rf"{C}/{CLUSTER}/download/{PATH}", DownloadHandler),
         (rf"{C}/{CLUSTER}/upload/{PATH}", UploadHandler),

@@ -38,6 +38,7 @@ from ..services.jobs import JobsService
 from ..services.kernels import KernelStarts
 from ..services.sessions import SessionService
 from ..services.terminals import TerminalService
+from ..services.workflow_runs import WorkflowService
 from .body import BoundedBody, refusal_code
 
 #: Stable codes for the errors tornado and jupyter_server raise themselves.
@@ -133,6 +134,8 @@ class Services:
     sessions: SessionService | None = None
     #: Compute-node kernels being started (issue 20).
     kernels: KernelStarts = field(default_factory=KernelStarts)
+    #: Workflow templates and runs (issue 24).
+    workflows: WorkflowService | None = None
 
 
 class RPCHandler(BoundedBody, ExtensionHandlerMixin, APIHandler):

@@ -8,8 +8,11 @@ asyncio: no tornado, usable from a CLI or a notebook client.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
+
+from ..errors import InvalidRequest
 
 #: Our states. ``raw_state`` keeps the scheduler's own word.
 JobState = Literal[
@@ -161,6 +164,8 @@ class Capabilities:
     queues: bool = True
     #: A working folder for the job (``JobSpec.workdir``).
     workdir: bool = True
+    #: Jobs that wait for others to complete successfully (afterok): workflows' steps.
+    dependencies: bool = False
 
     def to_json(self) -> dict[str, bool]:
         return asdict(self)
@@ -212,6 +217,21 @@ class Scheduler(abc.ABC):
     @abc.abstractmethod
     async def partitions(self) -> list[Partition]:
         """Partitions (queues) with their limits."""
+
+    async def submit_after(self, spec: JobSpec, after: Sequence[str]) -> str:
+        """Submit a job that starts once every job of ``after`` completed successfully
+        (all tasks of an array); if one of them fails, the job never starts (the scheduler
+        cancels it, or its dependency is never met). ``scheduler.unsupported`` where the
+        scheduler cannot chain jobs (``Capabilities.dependencies``). The schedulers driven
+        by command-line tools chain a workflow's steps in one remote script instead
+        (``CommandScheduler.dependency_args``)."""
+        if not after:
+            return await self.submit(spec)
+        raise InvalidRequest(
+            f"The {self.kind} scheduler cannot make a job wait for others.",
+            code="scheduler.unsupported",
+            details={"capability": "dependencies"},
+        )
 
     async def job_script(self, job_id: str) -> str | None:
         """The batch script a job was submitted with, if the scheduler still has it."""

@@ -11,7 +11,7 @@ all (``job.invalid`` naming the field).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from re import Pattern
 from typing import TYPE_CHECKING, ClassVar, NoReturn, TypeVar
@@ -286,6 +286,37 @@ class CommandScheduler(Scheduler):
                 code="cluster.command_failed",
             )
         return job_id
+
+    # --- a workflow's steps, chained by the scheduler (services/workflows.py) ------------
+
+    #: A ``sed -n`` script that prints the new job's id (as ``dependency_args`` takes it)
+    #: from what the submit command printed: a workflow's steps are submitted by one
+    #: remote shell script, which reads each id there to make the next step wait for it.
+    submitted_id_sed: ClassVar[str] = ""
+
+    def dependency_args(self, ids: Sequence[str]) -> list[str]:
+        """The submit command's arguments that make a job wait until every job of ``ids``
+        completed successfully (afterok). A scheduler that can chain jobs overrides this
+        and ``submit_argv`` and sets ``submitted_id_sed`` and ``Capabilities.dependencies``."""
+        raise InvalidRequest(
+            f"{self.label} cannot make a job wait for others here.",
+            code="scheduler.unsupported",
+            details={"capability": "dependencies"},
+        )
+
+    async def submit_argv(self, spec: JobSpec) -> list[str]:
+        """The submit command for ``spec`` (a script path, no stdin), every value checked."""
+        raise NotImplementedError
+
+    async def submit_command(self, spec: JobSpec, after: Sequence[str] = ()) -> list[str]:
+        """``submit_argv`` from ``scheduler_bin``, waiting for ``after`` (ids, or what the
+        remote script expands to them)."""
+        argv = await self.submit_argv(spec)
+        if after:
+            argv[1:1] = self.dependency_args(after)
+        if self.commands_dir:
+            argv[0] = f"{self.commands_dir}/{argv[0]}"
+        return argv
 
     def _test_unsupported(self) -> NoReturn:
         """``scheduler.unsupported``: the scheduler cannot tell when a job would start."""

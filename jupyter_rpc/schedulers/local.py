@@ -40,6 +40,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -178,13 +179,14 @@ class _Task:
         self.adopted_code: int | None = None  # exit status of an adopted job, from measure.py
         self.watcher: asyncio.Task[None] | None = None
         self.stop_reason: str | None = None  # "cancelled", "timeout", "server stopped"
+        self.after: list[str] = []  # jobs that must complete first (afterok)
 
 
 class LocalScheduler(Scheduler):
     """Jobs as local processes, queued beyond ``max_running``; state in ``state_dir``."""
 
     kind = "local"
-    capabilities = Capabilities(test_only=True, efficiency=True)
+    capabilities = Capabilities(test_only=True, efficiency=True, dependencies=True)
 
     def __init__(
         self,
@@ -251,6 +253,7 @@ class LocalScheduler(Scheduler):
             changed = []
             for info in infos:
                 task = _Task(info, spec, data.get("throttle"))
+                task.after = [str(a) for a in data.get("after") or []]
                 self._tasks[info.id] = task
                 self._order.append(info.id)
                 proc = procs.get(info.id)
@@ -282,6 +285,7 @@ class LocalScheduler(Scheduler):
         data = {
             "spec": asdict(records[0].spec),
             "throttle": records[0].throttle,
+            "after": records[0].after,
             "records": [t.info.to_json() for t in records],
             # How the next server finds a running job again (PID and its start time).
             "procs": {
@@ -357,8 +361,17 @@ class LocalScheduler(Scheduler):
     # --- submitting -----------------------------------------------------------------
 
     async def submit(self, spec: JobSpec) -> str:
+        return await self.submit_after(spec, ())
+
+    async def submit_after(self, spec: JobSpec, after: Sequence[str]) -> str:
+        """Submit a job that waits until every job of ``after`` (all tasks of an array)
+        completed; if one of them fails, is cancelled or times out, this one is cancelled
+        (reason ``DependencyNeverSatisfied``) and so are those waiting for it."""
         self._watch_adopted()
         workdir, indexes, throttle = self._check(spec)
+        after = [str(a).strip() for a in after]
+        for other in after:
+            self._matching(other)  # job.not_found for an id this scheduler never had
         number = self._next_id()
         job_dir = self.state_dir / str(number)
         private_dir(job_dir)
@@ -395,7 +408,9 @@ class LocalScheduler(Scheduler):
             )
             info.stdout = str(workdir / expand_pattern(spec.stdout or "job-%j.out", **pattern))
             info.stderr = str(workdir / expand_pattern(spec.stderr or "job-%j.err", **pattern))
-            self._tasks[job_id] = _Task(info, spec, throttle)
+            task = _Task(info, spec, throttle)
+            task.after = list(after)
+            self._tasks[job_id] = task
             self._order.append(job_id)
         self._save(str(number))
         self._schedule()
@@ -421,8 +436,22 @@ class LocalScheduler(Scheduler):
             return
         running = [t for t in self._tasks.values() if t.info.state == "running"]
         free = self.max_running - len(running)
+        never = False
         for job_id in self._order:
             task = self._tasks[job_id]
+            if task.after and task.info.state in {"pending", "held"}:
+                met = self._dependency(task)
+                if met is False:  # a job it waits for did not complete: it never starts
+                    info = task.info
+                    info.state, info.raw_state = "cancelled", "CANCELLED"
+                    info.reason, info.ended = "DependencyNeverSatisfied", time.time()
+                    self._save(job_id)
+                    never = True
+                    continue
+                if met is None:
+                    if task.info.state == "pending":
+                        task.info.reason = "Dependency"
+                    continue
             if task.info.state != "pending":
                 continue
             if free <= 0:
@@ -441,6 +470,23 @@ class LocalScheduler(Scheduler):
             free -= 1
             self._save(job_id)
             task.watcher = self._owner.create_task(self._run(task), name=f"local-job-{job_id}")
+        if never:  # those waiting for the jobs just cancelled
+            self._schedule()
+
+    def _dependency(self, task: _Task) -> bool | None:
+        """Whether the jobs ``task`` waits for all completed (True), one of them ended
+        otherwise or is unknown (False), or some are still to end (None)."""
+        waiting = False
+        for other in task.after:
+            tasks = [t for i, t in self._tasks.items() if i.split("_", 1)[0] == other]
+            if not tasks:
+                return False
+            for dep in tasks:
+                if dep.info.state in ACTIVE_STATES:
+                    waiting = True
+                elif dep.info.state != "completed":
+                    return False
+        return None if waiting else True
 
     def _environment(self, task: _Task) -> dict[str, str]:
         info = task.info

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import Conflict, NotFound
@@ -103,7 +104,10 @@ class LSFScheduler(CommandScheduler):
 
     kind = "lsf"
     label = "LSF"
-    capabilities = Capabilities(test_only=False, efficiency=True)
+    capabilities = Capabilities(test_only=False, efficiency=True, dependencies=True)
+    submitted_id_sed = (
+        r"s/^Job <\([0-9][0-9]*\)>.*/\1/p"  # "Job <542935> is submitted to queue <short>."
+    )
 
     def _words(self, text: str) -> str:
         return lp.clean_error(text)
@@ -172,6 +176,12 @@ class LSFScheduler(CommandScheduler):
                 f"LSF refused the job: {words or f'exit status {done.exit_status}'}", done
             )
         return job_id
+
+    async def submit_argv(self, spec: JobSpec) -> list[str]:
+        return bsub_argv(spec, allow_extra_args=self.allow_extra_args)
+
+    def dependency_args(self, ids: Sequence[str]) -> list[str]:
+        return ["-w", " && ".join(f"done({i})" for i in ids)]
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
         bsub_argv(spec, allow_extra_args=self.allow_extra_args)  # the same checks

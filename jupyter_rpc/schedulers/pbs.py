@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import Conflict, NotFound
@@ -111,7 +112,8 @@ class PBSScheduler(CommandScheduler):
 
     kind = "pbs"
     label = "PBS"
-    capabilities = Capabilities(test_only=False, efficiency=True, workdir=False)
+    capabilities = Capabilities(test_only=False, efficiency=True, workdir=False, dependencies=True)
+    submitted_id_sed = r"/^[0-9][^ ]*$/p"  # qsub: "40.pbs", an array "41[].pbs"
 
     def _words(self, text: str) -> str:
         return pp.clean_error(text)
@@ -173,6 +175,12 @@ class PBSScheduler(CommandScheduler):
     async def submit(self, spec: JobSpec) -> str:
         argv = qsub_argv(spec, allow_extra_args=self.allow_extra_args)
         return await self._submitted(argv, spec, pp.parse_qsub_id)
+
+    async def submit_argv(self, spec: JobSpec) -> list[str]:
+        return qsub_argv(spec, allow_extra_args=self.allow_extra_args)
+
+    def dependency_args(self, ids: Sequence[str]) -> list[str]:
+        return ["-W", f"depend=afterok:{':'.join(ids)}"]
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
         qsub_argv(spec, allow_extra_args=self.allow_extra_args)  # the same checks

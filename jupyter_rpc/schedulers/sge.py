@@ -36,6 +36,7 @@ import asyncio
 import math
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -208,7 +209,8 @@ class SGEScheduler(CommandScheduler):
 
     kind = "sge"
     label = "Grid Engine"
-    capabilities = Capabilities(test_only=False, efficiency=True)
+    capabilities = Capabilities(test_only=False, efficiency=True, dependencies=True)
+    submitted_id_sed = r"s/^\([0-9][0-9]*\).*/\1/p"  # qsub -terse: "12", an array "12.1-4:1"
 
     def __init__(self, runner: CommandRunner, **options: Any) -> None:
         super().__init__(runner, **options)
@@ -375,6 +377,14 @@ class SGEScheduler(CommandScheduler):
         except RPCError:
             pass
         return job_id
+
+    async def submit_argv(self, spec: JobSpec) -> list[str]:
+        return await self._argv(spec)
+
+    def dependency_args(self, ids: Sequence[str]) -> list[str]:
+        # -hold_jid waits for the jobs to end, not to succeed: the workflow service cancels
+        # the dependents of a step that failed when it sees the failure.
+        return ["-hold_jid", ",".join(ids)]
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
         """Whether a queue fits the job (``qsub -w v``: nothing is submitted). Grid Engine

@@ -19,6 +19,7 @@ are refused.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Conflict, NotFound, RPCError
@@ -118,8 +119,10 @@ class SlurmScheduler(CommandScheduler):
 
     kind = "slurm"
     label = "Slurm"
-    capabilities = Capabilities(test_only=True, efficiency=True)
+    capabilities = Capabilities(test_only=True, efficiency=True, dependencies=True)
     user_re = cmd.NAME_RE
+    # sbatch --parsable prints "id" or "id;cluster"
+    submitted_id_sed = r"s/^\([0-9][0-9]*\).*/\1/p"
 
     def __init__(self, runner: CommandRunner, **options: Any) -> None:
         super().__init__(runner, **options)
@@ -232,6 +235,13 @@ class SlurmScheduler(CommandScheduler):
     async def submit(self, spec: JobSpec) -> str:
         argv = sbatch_argv(spec, allow_extra_args=self.allow_extra_args)
         return await self._submitted(argv, spec, sp.parse_sbatch_id)
+
+    async def submit_argv(self, spec: JobSpec) -> list[str]:
+        return sbatch_argv(spec, allow_extra_args=self.allow_extra_args)
+
+    def dependency_args(self, ids: Sequence[str]) -> list[str]:
+        # Slurm itself cancels a job whose dependency can never be met (a step failed).
+        return [f"--dependency=afterok:{':'.join(ids)}", "--kill-on-invalid-dep=yes"]
 
     async def test_submit(self, spec: JobSpec) -> dict[str, Any]:
         argv = sbatch_argv(spec, allow_extra_args=self.allow_extra_args)

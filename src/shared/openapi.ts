@@ -384,6 +384,11 @@ export interface ISchedulerCapabilities {
   queues: boolean;
   /** Start a job in a chosen working folder. */
   workdir: boolean;
+  /**
+   * Make a job wait for others to complete successfully (afterok): a workflow's
+   * steps.
+   */
+  dependencies: boolean;
 }
 
 export interface IClusterList {

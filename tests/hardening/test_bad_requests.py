@@ -83,6 +83,8 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/calls/wait"): {"ids": [], "wait": SLOT},
     ("POST", "/calls/cancel"): {"ids": SLOT},
     ("POST", "/apps"): {"name": "corpus", "kind": "web", "script": "true\n", "display_name": SLOT},
+    ("POST", "/clusters/{cluster}/workflows/{workflow}"): {"values": {"scale": SLOT}},
+    ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): {"name": SLOT},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -103,6 +105,8 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/calls/wait"): b'"soon"',  # number
     ("POST", "/calls/cancel"): b'"all"',  # array
     ("POST", "/apps"): b"42",  # string
+    ("POST", "/clusters/{cluster}/workflows/{workflow}"): b'"ten"',  # the template's integer
+    ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): b"42",  # string
 }
 
 DEEP = 100_000
@@ -153,6 +157,13 @@ PATH_VALUES: dict[str, dict[str, str]] = {
     },
     "terminal": {"unknown": "no-such-terminal", "nul": "%00", "10k-chars": "x" * 10_000},
     "app": {"unknown": "no-such-app", "nul": "%00", "10k-chars": "x" * 10_000},
+    "workflow": {"unknown": "no-such-workflow", "nul": "%00", "10k-chars": "x" * 10_000},
+    "run": {
+        "unknown": "nope-20260101-000000-abcd",
+        "nul": "%00",
+        "10k-chars": "x" * 10_000,
+        "dotdot": "..%2F..",
+    },
     "session": {
         "unknown": "0123456789ab",
         "non-hex": "zzzz",
@@ -288,6 +299,8 @@ class Corpus:
             "app": "webapp",
             "session": "0123456789ab",
             "kernel": "00000000-0000-0000-0000-000000000000",
+            "workflow": "no-such-workflow",
+            "run": "nope-20260101-000000-abcd",
             **(override or {}),
         }
         return template.lstrip("/").format(**values)

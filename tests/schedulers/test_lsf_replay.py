@@ -65,7 +65,7 @@ async def test_lsf_submit_arrives_as_one_argv_item_per_value(rpc, replay):
     [lsf] = [c for c in listing["clusters"] if c["name"] == "lsf"]
     assert lsf["capabilities"] == {
         "hold": True, "arrays": True, "history": True, "test_only": False,
-        "efficiency": True, "queues": True, "workdir": True,
+        "efficiency": True, "queues": True, "workdir": True, "dependencies": True,
     }  # fmt: skip
     status, form = await rpc("GET", "clusters", "lsf", "submit-schema")
     assert status == 200, form

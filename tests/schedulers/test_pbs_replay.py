@@ -76,7 +76,7 @@ async def test_pbs_cluster_capabilities_and_form_from_its_queues(rpc, replay):
     assert pbs["scheduler"] == "pbs"
     assert pbs["capabilities"] == {
         "hold": True, "arrays": True, "history": True, "test_only": False,
-        "efficiency": True, "queues": True, "workdir": False,
+        "efficiency": True, "queues": True, "workdir": False, "dependencies": True,
     }  # fmt: skip
     status, form = await rpc("GET", "clusters", "pbs", "submit-schema")
     assert status == 200, form

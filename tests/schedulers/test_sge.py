@@ -296,7 +296,7 @@ async def test_grid_engine_cluster_over_rest(rpc, sge: SGE, hpc_testbed: HPCTest
     assert grid["scheduler"] == "sge"
     assert grid["capabilities"] == {
         "hold": True, "arrays": True, "history": True, "test_only": False,
-        "efficiency": True, "queues": True, "workdir": True,
+        "efficiency": True, "queues": True, "workdir": True, "dependencies": True,
     }  # fmt: skip
     status, form = await rpc("GET", "clusters", "grid", "submit-schema")
     assert status == 200, form
