@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Callable
 from typing import Any, Optional
 
 from .display import ProgressView, rich_value
@@ -56,6 +57,43 @@ class RemoteError(Exception):
         self.code = code
         self.call_id = call_id
         self.details = details or {}
+
+
+class Unsupported(RemoteError):
+    """The cluster's scheduler cannot do this: its ``capabilities`` (``cluster.info``) say
+    so, and nothing was sent. ``capability`` names what it lacks (code
+    ``scheduler.unsupported``, as the server's own refusal)."""
+
+    def __init__(self, message: str, *, capability: str):
+        super().__init__(message, code="scheduler.unsupported", details={"capability": capability})
+        self.capability = capability
+
+
+#: What a scheduler's capability lets a cluster do (the Jobs panel says the same).
+CAPABILITY_TEXT = {
+    "hold": "hold and release jobs",
+    "arrays": "run array jobs",
+    "history": "list the jobs that ended (it keeps no accounting)",
+    "test_only": "tell when a job would start without submitting it",
+    "efficiency": "say what an ended job used",
+    "queues": "list its queues",
+    "workdir": "set a job's working folder (a job starts in your home folder: cd in the script)",
+    "dependencies": "make a job wait for others",
+}
+
+
+def need_capability(cluster: dict[str, Any], capability: str) -> None:
+    """Raise :class:`Unsupported` when the cluster described by ``cluster`` (``GET
+    clusters/NAME``) says its scheduler lacks ``capability``."""
+    capabilities = cluster.get("capabilities")
+    if isinstance(capabilities, dict) and capabilities.get(capability) is False:
+        label = cluster.get("display_name") or cluster.get("name")
+        raise Unsupported(
+            f"Cluster {label!r} ({cluster.get('scheduler')}) cannot "
+            f"{CAPABILITY_TEXT.get(capability, capability)}: its scheduler lacks the "
+            f"capability {capability!r} (cluster.info['capabilities'] says what it can).",
+            capability=capability,
+        )
 
 
 class InvalidArguments(RemoteError, ValueError):
@@ -393,10 +431,21 @@ class Session:
 
     def _outcome(self, call: dict[str, Any], view: ProgressView) -> Any:
         view.done(call.get("progress"), call["state"])
-        return outcome(call)
+        return outcome(call, self.download)
+
+    def download(self, path: str) -> bytes:
+        """The bytes at ``path`` (under the server's base URL, e.g. a raster's
+        ``download``: ``jupyter-rpc/calls/<id>/download``)."""
+        path = path.removeprefix("jupyter-rpc/")
+        response = self.stream("GET", path, timeout=max(self.timeout, 300))
+        try:
+            return response.read()
+        except OSError as exc:
+            self._drop()
+            raise RemoteError(f"The download of {path} broke off: {exc}") from None
 
 
-def outcome(call: dict[str, Any]) -> Any:
+def outcome(call: dict[str, Any], fetch: Callable[[str], bytes] | None = None) -> Any:
     """The value of an ended call (the server's ``Call``), or its ``RemoteError``."""
     if call["state"] != "succeeded":
         error = call.get("error") or {}
@@ -409,7 +458,7 @@ def outcome(call: dict[str, Any]) -> Any:
         )
     if "result_dropped" in call:  # too large to keep, and someone else read it first
         raise RemoteError(call["result_dropped"], call_id=call["id"])
-    return rich_value(call.get("result"), call.get("display"))
+    return rich_value(call.get("result"), call.get("display"), fetch)
 
 
 class RemoteBackend:

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from . import apps as _apps
 from .aio import awaitable
 from .apps import AppSession, SessionList
-from .client import RemoteError, Session
+from .client import RemoteError, Session, Unsupported, need_capability
 from .folders import RemoteFolder
 from .jobs import ACTIVE, OUTPUT_LIMIT, Job
 from .tables import ClusterList, Column, HistoryList, JobList, Listing, PartitionList, Table
@@ -91,6 +91,7 @@ class Cluster:
     def history(self, days: float = 7) -> JobList:
         """Your jobs that ended in the last ``days`` days, from the scheduler's accounting,
         with their CPU efficiency and peak memory where it measured them."""
+        need_capability(self.info, "history")
         body = self._session.request("GET", self._path("history") + f"?days={float(days):g}")
         return HistoryList(Job(self, j) for j in body["jobs"])
 
@@ -154,11 +155,15 @@ class Cluster:
             Submit held: it waits for :meth:`Job.release`.
         """
         spec = _spec(locals())
+        for value, capability in ((array, "arrays"), (hold, "hold"), (workdir, "workdir")):
+            if value:
+                need_capability(self.info, capability)
         return Job(self, self._session.request("POST", self._path("jobs"), spec, timeout=120))
 
     @awaitable
     def test(self, script: str | None = None, **kwargs: Any) -> SubmitTest:
         """When would this job start? Takes :meth:`submit`'s arguments; submits nothing."""
+        need_capability(self.info, "test_only")
         spec = _spec({"script": script, **kwargs})
         body = self._session.request("POST", self._path("jobs", "test"), spec, timeout=120)
         return SubmitTest(when(body.get("expected_start")), str(body.get("message") or ""))
@@ -314,6 +319,7 @@ __all__ = [
     "SessionList",
     "SubmitTest",
     "Table",
+    "Unsupported",
     "cluster",
     "clusters",
     "megabytes",

@@ -9,6 +9,7 @@ import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 from .aio import Steps, awaitable, polling
+from .client import need_capability
 from .display import LiveOutput, in_ipython
 from .units import duration, quote
 
@@ -111,12 +112,14 @@ class Job:
     @awaitable
     def hold(self) -> Job:
         """Hold a pending job: it will not start until :meth:`release`."""
+        need_capability(self.cluster.info, "hold")
         self.info = self.cluster._session.request("POST", self._path("hold"))
         return self
 
     @awaitable
     def release(self) -> Job:
         """Release a held job."""
+        need_capability(self.cluster.info, "hold")
         self.info = self.cluster._session.request("POST", self._path("release"))
         return self
 

@@ -18,7 +18,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..errors import InvalidRequest
-from .base import JobSpec, Partition
+from .base import Capabilities, JobSpec, Partition
 
 ARRAY_PATTERN = r"^\d+(-\d+(:\d+)?)?(,\d+(-\d+(:\d+)?)?)*(%\d+)?$"
 NAME_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,63}$"
@@ -61,10 +61,19 @@ def check_overrides(overrides: dict[str, Any]) -> None:
             raise ValueError(f"submit override of {field!r} has unknown keys {sorted(unknown)}")
 
 
+#: The form's field that needs a capability of the scheduler (``Capabilities``).
+NEEDS = {"hold": "hold", "array": "arrays", "workdir": "workdir"}
+
+
 def submit_schema(
-    partitions: list[Partition], *, overrides: dict[str, Any] | None = None, kind: str = "slurm"
+    partitions: list[Partition],
+    *,
+    overrides: dict[str, Any] | None = None,
+    kind: str = "slurm",
+    capabilities: Capabilities | None = None,
 ) -> dict[str, Any]:
-    """``{"schema": ..., "ui_schema": ...}`` for the submit form of one cluster."""
+    """``{"schema": ..., "ui_schema": ...}`` for the submit form of one cluster; a field
+    whose capability the scheduler lacks is left out (:data:`NEEDS`)."""
     overrides = overrides or {}
     ordered = sorted(partitions, key=lambda p: not p.default)
     default = ordered[0].name if ordered else None
@@ -146,6 +155,10 @@ def submit_schema(
     elif kind == "sge":  # one host per job, no QOS (qsub_argv refuses them, naming why)
         for field in ("qos", "nodes"):
             props.pop(field, None)
+    if capabilities is not None:
+        for field, capability in NEEDS.items():
+            if not getattr(capabilities, capability):
+                props.pop(field, None)
     ui_schema: dict[str, Any] = {
         "script": {"ui:widget": "textarea", "ui:options": {"rows": 12}},
         "hold": {"ui:widget": "checkbox"},

@@ -133,7 +133,12 @@ class JobsService:
             partitions = [p for p in partitions if p.name == chosen["const"]]
         elif "enum" in chosen:
             partitions = [p for p in partitions if p.name in chosen["enum"]]
-        form = submit_schema(partitions, overrides=overrides, kind=scheduler.kind)
+        form = submit_schema(
+            partitions,
+            overrides=overrides,
+            kind=scheduler.kind,
+            capabilities=scheduler.capabilities,
+        )
         return {**form, "partitions": [p.to_json() for p in partitions]}
 
 

@@ -178,3 +178,36 @@ async def test_pbs_refuses_what_it_cannot_do_in_words(rpc, replay):
     )
     assert (status, err["code"]) == (400, "job.invalid") and "PBS takes no lists" in err["message"]
     assert not await replay.calls("qsub")
+
+
+async def test_pbs_form_and_notebook_client_follow_its_capabilities(rpc, replay, server_url):
+    """PBS cannot set a working folder nor say when a job would start (its capabilities):
+    the submit form offers no working folder, and the notebook client refuses both before
+    asking the server, naming the capability (issue 15)."""
+    status, form = await rpc("GET", "clusters", "pbs", "submit-schema")
+    assert status == 200, form
+    fields = set(form["schema"]["properties"])
+    assert "workdir" not in fields and {"hold", "array", "script"} <= fields, fields
+    assert "workdir" not in form["ui_schema"]["ui:order"]
+
+    import asyncio
+
+    import jupyter_rpc
+    from jupyter_rpc.notebook.clusters import Unsupported
+
+    url, token = server_url
+    pbs = await asyncio.to_thread(jupyter_rpc.cluster, "pbs", url=url, token=token)
+    with pytest.raises(Unsupported) as refused:
+        await asyncio.to_thread(pbs.submit, "true", workdir="/scratch/x")
+    assert refused.value.capability == "workdir"
+    assert refused.value.code == "scheduler.unsupported"
+    message = str(refused.value)
+    assert "cannot set a job's working folder" in message and "'workdir'" in message, message
+    with pytest.raises(Unsupported) as refused:
+        await asyncio.to_thread(pbs.test, "true", time_limit=1)
+    assert refused.value.capability == "test_only"
+    assert "cannot tell when a job would start" in str(refused.value)
+    assert not await replay.calls("qsub")
+    # what it can do still goes through
+    job = await asyncio.to_thread(pbs.submit, "true", hold=True)
+    assert job.id == "40.pbs"
