@@ -10,7 +10,10 @@ from __future__ import annotations
 import base64
 import html
 import time
+from collections.abc import Callable
 from typing import Any
+
+from .geo import geo_value
 
 
 class Records(list):  # type: ignore[type-arg]
@@ -65,10 +68,16 @@ class Chart(dict):  # type: ignore[type-arg]
         return {self.mime_type: dict(self), "text/plain": "<chart>"}
 
 
-def rich_value(result: Any, bundle: dict[str, Any] | None) -> Any:
-    """``result`` as a plain-typed value that displays like ``bundle``."""
+def rich_value(
+    result: Any, bundle: dict[str, Any] | None, fetch: Callable[[str], bytes] | None = None
+) -> Any:
+    """``result`` as a plain-typed value that displays like ``bundle`` (``fetch``: how a
+    raster downloads its whole grid, a path under the server's base URL -> bytes)."""
     if not bundle:
         return result
+    mapped = geo_value(result, bundle, fetch)  # GeoJSON, rasters: a map
+    if mapped is not None:
+        return mapped
     for mime in ("image/png", "image/jpeg", "image/gif"):
         if mime in bundle and isinstance(result, str):
             value = Image(base64.b64decode(result))

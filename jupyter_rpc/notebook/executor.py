@@ -315,7 +315,7 @@ class Executor(concurrent.futures.Executor):
             return
         for (future, _, _), call in zip(batch, answer["calls"], strict=True):
             if call["state"] in ("succeeded", "failed", "cancelled"):
-                _resolve(future, call)
+                _resolve(future, call, self._session.download)
             else:
                 with self._lock:
                     self._inflight[future.call_id] = future
@@ -330,7 +330,7 @@ class Executor(concurrent.futures.Executor):
         for call in answer["calls"]:
             future = self._inflight.pop(call["id"], None)
             if future is not None:
-                _resolve(future, call)
+                _resolve(future, call, self._session.download)
         for call_id in answer["missing"]:
             future = self._inflight.pop(call_id, None)
             if future is not None and future.set_running_or_notify_cancel():
@@ -351,12 +351,15 @@ class Executor(concurrent.futures.Executor):
             self._session.request("POST", "calls/cancel", {"ids": chunk}, timeout=10)
 
 
-def _resolve(future: RemoteFuture, call: dict[str, Any]) -> None:
-    """Settle ``future`` from the server's ``call`` (an ended one), unless cancelled."""
+def _resolve(
+    future: RemoteFuture, call: dict[str, Any], fetch: Callable[[str], bytes] | None = None
+) -> None:
+    """Settle ``future`` from the server's ``call`` (an ended one), unless cancelled
+    (``fetch``: how a raster result downloads its whole grid)."""
     if not future.set_running_or_notify_cancel():
         return
     try:
-        value = outcome(call)
+        value = outcome(call, fetch)
     except RemoteError as exc:
         future.set_exception(exc)
     else:
