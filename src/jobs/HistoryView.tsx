@@ -19,6 +19,7 @@ import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { SelectableJobRow } from './JobRow';
 import { JobStateBadge } from './StateBadge';
+import { lacks, lackText } from './capabilities';
 
 /**
  * The periods the history can cover (days).
@@ -42,6 +43,21 @@ export interface IHistoryListProps {
  * on Refresh (never polled: accounting queries are not cheap).
  */
 export function HistoryList(props: IHistoryListProps): JSX.Element {
+  const { manager, trans } = props;
+  if (lacks(manager.clusterInfo, 'history')) {
+    return (
+      <div className="jp-rpc-muted jp-rpc-Jobs-empty jp-rpc-mod-unsupported">
+        {lackText(manager.clusterInfo, 'history', trans)}
+      </div>
+    );
+  }
+  return <HistoryRows {...props} />;
+}
+
+/**
+ * The history's table (for a cluster that keeps one).
+ */
+function HistoryRows(props: IHistoryListProps): JSX.Element {
   const { model, manager, trans } = props;
   const days = model.historyDays;
   const [jobs, setJobs] = useState<IJobInfo[]>([]);

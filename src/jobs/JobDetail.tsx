@@ -24,6 +24,7 @@ import type { JobsManager } from './manager';
 import type { JobsPanelModel } from './model';
 import { JobStateBadge } from './StateBadge';
 import { jobFolder, jobTerminalEntries, OPEN_TERMINAL } from './terminal';
+import { lacks, lackTitle } from './capabilities';
 
 /**
  * The command another plugin provides to open a folder of a cluster.
@@ -221,8 +222,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             small
             className="jp-mod-styled"
-            disabled={busy || !may.write}
-            title={noWrite}
+            disabled={busy || !may.write || lacks(manager.clusterInfo, 'hold')}
+            title={lackTitle(manager.clusterInfo, 'hold', trans, noWrite)}
             onClick={() =>
               void run(trans.__('Hold'), () => manager.hold(job.id))
             }
@@ -234,8 +235,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <Button
             small
             className="jp-mod-styled"
-            disabled={busy || !may.write}
-            title={noWrite}
+            disabled={busy || !may.write || lacks(manager.clusterInfo, 'hold')}
+            title={lackTitle(manager.clusterInfo, 'hold', trans, noWrite)}
             onClick={() =>
               void run(trans.__('Release'), () => manager.release(job.id))
             }

@@ -38,6 +38,7 @@ import type { JobsPanelModel, JobsView as JobsPanelView } from './model';
 import { clusterStateLabel, JobStateBadge, jobStateLabel } from './StateBadge';
 
 import { OPEN_JOBS_TAB, SUBMIT_JOB } from './commands';
+import { lacks, lackTitle } from './capabilities';
 
 export { SUBMIT_JOB };
 
@@ -136,7 +137,8 @@ export function JobsView(props: IJobsViewProps): JSX.Element {
  * The choice between the current jobs and the ended ones.
  */
 function ViewTabs(props: IJobsViewProps): JSX.Element {
-  const { model, trans } = props;
+  const { model, clusters, trans } = props;
+  const cluster = clusters.get(model.cluster);
   const tabs: Array<[JobsPanelView, string]> = [
     ['queue', trans.__('Current')],
     ['history', trans.__('History')]
@@ -153,6 +155,12 @@ function ViewTabs(props: IJobsViewProps): JSX.Element {
           role="tab"
           aria-selected={model.view === view}
           className={`jp-rpc-Jobs-viewTab${model.view === view ? ' jp-mod-active' : ''}`}
+          disabled={view === 'history' && lacks(cluster, 'history')}
+          title={
+            view === 'history'
+              ? lackTitle(cluster, 'history', trans)
+              : undefined
+          }
           onClick={() => (model.view = view)}
         >
           {label}

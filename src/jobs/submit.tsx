@@ -13,6 +13,7 @@ import { formatRelative, formatTime } from './format';
 import type { JobsRegistry } from './manager';
 import { type IPlacementRanking, placeJob, PlacementView } from './placement';
 import { cleanSpec, envText, fieldMessage, parseEnv } from './spec';
+import { lackTitle } from './capabilities';
 
 type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
 
@@ -263,6 +264,7 @@ function SubmitForm(props: {
           small
           className="jp-mod-styled"
           disabled={!schema || checking}
+          title={lackTitle(clusters.get(cluster), 'test_only', trans)}
           onClick={() => void onCheck()}
         >
           {trans.__('Check start time')}
