@@ -39,8 +39,9 @@ from typing import Any
 
 from ..errors import Conflict, InvalidRequest, NotFound, RemoteFailed, RPCError
 from ..policy import EVERYTHING, Grant
-from ..schedulers.base import ACTIVE_STATES, JobInfo, JobSpec
+from ..schedulers.base import JobInfo, JobSpec
 from ..schedulers.command import CommandScheduler
+from ..schedulers.local import parse_array
 from ..tasks import TaskOwner
 from .clusters import Cluster, ClusterRegistry
 from .jobs import JobRequest, JobsService, job_spec
@@ -663,8 +664,8 @@ class WorkflowService:
             if step.state in _ENDED:
                 continue
             records = [j for j in listing if j.id == step.job_id or j.array_job_id == step.job_id]
-            ended = records and all(j.state not in ACTIVE_STATES for j in records)
-            if not records or (step.array and ended):
+            if not records or (step.array and _tasks(records) < _tasks_of(step.array)):
+                # ended tasks leave the queue's listing: accounting has them
                 if step.array:
                     if history is None:
                         days = (time.time() - run.created) / 86400 + 0.05
@@ -756,11 +757,30 @@ class WorkflowService:
         await self._owner.cancel_all(timeout=5)
 
 
+def _tasks_of(array: str | None) -> int:
+    """How many tasks an array range makes (``1-4`` → 4, ``1,3,5-6%2`` → 4)."""
+    if not array:
+        return 1
+    try:
+        indexes, _ = parse_array(array)
+    except RPCError:
+        return 1
+    return max(1, len(indexes))
+
+
+def _tasks(records: list[JobInfo]) -> int:
+    """How many tasks ``records`` stand for (a pending record may be ``12_[3-4]``)."""
+    return sum(_tasks_of(j.array_task_id.strip("[]")) if j.array_task_id else 1 for j in records)
+
+
 def _apply(step: StepRun, records: list[JobInfo]) -> None:
-    """A step's state from its job's records (an array's tasks)."""
-    states = [j.state for j in records]
-    counts = Counter(states)
-    step.tasks = {str(k): v for k, v in counts.items()} if step.array else {}
+    """A step's state from its job's records (an array's tasks); an array whose tasks
+    are not all seen yet (accounting is a moment late) has not ended."""
+    counts: Counter[str] = Counter()
+    for j in records:
+        counts[j.state] += _tasks_of(j.array_task_id.strip("[]")) if j.array_task_id else 1
+    step.tasks = dict(counts) if step.array else {}
+    unseen = _tasks_of(step.array) - sum(counts.values()) if step.array else 0
     failed = [j for j in records if j.state in {"failed", "timeout"}]
     if failed:
         step.state = "failed"
@@ -770,12 +790,14 @@ def _apply(step: StepRun, records: list[JobInfo]) -> None:
     elif "cancelled" in counts:
         step.state = "cancelled"
         step.reason = next(j.reason for j in records if j.state == "cancelled")
-    elif counts.keys() & {"running", "completing"}:
+    elif counts.keys() & {"running", "completing"} or (unseen > 0 and "completed" in counts):
         step.state, step.reason = "running", ""
-    elif counts.keys() & {"pending", "held", "suspended"}:
+    elif counts.keys() & {"pending", "held", "suspended"} or unseen > 0:
         step.state = "pending"
-        step.reason = next(j.reason for j in records if j.state in {"pending", "held", "suspended"})
-    elif states and all(s == "completed" for s in states):
+        step.reason = next(
+            (j.reason for j in records if j.state in {"pending", "held", "suspended"}), ""
+        )
+    elif records and all(j.state == "completed" for j in records):
         step.state, step.reason = "completed", ""
         step.exit_code = 0
     else:
