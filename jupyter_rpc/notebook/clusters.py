@@ -23,6 +23,7 @@ import textwrap
 from typing import Any, NamedTuple
 
 from . import apps as _apps
+from . import workflows as _workflows
 from .aio import awaitable
 from .apps import AppSession, SessionList
 from .client import RemoteError, Session, Unsupported, need_capability
@@ -30,6 +31,7 @@ from .folders import RemoteFolder
 from .jobs import ACTIVE, OUTPUT_LIMIT, Job
 from .tables import ClusterList, Column, HistoryList, JobList, Listing, PartitionList, Table
 from .units import megabytes, minutes, quote, when
+from .workflows import RunList, WorkflowList, WorkflowRun
 
 
 class SubmitTest(NamedTuple):
@@ -214,6 +216,54 @@ class Cluster:
         return SessionList(
             AppSession(self._session, s) for s in body["sessions"] if s.get("cluster") == self.name
         )
+
+    # -- workflows (docs/workflows.md) -------------------------------------------------
+
+    @awaitable
+    def workflows(self) -> WorkflowList:
+        """The workflow templates this cluster offers (``.names`` for their names)."""
+        return _workflows.workflows(self)
+
+    @awaitable
+    def run_workflow(
+        self,
+        name: str,
+        *,
+        hours: float | None = None,
+        cpus: int | None = None,
+        gpus: int | None = None,
+        partition: str | None = None,
+        memory: int | str | None = None,
+        **inputs: Any,
+    ) -> WorkflowRun:
+        """Run the workflow template ``name`` here, every step chained by the scheduler;
+        returns its :class:`~jupyter_rpc.notebook.workflows.WorkflowRun` (``.wait()``,
+        ``.outputs``, ``.cancel()``).
+
+        Parameters
+        ----------
+        name
+            The template's name (:meth:`workflows` lists them).
+        hours, cpus, gpus, partition, memory
+            Each step's resources (``None``: the form's default); memory in MB or ``"4G"``.
+        inputs
+            The template's inputs (checked against its form before anything is
+            submitted: a value out of bounds is refused naming the field).
+        """
+        return _workflows.run_workflow(
+            self, name, hours=hours, cpus=cpus, gpus=gpus, partition=partition,
+            memory=memory, **inputs,
+        )  # fmt: skip
+
+    @awaitable
+    def runs(self) -> RunList:
+        """The workflow runs on this cluster, newest first."""
+        return _workflows.runs(self)
+
+    @awaitable
+    def run(self, run_id: str) -> WorkflowRun:
+        """One workflow run by its id."""
+        return _workflows.get_run(self, run_id)
 
 
 _SPEC_ARGS = {
