@@ -83,10 +83,14 @@ MODULE = Kind("module", r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 @dataclass(frozen=True)
 class Opt:
-    """An option: ``-h`` (a flag, ``kind`` None) or ``--name=VALUE`` (one word, as sent)."""
+    """An option: ``-h`` (a flag, ``kind`` None), ``--name=VALUE`` (one word, as sent), or
+    ``-name VALUE...`` (``values``: the kinds of the words after it, as Grid Engine's qsub
+    takes them); ``repeat``: it may be given more than once (``-l h_rt=... -l h_vmem=...``)."""
 
     name: str
     kind: Kind | None = None
+    values: tuple[Kind, ...] = ()
+    repeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,19 @@ class Form:
     required: tuple[str, ...] = ()  # options that must be present
     args: tuple[Kind, ...] = ()  # positional arguments, in order
     optional_args: int = 0  # how many of the last ``args`` may be left out
+    more_args: bool = False  # the last of ``args`` may be given again (qdel 12.3 12.5)
     program: Kind | None = None  # argv[0] is any value of this kind instead of words[0]
+
+
+#: Grid Engine: a job, a task or a range of tasks (``12``, ``12.3``, ``12.4-9:1``).
+SGE_JOB_ID = Kind("Grid Engine job id", r"[0-9]+(?:\.[0-9]+(?:-[0-9]+(?::[0-9]+)?)?)?")
+SGE_USER = Kind("user name or all", r"\*|" + NAME.pattern)
+SGE_RESOURCE = Kind(
+    "Grid Engine resource (h_rt=H:MM:SS, h_vmem=NM)",
+    r"h_rt=[0-9]{1,7}:[0-9]{2}:[0-9]{2}|h_vmem=[0-9]{1,10}M",
+)
+SGE_TASKS = Kind("task range", r"[0-9]{1,10}(?:-[0-9]{1,10}(?::[0-9]{1,10})?)?")
+SHELL_PATH = Kind("shell", r"/[A-Za-z0-9_./+\-]*")
 
 
 def _o(*names: str) -> tuple[Opt, ...]:
@@ -204,6 +220,83 @@ COMMANDS: tuple[Form, ...] = (
         required=("--parsable", "--test-only"),
         args=(PATH,),
         optional_args=1,
+    ),
+    # Grid Engine (jupyter_rpc/schedulers/sge.py)
+    Form(
+        "jobs",
+        ("qstat",),
+        "Grid Engine's job list (the user's own, or everyone's: `*`)",
+        options=(*_o("-r", "-xml"), Opt("-u", values=(SGE_USER,))),
+        required=("-r", "-xml", "-u"),
+    ),
+    Form(
+        "jobs",
+        ("qstat",),
+        "a Grid Engine job's detail",
+        options=(*_o("-xml"), Opt("-j", values=(SGE_JOB_ID,))),
+        required=("-xml", "-j"),
+    ),
+    Form(
+        "jobs",
+        ("qacct",),
+        "Grid Engine's ended jobs: one job's records (`-j ID`) or the user's (`-o -d -j`)",
+        options=(*_o("-j"), Opt("-o", values=(NAME,)), Opt("-d", values=(NUMBER,))),
+        required=("-j",),
+        args=(SGE_JOB_ID,),
+        optional_args=1,
+    ),
+    Form("jobs", ("qconf",), "Grid Engine's queues", options=_o("-sql"), required=("-sql",)),
+    Form(
+        "jobs",
+        ("qconf",),
+        "a Grid Engine queue's limits",
+        options=(Opt("-sq", values=(NAME,)),),
+        required=("-sq",),
+    ),
+    Form(
+        "jobs",
+        ("qconf",),
+        "a Grid Engine parallel environment (whether it keeps a job on one host)",
+        options=(Opt("-sp", values=(NAME,)),),
+        required=("-sp",),
+    ),
+    Form(
+        "jobs",
+        ("qsub",),
+        "submit a Grid Engine job (`-w e`), or check it without submitting (`-w v`)",
+        options=(
+            *_o("-terse", "-h", "-V"),
+            Opt("-w", values=(Kind("verify mode", r"[ev]"),)),
+            Opt("-N", values=(TEXT,)),
+            Opt("-q", values=(NAME,)),
+            Opt("-A", values=(NAME,)),
+            Opt("-l", values=(SGE_RESOURCE,), repeat=True),
+            Opt("-pe", values=(NAME, NUMBER)),
+            Opt("-t", values=(SGE_TASKS,)),
+            Opt("-tc", values=(NUMBER,)),
+            Opt("-wd", values=(PATH,)),
+            Opt("-o", values=(PATH,)),
+            Opt("-e", values=(PATH,)),
+            Opt("-j", values=(Kind("y", r"y"),)),
+            Opt("-S", values=(SHELL_PATH,)),
+        ),
+        required=("-terse", "-w"),
+        args=(PATH,),
+        optional_args=1,
+    ),
+    Form("jobs", ("qdel",), "cancel Grid Engine jobs or tasks", args=(SGE_JOB_ID,), more_args=True),
+    Form("jobs", ("qhold",), "hold Grid Engine jobs or tasks", args=(SGE_JOB_ID,), more_args=True),
+    Form(
+        "jobs", ("qrls",), "release Grid Engine jobs or tasks", args=(SGE_JOB_ID,), more_args=True
+    ),
+    Form(
+        "jobs",
+        ("qmod",),
+        "clear a Grid Engine job's error state (Release)",
+        options=_o("-cj"),
+        required=("-cj",),
+        args=(SGE_JOB_ID,),
+        more_args=True,
     ),
     Form(
         "runner",
@@ -313,6 +406,7 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
         raise Refused(f"{shlex.join(argv[:n])} is not {' '.join(form.words)}")
     known = {o.name: o for o in form.options}
     values: dict[str, str | None] = {}
+    separate: list[tuple[str, Kind, str]] = []  # (option, kind, value) of -name VALUE
     rest = list(argv[n:])
     while rest and rest[0].startswith("-") and rest[0] != "-":
         word = rest.pop(0)
@@ -322,29 +416,44 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
             opt = known.get(name) if eq else None
             if opt is None or opt.kind is None:
                 raise Refused(f"{form.words[0]} option {word!r} is not allowed")
-        if opt.name in values:
+        if opt.name in values and not opt.repeat:
             raise Refused(f"{form.words[0]} option {opt.name} is given twice")
         values[opt.name] = value if opt.kind is not None else None
-    # sbatch resolves --output/--error in the job's --chdir: check them there
-    chdir = values.get("--chdir")
-    for name, given in values.items():
-        kind = known[name].kind
+        if opt.values:
+            if len(rest) < len(opt.values):
+                raise Refused(f"{form.words[0]} option {opt.name} needs {len(opt.values)} value(s)")
+            for value_kind in opt.values:
+                separate.append((opt.name, value_kind, rest.pop(0)))
+            values[opt.name] = separate[-len(opt.values)][2]
+    # sbatch resolves --output/--error in the job's --chdir (qsub: -o/-e in its -wd): check
+    # them there
+    chdir = values.get("--chdir") or values.get("-wd")
+    checks: list[tuple[str, Kind | None, str | None]] = [
+        (name, known[name].kind, given) for name, given in values.items()
+    ]
+    for name, kind, given in [*checks, *separate]:
         if kind is not None and given is not None:
-            base = cwd if name == "--chdir" or chdir is None else _join(cwd, chdir)
+            base = cwd if name in ("--chdir", "-wd") or chdir is None else _join(cwd, chdir)
             _check(kind, given, f"{form.words[0]} {name}", roots, base)
     seen = set(values)
     missing = [r for r in form.required if r not in seen]
     if missing:
         raise Refused(f"{form.words[0]} needs {', '.join(missing)} here", weak=True)
-    if not len(form.args) - form.optional_args <= len(rest) <= len(form.args):
+    high = len(rest) if form.more_args else len(form.args)
+    if not len(form.args) - form.optional_args <= len(rest) <= high:
         raise Refused(f"{' '.join(form.words)} takes {_count(form)}, not {len(rest)}")
-    for kind, value in zip(form.args, rest, strict=False):
+    kinds = list(form.args)
+    if form.more_args:
+        kinds += [form.args[-1]] * (len(rest) - len(form.args))
+    for kind, value in zip(kinds, rest, strict=False):
         _check(kind, value, f"the {kind.name}", roots, cwd)
 
 
 def _count(form: Form) -> str:
     low = len(form.args) - form.optional_args
     high = len(form.args)
+    if form.more_args:
+        return f"{low} or more arguments"
     n = str(high) if low == high else f"{low} to {high}"
     return f"{n} argument{'s' if high != 1 else ''}"
 
@@ -655,6 +764,9 @@ DOCS_END = "<!-- END allowed-commands -->"
 
 
 def _opt_text(opt: Opt) -> str:
+    if opt.values:
+        text = f"`{opt.name}` " + " ".join(f"*{k.name}*" for k in opt.values)
+        return text + (" (repeatable)" if opt.repeat else "")
     return f"`{opt.name}`" if opt.kind is None else f"`{opt.name}=`*{opt.kind.name}*"
 
 
@@ -675,7 +787,7 @@ def docs_section() -> str:
         args = " ".join(
             f"[*{k.name}*]" if i >= len(form.args) - form.optional_args else f"*{k.name}*"
             for i, k in enumerate(form.args)
-        )
+        ) + (" ..." if form.more_args else "")
         lines.append(f"| `{form.group}` | {words} | {opts or '—'} | {args or '—'} | {form.what} |")
     lines += [
         "| `files` | the `sftp` subsystem | — | — | the remote files and job output tails |",
@@ -685,7 +797,12 @@ def docs_section() -> str:
     ]
     kinds: dict[str, Kind] = {}
     for form in COMMANDS:
-        for k in [*(o.kind for o in form.options if o.kind), *form.args, form.program]:
+        for k in [
+            *(o.kind for o in form.options if o.kind),
+            *(k for o in form.options for k in o.values),
+            *form.args,
+            form.program,
+        ]:
             if k is not None:
                 kinds.setdefault(k.name, k)
     for name in sorted(kinds):
