@@ -122,12 +122,22 @@ class LocalFiles(RemoteFiles):
                 target=_work, args=(self._jobs,), name="jrpc-local-files", daemon=True
             ).start()
         self._jobs.put((loop, functools.partial(func, *args, **kwargs), settle))
+        # asyncio.wait, not wait_for: on Python 3.11 wait_for returns the answer and drops
+        # a cancel that arrives in the same turn of the loop (a busy machine), and a cancel
+        # taken just after ``settle`` left the answer with nobody to discard it.
         try:
-            return await asyncio.wait_for(asyncio.shield(done), deadline - loop.time())
-        except asyncio.TimeoutError:
-            raise self._timeout() from None
+            await asyncio.wait((done,), timeout=max(0.0, deadline - loop.time()))
+        except asyncio.CancelledError:
+            if done.done() and not done.cancelled() and done.exception() is None:
+                if discard is not None:
+                    with contextlib.suppress(OSError):
+                        discard(done.result())
+            raise
         finally:
-            done.cancel()  # no-op once settled
+            done.cancel()  # no-op once settled; else ``settle`` discards the late answer
+        if not done.done() or done.cancelled():
+            raise self._timeout()
+        return done.result()
 
     def _timeout(self) -> RPCError:
         return RPCError(

@@ -223,6 +223,49 @@ async def _threads_idle(files: Any, bound: float = 10.0) -> None:
     raise AssertionError("a file operation still running")
 
 
+async def test_a_cancel_that_meets_the_threads_answer_is_not_swallowed(
+    tmp_path: pathlib.Path,
+) -> None:
+    """A cancel and a thread's answer arriving in the same turn of the event loop (a busy
+    machine: the fresh-clone CI saw it five times in a row). Python 3.11's
+    ``asyncio.wait_for`` then returned the answer and dropped the cancel, so a cancelled
+    write went on with its next chunk; what the thread made must be discarded, not leaked."""
+    import threading
+
+    from jupyter_rpc.files.local import LocalFiles
+
+    files = LocalFiles({"home": str(tmp_path)})
+    met = 0
+    try:
+        for turns in range(8):  # the cancel lands 0, 1, 2, ... turns after the answer
+            started, release = threading.Event(), threading.Event()
+            discarded: list[int] = []
+
+            def job(n: int, started: Any = started, release: Any = release) -> int:
+                started.set()
+                release.wait(5)
+                return n
+
+            task = asyncio.ensure_future(files._thread(job, turns, discard=discarded.append))
+            assert await asyncio.to_thread(started.wait, 5)
+            release.set()
+            # the loop is held while the thread answers, as on a starved machine
+            time.sleep(0.1)  # noqa: ASYNC251
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            if task.done():
+                break  # from here on the answer was taken before the cancel
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await _threads_idle(files)
+            assert discarded == [turns]  # what the thread made is not leaked
+            met += 1
+    finally:
+        await files.close()
+    assert met >= 2
+
+
 @pytest.mark.parametrize("when", ["writing", "syncing"])
 async def test_a_write_cancelled_mid_way_leaves_its_fd_to_the_thread(
     tmp_path: pathlib.Path, when: str
