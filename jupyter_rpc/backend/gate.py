@@ -117,6 +117,24 @@ SGE_RESOURCE = Kind(
     r"h_rt=[0-9]{1,7}:[0-9]{2}:[0-9]{2}|h_vmem=[0-9]{1,10}M",
 )
 SGE_TASKS = Kind("task range", r"[0-9]{1,10}(?:-[0-9]{1,10}(?::[0-9]{1,10})?)?")
+#: PBS: ``123.server``, an array ``123[].server``, one of its subjobs ``123[4].server``.
+PBS_JOB_ID = Kind("PBS job id", r"[0-9]+(?:\[[0-9]*\])?(?:\.[A-Za-z0-9][A-Za-z0-9.\-]{0,252})?")
+#: qdel, qhold and qrls are Grid Engine's and PBS's: one form each, either's ids.
+QDEL_ID = Kind("Grid Engine or PBS job id", SGE_JOB_ID.pattern + "|" + PBS_JOB_ID.pattern)
+PBS_RESOURCE = Kind(
+    "PBS resource (walltime=H:MM:SS, select=N:ncpus=C[:mpiprocs=T][:mem=Mmb][:ngpus=G])",
+    r"walltime=[0-9]{1,7}:[0-9]{2}:[0-9]{2}"
+    r"|select=[0-9]{1,6}:ncpus=[0-9]{1,7}(?::mpiprocs=[0-9]{1,7})?(?::mem=[0-9]{1,10}mb)?"
+    r"(?::ngpus=[0-9]{1,5})?",
+)
+PBS_ARRAY = Kind("PBS array range", r"[0-9]{1,10}-[0-9]{1,10}(?::[0-9]{1,10})?(?:%[0-9]{1,10})?")
+#: LSF: ``123`` or an element ``123[4]``; never 0 (bkill 0 is every job of the user).
+LSF_JOB_ID = Kind("LSF job id", r"[1-9][0-9]{0,18}(?:\[[0-9]{1,10}\])?")
+LSF_FIELDS = Kind("LSF columns", r"[a-z_]+(?: [a-z_]+)*")
+LSF_RESOURCE = Kind(
+    "LSF resource (span[ptile=N], rusage[mem=M])",
+    r"span\[ptile=[0-9]{1,7}\]|rusage\[mem=[0-9]{1,10}\]",
+)
 SHELL_PATH = Kind("shell", r"/[A-Za-z0-9_./+\-]*")
 
 
@@ -284,10 +302,27 @@ COMMANDS: tuple[Form, ...] = (
         args=(PATH,),
         optional_args=1,
     ),
-    Form("jobs", ("qdel",), "cancel Grid Engine jobs or tasks", args=(SGE_JOB_ID,), more_args=True),
-    Form("jobs", ("qhold",), "hold Grid Engine jobs or tasks", args=(SGE_JOB_ID,), more_args=True),
+    # qdel, qhold and qrls: Grid Engine's and PBS's (one form each, either's ids)
     Form(
-        "jobs", ("qrls",), "release Grid Engine jobs or tasks", args=(SGE_JOB_ID,), more_args=True
+        "jobs",
+        ("qdel",),
+        "cancel Grid Engine jobs or tasks, or a PBS job",
+        args=(QDEL_ID,),
+        more_args=True,
+    ),
+    Form(
+        "jobs",
+        ("qhold",),
+        "hold Grid Engine jobs or tasks, or a PBS job",
+        args=(QDEL_ID,),
+        more_args=True,
+    ),
+    Form(
+        "jobs",
+        ("qrls",),
+        "release Grid Engine jobs or tasks, or a PBS job",
+        args=(QDEL_ID,),
+        more_args=True,
     ),
     Form(
         "jobs",
@@ -298,6 +333,78 @@ COMMANDS: tuple[Form, ...] = (
         args=(SGE_JOB_ID,),
         more_args=True,
     ),
+    # PBS Pro / OpenPBS (jupyter_rpc/schedulers/pbs.py)
+    Form(
+        "jobs",
+        ("qstat",),
+        "PBS's jobs (`-x`: ended ones too), one job (an id), or its queues (`-Q`)",
+        options=(*_o("-x", "-f", "-t", "-Q"), Opt("-F", values=(Kind("json", r"json"),))),
+        required=("-f", "-F"),
+        args=(PBS_JOB_ID,),
+        optional_args=1,
+    ),
+    Form(
+        "jobs",
+        ("qsub",),
+        "submit a PBS job",
+        options=(
+            *_o("-h", "-V"),
+            Opt("-N", values=(TEXT,)),
+            Opt("-q", values=(NAME,)),
+            Opt("-A", values=(NAME,)),
+            Opt("-l", values=(PBS_RESOURCE,), repeat=True),
+            Opt("-J", values=(PBS_ARRAY,)),
+            Opt("-o", values=(PATH,)),
+            Opt("-e", values=(PATH,)),
+        ),
+        required=("-V",),
+        args=(PATH,),
+        optional_args=1,
+    ),
+    # IBM Spectrum LSF (jupyter_rpc/schedulers/lsf.py)
+    Form(
+        "jobs",
+        ("bjobs",),
+        "LSF's jobs (`-a` with those that ended lately, `-d` only those), or one job",
+        options=(
+            *_o("-a", "-d", "-json"),
+            Opt("-u", values=(NAME,)),
+            Opt("-o", values=(LSF_FIELDS,)),
+        ),
+        required=("-o", "-json"),
+        args=(LSF_JOB_ID,),
+        optional_args=1,
+    ),
+    Form(
+        "jobs",
+        ("bqueues",),
+        "LSF's queues",
+        options=(*_o("-json"), Opt("-o", values=(LSF_FIELDS,))),
+        required=("-o", "-json"),
+    ),
+    Form(
+        "jobs",
+        ("bsub",),
+        "submit an LSF job",
+        options=(
+            *_o("-H"),
+            Opt("-J", values=(TEXT,)),
+            Opt("-q", values=(NAME,)),
+            Opt("-P", values=(NAME,)),
+            Opt("-W", values=(NUMBER,)),
+            Opt("-n", values=(NUMBER,)),
+            Opt("-R", values=(LSF_RESOURCE,), repeat=True),
+            Opt("-gpu", values=(Kind("GPU request", r"num=[0-9]{1,5}"),)),
+            Opt("-cwd", values=(PATH,)),
+            Opt("-o", values=(PATH,)),
+            Opt("-e", values=(PATH,)),
+        ),
+        args=(PATH,),
+        optional_args=1,
+    ),
+    Form("jobs", ("bkill",), "cancel an LSF job", args=(LSF_JOB_ID,)),
+    Form("jobs", ("bstop",), "hold an LSF job (PSUSP)", args=(LSF_JOB_ID,)),
+    Form("jobs", ("bresume",), "release an LSF job", args=(LSF_JOB_ID,)),
     Form(
         "runner",
         ("python3", "-m", "jupyter_rpc.backend", "serve"),
@@ -427,13 +534,13 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
             values[opt.name] = separate[-len(opt.values)][2]
     # sbatch resolves --output/--error in the job's --chdir (qsub: -o/-e in its -wd): check
     # them there
-    chdir = values.get("--chdir") or values.get("-wd")
+    chdir = values.get("--chdir") or values.get("-wd") or values.get("-cwd")
     checks: list[tuple[str, Kind | None, str | None]] = [
         (name, known[name].kind, given) for name, given in values.items()
     ]
     for name, kind, given in [*checks, *separate]:
         if kind is not None and given is not None:
-            base = cwd if name in ("--chdir", "-wd") or chdir is None else _join(cwd, chdir)
+            base = cwd if name in ("--chdir", "-wd", "-cwd") or chdir is None else _join(cwd, chdir)
             _check(kind, given, f"{form.words[0]} {name}", roots, base)
     seen = set(values)
     missing = [r for r in form.required if r not in seen]

@@ -88,7 +88,7 @@ def test_every_command_grid_engine_sends_matches_one_form(command: str) -> None:
         ),
         ("qsub -terse -w n -V", "qsub -w 'n' is not a"),
         ("qdel -u hpcuser", "qdel option '-u' is not allowed"),
-        ("qdel '123;rm'", "'123;rm' is not a Grid Engine job id"),
+        ("qdel '123;rm'", "'123;rm' is not a Grid Engine or PBS job id"),
         ("qconf -aq x", "qconf option '-aq' is not allowed"),
         ("qmod -d short.q", "qmod option '-d' is not allowed"),
     ],

@@ -1,0 +1,102 @@
+"""PBS and LSF through a restricted key (issue 15): every command their schedulers send
+matches exactly one form of the gate's table (jupyter_rpc/backend/gate.py), beside Slurm's
+and Grid Engine's (a qsub or qstat of one is never read as the other's), and what they do
+not send is refused saying why."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from jupyter_rpc.backend.gate import Refused, plan
+from jupyter_rpc.schedulers.base import JobSpec
+from jupyter_rpc.schedulers.lsf import _OUTPUT as BJOBS_OUTPUT
+from jupyter_rpc.schedulers.lsf import bsub_argv
+from jupyter_rpc.schedulers.pbs import qsub_argv
+from jupyter_rpc.ssh.runner import shell_join
+
+JOBS = ["jobs", "files"]
+
+
+def spec(**values: Any) -> JobSpec:
+    return JobSpec(
+        **{
+            "script": "#!/bin/bash\necho hi\n",
+            "name": "a job; rm -rf ~ $(id)",
+            "partition": "main",
+            "account": "proj1",
+            "time_limit": 90,
+            "cpus": 4,
+            "memory_mb": 2048,
+            "gpus": 1,
+            "nodes": 2,
+            "ntasks": 4,
+            "stdout": "/tmp/o;$(touch x)",
+            "stderr": "/tmp/e 'x' \"y\"",
+            "hold": True,
+            "env": {"INJ": "x,y=z"},
+            **values,
+        }
+    )
+
+
+SENT_BY_PBS = [
+    shell_join(qsub_argv(spec(array="1-10%2")), {"INJ": "x,y=z"}),
+    shell_join(qsub_argv(JobSpec(script_path="jobs/run.sh"))),
+    shell_join(["qstat", "-f", "-F", "json", "-t"]),
+    shell_join(
+        [
+            "qstat",
+            "-x",
+            "-f",
+            "-F",
+            "json",
+            "-t",
+            "359322.polaris-pbs-01.hsn.cm.polaris.alcf.anl.gov",
+        ]
+    ),
+    shell_join(["qstat", "-x", "-f", "-F", "json", "-t", "123[4].pbs"]),
+    shell_join(["qstat", "-x", "-f", "-F", "json", "-t"]),
+    shell_join(["qstat", "-Q", "-f", "-F", "json"]),
+    shell_join(["qdel", "40.pbs"]),
+    shell_join(["qhold", "123[].server"]),
+    shell_join(["qrls", "40.pbs"]),
+]
+SENT_BY_LSF = [
+    shell_join(bsub_argv(spec(array="1-10%2", workdir="runs/one")), {"INJ": "x,y=z"}),
+    shell_join(bsub_argv(JobSpec(script_path="jobs/run.sh", name="n"))),
+    shell_join(["bjobs", "-a", *BJOBS_OUTPUT]),
+    shell_join(["bjobs", "-a", "-u", "all", *BJOBS_OUTPUT]),
+    shell_join(["bjobs", "-a", *BJOBS_OUTPUT, "542935[3]"]),
+    shell_join(["bjobs", "-d", "-u", "hpcuser", *BJOBS_OUTPUT]),
+    shell_join(["bqueues", "-o", "queue_name status", "-json"]),
+    shell_join(["bkill", "542935"]),
+    shell_join(["bstop", "542935"]),
+    shell_join(["bresume", "542935[3]"]),
+]
+
+
+@pytest.mark.parametrize("command", SENT_BY_PBS + SENT_BY_LSF)
+def test_every_command_pbs_and_lsf_send_matches_one_form(command: str) -> None:
+    assert plan(command, JOBS).group == "jobs"
+
+
+@pytest.mark.parametrize(
+    "command, why",
+    [
+        ("qsub -V -W depend=afterok:1 x", "qsub option '-W' is not allowed"),
+        ("qsub -l walltime=1:00:00 -l nodes=x -V", "not a form of qsub this key allows"),
+        ("qstat -f -F json -t -u root,other", "not a form of qstat this key allows"),
+        ("qdel '40.pbs;id'", "'40.pbs;id' is not a Grid Engine or PBS job id"),
+        ("bsub -R 'select[type==any]' -H", "bsub -R 'select[type==any]' is not a"),
+        ("bsub -Is bash", "bsub option '-Is' is not allowed"),
+        ("bjobs -o 'jobid' -json -UF", "bjobs option '-UF' is not allowed"),
+        ("bkill 0", "is not a"),
+        ("bkill -u all 0", "bkill option '-u' is not allowed"),
+    ],
+)
+def test_what_pbs_and_lsf_do_not_send_is_refused(command: str, why: str) -> None:
+    with pytest.raises(Refused) as refused:
+        plan(command, JOBS)
+    assert why in str(refused.value), refused.value
