@@ -10,6 +10,7 @@ import jobsPlugins from './jobs/plugin';
 import kernelsPlugins from './kernels/plugin';
 import resultsPlugins from './results/plugin';
 import terminalsPlugins from './terminals/plugin';
+import workflowsPlugins from './workflows/plugin';
 
 export * from './functions/tokens';
 export { CommandIDs } from './functions/plugin';
@@ -22,5 +23,6 @@ export default [
   ...terminalsPlugins,
   ...appsPlugins,
   ...kernelsPlugins,
-  ...resultsPlugins
+  ...resultsPlugins,
+  ...workflowsPlugins
 ];

@@ -3,3 +3,4 @@ import './files.css';
 import './jobs.css';
 import './apps.css';
 import './results.css';
+import './workflows.css';

@@ -22,6 +22,7 @@ export function SelectableJobRow(props: {
       aria-selected={selected}
       tabIndex={0}
       data-job-id={jobId}
+      data-cluster={model.cluster}
       onClick={select}
       onKeyDown={e => {
         if (e.key === 'Enter' || e.key === ' ') {
