@@ -681,15 +681,31 @@ class WorkflowService:
                     try:
                         records = [await scheduler.get_job(step.job_id)]
                     except NotFound:
-                        step.state, step.reason = "unknown", "the scheduler no longer knows it"
+                        if run.cancelled or step.state == "cancelled":
+                            # a job cancelled before it started leaves no record
+                            # (Grid Engine's qacct has none)
+                            step.state, step.reason = "cancelled", "cancelled by the user"
+                            step.ended = step.ended or time.time()
+                        else:
+                            step.state, step.reason = "unknown", "the scheduler no longer knows it"
                         continue
             _apply(step, records)
-        failed = any(s.state == "failed" for s in run.steps)
+        failed = {s.name for s in run.steps if s.state == "failed"}
         if failed:
-            waiting = [s for s in run.steps if s.state not in _ENDED]
-            for step in reversed(waiting):
-                with contextlib.suppress(RPCError):
+            doomed = _dependents(run.steps, failed)
+            waiting = [s for s in run.steps if s.name in doomed and s.state not in _ENDED]
+            for step in reversed(waiting):  # the last first: none starts meanwhile
+                try:
                     await scheduler.cancel(step.job_id)
+                except Conflict:
+                    continue  # it ended meanwhile (Grid Engine's -hold_jid may start it)
+                except NotFound:
+                    pass  # the scheduler removed it itself (Slurm's --kill-on-invalid-dep)
+                except RPCError as exc:
+                    log.warning(
+                        "jupyter_rpc: run %s: step %s not cancelled: %s", run.id, step.name, exc
+                    )
+                    continue
                 step.state, step.reason = "cancelled", "DependencyNeverSatisfied"
                 step.ended = step.ended or time.time()
             if waiting:
@@ -698,16 +714,31 @@ class WorkflowService:
                 run.log_tail = await self._log_tail(cluster, run)
 
     async def _log_tail(self, cluster: Cluster, run: Run) -> str:
+        """The end of the failed step's (failed task's) stdout and stderr: the paths the
+        scheduler gives, else the files of the run folder named after the job (the
+        schedulers' default names: ``slurm-12_3.out``, ``name.o12.3``, ``job-12_3.out``)."""
         step = next(s for s in run.steps if s.state == "failed")
-        try:
-            job = await cluster.need_scheduler().get_job(step.failed_task or step.job_id)
-        except RPCError:
+        task_id = step.failed_task or step.job_id
+        paths: list[str] = []
+        with contextlib.suppress(RPCError):
+            job = await cluster.need_scheduler().get_job(task_id)
+            paths = [p for p in dict.fromkeys((job.stdout, job.stderr)) if p]
+        if paths:
+            done = await cluster.runner.run(["tail", "-c", str(LOG_TAIL), "--", *paths])
+            if done.stdout.strip():
+                return done.stdout[-LOG_TAIL * 2 :]
+        found = re.match(r"^(\d+)(?:[._\[](\d+)\]?)?", task_id)
+        if not found:
             return ""
-        paths = [p for p in dict.fromkeys((job.stdout, job.stderr)) if p]
-        if not paths:
-            return ""
-        argv = ["tail", "-c", str(LOG_TAIL), "--", *paths]
-        done = await cluster.runner.run(argv)
+        base, task = found.groups()
+        pattern = f"*{base}[._]{task}" if task else f"*{base}"
+        script = (
+            'cd -- "$1" || exit 0; for f in $2 $2.*; do [ -f "$f" ] || continue; '
+            'tail -c "$3" -- "$f"; done'
+        )
+        done = await cluster.runner.run(
+            ["/bin/sh", "-c", script, "sh", run.folder, pattern, str(LOG_TAIL)]
+        )
         return done.stdout[-LOG_TAIL * 2 :]
 
     async def _outputs(self, cluster: Cluster, run: Run) -> list[dict[str, Any]]:
@@ -755,6 +786,15 @@ class WorkflowService:
 
     async def close(self) -> None:
         await self._owner.cancel_all(timeout=5)
+
+
+def _dependents(steps: list[StepRun], failed: set[str]) -> set[str]:
+    """The steps that wait, directly or through others, for a step of ``failed``."""
+    doomed: set[str] = set()
+    for step in steps:  # in order: a step names only earlier ones
+        if any(a in failed or a in doomed for a in step.after):
+            doomed.add(step.name)
+    return doomed
 
 
 def _tasks_of(array: str | None) -> int:
