@@ -146,7 +146,20 @@ class LSFScheduler(CommandScheduler):
 
     async def get_job(self, job_id: str, *, usage: bool = False) -> JobInfo:
         job_id = check_job_id(job_id)
-        return _pick(await self._bjobs(["-a"], job_id=job_id), job_id)
+        try:
+            return _pick(await self._bjobs(["-a"], job_id=job_id), job_id)
+        except NotFound:
+            # bjobs forgets a job CLEAN_PERIOD after it ended; bhist reads the event log
+            old = await self._bhist(job_id)
+            if old is None:
+                raise
+            return old
+
+    async def _bhist(self, job_id: str) -> JobInfo | None:
+        """The job's record from ``bhist -l`` (its events), or None when LSF has none."""
+        done = await self._run(["bhist", "-l", job_id])
+        jobs = lp.parse_bhist_long(done.stdout, self.tz) if done.ok else []
+        return next((job for job in jobs if job.id == job_id), None)
 
     async def history(self, *, days: float = 7.0) -> list[JobInfo]:
         since = time.time() - float(days) * 86400

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from .base import JobInfo, JobState, Partition
@@ -50,6 +50,7 @@ _UNITS = {"": 1.0, "k": 1 / 1024, "m": 1.0, "g": 1024.0, "t": 1024.0**2, "p": 10
 _SUBMITTED_RE = re.compile(r"Job <(\d+)> is submitted")
 #: ``123`` or ``123[4]`` (an array element).
 JOB_ID_RE = re.compile(r"^(\d+)(\[(\d+)\])?$")
+_DAY = timedelta(days=1)
 
 
 class ParseError(ValueError):
@@ -233,6 +234,116 @@ def parse_bjobs(
             continue
         jobs.append(job_from_record(record, tz, job_id=job_id, now=now))
     return jobs, errors
+
+
+# --- bhist -l: the event history of a job bjobs no longer remembers --------------------------
+
+#: bhist -l wraps its lines at 80 columns; a continuation starts with 21 spaces.
+_CONTINUATION = " " * 21
+_EVENT_RE = re.compile(
+    r"^([A-Z][a-z]{2}) ([A-Z][a-z]{2})\s+(\d{1,2}) (\d{2}):(\d{2}):(\d{2}): (.*)$"
+)
+_FIELD_RE = re.compile(r"([A-Za-z][A-Za-z ]*?) <([^<>]*)>")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_CPU_RE = re.compile(r"The CPU time used is ([0-9.]+) seconds")
+_EXIT_RE = re.compile(r"^Exited with exit code (\d+)")
+_DISPATCHED_RE = re.compile(r"^Dispatched to (?:\d+ Hosts/Processors )?<([^<>]*)>")
+
+
+def _event_time(
+    weekday: str,
+    month: str,
+    day: int,
+    clock: tuple[int, int, int],
+    tz: tzinfo | None,
+    now: datetime | None,
+) -> float | None:
+    """bhist prints no year: the latest year, up to now, whose date falls on ``weekday``."""
+    reference = now or (datetime.now(tz) if tz is not None else datetime.now())
+    for year in range(reference.year, reference.year - 28, -1):
+        try:
+            moment = datetime(year, _MONTHS[month], day, *clock, tzinfo=tz)
+        except ValueError:  # Feb 29
+            continue
+        if _WEEKDAYS[moment.weekday()] == weekday and moment <= reference + _DAY:
+            return moment.timestamp()
+    return None
+
+
+def _unwrapped(text: str) -> list[str]:
+    lines: list[str] = []
+    for line in text.splitlines():
+        if line.startswith(_CONTINUATION) and lines:
+            lines[-1] += line[len(_CONTINUATION) :]
+        else:
+            lines.append(line)
+    return lines
+
+
+def parse_bhist_long(
+    text: str, tz: tzinfo | None = None, *, now: datetime | None = None
+) -> list[JobInfo]:
+    """``bhist -l``: each job's record from its events (jobs apart by a line of dashes).
+    Nothing when it printed no ``Job <...>`` header (``No matching job found``)."""
+    jobs: list[JobInfo] = []
+    blocks = re.split(r"\n-{20,}\n", text)
+    for block in blocks:
+        lines = _unwrapped(block)
+        header = next((line for line in lines if line.startswith("Job <")), None)
+        if header is None:
+            continue
+        fields = dict(_FIELD_RE.findall(header))
+        job_id = fields.get("Job", "")
+        if not JOB_ID_RE.match(job_id):
+            continue
+        info: dict[str, Any] = {"state": "unknown", "raw_state": ""}
+        extra: dict[str, Any] = {}
+        for i, line in enumerate(lines):
+            match = _EVENT_RE.match(line)
+            if not match:
+                if line.strip().startswith("PEND") and i + 1 < len(lines):
+                    names, values = line.split(), lines[i + 1].split()
+                    spent = {n: _int(v) for n, v in zip(names, values, strict=False)}
+                    if spent.get("RUN") is not None:
+                        info["elapsed"] = float(spent["RUN"] or 0)
+                    if spent.get("PEND") is not None:
+                        extra["pend_seconds"] = spent["PEND"]
+                continue
+            weekday, month, day, hh, mm, ss, event = match.groups()
+            stamp = _event_time(weekday, month, int(day), (int(hh), int(mm), int(ss)), tz, now)
+            said = dict(_FIELD_RE.findall(event))
+            if event.startswith("Submitted from host"):
+                info["submitted"] = stamp
+                info["partition"] = said.get("to Queue", "")
+                info["workdir"] = said.get("CWD", "")
+                info["stdout"] = said.get("Output File", "")
+                info["stderr"] = said.get("Error File", "")
+            elif (dispatched := _DISPATCHED_RE.match(event)) is not None:
+                info["nodes"] = ",".join(_hosts(dispatched.group(1)))
+            elif event.startswith("Starting"):
+                info["started"] = stamp
+            elif event.startswith("Done successfully"):
+                info.update(state="completed", raw_state="DONE", exit_code=0, ended=stamp)
+            elif (exited := _EXIT_RE.match(event)) is not None:
+                code = int(exited.group(1))
+                info.update(state="failed", raw_state="EXIT", exit_code=code, ended=stamp)
+            cpu = _CPU_RE.search(event)
+            if cpu:
+                info["cpu_used"] = float(cpu.group(1))
+        array = JOB_ID_RE.match(job_id)
+        jobs.append(
+            JobInfo(
+                id=job_id,
+                name=fields.get("Job Name") or fields.get("Command", ""),
+                user=fields.get("User", ""),
+                account=fields.get("Project", ""),
+                array_job_id=array.group(1) if array and array.group(2) else "",
+                array_task_id=(array.group(3) or "") if array else "",
+                extra=extra,
+                **info,
+            )
+        )
+    return jobs
 
 
 def parse_queues(text: str) -> list[Partition]:

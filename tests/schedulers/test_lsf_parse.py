@@ -151,3 +151,35 @@ def test_queues_names_and_states():
         '{"COMMAND":"bqueues","QUEUES":1,"RECORDS":[{"QUEUE_NAME":"x","STATUS":"Closed:Inact"}]}'
     )
     assert lp.parse_queues(closed)[0].state == "closed inact"
+
+
+# --- bhist -l: a job LSF's bjobs no longer remembers (recorded at EMBL-EBI) -------------------
+
+
+def test_bhist_long_a_job_done_successfully():
+    [job] = lp.parse_bhist_long(read("bhist-l-done.txt"), UTC)
+    assert (job.id, job.user, job.state, job.raw_state, job.exit_code) == (
+        "872795", "rasko", "completed", "DONE", 0,
+    )  # fmt: skip
+    assert job.name == "echo hello"  # no -J: LSF names a job by its command
+    assert job.partition == "research-rh74"  # unwrapped from two lines
+    assert job.workdir == "$HOME"
+    assert job.nodes == "hx-noah-05-14"
+    # Sun Jan 10: the year whose Jan 10 is a Sunday, before now (2021)
+    assert job.submitted == datetime(2021, 1, 10, 17, 47, 38, tzinfo=UTC).timestamp()
+    assert job.started == datetime(2021, 1, 10, 17, 47, 39, tzinfo=UTC).timestamp()
+    assert job.ended == job.started
+    assert (job.cpu_used, job.elapsed) == (0.0, 0.0)
+    assert job.extra["pend_seconds"] == 1
+
+
+def test_bhist_long_a_job_that_exited_with_a_code():
+    [job] = lp.parse_bhist_long(read("bhist-l-exit-code.txt"), UTC)
+    assert (job.id, job.state, job.raw_state, job.exit_code) == ("873209", "failed", "EXIT", 127)
+    assert job.name == "fdfs" and job.nodes == "hx-noah-10-04"
+    assert job.cpu_used == 0.0  # "second\n   s;" read as one word
+
+
+def test_bhist_long_without_a_job():
+    assert lp.parse_bhist_long("") == []
+    assert lp.parse_bhist_long("No matching job found\n") == []

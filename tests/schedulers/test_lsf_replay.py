@@ -14,7 +14,7 @@ from tests.fixtures.hpc import HPCTestbed
 from tests.schedulers.bed import server_config
 from tests.schedulers.recordings.replay import Replay, installed, recording
 
-COMMANDS = ["bjobs", "bsub", "bkill", "bstop", "bresume", "bqueues"]
+COMMANDS = ["bjobs", "bsub", "bkill", "bstop", "bresume", "bqueues", "bhist"]
 MARKER = f"/tmp/jrpc-lsf-marker-{uuid.uuid4().hex}"
 HOSTILE = f"a; touch {MARKER} $(touch {MARKER}) `touch {MARKER}` 'q' \"d\""
 OUTPUT = ["-o", " ".join(lp.FIELDS), "-json"]
@@ -34,6 +34,11 @@ def answers() -> dict[str, Any]:
                 # any other id: exit 255, nothing printed (no recording of LSF's words)
             ],
             "bsub": [{"when": [], "stdout": recording("lsf/bsub.stdout")}],
+            # jobs bjobs no longer remembers (past CLEAN_PERIOD): their event history
+            "bhist": [
+                {"when": ["873209"], "stdout": recording("lsf/bhist-l-exit-code.txt")},
+                {"when": ["872795"], "stdout": recording("lsf/bhist-l-done.txt")},
+            ],
             "bqueues": [
                 {"when": [], "stdout": recording("lsf/bqueues-o-queue_name-status-json.json")}
             ],
@@ -132,3 +137,21 @@ async def test_lsf_list_detail_history_hold_release_cancel(rpc, replay, hpc_test
         "POST", "clusters", "lsf", "jobs", "test", body={"script": "true", "time_limit": 1}
     )
     assert (status, err["code"]) == (400, "scheduler.unsupported"), err
+
+
+async def test_lsf_detail_of_a_job_bjobs_forgot_comes_from_bhist(rpc, replay):
+    """bjobs forgets a job CLEAN_PERIOD after it ended (an hour by default): its detail
+    comes from ``bhist -l`` (recorded at EMBL-EBI), exit code and queue included; a job
+    neither knows is still 404."""
+    status, job = await rpc("GET", "clusters", "lsf", "jobs", "873209")
+    assert status == 200, job
+    assert (job["state"], job["exit_code"], job["partition"], job["name"]) == (
+        "failed", 127, "research-rh74", "fdfs",
+    )  # fmt: skip
+    status, job = await rpc("GET", "clusters", "lsf", "jobs", "872795")
+    assert status == 200 and (job["state"], job["exit_code"]) == ("completed", 0), job
+    status, err = await rpc("GET", "clusters", "lsf", "jobs", "99999")
+    assert (status, err["code"]) == (404, "job.not_found"), err
+    assert [c["argv"] for c in await replay.calls("bhist")] == [
+        ["-l", "873209"], ["-l", "872795"], ["-l", "99999"],
+    ]  # fmt: skip

@@ -71,6 +71,7 @@ SENT_BY_LSF = [
     shell_join(["bjobs", "-a", *BJOBS_OUTPUT, "542935[3]"]),
     shell_join(["bjobs", "-d", "-u", "hpcuser", *BJOBS_OUTPUT]),
     shell_join(["bqueues", "-o", "queue_name status", "-json"]),
+    shell_join(["bhist", "-l", "873209"]),
     shell_join(["bkill", "542935"]),
     shell_join(["bstop", "542935"]),
     shell_join(["bresume", "542935[3]"]),
