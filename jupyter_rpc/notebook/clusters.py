@@ -157,7 +157,12 @@ class Cluster:
             Submit held: it waits for :meth:`Job.release`.
         """
         spec = _spec(locals())
-        for value, capability in ((array, "arrays"), (hold, "hold"), (workdir, "workdir")):
+        home = workdir in ("~", "~/")  # the home folder: where every scheduler starts a job
+        for value, capability in (
+            (array, "arrays"),
+            (hold, "hold"),
+            (workdir and not home, "workdir"),
+        ):
             if value:
                 need_capability(self.info, capability)
         return Job(self, self._session.request("POST", self._path("jobs"), spec, timeout=120))

@@ -208,6 +208,6 @@ async def test_pbs_form_and_notebook_client_follow_its_capabilities(rpc, replay,
     assert refused.value.capability == "test_only"
     assert "cannot tell when a job would start" in str(refused.value)
     assert not await replay.calls("qsub")
-    # what it can do still goes through
-    job = await asyncio.to_thread(pbs.submit, "true", hold=True)
+    # what it can do still goes through (the home folder is where a PBS job starts)
+    job = await asyncio.to_thread(pbs.submit, "true", hold=True, workdir="~")
     assert job.id == "40.pbs"
