@@ -25,6 +25,16 @@ SLEEPER = {
         {"name": "third", "after": ["second"], "array": "1-2", "script": "#!/bin/bash\necho\n"},
     ],
 }
+#: A template offering container images: the form's ``image``, printed as one word.
+IMAGED = {
+    "images": ["docker://python:3.12", "/sw/images/a b.sif"],
+    "steps": [
+        {
+            "name": "show",
+            "script": "#!/bin/bash\nprintf '%s\\n' {{ image }} > {{ run_dir }}/image.txt\n",
+        }
+    ],
+}
 #: A site template with an error in its second step's ``after``: refused, the others load.
 BROKEN = {"steps": [{"name": "a", "script": "x"}, {"name": "b", "after": ["nope"], "script": "y"}]}
 
@@ -40,7 +50,7 @@ def jp_server_config(
         jp_server_config,
         home,
         jobs_refresh_min=0.0,
-        workflows={"sleeper": SLEEPER, "broken": BROKEN},
+        workflows={"sleeper": SLEEPER, "broken": BROKEN, "imaged": IMAGED},
         workflow_dirs=[str(DEMO), str(bad_dir)],
         workflow_poll=0.5,
     )
@@ -211,3 +221,22 @@ async def test_save_a_job_as_a_template_and_run_it(rpc: Any, home: Path) -> None
     assert status == 204
     status, error = await rpc("DELETE", "clusters", "local", "workflows", "three-steps")
     assert status == 403 and error["code"] == "workflow.site_defined"
+
+
+async def test_the_form_offers_the_images_and_the_script_gets_the_choice(rpc: Any) -> None:
+    status, detail = await rpc("GET", "clusters", "local", "workflows", "imaged")
+    assert status == 200
+    image = detail["form"]["properties"]["image"]
+    assert image["enum"] == IMAGED["images"] and image["default"] == "docker://python:3.12"
+    status, error = await rpc(
+        "POST", "clusters", "local", "workflows", "imaged", body={"values": {"image": "evil"}}
+    )
+    assert status == 400 and error["code"] == "request.schema" and "image" in error["message"]
+    status, run = await rpc(
+        "POST", "clusters", "local", "workflows", "imaged",
+        body={"values": {"image": "/sw/images/a b.sif"}},
+    )  # fmt: skip
+    assert status == 201, run
+    done = await wait_run(rpc, run["id"], {"completed", "failed", "cancelled"})
+    assert done["state"] == "completed", done
+    assert (Path(done["folder"]) / "image.txt").read_text() == "/sw/images/a b.sif\n"
