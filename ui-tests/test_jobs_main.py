@@ -99,7 +99,7 @@ def history(view: Locator) -> Locator:
     return view.get_by_role("table", name="Ended jobs")
 
 
-def unclipped(cells: Locator) -> list[str]:
+def clipped(cells: Locator) -> list[str]:
     """The texts of the cells that are cut (narrower than their text, or out of view)."""
     return cells.evaluate_all(
         """cells => cells.filter(c => {
@@ -121,9 +121,7 @@ def test_the_tab_shows_queue_history_and_detail_side_by_side(
     view = open_tab_from_panel(lab)
     names = list(jobs)
     # The queue: the running jobs, every column whole.
-    expect(queue(view).locator(f'tr[data-job-id="{jobs[names[2]]}"]')).to_be_visible(
-        timeout=30_000
-    )
+    expect(queue(view).locator(f'tr[data-job-id="{jobs[names[2]]}"]')).to_be_visible(timeout=30_000)
     # The history beside it: the ended jobs with Exit, Elapsed, CPU, Memory and Ended.
     ended = history(view).locator(f'tr[data-job-id="{jobs[names[1]]}"]')
     expect(ended).to_be_visible(timeout=30_000)
@@ -133,9 +131,9 @@ def test_the_tab_shows_queue_history_and_detail_side_by_side(
     expect(headers).to_contain_text(
         ["ID", "Name", "State", "Exit", "Elapsed", "CPU", "Memory", "Ended"]
     )
-    assert unclipped(headers) == []
-    assert unclipped(history(view).locator("tbody td")) == []
-    assert unclipped(queue(view).locator("thead th, tbody td")) == []
+    assert clipped(headers) == []
+    assert clipped(history(view).locator("tbody td")) == []
+    assert clipped(queue(view).locator("thead th, tbody td")) == []
     # Selecting a row shows its detail to the right of the lists, not under them.
     ended.click()
     detail = view.locator(".jp-rpc-JobDetail")

@@ -26,11 +26,12 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import { FormComponent, launchIcon } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { RJSFSchema, UiSchema } from '@rjsf/utils';
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import { IClustersManager } from '../clusters/tokens';
 import { NO_ARGS } from '../shared/commands';
 import { errorText } from '../shared/errors';
+import { useLabelledFields } from '../shared/formLabels';
 import { validator } from '../shared/validator';
 import type { IAppInfo, ISession } from './api';
 import {
@@ -143,8 +144,10 @@ function LaunchForm(props: {
       uiSchema[key] = { 'ui:widget': 'hidden' };
     }
   }
+  const formRef = useRef<HTMLDivElement>(null);
+  useLabelledFields(formRef);
   return (
-    <div>
+    <div ref={formRef}>
       {app.description && (
         <p className="jp-rpc-LaunchApp-description">{app.description}</p>
       )}

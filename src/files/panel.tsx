@@ -10,8 +10,7 @@ import {
   Button,
   LabIcon,
   newFolderIcon,
-  refreshIcon,
-  ToolbarButton
+  refreshIcon
 } from '@jupyterlab/ui-components';
 import type { Contents } from '@jupyterlab/services';
 import type { ISignal } from '@lumino/signaling';
@@ -25,9 +24,23 @@ import type { ClusterTerminalsRegistry } from '../clusters/terminals';
 import type { IClustersManager } from '../clusters/tokens';
 import { errorText } from '../shared/errors';
 import { missingPermissionText, permissions } from '../shared/permissions';
+import { ActionButton } from '../shared/toolbar';
 import { ViewWidget } from '../shared/viewwidget';
 import type { RemoteDrive } from './drive';
 import { normalizeDrivePath } from './paths';
+
+/**
+ * Lab's upload button as an action (no `aria-pressed`: see shared/toolbar.ts).
+ */
+class UploadButton extends Uploader {
+  get pressed(): boolean {
+    return undefined as unknown as boolean;
+  }
+
+  set pressed(_value: boolean) {
+    // An action is never pressed.
+  }
+}
 
 const REMOTE_FILES_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 24 24">
   <g class="jp-icon3" fill="none" stroke="#616161" stroke-width="1.9" stroke-linecap="round" stroke-linejoin="round">
@@ -234,7 +247,7 @@ export class RemoteFilesPanel extends Panel {
     } else {
       browser.toolbar.addItem(
         'new-folder',
-        new ToolbarButton({
+        new ActionButton({
           icon: newFolderIcon,
           tooltip: trans.__('New Folder'),
           onClick: () =>
@@ -243,7 +256,10 @@ export class RemoteFilesPanel extends Panel {
       );
       browser.toolbar.addItem(
         'upload',
-        new Uploader({ model: browser.model, translator: this._translator })
+        new UploadButton({
+          model: browser.model,
+          translator: this._translator
+        })
       );
       // The answer may come after the browser was made.
       void permissions.load().then(found => {
@@ -263,7 +279,7 @@ export class RemoteFilesPanel extends Panel {
     }
     browser.toolbar.addItem(
       'refresh',
-      new ToolbarButton({
+      new ActionButton({
         icon: refreshIcon,
         tooltip: trans.__('Refresh the file list'),
         onClick: () => void this.retry()

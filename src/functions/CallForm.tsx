@@ -9,7 +9,8 @@ import type {
   RegistryWidgetsType,
   RJSFValidationError
 } from '@rjsf/utils';
-import React, { useMemo } from 'react';
+import React, { useMemo, useRef } from 'react';
+import { useLabelledFields } from '../shared/formLabels';
 import { validator } from '../shared/validator';
 import { humanMessage } from './messages';
 import { REMOTE_PATH_WIDGET } from './schema';
@@ -101,8 +102,10 @@ export function CallForm(props: ICallFormProps): JSX.Element {
     }
   };
   const hasFields = Object.keys(prepared.schema.properties ?? {}).length > 0;
+  const formRef = useRef<HTMLDivElement>(null);
+  useLabelledFields(formRef);
   return (
-    <div className="jp-rpc-CallForm" onKeyDown={onKeyDown}>
+    <div className="jp-rpc-CallForm" onKeyDown={onKeyDown} ref={formRef}>
       <FormComponent
         id={formId}
         idPrefix="jp-rpc-arg"

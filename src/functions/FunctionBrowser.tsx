@@ -1,5 +1,5 @@
 import type { TranslationBundle } from '@jupyterlab/translation';
-import { FilterBox } from '@jupyterlab/ui-components';
+import { updateFilterFunction } from '@jupyterlab/ui-components';
 import React, { useCallback } from 'react';
 import { useSignals } from '../shared/hooks';
 import type { IFunctionSpec } from './api';
@@ -53,11 +53,20 @@ export function FunctionBrowser(props: IFunctionBrowserProps): JSX.Element {
   return (
     <div className="jp-rpc-FunctionBrowser">
       <div className="jp-rpc-FunctionBrowser-filter">
-        <FilterBox
-          updateFilter={updateFilter}
-          useFuzzyFilter={false}
+        {/* A plain search box: Lab's FilterBox has a clear button without a
+            name in its shadow DOM (axe: button-name, critical). */}
+        <input
+          type="search"
+          className="jp-mod-styled jp-rpc-FunctionBrowser-filterInput"
           placeholder={trans.__('Filter functions')}
-          initialQuery={model.query}
+          aria-label={trans.__('Filter functions')}
+          defaultValue={model.query}
+          onChange={e =>
+            updateFilter(
+              updateFilterFunction(e.target.value, false, false),
+              e.target.value
+            )
+          }
         />
       </div>
       {backends.status === 'loading' && backends.backends.length === 0 && (

@@ -6,13 +6,13 @@ import {
   ReactWidget,
   refreshIcon,
   SidePanel,
-  Toolbar,
-  ToolbarButton
+  Toolbar
 } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { AccordionPanel, Widget } from '@lumino/widgets';
 import React from 'react';
 import type { IClustersManager } from '../clusters/tokens';
+import { ActionButton } from '../shared/toolbar';
 import { functionsIcon } from './icons';
 import type { IBackendsManager, ICallsManager } from './tokens';
 import { CallHistory } from './CallHistory';
@@ -56,7 +56,7 @@ export class FunctionsPanel extends SidePanel {
     browser.toolbar = new Toolbar();
     browser.toolbar.addItem(
       'refresh',
-      new ToolbarButton({
+      new ActionButton({
         icon: refreshIcon,
         tooltip: trans.__('Reload the backends and their functions'),
         onClick: () => void backends.refresh()
@@ -98,7 +98,7 @@ export class FunctionsPanel extends SidePanel {
     history.toolbar = new Toolbar();
     history.toolbar.addItem(
       'clear',
-      new ToolbarButton({
+      new ActionButton({
         icon: clearIcon,
         tooltip: trans.__('Clear the finished calls'),
         onClick: () => calls.clear()

@@ -354,6 +354,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         )}
         <pre
           className="jp-rpc-JobOutput-text"
+          role="region"
           aria-label={trans.__('Output of job %1', job.id)}
           tabIndex={0}
         >

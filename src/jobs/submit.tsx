@@ -3,10 +3,11 @@ import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Button, FormComponent } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { ErrorSchema, RJSFSchema, UiSchema } from '@rjsf/utils';
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import { ClusterSelect } from '../clusters/ClusterSelect';
 import type { IClustersManager } from '../clusters/tokens';
 import { errorText, RPCRequestError } from '../shared/errors';
+import { useLabelledFields } from '../shared/formLabels';
 import { validator } from '../shared/validator';
 import type { IJobInfo, IJobSpec, ISubmitSchema } from './api';
 import { formatRelative, formatTime } from './format';
@@ -200,8 +201,10 @@ function SubmitForm(props: {
     }
     return errors as unknown as ErrorSchema;
   }, [props.initial.fieldErrors]);
+  const formRef = useRef<HTMLDivElement>(null);
+  useLabelledFields(formRef);
   return (
-    <div className="jp-rpc-SubmitJob-body">
+    <div className="jp-rpc-SubmitJob-body" ref={formRef}>
       {props.initial.problems.length > 0 && (
         <div className="jp-rpc-SubmitJob-problems" role="alert">
           {props.initial.problems.map((p, i) => (
