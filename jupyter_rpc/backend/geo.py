@@ -111,8 +111,10 @@ class Geo:
         kind, geometry = self.kind, self.geometry
 
         def before(value: Any) -> Any:
-            if kind != "BBox":
-                check_geojson(_plain(value), kind, geometry)
+            # a model instance (a function's result) passed its model's own checks; what
+            # arrives as JSON (every argument) is checked here
+            if kind != "BBox" and not isinstance(value, BaseModel):
+                check_geojson(value, kind, geometry)
             return value
 
         def after(value: Any) -> Any:
@@ -145,12 +147,6 @@ class Geo:
 
     def __hash__(self) -> int:
         return hash(("Geo", self.kind, self.geometry))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", exclude_none=True)
-    return value
 
 
 # --------------------------------------------------------------------------- checks
@@ -333,14 +329,12 @@ class MultiPolygon(_GeoModel):
     coordinates: list[list[list[_Position]]]
 
 
-_Geometry = Point | LineString | Polygon | MultiPolygon | dict[str, Any]
-
-
 class Feature(_GeoModel):
-    """A GeoJSON Feature: a geometry and its properties."""
+    """A GeoJSON Feature: a geometry (any GeoJSON geometry, checked as such) and its
+    properties."""
 
     type: Literal["Feature"] = "Feature"
-    geometry: _Geometry | None = None
+    geometry: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
     id: str | int | None = None
 
