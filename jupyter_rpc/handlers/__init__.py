@@ -47,6 +47,7 @@ from .sessions import (
 )
 from .terminals import TerminalHandler, TerminalsHandler, TerminalSocketHandler
 from .workflows import (
+    NotebooksHandler,
     RunFormHandler,
     RunHandler,
     RunsHandler,
@@ -98,6 +99,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/submit-schema/?", SubmitSchemaHandler),
         (rf"{C}/{CLUSTER}/workflows/?", WorkflowsHandler),
         (rf"{C}/{CLUSTER}/workflows/(?P<workflow>[^/]+)/?", WorkflowHandler),
+        (rf"{C}/{CLUSTER}/notebooks/?", NotebooksHandler),
         (rf"{C}/{CLUSTER}/runs/?", RunsHandler),
         (rf"{C}/{CLUSTER}/runs/(?P<run>[^/]+)/?", RunHandler),
         (rf"{C}/{CLUSTER}/runs/(?P<run>[^/]+)/form/?", RunFormHandler),

@@ -17,6 +17,19 @@ WORKFLOW_RUN_REQUEST = Draft202012Validator(
         "additionalProperties": False,
     }
 )
+NOTEBOOK_RUN_REQUEST = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "notebook": {"type": "object"},
+            "name": {"type": "string", "minLength": 1, "maxLength": 255},
+            "parameters": {"type": "object"},
+            "values": {"type": "object"},
+        },
+        "required": ["notebook"],
+        "additionalProperties": False,
+    }
+)
 SAVE_AS_TEMPLATE_REQUEST = Draft202012Validator(
     {
         "type": "object",
@@ -121,3 +134,15 @@ class SaveAsTemplateHandler(WorkflowHandlerBase):
         self.audit(workflow=body["name"], source_job_id=job_id)
         saved = await self.workflows.save_job(self.cluster(cluster), job_id, body)
         self.write_json(saved, status=201)
+
+
+class NotebooksHandler(WorkflowHandlerBase):
+    """``POST``: run a notebook as a batch job on the cluster."""
+
+    @requires("execute", event="notebook.run")
+    async def post(self, cluster: str) -> None:
+        body = self.json_body(NOTEBOOK_RUN_REQUEST)
+        self.audit_arguments({"parameters": body.get("parameters"), "values": body.get("values")})
+        run = await self.workflows.submit_notebook(self.cluster(cluster), body, self.grant)
+        self.audit(run=run["id"], job_id=" ".join(s["job_id"] for s in run["steps"]))
+        self.write_json(run, status=201)

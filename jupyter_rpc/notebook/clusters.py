@@ -261,6 +261,33 @@ class Cluster:
         )  # fmt: skip
 
     @awaitable
+    def run_notebook(
+        self,
+        path: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        environment: str | None = None,
+        hours: float | None = None,
+        cpus: int | None = None,
+        gpus: int | None = None,
+        partition: str | None = None,
+        memory: int | str | None = None,
+    ) -> WorkflowRun:
+        """Run the notebook ``path`` here as a batch job, headless, with ``parameters``
+        for its cell tagged ``parameters`` (papermill's convention); returns its
+        :class:`~jupyter_rpc.notebook.workflows.WorkflowRun`: ``.wait()`` (a failing cell
+        raises ``WorkflowFailed`` naming it), then ``.fetch_notebook()`` saves the
+        executed notebook here.
+
+        ``environment`` is a shell line run first on the node (``module load python``,
+        ``source ~/venv/bin/activate``); it needs ``nbclient`` and ``ipykernel``.
+        """
+        return _workflows.run_notebook(
+            self, path, parameters, environment=environment, hours=hours, cpus=cpus,
+            gpus=gpus, partition=partition, memory=memory,
+        )  # fmt: skip
+
+    @awaitable
     def runs(self) -> RunList:
         """The workflow runs on this cluster, newest first."""
         return _workflows.runs(self)

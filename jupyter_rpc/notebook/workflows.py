@@ -8,6 +8,8 @@ run folder, readable with ``hpc.files``), :meth:`WorkflowRun.cancel`.
 from __future__ import annotations
 
 import html
+import json
+import os
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -142,8 +144,9 @@ class WorkflowRun:
                     tail = f"\n{self.log_tail}" if self.log_tail else ""
                     raise WorkflowFailed(
                         f"The run {self.id} on {self.cluster} {state}: {self.message}{tail}",
-                        code=f"run.{state}",
+                        code="run.finished",
                         details={
+                            "state": state,
                             "run": self.id,
                             "step": self.failed_step,
                             "log_tail": self.log_tail,
@@ -165,6 +168,27 @@ class WorkflowRun:
         """Cancel every step that has not ended; the run after."""
         self.info = self._client.request("DELETE", self._path)
         return self
+
+    @awaitable
+    def fetch_notebook(self, path: str | None = None) -> str:
+        """Save the executed notebook of a notebook run (its ``out.ipynb``) next to this
+        kernel: ``path``, by default ``<run id>.ipynb``; returns the path written."""
+        out = next((o for o in self.outputs if o.get("path") == "out.ipynb"), None)
+        if out is None or not out.get("drive_path"):
+            raise RemoteError(
+                f"The run {self.id} has no executed notebook (yet): state {self.info.get('state')}.",
+                code="run.not_found",
+            )
+        model = self._client.request(
+            "GET",
+            f"clusters/{quote(self._cluster)}/files/{quote(str(out['drive_path']), safe='/')}",
+        )
+        content = model["content"]
+        text = content if isinstance(content, str) else json.dumps(content)
+        target = path or f"{self.id}.ipynb"
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return target
 
     @awaitable
     def form(self) -> dict[str, Any]:
@@ -283,6 +307,41 @@ def run_workflow(
     client = cluster._session
     path = f"clusters/{quote(cluster.name)}/workflows/{quote(name)}"
     info = client.request("POST", path, {"values": values}, timeout=120)
+    return WorkflowRun(client, cluster.name, info)
+
+
+def run_notebook(
+    cluster: Cluster,
+    path: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    environment: str | None = None,
+    hours: float | None = None,
+    cpus: int | None = None,
+    gpus: int | None = None,
+    partition: str | None = None,
+    memory: int | str | None = None,
+) -> WorkflowRun:
+    """Run the notebook file ``path`` (of this kernel's machine) on ``cluster`` (see
+    :meth:`Cluster.run_notebook`)."""
+    with open(path, encoding="utf-8") as fh:
+        notebook = json.load(fh)
+    values: dict[str, Any] = {}
+    for key, value in zip(_RESOURCES, (partition, hours, cpus, gpus), strict=True):
+        if value is not None:
+            values[key] = value
+    if memory is not None:
+        values["memory_mb"] = megabytes(memory)
+    if environment is not None:
+        values["environment"] = environment
+    body = {
+        "notebook": notebook,
+        "name": os.path.basename(path),
+        "parameters": dict(parameters or {}),
+        "values": values,
+    }
+    client = cluster._session
+    info = client.request("POST", f"clusters/{quote(cluster.name)}/notebooks", body, timeout=120)
     return WorkflowRun(client, cluster.name, info)
 
 

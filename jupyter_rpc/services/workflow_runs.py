@@ -45,6 +45,7 @@ from ..schedulers.local import parse_array
 from ..tasks import TaskOwner
 from .clusters import Cluster, ClusterRegistry
 from .jobs import JobRequest, JobsService, job_spec
+from .workflow_notebooks import notebook_files, notebook_template
 from .workflows import Step, WorkflowCatalog, WorkflowTemplate, template_from_job
 
 log = logging.getLogger(__name__)
@@ -304,6 +305,29 @@ class WorkflowService:
         round trip on a command-line scheduler); the new run."""
         template = self.catalog.get(name, cluster.name)
         values = template.values(self._form(cluster, template, grant), body)
+        return await self._launch(cluster, template, values, grant)
+
+    async def submit_notebook(
+        self, cluster: Cluster, body: dict[str, Any], grant: Grant = EVERYTHING
+    ) -> dict[str, Any]:
+        """Run a notebook as a job here (``body``: ``notebook``, its ``name``,
+        ``parameters``, ``values``: resources and ``environment``); the new run, whose
+        ``out.ipynb`` is the executed notebook."""
+        template = notebook_template(str(body.get("name") or "notebook.ipynb"))
+        values = template.values(self._form(cluster, template, grant), body.get("values") or {})
+        files = notebook_files(body["notebook"], dict(body.get("parameters") or {}))
+        return await self._launch(cluster, template, values, grant, files)
+
+    async def _launch(
+        self,
+        cluster: Cluster,
+        template: WorkflowTemplate,
+        values: dict[str, Any],
+        grant: Grant,
+        extra_files: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Make the run folder (its scripts, inputs.json and ``extra_files``) and submit
+        every step of ``template`` with the checked ``values``; the new run."""
         scheduler = cluster.need_scheduler()
         chained = len(template.steps) > 1 or any(s.after for s in template.steps)
         if chained and not scheduler.capabilities.dependencies:
@@ -336,6 +360,7 @@ class WorkflowService:
                 )
             )
         files["inputs.json"] = json.dumps(values, indent=1) + "\n"
+        files.update(extra_files or {})
         run = Run(
             id=run_id,
             workflow=template.name,

@@ -765,6 +765,22 @@ export interface IWorkflowRunForm {
   values: { [key: string]: unknown };
 }
 
+export interface INotebookRunRequest {
+  /** The notebook (nbformat 4 JSON). */
+  notebook: { [key: string]: unknown };
+  /** Its file name (the run's id is made from it). */
+  name?: string;
+  /**
+   * Values for the parameters cell, by name (JSON values; each a Python name).
+   */
+  parameters?: { [key: string]: unknown };
+  /**
+   * The resources (partition, hours, cpus, gpus, memory_mb) and environment (a
+   * shell line run first).
+   */
+  values?: { [key: string]: unknown };
+}
+
 export interface ISaveAsTemplateRequest {
   name: string;
   display_name?: string;
@@ -1675,6 +1691,32 @@ export interface IOperations {
       400: IErrorBody;
       403: IErrorBody;
       404: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /**
+   * Run a notebook as a batch job here (its parameters cell given other
+   * values); a workflow run of one step.
+   */
+  runNotebook: {
+    method: 'POST';
+    path: '/clusters/{cluster}/notebooks';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    body: INotebookRunRequest;
+    responses: {
+      201: IWorkflowRun;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      413: IErrorBody;
       428: IErrorBody;
       500: IErrorBody;
       502: IErrorBody;

@@ -85,6 +85,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/apps"): {"name": "corpus", "kind": "web", "script": "true\n", "display_name": SLOT},
     ("POST", "/clusters/{cluster}/workflows/{workflow}"): {"values": {"scale": SLOT}},
     ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): {"name": SLOT},
+    ("POST", "/clusters/{cluster}/notebooks"): {"notebook": {"cells": []}, "name": SLOT},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -107,6 +108,7 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/apps"): b"42",  # string
     ("POST", "/clusters/{cluster}/workflows/{workflow}"): b'"ten"',  # the template's integer
     ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): b"42",  # string
+    ("POST", "/clusters/{cluster}/notebooks"): b"42",  # string
 }
 
 DEEP = 100_000
