@@ -134,6 +134,7 @@ class Run:
                 }
                 for s in self.steps
             ],
+            "cancelled": self.cancelled,
         }
 
     @classmethod
@@ -158,6 +159,7 @@ class Run:
             inputs=dict(data.get("inputs") or {}),
             outputs=[str(o) for o in data.get("outputs") or []],
             steps=steps,
+            cancelled=data.get("cancelled") is True,
         )
 
     @property
@@ -634,6 +636,7 @@ class WorkflowService:
 
     async def listing(self, cluster: Cluster) -> list[dict[str, Any]]:
         await self._discover(cluster)
+        self._watch()  # runs found again are checked as the ones submitted here
         runs = [r for (c, _), r in self._runs.items() if c == cluster.name]
         await asyncio.gather(*(self.refresh(cluster, r) for r in runs), return_exceptions=True)
         now = time.time()
@@ -671,6 +674,16 @@ class WorkflowService:
         for step in reversed(active):  # the dependents first: none starts meanwhile
             with contextlib.suppress(Conflict, NotFound):
                 await scheduler.cancel(step.job_id)
+        # run.json says so: after a restart, steps cancelled before they started (which
+        # leave no accounting record) are still known as cancelled
+        record = shlex.quote(json.dumps(run.record(), indent=1))
+        done = await cluster.runner.run(
+            ["/bin/sh", "-s"],
+            input=f"cd -- {shlex.quote(run.folder)} || exit 3\n"
+            f"printf '%s' {record} > run.json.tmp && mv -f run.json.tmp run.json\n",
+        )
+        if not done.ok:
+            log.warning("jupyter_rpc: run %s: run.json not updated: %s", run.id, done.stderr)
         cluster.jobs_changed()
         await self.refresh(cluster, run, cached=False)
         return run.to_json(time.time(), drive=self._drive(cluster, run.folder))

@@ -6,6 +6,7 @@ free, as the services are (docs/architecture.md)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -58,6 +59,31 @@ async def test_a_restarted_server_finds_its_runs(tmp_path: Path) -> None:
         assert "results/summary.txt" in [o["path"] for o in found["outputs"]]
         with pytest.raises(NotFound):
             await again.get(cluster, "damaged-20260101-000000-abcd")
+    finally:
+        await again.close()
+        await again.clusters.close()
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_run_says_so_after_a_restart(tmp_path: Path) -> None:
+    first = service(tmp_path)
+    cluster = first.clusters.get("local")
+    try:
+        run = await first.submit(cluster, "three-steps", {"label": "c", "seconds": 60})
+        cancelled = await first.cancel(cluster, run["id"])
+        assert cancelled["state"] == "cancelled", cancelled
+    finally:
+        await first.close()
+        await first.clusters.close()
+    record = json.loads((Path(run["folder"]) / "run.json").read_text())
+    assert record["cancelled"] is True
+    assert [s["job_id"] for s in record["steps"]] == [s["job_id"] for s in run["steps"]]
+    again = service(tmp_path)
+    cluster = again.clusters.get("local")
+    try:
+        found = await again.get(cluster, run["id"])
+        assert found["state"] == "cancelled", found
+        assert found["message"] == "The run was cancelled."
     finally:
         await again.close()
         await again.clusters.close()
