@@ -269,6 +269,7 @@ class WorkflowService:
     # -- the catalog ---------------------------------------------------------------------
 
     def catalog_json(self, cluster: Cluster) -> dict[str, Any]:
+        self.catalog.fresh()
         return {
             "workflows": [t.to_json() for t in self.catalog.for_cluster(cluster.name)],
             "problems": list(self.catalog.problems),
@@ -278,7 +279,7 @@ class WorkflowService:
         return template.schema(grant.merged_submit(cluster.config.get("submit")))
 
     def detail(self, cluster: Cluster, name: str, grant: Grant = EVERYTHING) -> dict[str, Any]:
-        template = self.catalog.get(name, cluster.name)
+        template = self.catalog.fresh().get(name, cluster.name)
         return {**template.to_json(), "form": self._form(cluster, template, grant)}
 
     def remove(self, name: str) -> None:
@@ -305,7 +306,7 @@ class WorkflowService:
     ) -> dict[str, Any]:
         """Check the values, then make the run folder and submit every step (one SSH
         round trip on a command-line scheduler); the new run."""
-        template = self.catalog.get(name, cluster.name)
+        template = self.catalog.fresh().get(name, cluster.name)
         values = template.values(self._form(cluster, template, grant), body)
         return await self._launch(cluster, template, values, grant)
 

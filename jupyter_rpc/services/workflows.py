@@ -31,11 +31,12 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # pyyaml comes with jupyter_server (jupyter_events)
 from jinja2 import TemplateError
+from jinja2 import nodes as jinja_nodes
 from jsonschema import Draft202012Validator
 
 from ..errors import Conflict, InvalidRequest, NotFound, RPCError, problems_text, schema_problems
 from ..private import private_dir, write_private
-from .apps import _ENV, _OVERRIDE, RESOURCES, _apply_override
+from .apps import _ENV, _OVERRIDE, _USER_NODES, _USER_TESTS, RESOURCES, _apply_override
 from .cluster_config import NAME_PATTERN
 
 log = logging.getLogger(__name__)
@@ -339,6 +340,7 @@ class WorkflowCatalog:
         #: Templates refused when loaded: ``{"file", "message"}`` naming the field.
         self.problems: list[dict[str, str]] = []
         self._refused: dict[str, str] = {}
+        self._stamp: tuple[tuple[str, float], ...] = ()
         self.load()
 
     def _add(self, name: str, entry: Any, file: str, source: str) -> None:
@@ -347,6 +349,8 @@ class WorkflowCatalog:
             self.problems.append({"file": file, "message": f"{file}: name: {problem}"})
             return
         problems = template_problems(entry)
+        if not problems and source == "user":
+            problems = user_template_problems(entry)
         if problems:
             message = f"{file}: {'; '.join(problems)}"
             log.warning("jupyter_rpc: workflow template refused: %s", message)
@@ -355,8 +359,26 @@ class WorkflowCatalog:
             return
         self.templates[name] = build(file, name, entry, source)
 
+    def _user_stamp(self) -> tuple[tuple[str, float], ...]:
+        """The user's folder's template files and their times (a change reloads)."""
+        if self.user_dir is None or not self.user_dir.is_dir():
+            return ()
+        return tuple(
+            sorted(
+                (p.name, p.stat().st_mtime) for p in self.user_dir.iterdir() if p.suffix in SUFFIXES
+            )
+        )
+
+    def fresh(self) -> WorkflowCatalog:
+        """Read the sources again if the user's folder changed (a file added, edited or
+        removed by hand); the catalog."""
+        if self._user_stamp() != self._stamp:
+            self.load()
+        return self
+
     def load(self) -> None:
         """(Re)read every source; a later one replaces a template of the same name."""
+        self._stamp = self._user_stamp()
         self.templates, self.problems, self._refused = {}, [], {}
         for name, entry in self.config.items():
             self._add(name, entry, f"RPCApp.workflows.{name}", "site")
@@ -415,7 +437,7 @@ class WorkflowCatalog:
                 code="workflow.exists",
                 details={"workflow": name},
             )
-        problems = template_problems(entry)
+        problems = template_problems(entry) or user_template_problems(entry)
         if problems:
             raise InvalidRequest(
                 f"The template is not valid: {'; '.join(problems)}", code="workflow.invalid"
@@ -436,6 +458,27 @@ class WorkflowCatalog:
             )
         Path(template.file).unlink(missing_ok=True)
         self.load()
+
+
+def user_template_problems(entry: dict[str, Any]) -> list[str]:
+    """A user's own template is rendered by the server and adding one needs only the
+    ``write`` permission: its steps may print values and choose with ``{% if %}``, as a
+    user's app template (:data:`~jupyter_rpc.services.apps._USER_NODES`), nothing that
+    makes the server compute or reach objects."""
+    problems = []
+    for i, step in enumerate(entry["steps"]):
+        for node in _ENV.parse(step["script"]).find_all(jinja_nodes.Node):
+            kind = type(node).__name__
+            if kind not in _USER_NODES or (
+                isinstance(node, jinja_nodes.Test) and node.name not in _USER_TESTS
+            ):
+                what = f"'is {node.name}'" if isinstance(node, jinja_nodes.Test) else kind
+                problems.append(
+                    f"steps[{i}].script line {node.lineno}: {what} is not allowed in a template "
+                    "of your own (it may print values, {{ name }}, and choose with {% if %})"
+                )
+                break
+    return problems
 
 
 def template_from_job(

@@ -240,3 +240,26 @@ async def test_the_form_offers_the_images_and_the_script_gets_the_choice(rpc: An
     done = await wait_run(rpc, run["id"], {"completed", "failed", "cancelled"})
     assert done["state"] == "completed", done
     assert (Path(done["folder"]) / "image.txt").read_text() == "/sw/images/a b.sif\n"
+
+
+async def test_templates_dropped_in_the_users_folder_load_and_a_loop_is_refused(
+    rpc: Any, tmp_path: Path
+) -> None:
+    folder = tmp_path / "state" / "workflows"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dropped.yaml").write_text(
+        "steps:\n  - name: one\n    script: |\n      #!/bin/bash\n      echo {{ run_id }}\n"
+    )
+    (folder / "busy.yaml").write_text(
+        "steps:\n  - name: one\n    script: |\n      #!/bin/bash\n"
+        "      {% for i in range(10**8) %}{% endfor %}\n"
+    )
+    status, catalog = await rpc("GET", "clusters", "local", "workflows")
+    assert status == 200
+    mine = {w["name"]: w for w in catalog["workflows"] if w["source"] == "user"}
+    assert list(mine) == ["dropped"]
+    busy = next(p["message"] for p in catalog["problems"] if p["file"].endswith("busy.yaml"))
+    assert "steps[0].script line 2: For is not allowed in a template of your own" in busy
+    (folder / "dropped.yaml").unlink()
+    status, catalog = await rpc("GET", "clusters", "local", "workflows")
+    assert "dropped" not in [w["name"] for w in catalog["workflows"]]
