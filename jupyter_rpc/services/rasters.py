@@ -22,12 +22,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..backend.raster import RASTER_MEDIA_TYPE
 from ..errors import NotFound
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "GEO_MEDIA_TYPE",
@@ -87,6 +88,8 @@ def block_mean(
     """The mean of each ``f x f`` block of ``grid`` (``f`` the smallest whole factor that
     brings the long side to ``max_side`` or less), leaving out NaN and ``nodata``; a block
     with no value is NaN. Returns ``(float32 grid, f)``; ``f == 1``: ``grid`` itself."""
+    import numpy as np  # here, not at the top: the server starts without loading numpy
+
     rows, cols = grid.shape
     factor = max(1, math.ceil(max(rows, cols) / max_side))
     valid = np.isfinite(grid)
@@ -170,6 +173,8 @@ class RasterStore:
             )
         nodata = value.get("nodata")
         nodata = None if nodata is None else float(nodata)
+        import numpy as np
+
         grid = np.frombuffer(data, dtype="<f4").reshape(rows, cols)
         vmin, vmax = value.get("vmin"), value.get("vmax")
         if vmin is None or vmax is None:
