@@ -217,3 +217,13 @@ async def test_ten_thousand_polygons_arrive_as_one_map_bundle(rpc: Any) -> None:
     assert len(features) == 10_000 and features[-1]["geometry"]["type"] == "Polygon"
     print(f"\n10,000 polygon features, call to answer (in-process server): {elapsed:.2f} s")
     assert elapsed < 30, elapsed
+
+
+def test_the_server_starts_without_loading_numpy() -> None:
+    """numpy is loaded where a raster arrives, not with the extension."""
+    import subprocess
+    import sys
+
+    code = "import sys, jupyter_rpc.app, jupyter_rpc.handlers; print('numpy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
