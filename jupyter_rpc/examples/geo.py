@@ -169,8 +169,8 @@ def grid_cells(
 
 
 def raster(
-    rows: Annotated[int, Field(ge=1, le=8000)] = 500,
-    cols: Annotated[int, Field(ge=1, le=8000)] = 1000,
+    rows: Annotated[int, Field(ge=1, le=4096)] = 500,
+    cols: Annotated[int, Field(ge=1, le=4096)] = 1000,
     box: BBox = (-180.0, -90.0, 180.0, 90.0),
     delay: Annotated[float, Field(ge=0, le=60)] = 0.0,
 ) -> Raster:
@@ -184,7 +184,8 @@ def raster(
     Parameters
     ----------
     rows, cols
-        The grid's size (1 to 8,000 each).
+        The grid's size (1 to 4,096 each: 4,096 x 4,096 is about 120 MB on the wire,
+        within the server's default RPCApp.max_message_size of 128 MB).
     box
         [west, south, east, north] in degrees: where the grid lies.
     delay
