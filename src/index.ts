@@ -8,6 +8,7 @@ import filesPlugins from './files/plugin';
 import functionsPlugins from './functions/plugin';
 import jobsPlugins from './jobs/plugin';
 import kernelsPlugins from './kernels/plugin';
+import mapsPlugins from './maps/plugin';
 import resultsPlugins from './results/plugin';
 import terminalsPlugins from './terminals/plugin';
 import workflowsPlugins from './workflows/plugin';
@@ -24,5 +25,6 @@ export default [
   ...appsPlugins,
   ...kernelsPlugins,
   ...resultsPlugins,
-  ...workflowsPlugins
+  ...workflowsPlugins,
+  ...mapsPlugins
 ];

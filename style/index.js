@@ -3,4 +3,5 @@ import './files.css';
 import './jobs.css';
 import './apps.css';
 import './results.css';
+import './maps.css';
 import './workflows.css';

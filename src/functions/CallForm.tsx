@@ -5,6 +5,8 @@ import { getDefaultFormState } from '@rjsf/utils';
 import type {
   ErrorSchema,
   Experimental_DefaultFormStateBehavior,
+  FormValidation,
+  RegistryFieldsType,
   RJSFSchema,
   RegistryWidgetsType,
   RJSFValidationError
@@ -13,7 +15,9 @@ import React, { useMemo, useRef } from 'react';
 import { useLabelledFields } from '../shared/formLabels';
 import { validator } from '../shared/validator';
 import { humanMessage } from './messages';
-import { REMOTE_PATH_WIDGET } from './schema';
+import { GeoField } from '../maps/GeoField';
+import { geoErrors, geoFields, isInsideGeoField } from '../maps/geo';
+import { GEO_FIELD, REMOTE_PATH_WIDGET } from './schema';
 import type { IPreparedSchema } from './schema';
 import { RemotePathWidget } from './RemotePathWidget';
 import type { IRemotePathContext } from './RemotePathWidget';
@@ -49,6 +53,13 @@ const WIDGETS: RegistryWidgetsType<ReadonlyJSONObject> = {
 };
 
 /**
+ * The form's own fields: geo parameters as a map with their text beside it.
+ */
+const FIELDS: RegistryFieldsType<ReadonlyJSONObject> = {
+  [GEO_FIELD]: GeoField
+};
+
+/**
  * Empty optional sub-objects stay absent (so an `Optional[Model]` left empty
  * is not validated as an empty model).
  */
@@ -80,8 +91,8 @@ export function CallForm(props: ICallFormProps): JSX.Element {
     [schema]
   );
   const formContext = useMemo(
-    () => ({ defaultFormData, remotePaths }),
-    [defaultFormData, remotePaths]
+    () => ({ defaultFormData, remotePaths, trans }),
+    [defaultFormData, remotePaths, trans]
   );
   const onKeyDown = (event: React.KeyboardEvent<HTMLDivElement>): void => {
     if (event.key !== 'Enter' || event.shiftKey || event.altKey) {
@@ -102,6 +113,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
     }
   };
   const hasFields = Object.keys(prepared.schema.properties ?? {}).length > 0;
+  const geo = useMemo(() => geoFields(prepared.schema), [prepared.schema]);
   const formRef = useRef<HTMLDivElement>(null);
   useLabelledFields(formRef);
   return (
@@ -114,6 +126,12 @@ export function CallForm(props: ICallFormProps): JSX.Element {
         formData={props.formData as ReadonlyJSONObject}
         formContext={formContext}
         widgets={WIDGETS}
+        fields={FIELDS}
+        customValidate={
+          geo.length
+            ? (data, errors) => Private.geoValidate(prepared, data, errors)
+            : undefined
+        }
         validator={validator}
         liveValidate={props.liveValidate}
         noHtml5Validate
@@ -128,7 +146,15 @@ export function CallForm(props: ICallFormProps): JSX.Element {
           props.onSubmit((e.formData ?? {}) as Record<string, unknown>)
         }
         onError={props.onError}
-        transformErrors={errors => Private.transformErrors(errors, trans)}
+        transformErrors={errors =>
+          Private.transformErrors(
+            // A geo field says its own, plainer message (customValidate).
+            geo.length
+              ? errors.filter(e => !isInsideGeoField(e.property, geo))
+              : errors,
+            trans
+          )
+        }
         translator={translator}
         compact
         showModifiedFromDefault={false}
@@ -162,6 +188,25 @@ namespace Private {
     'datetime-local',
     'time'
   ]);
+
+  /**
+   * The geo arguments' checks (closed rings, longitude and latitude in
+   * range, the expected type), each at its field.
+   */
+  export function geoValidate(
+    prepared: IPreparedSchema,
+    data: ReadonlyJSONObject | undefined,
+    errors: FormValidation<ReadonlyJSONObject>
+  ): FormValidation<ReadonlyJSONObject> {
+    for (const { path, message } of geoErrors(prepared.schema, data)) {
+      let node: any = errors;
+      for (const key of path) {
+        node = node?.[key];
+      }
+      node?.addError?.(message);
+    }
+    return errors;
+  }
 
   export function submitsOnEnter(target: EventTarget | null): boolean {
     return target instanceof HTMLInputElement && ONE_LINE.has(target.type);

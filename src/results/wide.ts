@@ -33,7 +33,10 @@ export function wideKind(
   ) {
     return 'chart';
   }
-  if (types.includes('application/geo+json')) {
+  if (
+    types.includes('application/geo+json') ||
+    types.includes('application/vnd.jupyter-rpc.raster+json')
+  ) {
     return 'map';
   }
   const html = display['text/html'];

@@ -7,6 +7,7 @@ import type { UiSchema } from '@rjsf/utils';
 import type { JSONSchema7, JSONSchema7Definition } from 'json-schema';
 import { WILDCARD } from './arguments';
 import type { ValuePath } from './arguments';
+import { isGeoSchema } from '../../maps/geo';
 import { isNullSchema, lookupRef } from './resolve';
 import type { Schema } from './resolve';
 
@@ -15,6 +16,12 @@ import type { Schema } from './resolve';
  * that picks a file on a cluster); the form registers it.
  */
 export const REMOTE_PATH_WIDGET = 'remotePath';
+
+/**
+ * The rjsf field name of geo parameters (a map with the value as text
+ * beside it, `src/maps/GeoField.tsx`); the form registers it.
+ */
+export const GEO_FIELD = 'geoMap';
 
 /**
  * The JSON Schema `format`s of paths: pydantic's `Path`, `FilePath` and
@@ -299,9 +306,12 @@ namespace Private {
       if (typeof prop !== 'object') {
         continue;
       }
-      const child: UiSchema<ReadonlyJSONObject> = prop.properties
-        ? requiredMarks(prop)
-        : {};
+      const geo = isGeoSchema(prop);
+      const child: UiSchema<ReadonlyJSONObject> =
+        prop.properties && !geo ? requiredMarks(prop) : {};
+      if (geo) {
+        child['ui:field'] = GEO_FIELD;
+      }
       if (required.has(name) && prop.default === undefined) {
         child['ui:title'] = `${prop.title ?? name} *`;
       }
@@ -310,6 +320,7 @@ namespace Private {
       }
       const items = prop.items;
       if (
+        !geo &&
         items &&
         typeof items === 'object' &&
         !Array.isArray(items) &&
