@@ -53,6 +53,7 @@ from .workflows import (
     RunsHandler,
     SaveAsTemplateHandler,
     WorkflowHandler,
+    WorkflowPlacementHandler,
     WorkflowsHandler,
 )
 
@@ -83,6 +84,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"/jupyter-rpc/calls/{CALL_ID}/?", CallHandler),
         (rf"/jupyter-rpc/calls/{CALL_ID}/download/?", CallDownloadHandler),
         (r"/jupyter-rpc/placement/?", PlacementHandler),
+        (r"/jupyter-rpc/workflows/(?P<workflow>[^/]+)/placement/?", WorkflowPlacementHandler),
         (rf"{C}/?", ClustersHandler),
         (rf"{C}/{CLUSTER}/?", OneClusterHandler),
         (rf"{C}/{CLUSTER}/connect/?", ConnectHandler),

@@ -30,6 +30,17 @@ NOTEBOOK_RUN_REQUEST = Draft202012Validator(
         "additionalProperties": False,
     }
 )
+WORKFLOW_PLACEMENT_REQUEST = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "values": {"type": "object"},
+            "timeout": {"type": "number", "minimum": 0.5, "maximum": 60},
+            "prefer": {"enum": ["balanced", "start", "cost"]},
+        },
+        "additionalProperties": False,
+    }
+)
 SAVE_AS_TEMPLATE_REQUEST = Draft202012Validator(
     {
         "type": "object",
@@ -146,3 +157,14 @@ class NotebooksHandler(WorkflowHandlerBase):
         run = await self.workflows.submit_notebook(self.cluster(cluster), body, self.grant)
         self.audit(run=run["id"], job_id=" ".join(s["job_id"] for s in run["steps"]))
         self.write_json(run, status=201)
+
+
+class WorkflowPlacementHandler(WorkflowHandlerBase):
+    """``POST``: where should a run of the template go (the whole run ranked)."""
+
+    @requires("execute", event="workflow.place")
+    async def post(self, workflow: str) -> None:
+        body = self.json_body(WORKFLOW_PLACEMENT_REQUEST)
+        self.audit(workflow=workflow)
+        self.audit_arguments(body)
+        self.write_json(await self.workflows.placement(workflow, body, self.grant))

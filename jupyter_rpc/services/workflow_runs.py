@@ -45,6 +45,7 @@ from ..schedulers.local import parse_array
 from ..tasks import TaskOwner
 from .clusters import Cluster, ClusterRegistry
 from .jobs import JobRequest, JobsService, job_spec
+from .placement import DEFAULT_TIMEOUT, PlacementService
 from .workflow_notebooks import notebook_files, notebook_template
 from .workflows import Step, WorkflowCatalog, WorkflowTemplate, template_from_job
 
@@ -298,6 +299,63 @@ class WorkflowService:
         )
         entry["clusters"] = [cluster.name]
         return self.catalog.save_user(name, entry).to_json()
+
+    async def placement(
+        self, name: str, body: dict[str, Any], grant: Grant = EVERYTHING
+    ) -> dict[str, Any]:
+        """Where should a run of ``name`` go? The clusters the template fits (and the user
+        may use) ranked by the placement service for the whole run as one job: the
+        largest step's CPUs (and GPUs, memory), for as long as the sum of every step's
+        (and array task's) core-hours takes on them, so the cost is the run's."""
+        template = self.catalog.fresh().get(name)
+        values = template.values(template.schema(), body.get("values") or {})
+        cpus, gpus, memory, core_hours, jobs = 1, 0, 0, 0.0, 0
+        for step in template.steps:
+            own = {**values, **step.resources}
+            tasks = _tasks_of(step.array)
+            step_cpus = int(own.get("cpus") or 1)
+            cpus, jobs = max(cpus, step_cpus), jobs + tasks
+            gpus = max(gpus, int(own.get("gpus") or 0))
+            memory = max(memory, int(own.get("memory_mb") or 0))
+            core_hours += step_cpus * float(own.get("hours") or 1) * tasks
+        request: dict[str, Any] = {
+            "script": "#!/bin/bash\ntrue\n",
+            "name": template.name,
+            "cpus": cpus,
+            "time_limit": max(1, math.ceil(core_hours * 60 / cpus)),
+        }
+        if values.get("partition"):
+            request["partition"] = values["partition"]
+        if gpus:
+            request["gpus"] = gpus
+        if memory:
+            request["memory_mb"] = memory
+        names = [
+            c.name
+            for c in self.clusters
+            if template.runs_on(c.name)
+            and grant.allows_cluster(c.name, user_defined=c.source == "user")
+        ]
+        if not names:
+            raise NotFound(
+                f"No cluster you may use fits the workflow '{name}'.",
+                code="workflow.not_found",
+                details={"workflow": name},
+            )
+        ranking = await PlacementService(self.clusters).rank(
+            JobRequest(**request),  # type: ignore[typeddict-item]
+            names=names,
+            grant=grant,
+            timeout=float(body.get("timeout", DEFAULT_TIMEOUT)),
+            prefer=body.get("prefer", "balanced"),
+        )
+        run = {
+            "cpus": cpus,
+            "time_limit": request["time_limit"],
+            "jobs": jobs,
+            "core_hours": round(core_hours, 3),
+        }
+        return {"run": run, "ranking": ranking}
 
     # -- submitting ------------------------------------------------------------------------
 

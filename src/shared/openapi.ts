@@ -781,6 +781,28 @@ export interface INotebookRunRequest {
   values?: { [key: string]: unknown };
 }
 
+export interface IWorkflowPlacementRequest {
+  /** The form's values (resources and inputs); left out: the defaults. */
+  values?: { [key: string]: unknown };
+  timeout?: number;
+  prefer?: 'balanced' | 'start' | 'cost';
+}
+
+export interface IWorkflowPlacement {
+  /** The whole run as the one job ranked. */
+  run: {
+    /** The largest step's CPUs. */
+    cpus: number;
+    /** Minutes: the run's core-hours on those CPUs. */
+    time_limit: number;
+    /** Jobs the run makes (each array task counted). */
+    jobs: number;
+    /** Every step's and task's CPUs × hours, summed. */
+    core_hours: number;
+  };
+  ranking: IPlacementRanking;
+}
+
 export interface ISaveAsTemplateRequest {
   name: string;
   display_name?: string;
@@ -1174,6 +1196,27 @@ export interface IOperations {
     body: IPlacementRequest;
     responses: {
       200: IPlacementRanking;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      413: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /**
+   * Where should a run of this template go? The clusters it fits ranked for the
+   * whole run.
+   */
+  placeWorkflow: {
+    method: 'POST';
+    path: '/workflows/{workflow}/placement';
+    parameters: {
+      /** A workflow template's name. */
+      workflow: string;
+    };
+    body: IWorkflowPlacementRequest;
+    responses: {
+      200: IWorkflowPlacement;
       400: IErrorBody;
       403: IErrorBody;
       404: IErrorBody;

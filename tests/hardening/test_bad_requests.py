@@ -86,6 +86,7 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/clusters/{cluster}/workflows/{workflow}"): {"values": {"scale": SLOT}},
     ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): {"name": SLOT},
     ("POST", "/clusters/{cluster}/notebooks"): {"notebook": {"cells": []}, "name": SLOT},
+    ("POST", "/workflows/{workflow}/placement"): {"timeout": SLOT},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -109,6 +110,7 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/clusters/{cluster}/workflows/{workflow}"): b'"ten"',  # the template's integer
     ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): b"42",  # string
     ("POST", "/clusters/{cluster}/notebooks"): b"42",  # string
+    ("POST", "/workflows/{workflow}/placement"): b'"soon"',  # number
 }
 
 DEEP = 100_000

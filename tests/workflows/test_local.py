@@ -263,3 +263,19 @@ async def test_templates_dropped_in_the_users_folder_load_and_a_loop_is_refused(
     (folder / "dropped.yaml").unlink()
     status, catalog = await rpc("GET", "clusters", "local", "workflows")
     assert "dropped" not in [w["name"] for w in catalog["workflows"]]
+
+
+async def test_where_should_the_whole_run_go(rpc: Any) -> None:
+    values = {"label": "x", "cpus": 2, "hours": 1}
+    status, answer = await rpc(
+        "POST", "workflows", "three-steps", "placement", body={"values": values}
+    )
+    assert status == 200, answer
+    # prepare and collect fix 1 CPU; simulate is 4 tasks of 2 CPUs: 1 + 8 + 1 core-hours
+    assert answer["run"] == {"cpus": 2, "time_limit": 300, "jobs": 6, "core_hours": 10.0}
+    [local] = [p for p in answer["ranking"]["placements"] if p["cluster"] == "local"]
+    assert local["status"] == "ok", local
+    status, error = await rpc(
+        "POST", "workflows", "three-steps", "placement", body={"values": {"scale": 0}}
+    )
+    assert status == 400 and error["code"] == "request.schema" and "scale" in error["message"]
