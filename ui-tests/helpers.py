@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 PANEL = "#jp-rpc-functions"
 
@@ -18,11 +19,13 @@ def open_by_palette(page: Page, command: str, selector: str) -> Locator:
             page.keyboard.press("Control+Shift+C")
         try:
             expect(palette).to_be_visible(timeout=3_000)
-            palette.fill(command)
+            # Bounded: the palette may close under the fill (Lab activating the
+            # restored layout's tab after a reload takes the focus).
+            palette.fill(command, timeout=3_000)
             expect(item.first).to_be_visible(timeout=3_000)
             page.keyboard.press("Enter")
             break
-        except AssertionError:
+        except (AssertionError, PlaywrightTimeoutError):
             continue
     panel = page.locator(selector)
     expect(panel).to_be_visible()
