@@ -245,13 +245,15 @@ def test_history_lists_ended_jobs_with_exit_code(lab: Page, cleanup: list) -> No
     assert re.fullmatch(r"\d+s", bad["elapsed"]) and int(bad["elapsed"][:-1]) >= 1, bad
     assert bad["ended"] and ok["ended"], (bad, ok)
     # What each used: the busy job kept its CPU busy, the sleeping one did not; both
-    # show their (few MB of) peak memory.
+    # show their (few MB of) peak memory. The busy job's share depends on the machine's
+    # load (17 % at load 20 on 2 cores), so it is compared with the sleeping job's.
     cpu = {
         which: re.fullmatch(r"(<?)(\d+) %", cells["cpu"])
         for which, cells in (("ok", ok), ("bad", bad))
     }
     assert cpu["ok"] and cpu["bad"], (ok, bad)
-    assert int(cpu["ok"][2]) >= 20 and (cpu["bad"][1] or int(cpu["bad"][2]) < 10), (ok, bad)
+    busy, idle = int(cpu["ok"][2]), (0 if cpu["bad"][1] else int(cpu["bad"][2]))
+    assert busy >= 5 and idle < 10 and busy >= 3 * max(idle, 1), (ok, bad)
     peak = re.compile(r"\d+(\.\d)? MB( <?\d+ %)?")
     assert peak.fullmatch(ok["memory"]) and peak.fullmatch(bad["memory"]), (ok, bad)
     ids = panel.locator(".jp-rpc-JobsHistory tbody tr td:first-child").all_inner_texts()

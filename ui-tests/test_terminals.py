@@ -88,6 +88,12 @@ def screen(tab: Locator) -> str:
     return "\n".join(tab.locator(".xterm-accessibility-tree > div").all_inner_texts())
 
 
+def wrapping(text: str) -> str:
+    """A pattern for ``text`` on the terminal, where a long line (a deep folder's path)
+    is cut into rows at the terminal's width: a row break may fall anywhere in it."""
+    return "\n?".join(re.escape(c) for c in text)
+
+
 def wait_for_text(tab: Locator, pattern: str, timeout: float = 20.0) -> re.Match[str]:
     end = time.monotonic() + timeout
     while True:
@@ -157,7 +163,7 @@ def test_open_terminal_here_starts_in_that_folder(page_of: Page, term_lab: LabSe
     title = lab.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel")
     expect(title).to_have_text(re.compile(r"@here: proj$"))
     type_line(lab, tab, "echo cwd=$(pwd -P)")
-    wait_for_text(tab, rf"^cwd={re.escape(str((term_lab.root / 'proj').resolve()))}\s*$")
+    wait_for_text(tab, rf"^{wrapping('cwd=' + str((term_lab.root / 'proj').resolve()))}\s*$")
     [model] = term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]  # type: ignore[index]
     assert model["cwd"] == "home/proj"
     term_lab.api(f"jupyter-rpc/clusters/here/terminals/{model['name']}", method="DELETE")
@@ -212,7 +218,7 @@ def test_jobs_panel_terminal_in_the_jobs_folder(page_of: Page, term_lab: LabServ
         expect(tab).to_be_visible()
         expect(_current_title(lab)).to_have_text(re.compile(r"@here: jobrun$"))
         type_line(lab, tab, "echo cwd=$(pwd -P)")
-        wait_for_text(tab, rf"^cwd={re.escape(str(folder.resolve()))}\s*$")
+        wait_for_text(tab, rf"^{wrapping('cwd=' + str(folder.resolve()))}\s*$")
         [model] = term_lab.api("jupyter-rpc/clusters/here/terminals")["terminals"]  # type: ignore[index]
         assert model["cwd"] == "home/jobrun"
         term_lab.api(f"jupyter-rpc/clusters/here/terminals/{model['name']}", method="DELETE")
@@ -251,7 +257,7 @@ def test_jobs_panel_shell_on_a_running_slurm_jobs_node(page_of: Page, term_lab: 
         expect(_current_title(lab)).not_to_have_text(re.compile(r"job \d+$"))
         tab = lab.locator(".jp-MainAreaWidget:has(.jp-Terminal)").last
         type_line(lab, tab, "echo cwd=$(pwd -P)")
-        wait_for_text(tab, rf"^cwd={re.escape(running['workdir'])}\s*$", timeout=30)
+        wait_for_text(tab, rf"^{wrapping('cwd=' + running['workdir'])}\s*$", timeout=30)
         for model in term_lab.api("jupyter-rpc/clusters/slurm/terminals")["terminals"]:  # type: ignore[index]
             term_lab.api(f"jupyter-rpc/clusters/slurm/terminals/{model['name']}", method="DELETE")
         assert _wait_job(term_lab, "slurm", job_id, "running")  # the job goes on
