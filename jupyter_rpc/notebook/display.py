@@ -146,11 +146,32 @@ class ProgressView:
         )
 
     def done(self, tree: dict[str, Any] | None, state: str) -> None:
-        """Show the final state (if progress was ever shown)."""
-        if self._output.shown:
-            self.update(
-                tree or {"status": state, "step_message": "", "steps": 0, "children": []}, state
+        """Replace the live tree (if it was ever shown) by one summary line: how the call
+        ended, when, how many of its top steps were done, and for a call that did not
+        succeed the step it was in. No bar is left."""
+        if self._output.shown and in_ipython():
+            line = html.escape(self.summary(tree, state))
+            self._output.show(
+                {"text/plain": self.summary(tree, state), "text/html": f"<pre>{line}</pre>"}
             )
+
+    def summary(self, tree: dict[str, Any] | None, state: str) -> str:
+        """``✓ examples.simulate: succeeded in 5.1 s · 10/10 steps`` (``✗`` and ``at``
+        the last step reached when it failed or was cancelled)."""
+        mark = "✓" if state == "succeeded" else "✗"
+        parts = [f"{mark} {self.label}: {state} in {time.monotonic() - self._t0:.1f} s"]
+        tree = tree or {}
+        steps = int(tree.get("steps") or 0)
+        children = tree.get("children") or []
+        if steps:
+            done = sum(1 for c in children if c.get("status") == "success")
+            parts.append(f"{done}/{steps} steps")
+        if state != "succeeded":
+            reached = children[-1] if children else tree
+            message = str(reached.get("step_message") or "")
+            if message:
+                parts.append(f"at {message}")
+        return " · ".join(parts)
 
     def _text(self, tree: dict[str, Any], state: str) -> str:
         lines = [f"{self.label}: {state} ({time.monotonic() - self._t0:.1f} s)"]
