@@ -467,11 +467,14 @@ SFTP_SERVERS = (
 class Refused(Exception):
     """The request does not match; the message says why (for the one stderr line).
 
-    ``weak``: only a required option is missing (another form's reason says more)."""
+    ``weak``: only a required option is missing (another form's reason says more);
+    ``depth``: how many words of the command matched before this one (of the forms of one
+    program, the reason of the one that matched furthest is told)."""
 
-    def __init__(self, message: str, *, weak: bool = False) -> None:
+    def __init__(self, message: str, *, weak: bool = False, depth: int = 0) -> None:
         super().__init__(message)
         self.weak = weak
+        self.depth = depth
 
 
 @dataclass
@@ -519,11 +522,25 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
         head[0] = form.words[0]
     if head != list(form.words):
         raise Refused(f"{shlex.join(argv[:n])} is not {' '.join(form.words)}")
+    rest = list(argv[n:])
+    try:
+        _match_rest(form, argv, rest, roots, cwd)
+    except Refused as exc:
+        if not exc.depth:
+            exc.depth = len(argv) - len(rest)
+        raise
+
+
+def _match_rest(
+    form: Form, argv: Sequence[str], rest: list[str], roots: Sequence[str], cwd: str | None
+) -> None:
+    """:func:`_match_form` after the form's words: ``rest`` is consumed as it matches."""
     known = {o.name: o for o in form.options}
     values: dict[str, str | None] = {}
-    separate: list[tuple[str, Kind, str]] = []  # (option, kind, value) of -name VALUE
-    rest = list(argv[n:])
+    at: dict[str, int] = {}  # where each option's (last) value is in argv
+    separate: list[tuple[str, Kind, str, int]] = []  # (option, kind, value, index): -name VALUE
     while rest and rest[0].startswith("-") and rest[0] != "-":
+        at_word = len(argv) - len(rest)
         word = rest.pop(0)
         name, eq, value = word.partition("=")
         opt = known.get(word) if word in known and known[word].kind is None else None
@@ -534,22 +551,27 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
         if opt.name in values and not opt.repeat:
             raise Refused(f"{form.words[0]} option {opt.name} is given twice")
         values[opt.name] = value if opt.kind is not None else None
+        at[opt.name] = at_word
         if opt.values:
             if len(rest) < len(opt.values):
                 raise Refused(f"{form.words[0]} option {opt.name} needs {len(opt.values)} value(s)")
             for value_kind in opt.values:
-                separate.append((opt.name, value_kind, rest.pop(0)))
+                separate.append((opt.name, value_kind, rest.pop(0), len(argv) - len(rest) - 1))
             values[opt.name] = separate[-len(opt.values)][2]
     # sbatch resolves --output/--error in the job's --chdir (qsub: -o/-e in its -wd): check
-    # them there
+    # them there; in the order they came, so a refusal says how far the command matched
     chdir = values.get("--chdir") or values.get("-wd") or values.get("-cwd")
-    checks: list[tuple[str, Kind | None, str | None]] = [
-        (name, known[name].kind, given) for name, given in values.items()
+    checks: list[tuple[str, Kind | None, str | None, int]] = [
+        (name, known[name].kind, given, at[name]) for name, given in values.items()
     ]
-    for name, kind, given in [*checks, *separate]:
+    for name, kind, given, index in sorted([*checks, *separate], key=lambda c: c[3]):
         if kind is not None and given is not None:
             base = cwd if name in ("--chdir", "-wd", "-cwd") or chdir is None else _join(cwd, chdir)
-            _check(kind, given, f"{form.words[0]} {name}", roots, base)
+            try:
+                _check(kind, given, f"{form.words[0]} {name}", roots, base)
+            except Refused as exc:
+                exc.depth = index
+                raise
     seen = set(values)
     missing = [r for r in form.required if r not in seen]
     if missing:
@@ -560,8 +582,12 @@ def _match_form(form: Form, argv: Sequence[str], roots: Sequence[str], cwd: str 
     kinds = list(form.args)
     if form.more_args:
         kinds += [form.args[-1]] * (len(rest) - len(form.args))
-    for kind, value in zip(kinds, rest, strict=False):
-        _check(kind, value, f"the {kind.name}", roots, cwd)
+    for i, (kind, value) in enumerate(zip(kinds, rest, strict=False)):
+        try:
+            _check(kind, value, f"the {kind.name}", roots, cwd)
+        except Refused as exc:
+            exc.depth = len(argv) - len(rest) + i
+            raise
 
 
 def _count(form: Form) -> str:
@@ -698,8 +724,10 @@ def plan(
             reasons.append(exc)
         else:
             matched.append(form)
-    if not matched:  # the first form's reason, unless it only misses a required option
-        why = next((r for r in reasons if not r.weak), reasons[0])
+    if not matched:  # the reason of the form that matched furthest, unless it only misses
+        # a required option (a PBS qsub is told PBS's reason, not Grid Engine's)
+        strong = [r for r in reasons if not r.weak]
+        why = max(strong, key=lambda r: r.depth) if strong else reasons[0]
         raise Refused(f"{why} (not a form of {program} this key allows)")
     if len(matched) > 1:
         raise Refused(f"it matches {len(matched)} forms of {program} (the table is ambiguous)")

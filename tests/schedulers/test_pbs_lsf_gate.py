@@ -87,7 +87,7 @@ def test_every_command_pbs_and_lsf_send_matches_one_form(command: str) -> None:
     "command, why",
     [
         ("qsub -V -W depend=afterok:1 x", "qsub option '-W' is not allowed"),
-        ("qsub -l walltime=1:00:00 -l nodes=x -V", "not a form of qsub this key allows"),
+        ("qsub -l walltime=1:00:00 -l nodes=x -V", "qsub -l 'nodes=x' is not a PBS resource"),
         ("qstat -f -F json -t -u root,other", "not a form of qstat this key allows"),
         ("qdel '40.pbs;id'", "'40.pbs;id' is not a Grid Engine or PBS job id"),
         ("bsub -R 'select[type==any]' -H", "bsub -R 'select[type==any]' is not a"),
