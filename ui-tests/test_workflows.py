@@ -13,13 +13,17 @@ job. Screenshots of the tab in the light and dark themes go to ui-tests/test-res
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
+import urllib.error
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import RESULTS, LabServer, open_lab, start_lab
+from files_helpers import item, open_item
 from jobs_helpers import choose_cluster, job_row, open_jobs_panel
 from playwright.sync_api import Locator, Page, expect
 
@@ -31,11 +35,37 @@ TEMPLATE = "Three steps (demo)"
 RUN_TIMEOUT = 90_000
 
 
+#: A template of the test's own: a folder on the cluster (Browse…) and a container image
+#: list (the script only writes what it got).
+TOOLS = """
+display_name: Folder and image (test)
+description: A folder on the cluster and a container image.
+clusters: "*"
+images: ["docker://python:3.12", "docker://alpine:3"]
+form:
+  data:
+    type: string
+    format: directory-path
+    title: Data folder
+required: [data]
+outputs: [out.txt]
+steps:
+  - name: only
+    script: |
+      #!/bin/bash
+      printf '%s|%s\\n' {{ image }} {{ data }} > {{ run_dir }}/out.txt
+"""
+
+
 @pytest.fixture(scope="module")
 def wf_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     base = Path(tmp_path_factory.mktemp("workflows-lab"))
     root = base / "root"
     (root / "jobs").mkdir(parents=True)
+    (root / "data").mkdir()
+    own = base / "templates"
+    own.mkdir()
+    (own / "tools.yaml").write_text(TOOLS)
     config = {
         "RPCApp": {
             "clusters": {
@@ -46,7 +76,7 @@ def wf_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
                     "workdir": str(root / "jobs"),
                 }
             },
-            "workflow_dirs": [str(REPO / "demo" / "workflows")],
+            "workflow_dirs": [str(REPO / "demo" / "workflows"), str(own)],
             "state_dir": str(base / "state"),
         },
         # the tests open the Workflows tab on a run with its command
@@ -67,17 +97,17 @@ def _runs(server: LabServer) -> list[dict[str, Any]]:
     return list(answer["runs"])
 
 
-def _open_form(lab: Page) -> Locator:
+def _open_form(lab: Page, template: str = TEMPLATE, first: str = "label") -> Locator:
     """Click the template's card in the cluster's Workflows section; the run form."""
     section = lab.locator(".jp-Launcher-section", has_text=f"Workflows on {DISPLAY}")
-    card = section.locator(".jp-LauncherCard", has_text=TEMPLATE)
+    card = section.locator(".jp-LauncherCard", has_text=template)
     # the section comes with the catalog, after Lab's own cards (slower on a busy machine)
     expect(card).to_be_visible(timeout=60_000)
     card.click()
-    dialog = lab.locator(".jp-Dialog")
-    expect(dialog.locator(".jp-Dialog-header")).to_have_text(f"Run {TEMPLATE}")
-    expect(dialog.locator("#jp-rpc-arg_label")).to_be_visible(timeout=30_000)
-    return dialog
+    form = _run_view(lab).locator(".jp-rpc-RunWorkflow")
+    expect(form.locator(".jp-rpc-RunWorkflow-title")).to_have_text(f"Run {template}")
+    expect(form.locator(f"#jp-rpc-arg_{first}")).to_be_visible(timeout=30_000)
+    return form
 
 
 def _field_errors(dialog: Locator, name: str) -> Locator:
@@ -98,7 +128,7 @@ def _submit(lab: Page, dialog: Locator) -> tuple[Locator, str]:
     detail = _run_view(lab).locator(".jp-rpc-WorkflowRun")
     expect(detail).to_be_visible(timeout=30_000)
     run_id = detail.get_attribute("data-run-id") or ""
-    assert run_id.startswith("three-steps-"), run_id
+    assert re.match(r"^[a-z0-9-]+-\d{8}-\d{6}-[0-9a-f]{4}$", run_id), run_id
     return detail, run_id
 
 
@@ -166,25 +196,27 @@ def test_a_value_out_of_bounds_is_said_at_its_field_and_nothing_is_submitted(
     lab: Page, wf_lab: LabServer
 ) -> None:
     before = len(_runs(wf_lab))
-    dialog = _open_form(lab)
-    run = dialog.get_by_role("button", name="Run", exact=True)
-    expect(run).to_be_enabled()
-    dialog.locator("#jp-rpc-arg_scale").fill("500")
-    # Said at once, at the field, in words; Run waits until it is corrected (Lab's
-    # dialog disables its button while an input is invalid: the reason is beside it).
-    expect(_field_errors(dialog, "scale")).to_contain_text("Enter 100 or less")
-    expect(run).to_be_disabled()
-    dialog.locator("#jp-rpc-arg_scale").press("Enter")
-    expect(dialog).to_be_visible()
-    dialog.locator("#jp-rpc-arg_scale").fill("5")
-    expect(_field_errors(dialog, "scale")).to_have_text("")
-    expect(run).to_be_enabled()
-    dialog.locator("#jp-rpc-arg_label").fill("")
-    expect(_field_errors(dialog, "label")).to_contain_text("Enter a value for Label")
-    expect(run).to_be_disabled()
+    form = _open_form(lab)
+    form.locator("#jp-rpc-arg_scale").fill("500")
+    # Said at once, at the field, in words.
+    expect(_field_errors(form, "scale")).to_contain_text("Enter 100 or less")
+    form.locator("#jp-rpc-arg_label").fill("")
+    expect(_field_errors(form, "label")).to_contain_text("Enter a value for Label")
+    # Run (or Enter in a field) submits nothing: the form stays with the problems at
+    # their fields.
+    form.get_by_role("button", name="Run", exact=True).click()
+    expect(form.locator(".jp-rpc-SubmitJob-problems")).to_contain_text(
+        "Please correct the highlighted fields."
+    )
+    form.locator("#jp-rpc-arg_scale").press("Enter")
+    expect(_field_errors(form, "scale")).to_contain_text("Enter 100 or less")
+    expect(form.locator("#jp-rpc-arg_scale")).to_have_value("500")
     assert len(_runs(wf_lab)) == before
-    dialog.get_by_role("button", name="Cancel", exact=True).click()
-    expect(dialog).to_have_count(0)
+    # Corrected: the messages go.
+    form.locator("#jp-rpc-arg_scale").fill("5")
+    expect(_field_errors(form, "scale")).to_have_text("")
+    form.get_by_role("button", name="Cancel", exact=True).click()
+    expect(form).to_have_count(0)
     assert len(_runs(wf_lab)) == before
 
 
@@ -204,7 +236,7 @@ def test_a_failed_step_is_named_with_its_log_and_run_again_is_filled(lab: Page) 
     expect(collect).to_have_attribute("data-state", "cancelled", timeout=30_000)
 
     detail.get_by_role("button", name="Run again…").click()
-    again = lab.locator(".jp-Dialog")
+    again = _run_view(lab).locator(".jp-rpc-RunWorkflow")
     expect(again.locator("#jp-rpc-arg_label")).to_have_value("fails", timeout=30_000)
     expect(again.locator("#jp-rpc-arg_fail_member")).to_have_value("2")
     again.get_by_role("button", name="Cancel", exact=True).click()
@@ -227,6 +259,87 @@ def test_cancel_ends_every_step(lab: Page, wf_lab: LabServer) -> None:
         "simulate": "cancelled",
         "collect": "cancelled",
     }
+
+
+def test_a_folder_with_browse_and_an_image_from_the_list(lab: Page, wf_lab: LabServer) -> None:
+    dialog = _open_form(lab, "Folder and image (test)", "data")
+    image = dialog.locator("#jp-rpc-arg_image")
+    expect(image.locator("option")).to_have_text(["docker://python:3.12", "docker://alpine:3"])
+    image.select_option("docker://alpine:3")
+    # The folder is picked with Browse… in the cluster's files.
+    dialog.locator(".jp-rpc-RemotePath-browse").click()
+    picker = lab.locator(".jp-rpc-RemotePathDialog")
+    expect(picker).to_be_visible()
+    open_item(picker, "home")
+    item(picker, "data").click()
+    picker.get_by_role("button", name="Select").click()
+    expect(picker).to_have_count(0)
+    folder = str(wf_lab.root / "data")
+    expect(dialog.locator("#jp-rpc-arg_data")).to_have_value(folder)
+    detail, _ = _submit(lab, dialog)
+    expect(_state(detail)).to_have_text("completed", timeout=RUN_TIMEOUT)
+    expect(detail.locator('.jp-rpc-WorkflowInputs tr[data-input="image"] td')).to_have_text(
+        "docker://alpine:3"
+    )
+    detail.locator('.jp-rpc-WorkflowOutputs li[data-path="out.txt"]').get_by_role(
+        "button", name="Open"
+    ).click()
+    editor = lab.locator("#jp-main-dock-panel .jp-FileEditor").last
+    expect(editor).to_contain_text(f"docker://alpine:3|{folder}", timeout=30_000)
+
+
+def test_a_running_run_is_followed_less_often_and_not_while_hidden(
+    lab: Page, wf_lab: LabServer
+) -> None:
+    """The tab asks about a running run 2 s after a change, then less and less often;
+    nothing while it is hidden; at once when shown again; nothing once the run ended."""
+    run = wf_lab.api(
+        "jupyter-rpc/clusters/here/workflows/three-steps",
+        method="POST",
+        body={"values": {"label": "followed", "seconds": 60}},
+    )
+    assert isinstance(run, dict)
+    run_id = run["id"]
+    looks: list[float] = []
+    suffix = f"/jupyter-rpc/clusters/here/runs/{run_id}"
+    lab.on(
+        "request",
+        lambda r: looks.append(time.monotonic()) if r.url.split("?")[0].endswith(suffix) else None,
+    )
+    try:
+        _open_workflows(lab, run_id)
+        detail = _run_view(lab).locator(f'.jp-rpc-WorkflowRun[data-run-id="{run_id}"]')
+        simulate = detail.locator('.jp-rpc-WorkflowSteps-row[data-step="simulate"]')
+        expect(simulate).to_have_attribute("data-state", "running", timeout=RUN_TIMEOUT)
+        # (the local scheduler runs as many members at once as the machine has cores)
+        expect(simulate).to_contain_text(re.compile(r"\d running"), timeout=30_000)
+        lab.wait_for_timeout(2_500)
+        # Nothing changes while the members sleep: the looks come less and less often.
+        looks.clear()
+        lab.wait_for_timeout(20_000)
+        gaps = [b - a for a, b in zip(looks, looks[1:], strict=False)]
+        assert 3 <= len(looks) <= 7, looks
+        assert gaps[-1] > gaps[0] + 1, gaps
+        # Hidden (another tab in front): no look at all.
+        lab.locator(".lm-TabBar-tab", has_text="Launcher").first.click()
+        lab.wait_for_timeout(500)
+        looks.clear()
+        lab.wait_for_timeout(8_000)
+        assert looks == [], looks
+        # Shown again: a look at once.
+        lab.locator(".lm-TabBar-tab", has_text="Workflows").first.click()
+        lab.wait_for_timeout(1_500)
+        assert len(looks) >= 1, looks
+        # Ended: no more looks.
+        detail.get_by_role("button", name="Cancel", exact=True).click()
+        expect(_state(detail)).to_have_text("cancelled", timeout=30_000)
+        lab.wait_for_timeout(1_000)
+        looks.clear()
+        lab.wait_for_timeout(6_000)
+        assert looks == [], looks
+    finally:
+        with contextlib.suppress(urllib.error.HTTPError):
+            wf_lab.api(f"jupyter-rpc/clusters/here/runs/{run_id}", method="DELETE")
 
 
 def test_save_a_job_as_a_template(lab: Page, wf_lab: LabServer) -> None:

@@ -1,13 +1,14 @@
 /**
- * The run form of a workflow template: the cluster, the template's inputs
- * (the functions panel's form: every kind of value, paths on a cluster with
- * Browse…), the container image when the template lists some, the resources
- * with the site's overrides, live messages at their fields, and "Where should
- * it run?" ranking the clusters the template fits for the whole run. Run
- * submits every step at once; a value the server refuses is said at its
- * field and the dialog shows again.
+ * The run form of a workflow template, shown in the Workflows tab (not a
+ * dialog: a path's Browse… opens Lab's dialog, which waits for any dialog
+ * open before it): the cluster, the template's inputs (the functions panel's
+ * form: every kind of value, paths on a cluster with Browse…), the container
+ * image when the template lists some, the resources with the site's
+ * overrides, live messages at their fields, and "Where should it run?"
+ * ranking the clusters the template fits for the whole run. Run submits every
+ * step at once; what is wrong (the form's checks, or the server's refusal of
+ * a value) is said at its field and nothing is submitted.
  */
-import { Dialog, ReactWidget, showDialog } from '@jupyterlab/apputils';
 import type { ServerConnection } from '@jupyterlab/services';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
@@ -40,33 +41,9 @@ import {
 } from './model';
 
 /**
- * The template as a cluster gives it (its form has that cluster's overrides).
+ * What the form is for: a template on a cluster, or Run again.
  */
-type ILoadedDetail = IWorkflowDetail & { cluster: string };
-
-/**
- * What the dialog holds, kept across showing it again.
- */
-interface IRunFormState {
-  cluster: string;
-  /** The template as the chosen cluster gives it (with its form). */
-  detail: ILoadedDetail | null;
-  values: Record<string, unknown>;
-  /** Problems without a field, shown above the form. */
-  problems: string[];
-  /** Messages at their fields (a field's name → its messages). */
-  fieldErrors: Record<string, string[]>;
-}
-
-/**
- * Options of {@link runWorkflowFlow}.
- */
-export interface IRunFormOptions {
-  clusters: IClustersManager;
-  translator: ITranslator;
-  settings: ServerConnection.ISettings;
-  /** Path fields browse the clusters with it (without: text only). */
-  remotePaths: IRemotePathContext | null;
+export interface IRunFormRequest {
   /** The cluster the template was picked on. */
   cluster: string;
   /** The template's name. */
@@ -76,69 +53,51 @@ export interface IRunFormOptions {
 }
 
 /**
- * The dialog's body.
+ * What the form needs besides its request.
  */
-class RunFormBody
-  extends ReactWidget
-  implements Dialog.IBodyWidget<IRunFormState>
-{
-  constructor(
-    private _options: IRunFormOptions & {
-      state: IRunFormState;
-      trans: TranslationBundle;
-    }
-  ) {
-    super();
-    this.addClass('jp-rpc-RunWorkflow');
-    this._state = { ..._options.state };
-  }
-
-  getValue(): IRunFormState {
-    return this._state;
-  }
-
-  render(): JSX.Element {
-    return (
-      <RunForm
-        {...this._options}
-        initial={this._state}
-        onChange={state => {
-          this._state = state;
-        }}
-      />
-    );
-  }
-
-  private _state: IRunFormState;
+export interface IRunFormContext {
+  clusters: IClustersManager;
+  translator: ITranslator;
+  settings: () => ServerConnection.ISettings;
+  /** Path fields browse the clusters with it (without: text only). */
+  remotePaths: IRemotePathContext | null;
 }
 
-function RunForm(
-  props: IRunFormOptions & {
+/**
+ * The template as a cluster gives it (its form has that cluster's overrides).
+ */
+type ILoadedDetail = IWorkflowDetail & { cluster: string };
+
+/**
+ * The run form in the Workflows tab; `onDone` gets the new run, or `null`
+ * when the user cancels.
+ */
+export function RunForm(
+  props: IRunFormContext & {
+    request: IRunFormRequest;
     trans: TranslationBundle;
-    initial: IRunFormState;
-    onChange: (state: IRunFormState) => void;
+    onDone: (run: IWorkflowRun | null) => void;
   }
 ): JSX.Element {
-  const { clusters, translator, trans, settings, workflow } = props;
-  const [cluster, setCluster] = useState(props.initial.cluster);
-  const [detail, setDetail] = useState(props.initial.detail);
-  const [values, setValues] = useState(props.initial.values);
+  const { clusters, translator, trans, request } = props;
+  const { workflow, preset } = request;
+  const settings = props.settings();
+  const [cluster, setCluster] = useState(request.cluster);
+  const [detail, setDetail] = useState<ILoadedDetail | null>(null);
+  const [values, setValues] = useState<Record<string, unknown>>(
+    preset?.values ?? {}
+  );
   const [loadError, setLoadError] = useState('');
+  const [problems, setProblems] = useState<string[]>([]);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
+  const [submitting, setSubmitting] = useState(false);
   const [ranking, setRanking] = useState<IPlacementRanking | null>(null);
   const [placing, setPlacing] = useState(false);
   const [placeStatus, setPlaceStatus] = useState('');
 
-  useEffect(() => {
-    props.onChange({
-      ...props.initial,
-      cluster,
-      detail,
-      values
-    });
-  }, [cluster, detail, values]);
-
   // The template's form on the chosen cluster (its overrides are the
-  // cluster's): asked again when the cluster changes.
+  // cluster's): asked again when the cluster changes. Run again keeps the
+  // run's own form on its cluster (its template may have changed since).
   useEffect(() => {
     if (!cluster || (detail && detail.cluster === cluster)) {
       return;
@@ -147,16 +106,62 @@ function RunForm(
     setLoadError('');
     getWorkflow(cluster, workflow, settings)
       .then(d => {
-        if (live) {
-          setDetail({ ...d, cluster });
-          setValues(v => Private.withDefaults(d.form, v));
+        if (!live) {
+          return;
         }
+        const form =
+          preset && cluster === request.cluster ? preset.form : d.form;
+        setDetail({ ...d, form, cluster });
+        setValues(v => Private.withDefaults(form, v));
       })
       .catch(e => live && setLoadError(errorText(e)));
     return () => {
       live = false;
     };
   }, [cluster]);
+
+  const onRun = async (): Promise<void> => {
+    if (!detail || submitting) {
+      return;
+    }
+    const redo = trans.__('Please correct the highlighted fields.');
+    const sent = Private.clean(values);
+    const found = Private.checkFields(detail.form, sent, trans);
+    if (Object.keys(found).length) {
+      const { '': general, ...atFields } = found;
+      setFieldErrors(atFields);
+      setProblems([redo, ...(general ?? [])]);
+      return;
+    }
+    setSubmitting(true);
+    setProblems([]);
+    setFieldErrors({});
+    try {
+      const name = detail.name;
+      const run = await clusters.withConnection(cluster, () =>
+        runWorkflow(cluster, name, sent, settings)
+      );
+      props.onDone(run);
+    } catch (reason) {
+      // The server's refusal of a value is said at its field.
+      const byField =
+        reason instanceof RPCRequestError
+          ? problemsByField(reason.details)
+          : {};
+      const known = detail.form.properties ?? {};
+      const atFields = Object.fromEntries(
+        Object.entries(byField).filter(([f]) => f && f in known)
+      );
+      if (Object.keys(atFields).length) {
+        setFieldErrors(atFields);
+        setProblems([redo]);
+      } else {
+        setProblems([errorText(reason)]);
+      }
+    } finally {
+      setSubmitting(false);
+    }
+  };
 
   const prepared = useMemo(() => {
     if (!detail) {
@@ -171,9 +176,7 @@ function RunForm(
     c => c.scheduler !== 'none' && (!detail || fitsCluster(detail, c.name))
   );
   const extraErrors = useMemo(() => {
-    const entries = Object.entries(props.initial.fieldErrors).filter(
-      ([field]) => field
-    );
+    const entries = Object.entries(fieldErrors).filter(([field]) => field);
     if (!entries.length) {
       return null;
     }
@@ -182,7 +185,7 @@ function RunForm(
       errors[field] = { __errors: messages };
     }
     return errors as unknown as ErrorSchema;
-  }, [props.initial.fieldErrors]);
+  }, [fieldErrors]);
 
   const jobs = detail ? jobCount(detail.steps) : 1;
   const onPlace = async (): Promise<void> => {
@@ -207,10 +210,13 @@ function RunForm(
   };
 
   return (
-    <div className="jp-rpc-RunWorkflow-body">
-      {props.initial.problems.length > 0 && (
+    <div className="jp-rpc-RunWorkflow" data-workflow={workflow}>
+      <h2 className="jp-rpc-RunWorkflow-title">
+        {trans.__('Run %1', detail?.display_name || workflow)}
+      </h2>
+      {problems.length > 0 && (
         <div className="jp-rpc-SubmitJob-problems" role="alert">
-          {props.initial.problems.map((p, i) => (
+          {problems.map((p, i) => (
             <p key={i}>{p}</p>
           ))}
         </div>
@@ -251,8 +257,22 @@ function RunForm(
           formData={values}
           liveValidate
           extraErrors={extraErrors}
-          onChange={setValues}
-          onSubmit={() => Private.accept()}
+          onChange={next => {
+            // A field changed since Run: its old message goes.
+            const changed = Object.keys(fieldErrors).filter(
+              k => JSON.stringify(next[k]) !== JSON.stringify(values[k])
+            );
+            if (changed.length) {
+              const left = { ...fieldErrors };
+              changed.forEach(k => delete left[k]);
+              setFieldErrors(left);
+              if (!Object.keys(left).length) {
+                setProblems([]);
+              }
+            }
+            setValues(next);
+          }}
+          onSubmit={() => void onRun()}
           onError={() => undefined}
           translator={translator}
           remotePaths={props.remotePaths}
@@ -312,118 +332,29 @@ function RunForm(
           </>
         )}
       </div>
+      <div className="jp-rpc-RunWorkflow-buttons">
+        <Button
+          className="jp-mod-styled jp-mod-reject"
+          onClick={() => props.onDone(null)}
+        >
+          {trans.__('Cancel')}
+        </Button>
+        <Button
+          className="jp-mod-styled jp-mod-accept"
+          disabled={!detail || submitting}
+          onClick={() => void onRun()}
+        >
+          {submitting ? trans.__('Submitting…') : trans.__('Run')}
+        </Button>
+      </div>
     </div>
   );
-}
-
-/**
- * Show the run form until the run is submitted or the user cancels; the new
- * run, or `null`.
- */
-export async function runWorkflowFlow(
-  options: IRunFormOptions
-): Promise<IWorkflowRun | null> {
-  const { clusters, settings } = options;
-  const trans = options.translator.load('jupyter_rpc');
-  await clusters.ready;
-  let state: IRunFormState = {
-    cluster: options.cluster,
-    detail: null,
-    values: { ...(options.preset?.values ?? {}) },
-    problems: [],
-    fieldErrors: {}
-  };
-  // The template first, so that the dialog has its title and form at once
-  // (Run again: the run's own form, its template may have changed since).
-  try {
-    const detail = await getWorkflow(
-      options.cluster,
-      options.workflow,
-      settings
-    );
-    state.detail = {
-      ...detail,
-      form: options.preset?.form ?? detail.form,
-      cluster: options.cluster
-    };
-    state.values = Private.withDefaults(state.detail.form, state.values);
-  } catch {
-    // the dialog asks again and says why it cannot load the template
-  }
-  const redo = trans.__('Please correct the highlighted fields.');
-  let title = options.workflow;
-  for (;;) {
-    if (state.detail) {
-      title = state.detail.display_name || state.detail.name;
-    }
-    const result = await showDialog({
-      title: trans.__('Run %1', title),
-      body: new RunFormBody({ ...options, state, trans }),
-      buttons: [
-        Dialog.cancelButton({ label: trans.__('Cancel') }),
-        Dialog.okButton({ label: trans.__('Run') })
-      ]
-    });
-    if (!result.button.accept || !result.value) {
-      return null;
-    }
-    state = { ...result.value, problems: [], fieldErrors: {} };
-    if (!state.cluster) {
-      state.problems = [trans.__('Choose a cluster.')];
-      continue;
-    }
-    if (!state.detail) {
-      state.problems = [trans.__('The form has not loaded yet.')];
-      continue;
-    }
-    const values = Private.clean(state.values);
-    const fieldErrors = Private.checkFields(state.detail.form, values, trans);
-    if (Object.keys(fieldErrors).length) {
-      const { '': general, ...atFields } = fieldErrors;
-      state.fieldErrors = atFields;
-      state.problems = [redo, ...(general ?? [])];
-      continue;
-    }
-    try {
-      const cluster = state.cluster;
-      const name = state.detail.name;
-      return await clusters.withConnection(cluster, () =>
-        runWorkflow(cluster, name, values, settings)
-      );
-    } catch (reason) {
-      const byField =
-        reason instanceof RPCRequestError
-          ? problemsByField(reason.details)
-          : {};
-      const known = state.detail.form.properties ?? {};
-      const atFields = Object.keys(byField).filter(f => f && f in known);
-      if (atFields.length) {
-        for (const f of atFields) {
-          state.fieldErrors[f] = byField[f];
-        }
-        state.problems = [redo];
-      } else {
-        state.problems = [errorText(reason)];
-      }
-    }
-  }
 }
 
 /**
  * A namespace for private helpers.
  */
 namespace Private {
-  /**
-   * Press the dialog's Run (Enter in a one-line field of the form).
-   */
-  export function accept(): void {
-    const body = document.querySelector('.jp-Dialog .jp-rpc-RunWorkflow');
-    body
-      ?.closest('.jp-Dialog')
-      ?.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept')
-      ?.click();
-  }
-
   /**
    * The values with the form's defaults where they have none (what the form
    * shows is what is checked and sent).

@@ -35,14 +35,8 @@ import { PANEL_ARGS } from '../shared/commands';
 import { errorText } from '../shared/errors';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- what the user may do is asked once at activation, so commands are disabled before they are used
 import { permissions } from '../shared/permissions';
-import type { IWorkflowInfo, IWorkflowRun } from './api';
-import type { IRunFormOptions } from './form';
-import {
-  listWorkflows,
-  removeWorkflow,
-  runAgainForm,
-  saveJobAsTemplate
-} from './api';
+import type { IWorkflowInfo } from './api';
+import { listWorkflows, removeWorkflow, saveJobAsTemplate } from './api';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- a restored Workflows tab is created while the layout is restored, at activation
 import { WorkflowsView } from './view';
 import type { IWorkflowsActions } from './view';
@@ -119,47 +113,12 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
       namespace: 'jupyter-rpc-workflows'
     });
 
-    const runForm = async (
-      cluster: string,
-      workflow: string,
-      preset?: IRunFormOptions['preset']
-    ): Promise<IWorkflowRun | null> => {
-      const { runWorkflowFlow } = await import('./form');
-      const run = await runWorkflowFlow({
-        clusters,
-        translator: tr,
-        settings: settings(),
-        remotePaths,
-        cluster,
-        workflow,
-        preset
-      });
-      if (run) {
+    const actions: IWorkflowsActions = {
+      submitted: run =>
         Notification.success(
           trans.__('Submitted %1: run %2.', run.display_name, run.id),
           { autoClose: 4000 }
-        );
-      }
-      return run;
-    };
-
-    const actions: IWorkflowsActions = {
-      run: (cluster, workflow) => runForm(cluster, workflow),
-      runAgain: async run => {
-        try {
-          const form = await runAgainForm(run.cluster, run.id, settings());
-          return await runForm(run.cluster, form.workflow, {
-            form: form.form,
-            values: form.values
-          });
-        } catch (reason) {
-          Notification.error(
-            trans.__('Cannot run %1 again: %2', run.id, errorText(reason)),
-            { autoClose: 8000 }
-          );
-          return null;
-        }
-      },
+        ),
       open: async (run, output) => {
         const { globalPath } = await import('./model');
         if (output.drive_path) {
@@ -233,6 +192,7 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
           clusters,
           settings,
           actions,
+          form: { clusters, translator: tr, settings, remotePaths },
           trans,
           icon: workflowsIcon
         });
@@ -320,11 +280,9 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
         if (!cluster || !workflow) {
           return null;
         }
-        const run = await runForm(cluster, workflow);
-        if (run) {
-          await openView(run.cluster, run.id, true);
-        }
-        return run;
+        const tab = await openView(cluster, '', true);
+        await tab.content.model.openForm({ cluster, workflow });
+        return tab;
       }
     });
 

@@ -26,7 +26,15 @@ import type {
   IWorkflowRunOutput,
   IWorkflowRunStep
 } from './api';
-import { cancelRun, getRun, listRuns, listWorkflows } from './api';
+import {
+  cancelRun,
+  getRun,
+  listRuns,
+  listWorkflows,
+  runAgainForm
+} from './api';
+import { RunForm } from './form';
+import type { IRunFormContext, IRunFormRequest } from './form';
 import {
   elapsedAt,
   formatSize,
@@ -44,10 +52,8 @@ import {
  * What the view asks the plugin to do.
  */
 export interface IWorkflowsActions {
-  /** The run form of a template; resolves to the new run or null. */
-  run(cluster: string, workflow: string): Promise<IWorkflowRun | null>;
-  /** The run form pre-filled with a run's inputs. */
-  runAgain(run: IWorkflowRun): Promise<IWorkflowRun | null>;
+  /** A run was submitted from the form (the view then shows it). */
+  submitted(run: IWorkflowRun): void;
   /** Open a file of a run in Lab. */
   open(run: IWorkflowRun, output: IWorkflowRunOutput): Promise<void>;
   /** Download a file of a run. */
@@ -86,6 +92,50 @@ export class WorkflowsModel {
   runError = '';
   /** When the list and the run were last asked (ms). */
   asked = 0;
+  /** The run form shown instead of a run (null: none). */
+  form: IRunFormRequest | null = null;
+
+  /**
+   * Show the run form of a template (on its cluster).
+   */
+  async openForm(request: IRunFormRequest): Promise<void> {
+    await this.show(request.cluster);
+    this.form = { ...request };
+    this.changed.emit();
+  }
+
+  /**
+   * Close the run form; show the run it submitted, if any.
+   */
+  async closeForm(run: IWorkflowRun | null): Promise<void> {
+    this.form = null;
+    this.changed.emit();
+    if (run) {
+      await this.show(run.cluster);
+      await this.select(run.id);
+    }
+  }
+
+  /**
+   * The run form with a run's template, form and values.
+   */
+  async runAgain(run: IWorkflowRun): Promise<void> {
+    try {
+      const again = await runAgainForm(
+        run.cluster,
+        run.id,
+        this._options.settings()
+      );
+      await this.openForm({
+        cluster: run.cluster,
+        workflow: again.workflow,
+        preset: { form: again.form, values: again.values }
+      });
+    } catch (reason) {
+      this.runError = errorText(reason);
+      this.changed.emit();
+    }
+  }
 
   /**
    * Show a cluster (and a run of it).
@@ -97,6 +147,7 @@ export class WorkflowsModel {
       this.runs = [];
       this.run = null;
       this.selected = '';
+      this.form = null;
       this.catalogError = this.runsError = this.runError = '';
       this.changed.emit();
       await Promise.all([this.loadCatalog(), this.refresh()]);
@@ -111,6 +162,9 @@ export class WorkflowsModel {
    */
   async select(id: string): Promise<void> {
     this.selected = id;
+    if (id) {
+      this.form = null;
+    }
     if (!id) {
       this.run = null;
       this.changed.emit();
@@ -230,6 +284,7 @@ export class WorkflowsView extends ReactWidget {
       clusters: IClustersManager;
       settings: () => ServerConnection.ISettings;
       actions: IWorkflowsActions;
+      form: IRunFormContext;
       trans: TranslationBundle;
       icon: LabIcon;
     }
@@ -299,6 +354,7 @@ export class WorkflowsView extends ReactWidget {
         view={this}
         clusters={this._options.clusters}
         actions={this._options.actions}
+        form={this._options.form}
         trans={this._options.trans}
         icon={this._options.icon}
       />
@@ -333,6 +389,7 @@ function WorkflowsBody(props: {
   view: WorkflowsView;
   clusters: IClustersManager;
   actions: IWorkflowsActions;
+  form: IRunFormContext;
   trans: TranslationBundle;
   icon: LabIcon;
 }): JSX.Element {
@@ -340,10 +397,11 @@ function WorkflowsBody(props: {
   useSignals(model.changed, clusters.changed);
   const withScheduler = clusters.clusters.filter(c => c.scheduler !== 'none');
   const cluster = model.cluster;
-  const afterRun = (run: IWorkflowRun | null): void => {
+  const formDone = (run: IWorkflowRun | null): void => {
     if (run) {
-      void model.show(run.cluster, run.id).then(() => view.follow(true));
+      actions.submitted(run);
     }
+    void model.closeForm(run).then(() => view.follow(true));
   };
   return (
     <div className="jp-rpc-Workflows-main">
@@ -376,7 +434,6 @@ function WorkflowsBody(props: {
             actions={actions}
             trans={trans}
             icon={props.icon}
-            afterRun={afterRun}
           />
           <h2 className="jp-rpc-Workflows-heading">{trans.__('Runs')}</h2>
           <RunList model={model} trans={trans} />
@@ -387,13 +444,20 @@ function WorkflowsBody(props: {
               {model.runError}
             </div>
           )}
-          {model.run ? (
+          {model.form ? (
+            <RunForm
+              key={JSON.stringify([model.form.cluster, model.form.workflow])}
+              {...props.form}
+              request={model.form}
+              trans={trans}
+              onDone={formDone}
+            />
+          ) : model.run ? (
             <RunDetail
               run={model.run}
               model={model}
               actions={actions}
               trans={trans}
-              afterRun={afterRun}
             />
           ) : (
             <div className="jp-rpc-muted jp-rpc-Workflows-empty">
@@ -413,7 +477,6 @@ function Catalog(props: {
   actions: IWorkflowsActions;
   trans: TranslationBundle;
   icon: LabIcon;
-  afterRun: (run: IWorkflowRun | null) => void;
 }): JSX.Element {
   const { model, actions, trans } = props;
   const Icon = props.icon.react;
@@ -470,7 +533,10 @@ function Catalog(props: {
                 small
                 className="jp-mod-styled jp-mod-accept"
                 onClick={() =>
-                  void actions.run(model.cluster, w.name).then(props.afterRun)
+                  void model.openForm({
+                    cluster: model.cluster,
+                    workflow: w.name
+                  })
                 }
               >
                 {trans.__('Run…')}
@@ -588,7 +654,6 @@ function RunDetail(props: {
   model: WorkflowsModel;
   actions: IWorkflowsActions;
   trans: TranslationBundle;
-  afterRun: (run: IWorkflowRun | null) => void;
 }): JSX.Element {
   const { run, model, actions, trans } = props;
   const ended = isEnded(run.state);
@@ -620,7 +685,7 @@ function RunDetail(props: {
         <Button
           small
           className="jp-mod-styled"
-          onClick={() => void actions.runAgain(run).then(props.afterRun)}
+          onClick={() => void model.runAgain(run)}
         >
           {trans.__('Run again…')}
         </Button>

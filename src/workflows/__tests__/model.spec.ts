@@ -15,6 +15,7 @@ import {
   inputText,
   isEnded,
   jobCount,
+  keepTitles,
   nextDelay,
   problemsByField,
   runElapsedAt,
@@ -174,6 +175,21 @@ describe('the run form', () => {
       account: { 'ui:widget': 'hidden' },
       partition: { 'ui:readonly': true }
     });
+  });
+
+  it('keeps the titles the site wrote', () => {
+    const schema = {
+      type: 'object' as const,
+      properties: { label: { type: 'string' as const, title: 'label' } }
+    };
+    const ui: Record<string, unknown> = { label: { 'ui:title': 'label *' } };
+    keepTitles(
+      { properties: { label: { type: 'string', title: 'Label' } } },
+      schema,
+      ui
+    );
+    expect(schema.properties.label.title).toBe('Label');
+    expect(ui.label).toEqual({ 'ui:title': 'Label *' });
   });
 
   it('puts the server’s problems at their fields', () => {
