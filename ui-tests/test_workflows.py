@@ -192,6 +192,22 @@ def test_catalog_form_run_follow_and_open_an_output(lab: Page, wf_lab: LabServer
     assert run["inputs"]["label"] == label
 
 
+def test_where_should_it_run_ranks_the_whole_run(lab: Page) -> None:
+    form = _open_form(lab)
+    form.locator("#jp-rpc-arg_cpus").fill("2")
+    form.get_by_role("button", name="Where should it run?").click()
+    # prepare and collect fix 1 CPU; simulate is 4 tasks of 2: 6 jobs
+    expect(form.locator(".jp-rpc-RunWorkflow-whole")).to_contain_text(
+        "The whole run: 6 jobs", timeout=30_000
+    )
+    row = form.locator('.jp-rpc-Placement tr[data-cluster="here"]')
+    expect(row).to_have_class(re.compile("jp-rpc-Placement-ok"))
+    row.get_by_role("button", name="Use").click()
+    expect(form.locator(".jp-rpc-SubmitJob-place [role=status]")).to_contain_text("Chosen: here")
+    form.get_by_role("button", name="Cancel", exact=True).click()
+    expect(form).to_have_count(0)
+
+
 def test_a_value_out_of_bounds_is_said_at_its_field_and_nothing_is_submitted(
     lab: Page, wf_lab: LabServer
 ) -> None:

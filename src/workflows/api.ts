@@ -6,8 +6,6 @@
  */
 import type { ServerConnection } from '@jupyterlab/services';
 import type { JSONSchema7 } from 'json-schema';
-import type { IJobSpec } from '../jobs/api';
-import type { IPlacementRanking } from '../jobs/placement';
 import type { Answer, BodyOf } from '../shared/contract';
 import type * as wire from '../shared/openapi';
 import { postBody, requestAPI } from '../shared/request';
@@ -201,24 +199,24 @@ export function saveJobAsTemplate(
 }
 
 /**
- * `POST /placement` for one of a run's jobs, on the clusters the template
- * fits (`'*'`: every cluster); the partition is left out, so that every
- * partition is compared.
+ * Where should a whole run go: the placement of the run as one job (the
+ * largest step's CPUs for as long as every step's core-hours take on them),
+ * on the clusters whose catalog has the template.
  */
-export function placeRunJob(
-  spec: IJobSpec,
-  clusters: '*' | string[],
+export type IWorkflowPlacement = wire.IWorkflowPlacement;
+
+/**
+ * `POST /workflows/{workflow}/placement`: rank the clusters for a run with
+ * these values (checked against the template's form).
+ */
+export function placeRun(
+  workflow: string,
+  values: Record<string, unknown>,
   settings?: Settings
-): Promise<IPlacementRanking> {
-  const rest = { ...spec };
-  delete rest.partition;
-  const body: BodyOf<'placeJob'> = {
-    spec: { ...rest, script: '#!/bin/bash\n' },
-    timeout: 5,
-    ...(clusters === '*' || !clusters.length ? {} : { clusters })
-  };
-  return requestAPI<Answer<'placeJob'>>(
-    ['placement'],
+): Promise<IWorkflowPlacement> {
+  const body: BodyOf<'placeWorkflow'> = { values, timeout: 5 };
+  return requestAPI<Answer<'placeWorkflow'>>(
+    ['workflows', workflow, 'placement'],
     postBody(body),
     {},
     settings

@@ -24,20 +24,18 @@ import { humanMessage } from '../functions/messages';
 import type { IRemotePathContext } from '../functions/RemotePathWidget';
 import { prepareSchema } from '../functions/schema';
 import { PlacementView } from '../jobs/placement';
-import type { IPlacementRanking } from '../jobs/placement';
 import { errorText, RPCRequestError } from '../shared/errors';
 import { validator } from '../shared/validator';
 import type { IWorkflowDetail, IWorkflowRun } from './api';
-import { getWorkflow, placeRunJob, runWorkflow } from './api';
+import { getWorkflow, placeRun, runWorkflow } from './api';
+import type { IWorkflowPlacement } from './api';
 import {
   fitsCluster,
-  jobCount,
   keepTitles,
   problemsByField,
   runUiSchema,
-  stepJobSpec,
   stepsLine,
-  wholeRunRanking
+  wholeRunText
 } from './model';
 
 /**
@@ -91,7 +89,7 @@ export function RunForm(
   const [problems, setProblems] = useState<string[]>([]);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string[]>>({});
   const [submitting, setSubmitting] = useState(false);
-  const [ranking, setRanking] = useState<IPlacementRanking | null>(null);
+  const [ranking, setRanking] = useState<IWorkflowPlacement | null>(null);
   const [placing, setPlacing] = useState(false);
   const [placeStatus, setPlaceStatus] = useState('');
 
@@ -187,7 +185,6 @@ export function RunForm(
     return errors as unknown as ErrorSchema;
   }, [fieldErrors]);
 
-  const jobs = detail ? jobCount(detail.steps) : 1;
   const onPlace = async (): Promise<void> => {
     if (!detail) {
       return;
@@ -196,13 +193,20 @@ export function RunForm(
     setPlaceStatus('');
     setRanking(null);
     try {
-      const one = await placeRunJob(
-        stepJobSpec(detail.name, values),
-        detail.clusters,
-        settings
-      );
-      setRanking(wholeRunRanking(one, jobs));
+      setRanking(await placeRun(detail.name, Private.clean(values), settings));
     } catch (reason) {
+      // A value the ranking cannot take is said at its field.
+      const byField =
+        reason instanceof RPCRequestError
+          ? problemsByField(reason.details)
+          : {};
+      const known = detail.form.properties ?? {};
+      const atFields = Object.fromEntries(
+        Object.entries(byField).filter(([f]) => f && f in known)
+      );
+      if (Object.keys(atFields).length) {
+        setFieldErrors(atFields);
+      }
       setPlaceStatus(errorText(reason));
     } finally {
       setPlacing(false);
@@ -295,14 +299,10 @@ export function RunForm(
         {ranking && (
           <>
             <p className="jp-rpc-muted jp-rpc-RunWorkflow-whole">
-              {trans._n(
-                'For the whole run: %1 job of these resources.',
-                'For the whole run: %1 jobs of these resources (cost and core hours are their sum).',
-                jobs
-              )}
+              {wholeRunText(ranking.run, trans)}
             </p>
             <PlacementView
-              ranking={ranking}
+              ranking={ranking.ranking}
               now={Date.now() / 1000}
               trans={trans}
               onPick={p => {

@@ -8,8 +8,6 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { UiSchema } from '@rjsf/utils';
 import type { JSONSchema7 } from 'json-schema';
-import type { IJobSpec } from '../jobs/api';
-import type { IPlacementRanking } from '../jobs/placement';
 import type {
   IWorkflowInfo,
   IWorkflowRun,
@@ -109,56 +107,23 @@ export function fitsCluster(info: IWorkflowInfo, cluster: string): boolean {
 }
 
 /**
- * The job each of the run's jobs is (the form's resources), as the placement
- * asks it: every job must fit a partition.
+ * What the whole run was ranked as, for people: `6 jobs, 10 core hours:
+ * ranked as one job of 2 CPUs for 5:00:00`.
  */
-export function stepJobSpec(
-  name: string,
-  values: Record<string, unknown>
-): IJobSpec {
-  const spec: IJobSpec = { name };
-  const num = (key: string): number | undefined => {
-    const v = values[key];
-    return typeof v === 'number' && isFinite(v) && v > 0 ? v : undefined;
-  };
-  const hours = num('hours');
-  if (hours !== undefined) {
-    spec.time_limit = Math.max(1, Math.round(hours * 60));
-  }
-  const cpus = num('cpus');
-  if (cpus !== undefined) {
-    spec.cpus = cpus;
-  }
-  const gpus = num('gpus');
-  if (gpus !== undefined) {
-    spec.gpus = gpus;
-  }
-  const memory = num('memory_mb');
-  if (memory !== undefined) {
-    spec.memory_mb = memory;
-  }
-  return spec;
-}
-
-/**
- * The ranking of one of the run's jobs made the whole run's: its core hours
- * and cost times the number of jobs (the order stays, since every row is
- * multiplied alike).
- */
-export function wholeRunRanking(
-  ranking: IPlacementRanking,
-  jobs: number
-): IPlacementRanking {
-  const times = (v: number | null): number | null =>
-    v === null ? null : Math.round(v * jobs * 1e4) / 1e4;
-  return {
-    ...ranking,
-    placements: ranking.placements.map(p => ({
-      ...p,
-      core_hours: times(p.core_hours),
-      cost: times(p.cost)
-    }))
-  };
+export function wholeRunText(
+  run: { cpus: number; time_limit: number; jobs: number; core_hours: number },
+  trans: Trans
+): string {
+  const hours = Math.round(run.core_hours * 100) / 100;
+  const minutes = Math.max(0, Math.round(run.time_limit));
+  const time = `${Math.floor(minutes / 60)}:${`${minutes % 60}`.padStart(2, '0')}:00`;
+  return trans.__(
+    'The whole run: %1 jobs, %2 core hours, ranked as one job of %3 CPUs for %4.',
+    run.jobs,
+    hours,
+    run.cpus,
+    time
+  );
 }
 
 /**

@@ -4,7 +4,6 @@
  * how often a run is asked again, and what a run shows.
  */
 import { nullTranslator } from '@jupyterlab/translation';
-import type { IPlacement, IPlacementRanking } from '../../jobs/placement';
 import type { IWorkflowRun, IWorkflowRunStep } from '../api';
 import {
   arraySize,
@@ -22,11 +21,10 @@ import {
   runSignature,
   runUiSchema,
   stateLabel,
-  stepJobSpec,
   stepsLine,
   tasksText,
   templateName,
-  wholeRunRanking
+  wholeRunText
 } from '../model';
 
 const trans = nullTranslator.load('jupyter_rpc');
@@ -106,54 +104,20 @@ describe('a template', () => {
 });
 
 describe('the placement of a run', () => {
-  it('asks for one job of the form’s resources', () => {
+  it('says what the whole run was ranked as', () => {
     expect(
-      stepJobSpec('demo', {
-        hours: 0.5,
-        cpus: 2,
-        gpus: 0,
-        memory_mb: 1024,
-        partition: 'debug',
-        n: 3
-      })
-    ).toEqual({ name: 'demo', time_limit: 30, cpus: 2, memory_mb: 1024 });
-    expect(stepJobSpec('demo', {})).toEqual({ name: 'demo' });
-  });
-
-  it('shows the whole run’s cost and core hours, in the same order', () => {
-    const entry = (cluster: string, cost: number | null): IPlacement => ({
-      cluster,
-      display_name: cluster,
-      partition: 'p',
-      status: 'ok',
-      reason: '',
-      code: null,
-      expected_start: 0,
-      wait_seconds: 0,
-      estimate: 'test_only',
-      jobs_ahead: null,
-      core_hours: 0.5,
-      cost,
-      cost_unit: 'EUR',
-      energy_factor: null,
-      score: 0,
-      rank: 1,
-      submit: { cluster, partition: 'p' }
-    });
-    const ranking: IPlacementRanking = {
-      prefer: 'balanced',
-      timeout: 5,
-      elapsed: 0.1,
-      placements: [entry('a', 0.1), entry('b', null)]
-    };
-    const whole = wholeRunRanking(ranking, 6);
+      wholeRunText({ cpus: 2, time_limit: 300, jobs: 6, core_hours: 10 }, trans)
+    ).toBe(
+      'The whole run: 6 jobs, 10 core hours, ranked as one job of 2 CPUs for 5:00:00.'
+    );
     expect(
-      whole.placements.map(p => [p.cluster, p.cost, p.core_hours])
-    ).toEqual([
-      ['a', 0.6, 3],
-      ['b', null, 3]
-    ]);
-    expect(ranking.placements[0].cost).toBe(0.1);
+      wholeRunText(
+        { cpus: 1, time_limit: 45.2, jobs: 3, core_hours: 0.753 },
+        trans
+      )
+    ).toBe(
+      'The whole run: 3 jobs, 0.75 core hours, ranked as one job of 1 CPUs for 0:45:00.'
+    );
   });
 });
 
