@@ -173,6 +173,8 @@ export interface IGeoLayerOptions {
   renderer: L.Canvas;
   /** Properties of a clicked feature, as a table in a popup. */
   popups?: boolean;
+  /** What a popup says for a feature without properties. */
+  noProperties?: string;
 }
 
 /**
@@ -190,19 +192,30 @@ export function geoJSONLayer(
     fillColor: FEATURE_COLOR,
     fillOpacity: 0.35
   };
-  return L.geoJSON(data, {
+  const layer = L.geoJSON(data, {
     style: () => style,
     pointToLayer: (_f, latlng) =>
-      L.circleMarker(latlng, { ...style, radius: 6, fillOpacity: 0.8 }),
-    onEachFeature:
-      options.popups === false
-        ? undefined
-        : (f, layer) => {
-            layer.bindPopup(() => propertiesTable(f.properties ?? {}), {
-              maxWidth: 360
-            });
-          }
+      L.circleMarker(latlng, { ...style, radius: 6, fillOpacity: 0.8 })
   });
+  if (options.popups !== false) {
+    // One handler for all features (a popup bound to each of 10,000
+    // polygons costs seconds): the clicked feature's properties.
+    layer.on('click', (e: L.LeafletMouseEvent) => {
+      const target = e.propagatedFrom as
+        (L.Layer & { feature?: GeoJSON.Feature }) | undefined;
+      const map = (layer as unknown as { _map?: L.Map })._map;
+      if (!target?.feature || !map) {
+        return;
+      }
+      L.popup({ maxWidth: 360 })
+        .setLatLng(e.latlng)
+        .setContent(
+          propertiesTable(target.feature.properties ?? {}, options.noProperties)
+        )
+        .openOn(map);
+    });
+  }
+  return layer;
 }
 
 /**

@@ -131,6 +131,7 @@ export class RenderedMap extends Widget implements IRenderMime.IRenderer {
     }
     // Drawn once the canvas has painted (for the figures in the tests).
     await new Promise(resolve => requestAnimationFrame(resolve));
+    performance.mark('jp-rpc-geo-drawn');
     this.node.dataset.drawnAt = String(performance.now());
     this.node.dataset.renderMs = String(
       Math.round(performance.now() - started)
@@ -151,15 +152,23 @@ export class RenderedMap extends Widget implements IRenderMime.IRenderer {
     data: unknown,
     summary: HTMLElement
   ): string {
+    performance.mark('jp-rpc-geo-start');
     const layer = mod.geoJSONLayer(data as GeoJSON.GeoJsonObject, {
-      renderer: handle.renderer
+      renderer: handle.renderer,
+      noProperties: this._context.trans.__('No properties')
     });
+    performance.mark('jp-rpc-geo-layer');
+    // Fitted first, so the features are projected once, at the final view.
+    handle.fit(data);
+    performance.mark('jp-rpc-geo-fit');
     layer.addTo(handle.map);
+    performance.mark('jp-rpc-geo-added');
     const trans = this._context.trans;
     const features = Private.features(data);
+    // (%1 is the count as a number, %2 as the locale writes it)
     const count = trans._n(
-      '%1 feature',
-      '%1 features',
+      '%2 feature',
+      '%2 features',
       features.length,
       features.length.toLocaleString()
     );
@@ -168,16 +177,23 @@ export class RenderedMap extends Widget implements IRenderMime.IRenderer {
         ? (Private.featureName(features[0]) ?? trans.__('Feature'))
         : count;
     handle.addOverlay(layer, name);
-    handle.fit(data);
     summary.textContent = count;
     const download = document.createElement('a');
     download.className = 'jp-rpc-MapResult-download';
     download.textContent = trans.__('Download GeoJSON');
     download.download = 'result.geojson';
-    download.href = URL.createObjectURL(
-      new Blob([JSON.stringify(data)], { type: GEOJSON_MIME })
-    );
-    this._urls.push(download.href);
+    download.href = '#';
+    // The file is made when asked for (a large result's JSON text is
+    // megabytes that the map does not need).
+    download.addEventListener('click', () => {
+      if (download.href.startsWith('blob:')) {
+        return;
+      }
+      download.href = URL.createObjectURL(
+        new Blob([JSON.stringify(data)], { type: GEOJSON_MIME })
+      );
+      this._urls.push(download.href);
+    });
     summary.after(download);
     this.node.appendChild(
       Private.table(features, trans, (index: number) => {
@@ -190,15 +206,26 @@ export class RenderedMap extends Widget implements IRenderMime.IRenderer {
         if (!target) {
           return;
         }
+        let at: LeafletMap.L.LatLng | undefined;
         if (target.getBounds) {
-          handle.map.fitBounds(target.getBounds().pad(0.3), { animate: false });
+          const bounds = target.getBounds();
+          handle.map.fitBounds(bounds.pad(0.3), { animate: false });
+          at = bounds.getCenter();
         } else if (target.getLatLng) {
-          handle.map.setView(
-            target.getLatLng(),
-            Math.max(handle.map.getZoom(), 6)
-          );
+          at = target.getLatLng();
+          handle.map.setView(at, Math.max(handle.map.getZoom(), 6));
         }
-        target.openPopup();
+        if (at) {
+          mod.L.popup({ maxWidth: 360 })
+            .setLatLng(at)
+            .setContent(
+              mod.propertiesTable(
+                features[index].properties ?? {},
+                trans.__('No properties')
+              )
+            )
+            .openOn(handle.map);
+        }
       })
     );
     return name;
