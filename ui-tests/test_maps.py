@@ -411,3 +411,28 @@ def test_add_to_map_layers_results_with_a_toggle_each(maps: Page) -> None:
         "node => { let n = 0; node.jpRpcMap.eachLayer(() => n++); return n; }"
     )
     assert count_on > count
+
+
+def test_a_box_default_is_drawn_and_two_clicks_draw_another(
+    maps: Page, maps_lab: LabServer
+) -> None:
+    panel = open_panel(maps)
+    call = choose(panel, "grid_cells")
+    box = geo_field(call, "box")
+    m = map_of(box)
+    # The default (5, 47, 15, 55) is drawn when the form opens: a corner handle each.
+    text = field(call, "box")
+    expect(text).to_have_value("5, 47, 15, 55")
+    expect(box.locator(".leaflet-marker-icon")).to_have_count(4)
+    m.evaluate("node => node.jpRpcMap.setView([45, 10], 3, {animate: false})")
+    click_lonlat(maps, m, 0.0, 40.0)
+    click_lonlat(maps, m, 20.0, 50.0)
+    west, south, east, north = (float(v) for v in text.input_value().split(","))
+    tol = pixel_degrees(m)
+    assert abs(west - 0) <= tol and abs(south - 40) <= tol, (west, south, tol)
+    assert abs(east - 20) <= tol and abs(north - 50) <= tol, (east, north, tol)
+    field(call, "n").fill("4")
+    run(call)
+    expect(status(call)).to_have_attribute("data-state", "succeeded", timeout=30_000)
+    sent = last_call(maps_lab, "grid_cells")
+    assert sent["arguments"]["box"] == [west, south, east, north]

@@ -151,6 +151,9 @@ export function formatGeo(value: unknown): string {
   if (typeof value === 'string') {
     return value;
   }
+  if (Array.isArray(value) && value.length === 4 && value.every(isNumber)) {
+    return value.map(v => Private.round(v)).join(', '); // a box: w, s, e, n
+  }
   const json = JSON.stringify(value, (_k, v: unknown) =>
     typeof v === 'number' ? Private.round(v) : v
   );

@@ -196,6 +196,7 @@ describe('parseGeo and formatGeo', () => {
     expect(text).toContain('[1.123457, 40]');
     expect(parseGeo(text, { kind: 'Polygon' }).error).toBeUndefined();
     expect(formatGeo({ type: 'Polygon' })).toBe('');
+    expect(formatGeo([5, 47, 15.1234567, 55])).toBe('5, 47, 15.123457, 55');
   });
 });
 
