@@ -1,4 +1,5 @@
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { FormComponent } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import { getDefaultFormState } from '@rjsf/utils';
@@ -13,6 +14,7 @@ import type {
 } from '@rjsf/utils';
 import React, { useMemo, useRef } from 'react';
 import { useLabelledFields } from '../shared/formLabels';
+import { useMarkdownDescriptions } from './schema/description';
 import { validator } from '../shared/validator';
 import { humanMessage } from './messages';
 import { GeoField } from '../maps/GeoField';
@@ -28,6 +30,8 @@ import type { IRemotePathContext } from './RemotePathWidget';
 export interface ICallFormProps {
   /** `id` of the `<form>` (the Run button outside the form submits it). */
   formId: string;
+  /** Renders the fields' descriptions as Markdown (without: plain text). */
+  rendermime?: IRenderMimeRegistry;
   prepared: IPreparedSchema;
   formData: Record<string, unknown>;
   /** Validate on every change (after the first submit). */
@@ -116,6 +120,7 @@ export function CallForm(props: ICallFormProps): JSX.Element {
   const geo = useMemo(() => geoFields(prepared.schema), [prepared.schema]);
   const formRef = useRef<HTMLDivElement>(null);
   useLabelledFields(formRef);
+  useMarkdownDescriptions(formRef, props.rendermime, prepared.descriptions);
   return (
     <div className="jp-rpc-CallForm" onKeyDown={onKeyDown} ref={formRef}>
       <FormComponent

@@ -244,6 +244,7 @@ function SelectedFunction(
       <CallForm
         key={draft.revision}
         formId={formId}
+        rendermime={props.rendermime}
         prepared={prepared}
         formData={draft.formData}
         liveValidate={draft.submitted}

@@ -70,6 +70,11 @@ export interface IPreparedSchema {
    * {@link finalizeArguments} fills them in.
    */
   nullPaths: ValuePath[];
+  /**
+   * The descriptions as written (reST/Markdown), by the plain text the form shows:
+   * the form renders them as the notebook renders Markdown (schema/description.ts).
+   */
+  descriptions?: Record<string, string>;
 }
 
 /**
@@ -78,7 +83,8 @@ export interface IPreparedSchema {
  * - `anyOf: [X, {type: null}]` (Optional) becomes `X`; absence means `null`,
  * - `const` becomes a one-value `enum`, `prefixItems` (tuples) become `items: [...]`,
  * - pydantic's generated titles (`Start Date`) become the argument's name (`start_date`),
- * - reST ``literals`` in descriptions become plain text,
+ * - reST ``literals`` in descriptions become plain text (as written in
+ *   `descriptions`, which the panel renders as Markdown),
  * - the root title/description go (the panel shows the docstring),
  * - a class method's `function` property is shown last, with `methodTitle`,
  * - required fields without a default get a `*` after their label, items of
@@ -95,7 +101,13 @@ export function prepareSchema(
     ...(root.$defs ?? {})
   };
   const nullPaths: ValuePath[] = [];
-  const ctx: Private.IContext = { defs, nullPaths, recursive: false };
+  const descriptions: Record<string, string> = {};
+  const ctx: Private.IContext = {
+    defs,
+    nullPaths,
+    recursive: false,
+    descriptions
+  };
   const schema = Private.transform(root, [], ctx, []) as Schema;
   delete schema.title;
   delete schema.description;
@@ -121,7 +133,7 @@ export function prepareSchema(
       delete fnUi['ui:title'];
     }
   }
-  return { schema, uiSchema, nullPaths };
+  return { schema, uiSchema, nullPaths, descriptions };
 }
 
 /**
@@ -148,6 +160,8 @@ namespace Private {
     nullPaths: ValuePath[];
     /** Whether a recursive `$ref` was kept. */
     recursive: boolean;
+    /** The descriptions as written, by their plain text. */
+    descriptions?: Record<string, string>;
   }
 
   /**
@@ -222,7 +236,11 @@ namespace Private {
     }
     // reST inline literals (``x``) read better as plain text in a form.
     if (typeof s.description === 'string') {
-      s.description = s.description.replace(/``([^`]+)``/g, '$1');
+      const written = s.description;
+      s.description = written.replace(/``([^`]+)``/g, '$1');
+      if (ctx.descriptions) {
+        ctx.descriptions[s.description] = written;
+      }
     }
     if (nullable && s.default === null) {
       delete s.default;
