@@ -205,6 +205,11 @@ def test_a_polygon_drawn_by_clicks_reaches_the_backend_and_comes_back_drawn(
     maps.wait_for_timeout(200)
     under = pixel(maps, x, y)
     toggle.check()
+    # A click on the polygon shows its properties.
+    maps.mouse.click(x, y)
+    popup = result_view(maps, "area_summary").locator(".leaflet-popup-content")
+    expect(popup).to_contain_text("area_km2")
+    expect(popup).to_contain_text("my area")
     assert filled != under
     assert close(filled, blend(FILL, under, 0.35), tol=8), (filled, under)
     # Its properties in the table below the map.
