@@ -8,6 +8,7 @@ base map is the bundled world outline, and the page may reach nothing but the la
 from __future__ import annotations
 
 import json
+import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -441,3 +442,40 @@ def test_a_box_default_is_drawn_and_two_clicks_draw_another(
     expect(status(call)).to_have_attribute("data-state", "succeeded", timeout=30_000)
     sent = last_call(maps_lab, "grid_cells")
     assert sent["arguments"]["box"] == [west, south, east, north]
+
+
+def test_a_4000_by_4000_raster_reaches_the_map_downsampled(maps: Page) -> None:
+    """The figure for the issue: the server sends a 1,000 x 1,000 copy; the page draws it."""
+    panel = open_panel(maps)
+    call = choose(panel, "raster")
+    field(call, "rows").fill("4000")
+    field(call, "cols").fill("4000")
+    run(call)
+    view = result_view(maps, "raster")
+    node = view.locator(".jp-rpc-MapResult[data-drawn-at]")
+    expect(node).to_have_count(1, timeout=120_000)
+    drawn = float(node.get_attribute("data-drawn-at") or 0)
+    arrived = maps.evaluate(
+        """drawn => Math.max(...performance.getEntriesByType('resource')
+            .filter(e => e.name.includes('jupyter-rpc/calls') && e.responseEnd <= drawn)
+            .map(e => e.responseEnd))""",
+        drawn,
+    )
+    since = drawn - arrived
+    print(
+        f"4,000 x 4,000 raster drawn {since:.0f} ms after the result arrived "
+        f"(the renderer: {node.get_attribute('data-render-ms')} ms)"
+    )
+    assert since < 3000, since
+    expect(view.locator(".jp-rpc-MapResult-summary")).to_contain_text(
+        "4,000 × 4,000 cells, shown as"
+    )
+    download = view.get_by_role("link", name="Download", exact=True)
+    expect(download).to_have_attribute("href", re.compile(r"/jupyter-rpc/calls/[^/]+/download$"))
+    # A value under the pointer (block means of the stripes lie within 0..255).
+    rm = map_of(view)
+    x, y = screen_xy(rm, 100.0, -30.0)
+    maps.mouse.move(x, y)
+    value = view.locator(".jp-rpc-RasterReadout")
+    expect(value).to_contain_text("stripes")
+    assert 0 <= float(value.get_attribute("data-value") or "nan") <= 255
