@@ -14,6 +14,7 @@ job. Screenshots of the tab in the light and dark themes go to ui-tests/test-res
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import time
 import urllib.error
@@ -356,6 +357,72 @@ def test_a_running_run_is_followed_less_often_and_not_while_hidden(
     finally:
         with contextlib.suppress(urllib.error.HTTPError):
             wf_lab.api(f"jupyter-rpc/clusters/here/runs/{run_id}", method="DELETE")
+
+
+def _notebook(path: Path) -> None:
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {"tags": ["parameters"]},
+            "execution_count": None,
+            "outputs": [],
+            "source": "n = 2\nlabel = 'cell'\n",
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": "print('result', n * 10, label)",
+        },
+    ]
+    path.write_text(
+        json.dumps(
+            {
+                "cells": cells,
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
+
+
+def test_run_a_notebook_on_the_cluster_with_other_parameters(lab: Page, wf_lab: LabServer) -> None:
+    _notebook(wf_lab.root / "analysis.ipynb")
+    # The file browser's menu on the notebook.
+    lab.locator(".jp-DirListing-content").first.click(button="right", position={"x": 40, "y": 300})
+    lab.keyboard.press("Escape")
+    entry = lab.locator('.jp-DirListing-item[data-file-type="notebook"]', has_text="analysis.ipynb")
+    expect(entry).to_be_visible(timeout=30_000)
+    entry.click(button="right")
+    lab.locator(".lm-Menu-item", has_text="Run on Cluster…").click()
+    form = _run_view(lab).locator(".jp-rpc-RunNotebook")
+    expect(form.locator(".jp-rpc-RunWorkflow-title")).to_have_text(
+        "Run analysis.ipynb on a cluster"
+    )
+    # The parameters cell's variables with their values.
+    expect(form.locator("#jp-rpc-arg_n")).to_have_value("2", timeout=10_000)
+    expect(form.locator("#jp-rpc-arg_label")).to_have_value("cell")
+    form.locator("#jp-rpc-arg_n").fill("5")
+    form.locator('input[name="environment"]').fill(f"source {REPO / '.venv' / 'bin' / 'activate'}")
+    form.get_by_role("button", name="Run", exact=True).click()
+    expect(form).to_have_count(0, timeout=30_000)
+    detail = _run_view(lab).locator(".jp-rpc-WorkflowRun")
+    expect(_state(detail)).to_have_text("completed", timeout=RUN_TIMEOUT)
+    detail.locator('.jp-rpc-WorkflowOutputs li[data-path="out.ipynb"]').get_by_role(
+        "button", name="Open"
+    ).click()
+    notebook = lab.locator("#jp-main-dock-panel .jp-NotebookPanel").last
+    expect(notebook.locator(".jp-OutputArea-output").first).to_contain_text(
+        "result 50 cell", timeout=30_000
+    )
 
 
 def test_save_a_job_as_a_template(lab: Page, wf_lab: LabServer) -> None:

@@ -222,3 +222,20 @@ export function placeRun(
     settings
   );
 }
+
+/**
+ * `POST /clusters/{cluster}/notebooks`: run a notebook as a batch job (a run
+ * of one step) with other values for its parameters cell.
+ */
+export function runNotebook(
+  cluster: string,
+  body: BodyOf<'runNotebook'>,
+  settings?: Settings
+): Promise<IWorkflowRun> {
+  return requestAPI<Answer<'runNotebook'>>(
+    ['clusters', cluster, 'notebooks'],
+    postBody(body),
+    {},
+    settings
+  );
+}

@@ -18,8 +18,10 @@ import {
   Notification,
   ReactWidget,
   showDialog,
+  ToolbarButton,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import type { DocumentWidget } from '@jupyterlab/docregistry';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import type { ServerConnection } from '@jupyterlab/services';
@@ -51,6 +53,8 @@ export namespace WorkflowCommandIDs {
   export const run = 'jupyter-rpc:run-workflow';
   /** A job as a template of the user's own: `{cluster, job}` (or the row under the pointer). */
   export const saveJob = 'jupyter-rpc:save-job-as-template';
+  /** Run a notebook as a cluster job: `{path?}` (default: the selected or current one). */
+  export const runNotebook = 'jupyter-rpc:run-notebook-on-cluster';
 }
 
 /**
@@ -392,6 +396,97 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
       command: WorkflowCommandIDs.saveJob,
       selector: '.jp-rpc-JobsTable-row[data-job-id][data-cluster]',
       rank: 3
+    });
+
+    // Run on Cluster… of a notebook: the file browser's menu and the
+    // notebook's toolbar.
+    const notebookPath = (args: Record<string, unknown>): string => {
+      if (typeof args.path === 'string' && args.path) {
+        return args.path;
+      }
+      const item = factory?.tracker.currentWidget?.selectedItems().next();
+      if (item && !item.done && item.value.type === 'notebook') {
+        return item.value.path;
+      }
+      const current = app.shell.currentWidget as {
+        context?: { path?: string };
+      } | null;
+      const path = current?.context?.path ?? '';
+      return path.endsWith('.ipynb') ? path : '';
+    };
+    app.commands.addCommand(WorkflowCommandIDs.runNotebook, {
+      label: trans.__('Run on Cluster…'),
+      caption: trans.__(
+        'Run this notebook as a batch job on a cluster, with other values for its parameters cell'
+      ),
+      icon: workflowsIcon,
+      isEnabled: () => permissions.current.execute,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: {
+              type: 'string',
+              description:
+                'The notebook (default: the one selected in the file browser, or the current one)'
+            }
+          }
+        }
+      },
+      execute: async args => {
+        const path = notebookPath(args);
+        if (!path) {
+          return null;
+        }
+        let notebook: Record<string, unknown>;
+        try {
+          const model = await app.serviceManager.contents.get(path, {
+            content: true,
+            type: 'notebook'
+          });
+          notebook = model.content as Record<string, unknown>;
+        } catch (reason) {
+          Notification.error(
+            trans.__('Cannot read %1: %2', path, errorText(reason)),
+            { autoClose: 8000 }
+          );
+          return null;
+        }
+        await clusters.ready;
+        const drive = /^rpc-([^:/]+):/.exec(path)?.[1] ?? '';
+        const cluster =
+          clusters.clusters.find(
+            c => c.name === drive && c.scheduler !== 'none'
+          )?.name ??
+          clusters.clusters.find(c => c.scheduler !== 'none')?.name ??
+          '';
+        const tab = await openView(cluster, '', true);
+        await tab.content.model.openNotebookForm({ path, notebook, cluster });
+        return tab;
+      }
+    });
+    app.contextMenu.addItem({
+      command: WorkflowCommandIDs.runNotebook,
+      selector: '.jp-DirListing-item[data-file-type="notebook"]',
+      rank: 10
+    });
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (panel: DocumentWidget) => {
+        const button = new ToolbarButton({
+          icon: workflowsIcon,
+          tooltip: trans.__('Run on a cluster as a batch job…'),
+          onClick: () =>
+            void app.commands.execute(WorkflowCommandIDs.runNotebook, {
+              path: panel.context.path
+            })
+        });
+        panel.toolbar.insertAfter(
+          'cellType',
+          'jupyter-rpc-run-on-cluster',
+          button
+        );
+        return button;
+      }
     });
 
     palette?.addItem({

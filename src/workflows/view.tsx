@@ -34,6 +34,8 @@ import {
   runAgainForm
 } from './api';
 import { RunForm } from './form';
+import { NotebookRunForm } from './notebookform';
+import type { INotebookRunRequest } from './notebookform';
 import type { IRunFormContext, IRunFormRequest } from './form';
 import {
   elapsedAt,
@@ -94,12 +96,25 @@ export class WorkflowsModel {
   asked = 0;
   /** The run form shown instead of a run (null: none). */
   form: IRunFormRequest | null = null;
+  /** Run on Cluster… of a notebook, shown instead of a run (null: none). */
+  notebook: INotebookRunRequest | null = null;
+
+  /**
+   * Show the form that runs a notebook on a cluster.
+   */
+  async openNotebookForm(request: INotebookRunRequest): Promise<void> {
+    await this.show(request.cluster);
+    this.form = null;
+    this.notebook = request;
+    this.changed.emit();
+  }
 
   /**
    * Show the run form of a template (on its cluster).
    */
   async openForm(request: IRunFormRequest): Promise<void> {
     await this.show(request.cluster);
+    this.notebook = null;
     this.form = { ...request };
     this.changed.emit();
   }
@@ -109,6 +124,7 @@ export class WorkflowsModel {
    */
   async closeForm(run: IWorkflowRun | null): Promise<void> {
     this.form = null;
+    this.notebook = null;
     this.changed.emit();
     if (run) {
       await this.show(run.cluster);
@@ -148,6 +164,7 @@ export class WorkflowsModel {
       this.run = null;
       this.selected = '';
       this.form = null;
+      this.notebook = null;
       this.catalogError = this.runsError = this.runError = '';
       this.changed.emit();
       await Promise.all([this.loadCatalog(), this.refresh()]);
@@ -164,6 +181,7 @@ export class WorkflowsModel {
     this.selected = id;
     if (id) {
       this.form = null;
+      this.notebook = null;
     }
     if (!id) {
       this.run = null;
@@ -292,7 +310,14 @@ export class WorkflowsView extends ReactWidget {
     super();
     this.addClass('jp-rpc-Workflows');
     this.model = new WorkflowsModel(_options);
-    this.model.changed.connect(() => this.update());
+    this.model.changed.connect(() => {
+      // Once every run shown has ended (a Cancel, a look of the list), the
+      // look already planned is not made.
+      if (!this.model.following) {
+        this._stop();
+      }
+      this.update();
+    });
     document.addEventListener('visibilitychange', this._onVisibility);
   }
 
@@ -444,7 +469,15 @@ function WorkflowsBody(props: {
               {model.runError}
             </div>
           )}
-          {model.form ? (
+          {model.notebook ? (
+            <NotebookRunForm
+              key={model.notebook.path}
+              {...props.form}
+              request={model.notebook}
+              trans={trans}
+              onDone={formDone}
+            />
+          ) : model.form ? (
             <RunForm
               key={JSON.stringify([model.form.cluster, model.form.workflow])}
               {...props.form}
