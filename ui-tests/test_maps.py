@@ -369,7 +369,7 @@ def test_ten_thousand_polygons_draw_soon_after_they_arrive(maps: Page) -> None:
     drawn = float(node.get_attribute("data-drawn-at") or 0)
     arrived = maps.evaluate(
         """drawn => Math.max(...performance.getEntriesByType('resource')
-            .filter(e => e.name.includes('jupyter-rpc/calls') && e.responseEnd <= drawn)
+            .filter(e => /jupyter-rpc\/.*calls/.test(e.name) && e.responseEnd <= drawn)
             .map(e => e.responseEnd))""",
         drawn,
     )
@@ -457,7 +457,7 @@ def test_a_4000_by_4000_raster_reaches_the_map_downsampled(maps: Page) -> None:
     drawn = float(node.get_attribute("data-drawn-at") or 0)
     arrived = maps.evaluate(
         """drawn => Math.max(...performance.getEntriesByType('resource')
-            .filter(e => e.name.includes('jupyter-rpc/calls') && e.responseEnd <= drawn)
+            .filter(e => /jupyter-rpc\/.*calls/.test(e.name) && e.responseEnd <= drawn)
             .map(e => e.responseEnd))""",
         drawn,
     )
