@@ -48,6 +48,7 @@ form:
     type: string
     format: directory-path
     title: Data folder
+    description: The folder with the ``*.csv`` files.
 required: [data]
 outputs: [out.txt]
 steps:
@@ -283,6 +284,8 @@ def test_a_folder_with_browse_and_an_image_from_the_list(lab: Page, wf_lab: LabS
     image = dialog.locator("#jp-rpc-arg_image")
     expect(image.locator("option")).to_have_text(["docker://python:3.12", "docker://alpine:3"])
     image.select_option("docker://alpine:3")
+    # The site's description renders as Markdown (its reST literal as code).
+    expect(dialog.locator("code", has_text="*.csv")).to_be_visible()
     # The folder is picked with Browse… in the cluster's files.
     dialog.locator(".jp-rpc-RemotePath-browse").click()
     picker = lab.locator(".jp-rpc-RemotePathDialog")

@@ -9,6 +9,7 @@
  * step at once; what is wrong (the form's checks, or the server's refusal of
  * a value) is said at its field and nothing is submitted.
  */
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ServerConnection } from '@jupyterlab/services';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 import { Button } from '@jupyterlab/ui-components';
@@ -59,6 +60,8 @@ export interface IRunFormContext {
   settings: () => ServerConnection.ISettings;
   /** Path fields browse the clusters with it (without: text only). */
   remotePaths: IRemotePathContext | null;
+  /** Field descriptions render as Markdown with it (without: plain text). */
+  rendermime?: IRenderMimeRegistry;
 }
 
 /**
@@ -280,6 +283,7 @@ export function RunForm(
           onError={() => undefined}
           translator={translator}
           remotePaths={props.remotePaths}
+          rendermime={props.rendermime}
         />
       )}
       <div className="jp-rpc-SubmitJob-place">

@@ -163,6 +163,7 @@ export function NotebookRunForm(
           onError={() => undefined}
           translator={translator}
           remotePaths={props.remotePaths}
+          rendermime={props.rendermime}
         />
       ) : (
         <div className="jp-rpc-muted">

@@ -24,6 +24,7 @@ import {
 import type { DocumentWidget } from '@jupyterlab/docregistry';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import type { ServerConnection } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
@@ -91,7 +92,8 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
     ILauncher,
     ILayoutRestorer,
     ICommandPalette,
-    IFileBrowserFactory
+    IFileBrowserFactory,
+    IRenderMimeRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -100,7 +102,8 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
     launcher: ILauncher | null,
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
-    factory: IFileBrowserFactory | null
+    factory: IFileBrowserFactory | null,
+    rendermime: IRenderMimeRegistry | null
   ): void => {
     const tr = translator ?? nullTranslator;
     const trans = tr.load('jupyter_rpc');
@@ -196,7 +199,13 @@ export const workflowsPlugin: JupyterFrontEndPlugin<void> = {
           clusters,
           settings,
           actions,
-          form: { clusters, translator: tr, settings, remotePaths },
+          form: {
+            clusters,
+            translator: tr,
+            settings,
+            remotePaths,
+            rendermime: rendermime ?? undefined
+          },
           trans,
           icon: workflowsIcon
         });
