@@ -113,7 +113,10 @@ async def test_lists_show_only_what_each_user_may_use(as_user: Any) -> None:
             sorted(c["name"] for c in clusters["clusters"]),
         )
     assert seen["alice"] == (["examples"], ["local"])  # students
-    assert seen["bob"] == (["broken", "examples", "faulty", "geo", "strict"], ["local", "other"])  # staff
+    assert seen["bob"] == (
+        ["broken", "examples", "faulty", "geo", "strict"],
+        ["local", "other"],
+    )  # staff
     assert seen["carol"] == ([], [])  # in no rule: the default
 
 
