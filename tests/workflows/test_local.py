@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -151,16 +153,28 @@ async def test_a_failed_member_cancels_collect_and_names_the_step(rpc: Any) -> N
 async def test_a_label_with_shell_characters_arrives_literally(
     rpc: Any, home: Path, payload: str
 ) -> None:
-    marker = home / "injected"
+    # A short marker path: the payload holds it twice within the label's 200 characters,
+    # which a pytest folder under a deep clone (CI's own included) does not fit
+    folder = Path(tempfile.mkdtemp(prefix="jr", dir="/tmp"))
+    marker = folder / "i"
     label = payload.format(m=marker)
-    status, run = await rpc(
-        "POST", "clusters", "local", "workflows", "three-steps", body={"values": {"label": label}}
-    )
-    assert status == 201, run
-    done = await wait_run(rpc, run["id"], {"completed", "failed", "cancelled"})
-    assert done["state"] == "completed", done
-    assert (Path(done["folder"]) / "results" / "label.txt").read_text() == label + "\n"
-    assert not marker.exists()
+    assert len(label) <= 200
+    try:
+        status, run = await rpc(
+            "POST",
+            "clusters",
+            "local",
+            "workflows",
+            "three-steps",
+            body={"values": {"label": label}},
+        )
+        assert status == 201, run
+        done = await wait_run(rpc, run["id"], {"completed", "failed", "cancelled"})
+        assert done["state"] == "completed", done
+        assert (Path(done["folder"]) / "results" / "label.txt").read_text() == label + "\n"
+        assert not marker.exists()
+    finally:
+        shutil.rmtree(folder)
 
 
 async def test_values_out_of_bounds_are_refused_before_anything_is_submitted(
