@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aio import Steps, awaitable, polling
 from .client import RemoteError, Session
-from .display import LiveOutput, in_ipython
+from .display import StatusLine
 from .tables import Column, Table
 from .units import duration, megabytes, quote
 
@@ -287,14 +287,12 @@ def apps(*, url: str | None = None, token: str | None = None) -> AppList:
     return AppList(Session(url, token).request("GET", "apps")["apps"])
 
 
-class _StatusLine:
+class _StatusLine(StatusLine):
     """The session's state as one live line in the cell (printed lines outside IPython)."""
 
     def __init__(self, session: AppSession):
+        super().__init__()
         self.session = session
-        self.output = LiveOutput()
-        self.last = ""
-        self.ipython = in_ipython()
 
     def text(self, note: str = "") -> str:
         s = self.session
@@ -307,17 +305,6 @@ class _StatusLine:
         if note:
             parts.append(note)
         return " · ".join(parts)
-
-    def show(self, note: str = "") -> None:
-        line = self.text(note)
-        if not self.ipython:
-            if line != self.last:
-                print(line, flush=True)
-            self.last = line
-            return
-        if not self.output.shown or line != self.last:
-            self.output.show({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"})
-        self.last = line
 
 
 __all__ = ["AppList", "AppSession", "SessionEnded", "SessionList", "apps", "launch", "sessions"]

@@ -129,6 +129,33 @@ class LiveOutput:
             self._handle.update(bundle, raw=True)
 
 
+class StatusLine:
+    """A job's, session's or run's state as one live line in the cell (a
+    :class:`LiveOutput`), or as printed lines outside IPython. Subclasses say what the
+    line reads (:meth:`text`) and, outside IPython, whether a line is printed
+    (:meth:`prints`: by default whenever it changed)."""
+
+    def __init__(self) -> None:
+        self.output = LiveOutput()
+        self.last = ""
+        self.ipython = in_ipython()
+
+    def text(self, note: str = "") -> str:
+        raise NotImplementedError
+
+    def prints(self, line: str, note: str) -> bool:
+        return line != self.last
+
+    def show(self, note: str = "") -> None:
+        line = self.text(note)
+        if not self.ipython:
+            if self.prints(line, note):
+                print(line, flush=True)
+        elif not self.output.shown or line != self.last:
+            self.output.show({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"})
+        self.last = line
+
+
 class ProgressView:
     """A live progress display in the running cell (only inside IPython)."""
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aio import Steps, awaitable, polling
 from .client import need_capability
-from .display import LiveOutput, in_ipython
+from .display import StatusLine
 from .units import duration, quote
 
 if TYPE_CHECKING:
@@ -233,14 +233,12 @@ def _write(text: str) -> None:
         sys.stdout.flush()
 
 
-class _StatusLine:
+class _StatusLine(StatusLine):
     """One live line in the cell (an IPython display handle), or printed lines otherwise."""
 
     def __init__(self, job: Job):
+        super().__init__()
         self.job = job
-        self.output = LiveOutput()
-        self.last = ""
-        self.ipython = in_ipython()
 
     def text(self, note: str = "") -> str:
         info = self.job.info
@@ -259,13 +257,5 @@ class _StatusLine:
             parts.append(note)
         return " · ".join(parts)
 
-    def show(self, note: str = "") -> None:
-        line = self.text(note)
-        if not self.ipython:
-            if line.split(" · ")[0] != self.last.split(" · ")[0] or note:  # a new state
-                print(line, flush=True)
-            self.last = line
-            return
-        if not self.output.shown or line != self.last:
-            self.output.show({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"})
-        self.last = line
+    def prints(self, line: str, note: str) -> bool:
+        return line.split(" · ")[0] != self.last.split(" · ")[0] or bool(note)  # a new state

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aio import Steps, awaitable, polling
 from .client import RemoteError, Session
-from .display import LiveOutput, in_ipython
+from .display import StatusLine
 from .tables import Column, Table
 from .units import duration, megabytes, quote
 
@@ -355,14 +355,12 @@ def get_run(cluster: Cluster, run_id: str) -> WorkflowRun:
     return WorkflowRun(cluster._session, cluster.name, cluster._session.request("GET", path))
 
 
-class _StatusLine:
+class _StatusLine(StatusLine):
     """The run's steps as one live line in the cell (printed lines outside IPython)."""
 
     def __init__(self, run: WorkflowRun):
+        super().__init__()
         self.run = run
-        self.output = LiveOutput()
-        self.last = ""
-        self.ipython = in_ipython()
 
     def text(self, note: str = "") -> str:
         run = self.run
@@ -374,17 +372,6 @@ class _StatusLine:
         if note:
             parts.append(note)
         return " · ".join(parts)
-
-    def show(self, note: str = "") -> None:
-        line = self.text(note)
-        if not self.ipython:
-            if line != self.last:
-                print(line, flush=True)
-            self.last = line
-            return
-        if not self.output.shown or line != self.last:
-            self.output.show({"text/plain": line, "text/html": f"<code>{html.escape(line)}</code>"})
-        self.last = line
 
 
 __all__ = ["OutputList", "RunList", "WorkflowFailed", "WorkflowList", "WorkflowRun"]
