@@ -48,14 +48,14 @@ _OVERRIDE = {
     "additionalProperties": False,
 }
 
-#: What a site may write for one app (``RPCApp.apps``: name → this).
-APP_CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
+
+def template_properties(fields: str) -> dict[str, Any]:
+    """The keys every template a site writes has (apps, workflows): its name and
+    description, the clusters it runs on, its form (``fields``: what the form's own
+    properties are) and overrides of the resources every launch form has."""
+    return {
         "display_name": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
-        "icon": {"type": "string", "description": "an SVG document or an image URL"},
-        "kind": {"enum": ["web", "desktop"]},
         "clusters": {
             "oneOf": [
                 {"const": "*"},
@@ -64,7 +64,7 @@ APP_CONFIG_SCHEMA: dict[str, Any] = {
         },
         "form": {
             "type": "object",
-            "description": "JSON Schema properties of the app's own fields",
+            "description": f"JSON Schema properties of {fields}",
             "additionalProperties": {"type": "object"},
         },
         "required": {"type": "array", "items": {"type": "string"}},
@@ -73,6 +73,16 @@ APP_CONFIG_SCHEMA: dict[str, Any] = {
             "propertyNames": {"enum": ["partition", "hours", "cpus", "gpus", "memory_mb"]},
             "additionalProperties": _OVERRIDE,
         },
+    }
+
+
+#: What a site may write for one app (``RPCApp.apps``: name → this).
+APP_CONFIG_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        **template_properties("the app's own fields"),
+        "icon": {"type": "string", "description": "an SVG document or an image URL"},
+        "kind": {"enum": ["web", "desktop"]},
         "script": {"type": "string", "minLength": 1},
         "strip_prefix": {"type": "boolean"},
         "start_timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},

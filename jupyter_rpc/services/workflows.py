@@ -36,7 +36,14 @@ from jsonschema import Draft202012Validator
 
 from ..errors import Conflict, InvalidRequest, NotFound, RPCError, problems_text, schema_problems
 from ..private import private_dir, write_private
-from .apps import _ENV, _OVERRIDE, _USER_NODES, _USER_TESTS, RESOURCES, _apply_override
+from .apps import (
+    _ENV,
+    _USER_NODES,
+    _USER_TESTS,
+    RESOURCES,
+    _apply_override,
+    template_properties,
+)
 from .cluster_config import NAME_PATTERN
 
 log = logging.getLogger(__name__)
@@ -74,25 +81,7 @@ STEP_SCHEMA: dict[str, Any] = {
 WORKFLOW_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "display_name": {"type": "string", "minLength": 1},
-        "description": {"type": "string"},
-        "clusters": {
-            "oneOf": [
-                {"const": "*"},
-                {"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN}},
-            ]
-        },
-        "form": {
-            "type": "object",
-            "description": "JSON Schema properties of the template's inputs",
-            "additionalProperties": {"type": "object"},
-        },
-        "required": {"type": "array", "items": {"type": "string"}},
-        "resources": {
-            "type": "object",
-            "propertyNames": {"enum": list(RESOURCES)},
-            "additionalProperties": _OVERRIDE,
-        },
+        **template_properties("the template's inputs"),
         "images": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "outputs": {"type": "array", "items": {"type": "string", "minLength": 1}},
         "steps": {"type": "array", "items": STEP_SCHEMA, "minItems": 1, "maxItems": 32},
