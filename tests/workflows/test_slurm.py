@@ -5,77 +5,36 @@ anything is submitted, cancel."""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import secrets
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fixtures.hpc import HPCTestbed
-from tests.schedulers.bed import server_config
+from tests.workflows import bed
+from tests.workflows.bed import ENDED, ssh
 
-DEMO = Path(__file__).resolve().parents[2] / "demo" / "workflows"
-ENDED = {"completed", "failed", "cancelled"}
-
-
-def ssh(tb: HPCTestbed, command: str) -> subprocess.CompletedProcess[str]:
-    """A command on the bed's login node, the way a user would check by hand."""
-    return subprocess.run(
-        ["ssh", "-F", tb.ssh_config, "-p", str(tb.port), "-i", tb.key,
-         "-o", f"UserKnownHostsFile={tb.known_hosts}", "-o", "BatchMode=yes",
-         f"{tb.user}@127.0.0.1", command],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-
-
-@pytest.fixture
-def runs_dir() -> str:
-    return f"jupyter-rpc-test-runs/{secrets.token_hex(4)}"
+CLUSTER = "testbed"
 
 
 @pytest.fixture
 def jp_server_config(
     jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, tmp_path: Path, runs_dir: str
 ) -> dict[str, Any]:
-    config = server_config(jp_server_config, hpc_testbed, tmp_path, "testbed", scheduler="slurm")
-    config["RPCApp"].update(
-        workflow_dirs=[str(DEMO)], workflow_runs_dir=runs_dir, workflow_poll=1.0
-    )
-    return config
+    return bed.server_config(jp_server_config, hpc_testbed, tmp_path, runs_dir, CLUSTER, "slurm")
 
 
 @pytest.fixture
 def runs(hpc_testbed: HPCTestbed, runs_dir: str) -> Any:
     """The job ids of the runs this test made: cancelled at the end (by id), and the runs'
     folders removed."""
-    made: list[str] = []
-    yield made
-    if made:
-        ssh(hpc_testbed, f"scancel {' '.join(made)}")
-    ssh(hpc_testbed, f"rm -rf -- ~/{runs_dir}")
+    yield from bed.made_runs(hpc_testbed, runs_dir, "scancel")
 
 
-async def submit(rpc: Any, runs: list[str], values: dict[str, Any]) -> dict[str, Any]:
-    status, run = await rpc(
-        "POST", "clusters", "testbed", "workflows", "three-steps", body={"values": values}
-    )
-    assert status == 201, run
-    runs.extend(s["job_id"] for s in run["steps"])
-    return run
-
-
-async def wait_run(rpc: Any, run_id: str, states: set[str], timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        status, run = await rpc("GET", "clusters", "testbed", "runs", run_id)
-        assert status == 200, run
-        if run["state"] in states:
-            return run
-        assert time.monotonic() < deadline, f"run stayed {run['state']}: {run}"
-        await asyncio.sleep(1.0)
+submit = functools.partial(bed.submit, cluster=CLUSTER)
+wait_run = functools.partial(bed.wait_run, cluster=CLUSTER)
 
 
 async def test_three_steps_run_to_the_end_on_slurm(
