@@ -74,6 +74,10 @@ log = logging.getLogger(__name__)
 #: ZMQ channels in the order of the local sockets ``k-1`` ... ``k-5``.
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
 
+#: The forward that listens again last after an outage (SocketForwards.reopen): requests
+#: wait until the IOPub subscribers are back, or a re-run cell's output goes to nobody.
+SHELL = CHANNELS.index("shell") + 1
+
 #: How long a kernel may take from its start command to its ports (seconds).
 START_TIMEOUT = 60.0
 
@@ -449,7 +453,7 @@ class ClusterProvisioner(KernelProvisionerBase):
             if self._forwards is None:
                 self._forwards = await open_socket_forwards(self._pool, self._target, self._remotes)
             else:
-                await self._forwards.reopen(self._pool, self._target, self._remotes)
+                await self._forwards.reopen(self._pool, self._target, self._remotes, hold=SHELL)
         except (RPCError, _Failed) as exc:
             await self._end_remote()
             raise KernelStartError(
@@ -594,7 +598,7 @@ class ClusterProvisioner(KernelProvisionerBase):
                 sftp = await self._pool.sftp(self._target)
                 await self._write(sftp, f"{folder}/lease", str(n))
                 if self._forwards is not None and not self._forwards.alive and self._remotes:
-                    await self._forwards.reopen(self._pool, self._target, self._remotes)
+                    await self._forwards.reopen(self._pool, self._target, self._remotes, hold=SHELL)
                 if self._lost_at is not None and self._pid is not None and self._exit is None:
                     await self._check_detached()
             except asyncio.CancelledError:

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import socket
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 import asyncssh
@@ -32,6 +34,8 @@ from ..errors import RemoteFailed, RemoteTimeout
 from .channels import ChannelLease
 from .pool import SSHPool
 from .target import SSHTarget
+
+log = logging.getLogger(__name__)
 
 #: Bytes a UNIX socket's path may hold (``sun_path`` is 108 with the terminating NUL).
 SUN_PATH_MAX = 107
@@ -139,8 +143,10 @@ async def open_forward(
     return Forward(listener, conn, folder)
 
 
-async def close_listeners(listeners: list[asyncssh.SSHListener]) -> None:
-    """Close forward listeners without leaving a connection open that was being accepted.
+async def close_listeners(
+    listeners: Sequence[asyncssh.SSHListener | asyncio.AbstractServer],
+) -> None:
+    """Close forward listeners (asyncssh's, or asyncio servers) without leaving a connection open that was being accepted.
 
     asyncio accepts a connection in the listener's read callback but makes its transport
     in a task of its own; a listener closed in between makes that task fail (its
@@ -155,7 +161,7 @@ async def close_listeners(listeners: list[asyncssh.SSHListener]) -> None:
     loop = asyncio.get_running_loop()
     for listener in listeners:
         # asyncssh's local forward listeners keep their asyncio servers here (2.x)
-        for server in getattr(listener, "_servers", ()):
+        for server in getattr(listener, "_servers", None) or (listener,):
             for sock in getattr(server, "sockets", None) or ():
                 with contextlib.suppress(Exception):
                     loop.remove_reader(sock.fileno())
@@ -181,6 +187,28 @@ class UnixResolver(Resolver):
         return None
 
 
+#: How long listening again after an outage waits for the connections the outage ended
+#: to come back before it opens the held forward anyway (seconds; a ZMQ socket retries
+#: every 100 ms, but a client that went away meanwhile never comes back).
+REJOIN_TIMEOUT = 5.0
+
+#: How long a connection that came back must be quiet before its handshake counts as
+#: over (seconds; :meth:`SocketForwards._rejoined`).
+QUIET = 0.1
+
+#: Bytes read at a time from either side of a forwarded connection.
+CHUNK = 256 * 1024
+
+
+class _Link:
+    """One forwarded connection: its forward, and whether and when data last went by."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.answered = False  # the cluster's side sent something
+        self.last = 0.0  # the loop's time of the last data either way
+
+
 class SocketForwards:
     """Several forwards listening in one 0700 folder at ``{prefix}-1``, ``{prefix}-2``, ...
 
@@ -188,66 +216,192 @@ class SocketForwards:
     ``{ip}-{port}``, so a kernel client reaches forward *i* with ``transport: "ipc"``,
     ``ip: prefix`` and port *i*; it reconnects by itself, so the same paths can be
     listened on again (:meth:`reopen`) after the connection came back. Each connection to
-    a path is one forwarded channel (ZMQ keeps one per socket)."""
+    a path is one forwarded channel (ZMQ keeps one per socket).
+
+    The forwards accept and copy themselves (asyncssh's own listeners cannot say when a
+    connection came in), so :meth:`reopen` can hold one forward back (the kernel's shell)
+    until the connections the outage ended on the others (its IOPub subscribers) are back:
+    a cell re-run after an outage otherwise ran before its output had a subscriber, and the
+    output was lost."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.prefix = os.path.join(folder, "k")
-        self._listeners: list[asyncssh.SSHListener] = []
+        self._servers: list[asyncio.AbstractServer] = []
         self._conn: asyncssh.SSHClientConnection | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._lost: dict[int, int] = {}  # forward → its connections ended from the cluster's side
+        self._links: set[_Link] = set()  # the connections open now
 
     @property
     def alive(self) -> bool:
-        """Whether the listeners are up on a connection that is open."""
-        return bool(self._listeners) and self._conn is not None and not self._conn.is_closed()
+        """Whether the forwards listen on a connection that is open."""
+        return bool(self._servers) and self._conn is not None and not self._conn.is_closed()
 
     async def reopen(
-        self, pool: SSHPool, target: SSHTarget, remotes: list[tuple[str, int]]
+        self,
+        pool: SSHPool,
+        target: SSHTarget,
+        remotes: list[tuple[str, int]],
+        hold: int | None = None,
     ) -> None:
         """Listen at ``{prefix}-i`` for ``remotes[i-1]`` (host, port as the login node
         reaches it), on the pool's current connection; listeners of an earlier connection
-        are closed first. Errors as :func:`open_forward`."""
+        and their connections are closed first.
+
+        Forward ``hold`` (1-based) listens last: only when the connections that the
+        others lost (to an outage, or closed here) are back and the cluster answered on
+        them, or after :data:`REJOIN_TIMEOUT`. Errors as :func:`open_forward`."""
         await self._stop_listening()
+        want = {i: n for i, n in self._lost.items() if n and i != hold}
+        self._lost = {}
         lease = await ChannelLease.acquire(pool, target)
         try:
             conn = lease.conn
-            for i, (host, port) in enumerate(remotes, 1):
-                path = f"{self.prefix}-{i}"
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)  # the socket of an earlier connection
-                try:
-                    listener = await asyncio.wait_for(
-                        conn.forward_local_path_to_port(path, host, int(port)),
-                        target.connect_timeout,
-                    )
-                except asyncio.TimeoutError:
-                    await self._stop_listening()
-                    raise RemoteTimeout(
-                        f"{target.name} did not set up a forward within "
-                        f"{target.connect_timeout:g} s.",
-                        code="cluster.timeout",
-                        details={"cluster": target.label},
-                    ) from None
-                except (asyncssh.Error, OSError) as exc:
-                    await self._stop_listening()
-                    reason = exc.reason if isinstance(exc, asyncssh.Error) else str(exc)
-                    raise RemoteFailed(
-                        f"{target.name} refused to forward a connection: "
-                        f"{reason or type(exc).__name__}",
-                        code="cluster.channel_refused",
-                        details={"cluster": target.label},
-                    ) from None
-                self._listeners.append(listener)
             self._conn = conn
+            order = [i for i in range(1, len(remotes) + 1) if i != hold]
+            for i in order:
+                await self._listen(target, conn, i, remotes[i - 1])
+            if hold is not None and 1 <= hold <= len(remotes):
+                await self._rejoined(want)
+                await self._listen(target, conn, hold, remotes[hold - 1])
+        except BaseException:
+            await self._stop_listening()
+            raise
         finally:
             await lease.release()
 
+    async def _rejoined(self, want: dict[int, int]) -> None:
+        """Until each forward ``i`` has ``want[i]`` connections back whose handshake is over:
+        the cluster answered on it, then neither side sent anything for :data:`QUIET`. (A
+        ZMQ subscriber's subscription is the last thing its handshake sends; what the
+        held forward then carries comes after it on the same SSH connection.)"""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + REJOIN_TIMEOUT
+        while True:
+            now = loop.time()
+            settled: dict[int, int] = {}
+            for link in self._links:
+                if link.answered and now - link.last >= QUIET:
+                    settled[link.index] = settled.get(link.index, 0) + 1
+            if all(settled.get(i, 0) >= n for i, n in want.items()):
+                return
+            if now >= end:
+                log.debug("forwards in %s: not every connection came back", self.folder)
+                return
+            await asyncio.sleep(min(QUIET / 2, end - now))
+
+    async def _listen(
+        self,
+        target: SSHTarget,
+        conn: asyncssh.SSHClientConnection,
+        index: int,
+        remote: tuple[str, int],
+    ) -> None:
+        path = f"{self.prefix}-{index}"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # the socket of an earlier connection
+
+        listening: list[asyncio.AbstractServer] = []
+
+        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            if not listening or listening[0] not in self._servers:
+                writer.close()  # accepted as the forward stopped listening
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._pipes.add(task)
+            try:
+                await self._pipe(target, conn, index, remote, reader, writer)
+            finally:
+                self._pipes.discard(task)
+
+        try:
+            server = await asyncio.start_unix_server(accepted, path, limit=CHUNK)
+        except OSError as exc:
+            raise RemoteFailed(
+                f"{target.name}: could not listen for a forward: {exc.strerror or exc}",
+                code="cluster.channel_refused",
+                details={"cluster": target.label},
+            ) from None
+        listening.append(server)
+        self._servers.append(server)
+
+    async def _pipe(
+        self,
+        target: SSHTarget,
+        conn: asyncssh.SSHClientConnection,
+        index: int,
+        remote: tuple[str, int],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        """One accepted connection, copied both ways over one ``direct-tcpip`` channel."""
+        lost = True  # unless the local client ends it: it is expected back
+        loop = asyncio.get_running_loop()
+        try:
+            try:
+                far_reader, far_writer = await asyncio.wait_for(
+                    conn.open_connection(remote[0], int(remote[1])), target.connect_timeout
+                )
+            except (asyncssh.Error, OSError, asyncio.TimeoutError) as exc:
+                log.debug("forward %s-%d refused: %s", self.prefix, index, exc)
+                return
+            link = _Link(index)
+            self._links.add(link)
+
+            async def down() -> None:  # the cluster → the local client
+                while data := await far_reader.read(CHUNK):
+                    link.answered = True
+                    link.last = loop.time()
+                    writer.write(data)
+                    await writer.drain()
+
+            async def up() -> None:  # the local client → the cluster
+                nonlocal lost
+                while data := await reader.read(CHUNK):
+                    link.last = loop.time()
+                    far_writer.write(data)
+                    await far_writer.drain()
+                lost = False
+                far_writer.write_eof()
+
+            tasks = [asyncio.ensure_future(down()), asyncio.ensure_future(up())]
+            try:
+                # either side's end (or error) ends the connection
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                first = [t for t in tasks if t.done()]
+                if tasks[1] in first and not tasks[1].cancelled() and tasks[1].exception() is None:
+                    # the client sent its EOF: let the cluster's side finish
+                    await asyncio.wait([tasks[0]], timeout=target.connect_timeout)
+            finally:
+                self._links.discard(link)
+                for t in tasks:
+                    t.cancel()
+                for t in tasks:
+                    with contextlib.suppress(BaseException):
+                        await t
+                far_writer.close()
+        except asyncio.CancelledError:
+            lost = True  # closed here (listening again): the client will come back
+            raise
+        finally:
+            writer.close()
+            if lost:
+                self._lost[index] = self._lost.get(index, 0) + 1
+
     async def _stop_listening(self) -> None:
-        listeners, self._listeners, self._conn = self._listeners, [], None
-        await close_listeners(listeners)
+        servers, self._servers, self._conn = self._servers, [], None
+        await close_listeners(servers)
+        pipes = list(self._pipes)
+        for task in pipes:
+            task.cancel()
+        for task in pipes:
+            with contextlib.suppress(BaseException):
+                await task
 
     async def close(self) -> None:
-        """Stop listening and remove the folder."""
+        """Stop listening, end every forwarded connection and remove the folder."""
         await self._stop_listening()
         shutil.rmtree(self.folder, ignore_errors=True)
 

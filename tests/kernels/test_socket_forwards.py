@@ -22,7 +22,7 @@ import pytest
 
 from jupyter_rpc.ssh import SSHPool, SSHTarget
 from jupyter_rpc.ssh.forward import open_forward, open_socket_forwards
-from tests.fixtures.hpc import HPCTestbed, free_port
+from tests.fixtures.hpc import HPCTestbed, PrivateSSHD, free_port
 
 
 def unix_sockets() -> int:
@@ -138,4 +138,110 @@ async def test_forwards_listen_under_a_long_tmpdir(
             await forward.close()
     finally:
         server.close()
+        await pool.close()
+
+
+async def test_requests_wait_for_the_subscriber_after_an_outage(
+    private_sshd: PrivateSSHD,
+) -> None:
+    """After an outage a kernel's output was lost now and then: the ZMQ sockets reconnect
+    each on its own 100 ms timer, and when the shell socket came back before the IOPub
+    one, the cell ran and its output was published to nobody (CI saw a re-run cell answer
+    'ok' with no stdout). The forwards listen again for everything but the shell first and
+    open the shell's only when the connections the outage ended are back.
+
+    Real ZMQ sockets in threads stand for the kernel (a ROUTER that publishes its output on
+    a PUB before it replies, as ipykernel does) and for the server's client (a SUB read all
+    the time, as jupyter_server's streams read it; it reconnects every second, as on a
+    loaded machine, and its DEALER every 100 ms)."""
+    import queue
+    import threading
+
+    import zmq
+
+    target = SSHTarget(
+        "127.0.0.1",
+        private_sshd.port,
+        private_sshd.testbed.user,
+        label="flaky",
+        identity_files=(private_sshd.testbed.key,),
+        agent=False,
+        config_files=(),
+        known_hosts=(str(private_sshd.known_hosts),),
+        connect_timeout=10,
+    )
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    shell_port = router.bind_to_random_port("tcp://127.0.0.1")
+    pub = ctx.socket(zmq.PUB)
+    iopub_port = pub.bind_to_random_port("tcp://127.0.0.1")
+    stop = threading.Event()
+
+    def kernel() -> None:
+        while not stop.is_set():
+            if router.poll(50):
+                ident, body = router.recv_multipart()
+                pub.send(b"output of " + body)
+                router.send_multipart([ident, b"reply to " + body])
+
+    pool = SSHPool()
+    remotes = [("127.0.0.1", shell_port), ("127.0.0.1", iopub_port)]
+    forwards = await open_socket_forwards(pool, target, remotes)
+    outputs: queue.Queue[bytes] = queue.Queue()
+
+    def subscriber() -> None:
+        sub = ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.RECONNECT_IVL, 1000)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"ipc://{forwards.prefix}-2")
+        while not stop.is_set():
+            if sub.poll(50):
+                outputs.put(sub.recv())
+        sub.close(linger=0)
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (kernel, subscriber)]
+    for thread in threads:
+        thread.start()
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.connect(f"ipc://{forwards.prefix}-1")
+
+    def exchange(body: bytes) -> bytes | None:
+        """The reply, and the output if the subscriber saw it within 3 s."""
+        dealer.send(body)
+        assert dealer.poll(15_000), f"no reply to {body!r}"
+        assert dealer.recv() == b"reply to " + body
+        try:
+            return outputs.get(timeout=3)
+        except queue.Empty:
+            return None
+
+    async def request(body: bytes) -> bytes | None:
+        return await asyncio.to_thread(exchange, body)  # the loop serves the forwards
+
+    try:
+        n = 0
+        while await request(b"%d" % n) is None:  # the subscription's first join
+            n += 1
+            assert n < 5, "the subscriber never joined"
+        await asyncio.sleep(0.2)
+        while not outputs.empty():  # outputs of requests whose wait timed out
+            outputs.get()
+
+        private_sshd.stop()
+        end = asyncio.get_running_loop().time() + 10
+        while forwards.alive:
+            assert asyncio.get_running_loop().time() < end, "the forwards did not see the outage"
+            await asyncio.sleep(0.05)
+        private_sshd.start()
+        await forwards.reopen(pool, target, remotes, hold=1)  # as the kernel's lease task does
+
+        assert await request(b"after") == b"output of after", "the output was lost"
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
+        for sock in (dealer, router, pub):
+            sock.close(linger=0)
+        ctx.term()
+        await forwards.close()
         await pool.close()
