@@ -453,6 +453,9 @@ class SGEScheduler(CommandScheduler):
         done = await self._run([command, *options, *ids])
         # qmod -cj exits non-zero even when it did clear the state (8.1.9)
         if not done.ok and "cleared error state" not in done.stdout + done.stderr:
+            if gp.is_unknown_job(done.stdout + done.stderr):
+                # it ended after _active saw it (a workflow's step, as its run is cancelled)
+                raise Conflict(f"Job {job_id} has already ended.", code="job.finished")
             if verb == "cancel":
                 raise self._failed(done, "qdel")
             words = self._said(done) or f"exit status {done.exit_status}"

@@ -106,6 +106,13 @@ async def test_submit_with_resources_list_detail_tail_and_cancel(sge: SGE) -> No
     with pytest.raises(Conflict) as info:
         await sge.scheduler.cancel(job_id)
     assert info.value.code == "job.finished"
+    # a job that ends between the check and qdel (a workflow's step, as its run is
+    # cancelled) gets the same answer from qdel's 'does not exist', not a 502
+    for verb, command in (("cancel", "qdel"), ("hold", "qhold"), ("release", "qrls")):
+        with pytest.raises(Conflict) as info:
+            await sge.scheduler._control(command, verb, job_id)
+        assert info.value.code == "job.finished", (verb, info.value)
+        assert f"Job {job_id} has already ended" in str(info.value)
 
 
 @pytest.mark.asyncio
