@@ -28,7 +28,7 @@ export JRPC_LOG="${JRPC_LOG:-$ROOT/.logs/setup.log}"
 # a new log per run; a script sourced by another (JRPC_SETUP_DONE=1) appends to it
 [ "${JRPC_SETUP_DONE:-0}" = 1 ] || : >"$JRPC_LOG"
 
-say() { printf '\n==> %s\n' "$*"; }
+say() { printf '\n==> %s  [%dm%02ds]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
 die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 
 # quiet "what failed" cmd...: run a command with its output in the log; on failure show

@@ -137,12 +137,12 @@ jlpm test --ci --silent
 JS_STATUS=$?
 
 say "Server, backend and API tests (pytest)"
-python -m pytest tests -q -p no:cacheprovider
+python -m pytest tests -q -p no:cacheprovider --durations=25
 PY_STATUS=$?
 UI_STATUS=0
 if [ "$UI" = 1 ]; then
   say "Browser tests in Chromium (pytest-playwright)"
-  CHROMIUM_PATH="$CHROMIUM" python -m pytest ui-tests -q --confcutdir=ui-tests -p no:cacheprovider
+  CHROMIUM_PATH="$CHROMIUM" python -m pytest ui-tests -q --confcutdir=ui-tests -p no:cacheprovider --durations=25
   UI_STATUS=$?
 fi
 set -e
