@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 from conftest import RESULTS, LabServer, open_lab, start_lab
-from files_helpers import item, open_item
+from files_helpers import choose_cluster as choose_files_cluster
+from files_helpers import context_menu, item, menu_labels, open_files_panel, open_item
 from jobs_helpers import choose_cluster, job_row, open_jobs_panel
 from playwright.sync_api import Locator, Page, expect
 
@@ -426,6 +427,24 @@ def test_run_a_notebook_on_the_cluster_with_other_parameters(lab: Page, wf_lab: 
     expect(notebook.locator(".jp-OutputArea-output").first).to_contain_text(
         "result 50 cell", timeout=30_000
     )
+
+
+def test_run_a_notebook_from_remote_files(lab: Page, wf_lab: LabServer) -> None:
+    """Remote files offers Run on Cluster… on a notebook on the cluster (issue 24 left it to
+    Lab's own browser), with that cluster chosen and the parameters cell read."""
+    _notebook(wf_lab.root / "remote.ipynb")
+    panel = open_files_panel(lab)
+    choose_files_cluster(panel, DISPLAY)
+    open_item(panel, "home")  # the cluster's root named home
+    assert "Run on Cluster…" in menu_labels(panel, "remote.ipynb")
+    assert "Run on Cluster…" not in menu_labels(panel, "jobs")
+    context_menu(panel, "remote.ipynb", "Run on Cluster…")
+    form = _run_view(lab).locator(".jp-rpc-RunNotebook")
+    expect(form.locator(".jp-rpc-RunWorkflow-title")).to_have_text(
+        "Run remote.ipynb on a cluster", timeout=30_000
+    )
+    expect(form.get_by_label("Cluster", exact=True).locator("option:checked")).to_have_text(DISPLAY)
+    expect(form.locator("#jp-rpc-arg_n")).to_have_value("2", timeout=10_000)
 
 
 def test_save_a_job_as_a_template(lab: Page, wf_lab: LabServer) -> None:

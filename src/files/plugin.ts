@@ -36,6 +36,8 @@ import type { IRemoteContentsModel } from './paths';
 const ITEM = '.jp-DirListing-item[data-isdir]';
 const FILE = '.jp-DirListing-item[data-isdir="false"]';
 const DIR = '.jp-DirListing-item[data-isdir="true"]';
+const NOTEBOOK = '.jp-DirListing-item[data-file-type="notebook"]';
+const RUN_NOTEBOOK = 'jupyter-rpc:run-notebook-on-cluster';
 const OPEN_TERMINAL_HERE = 'jupyter-rpc:open-terminal-here';
 const CONTENT = '.jp-DirListing-content';
 const HEADER = '.jp-DirListing-header';
@@ -71,6 +73,8 @@ const MENU: ReadonlyArray<{
 }> = [
   { command: 'filebrowser:open', selector: ITEM, rank: 1 },
   { command: SUBMIT_FILE, selector: FILE, rank: 2 },
+  // the workflows feature's entry (hidden when it is not installed)
+  { command: RUN_NOTEBOOK, selector: NOTEBOOK, rank: 3 },
   { selector: ITEM, rank: 4 },
   { command: 'filebrowser:rename', selector: ITEM, rank: 5 },
   { command: DELETE, selector: ITEM, rank: 6 },
