@@ -36,6 +36,7 @@ from .services.sessions import SessionService
 from .services.terminals import TerminalService, TerminalSettings
 from .services.workflow_runs import WorkflowService
 from .services.workflows import WorkflowCatalog
+from .ssh.forward import sweep_socket_folders
 from .ssh.target import configure as configure_ssh_config
 
 #: The embedded default: the example backend as a local process.
@@ -453,6 +454,8 @@ class RPCApp(ExtensionApp):
         event_logger = getattr(self.serverapp, "event_logger", None)
         if event_logger is not None:  # accountability events (docs/accountability.md)
             events.register(event_logger)
+        for folder in sweep_socket_folders():  # an earlier server's, killed (SIGKILL)
+            self.log.info("jupyter_rpc: removed the socket folder %s left by a server", folder)
         try:  # what it holds is the user's only (0700), an older version's folder too
             private_dir(self._state_path())
         except OSError as exc:  # its users (local jobs, user clusters) say so when used

@@ -23,7 +23,9 @@ import logging
 import os
 import shutil
 import socket
+import stat
 import tempfile
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -171,6 +173,80 @@ async def close_listeners(
             listener.close()
 
 
+def _own_folder(folder: str, target: SSHTarget) -> None:
+    """Make ``folder`` again if it went (:func:`sweep_socket_folders` of another server
+    of this user, during a long outage) and check it is still this user's own 0700
+    folder: its name is visible in /tmp, and a folder someone else made in its place
+    would let them replace the sockets."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(folder, 0o700)
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RemoteFailed(
+            f"The forwards' folder {folder} is not this user's own private folder any more; "
+            "restart the kernel.",
+            code="cluster.channel_refused",
+            details={"cluster": target.label},
+        )
+
+
+#: The name prefixes of the socket folders (:func:`socket_folder`).
+SOCKET_FOLDER_PREFIXES = ("jrpc-k-", "jrpc-fwd-")
+#: A socket folder younger than this is never swept: its server may be starting to listen.
+SWEEP_MIN_AGE = 120.0
+
+
+def _listening_paths() -> set[bytes] | None:
+    """The paths of the UNIX sockets listening on this machine (/proc/net/unix: flag
+    ``__SO_ACCEPTCON``), or None where that cannot be read."""
+    try:
+        with open("/proc/net/unix", "rb") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    paths = set()
+    for line in lines:
+        fields = line.split(None, 7)  # Num RefCount Protocol Flags Type St Inode Path
+        if len(fields) == 8 and int(fields[3], 16) & 0x10000:
+            paths.add(fields[7])
+    return paths
+
+
+def sweep_socket_folders(parents: Sequence[str] | None = None) -> list[str]:
+    """Remove the socket folders an earlier server of this user left behind (killed
+    before it could remove them, e.g. with SIGKILL): this user's own folders whose
+    sockets nothing listens on, at least :data:`SWEEP_MIN_AGE` old, in the places
+    :func:`socket_folder` makes them (or ``parents``). Symbolic links and other users'
+    folders are left alone; so is everything where /proc/net/unix cannot be read. The
+    paths removed."""
+    listening = _listening_paths()
+    if listening is None:
+        return []
+    if parents is None:
+        parents = [tempfile.gettempdir(), os.environ.get("XDG_RUNTIME_DIR") or "", "/tmp"]
+    uid, now, removed = os.getuid(), time.time(), []
+    for parent in sorted({p for p in parents if p}):
+        try:
+            entries = list(os.scandir(parent))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.startswith(SOCKET_FOLDER_PREFIXES):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+                names = os.listdir(entry.path) if stat.S_ISDIR(info.st_mode) else None
+            except OSError:
+                continue
+            if names is None or info.st_uid != uid or now - info.st_mtime < SWEEP_MIN_AGE:
+                continue
+            if any(os.fsencode(os.path.join(entry.path, n)) in listening for n in names):
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
 class UnixResolver(Resolver):
     """Every host name resolves to one UNIX socket (tornado's clients then connect to
     it: ``SimpleAsyncHTTPClient(resolver=...)``, ``websocket_connect(resolver=...)``)."""
@@ -232,6 +308,7 @@ class SocketForwards:
         self._pipes: set[asyncio.Task[None]] = set()
         self._lost: dict[int, int] = {}  # forward → its connections ended from the cluster's side
         self._links: set[_Link] = set()  # the connections open now
+        self._watch: asyncio.Future[None] | None = None
 
     @property
     def alive(self) -> bool:
@@ -259,6 +336,8 @@ class SocketForwards:
         try:
             conn = lease.conn
             self._conn = conn
+            _own_folder(self.folder, target)
+            self._watch = asyncio.ensure_future(self._close_with(conn))
             order = [i for i in range(1, len(remotes) + 1) if i != hold]
             for i in order:
                 await self._listen(target, conn, i, remotes[i - 1])
@@ -390,8 +469,21 @@ class SocketForwards:
             if lost:
                 self._lost[index] = self._lost.get(index, 0) + 1
 
+    async def _close_with(self, conn: asyncssh.SSHClientConnection) -> None:
+        """Stop listening when ``conn`` closes (a client then hears "refused" until
+        :meth:`reopen`, rather than a connection that ends at once, ten times a second)."""
+        await conn.wait_closed()
+        if self._conn is conn:
+            servers, self._servers = self._servers, []
+            await close_listeners(servers)
+
     async def _stop_listening(self) -> None:
         servers, self._servers, self._conn = self._servers, [], None
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(BaseException):
+                await watch
         await close_listeners(servers)
         pipes = list(self._pipes)
         for task in pipes:
