@@ -136,15 +136,43 @@ set +e
 jlpm test --ci --silent
 JS_STATUS=$?
 
-say "Server, backend and API tests (pytest)"
-python -m pytest tests -q -p no:cacheprovider --durations=25
-PY_STATUS=$?
+# Two groups side by side (CI has 2 cores, and most of a test's time is waiting on a
+# server, a scheduler or a browser): the tests that use the HPC test bed (Slurm's 2 CPUs
+# and Grid Engine's slots are the bed's, so they stay one group) and the rest. Each runs
+# its pytest tests, then its browser tests; each writes its own log, shown when it ends.
+GROUP_DIR="$TMPDIR/groups"
+mkdir -p "$GROUP_DIR"
+run_group() {  # name, pytest marker expression, ui-tests --testbed-tests value
+  local name=$1 marker=$2 ui=$3 log="$GROUP_DIR/$1.log"
+  {
+    say "$name: server, backend and API tests (pytest -m \"$marker\")"
+    python -m pytest tests -q -p no:cacheprovider --durations=15 -m "$marker" \
+      --basetemp="$TMPDIR/pytest-$name"
+    echo $? > "$GROUP_DIR/$name.pytest"
+    if [ "$UI" = 1 ]; then
+      say "$name: browser tests in Chromium (pytest-playwright)"
+      CHROMIUM_PATH="$CHROMIUM" python -m pytest ui-tests -q --confcutdir=ui-tests \
+        -p no:cacheprovider --durations=15 --testbed-tests="$ui" --basetemp="$TMPDIR/ui-$name"
+      echo $? > "$GROUP_DIR/$name.ui"
+    fi
+    say "$name: ended"
+  } > "$log" 2>&1
+}
+say "Server, API and browser tests in two groups side by side: the HPC test bed's, and the rest (each group's output follows when it ends)"
+run_group testbed hpc only &
+BED_PID=$!
+run_group others "not hpc" none &
+OTHERS_PID=$!
+PY_STATUS=0
 UI_STATUS=0
-if [ "$UI" = 1 ]; then
-  say "Browser tests in Chromium (pytest-playwright)"
-  CHROMIUM_PATH="$CHROMIUM" python -m pytest ui-tests -q --confcutdir=ui-tests -p no:cacheprovider --durations=25
-  UI_STATUS=$?
-fi
+wait $BED_PID $OTHERS_PID
+for name in testbed others; do
+  cat "$GROUP_DIR/$name.log"
+  [ "$(cat "$GROUP_DIR/$name.pytest" 2>/dev/null || echo 1)" = 0 ] || PY_STATUS=1
+  if [ "$UI" = 1 ]; then
+    [ "$(cat "$GROUP_DIR/$name.ui" 2>/dev/null || echo 1)" = 0 ] || UI_STATUS=1
+  fi
+done
 set -e
 [ $LINT_STATUS = 0 ] || die "the newest linters or type checkers found problems (see above)"
 [ $JS_STATUS = 0 ] || die "Jest tests failed (exit $JS_STATUS)"

@@ -46,9 +46,38 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "test-results"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--testbed-tests",
+        choices=("all", "only", "none"),
+        default="all",
+        help="run all tests, only those of files that use the HPC test bed (import testbed), "
+        "or none of those: scripts/test.sh runs the two groups side by side",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Keep Playwright's artifacts (screenshots/traces of failures) in ui-tests/test-results."""
-    config.option.output = str(RESULTS)
+    """Keep Playwright's artifacts (screenshots/traces of failures) in ui-tests/test-results
+    (a group's own folder in it when only a group runs: Playwright empties its folder as it
+    starts, and the other group may be running)."""
+    which = config.getoption("--testbed-tests")
+    config.option.output = str(RESULTS if which == "all" else RESULTS / f"testbed-{which}")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--testbed-tests``: keep the files that import ``testbed`` (only), or the others."""
+    which = config.getoption("--testbed-tests")
+    if which == "all":
+        return
+    import testbed
+
+    keep, drop = [], []
+    for item in items:
+        uses = getattr(getattr(item, "module", None), "testbed", None) is testbed
+        (keep if uses == (which == "only") else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @dataclass
