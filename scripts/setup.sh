@@ -28,7 +28,10 @@ export JRPC_LOG="${JRPC_LOG:-$ROOT/.logs/setup.log}"
 # a new log per run; a script sourced by another (JRPC_SETUP_DONE=1) appends to it
 [ "${JRPC_SETUP_DONE:-0}" = 1 ] || : >"$JRPC_LOG"
 
-say() { printf '\n==> %s  [%dm%02ds]\n' "$*" $((SECONDS / 60)) $((SECONDS % 60)); }
+# when the run began (a script it starts inherits it), for the time in each heading
+export JRPC_T0="${JRPC_T0:-$(date +%s)}"
+elapsed() { local s=$(($(date +%s) - JRPC_T0)); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+say() { printf '\n==> %s  [%s]\n' "$*" "$(elapsed)"; }
 die() { printf '\nERROR: %s\n' "$*" >&2; exit 1; }
 
 # quiet "what failed" cmd...: run a command with its output in the log; on failure show
