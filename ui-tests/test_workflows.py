@@ -420,6 +420,8 @@ def test_run_a_notebook_on_the_cluster_with_other_parameters(lab: Page, wf_lab: 
     expect(form).to_have_count(0, timeout=30_000)
     detail = _run_view(lab).locator(".jp-rpc-WorkflowRun")
     expect(_state(detail)).to_have_text("completed", timeout=RUN_TIMEOUT)
+    # its two cells and the one with the new values
+    expect(detail.locator(".jp-rpc-WorkflowRun-progress")).to_have_text("3 of 3 code cells run")
     detail.locator('.jp-rpc-WorkflowOutputs li[data-path="out.ipynb"]').get_by_role(
         "button", name="Open"
     ).click()

@@ -106,6 +106,15 @@ class WorkflowRun:
         return dict(self.info.get("inputs") or {})
 
     @property
+    def progress(self) -> tuple[int, int] | None:
+        """(done, total) as the run last said (a notebook run: its code cells executed),
+        or None."""
+        value = self.info.get("progress")
+        if not isinstance(value, dict):
+            return None
+        return int(value.get("done") or 0), int(value.get("total") or 0)
+
+    @property
     def outputs(self) -> OutputList:
         """The run's outputs (the template's patterns, found in the run folder now):
         ``path`` relative to the folder, ``drive_path`` for ``hpc.files``, ``size``."""
@@ -369,6 +378,9 @@ class _StatusLine(StatusLine):
             for s in run.steps
         )
         parts = [f"{run.id} on {run.cluster}: {run.info.get('state')}", steps]
+        if run.progress is not None and run.progress[1]:
+            unit = "cells" if run.workflow.startswith("nb-") else "done"
+            parts.append(f"{run.progress[0]}/{run.progress[1]} {unit}")
         if note:
             parts.append(note)
         return " · ".join(parts)

@@ -8,7 +8,8 @@ tail, outputs, cancel. The job runs :data:`RUNNER` (standard library, ``nbformat
 ``nbclient``, which every Jupyter installation has) in the environment the user names (a
 shell line: ``module load python``, ``conda activate x``, ``source venv/bin/activate``);
 a failing cell ends the job with its number and error in the log, and the notebook as far
-as it ran is still written.
+as it ran is still written. While it runs, the run folder's ``progress`` file holds the
+code cells done and their number (the run's ``progress``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ exec "$PYTHON" run_notebook.py in.ipynb parameters.json out.ipynb
 RUNNER = r'''"""jupyter_rpc: execute a notebook headless (its parameters injected after the cell
 tagged 'parameters'); exit 1 naming the cell that failed."""
 import json
+import os
 import sys
 
 try:
@@ -57,8 +59,24 @@ if params:
     nb.cells.insert(where + 1, cell)
 code_cells = [c for c in nb.cells if c.cell_type == "code"]
 print(f"jupyter_rpc: executing {len(code_cells)} code cells", flush=True)
+done = 0
+
+
+def progress(**_):
+    """The run folder's 'progress' file: code cells done, and of how many."""
+    global done
+    done += 1
+    with open("progress.tmp", "w", encoding="utf-8") as fh:
+        fh.write(f"{min(done, len(code_cells))} {len(code_cells)}\n")
+    os.replace("progress.tmp", "progress")
+
+
+done = -1
+progress()
 client = NotebookClient(nb, timeout=None, kernel_name="python3",
                         resources={"metadata": {"path": "."}})
+if hasattr(client, "on_cell_executed"):  # nbclient 0.6 and later
+    client.on_cell_executed = progress
 failed = None
 try:
     client.execute()

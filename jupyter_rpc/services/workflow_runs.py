@@ -196,7 +196,11 @@ class Run:
         return "pending", None, "Waiting in the queue."
 
     def to_json(
-        self, now: float, outputs: list[dict[str, Any]] | None = None, drive: str | None = None
+        self,
+        now: float,
+        outputs: list[dict[str, Any]] | None = None,
+        drive: str | None = None,
+        progress: dict[str, int] | None = None,
     ) -> dict[str, Any]:
         state, failed, message = self.state()
         starts = [s.started for s in self.steps if s.started is not None]
@@ -220,6 +224,7 @@ class Run:
             "log_tail": self.log_tail if failed else "",
             "steps": [s.to_json(now) for s in self.steps],
             "outputs": outputs or [],
+            "progress": progress,
             "inputs": self.inputs,
         }
 
@@ -705,8 +710,8 @@ class WorkflowService:
     async def get(self, cluster: Cluster, run_id: str) -> dict[str, Any]:
         run = await self._known(cluster, run_id)
         await self.refresh(cluster, run)
-        outputs = await self._outputs(cluster, run)
-        return run.to_json(time.time(), outputs, self._drive(cluster, run.folder))
+        outputs, progress = await self._outputs(cluster, run)
+        return run.to_json(time.time(), outputs, self._drive(cluster, run.folder), progress)
 
     async def form(
         self, cluster: Cluster, run_id: str, grant: Grant = EVERYTHING
@@ -838,21 +843,32 @@ class WorkflowService:
         )
         return done.stdout[-LOG_TAIL * 2 :]
 
-    async def _outputs(self, cluster: Cluster, run: Run) -> list[dict[str, Any]]:
-        if not run.outputs:
-            return []
+    async def _outputs(
+        self, cluster: Cluster, run: Run
+    ) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+        """The files matching the run's outputs, and its progress: the run folder's
+        ``progress`` file, two numbers (done, of how many) that a step may write (a
+        notebook run's cells)."""
         script = (
             'cd -- "$1" || exit 0; shift; IFS=""; '
             'for p in "$@"; do for f in $p; do [ -f "$f" ] || continue; '
-            'printf \'%s\\t%s\\n\' "$(wc -c < "$f")" "$f"; done; done'
+            'printf \'%s\\t%s\\n\' "$(wc -c < "$f")" "$f"; done; done; '
+            "[ -f progress ] && printf 'progress:%s\\n' \"$(head -c 64 progress | tr -d '\\t\\n')\"; "
+            "exit 0"
         )
         done = await cluster.runner.run(["/bin/sh", "-c", script, "sh", run.folder, *run.outputs])
         found: dict[str, int | None] = {}
+        progress: dict[str, int] | None = None
         for line in done.stdout.splitlines():
+            if line.startswith("progress:"):
+                numbers = line[9:].split()
+                if len(numbers) == 2 and all(n.isdigit() and len(n) < 10 for n in numbers):
+                    progress = {"done": int(numbers[0]), "total": int(numbers[1])}
+                continue
             size, _, path = line.partition("\t")
             if path and path not in found:
                 found[path] = int(size.strip()) if size.strip().isdigit() else None
-        return [
+        outputs = [
             {
                 "path": path,
                 "drive_path": self._drive(cluster, f"{run.folder}/{path}"),
@@ -860,6 +876,7 @@ class WorkflowService:
             }
             for path, size in found.items()
         ]
+        return outputs, progress
 
     # -- watching -----------------------------------------------------------------------
 

@@ -751,8 +751,20 @@ export interface IWorkflowRun {
    * Files matching the template's outputs (in a run's detail; [] in the list).
    */
   outputs: IWorkflowRunOutput[];
+  /**
+   * What the run folder's progress file says (a notebook run: its code cells
+   * done), in a run's detail; null when there is none, and in the list.
+   */
+  progress: IWorkflowRunProgress | null;
   /** The values the run was submitted with. */
   inputs: { [key: string]: unknown };
+}
+
+export interface IWorkflowRunProgress {
+  /** Done so far (a notebook's code cells executed). */
+  done: number;
+  /** Of how many. */
+  total: number;
 }
 
 export interface IWorkflowRunList {

@@ -749,6 +749,9 @@ function RunDetail(props: {
           {run.message}
         </div>
       )}
+      {run.progress && run.progress.total > 0 && (
+        <ProgressLine run={run} trans={trans} />
+      )}
       {run.failed_step && run.log_tail && (
         <div className="jp-rpc-WorkflowRun-log">
           <div className="jp-rpc-WorkflowRun-subheading">
@@ -836,6 +839,29 @@ function RunDetail(props: {
       ) : (
         <div className="jp-rpc-muted">{trans.__('None.')}</div>
       )}
+    </div>
+  );
+}
+
+/**
+ * What the run folder's progress file says: a notebook run's code cells run so far.
+ */
+function ProgressLine(props: {
+  run: IWorkflowRun;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { run, trans } = props;
+  if (!run.progress) {
+    return null;
+  }
+  const { done, total } = run.progress;
+  const label = run.workflow.startsWith('nb-')
+    ? trans.__('%1 of %2 code cells run', done, total)
+    : trans.__('%1 of %2 done', done, total);
+  return (
+    <div className="jp-rpc-WorkflowRun-progress">
+      <progress max={total} value={Math.min(done, total)} aria-label={label} />
+      <span>{label}</span>
     </div>
   );
 }

@@ -66,6 +66,35 @@ async def test_a_notebook_runs_with_other_parameters_and_comes_back_executed(
     assert printed == "it's $(x): 63\n"
 
 
+async def test_progress_counts_the_cells_run_while_it_runs(
+    server_url: tuple[str, str], tmp_path: Path
+) -> None:
+    """The run says how many of its code cells have run (the issue's "cells done of
+    total while it runs"): a cell waits for a file the test writes into the run folder."""
+    url, token = server_url
+    path = notebook(
+        tmp_path / "slow.ipynb",
+        "n = 1",
+        "import os, time\nwhile not os.path.exists('go'):\n    time.sleep(0.1)",
+        "print(n)",
+    )
+    hpc = await in_thread(jupyter_rpc.cluster, "local", url=url, token=token)
+    run = await in_thread(hpc.run_notebook, path, {"n": 2}, environment=ENVIRONMENT)
+    end = asyncio.get_running_loop().time() + 60
+    while True:  # the parameters cell and the injected one ran; the third waits
+        await in_thread(run.refresh)
+        if run.progress == (2, 4):
+            break
+        assert run.progress in (None, (0, 4), (1, 4)), run.info
+        assert asyncio.get_running_loop().time() < end, run.info
+        await asyncio.sleep(0.3)
+    assert run.info["state"] == "running", run.info
+    (Path(run.folder) / "go").write_text("")  # noqa: ASYNC240 - a test
+    await in_thread(run.wait, timeout=120, poll=0.5)
+    await in_thread(run.refresh)
+    assert run.progress == (4, 4), run.info
+
+
 async def test_a_failing_cell_is_named(server_url: tuple[str, str], tmp_path: Path) -> None:
     url, token = server_url
     path = notebook(tmp_path / "broken.ipynb", "d = 1", "x = 1", "1 / (d - 1)", "print('never')")
@@ -75,6 +104,8 @@ async def test_a_failing_cell_is_named(server_url: tuple[str, str], tmp_path: Pa
         await in_thread(run.wait, timeout=120, poll=0.5)
     text = str(failed.value)
     assert "code cell 4 of 5 failed: ZeroDivisionError: division by zero" in text, text
+    await in_thread(run.refresh)
+    assert run.progress == (4, 5), run.info  # the failing cell ran too
     # the notebook as far as it ran comes back too
     saved = await in_thread(run.fetch_notebook, str(tmp_path / "b.ipynb"))
     executed = json.loads(Path(saved).read_text())  # noqa: ASYNC240 - a test

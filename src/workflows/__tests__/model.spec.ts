@@ -72,6 +72,7 @@ function run(fields: Partial<IWorkflowRun>): IWorkflowRun {
       step({ name: 'simulate', state: 'running', ended: null })
     ],
     outputs: [],
+    progress: null,
     inputs: { n: 4 },
     ...fields
   };
