@@ -97,6 +97,10 @@ print(f"jupyter_rpc: all {len(code_cells)} code cells ran", flush=True)
 '''
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+#: The start of a notebook run's template name (and so of its run's id).
+NOTEBOOK_PREFIX = "nb-"
+#: The executed notebook, written when the runner ends (also after a failing cell).
+NOTEBOOK_OUTPUT = "out.ipynb"
 
 
 def notebook_template(name: str) -> WorkflowTemplate:
@@ -104,7 +108,7 @@ def notebook_template(name: str) -> WorkflowTemplate:
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", name.rsplit("/", 1)[-1].removesuffix(".ipynb"))
     stem = (stem.strip("-.") or "notebook")[:40]
     return WorkflowTemplate(
-        name=f"nb-{stem}",
+        name=f"{NOTEBOOK_PREFIX}{stem}",
         display_name=f"Notebook {name}",
         steps=[Step(name="execute", script=STEP_SCRIPT)],
         description="A notebook executed headless in a batch job.",
@@ -118,7 +122,7 @@ def notebook_template(name: str) -> WorkflowTemplate:
                 "maxLength": 1000,
             }
         },
-        outputs=["out.ipynb"],
+        outputs=[NOTEBOOK_OUTPUT],
         source="user",
         file="(a notebook)",
     )

@@ -46,7 +46,7 @@ from ..tasks import TaskOwner
 from .clusters import Cluster, ClusterRegistry
 from .jobs import JobRequest, JobsService, job_spec
 from .placement import DEFAULT_TIMEOUT, PlacementService
-from .workflow_notebooks import notebook_files, notebook_template
+from .workflow_notebooks import NOTEBOOK_OUTPUT, NOTEBOOK_PREFIX, notebook_files, notebook_template
 from .workflows import Step, WorkflowCatalog, WorkflowTemplate, template_from_job
 
 log = logging.getLogger(__name__)
@@ -708,9 +708,16 @@ class WorkflowService:
         return [r.to_json(now, drive=self._drive(cluster, r.folder)) for r in runs]
 
     async def get(self, cluster: Cluster, run_id: str) -> dict[str, Any]:
+        """A run's detail. Its steps' states come from the cluster's shared job list (at
+        most ``jobs_refresh_min`` old), except when the run folder says the work is done
+        (a notebook run's ``out.ipynb`` is written as its runner ends): then the scheduler
+        is asked afresh, so the run is seen ended seconds sooner."""
         run = await self._known(cluster, run_id)
-        await self.refresh(cluster, run)
         outputs, progress = await self._outputs(cluster, run)
+        done_here = run.workflow.startswith(NOTEBOOK_PREFIX) and any(
+            o["path"] == NOTEBOOK_OUTPUT for o in outputs
+        )
+        await self.refresh(cluster, run, cached=not (done_here and not run.ended))
         return run.to_json(time.time(), outputs, self._drive(cluster, run.folder), progress)
 
     async def form(
