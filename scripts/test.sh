@@ -138,12 +138,13 @@ JS_STATUS=$?
 
 # Two groups side by side (CI has 2 cores, and most of a test's time is waiting on a
 # server, a scheduler or a browser): the tests that use the HPC test bed (Slurm's 2 CPUs
-# and Grid Engine's slots are the bed's, so they stay one group) and the rest. Each runs
-# its pytest tests, then its browser tests; each writes its own log, shown when it ends.
+# and Grid Engine's slots are the bed's, so they stay one group; a browser file that does
+# not use it joins to even the two out: ui-tests/conftest.py) and the rest. Each runs its
+# pytest tests, then its browser tests; each writes its own log, shown when it ends.
 GROUP_DIR="$TMPDIR/groups"
 mkdir -p "$GROUP_DIR"
-run_group() {  # name, pytest marker expression, ui-tests --testbed-tests value
-  local name=$1 marker=$2 ui=$3 log="$GROUP_DIR/$1.log"
+run_group() {  # name (the ui-tests --group), pytest marker expression
+  local name=$1 marker=$2 log="$GROUP_DIR/$1.log"
   {
     say "$name: server, backend and API tests (pytest -m \"$marker\")"
     python -m pytest tests -q -p no:cacheprovider --durations=15 -m "$marker" \
@@ -152,16 +153,16 @@ run_group() {  # name, pytest marker expression, ui-tests --testbed-tests value
     if [ "$UI" = 1 ]; then
       say "$name: browser tests in Chromium (pytest-playwright)"
       CHROMIUM_PATH="$CHROMIUM" python -m pytest ui-tests -q --confcutdir=ui-tests \
-        -p no:cacheprovider --durations=15 --testbed-tests="$ui" --basetemp="$TMPDIR/ui-$name"
+        -p no:cacheprovider --durations=15 --group="$name" --basetemp="$TMPDIR/ui-$name"
       echo $? > "$GROUP_DIR/$name.ui"
     fi
     say "$name: ended"
   } > "$log" 2>&1
 }
 say "Server, API and browser tests in two groups side by side: the HPC test bed's, and the rest (each group's output follows when it ends)"
-run_group testbed hpc only &
+run_group testbed hpc &
 BED_PID=$!
-run_group others "not hpc" none &
+run_group others "not hpc" &
 OTHERS_PID=$!
 PY_STATUS=0
 UI_STATUS=0

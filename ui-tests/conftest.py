@@ -46,13 +46,18 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "test-results"
 
 
+#: Browser test files that run in the test bed's group though they do not use the bed:
+#: that group ends first (its pytest tests are fewer), so the two end closer together.
+TESTBED_GROUP_EXTRA = ("test_workflows.py",)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--testbed-tests",
-        choices=("all", "only", "none"),
+        "--group",
+        choices=("all", "testbed", "others"),
         default="all",
-        help="run all tests, only those of files that use the HPC test bed (import testbed), "
-        "or none of those: scripts/test.sh runs the two groups side by side",
+        help="all tests; the test bed's group (the files that import testbed, and "
+        "TESTBED_GROUP_EXTRA); or the others. scripts/test.sh runs the two groups side by side",
     )
 
 
@@ -60,21 +65,22 @@ def pytest_configure(config: pytest.Config) -> None:
     """Keep Playwright's artifacts (screenshots/traces of failures) in ui-tests/test-results
     (a group's own folder in it when only a group runs: Playwright empties its folder as it
     starts, and the other group may be running)."""
-    which = config.getoption("--testbed-tests")
-    config.option.output = str(RESULTS if which == "all" else RESULTS / f"testbed-{which}")
+    group = config.getoption("--group")
+    config.option.output = str(RESULTS if group == "all" else RESULTS / f"group-{group}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``--testbed-tests``: keep the files that import ``testbed`` (only), or the others."""
-    which = config.getoption("--testbed-tests")
-    if which == "all":
+    """``--group``: keep the test bed's group's files, or the others."""
+    group = config.getoption("--group")
+    if group == "all":
         return
     import testbed
 
     keep, drop = [], []
     for item in items:
-        uses = getattr(getattr(item, "module", None), "testbed", None) is testbed
-        (keep if uses == (which == "only") else drop).append(item)
+        module = getattr(item, "module", None)
+        ours = getattr(module, "testbed", None) is testbed or item.path.name in TESTBED_GROUP_EXTRA
+        (keep if ours == (group == "testbed") else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
