@@ -11,16 +11,39 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 
 def outputs(cell) -> str:
-    """Everything a person sees under a cell, as text."""
+    """Everything a person sees under a cell, as text (MIME types of rich outputs first).
+    Consecutive stream outputs of one name are one text, as Lab shows them: a busy kernel
+    may send one printed line in two stream messages."""
     parts = []
+    last_stream = None
     for out in cell.outputs:
         if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type in ("execute_result", "display_data"):
+            if last_stream == out.name and parts:
+                parts[-1] += out.text
+            else:
+                parts.append(out.text)
+            last_stream = out.name
+            continue
+        last_stream = None
+        if out.output_type in ("execute_result", "display_data"):
             parts.append(" ".join(sorted(out.data)) + "\n" + str(out.data.get("text/plain", "")))
         elif out.output_type == "error":
             parts.append(f"{out.ename}: {out.evalue}")
     return "\n".join(parts)
+
+
+def test_outputs_shows_a_line_sent_in_two_stream_messages_as_one() -> None:
+    """CI saw 'AFTER END' and ' ended | ...' arrive as two stdout messages of one print."""
+    from nbformat.v4 import new_code_cell, new_output
+
+    cell = new_code_cell("print('AFTER END', 'ended')")
+    cell.outputs = [
+        new_output("stream", name="stdout", text="AFTER END"),
+        new_output("stream", name="stdout", text=" ended\n"),
+        new_output("stream", name="stderr", text="warning\n"),
+        new_output("stream", name="stdout", text="next\n"),
+    ]
+    assert outputs(cell) == "AFTER END ended\n\nwarning\n\nnext\n"
 
 
 async def test_cells_call_remote_functions(server_url, tmp_path):

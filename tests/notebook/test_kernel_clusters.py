@@ -14,6 +14,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from tests.notebook.test_kernel_calls import outputs
+
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
@@ -27,19 +29,6 @@ def jp_server_config(
     jp_server_config: dict[str, Any], home: Path, with_local_cluster: Any
 ) -> dict[str, Any]:
     return with_local_cluster(jp_server_config, home, jobs_refresh_min=0.2)
-
-
-def outputs(cell) -> str:
-    """Everything a person sees under a cell, as text (MIME types of rich outputs first)."""
-    parts = []
-    for out in cell.outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type in ("execute_result", "display_data"):
-            parts.append(" ".join(sorted(out.data)) + "\n" + str(out.data.get("text/plain", "")))
-        elif out.output_type == "error":
-            parts.append(f"{out.ename}: {out.evalue}")
-    return "\n".join(parts)
 
 
 def client_for(nb, tmp_path: Path, **kwargs: Any) -> NotebookClient:

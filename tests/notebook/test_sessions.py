@@ -15,7 +15,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from jupyter_rpc.notebook.apps import AppSession, SessionList
 from jupyter_rpc.notebook.client import Session
-from tests.notebook.test_kernel_clusters import client_for, execute, outputs
+from tests.notebook.test_kernel_calls import outputs
+from tests.notebook.test_kernel_clusters import client_for, execute
 
 WEBAPP = pathlib.Path(__file__).parents[1] / "apps" / "webapp.py"
 
