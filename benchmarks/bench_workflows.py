@@ -25,7 +25,7 @@ With ``--notebooks N`` it then times a notebook of three short cells, N times ea
   times, whole seconds) is taken out, as the issue's aim says (within 1 s of the hand's
   time, plus the queue wait).
 
-``~/nbenv`` is what tests/workflows/test_slurm_notebooks.py makes (nbclient, ipykernel).
+``~/nbenv`` is what tests/workflows/test_slurm.py makes (nbclient, ipykernel).
 
     python benchmarks/bench_workflows.py [--rounds 15] [--notebooks 5]
 """
