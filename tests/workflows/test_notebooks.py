@@ -80,16 +80,19 @@ async def test_progress_counts_the_cells_run_while_it_runs(
     )
     hpc = await in_thread(jupyter_rpc.cluster, "local", url=url, token=token)
     run = await in_thread(hpc.run_notebook, path, {"n": 2}, environment=ENVIRONMENT)
-    end = asyncio.get_running_loop().time() + 60
-    while True:  # the parameters cell and the injected one ran; the third waits
-        await in_thread(run.refresh)
-        if run.progress == (2, 4):
-            break
-        assert run.progress in (None, (0, 4), (1, 4)), run.info
-        assert asyncio.get_running_loop().time() < end, run.info
-        await asyncio.sleep(0.3)
-    assert run.info["state"] == "running", run.info
-    (Path(run.folder) / "go").write_text("")  # noqa: ASYNC240 - a test
+    go = Path(run.folder) / "go"
+    try:
+        end = asyncio.get_running_loop().time() + 60
+        while True:  # the parameters cell and the injected one ran; the third waits
+            await in_thread(run.refresh)
+            if run.progress == (2, 4):
+                break
+            assert run.progress in (None, (0, 4), (1, 4)), run.info
+            assert asyncio.get_running_loop().time() < end, run.info
+            await asyncio.sleep(0.3)
+        assert run.info["state"] == "running", run.info
+    finally:
+        go.write_text("")  # noqa: ASYNC240 - a test; the job ends, whatever was seen
     await in_thread(run.wait, timeout=120, poll=0.5)
     await in_thread(run.refresh)
     assert run.progress == (4, 4), run.info
