@@ -1,6 +1,7 @@
 """Forwards over the pooled SSH connection to something on a cluster's node: an app's
 ``node:port`` (SSH ``direct-tcpip``) or a UNIX socket on the node (OpenSSH's
-``direct-streamlocal``). Interactive apps use it now; remote kernels will too.
+``direct-streamlocal``): an interactive app's one forward (:func:`open_forward`) and a
+kernel's five (:class:`SocketForwards`).
 
 Nothing listens on a TCP port of this machine (any local user could reach one; a
 JupyterHub host is shared): a forward listens on a UNIX socket in its own 0700 folder,

@@ -749,9 +749,7 @@ function RunDetail(props: {
           {run.message}
         </div>
       )}
-      {run.progress && run.progress.total > 0 && (
-        <ProgressLine run={run} trans={trans} />
-      )}
+      <ProgressLine run={run} trans={trans} />
       {run.failed_step && run.log_tail && (
         <div className="jp-rpc-WorkflowRun-log">
           <div className="jp-rpc-WorkflowRun-subheading">
@@ -851,7 +849,7 @@ function ProgressLine(props: {
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { run, trans } = props;
-  if (!run.progress) {
+  if (!run.progress?.total) {
     return null;
   }
   const { done, total } = run.progress;
