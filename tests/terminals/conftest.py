@@ -15,7 +15,13 @@ import pytest
 
 class TermClient:
     """One websocket of a terminal: ``send`` keystrokes, ``expect`` a pattern in what the
-    shell printed since the last ``expect`` (or ``screen`` for everything seen)."""
+    shell printed since the last ``expect`` (or ``screen`` for everything seen).
+
+    Like a browser, it reads the socket all the time, in a task of its own: tornado's
+    client holds one unread message, and a second one stops its reading of frames, and
+    so its pongs, until somebody reads (the server then closes the socket as one whose
+    pongs are late). ``stop_reading`` ends that task, for a test of a browser that does
+    not read."""
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
@@ -24,6 +30,10 @@ class TermClient:
         self.disconnected = False
         #: the kind of every message received, in order (``setup`` first)
         self.kinds: list[str] = []
+        self._changed = asyncio.Event()
+        self._reader: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
+            self._read_all()
+        )
 
     async def send(self, text: str) -> None:
         await self.ws.write_message(json.dumps(["stdin", text]))
@@ -31,21 +41,41 @@ class TermClient:
     async def set_size(self, rows: int, cols: int) -> None:
         await self.ws.write_message(json.dumps(["set_size", rows, cols, 600, 800]))
 
-    async def _read(self, timeout: float) -> bool:
+    async def _read_all(self) -> None:
+        while not self.disconnected:
+            raw = await self.ws.read_message()
+            if raw is None:
+                self.disconnected = True
+            else:
+                message = json.loads(raw)
+                self.kinds.append(message[0])
+                if message[0] == "stdout":
+                    self.screen += message[1]
+                elif message[0] == "disconnect":
+                    self.disconnected = True
+            self._changed.set()
+
+    async def stop_reading(self) -> None:
+        """End the reading task (what arrives next stays in the socket)."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+
+    async def _wait_change(self, timeout: float) -> None:
+        self._changed.clear()
         try:
-            raw = await asyncio.wait_for(self.ws.read_message(), timeout)
+            await asyncio.wait_for(self._changed.wait(), timeout)
         except asyncio.TimeoutError:
-            return True
-        if raw is None:
-            self.disconnected = True
-            return False
-        message = json.loads(raw)
-        self.kinds.append(message[0])
-        if message[0] == "stdout":
-            self.screen += message[1]
-        elif message[0] == "disconnect":
-            self.disconnected = True
-        return True
+            pass
+
+    async def wait_disconnected(self, timeout: float) -> bool:
+        """Whether the server closed the socket (or said ``disconnect``) within
+        ``timeout`` s."""
+        end = time.monotonic() + timeout
+        while not self.disconnected and time.monotonic() < end:
+            await self._wait_change(end - time.monotonic())
+        return self.disconnected
 
     async def expect(self, pattern: str, timeout: float = 10.0) -> re.Match[str]:
         """The first match of ``pattern`` (a regex, multiline) in the output after the
@@ -59,12 +89,11 @@ class TermClient:
                 return found
             left = end - time.monotonic()
             if left <= 0 or self.disconnected:
+                why = "the socket closed" if self.disconnected else f"not seen within {timeout} s"
                 raise AssertionError(
-                    f"{pattern!r} not seen within {timeout} s; the terminal showed: "
-                    f"{self.screen[-600:]!r}"
+                    f"{pattern!r} {why}; the terminal showed: {self.screen[-600:]!r}"
                 )
-            if not await self._read(min(left, 0.5)):
-                continue
+            await self._wait_change(min(left, 0.5))
 
     async def run(self, command: str, timeout: float = 10.0) -> str:
         """Type ``command`` and return its output: what it prints between two markers
@@ -75,6 +104,9 @@ class TermClient:
         return found.group(1).replace("\r", "")
 
     def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
         self.ws.close()
 
 

@@ -144,10 +144,7 @@ async def test_exit_ends_the_terminal(rpc: Any, term_ws: Any) -> None:
     term = await term_ws("local", name)
     await term.run("true")
     await term.send("exit\r")
-    for _ in range(50):
-        if term.disconnected:
-            break
-        await term._read(0.1)
+    await term.wait_disconnected(5)
     assert term.disconnected
     await asyncio.sleep(0.2)
     status, listing = await rpc("GET", "clusters", "local", "terminals")
@@ -248,6 +245,7 @@ async def test_output_waits_for_a_slow_browser(jp_serverapp: Any, rpc: Any, term
     name = (await open_terminal(rpc))["name"]
     term = await term_ws("local", name)
     await term.run("true")
+    await term.stop_reading()
     await term.send("head -c 20000000 /dev/zero | tr '\\0' a; echo; echo done-$((1+1))\r")
     await asyncio.sleep(3)  # not reading
     [app] = list(jp_serverapp.extension_manager.extension_apps["jupyter_rpc"])

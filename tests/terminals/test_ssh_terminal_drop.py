@@ -49,10 +49,7 @@ async def test_a_dropped_connection_ends_the_terminal(
     term = await term_ws("private", model["name"])
     shell = int((await term.run("echo $$")).strip())
     private_sshd.stop()  # the listener and its sessions: the connection is gone
-    for _ in range(100):
-        if term.disconnected:
-            break
-        await term._read(0.1)
+    await term.wait_disconnected(10)
     assert term.disconnected, "the browser was not told the terminal ended"
     assert await wait_gone([shell], 5.0) == []
     await asyncio.sleep(0.2)
