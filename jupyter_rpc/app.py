@@ -30,6 +30,7 @@ from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
+from .services.kernel_values import KernelProfileValues, KernelValuesService
 from .services.kernels import KernelOwner
 from .services.rasters import RasterStore
 from .services.sessions import SessionService
@@ -474,6 +475,7 @@ class RPCApp(ExtensionApp):
             max_message_size=self.max_message_size,
             clusters=clusters,
         )
+        jobs = JobsService()
         self.services = Services(
             backends=backends,
             calls=CallManager(
@@ -486,7 +488,10 @@ class RPCApp(ExtensionApp):
             max_wait=self.max_wait,
             clusters=clusters,
             contents=ContentsService(max_open_size=self.max_open_size),
-            jobs=JobsService(),
+            jobs=jobs,
+            kernel_values=KernelValuesService(
+                jobs, KernelProfileValues(self._state_path() / "kernel-profiles.json")
+            ),
             max_upload_size=self.max_upload_size,
             policy=Policy(self.policy),
             terminals=TerminalService(

@@ -286,6 +286,11 @@ ERROR_CODES: tuple[ErrorCode, ...] = (
         "No compute-node kernel is being started with that id (it is up, or its start ended).",
     ),
     _E(
+        "kernel.profile_unknown",
+        404,
+        "The cluster has no kernel profile of that name (any more).",
+    ),
+    _E(
         "ssh.host_unknown",
         428,
         "The host key is not known: `details` has `host`, `port`, `key_type` and `fingerprint` to trust.",

@@ -35,7 +35,7 @@ from .functions import (
     RootHandler,
     WaitCallsHandler,
 )
-from .kernels import KernelStartHandler, KernelStartsHandler
+from .kernels import KernelProfileHandler, KernelStartHandler, KernelStartsHandler
 from .placement import PlacementHandler
 from .sessions import (
     AppFormHandler,
@@ -108,6 +108,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/files/?{PATH}", FilesHandler),
         (rf"{C}/{CLUSTER}/download/{PATH}", DownloadHandler),
         (rf"{C}/{CLUSTER}/upload/{PATH}", UploadHandler),
+        (rf"{C}/{CLUSTER}/kernel-profiles/(?P<profile>[^/]+)/?", KernelProfileHandler),
         (rf"{C}/{CLUSTER}/terminals/?", TerminalsHandler),
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/?", TerminalHandler),
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/websocket/?", TerminalSocketHandler),  # type: ignore[list-item]

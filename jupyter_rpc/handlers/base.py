@@ -35,6 +35,7 @@ from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
+from ..services.kernel_values import KernelValuesService
 from ..services.kernels import KernelStarts
 from ..services.sessions import SessionService
 from ..services.terminals import TerminalService
@@ -134,6 +135,8 @@ class Services:
     sessions: SessionService | None = None
     #: Compute-node kernels being started (issue 20).
     kernels: KernelStarts = field(default_factory=KernelStarts)
+    #: The user's values of the clusters' kernel profiles (issue 20).
+    kernel_values: KernelValuesService | None = None
     #: Workflow templates and runs (issue 24).
     workflows: WorkflowService | None = None
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 
@@ -40,32 +40,34 @@ AUTH_REQUEST = Draft202012Validator(
 
 _NAME = {"type": "string", "minLength": 1, "maxLength": 200}
 _COUNT = {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+#: A job's fields in a request body (the submit form's; :class:`JobSpec`).
+JOB_FIELDS: dict[str, Any] = {
+    "script": {"type": "string", "maxLength": 1_000_000},
+    "script_path": {"type": "string", "minLength": 1, "maxLength": 4096},
+    "name": _NAME,
+    "partition": _NAME,
+    "time_limit": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+    "cpus": _COUNT,
+    "memory_mb": _COUNT,
+    "gpus": {"type": "integer", "minimum": 1, "maximum": 1024},
+    "nodes": _COUNT,
+    "ntasks": _COUNT,
+    "account": _NAME,
+    "qos": _NAME,
+    "array": {"type": "string", "minLength": 1, "maxLength": 200},
+    "workdir": {"type": "string", "minLength": 1, "maxLength": 4096},
+    "stdout": {"type": "string", "minLength": 1, "maxLength": 4096},
+    "stderr": {"type": "string", "minLength": 1, "maxLength": 4096},
+    "env": {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 100_000},
+    },
+    "hold": {"type": "boolean"},
+}
 JOB_SPEC = Draft202012Validator(
     {
         "type": "object",
-        "properties": {
-            "script": {"type": "string", "maxLength": 1_000_000},
-            "script_path": {"type": "string", "minLength": 1, "maxLength": 4096},
-            "name": _NAME,
-            "partition": _NAME,
-            "time_limit": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
-            "cpus": _COUNT,
-            "memory_mb": _COUNT,
-            "gpus": {"type": "integer", "minimum": 1, "maximum": 1024},
-            "nodes": _COUNT,
-            "ntasks": _COUNT,
-            "account": _NAME,
-            "qos": _NAME,
-            "array": {"type": "string", "minLength": 1, "maxLength": 200},
-            "workdir": {"type": "string", "minLength": 1, "maxLength": 4096},
-            "stdout": {"type": "string", "minLength": 1, "maxLength": 4096},
-            "stderr": {"type": "string", "minLength": 1, "maxLength": 4096},
-            "env": {
-                "type": "object",
-                "additionalProperties": {"type": "string", "maxLength": 100_000},
-            },
-            "hold": {"type": "boolean"},
-        },
+        "properties": JOB_FIELDS,
         "oneOf": [{"required": ["script"]}, {"required": ["script_path"]}],
         "additionalProperties": False,
     }

@@ -2,11 +2,47 @@
 lists them with their cluster, job, state and the scheduler's reason;
 ``DELETE jupyter-rpc/kernels/starting/{kernel}`` cancels one (its job is cancelled and
 the kernel's start fails with "cancelled"). The service is
-:class:`~jupyter_rpc.services.kernels.KernelStarts`."""
+:class:`~jupyter_rpc.services.kernels.KernelStarts`.
+
+``jupyter-rpc/clusters/{cluster}/kernel-profiles/{profile}``: a kernel profile's form and
+the user's values for it, which its next starts use
+(:mod:`jupyter_rpc.services.kernel_values`)."""
 
 from __future__ import annotations
 
+from jsonschema import Draft202012Validator
+
+from ..errors import NotFound
+from ..services.kernel_values import FIELDS, KernelValuesService
 from .base import RPCHandler, requires
+from .clusters import JOB_FIELDS, ClusterHandler
+
+#: ``PUT .../kernel-profiles/{profile}``: the values, each a job's (``null``: the
+#: profile's own).
+PROFILE_VALUES = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "values": {
+                "type": "object",
+                "properties": {
+                    name: {
+                        "anyOf": [
+                            {"type": "null"},
+                            {**JOB_FIELDS[name], "minimum": 0}
+                            if name == "gpus"
+                            else JOB_FIELDS[name],
+                        ]
+                    }
+                    for name in FIELDS
+                },
+                "additionalProperties": False,
+            }
+        },
+        "required": ["values"],
+        "additionalProperties": False,
+    }
+)
 
 
 class KernelStartsHandler(RPCHandler):
@@ -26,3 +62,32 @@ class KernelStartHandler(RPCHandler):
         start = self.services.kernels.cancel(kernel)
         self.audit(cluster=start.cluster, job_id=start.job_id)
         self.write_json(start.to_json())
+
+
+class KernelProfileHandler(ClusterHandler):
+    """A kernel profile's form and the user's values for it (issue 20;
+    :mod:`jupyter_rpc.services.kernel_values`): ``GET`` the form with the values the
+    start dialog opens with; ``PUT {"values": {...}}`` stores the values the next starts
+    use (checked as a job's); ``DELETE`` forgets them (the profile's own apply)."""
+
+    @property
+    def values(self) -> KernelValuesService:
+        service = self.services.kernel_values
+        if service is None:
+            raise NotFound("Kernel profiles are not served here.", code="kernel.profile_unknown")
+        return service
+
+    @requires("read")
+    async def get(self, cluster: str, profile: str) -> None:
+        self.write_json(await self.values.form(self.cluster(cluster), profile, self.grant))
+
+    @requires("write")
+    async def put(self, cluster: str, profile: str) -> None:
+        body = self.json_body(PROFILE_VALUES)
+        self.write_json(
+            await self.values.choose(self.cluster(cluster), profile, body["values"], self.grant)
+        )
+
+    @requires("write")
+    async def delete(self, cluster: str, profile: str) -> None:
+        self.write_json(await self.values.choose(self.cluster(cluster), profile, None, self.grant))

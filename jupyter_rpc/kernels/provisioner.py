@@ -63,6 +63,7 @@ from ..errors import NotFound, RPCError
 from ..policy import EVERYTHING, Grant
 from ..schedulers.base import ACTIVE_STATES, JobInfo, JobSpec, Scheduler
 from ..schedulers.forms import apply_overrides
+from ..services import kernel_values
 from ..services.kernels import KernelOwner, KernelStart, KernelStarts
 from ..ssh.forward import SocketForwards, open_socket_forwards
 from ..ssh.pool import PooledProcess, SSHPool
@@ -338,6 +339,7 @@ class ClusterProvisioner(KernelProvisionerBase):
         self._polled = 0.0
         self._on_jobs_changed: Any = None
         self._grant: Grant = EVERYTHING
+        self._chosen: dict[str, Any] = {}  # the user's values of the profile
 
     # -- what jupyter_client asks ------------------------------------------------------
 
@@ -427,13 +429,20 @@ class ClusterProvisioner(KernelProvisionerBase):
             KernelEnv.of(cluster.config, profile), cwd=await self._notebook_folder(cluster)
         )
         self._python = self._env.python
+        # the values the user last confirmed for this profile (the start dialog's)
+        values = getattr(app.services, "kernel_values", None)
+        self._chosen = (
+            values.store.get(cluster.name, self.profile)
+            if profile is not None and values is not None
+            else {}
+        )
         starts = getattr(app.services, "kernels", None)
         owner = starts.owner if isinstance(starts, KernelStarts) else KernelOwner()
         try:  # the site's policy, as the server's owner's grant says (services/kernels.py)
             self._grant = owner.check_start(
                 cluster.name,
                 user_defined=cluster.source == "user",
-                resources=dict((profile or {}).get("resources") or {}),
+                resources=kernel_values.resources(profile or {}, self._chosen),
             )
         except RPCError as exc:
             raise KernelStartError(
@@ -735,7 +744,9 @@ class ClusterProvisioner(KernelProvisionerBase):
                 display_name=f"Python 3 on {self._label}",
                 cluster=cluster.name,
                 profile=self.profile,
-                partition=str((profile.get("resources") or {}).get("partition") or ""),
+                partition=str(
+                    kernel_values.resources(profile, self._chosen).get("partition") or ""
+                ),
             )
         )
         queue_timeout = float(
@@ -771,9 +782,10 @@ class ClusterProvisioner(KernelProvisionerBase):
             starts.remove(start)
 
     def _job_spec(self, cluster: Any, profile: dict[str, Any], folder: str) -> JobSpec:
-        """The kernel job's spec: the profile's resources with the cluster's ``submit``
-        overrides (as the submit form's), the script, its folder and log."""
-        body: dict[str, Any] = dict(profile.get("resources") or {})
+        """The kernel job's spec: the profile's resources with the user's values over
+        them (services/kernel_values.py) and the cluster's ``submit`` overrides (as the
+        submit form's), the script, its folder and log."""
+        body = kernel_values.resources(profile, self._chosen)
         # the cluster's overrides narrowed by the policy's, as for any job (services/jobs.py)
         overrides = self._grant.merged_submit(cluster.config.get("submit"))
         try:
@@ -781,8 +793,13 @@ class ClusterProvisioner(KernelProvisionerBase):
                 body = apply_overrides(body, overrides)
             self._grant.check_submit(body)
         except RPCError as exc:
+            yours = (
+                " (with your values for it: change them when you start it from JupyterLab)"
+                if self._chosen
+                else ""
+            )
             raise _Failed(
-                f"the kernel profile {self.profile!r}: {exc.message}", exc.status
+                f"the kernel profile {self.profile!r}{yours}: {exc.message}", exc.status
             ) from None
         spec = JobSpec(**{k: v for k, v in body.items() if k in _SPEC_FIELDS})
         spec.script = job_script(folder, self._env, self._bound, self._label)

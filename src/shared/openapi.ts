@@ -79,6 +79,7 @@ export type ErrorCode =
   | 'run.finished'
   | 'run.submit_failed'
   | 'kernel.start_not_found'
+  | 'kernel.profile_unknown'
   | 'ssh.host_unknown'
   | 'ssh.auth_required'
   | 'ssh.host_key_changed'
@@ -605,6 +606,37 @@ export interface IKernelStart {
   partition: string;
   /** When the start began (epoch seconds). */
   since: number;
+}
+
+export interface IKernelProfileForm {
+  cluster: string;
+  profile: string;
+  /** The kernelspec's, as the Launcher shows it. */
+  display_name: string;
+  /** The JSON Schema of the profile's values. */
+  schema: { [key: string]: unknown };
+  ui_schema: { [key: string]: unknown };
+  /** What the dialog opens with. */
+  values: { [key: string]: unknown };
+  /** The profile's own values. */
+  defaults: { [key: string]: unknown };
+  partitions: IPartition[];
+}
+
+export interface IKernelProfileValues {
+  /**
+   * Partition, time limit, CPUs, memory, GPUs, account, QOS (`null`, the
+   * profile's).
+   */
+  values: {
+    partition?: string | null;
+    time_limit?: number | null;
+    cpus?: number | null;
+    memory_mb?: number | null;
+    gpus?: number | null;
+    account?: string | null;
+    qos?: string | null;
+  };
 }
 
 export interface IKernelStartList {
@@ -2398,6 +2430,76 @@ export interface IOperations {
     };
     responses: {
       200: ISession;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** A kernel profile's form, with the values its start dialog opens with. */
+  getKernelProfile: {
+    method: 'GET';
+    path: '/clusters/{cluster}/kernel-profiles/{profile}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** The kernel profile's name (the cluster's `kernel_profiles`). */
+      profile: string;
+    };
+    responses: {
+      200: IKernelProfileForm;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** Keep the values the profile's next kernels start with. */
+  setKernelProfileValues: {
+    method: 'PUT';
+    path: '/clusters/{cluster}/kernel-profiles/{profile}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** The kernel profile's name (the cluster's `kernel_profiles`). */
+      profile: string;
+    };
+    body: IKernelProfileValues;
+    responses: {
+      200: IKernelProfileForm;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      409: IErrorBody;
+      428: IErrorBody;
+      500: IErrorBody;
+      502: IErrorBody;
+      503: IErrorBody;
+      504: IErrorBody;
+    };
+  };
+  /** Forget the user's values; the profile's own apply again. */
+  resetKernelProfileValues: {
+    method: 'DELETE';
+    path: '/clusters/{cluster}/kernel-profiles/{profile}';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+      /** The kernel profile's name (the cluster's `kernel_profiles`). */
+      profile: string;
+    };
+    responses: {
+      200: IKernelProfileForm;
       400: IErrorBody;
       403: IErrorBody;
       404: IErrorBody;
