@@ -3,7 +3,8 @@ and the HPC test bed's SSH and Slurm. A kernel whose job is held shows a notific
 "Python 3 on Test bed, held: waiting in queue debug, job N (JobHeldUser)"; its Cancel
 button cancels the job, the kernel's start fails with "cancelled" and the notification
 goes. A notebook opened from the cluster's Remote files runs its cells in its folder
-there."""
+there. A kernel profile's Launcher card asks for its job's values first: the kernel's
+job has the ones chosen, and Cancel starts nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import testbed
 from conftest import LabServer, open_lab, start_lab
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,11 @@ def kernels_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]
                         "held": {
                             "display_name": "held",
                             "resources": {"partition": "debug", "time_limit": 5, "hold": True},
-                        }
+                        },
+                        "small": {
+                            "display_name": "small",
+                            "resources": {"partition": "debug", "time_limit": 10, "cpus": 1},
+                        },
                     },
                 }
             }
@@ -192,6 +197,7 @@ def test_a_notebook_from_the_clusters_files_offers_its_kernels_first(
         assert first.locator("option").all_inner_texts() == [
             "Python 3 on Test bed (login node)",
             "Python 3 on Test bed, held",
+            "Python 3 on Test bed, small",
         ]
         others = dialog.locator("select option").all_inner_texts()
         assert others.index("Python 3 (ipykernel)") > 1, others
@@ -199,3 +205,85 @@ def test_a_notebook_from_the_clusters_files_offers_its_kernels_first(
         expect(dialog).to_be_hidden()
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def _kernel_jobs() -> list[str]:
+    """The test bed's queued and running jobs of the profile "small" (their ids)."""
+    out = subprocess.run(
+        ["squeue", "-h", "-n", "rpc-kernel-small", "-o", "%i"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    ).stdout
+    return out.split()
+
+
+def _end_kernels(lab_server: LabServer) -> None:
+    for kernel in lab_server.api("api/kernels"):  # type: ignore[union-attr]
+        lab_server.api(f"api/kernels/{kernel['id']}", "DELETE")  # type: ignore[index]
+    end = time.monotonic() + 30
+    while _kernel_jobs() and time.monotonic() < end:
+        time.sleep(0.3)
+
+
+def _start_dialog(lab: Page, new_launcher: bool = False) -> Locator:
+    if new_launcher:
+        lab.get_by_role("menuitem", name="File").click()
+        lab.get_by_role("menuitem", name="New Launcher").click()
+    lab.locator(
+        '.jp-LauncherCard[data-category="Notebook"]', has_text="Python 3 on Test bed, small"
+    ).click()
+    dialog = lab.locator(".jp-Dialog", has_text="Start Python 3 on Test bed, small")
+    expect(dialog).to_be_visible(timeout=30_000)
+    return dialog
+
+
+def test_a_profile_kernel_asks_for_its_jobs_values_first(
+    page_of: Page, kernels_lab: LabServer
+) -> None:
+    lab = page_of
+    try:
+        dialog = _start_dialog(lab)
+        cpus = dialog.get_by_label("CPUs per task")
+        time_limit = dialog.get_by_label("Time limit (minutes)")
+        expect(dialog.get_by_label("Partition").locator("option:checked")).to_have_text("debug")
+        expect(time_limit).to_have_value("10")  # the profile's values
+        expect(cpus).to_have_value("1")
+        # beyond the debug partition's hour: refused at its field, asked again
+        time_limit.fill("90")
+        dialog.get_by_role("button", name="Start").click()
+        dialog = lab.locator(".jp-Dialog", has_text="Start Python 3 on Test bed, small")
+        expect(dialog.get_by_text("Please correct the highlighted field.")).to_be_visible()
+        expect(dialog.locator(".jp-rpc-KernelValues")).to_contain_text("60")
+        assert _kernel_jobs() == [], "a job was submitted with a refused value"
+        dialog.get_by_label("Time limit (minutes)").fill("7")
+        dialog.get_by_label("CPUs per task").fill("2")
+        dialog.get_by_role("button", name="Start").click()
+        expect(dialog).to_be_hidden()
+        expect(
+            lab.locator(".jp-StatusBar-Widget", has_text="Test bed, small | Idle")
+        ).to_be_visible(timeout=120_000)
+        cell = lab.locator(".jp-NotebookPanel .jp-CodeCell").first
+        cell.locator(".cm-content").click()
+        lab.keyboard.type("import os; print(os.environ['SLURM_CPUS_ON_NODE'])")
+        lab.keyboard.press("Shift+Enter")
+        expect(cell.locator(".jp-OutputArea-output")).to_have_text("2", timeout=60_000)
+        [job] = _kernel_jobs()
+        limit = subprocess.run(
+            ["squeue", "-h", "-j", job, "-o", "%l"], capture_output=True, text=True, timeout=20
+        ).stdout.strip()
+        assert limit == "7:00", limit
+
+        # the next start opens with the values chosen; Cancel starts nothing
+        _end_kernels(kernels_lab)
+        dialog = _start_dialog(lab, new_launcher=True)
+        expect(dialog.get_by_label("CPUs per task")).to_have_value("2")
+        expect(dialog.get_by_label("Time limit (minutes)")).to_have_value("7")
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(dialog).to_be_hidden()
+        expect(lab.locator(".jp-StatusBar-Widget", has_text="No Kernel")).to_be_visible()
+        time.sleep(2)  # a start would have submitted by now
+        assert _kernel_jobs() == []
+        assert kernels_lab.api("api/kernels") == []
+    finally:
+        _end_kernels(kernels_lab)

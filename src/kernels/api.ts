@@ -4,7 +4,7 @@
  * Cancel; the notification's text.
  */
 import type { ServerConnection } from '@jupyterlab/services';
-import type { Answer } from '../shared/contract';
+import type { Answer, BodyOf } from '../shared/contract';
 import type * as wire from '../shared/openapi';
 import { requestAPI } from '../shared/request';
 
@@ -65,4 +65,45 @@ export function startMessage(start: IKernelStart): string {
     default:
       return `${name}: job ${start.job_id} is running, the kernel is starting`;
   }
+}
+
+/**
+ * Answer of `GET /clusters/{cluster}/kernel-profiles/{profile}`: the
+ * profile's form and the values its start dialog opens with.
+ */
+export type IKernelProfileForm = wire.IKernelProfileForm;
+
+/**
+ * `GET /clusters/{cluster}/kernel-profiles/{profile}`.
+ */
+export function getKernelProfile(
+  cluster: string,
+  profile: string,
+  settings?: Settings
+): Promise<IKernelProfileForm> {
+  return requestAPI<Answer<'getKernelProfile'>>(
+    ['clusters', cluster, 'kernel-profiles', profile],
+    {},
+    {},
+    settings
+  );
+}
+
+/**
+ * `PUT /clusters/{cluster}/kernel-profiles/{profile}`: keep the values the
+ * profile's next kernels start with (checked as a job's: a refusal names
+ * its field in `details.field`).
+ */
+export function setKernelProfileValues(
+  cluster: string,
+  profile: string,
+  values: BodyOf<'setKernelProfileValues'>['values'],
+  settings?: Settings
+): Promise<IKernelProfileForm> {
+  return requestAPI<Answer<'setKernelProfileValues'>>(
+    ['clusters', cluster, 'kernel-profiles', profile],
+    { method: 'PUT', body: JSON.stringify({ values }) },
+    {},
+    settings
+  );
 }

@@ -5,18 +5,26 @@
  * cancels the job (the kernel's start then fails with "cancelled"). It asks
  * the server every 2 s, and only when a kernelspec runs in a job. And a
  * notebook on a cluster's drive offers that cluster's kernels first in the
- * kernel picker (picker.ts).
+ * kernel picker (picker.ts). A kernel profile's kernel starts after its
+ * dialog: the job's values, confirmed or changed (values.tsx).
  */
 import type {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Notification, SessionContextDialogs } from '@jupyterlab/apputils';
+import {
+  Notification,
+  SessionContext,
+  SessionContextDialogs
+} from '@jupyterlab/apputils';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { errorText } from '../shared/errors';
 import { cancelKernelStart, listKernelStarts } from './api';
 import { clusterFirst, clusterOfPath, clusterSpecs } from './picker';
+import type { IKernelChanging } from './guard';
+import { guardKernelStarts, profileOf } from './guard';
 import type { INotifier } from './watcher';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the watcher is made at activation and asked every 2 s from then on
 import { hasJobKernels, KernelStartWatcher } from './watcher';
 
 /** How often the server is asked while a job kernelspec exists (ms). */
@@ -25,7 +33,7 @@ const INTERVAL = 2000;
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-rpc:kernels',
   description:
-    'Shows compute-node kernels waiting for their batch job; offers a notebook on a cluster that cluster’s kernels first.',
+    'Asks for a compute-node kernel’s job values before it starts, shows it while its job waits, and offers a notebook on a cluster that cluster’s kernels first.',
   autoStart: true,
   optional: [ITranslator],
   activate: (app: JupyterFrontEnd, translator: ITranslator | null) => {
@@ -76,6 +84,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
           );
     };
     const specs = app.serviceManager.kernelspecs;
+    // a kernel profile's kernel: its job's values confirmed before it starts
+    const guarded = guardKernelStarts(
+      SessionContext.prototype as unknown as IKernelChanging,
+      name => profileOf(specs.specs, name),
+      async profile => {
+        // the dialog (and rjsf's form) loads when a profile kernel first starts
+        const { confirmProfileValues } = await import('./values');
+        return confirmProfileValues(
+          profile,
+          translator ?? nullTranslator,
+          settings
+        );
+      }
+    );
+    if (!guarded) {
+      console.warn(
+        'jupyter_rpc: this JupyterLab has no SessionContext._changeKernel; kernel profiles start with their last values, without the dialog.'
+      );
+    }
     let busy = false;
     window.setInterval(() => {
       if (busy || !hasJobKernels(specs.specs)) {

@@ -51,6 +51,17 @@ def jp_server_config(
     }
 
 
+def squeue_fields(job_id: str) -> list[str]:
+    """The job's CPUs, time limit and partition as ``squeue`` shows them."""
+    done = subprocess.run(
+        ["squeue", "-h", "-j", job_id, "-o", "%C %l %P"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    return done.stdout.split()
+
+
 def values_file(tmp_path: pathlib.Path) -> pathlib.Path:
     return tmp_path / "state" / "kernel-profiles.json"
 
@@ -122,12 +133,7 @@ async def test_a_kernel_started_after_the_dialog_has_its_values(
         result = await kernel.execute("import os; print(os.environ['SLURM_JOB_ID'])")
         assert result["status"] == "ok", result
         job_id = result["stdout"].strip()
-        shown = subprocess.run(
-            ["squeue", "-h", "-j", job_id, "-o", "%C %l %P"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        ).stdout.split()
+        shown = squeue_fields(job_id)
         assert shown == ["2", "7:00", "debug"], shown  # CPUs, time limit, partition
     finally:
         status, _ = await api("DELETE", "kernels", model["id"])
