@@ -9,6 +9,7 @@ cluster of their own.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import uuid
@@ -235,6 +236,9 @@ def test_add_and_remove_a_user_cluster(plain_lab: Page, plain_server: LabServer)
     dialog.get_by_label("Identity file").fill(str(testbed.KEYS / "id_ed25519"))
     dialog.get_by_label("Working folder").fill("~/jobs")
     dialog.get_by_label("SSH agent").uncheck()  # the key file alone
+    kernels = dialog.get_by_role("group", name="Notebook kernels on this cluster")
+    kernels.get_by_label("Python").fill("~/kenv/bin/python")
+    kernels.get_by_label("Modules").fill("python/3.11, cuda")
     dialog.get_by_role("button", name="Add", exact=True).click()
     expect(lab.get_by_text(re.compile("Cluster .* added"))).to_be_visible(timeout=30_000)
     # It is in the picker (and chosen), and the server lists it as the user's.
@@ -249,6 +253,17 @@ def test_add_and_remove_a_user_cluster(plain_lab: Page, plain_server: LabServer)
     listed = {c["name"]: c for c in plain_server.api("jupyter-rpc/clusters")["clusters"]}
     assert listed[name]["source"] == "user" and listed[name]["host"] == "127.0.0.1"
     assert listed[name]["workdir"] == "~/jobs"
+    # its kernels' environment, kept with the cluster; its kernel in Lab's list
+    kept = json.loads(
+        (plain_server.root.parent / "data" / "jupyter_rpc" / "clusters.json").read_text()
+    )
+    assert kept[name]["kernel_python"] == "~/kenv/bin/python", kept[name]
+    assert kept[name]["kernel_modules"] == ["python/3.11", "cuda"], kept[name]
+    assert "kernel_conda_env" not in kept[name]
+    specs = plain_server.api("api/kernelspecs")["kernelspecs"]  # type: ignore[index]
+    spec = specs[f"rpc-{name}"]["spec"]
+    assert spec["display_name"] == "Python 3 on My own cluster (login node)", spec
+    assert spec["argv"][0] == "~/kenv/bin/python", spec
     assert listed["local"]["source"] == "site"
     # Remove it (after confirming): gone from the picker and the server.
     panel.get_by_role("button", name=f"Remove cluster {name}").click()

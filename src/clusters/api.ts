@@ -46,6 +46,12 @@ export interface IClusterConfig {
   max_channels?: number;
   connect_timeout?: number;
   command_timeout?: number;
+  /** The Python (with ipykernel) of the cluster's notebook kernels. */
+  kernel_python?: string;
+  /** A conda environment activated before the kernel (a name or a path). */
+  kernel_conda_env?: string;
+  /** Environment modules loaded before the kernel. */
+  kernel_modules?: string[];
 }
 
 type Settings = ServerConnection.ISettings | undefined;

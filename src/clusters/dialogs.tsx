@@ -230,6 +230,11 @@ export interface IAddClusterValues {
   workdir: string;
   agent: boolean;
   scheduler: 'slurm' | 'none';
+  /** The kernels' Python (empty: `python3`, or the conda environment's). */
+  kernel_python: string;
+  kernel_conda_env: string;
+  /** Module names, separated by commas or spaces. */
+  kernel_modules: string;
 }
 
 /**
@@ -245,7 +250,10 @@ export const EMPTY_CLUSTER: IAddClusterValues = {
   jump: '',
   workdir: '',
   agent: true,
-  scheduler: 'slurm'
+  scheduler: 'slurm',
+  kernel_python: '',
+  kernel_conda_env: '',
+  kernel_modules: ''
 };
 
 /**
@@ -275,6 +283,14 @@ export function validateCluster(
     problems.push(trans.__('Port: a number from 1 to 65535.'));
   }
   return problems;
+}
+
+/**
+ * Module names as typed: separated by commas or spaces (`module load` takes
+ * each as one word).
+ */
+export function moduleNames(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
 }
 
 /**
@@ -310,6 +326,16 @@ export function clusterConfigOf(values: IAddClusterValues): IClusterConfig {
   if (values.display_name.trim()) {
     config.display_name = values.display_name.trim();
   }
+  if (values.kernel_python.trim()) {
+    config.kernel_python = values.kernel_python.trim();
+  }
+  if (values.kernel_conda_env.trim()) {
+    config.kernel_conda_env = values.kernel_conda_env.trim();
+  }
+  const modules = moduleNames(values.kernel_modules);
+  if (modules.length) {
+    config.kernel_modules = modules;
+  }
   return config;
 }
 
@@ -341,7 +367,8 @@ class AddClusterBody
     const text = (
       key: Exclude<keyof IAddClusterValues, 'scheduler' | 'agent'>,
       label: string,
-      placeholder: string
+      placeholder: string,
+      parent: HTMLElement = form
     ): void => {
       const row = el('label', undefined, 'jp-rpc-ClusterDialog-field');
       row.appendChild(el('span', label));
@@ -352,7 +379,7 @@ class AddClusterBody
       input.placeholder = placeholder;
       input.spellcheck = false;
       row.appendChild(input);
-      form.appendChild(row);
+      parent.appendChild(row);
       this._inputs.set(key, input);
     };
     text('name', trans.__('Name'), 'mycluster');
@@ -397,6 +424,29 @@ class AddClusterBody
     row.appendChild(select);
     form.appendChild(row);
     this._select = select;
+    const kernels = el('fieldset', undefined, 'jp-rpc-ClusterDialog-group');
+    kernels.appendChild(
+      el('legend', trans.__('Notebook kernels on this cluster'))
+    );
+    form.appendChild(kernels);
+    text(
+      'kernel_python',
+      trans.__('Python'),
+      trans.__('python3, or a path such as ~/venv/bin/python'),
+      kernels
+    );
+    text(
+      'kernel_conda_env',
+      trans.__('Conda environment'),
+      trans.__('optional: a name or a path'),
+      kernels
+    );
+    text(
+      'kernel_modules',
+      trans.__('Modules'),
+      trans.__('optional: python/3.11, cuda'),
+      kernels
+    );
     this.node.appendChild(form);
   }
 
@@ -412,7 +462,10 @@ class AddClusterBody
       jump: get('jump'),
       workdir: get('workdir'),
       agent: this._agent.checked,
-      scheduler: this._select.value === 'none' ? 'none' : 'slurm'
+      scheduler: this._select.value === 'none' ? 'none' : 'slurm',
+      kernel_python: get('kernel_python'),
+      kernel_conda_env: get('kernel_conda_env'),
+      kernel_modules: get('kernel_modules')
     };
   }
 
