@@ -441,8 +441,12 @@ class BrokerRunner(Runner):
 
     # -- replies (any thread) ----------------------------------------------------------
 
-    def send(self, msg: dict[str, Any]) -> None:
-        """Publish a reply on its response topic (thread-safe; order is kept per topic)."""
+    #: A broker's clients get base64, never buffers (they are a stdio extension).
+    takes_buffers = False
+
+    def send(self, msg: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        """Publish a reply on its response topic (thread-safe; order is kept per topic).
+        ``buffers`` are never asked for here (:attr:`takes_buffers`)."""
         props = msg["properties"]
         response_topic, _, context = str(props["requestContext"]).partition(TOPIC_SEP)
         props["requestContext"] = context

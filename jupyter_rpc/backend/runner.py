@@ -35,6 +35,7 @@ from ..protocol import (
 )
 from .introspect import BackendAPI, RequestError
 from .progress import Cancelled, Progress
+from .raster import is_raster_value, raster_buffers
 from .streams import ProgressChannel, Writer, execution_error_text, log, user_traceback
 
 __all__ = ["PROGRESS_INTERVAL", "SHUTDOWN_GRACE", "Runner", "default_workers"]
@@ -77,6 +78,9 @@ class Runner:
         Minimum seconds between two progress frames of one call.
     """
 
+    #: Whether a server may ask for binary buffers (on stdio, one server: yes).
+    takes_buffers = True
+
     def __init__(
         self,
         api: BackendAPI,
@@ -97,6 +101,8 @@ class Runner:
         self._calls: dict[str, _Call] = {}
         self._busy = 0
         self._busy_lock = threading.Lock()
+        #: Whether the server takes binary buffers after a line (its api_info said so).
+        self._buffers = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         self._stop: asyncio.Event | None = None
@@ -157,9 +163,11 @@ class Runner:
 
     # -- plumbing (any thread) -----------------------------------------------------------
 
-    def send(self, msg: dict[str, Any]) -> None:
-        """Queue one message for the protocol output (thread-safe)."""
-        self._writer.send(dumps_line(msg))
+    def send(self, msg: dict[str, Any], buffers: list[bytes] | None = None) -> None:
+        """Queue one message for the protocol output (thread-safe), with the binary
+        buffers that follow it (``protocol.BUFFERS``) written right after it."""
+        line = dumps_line(msg)
+        self._writer.send((line, *buffers) if buffers else line)
 
     def call_later(self, delay: float, callback: Any) -> None:
         """Run ``callback`` on the loop after ``delay`` seconds (thread-safe)."""
@@ -244,6 +252,12 @@ class Runner:
             else:
                 self._cancel_call(call)
         elif kind in (protocol.API_INFO, protocol.INFO):
+            if (
+                kind == protocol.API_INFO
+                and self.takes_buffers
+                and props.get(protocol.BUFFERS) == "1"
+            ):
+                self._buffers = True  # a server of ours on stdio: rasters as bytes
             # the answer carries the description in a property named like the question
             described = self._api_info if kind == protocol.API_INFO else self._info
             self.send(
@@ -317,11 +331,11 @@ class Runner:
             try:
                 result = prepared.run()
                 call.progress.check()
-                payload = encode_payload(prepared.serialize(result))
+                payload, buffers = self._encode(prepared, result)
             except BaseException as exc:  # noqa: BLE001 - every failure is the caller's answer
                 self._reply_failed(call, exc)
                 return
-            self._reply(call, payload)
+            self._reply(call, payload, buffers)
         finally:
             with self._busy_lock:
                 self._busy -= 1
@@ -336,18 +350,28 @@ class Runner:
         try:
             result = await prepared.run()
             call.progress.check()
-            payload = encode_payload(prepared.serialize(result))
+            payload, buffers = self._encode(prepared, result)
         except asyncio.CancelledError:
             self._reply_failed(call, Cancelled())
         except BaseException as exc:  # noqa: BLE001
             self._reply_failed(call, exc)
         else:
-            self._reply(call, payload)
+            self._reply(call, payload, buffers)
 
-    def _reply(self, call: _Call, payload: str) -> None:
+    def _encode(self, prepared: Any, result: Any) -> tuple[str, list[bytes]]:
+        """The response's payload and its buffers: a raster result's values go as bytes
+        after the line when the server takes buffers (``protocol.BUFFERS``)."""
+        if not self._buffers or not is_raster_value(result):
+            return encode_payload(prepared.serialize(result)), []
+        with raster_buffers() as buffers:
+            value = prepared.serialize(result)
+        return encode_payload(value), buffers
+
+    def _reply(self, call: _Call, payload: str, buffers: list[bytes] | None = None) -> None:
         assert call.channel is not None
         call.replied = True
         call.channel.close(failed=False)
+        extra = {protocol.BUFFERS: ",".join(str(len(b)) for b in buffers)} if buffers else {}
         self.send(
             message(
                 protocol.RESPONSE,
@@ -355,7 +379,9 @@ class Runner:
                 payload=payload,
                 status=protocol.SUCCESS,
                 source_topic=self.topic,
-            )
+                **extra,
+            ),
+            buffers,
         )
 
     def _reply_invalid(self, call: _Call, exc: RequestError) -> None:

@@ -62,15 +62,16 @@ class Writer:
 
     def __init__(self, fd: int, on_error: Any) -> None:
         self._fd = fd
-        self._queue: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        # a line, or a line and the buffers that follow it (written as one, in order)
+        self._queue: queue.SimpleQueue[bytes | tuple[bytes, ...] | None] = queue.SimpleQueue()
         self._on_error = on_error
         self._failed = False
         self._thread = threading.Thread(target=self._run, name="jupyter-rpc-writer", daemon=True)
         self._thread.start()
 
-    def send(self, line: bytes) -> None:
+    def send(self, data: bytes | tuple[bytes, ...]) -> None:
         if not self._failed:
-            self._queue.put(line)
+            self._queue.put(data)
 
     def _run(self) -> None:
         while True:
@@ -78,9 +79,10 @@ class Writer:
             if data is None:
                 return
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(self._fd, view) :]
+                for part in data if isinstance(data, tuple) else (data,):
+                    view = memoryview(part)
+                    while view:
+                        view = view[os.write(self._fd, view) :]
             except OSError as exc:
                 self._failed = True
                 self._on_error(exc)

@@ -63,6 +63,46 @@ class ProtocolError(ValueError):
     """A frame that is not a DASF message."""
 
 
+#: Binary buffers after a line (an extension of ours on stdio, never on a broker): a
+#: ``response`` whose ``properties.buffers`` is ``"N1,N2,..."`` is followed on the stream,
+#: right after its newline, by that many raw bytes, buffer after buffer. In the payload a
+#: buffer stands as ``{"$buffer": INDEX}``. A runner sends them only to a server that
+#: asked for them in its ``api_info`` request (``properties.buffers == "1"``), and only
+#: for a raster result's values (64 MB of float32 as bytes, not 114 MB of base64 in base64).
+BUFFERS = "buffers"
+BUFFER_KEY = "$buffer"
+#: At most this many buffers after one message.
+MAX_BUFFERS = 16
+
+
+def buffer_lengths(properties: dict[str, Any]) -> list[int]:
+    """The byte lengths of the buffers that follow a message (``[]``: none); raises
+    :class:`ProtocolError` for a malformed ``buffers`` property."""
+    raw = properties.get(BUFFERS)
+    if raw is None or raw == "":
+        return []
+    try:
+        lengths = [int(part) for part in str(raw).split(",")]
+    except ValueError:
+        raise ProtocolError(f"'buffers' is not a list of lengths: {str(raw)[:80]!r}") from None
+    if len(lengths) > MAX_BUFFERS or any(n < 0 for n in lengths):
+        raise ProtocolError(f"'buffers' is out of bounds: {str(raw)[:80]!r}")
+    return lengths
+
+
+def with_buffers(value: Any, buffers: list[bytes] | None) -> Any:
+    """``value`` (a decoded result) with a top-level ``values`` that stands for a buffer
+    (``{"$buffer": i}``) replaced by that buffer's bytes; anything else is left as sent."""
+    if not buffers or not isinstance(value, dict):
+        return value
+    ref = value.get("values")
+    if isinstance(ref, dict) and set(ref) == {BUFFER_KEY}:
+        index = ref[BUFFER_KEY]
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(buffers):
+            return {**value, "values": buffers[index]}
+    return value
+
+
 def encode_payload(value: Any) -> str:
     """Base64 of the compact UTF-8 JSON of ``value`` (what DASF puts in ``payload``)."""
     return base64.b64encode(_json_bytes(value)).decode("ascii")

@@ -148,8 +148,14 @@ class Replies:
             if owner is None or pending.owner is owner:
                 self.fail(pending.context, exc() if callable(exc) else exc)
 
-    def deliver(self, properties: Mapping[str, Any], payload: object) -> Pending | None:
-        """Match one received message (its ``properties`` and ``payload``) to its request.
+    def deliver(
+        self,
+        properties: Mapping[str, Any],
+        payload: object,
+        buffers: list[bytes] | None = None,
+    ) -> Pending | None:
+        """Match one received message (its ``properties``, ``payload`` and the binary
+        ``buffers`` that followed it) to its request.
 
         Returns the request it belonged to (``None``: not ours, or a late answer).
         """
@@ -169,7 +175,7 @@ class Replies:
             elif self._max_size is not None and len(payload) > self._max_size:
                 self._fail_too_large(pending)
             else:
-                self._resolve(pending, dict(properties), payload)
+                self._resolve(pending, dict(properties), payload, buffers)
         return pending
 
     def _progress(self, pending: Pending, payload: Payload) -> None:
@@ -216,10 +222,19 @@ class Replies:
         assert self._too_large is not None  # checked in __init__
         self.fail(pending.context, self._too_large())
 
-    def _resolve(self, pending: Pending, properties: dict[str, Any], payload: Payload) -> None:
+    def _resolve(
+        self,
+        pending: Pending,
+        properties: dict[str, Any],
+        payload: Payload,
+        buffers: list[bytes] | None = None,
+    ) -> None:
         self._pending.pop(pending.context, None)
         if not pending.future.done():
-            pending.future.set_result({"properties": properties, "payload": payload})
+            reply: dict[str, Any] = {"properties": properties, "payload": payload}
+            if buffers:
+                reply["buffers"] = buffers
+            pending.future.set_result(reply)
 
 
 __all__ = ["Pending", "ProgressSink", "Replies"]

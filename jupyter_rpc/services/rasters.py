@@ -1,7 +1,9 @@
 """Raster and GeoJSON results on the server: downsampled for the map, kept whole for download.
 
 A backend returns a raster (:class:`jupyter_rpc.backend.raster.Raster`, the media type
-``application/vnd.jupyter-rpc.raster+json``) whole, as base64 of little-endian float32.
+``application/vnd.jupyter-rpc.raster+json``) whole, as base64 of little-endian float32
+(through a broker) or as those bytes themselves (a binary buffer after the answer's line,
+on a local or SSH backend's stdio: ``jupyter_rpc.protocol.BUFFERS``).
 :meth:`RasterStore.accept` decodes it, keeps the full grid for the download route (up to
 ``RPCApp.max_kept_raster_size`` bytes of float32 in all, the oldest dropped first) and
 gives the call the map's copy: a block mean (NaN and ``nodata`` left out) of at most
@@ -77,7 +79,7 @@ def is_raster(value: Any, return_schema: dict[str, Any] | None) -> bool:
     return (
         (return_schema or {}).get("contentMediaType") == RASTER_MEDIA_TYPE
         and isinstance(value, dict)
-        and isinstance(value.get("values"), str)
+        and isinstance(value.get("values"), str | bytes)  # bytes: sent as a buffer
         and "source_shape" not in value
     )
 
@@ -163,7 +165,9 @@ class RasterStore:
         kept for ``download_path`` when it fits. Raises ``ValueError`` for a malformed one."""
         try:
             rows, cols = (int(v) for v in value["shape"])
-            data = binascii.a2b_base64(value["values"])  # (the size is checked below)
+            values = value["values"]
+            # base64, or the bytes themselves when they came as a buffer (protocol.BUFFERS)
+            data = values if isinstance(values, bytes) else binascii.a2b_base64(values)
             west, south, east, north = (float(b) for b in value["bounds"])
         except (KeyError, TypeError, ValueError, binascii.Error) as exc:
             raise ValueError(f"the backend sent a malformed raster ({exc})") from None

@@ -100,6 +100,7 @@ def result_of(reply: dict[str, Any]) -> Any:
             text or "The backend reported an error without a message.", code=code, details=details
         )
     try:
-        return protocol.decode_payload(reply["payload"]) if reply["payload"] else None
+        value = protocol.decode_payload(reply["payload"]) if reply["payload"] else None
+        return protocol.with_buffers(value, reply.get("buffers"))
     except protocol.ProtocolError as exc:
         raise RemoteFailed(f"The backend sent a result that cannot be read: {exc}") from None

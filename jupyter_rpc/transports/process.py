@@ -252,7 +252,9 @@ class ProcessTransport(Transport, Generic[P]):
         conn.start()
         self._conn = conn
         try:
-            reply = await asyncio.wait_for(conn.request(protocol.API_INFO), self.start_timeout)
+            reply = await asyncio.wait_for(
+                conn.request(protocol.API_INFO, buffers="1"), self.start_timeout
+            )
             api_info = json.loads(reply["properties"]["api_info"])
             if not isinstance(api_info, dict):
                 raise ValueError("api_info is not an object")

@@ -86,8 +86,11 @@ class StreamConnection:
         payload: str = "",
         *,
         on_progress: ProgressSink | None = None,
+        **properties: str,
     ) -> dict[str, Any]:
-        """Send one message and wait for its ``response`` (or ``pong``).
+        """Send one message (with these extra ``properties``) and wait for its
+        ``response`` (or ``pong``); a reply followed by binary buffers has them in
+        ``"buffers"``.
 
         Cancelling the awaiting task sends a ``cancel`` message for it.
         """
@@ -97,7 +100,9 @@ class StreamConnection:
         context = pending.context
         try:
             self._send(
-                protocol.message(message_type, context, payload=payload, response_topic="stdio")
+                protocol.message(
+                    message_type, context, payload=payload, response_topic="stdio", **properties
+                )
             )
             return await pending.future
         except asyncio.CancelledError:
@@ -148,7 +153,12 @@ class StreamConnection:
                     if self._on_eof is not None:
                         await self._on_eof()
                     break
-                self._dispatch(line)
+                msg = self._parse(line)
+                if msg is None:
+                    continue
+                buffers = await self._read_buffers(msg, len(line))
+                if buffers is not None:  # None: over the limit, skipped
+                    self._deliver(msg, buffers)
         except ConnectionError as exc:
             reason = str(exc)
         finally:
@@ -219,9 +229,9 @@ class StreamConnection:
                 size,
             )
 
-    def _dispatch(self, line: bytes | bytearray) -> None:
+    def _parse(self, line: bytes | bytearray) -> dict[str, Any] | None:
         try:
-            msg = protocol.loads_line(line)
+            return protocol.loads_line(line)
         except protocol.ProtocolError as exc:
             log.warning(
                 "Backend %s sent a line that is not a message (%s): %r",
@@ -229,11 +239,37 @@ class StreamConnection:
                 exc,
                 bytes(line[:200]),  # not the repr of all of it, cut afterwards
             )
-            return
+            return None
+
+    async def _read_buffers(self, msg: dict[str, Any], line_size: int) -> list[bytes] | None:
+        """The binary buffers that follow ``msg`` on the stream (``protocol.BUFFERS``; ``[]``
+        for none); ``None`` when they were over the size limit, skipped as read (the
+        request they answer fails, as for a line over it). A malformed announcement ends
+        the connection: where the next line starts is unknown."""
+        try:
+            lengths = protocol.buffer_lengths(msg["properties"])
+        except protocol.ProtocolError as exc:
+            raise ConnectionError(f"the backend sent a broken message ({exc})") from None
+        if not lengths:
+            return []
+        total = sum(lengths)
+        try:
+            if self._max_size is not None and line_size + total > self._max_size:
+                left = total
+                while left:
+                    left -= len(await self._reader.readexactly(min(left, READ_LIMIT)))
+                context = str(msg["properties"].get("requestContext", ""))
+                self._oversized(f'"requestContext":"{context}"'.encode(), line_size + total)
+                return None
+            return [await self._reader.readexactly(n) for n in lengths]
+        except asyncio.IncompleteReadError:
+            raise ConnectionError("the backend's output ended inside a message") from None
+
+    def _deliver(self, msg: dict[str, Any], buffers: list[bytes]) -> None:
         props = msg["properties"]
         if props["messageType"] == protocol.RESPONSE and self.abandoned:
             self.abandoned.pop(str(props.get("requestContext", "")), None)
-        self._pending.deliver(props, msg["payload"])
+        self._pending.deliver(props, msg["payload"], buffers or None)
 
     def _close(self, reason: str | None) -> None:
         if self.closed:
