@@ -141,6 +141,10 @@ class ProcessTransport(Transport, Generic[P]):
     #: Seconds the ping of a backend that may be wedged may take.
     wedge_ping_timeout = 5.0
 
+    #: Whether the backend is asked to send a raster's values as binary buffers
+    #: (``protocol.BUFFERS``); off only to measure or test the base64 way.
+    ask_buffers = True
+
     def __init__(self, name: str, *, start_timeout: float, max_message_size: int) -> None:
         super().__init__(name)
         self.start_timeout = start_timeout
@@ -253,7 +257,8 @@ class ProcessTransport(Transport, Generic[P]):
         self._conn = conn
         try:
             reply = await asyncio.wait_for(
-                conn.request(protocol.API_INFO, buffers="1"), self.start_timeout
+                conn.request(protocol.API_INFO, buffers="1" if self.ask_buffers else ""),
+                self.start_timeout,
             )
             api_info = json.loads(reply["properties"]["api_info"])
             if not isinstance(api_info, dict):
