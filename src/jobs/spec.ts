@@ -106,3 +106,20 @@ export function fieldMessage(
       return error.message ?? trans.__('Not a valid value.');
   }
 }
+
+/**
+ * An rjsf `transformErrors` that says each error as {@link fieldMessage} does
+ * (the submit form's and the kernel profiles' dialog).
+ */
+export function personErrors<E extends IFieldError>(trans: {
+  __: (msg: string, ...args: unknown[]) => string;
+}): (errors: E[]) => E[] {
+  return errors =>
+    errors.map(e => ({
+      ...e,
+      message: fieldMessage(
+        { name: e.name, params: e.params, message: e.message },
+        trans
+      )
+    }));
+}

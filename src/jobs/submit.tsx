@@ -13,7 +13,13 @@ import type { IJobInfo, IJobSpec, ISubmitSchema } from './api';
 import { formatRelative, formatTime } from './format';
 import type { JobsRegistry } from './manager';
 import { type IPlacementRanking, placeJob, PlacementView } from './placement';
-import { cleanSpec, envText, fieldMessage, parseEnv } from './spec';
+import {
+  cleanSpec,
+  envText,
+  fieldMessage,
+  parseEnv,
+  personErrors
+} from './spec';
 import { lackTitle } from './capabilities';
 
 type FormUiSchema = UiSchema<ReadonlyJSONObject, RJSFSchema>;
@@ -240,19 +246,7 @@ function SubmitForm(props: {
           // Live: Lab's dialog disables Submit while an input is :invalid
           // (CPUs 0 under a minimum of 1), so the reason shows at the field.
           liveValidate
-          transformErrors={errors =>
-            errors.map(e => ({
-              ...e,
-              message: fieldMessage(
-                {
-                  name: e.name,
-                  params: e.params as Record<string, unknown>,
-                  message: e.message
-                },
-                trans
-              )
-            }))
-          }
+          transformErrors={personErrors(trans)}
           extraErrors={extraErrors}
           onChange={e =>
             setFormData((e.formData ?? {}) as Record<string, unknown>)

@@ -20,7 +20,7 @@ import { Button, FormComponent } from '@jupyterlab/ui-components';
 import type { ReadonlyJSONObject } from '@lumino/coreutils';
 import type { ErrorSchema, RJSFSchema, UiSchema } from '@rjsf/utils';
 import React, { useRef, useState } from 'react';
-import { fieldMessage } from '../jobs/spec';
+import { personErrors } from '../jobs/spec';
 import type { BodyOf } from '../shared/contract';
 import { errorText, RPCRequestError } from '../shared/errors';
 import { useLabelledFields } from '../shared/formLabels';
@@ -109,19 +109,7 @@ function ValuesForm(
         noHtml5Validate
         showErrorList={false}
         liveValidate
-        transformErrors={errors =>
-          errors.map(e => ({
-            ...e,
-            message: fieldMessage(
-              {
-                name: e.name,
-                params: e.params as Record<string, unknown>,
-                message: e.message
-              },
-              trans
-            )
-          }))
-        }
+        transformErrors={personErrors(trans)}
         extraErrors={extraErrors}
         onChange={e => change({ ...((e.formData ?? {}) as Values) })}
         translator={translator}
