@@ -36,20 +36,27 @@ def maps_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         yield server
 
 
-@pytest.fixture
-def maps(page: Page, maps_lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """The lab, with every request to another host refused (no network)."""
+def only_hosts(page: Page, *origins: str) -> list[str]:
+    """Refuse every request of ``page`` but to ``origins`` (and data:, blob:); the list
+    of the URLs refused, filled as they come."""
     outside: list[str] = []
 
-    def only_the_lab(route) -> None:  # noqa: ANN001 - Playwright's Route
+    def route_it(route) -> None:  # noqa: ANN001 - Playwright's Route
         url = route.request.url
-        if url.startswith(maps_lab.url) or url.startswith(("data:", "blob:")):
+        if url.startswith((*origins, "data:", "blob:")):
             route.continue_()
         else:
             outside.append(url)
             route.abort()
 
-    page.route("**/*", only_the_lab)
+    page.route("**/*", route_it)
+    return outside
+
+
+@pytest.fixture
+def maps(page: Page, maps_lab: LabServer, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """The lab, with every request to another host refused (no network)."""
+    outside = only_hosts(page, maps_lab.url)
     yield from open_lab(page, maps_lab, request)
     assert not outside, f"the page asked other servers: {outside[:5]}"
 
@@ -148,6 +155,31 @@ def decode_png_pixel(png: bytes) -> tuple[int, int, int]:
     assert width == 1 and color_type in (2, 6)  # RGB or RGBA, 8 bits
     r, g, b = raw[1 : 1 + 3]  # the row's filter byte, then the one pixel
     return (r, g, b)
+
+
+def wait_pixel(page: Page, x: float, y: float, want: tuple[int, int, int]) -> None:
+    """Wait (up to 5 s) until the screen at (x, y) has the colour ``want``."""
+    for _ in range(50):
+        if close(pixel(page, x, y), want):
+            return
+        page.wait_for_timeout(100)
+    assert close(pixel(page, x, y), want), (pixel(page, x, y), want)
+
+
+def viridis(t: float) -> tuple[int, int, int]:
+    """matplotlib's viridis at ``t`` (0..1): its 10 stops, linear between (as the map)."""
+    stops = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e"]
+    stops += ["#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"]
+    x = t * (len(stops) - 1)
+    i = min(len(stops) - 2, int(x))
+    f = x - i
+
+    def rgb(h: str) -> list[int]:
+        return [int(h[k : k + 2], 16) for k in (1, 3, 5)]
+
+    a, b = rgb(stops[i]), rgb(stops[i + 1])
+    r, g, bl = (round(v + (w - v) * f) for v, w in zip(a, b, strict=True))
+    return r, g, bl
 
 
 def close(a: tuple[int, ...], b: tuple[int, ...], tol: int = 6) -> bool:
@@ -285,19 +317,7 @@ def test_a_raster_cell_has_its_colour_and_its_value_under_the_cursor(maps: Page)
     expect(readout).to_contain_text("60 stripes")
     # Its colour: matplotlib's viridis (10 stops, linear between) at 60/255; the
     # overlay is opaque.
-    expected = tuple(
-        maps.evaluate(
-            """async t => {
-                const stops = ['#440154','#482878','#3e4989','#31688e','#26828e',
-                               '#1f9e89','#35b779','#6ece58','#b5de2b','#fde725'];
-                const x = t * (stops.length - 1), i = Math.min(stops.length - 2, Math.floor(x));
-                const a = stops[i], b = stops[i + 1], f = x - i;
-                const c = h => [1, 3, 5].map(k => parseInt(h.slice(k, k + 2), 16));
-                return c(a).map((v, k) => Math.round(v + (c(b)[k] - v) * f));
-            }""",
-            60 / 255,
-        )
-    )
+    expected = viridis(60 / 255)
     assert close(pixel(maps, x, y), expected, tol=6), (pixel(maps, x, y), expected)
     # A nodata cell (row == col) is transparent: the base map shows through.
     nx, ny = screen_xy(rm, -180 + 5.5 * 4.5, 90 - 5.5 * 4.5)
@@ -419,6 +439,145 @@ def test_add_to_map_layers_results_with_a_toggle_each(maps: Page) -> None:
     assert count_on > count
 
 
+def test_a_raster_added_to_the_shared_map_is_drawn_and_toggled(maps: Page) -> None:
+    panel = open_panel(maps)
+    call = choose(panel, "raster")
+    field(call, "rows").fill("40")
+    field(call, "cols").fill("80")
+    run(call)
+    expect(status(call)).to_have_attribute("data-state", "succeeded", timeout=30_000)
+    result_map(maps, "raster")
+    result_view(maps, "raster").get_by_role("button", name="Add to map").click()
+    shared = maps.locator(".jp-rpc-SharedMap")
+    expect(shared).to_have_attribute("data-layers", "1")
+    toggle = shared.locator(".leaflet-control-layers-overlays label").first
+    expect(toggle).to_contain_text("stripes")
+    m = map_of(shared)
+    # row 10, column 50 of 40 x 80 cells over the world holds 60: viridis at 60/255
+    x, y = screen_xy(m, -180 + 50.5 * 4.5, 90 - 10.5 * 4.5)
+    maps.mouse.move(x + 40, y + 40)  # the pointer off the cell (its readout)
+    expected = viridis(60 / 255)
+    wait_pixel(maps, x, y, expected)
+    toggle.locator("input").uncheck()  # the layer hidden: the base map there again
+    maps.wait_for_timeout(300)
+    assert not close(pixel(maps, x, y), expected, tol=20), pixel(maps, x, y)
+    toggle.locator("input").check()
+    wait_pixel(maps, x, y, expected)
+
+
+TILE = (12, 200, 160)  # the test tile server's one colour
+
+
+def _solid_png(rgb: tuple[int, int, int], size: int = 256) -> bytes:
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    row = b"\x00" + bytes(rgb) * size
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * size))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A tile server on 127.0.0.1: one solid tile for every ``/tiles/z/x/y.png``; the
+    paths asked. Stopped at the end."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    png = _solid_png(TILE)
+    asked: list[str] = []
+
+    class Tiles(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            asked.append(self.path)
+            ok = re.fullmatch(r"/tiles/\d+/\d+/\d+\.png", self.path) is not None
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            if ok:
+                self.wfile.write(png)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def tiles_lab(
+    tmp_path_factory: pytest.TempPathFactory, tile_server: tuple[str, list[str]]
+) -> Iterator[LabServer]:
+    """A lab whose maps use the test tile server (the user settings a site would put in
+    overrides.json)."""
+    base = Path(tmp_path_factory.mktemp("tiles-lab"))
+    settings = base / "settings" / "jupyter-rpc"
+    settings.mkdir(parents=True)
+    tiles = {
+        "tiles": [
+            {
+                "name": "Test tiles",
+                "url": tile_server[0] + "/tiles/{z}/{x}/{y}.png",
+                "attribution": "Tiles of the test server",
+            }
+        ]
+    }
+    (settings / "maps.jupyterlab-settings").write_text(json.dumps(tiles))
+    config = {"RPCApp": {"backends": {"geo": {"module": "jupyter_rpc.examples.geo"}}}}
+    with start_lab(base, config) as server:
+        yield server
+
+
+@pytest.fixture
+def tiles_page(
+    page: Page,
+    tiles_lab: LabServer,
+    tile_server: tuple[str, list[str]],
+    request: pytest.FixtureRequest,
+) -> Iterator[Page]:
+    """The tiles lab; a request to any host but the lab and the tile server is refused."""
+    outside = only_hosts(page, tiles_lab.url, tile_server[0])
+    yield from open_lab(page, tiles_lab, request)
+    assert not outside, f"the page asked other servers: {outside[:5]}"
+
+
+def test_a_sites_tile_layer_is_the_base_map(
+    tiles_page: Page, tile_server: tuple[str, list[str]]
+) -> None:
+    """Configured tiles replace the bundled outline: they are fetched from the site's
+    tile server (and nowhere else), drawn, and credited."""
+    lab, asked = tiles_page, tile_server[1]
+    panel = open_panel(lab)
+    call = choose(panel, "nearest_station")
+    m = geo_field(call, "point").locator(".leaflet-container").first
+    expect(m).to_be_visible()
+    expect(m.locator(".leaflet-tile-loaded").first).to_be_visible(timeout=30_000)
+    assert any(re.fullmatch(r"/tiles/\d+/\d+/\d+\.png", p) for p in asked), asked
+    expect(m.locator(".leaflet-jp-rpc-base-pane canvas")).to_have_count(0)  # no outline
+    expect(m.locator(".leaflet-control-attribution")).to_contain_text("Tiles of the test server")
+    m.evaluate("node => node.scrollIntoView({block: 'center'})")
+    box = m.bounding_box()
+    assert box is not None
+    # a spot in the map's middle band, off the controls: the tile's colour
+    assert close(pixel(lab, box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.6), TILE)
+
+
 def test_a_box_default_is_drawn_and_two_clicks_draw_another(
     maps: Page, maps_lab: LabServer
 ) -> None:
@@ -450,6 +609,7 @@ def test_a_4000_by_4000_raster_reaches_the_map_downsampled(maps: Page) -> None:
     call = choose(panel, "raster")
     field(call, "rows").fill("4000")
     field(call, "cols").fill("4000")
+    clicked = maps.evaluate("performance.now()")
     run(call)
     view = result_view(maps, "raster")
     node = view.locator(".jp-rpc-MapResult[data-drawn-at]")
@@ -464,7 +624,8 @@ def test_a_4000_by_4000_raster_reaches_the_map_downsampled(maps: Page) -> None:
     since = drawn - arrived
     print(
         f"4,000 x 4,000 raster drawn {since:.0f} ms after the result arrived "
-        f"(the renderer: {node.get_attribute('data-render-ms')} ms)"
+        f"(the renderer: {node.get_attribute('data-render-ms')} ms), "
+        f"{drawn - clicked:.0f} ms after Run"
     )
     assert since < 3000, since
     expect(view.locator(".jp-rpc-MapResult-summary")).to_contain_text(
