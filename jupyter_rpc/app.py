@@ -30,7 +30,7 @@ from .services.cluster_config import CLUSTER_CONFIG_VALIDATOR, LOCAL_DEFAULT
 from .services.clusters import ClusterRegistry
 from .services.contents import ContentsService
 from .services.jobs import JobsService
-from .services.kernel_values import KernelProfileValues, KernelValuesService
+from .services.kernel_values import KernelEnvService, KernelProfileValues, KernelValuesService
 from .services.kernels import KernelOwner
 from .services.rasters import RasterStore
 from .services.sessions import SessionService
@@ -492,6 +492,7 @@ class RPCApp(ExtensionApp):
             kernel_values=KernelValuesService(
                 jobs, KernelProfileValues(self._state_path() / "kernel-profiles.json")
             ),
+            kernel_env=KernelEnvService(self._state_path() / "kernel-env.json"),
             max_upload_size=self.max_upload_size,
             policy=Policy(self.policy),
             terminals=TerminalService(

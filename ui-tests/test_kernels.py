@@ -287,3 +287,51 @@ def test_a_profile_kernel_asks_for_its_jobs_values_first(
         assert kernels_lab.api("api/kernels") == []
     finally:
         _end_kernels(kernels_lab)
+
+
+def test_your_own_kernel_environment_on_a_sites_cluster(
+    page_of: Page, kernels_lab: LabServer
+) -> None:
+    """Kernel Environment on a Cluster… (issue 20): the cluster's values show as
+    placeholders; a Python of your own is kept and the cluster's login-node kernel runs
+    it; Use the cluster's forgets it."""
+    import pwd
+
+    from helpers import open_by_palette
+
+    lab = page_of
+    user = pwd.getpwnam(os.environ.get("TESTBED_USER", "hpcuser"))
+    mine = f"{user.pw_dir}/kenv/bin/python3"  # the site's is ~/kenv/bin/python
+    command = "Kernel Environment on a Cluster"
+    title = ".jp-Dialog:has-text('Kernel environment on Test bed')"
+    dialog = open_by_palette(lab, command, title)
+    python = dialog.get_by_label("Python")
+    expect(python).to_have_attribute("placeholder", "~/kenv/bin/python")
+    expect(python).to_have_value("")
+    python.fill(mine)
+    dialog.get_by_role("button", name="Save").click()
+    toast = lab.locator(".Toastify__toast", has_text=f"start with your environment: {mine}")
+    expect(toast).to_be_visible()
+    kept = kernels_lab.api("jupyter-rpc/clusters/tb/kernel-env")
+    assert kept["yours"] == {"kernel_python": mine}, kept  # type: ignore[index]
+    try:
+        lab.locator(
+            '.jp-LauncherCard[data-category="Notebook"]', has_text="Test bed (login node)"
+        ).click()
+        expect(lab.locator(".jp-StatusBar-Widget", has_text="(login node) | Idle")).to_be_visible(
+            timeout=60_000
+        )
+        cell = lab.locator(".jp-NotebookPanel .jp-CodeCell").first
+        cell.locator(".cm-content").click()
+        lab.keyboard.type("import sys; print(sys.executable)")
+        lab.keyboard.press("Shift+Enter")
+        expect(cell.locator(".jp-OutputArea-output")).to_have_text(mine, timeout=60_000)
+    finally:
+        _end_kernels(kernels_lab)
+
+    dialog = open_by_palette(lab, command, title)
+    expect(dialog.get_by_label("Python")).to_have_value(mine)
+    dialog.get_by_role("button", name="Use the cluster’s").click()
+    expect(dialog).to_be_hidden()
+    kept = kernels_lab.api("jupyter-rpc/clusters/tb/kernel-env")
+    assert kept["yours"] == {}, kept  # type: ignore[index]

@@ -35,7 +35,12 @@ from .functions import (
     RootHandler,
     WaitCallsHandler,
 )
-from .kernels import KernelProfileHandler, KernelStartHandler, KernelStartsHandler
+from .kernels import (
+    KernelEnvHandler,
+    KernelProfileHandler,
+    KernelStartHandler,
+    KernelStartsHandler,
+)
 from .placement import PlacementHandler
 from .sessions import (
     AppFormHandler,
@@ -108,6 +113,7 @@ def routes(services: Services) -> list[tuple[str, type[RPCHandler], dict[str, An
         (rf"{C}/{CLUSTER}/files/?{PATH}", FilesHandler),
         (rf"{C}/{CLUSTER}/download/{PATH}", DownloadHandler),
         (rf"{C}/{CLUSTER}/upload/{PATH}", UploadHandler),
+        (rf"{C}/{CLUSTER}/kernel-env/?", KernelEnvHandler),
         (rf"{C}/{CLUSTER}/kernel-profiles/(?P<profile>[^/]+)/?", KernelProfileHandler),
         (rf"{C}/{CLUSTER}/terminals/?", TerminalsHandler),
         (rf"{C}/{CLUSTER}/terminals/{TERMINAL}/?", TerminalHandler),

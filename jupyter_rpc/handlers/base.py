@@ -35,7 +35,7 @@ from ..services.calls import CallManager
 from ..services.clusters import ClusterRegistry
 from ..services.contents import ContentsService
 from ..services.jobs import JobsService
-from ..services.kernel_values import KernelValuesService
+from ..services.kernel_values import KernelEnvService, KernelValuesService
 from ..services.kernels import KernelStarts
 from ..services.sessions import SessionService
 from ..services.terminals import TerminalService
@@ -137,6 +137,8 @@ class Services:
     kernels: KernelStarts = field(default_factory=KernelStarts)
     #: The user's values of the clusters' kernel profiles (issue 20).
     kernel_values: KernelValuesService | None = None
+    #: The user's own kernel environment per cluster (issue 20).
+    kernel_env: KernelEnvService | None = None
     #: Workflow templates and runs (issue 24).
     workflows: WorkflowService | None = None
 

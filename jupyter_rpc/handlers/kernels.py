@@ -13,7 +13,7 @@ from __future__ import annotations
 from jsonschema import Draft202012Validator
 
 from ..errors import NotFound
-from ..services.kernel_values import FIELDS, KernelValuesService
+from ..services.kernel_values import FIELDS, KernelEnvService, KernelValuesService
 from .base import RPCHandler, requires
 from .clusters import JOB_FIELDS, ClusterHandler
 
@@ -81,13 +81,64 @@ class KernelProfileHandler(ClusterHandler):
     async def get(self, cluster: str, profile: str) -> None:
         self.write_json(await self.values.form(self.cluster(cluster), profile, self.grant))
 
-    @requires("write")
+    @requires("write", event="kernel.set_values")
     async def put(self, cluster: str, profile: str) -> None:
         body = self.json_body(PROFILE_VALUES)
         self.write_json(
             await self.values.choose(self.cluster(cluster), profile, body["values"], self.grant)
         )
 
-    @requires("write")
+    @requires("write", event="kernel.reset_values")
     async def delete(self, cluster: str, profile: str) -> None:
         self.write_json(await self.values.choose(self.cluster(cluster), profile, None, self.grant))
+
+
+#: ``PUT .../kernel-env``: the user's environment (``null`` or empty: the cluster's).
+KERNEL_ENV = Draft202012Validator(
+    {
+        "type": "object",
+        "properties": {
+            "values": {
+                "type": "object",
+                "properties": {
+                    "kernel_python": {"type": ["string", "null"], "maxLength": 4096},
+                    "kernel_conda_env": {"type": ["string", "null"], "maxLength": 4096},
+                    "kernel_modules": {
+                        "type": ["array", "null"],
+                        "items": {"type": "string", "maxLength": 200},
+                        "maxItems": 50,
+                    },
+                },
+                "additionalProperties": False,
+            }
+        },
+        "required": ["values"],
+        "additionalProperties": False,
+    }
+)
+
+
+class KernelEnvHandler(ClusterHandler):
+    """The user's own kernel environment on a cluster (issue 20): ``GET`` the cluster's,
+    the user's and the effective one; ``PUT {"values": {...}}`` keeps the user's, which
+    the cluster's kernels start with from then on; ``DELETE`` forgets it."""
+
+    @property
+    def envs(self) -> KernelEnvService:
+        service = self.services.kernel_env
+        if service is None:
+            raise NotFound("Kernel environments are not served here.", code="cluster.not_found")
+        return service
+
+    @requires("read")
+    async def get(self, cluster: str) -> None:
+        self.write_json(self.envs.describe(self.cluster(cluster)))
+
+    @requires("write", event="kernel.set_env")
+    async def put(self, cluster: str) -> None:
+        body = self.json_body(KERNEL_ENV)
+        self.write_json(self.envs.choose(self.cluster(cluster), body["values"]))
+
+    @requires("write", event="kernel.reset_env")
+    async def delete(self, cluster: str) -> None:
+        self.write_json(self.envs.choose(self.cluster(cluster), None))

@@ -425,8 +425,11 @@ class ClusterProvisioner(KernelProvisionerBase):
                     404,
                 )
             self._label += ", " + (profile.get("display_name") or self.profile)
+        # the cluster's environment with the user's own over it (services/kernel_values.py)
+        envs = getattr(app.services, "kernel_env", None)
+        config = envs.config(cluster) if envs is not None else cluster.config
         self._env = dataclasses.replace(
-            KernelEnv.of(cluster.config, profile), cwd=await self._notebook_folder(cluster)
+            KernelEnv.of(config, profile), cwd=await self._notebook_folder(cluster)
         )
         self._python = self._env.python
         # the values the user last confirmed for this profile (the start dialog's)

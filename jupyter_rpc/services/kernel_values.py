@@ -50,7 +50,7 @@ class KernelProfileValues:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def _load(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def load(self) -> dict[str, dict[str, dict[str, Any]]]:
         try:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
@@ -66,7 +66,7 @@ class KernelProfileValues:
             if isinstance(profiles, dict)
         }
 
-    def _save(self, data: dict[str, dict[str, dict[str, Any]]]) -> None:
+    def save(self, data: dict[str, dict[str, dict[str, Any]]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -76,19 +76,19 @@ class KernelProfileValues:
 
     def get(self, cluster: str, profile: str) -> dict[str, Any]:
         """The stored values (only :data:`FIELDS`); ``{}`` when none."""
-        stored = self._load().get(cluster, {}).get(profile, {})
+        stored = self.load().get(cluster, {}).get(profile, {})
         return {k: v for k, v in stored.items() if k in FIELDS}
 
     def set(self, cluster: str, profile: str, values: dict[str, Any] | None) -> None:
         """Store ``values`` (``None``: forget them, the profile's own apply again)."""
-        data = self._load()
+        data = self.load()
         if values is None:
             data.get(cluster, {}).pop(profile, None)
             if cluster in data and not data[cluster]:
                 del data[cluster]
         else:
             data.setdefault(cluster, {})[profile] = values
-        self._save(data)
+        self.save(data)
 
 
 def profile_of(cluster: Cluster, profile: str) -> dict[str, Any]:
@@ -209,3 +209,78 @@ class KernelValuesService:
         check_spec(spec, await cluster.partitions())
         self.store.set(cluster.name, profile, chosen)
         return await self.form(cluster, profile, grant)
+
+
+#: The keys of a kernel environment a user may set for a cluster (docs/kernels.md).
+ENV_KEYS = ("kernel_python", "kernel_conda_env", "kernel_modules")
+
+
+class KernelEnvService:
+    """The user's own kernel environment per cluster: the Python, conda environment and
+    modules their kernels there start with, over the cluster's (the site's, or a user
+    cluster's config). A kernel profile's own keys still replace them: a site's GPU
+    profile that loads CUDA's modules keeps them. Kept in ``<state_dir>/kernel-env.json``
+    (0600), ``{cluster: {key: value}}``; each value is one shell word on the cluster (the
+    provisioner quotes it once), checked by the cluster config's own schema."""
+
+    def __init__(self, path: Path) -> None:
+        self.store = KernelProfileValues(path)
+
+    def yours(self, cluster: str) -> dict[str, Any]:
+        """The user's keys for ``cluster`` (``{}``: the cluster's apply)."""
+        stored = self.store.load().get(cluster, {}).get("env", {})
+        return {k: v for k, v in stored.items() if k in ENV_KEYS}
+
+    def config(self, cluster: Cluster) -> dict[str, Any]:
+        """The cluster's config with the user's environment over it (what a kernel's
+        environment is made from)."""
+        return {**cluster.config, **self.yours(cluster.name)}
+
+    def describe(self, cluster: Cluster) -> dict[str, Any]:
+        """``{"cluster", "site", "yours", "effective"}``: the cluster's keys, the user's,
+        and what a login-node kernel starts with (``python3`` when nothing is set)."""
+        site = {k: cluster.config[k] for k in ENV_KEYS if cluster.config.get(k)}
+        yours = self.yours(cluster.name)
+        effective = {**site, **yours}
+        effective.setdefault(
+            "kernel_python", "python" if effective.get("kernel_conda_env") else "python3"
+        )
+        return {"cluster": cluster.name, "site": site, "yours": yours, "effective": effective}
+
+    def choose(self, cluster: Cluster, values: dict[str, Any] | None) -> dict[str, Any]:
+        """Keep the user's environment for ``cluster`` (``None`` or all empty: forget
+        it); 400 ``request.invalid`` naming the key for a value the cluster config
+        would refuse."""
+        from .cluster_config import CLUSTER_CONFIG_SCHEMA
+
+        chosen = {k: v for k, v in (values or {}).items() if v is not None and v != "" and v != []}
+        schema = {
+            "type": "object",
+            "properties": {k: CLUSTER_CONFIG_SCHEMA["properties"][k] for k in ENV_KEYS},
+            "additionalProperties": False,
+        }
+        for problem in Draft202012Validator(schema).iter_errors(chosen):
+            key = (
+                str(problem.path[0])
+                if problem.path
+                else next((k for k in chosen if k not in ENV_KEYS), "")
+            )
+            why = (
+                "each value is one line, without control characters"
+                if problem.validator == "pattern"
+                else problem.message
+            )
+            raise InvalidRequest(
+                f"The kernel environment's {key or 'value'}: {why}.",
+                code="request.invalid",
+                details={"field": key},
+            )
+        data = self.store.load()
+        if chosen:
+            data.setdefault(cluster.name, {})["env"] = chosen
+        else:
+            data.get(cluster.name, {}).pop("env", None)
+            if cluster.name in data and not data[cluster.name]:
+                del data[cluster.name]
+        self.store.save(data)
+        return self.describe(cluster)

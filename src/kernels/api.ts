@@ -107,3 +107,43 @@ export function setKernelProfileValues(
     settings
   );
 }
+
+/**
+ * Answer of `GET /clusters/{cluster}/kernel-env`: the cluster's kernel
+ * environment, the user's own and the effective one.
+ */
+export type IKernelEnvironment = wire.IKernelEnvironment;
+
+/**
+ * `GET /clusters/{cluster}/kernel-env`.
+ */
+export function getKernelEnv(
+  cluster: string,
+  settings?: Settings
+): Promise<IKernelEnvironment> {
+  return requestAPI<Answer<'getKernelEnv'>>(
+    ['clusters', cluster, 'kernel-env'],
+    {},
+    {},
+    settings
+  );
+}
+
+/**
+ * `PUT /clusters/{cluster}/kernel-env` (`values` `null`: `DELETE`, the
+ * cluster's environment again).
+ */
+export function setKernelEnv(
+  cluster: string,
+  values: BodyOf<'setKernelEnv'>['values'] | null,
+  settings?: Settings
+): Promise<IKernelEnvironment> {
+  return requestAPI<Answer<'setKernelEnv'>>(
+    ['clusters', cluster, 'kernel-env'],
+    values === null
+      ? { method: 'DELETE' }
+      : { method: 'PUT', body: JSON.stringify({ values }) },
+    {},
+    settings
+  );
+}

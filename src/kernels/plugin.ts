@@ -13,12 +13,17 @@ import type {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import {
+  ICommandPalette,
+  InputDialog,
   Notification,
   SessionContext,
   SessionContextDialogs
 } from '@jupyterlab/apputils';
+import type { KernelSpec } from '@jupyterlab/services';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { errorText } from '../shared/errors';
+import { IClustersManager } from '../clusters/tokens';
+import type { IKernelEnvironment } from './api';
 import { cancelKernelStart, listKernelStarts } from './api';
 import { clusterFirst, clusterOfPath, clusterSpecs } from './picker';
 import type { IKernelChanging } from './guard';
@@ -26,6 +31,34 @@ import { guardKernelStarts, profileOf } from './guard';
 import type { INotifier } from './watcher';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the watcher is made at activation and asked every 2 s from then on
 import { hasJobKernels, KernelStartWatcher } from './watcher';
+
+/** The command that edits your kernel environment on a cluster. */
+const KERNEL_ENV = 'jupyter-rpc:kernel-environment';
+
+/** The clusters that have kernels (a login-node kernelspec each). */
+function kernelClusters(specs: KernelSpec.ISpecModels | null): string[] {
+  const names = new Set<string>();
+  for (const spec of Object.values(specs?.kernelspecs ?? {})) {
+    const meta = spec?.metadata?.['jupyter_rpc'] as
+      { cluster?: unknown; where?: unknown } | undefined;
+    if (meta?.where === 'login' && typeof meta.cluster === 'string') {
+      names.add(meta.cluster);
+    }
+  }
+  return [...names].sort();
+}
+
+/** An environment in words: "python3, conda kenv, modules gcc/12". */
+function envText(env: IKernelEnvironment['effective']): string {
+  const parts = [env.kernel_python ?? 'python3'];
+  if (env.kernel_conda_env) {
+    parts.push(`conda ${env.kernel_conda_env}`);
+  }
+  if (env.kernel_modules?.length) {
+    parts.push(`modules ${env.kernel_modules.join(' ')}`);
+  }
+  return parts.join(', ');
+}
 
 /** How often the server is asked while a job kernelspec exists (ms). */
 const INTERVAL = 2000;
@@ -35,8 +68,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'Asks for a compute-node kernel’s job values before it starts, shows it while its job waits, and offers a notebook on a cluster that cluster’s kernels first.',
   autoStart: true,
-  optional: [ITranslator],
-  activate: (app: JupyterFrontEnd, translator: ITranslator | null) => {
+  optional: [ITranslator, IClustersManager, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    clusters: IClustersManager | null,
+    palette: ICommandPalette | null
+  ) => {
     const trans = (translator ?? nullTranslator).load('jupyter_rpc');
     const settings = app.serviceManager.serverSettings;
     const notifier: INotifier = {
@@ -84,6 +122,71 @@ const plugin: JupyterFrontEndPlugin<void> = {
           );
     };
     const specs = app.serviceManager.kernelspecs;
+    // your own kernel environment on a cluster (env.ts)
+    app.commands.addCommand(KERNEL_ENV, {
+      label: trans.__('Kernel Environment on a Cluster…'),
+      caption: trans.__(
+        'The Python, conda environment and modules your notebook kernels on a cluster start with'
+      ),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            cluster: {
+              type: 'string',
+              description: 'The cluster (asked when not given)'
+            }
+          }
+        }
+      },
+      isEnabled: () => kernelClusters(specs.specs).length > 0,
+      execute: async args => {
+        const names = kernelClusters(specs.specs);
+        const labelOf = (name: string) =>
+          clusters?.get(name)?.display_name || name;
+        let cluster = typeof args.cluster === 'string' ? args.cluster : '';
+        if (!cluster && names.length === 1) {
+          cluster = names[0];
+        } else if (!cluster) {
+          const picked = await InputDialog.getItem({
+            title: trans.__('Kernel environment on which cluster?'),
+            items: names.map(labelOf)
+          });
+          if (!picked.button.accept || picked.value === null) {
+            return;
+          }
+          cluster = names[names.map(labelOf).indexOf(picked.value)] ?? '';
+        }
+        if (!cluster) {
+          return;
+        }
+        const { editKernelEnv } = await import('./env');
+        try {
+          const env = await editKernelEnv(
+            cluster,
+            labelOf(cluster),
+            trans,
+            settings
+          );
+          if (env) {
+            Notification.success(
+              trans.__(
+                'Kernels on %1 start with your environment: %2',
+                labelOf(cluster),
+                envText(env.effective)
+              ),
+              { autoClose: 5000 }
+            );
+          }
+        } catch (reason) {
+          Notification.error(errorText(reason), { autoClose: 8000 });
+        }
+      }
+    });
+    palette?.addItem({
+      command: KERNEL_ENV,
+      category: trans.__('Remote Clusters')
+    });
     // a kernel profile's kernel: its job's values confirmed before it starts
     const guarded = guardKernelStarts(
       SessionContext.prototype as unknown as IKernelChanging,

@@ -608,6 +608,36 @@ export interface IKernelStart {
   since: number;
 }
 
+export interface IKernelEnvironment {
+  cluster: string;
+  /** The cluster's own keys (its config). */
+  site: {
+    kernel_python?: string;
+    kernel_conda_env?: string;
+    kernel_modules?: string[];
+  };
+  /** The user's, which replace the cluster's. */
+  yours: {
+    kernel_python?: string;
+    kernel_conda_env?: string;
+    kernel_modules?: string[];
+  };
+  /** What a login-node kernel starts with. */
+  effective: {
+    kernel_python?: string;
+    kernel_conda_env?: string;
+    kernel_modules?: string[];
+  };
+}
+
+export interface IKernelEnvValues {
+  values: {
+    kernel_python?: string | null;
+    kernel_conda_env?: string | null;
+    kernel_modules?: string[] | null;
+  };
+}
+
 export interface IKernelProfileForm {
   cluster: string;
   profile: string;
@@ -2441,6 +2471,59 @@ export interface IOperations {
       504: IErrorBody;
     };
   };
+  /**
+   * The Python environment of this cluster's kernels, the cluster's and the
+   * user's own.
+   */
+  getKernelEnv: {
+    method: 'GET';
+    path: '/clusters/{cluster}/kernel-env';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    responses: {
+      200: IKernelEnvironment;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /** Keep the user's own kernel environment on this cluster. */
+  setKernelEnv: {
+    method: 'PUT';
+    path: '/clusters/{cluster}/kernel-env';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    body: IKernelEnvValues;
+    responses: {
+      200: IKernelEnvironment;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      413: IErrorBody;
+      500: IErrorBody;
+    };
+  };
+  /** Forget the user's own kernel environment; the cluster's applies again. */
+  resetKernelEnv: {
+    method: 'DELETE';
+    path: '/clusters/{cluster}/kernel-env';
+    parameters: {
+      /** A cluster's name. */
+      cluster: string;
+    };
+    responses: {
+      200: IKernelEnvironment;
+      400: IErrorBody;
+      403: IErrorBody;
+      404: IErrorBody;
+      500: IErrorBody;
+    };
+  };
   /** A kernel profile's form, with the values its start dialog opens with. */
   getKernelProfile: {
     method: 'GET';
@@ -2480,6 +2563,7 @@ export interface IOperations {
       400: IErrorBody;
       403: IErrorBody;
       404: IErrorBody;
+      413: IErrorBody;
       409: IErrorBody;
       428: IErrorBody;
       500: IErrorBody;

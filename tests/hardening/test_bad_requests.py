@@ -87,6 +87,8 @@ TEMPLATES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): {"name": SLOT},
     ("POST", "/clusters/{cluster}/notebooks"): {"notebook": {"cells": []}, "name": SLOT},
     ("POST", "/workflows/{workflow}/placement"): {"timeout": SLOT},
+    ("PUT", "/clusters/{cluster}/kernel-profiles/{profile}"): {"values": {"cpus": SLOT}},
+    ("PUT", "/clusters/{cluster}/kernel-env"): {"values": {"kernel_python": SLOT}},
 }
 
 #: a value of the wrong type for each slot (the slot's declared type is in the comment)
@@ -111,6 +113,8 @@ WRONG_TYPE: dict[tuple[str, str], bytes] = {
     ("POST", "/clusters/{cluster}/jobs/{job_id}/save-as-template"): b"42",  # string
     ("POST", "/clusters/{cluster}/notebooks"): b"42",  # string
     ("POST", "/workflows/{workflow}/placement"): b'"soon"',  # number
+    ("PUT", "/clusters/{cluster}/kernel-profiles/{profile}"): b'"four"',  # integer
+    ("PUT", "/clusters/{cluster}/kernel-env"): b"42",  # string
 }
 
 DEEP = 100_000
@@ -161,6 +165,7 @@ PATH_VALUES: dict[str, dict[str, str]] = {
     },
     "terminal": {"unknown": "no-such-terminal", "nul": "%00", "10k-chars": "x" * 10_000},
     "app": {"unknown": "no-such-app", "nul": "%00", "10k-chars": "x" * 10_000},
+    "profile": {"unknown": "no-such-profile", "nul": "%00", "10k-chars": "x" * 10_000},
     "workflow": {"unknown": "no-such-workflow", "nul": "%00", "10k-chars": "x" * 10_000},
     "run": {
         "unknown": "nope-20260101-000000-abcd",
@@ -305,6 +310,7 @@ class Corpus:
             "kernel": "00000000-0000-0000-0000-000000000000",
             "workflow": "no-such-workflow",
             "run": "nope-20260101-000000-abcd",
+            "profile": "no-such-profile",
             **(override or {}),
         }
         return template.lstrip("/").format(**values)

@@ -173,3 +173,43 @@ async def test_an_environment_that_fails_says_so(api: Any, name: str, words: lis
     assert "kernel_modules and kernel_conda_env" in message, message
     for word in words:
         assert word in message, message
+
+
+async def test_your_own_environment_replaces_the_clusters(
+    api: Any, rpc: Any, kernel_ws: Any, tmp_path: pathlib.Path
+) -> None:
+    """A user sets their own environment on a site's cluster whose modules fail: their
+    kernels there start with theirs (the cluster's is back once it is forgotten)."""
+    status, env = await rpc("GET", "clusters", "badmod", "kernel-env")
+    assert status == 200, env
+    assert env["site"]["kernel_modules"] == ["nosuch/1.0"] and env["yours"] == {}, env
+
+    for values, key in [
+        ({"kernel_modules": ["gcc/12\nrm -rf ~"]}, "kernel_modules"),  # not one word
+        ({"kernel_python": ""}, None),  # empty: the cluster's (nothing refused)
+    ]:
+        status, answer = await rpc(
+            "PUT", "clusters", "badmod", "kernel-env", body={"values": values}
+        )
+        if key is None:
+            assert status == 200 and answer["yours"] == {}, answer
+        else:
+            assert status == 400 and answer["details"]["field"] == key, answer
+            assert "kernel_modules" in answer["message"], answer
+
+    status, env = await rpc(
+        "PUT", "clusters", "badmod", "kernel-env", body={"values": {"kernel_modules": ["gcc/12"]}}
+    )
+    assert status == 200, env
+    assert env["effective"]["kernel_modules"] == ["gcc/12"], env
+    kept = tmp_path / "state" / "kernel-env.json"
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+    modules, _, _, job = await run_cell(api, kernel_ws, "rpc-badmod")
+    assert modules == repr("gcc/12") and job == "-"
+
+    status, env = await rpc("DELETE", "clusters", "badmod", "kernel-env")
+    assert (
+        status == 200
+        and env["yours"] == {}
+        and env["effective"]["kernel_modules"] == ["nosuch/1.0"]
+    ), env
