@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 from dataclasses import dataclass
@@ -65,6 +66,12 @@ class PreparedCall:
             cls, args, kwargs = self._init
             func = getattr(cls(*args, **kwargs), self._target.name)
         return func(*self._args, **self._kwargs)
+
+    @property
+    def returns_raster(self) -> bool:
+        """Whether the declared result is a raster at its top (``-> Raster``, not
+        ``Raster | None``): the one result the server turns back from binary buffers."""
+        return _returns_raster(self._target.return_model)
 
     def serialize(self, result: Any) -> Any:
         """The JSON value of ``result``, checked against the return annotation."""
@@ -273,6 +280,14 @@ def build_api(module: types.ModuleType, name: str | None = None) -> BackendAPI:
             "(list them in __all__, or define functions whose names do not start with '_')."
         )
     return BackendAPI(name, functions, classes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _returns_raster(return_model: type[Any]) -> bool:
+    from .raster import RASTER_MEDIA_TYPE
+
+    schema = return_model.model_json_schema()
+    return bool(schema.get("contentMediaType") == RASTER_MEDIA_TYPE)
 
 
 def _entry(target: _Callable) -> dict[str, Any]:

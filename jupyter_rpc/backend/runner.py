@@ -360,8 +360,10 @@ class Runner:
 
     def _encode(self, prepared: Any, result: Any) -> tuple[str, list[bytes]]:
         """The response's payload and its buffers: a raster result's values go as bytes
-        after the line when the server takes buffers (``protocol.BUFFERS``)."""
-        if not self._buffers or not is_raster_value(result):
+        after the line when the server takes buffers (``protocol.BUFFERS``) and the
+        function is declared to return a raster (what the server turns back; a
+        ``Raster | None`` result goes as base64)."""
+        if not self._buffers or not prepared.returns_raster or not is_raster_value(result):
             return encode_payload(prepared.serialize(result)), []
         with raster_buffers() as buffers:
             value = prepared.serialize(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import time
 import uuid
@@ -519,6 +520,9 @@ class CallManager:
                 if call.state in FINISHED:  # cancelled meanwhile
                     self.rasters.forget(call.id)
                     return
+            elif isinstance(result, dict) and isinstance(result.get("values"), bytes):
+                # a raster's bytes (a buffer) where no raster was declared: base64, as JSON
+                result = {**result, "values": base64.b64encode(result["values"]).decode("ascii")}
             call.result = result
             size = json_size_over(result, self.max_kept_result_size)
             if size is not None:

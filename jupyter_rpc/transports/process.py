@@ -153,6 +153,9 @@ class ProcessTransport(Transport, Generic[P]):
         self._conn: StreamConnection | None = None
         self._api_info: dict[str, Any] | None = None
         self._lock = asyncio.Lock()
+        #: One stop at a time: a stop that finishes under a shield (a cancelled start)
+        #: is waited for by the next, so close() returns once the process is gone.
+        self._stop_lock = asyncio.Lock()
         self._stderr = StderrTail()
         self._tasks = TaskOwner(f"{self.kind} backend {name}")
         self._closing = False
@@ -173,6 +176,11 @@ class ProcessTransport(Transport, Generic[P]):
     @abc.abstractmethod
     async def _stop_process(self) -> None:
         """Close the connection and stop the process (bounded waits)."""
+
+    async def _stop(self) -> None:
+        """:meth:`_stop_process`, after any stop still under way."""
+        async with self._stop_lock:
+            await self._stop_process()
 
     def _exit_code(self, proc: P) -> int | None:
         return proc.returncode
@@ -214,7 +222,7 @@ class ProcessTransport(Transport, Generic[P]):
     async def close(self) -> None:
         self._closing = True
         await self._tasks.cancel_all(timeout=1.0)
-        await self._stop_process()
+        await self._stop()
         self.state = STOPPED
 
     # -- lifecycle --------------------------------------------------------------------
@@ -245,6 +253,10 @@ class ProcessTransport(Transport, Generic[P]):
             return await self._start()
 
     async def _start(self) -> StreamConnection:
+        if self._proc is not None or self._conn is not None:
+            # the last one's connection closed and its restart has not stopped it yet: a
+            # new process must not take its place while it still runs (it would be lost)
+            await self._stop()
         self.state = STARTING
         self._stderr.clear()
         try:
@@ -264,12 +276,12 @@ class ProcessTransport(Transport, Generic[P]):
             if not isinstance(api_info, dict):
                 raise ValueError("api_info is not an object")
         except asyncio.TimeoutError:
-            await self._stop_process()
+            await self._stop()
             raise self._fail(
                 f"did not answer within {self.start_timeout:g} s of starting."
             ) from None
         except (RPCError, KeyError, ValueError) as exc:
-            await self._stop_process()
+            await self._stop()
             reason = (
                 exc.message
                 if isinstance(exc, RPCError)
@@ -280,7 +292,7 @@ class ProcessTransport(Transport, Generic[P]):
             # Cancelled (the request that started it went away): stop the half-started
             # process, or it would run (and hold its SSH channel) for ever.
             self.state = STOPPED
-            await asyncio.shield(self._stop_process())
+            await asyncio.shield(self._stop())
             raise
         if self._api_info is not None:
             self.restarts += 1
@@ -429,7 +441,9 @@ class ProcessTransport(Transport, Generic[P]):
         self._tasks.create_task(self._restart(), name=f"restart {self.name}")
 
     async def _restart(self) -> None:
-        await self._stop_process()
+        # shielded: a close() that cancels this restart still finds the process stopped
+        # and waited for (its own stop waits for this one), never signalled and dropped
+        await asyncio.shield(self._stop())
         lived = time.monotonic() - self._started_at
         # A backend that ran for a while gets restarted at once; one that keeps dying
         # waits longer each time (up to 30 s) instead of spinning.

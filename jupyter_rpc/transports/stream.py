@@ -253,6 +253,9 @@ class StreamConnection:
         if not lengths:
             return []
         total = sum(lengths)
+        if self._max_size is not None and total > 4 * self._max_size:
+            # no answer is that large: a broken length, not one to read past byte by byte
+            raise ConnectionError(f"the backend announced {total} bytes after a message")
         try:
             if self._max_size is not None and line_size + total > self._max_size:
                 left = total

@@ -6,16 +6,21 @@ limit fail their call only; the parsers on recorded frames."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import struct
 import sys
+from pathlib import Path
 
 import pytest
 
 from jupyter_rpc import protocol
-from jupyter_rpc.errors import RemoteFailed
+from jupyter_rpc.errors import RemoteFailed, RPCError
 from jupyter_rpc.examples import geo
 from jupyter_rpc.transports import LocalTransport
 
 ARGV = [sys.executable, "-m", "jupyter_rpc.backend", "serve", "jupyter_rpc.examples.geo"]
+RASTERS = str(Path(__file__).parent.parent / "backend_modules" / "rasters.py")
+SRC = str(Path(__file__).resolve().parents[2])  # the project, for the fake backend's imports
 
 
 async def test_a_raster_comes_as_its_bytes_after_the_line() -> None:
@@ -28,6 +33,21 @@ async def test_a_raster_comes_as_its_bytes_after_the_line() -> None:
         # other answers on the same stream come after it, whole
         box = await transport.call({"func_name": "echo_bbox", "box": [1, 2, 3, 4]})
         assert box == [1.0, 2.0, 3.0, 4.0]
+    finally:
+        await transport.close()
+
+
+async def test_only_a_result_declared_a_raster_goes_as_bytes() -> None:
+    """``-> Raster | None`` is not turned back into a raster by the server (its schema is
+    an ``anyOf``): its values stay base64, so the call's JSON never holds bytes."""
+    transport = LocalTransport("rasters", [*ARGV[:-1], RASTERS])
+    try:
+        declared = await transport.call({"func_name": "grid"})
+        optional = await transport.call({"func_name": "maybe_grid"})
+        cells = struct.pack("<6f", 0, 1, 2, 3, 4, 5)
+        assert declared["values"] == cells
+        assert optional["values"] == base64.b64encode(cells).decode("ascii")
+        assert await transport.call({"func_name": "maybe_grid", "rows": 0}) is None
     finally:
         await transport.close()
 
@@ -97,3 +117,44 @@ def test_only_a_top_level_raster_values_reference_is_replaced() -> None:
         [{"values": {"$buffer": 0}}],
     ):
         assert protocol.with_buffers(kept, data) == kept
+
+
+#: A backend that answers its api_info, then every request with a broken announcement of
+#: buffers: ``BROKEN`` as the ``buffers`` property.
+LIAR = """
+import json, sys
+sys.path.insert(0, {src!r})
+from jupyter_rpc import protocol
+for line in sys.stdin.buffer:
+    msg = protocol.loads_line(line)
+    props, ctx = msg["properties"], msg["properties"]["requestContext"]
+    if props["messageType"] == "api_info":
+        info = json.dumps({{"functions": [], "classes": [], "rpc_schema": {{}}}})
+        out = protocol.message("response", ctx, status="success", api_info=info)
+    else:
+        out = protocol.message(
+            "response", ctx, payload=protocol.encode_payload({{"values": {{"$buffer": 0}}}}),
+            status="success", buffers={broken!r},
+        )
+    sys.stdout.buffer.write(protocol.dumps_line(out))
+    sys.stdout.buffer.flush()
+"""
+
+
+@pytest.mark.parametrize("broken", ["x", "99999999999"])
+async def test_a_broken_announcement_ends_the_connection(tmp_path: Path, broken: str) -> None:
+    """Where the next line starts is unknown after it (a length that is not one, or far
+    beyond any answer): the call fails at once instead of waiting for bytes that never
+    come, and the next call starts the backend again."""
+    script = tmp_path / "liar.py"
+    script.write_text(LIAR.format(src=SRC, broken=broken))
+    transport = LocalTransport("liar", [sys.executable, str(script)], max_message_size=1 << 20)
+    try:
+        with pytest.raises(RPCError):
+            await asyncio.wait_for(transport.call({"func_name": "any"}), 20)
+        first = transport.restarts
+        with pytest.raises(RPCError):
+            await asyncio.wait_for(transport.call({"func_name": "any"}), 20)
+        assert transport.restarts == first + 1  # a new process, a clean stream
+    finally:
+        await transport.close()
