@@ -66,7 +66,7 @@ _KERNEL_PROFILE = {
             },
             "additionalProperties": False,
         },
-        "kernel_python": {"type": "string", "minLength": 1},
+        "kernel_python": {"type": "string", "minLength": 1, "pattern": "^[^\\x00-\\x1f]+$"},
         "kernel_conda_env": _KERNEL_CONDA_ENV,
         "kernel_modules": _KERNEL_MODULES,
         "queue_timeout": {"type": "number", "exclusiveMinimum": 0},
@@ -127,6 +127,7 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         "kernel_python": {
             "type": "string",
             "minLength": 1,
+            "pattern": "^[^\\x00-\\x1f]+$",
             "description": "the Python (with ipykernel) of the cluster's notebook kernels",
         },
         "kernel_conda_env": _KERNEL_CONDA_ENV,

@@ -72,6 +72,8 @@ class KernelProfileValues:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(data, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())  # whole on disk before it replaces the old file
         os.replace(tmp, self.path)
 
     def get(self, cluster: str, profile: str) -> dict[str, Any]:
@@ -106,11 +108,13 @@ def profile_of(cluster: Cluster, profile: str) -> dict[str, Any]:
 
 def resources(profile: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
     """A kernel job's resources: the profile's, with the user's chosen :data:`FIELDS`
-    over them (a field chosen empty falls back to the profile's)."""
+    over them (a field chosen empty falls back to the profile's; 0 GPUs asks for none)."""
     body = dict(profile.get("resources") or {})
     for key, value in chosen.items():
         if key in FIELDS and value is not None and value != "":
             body[key] = value
+    if body.get("gpus") == 0:  # the form's "no GPUs": the schedulers take 1 and up
+        del body["gpus"]
     return body
 
 

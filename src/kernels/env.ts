@@ -161,7 +161,17 @@ export async function editKernelEnv(
       );
     } catch (reason) {
       problem = errorText(reason);
-      if (!(reason instanceof RPCRequestError)) {
+      if (reason instanceof RPCRequestError && !reset) {
+        // asked again with what was typed, not what was kept
+        env = {
+          ...env,
+          yours: {
+            kernel_python: fields.kernel_python || undefined,
+            kernel_conda_env: fields.kernel_conda_env || undefined,
+            kernel_modules: modulesOf(fields.kernel_modules)
+          }
+        };
+      } else {
         env = await getKernelEnv(cluster, settings).catch(() => env);
       }
     }

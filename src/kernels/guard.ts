@@ -61,6 +61,7 @@ export interface IKernelChanging {
 /** The part of a `SessionContext` the guard reads. */
 interface IStarting {
   session?: { kernel?: unknown } | null;
+  isDisposed?: boolean;
 }
 
 /**
@@ -81,7 +82,8 @@ export function guardKernelStarts(
   }
   proto._changeKernel = async function (this: IStarting, model = {}) {
     const profile = lookup(model?.name);
-    if (profile && !(await confirm(profile))) {
+    // Cancel, or the notebook closed while the dialog was open: start nothing
+    if (profile && (!(await confirm(profile)) || this.isDisposed)) {
       return this.session?.kernel ?? null;
     }
     return original.call(this, model);

@@ -139,3 +139,14 @@ async def test_a_kernel_started_after_the_dialog_has_its_values(
         status, _ = await api("DELETE", "kernels", model["id"])
     assert status == 204
     assert await gone_from_squeue(job_id, 30)
+
+
+def test_zero_gpus_asks_for_none() -> None:
+    """The form's GPUs start at 0 ("none"); the schedulers take 1 and up, so a job of a
+    profile whose user chose 0 asks for no GPUs instead of failing at every start."""
+    from jupyter_rpc.services.kernel_values import resources
+
+    profile = {"resources": {"partition": "gpu", "gpus": 1, "time_limit": 30}}
+    assert resources(profile, {"gpus": 0}) == {"partition": "gpu", "time_limit": 30}
+    assert resources(profile, {"gpus": 2, "cpus": None})["gpus"] == 2
+    assert resources(profile, {"partition": ""})["partition"] == "gpu"  # empty: the profile's

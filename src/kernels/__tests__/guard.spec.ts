@@ -96,6 +96,29 @@ describe('guardKernelStarts', () => {
     expect(await fresh.call('rpc-tb-gpu')).toBeNull();
   });
 
+  it('starts nothing when the notebook closed while the dialog was open', async () => {
+    const started: Array<string | undefined> = [];
+    const proto: IKernelChanging = {
+      async _changeKernel(model = {}) {
+        started.push(model.name);
+        return 'kernel';
+      }
+    };
+    const self = { session: null, isDisposed: false };
+    guardKernelStarts(
+      proto,
+      name => profileOf(SPECS, name),
+      async () => {
+        self.isDisposed = true; // closed meanwhile
+        return true;
+      }
+    );
+    expect(
+      await proto._changeKernel!.call(self, { name: 'rpc-tb-gpu' })
+    ).toBeNull();
+    expect(started).toEqual([]);
+  });
+
   it('asks nothing for other kernels', async () => {
     const { proto, started, call } = context();
     const confirm = jest.fn(async () => false);
