@@ -82,6 +82,9 @@ SHELL = CHANNELS.index("shell") + 1
 #: How long a kernel may take from its start command to its ports (seconds).
 START_TIMEOUT = 60.0
 
+#: How long the connection file may be missing while ipykernel writes it back (seconds).
+MISSING_GRACE = 3.0
+
 #: Where the kernels' private folders are, under the user's home on the cluster.
 REMOTE_BASE = ".jupyter-rpc/kernels"
 
@@ -634,17 +637,28 @@ class ClusterProvisioner(KernelProvisionerBase):
     async def _wait_ports(self, sftp: asyncssh.SFTPClient, folder: str) -> dict[str, int]:
         """The five ports ipykernel wrote back into the connection file."""
         end = time.monotonic() + START_TIMEOUT
+        missing_since: float | None = None
         while time.monotonic() < end:
             if self._exit is not None:
                 raise _Failed(await self._failure(sftp, folder), 500)
             try:
                 async with sftp.open(f"{folder}/kernel.json") as f:
                     info = json.loads(await f.read())
+                missing_since = None
                 ports = {c: int(info.get(f"{c}_port") or 0) for c in CHANNELS}
                 if all(ports.values()):
                     return ports
             except (ValueError, TypeError):
                 pass  # being rewritten
+            except asyncssh.SFTPNoSuchFile as exc:
+                # ipykernel writes the file back by removing it and creating it anew
+                # (jupyter_core's secure_write): missing for a moment, not for seconds
+                now = time.monotonic()
+                missing_since = missing_since or now
+                if now - missing_since > MISSING_GRACE:
+                    raise _Failed(
+                        f"could not read the kernel's connection file: {_reason(exc)}", 502
+                    ) from None
             except (asyncssh.Error, OSError) as exc:
                 raise _Failed(
                     f"could not read the kernel's connection file: {_reason(exc)}", 502
