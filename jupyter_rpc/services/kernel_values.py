@@ -212,7 +212,9 @@ class KernelValuesService:
         spec = JobSpec(**{k: v for k, v in body.items() if k in FIELDS})
         check_spec(spec, await cluster.partitions())
         self.store.set(cluster.name, profile, chosen)
-        return await self.form(cluster, profile, grant)
+        # the form just read, with the values kept (not a second round of the scheduler)
+        kept = {k: v for k, v in resources(entry, chosen).items() if k in props}
+        return {**form, "values": kept}
 
 
 #: The keys of a kernel environment a user may set for a cluster (docs/kernels.md).

@@ -9,6 +9,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { ServerConnection } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
+import { moduleNames } from '../clusters/dialogs';
 import { errorText, RPCRequestError } from '../shared/errors';
 import type { IKernelEnvironment } from './api';
 import { getKernelEnv, setKernelEnv } from './api';
@@ -18,14 +19,6 @@ interface IEnvFields {
   kernel_python: string;
   kernel_conda_env: string;
   kernel_modules: string;
-}
-
-/**
- * Module names as typed: separated by commas or spaces (`module load`
- * takes each as one word).
- */
-export function modulesOf(text: string): string[] {
-  return text.split(/[\s,]+/).filter(Boolean);
 }
 
 /** The dialog's body: three fields, the cluster's values as placeholders. */
@@ -155,7 +148,7 @@ export async function editKernelEnv(
           : {
               kernel_python: fields.kernel_python.trim() || null,
               kernel_conda_env: fields.kernel_conda_env.trim() || null,
-              kernel_modules: modulesOf(fields.kernel_modules)
+              kernel_modules: moduleNames(fields.kernel_modules)
             },
         settings
       );
@@ -168,7 +161,7 @@ export async function editKernelEnv(
           yours: {
             kernel_python: fields.kernel_python || undefined,
             kernel_conda_env: fields.kernel_conda_env || undefined,
-            kernel_modules: modulesOf(fields.kernel_modules)
+            kernel_modules: moduleNames(fields.kernel_modules)
           }
         };
       } else {
