@@ -674,9 +674,14 @@ def plan(
     *,
     pythons: Sequence[str] = (),
     modules: Sequence[str] = (),
+    scheduler_bins: Sequence[str] = (),
     table: Sequence[Form] = COMMANDS,
 ) -> Plan:
-    """What to run for ``SSH_ORIGINAL_COMMAND`` = ``command``, or :class:`Refused`."""
+    """What to run for ``SSH_ORIGINAL_COMMAND`` = ``command``, or :class:`Refused`.
+
+    ``scheduler_bins``: folders (checked by :func:`scheduler_bin_problem`) whose scheduler
+    commands may be named by their full path, as a cluster with ``scheduler_bin`` sends
+    them (``/opt/pbs/bin/qstat``): matched as the command, run from that folder."""
     allowed = f"allowed: {', '.join(allow) or 'nothing'}"
     if command is None or not command.strip():
         raise Refused(f"an interactive shell is not something this key allows ({allowed})")
@@ -700,15 +705,25 @@ def plan(
         raise Refused("there is no command in it")
     if cwd is not None and roots and not _inside(cwd, roots, None):
         raise Refused(f"the folder {cwd!r} is outside the allowed folders ({', '.join(roots)})")
-    program = words[0]
+    program = command_path = words[0]
+    full = _in_scheduler_bin(program, scheduler_bins, table)
+    if full is not None:  # /opt/pbs/bin/qstat: matched as qstat, run by its full path
+        program = words[0] = full
     candidates = [
         f
         for f in table
         if (f.words[0] == program if f.program is None else f.program.matches(program))
         and f.group != "terminal"
+        and (full is None or (f.group == "jobs" and f.program is None))
     ]
     if not candidates:
-        raise Refused(f"{program} is not a command this key allows ({allowed})")
+        folder, _, name = command_path.rpartition("/")
+        if full is None and folder and any(f.words[0] == name for f in table if f.group == "jobs"):
+            raise Refused(
+                f"{folder} is not a folder of scheduler commands this key allows "
+                f"(--scheduler-bin: {', '.join(scheduler_bins) or 'none'})"
+            )
+        raise Refused(f"{command_path} is not a command this key allows ({allowed})")
     usable = [f for f in candidates if f.group in allow]
     if not usable:
         groups = sorted({f.group for f in candidates})
@@ -741,7 +756,36 @@ def plan(
             raise Refused(
                 f"the module {module!r} is not one this key allows ({', '.join(modules)})"
             )
+    if full is not None:
+        words[0] = command_path
     return Plan(words, matched[0].group, env, cwd)
+
+
+def scheduler_bin_problem(folder: str) -> str | None:
+    """Why ``folder`` cannot be a ``--scheduler-bin``, or None."""
+    if not folder.startswith("/"):
+        return "it is not an absolute path"
+    if any(part in (".", "..") for part in folder.split("/")) or "//" in folder.rstrip("/"):
+        return "it has '.', '..' or '//' in it (name the folder itself)"
+    if not re.fullmatch(_PRINTABLE, folder):
+        return "it has a control character in it"
+    return None
+
+
+def _in_scheduler_bin(program: str, folders: Sequence[str], table: Sequence[Form]) -> str | None:
+    """The command's name when ``program`` is ``FOLDER/NAME`` for one of ``folders`` and
+    NAME a scheduler command of ``table`` (the folder compared as written: the kernel, not
+    the gate, resolves symlinks and ``..``)."""
+    if "/" not in program or not folders:
+        return None
+    folder, _, name = program.rpartition("/")
+    if folder not in {f.rstrip("/") or "/" for f in folders}:
+        return None
+    if not any(f.words[0] == name for f in table if f.group == "jobs" and f.program is None):
+        return None
+    if scheduler_bin_problem(folder or "/") is not None:
+        return None
+    return name
 
 
 def _login_shell() -> str:
@@ -833,6 +877,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the runner may only serve this module (repeatable)",
     )
     p.add_argument(
+        "--scheduler-bin",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="the scheduler's commands may also be named by their full path in DIR, as a "
+        "cluster with scheduler_bin sends them (/opt/pbs/bin/qstat); repeatable",
+    )
+    p.add_argument(
         "--sftp-server",
         metavar="PATH",
         help="the sftp-server to run for the SFTP subsystem (default: found in the usual places)",
@@ -863,6 +915,11 @@ def main(
             file=sys.stderr,
         )
         return USAGE
+    for folder in args.scheduler_bin:
+        problem = scheduler_bin_problem(folder)
+        if problem:
+            print(f"jupyter-rpc-gate: --scheduler-bin {folder!r}: {problem}", file=sys.stderr)
+            return USAGE
     env = dict(os.environ if environ is None else environ)
     command = env.get("SSH_ORIGINAL_COMMAND")
     run = execvpe or os.execvpe
@@ -875,7 +932,14 @@ def main(
         run(sftp, [sftp], env)
         return REFUSED  # not reached unless execvpe is a test's
     try:
-        todo = plan(command, allow, args.root, pythons=args.python, modules=args.module)
+        todo = plan(
+            command,
+            allow,
+            args.root,
+            pythons=args.python,
+            modules=args.module,
+            scheduler_bins=args.scheduler_bin,
+        )
     except Refused as exc:
         print(refusal_line(command, str(exc)), file=sys.stderr)
         return REFUSED

@@ -108,7 +108,7 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
             "type": "string",
             "pattern": "^/[^\\x00-\\x1f]*$",
             "description": "the folder of the scheduler's commands when they are not on the "
-            "login shell's PATH (PBS: /opt/pbs/bin); PBS and LSF only",
+            "login shell's PATH (PBS: /opt/pbs/bin); Grid Engine, PBS and LSF",
         },
         "files": {"enum": files.names()},
         "workdir": {"type": "string", "minLength": 1},

@@ -5,11 +5,12 @@ not send is refused saying why."""
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 import pytest
 
-from jupyter_rpc.backend.gate import Refused, plan
+from jupyter_rpc.backend.gate import USAGE, Refused, main, plan, scheduler_bin_problem
 from jupyter_rpc.schedulers.base import JobSpec
 from jupyter_rpc.schedulers.lsf import _OUTPUT as BJOBS_OUTPUT
 from jupyter_rpc.schedulers.lsf import bsub_argv
@@ -101,3 +102,86 @@ def test_what_pbs_and_lsf_do_not_send_is_refused(command: str, why: str) -> None
     with pytest.raises(Refused) as refused:
         plan(command, JOBS)
     assert why in str(refused.value), refused.value
+
+
+# --- a cluster with scheduler_bin: its commands by their full path ----------------------------
+
+BIN = "/opt/pbs/bin"
+
+
+def in_folder(command: str, folder: str) -> str:
+    """``command`` as a cluster with ``scheduler_bin: folder`` sends it: the program by
+    its full path (after ``env NAME=VALUE...``, as CommandScheduler._run writes it)."""
+    words = shlex.split(command)
+    at = 0
+    if words[0] == "env":
+        at = 1
+        while "=" in words[at] and not words[at].startswith("-"):
+            at += 1
+    words[at] = f"{folder}/{words[at]}"
+    return shlex.join(words)
+
+
+@pytest.mark.parametrize("command", SENT_BY_PBS + SENT_BY_LSF)
+def test_a_scheduler_bin_command_matches_and_runs_by_its_full_path(command: str) -> None:
+    sent = in_folder(command, BIN)
+    for folders in ([BIN], [f"{BIN}/"], ["/usr/lsf/bin", BIN]):
+        done = plan(sent, JOBS, scheduler_bins=folders)
+        assert done.group == "jobs"
+        assert done.argv[0].startswith(f"{BIN}/"), done.argv  # exec'd from the folder
+        assert shlex.split(sent)[-len(done.argv) :] == done.argv  # the words as sent
+
+
+@pytest.mark.parametrize(
+    "command, folders, why",
+    [
+        # a key without --scheduler-bin: the folder is named in the refusal
+        (f"{BIN}/qstat -f -F json -t", [], f"{BIN} is not a folder of scheduler commands"),
+        # another folder, one spelled otherwise, one below, one above
+        ("/tmp/qstat -f -F json -t", [BIN], "/tmp is not a folder of scheduler commands"),
+        ("/opt/pbs/bin/../../../tmp/qstat -f -F json", [BIN], "not a folder of scheduler"),
+        ("/opt//pbs/bin/qstat -f -F json -t", [BIN], "not a folder of scheduler commands"),
+        (f"{BIN}/x/qstat -f -F json -t", [BIN], "not a folder of scheduler commands"),
+        ("/opt/pbs/qstat -f -F json -t", [BIN], "not a folder of scheduler commands"),
+        # the folder's other programs, and the login node's commands, are not the scheduler's
+        (f"{BIN}/sh -c id", [BIN], f"{BIN}/sh is not a command this key allows"),
+        (f"{BIN}/id -un", [BIN], f"{BIN}/id is not a command this key allows"),
+        # the form's checks still apply to the full path's options
+        (f"{BIN}/qdel '40.pbs;id'", [BIN], "'40.pbs;id' is not a Grid Engine or PBS job id"),
+        (f"{BIN}/qsub -V -W depend=afterok:1 x", [BIN], "qsub option '-W' is not allowed"),
+    ],
+)
+def test_a_full_path_outside_the_keys_scheduler_bin_is_refused(
+    command: str, folders: list[str], why: str
+) -> None:
+    with pytest.raises(Refused) as refused:
+        plan(command, JOBS + ["runner"], scheduler_bins=folders)
+    assert why in str(refused.value), refused.value
+
+
+def test_a_scheduler_bin_the_gate_cannot_trust_stops_it() -> None:
+    for folder, why in [
+        ("opt/pbs/bin", "not an absolute path"),
+        ("/opt/pbs/../pbs/bin", "'..'"),
+        ("/opt//pbs/bin", "'//'"),
+        ("/opt/pbs/bin\n", "control character"),
+    ]:
+        assert why in (scheduler_bin_problem(folder) or ""), folder
+    assert scheduler_bin_problem("/opt/pbs/bin/") is None
+    # a runner's Python in that folder is still the runner's (not a scheduler command)
+    python = plan(f"{BIN}/python3 -m jupyter_rpc.backend serve m", ["runner"], scheduler_bins=[BIN])
+    assert (python.group, python.argv[0]) == ("runner", f"{BIN}/python3")
+    env = {"SSH_ORIGINAL_COMMAND": "qstat -f -F json -t"}
+    ran: list[list[str]] = []
+    assert main(["--scheduler-bin", "/opt/../tmp"], environ=env, execvpe=_record(ran)) == USAGE
+    assert ran == []
+    env["SSH_ORIGINAL_COMMAND"] = f"{BIN}/qdel 40.pbs"
+    assert main(["--allow", "jobs", "--scheduler-bin", BIN], environ=env, execvpe=_record(ran)) == 0
+    assert ran == [[f"{BIN}/qdel", f"{BIN}/qdel", "40.pbs"]]
+
+
+def _record(ran: list[list[str]]) -> Any:
+    def execvpe(path: str, argv: list[str], env: dict[str, str]) -> None:
+        ran.append([path, *argv])
+
+    return execvpe

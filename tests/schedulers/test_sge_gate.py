@@ -26,6 +26,8 @@ from tests.fixtures.hpc import HPCTestbed
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 JOBS = ["jobs", "files"]
+#: Debian's Grid Engine commands are in /usr/bin (its wrapper): a real scheduler_bin.
+SCHEDULER_BIN = "/usr/bin"
 
 
 def full_spec(**extra: Any) -> JobSpec:
@@ -130,9 +132,10 @@ def _install_gate(tb: HPCTestbed) -> str:
 
 
 @pytest.fixture(scope="module")
-def gated_key(hpc_testbed: HPCTestbed, tmp_path_factory: Any) -> Iterator[str]:
-    """A key of the bed's user whose authorized_keys line runs the gate with --allow
-    jobs,files (removed at the end); its private key's path."""
+def gated_keys(hpc_testbed: HPCTestbed, tmp_path_factory: Any) -> Iterator[dict[str, str]]:
+    """Keys of the bed's user whose authorized_keys lines run the gate with --allow
+    jobs,files (removed at the end), by name: ``plain``, and ``bin`` that also allows the
+    scheduler's commands by their full path in /usr/bin; their private keys' paths."""
     if os.geteuid() != 0:
         pytest.skip("adding a key to the test bed user's authorized_keys needs root")
     tb = hpc_testbed
@@ -141,55 +144,73 @@ def gated_key(hpc_testbed: HPCTestbed, tmp_path_factory: Any) -> Iterator[str]:
             pytest.fail("Grid Engine required in CI (tests/hpc/testbed/sge_up.sh)")
         pytest.skip("Grid Engine absent (start it with: sudo tests/hpc/testbed/sge_up.sh)")
     script = _install_gate(tb)
-    key = tmp_path_factory.mktemp("sge-gate") / "id_gate"
+    folder = tmp_path_factory.mktemp("sge-gate")
     tag = f"jupyter-rpc-sge-gate-{secrets.token_hex(4)}"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", tag, "-f", str(key)], check=True
-    )
-    public = key.with_name("id_gate.pub").read_text().strip()
-    line = f'command="{script} --allow jobs,files",restrict {public}'
+    keys: dict[str, str] = {}
+    lines: list[str] = []
+    for name, extra in (("plain", ""), ("bin", f" --scheduler-bin {SCHEDULER_BIN}")):
+        key = folder / f"id_{name}"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", tag, "-f", str(key)],
+            check=True,
+        )
+        public = key.with_name(f"id_{name}.pub").read_text().strip()
+        lines.append(f'command="{script} --allow jobs,files{extra}",restrict {public}')
+        keys[name] = str(key)
     user = pwd.getpwnam(tb.user)
     authorized = pathlib.Path(user.pw_dir) / ".ssh" / "authorized_keys"
 
     def rewrite(keep: Any, add: list[str]) -> None:
-        lines = [text for text in authorized.read_text().splitlines() if keep(text)]
+        kept = [text for text in authorized.read_text().splitlines() if keep(text)]
         tmp = authorized.with_name(f".authorized_keys.{tag}")
-        tmp.write_text("\n".join([*lines, *add]) + "\n")
+        tmp.write_text("\n".join([*kept, *add]) + "\n")
         os.chown(tmp, user.pw_uid, user.pw_gid)
         tmp.chmod(0o600)
         tmp.replace(authorized)
 
-    rewrite(lambda text: True, [line])
+    rewrite(lambda text: True, lines)
     try:
-        yield str(key)
+        yield keys
     finally:
         rewrite(lambda text: tag not in text, [])
 
 
 @pytest.fixture
 def jp_server_config(
-    jp_server_config: dict[str, Any], hpc_testbed: HPCTestbed, gated_key: str, tmp_path: Any
+    jp_server_config: dict[str, Any],
+    hpc_testbed: HPCTestbed,
+    gated_keys: dict[str, str],
+    tmp_path: Any,
 ) -> dict[str, Any]:
     tb = hpc_testbed
     cluster = {
-        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": gated_key,
+        "host": "127.0.0.1", "port": tb.port, "user": tb.user, "identity_file": gated_keys["plain"],
         "known_hosts": tb.known_hosts, "ssh_config": False, "agent": False, "scheduler": "sge",
     }  # fmt: skip
+    in_bin = {**cluster, "scheduler_bin": SCHEDULER_BIN}
     return {
         **jp_server_config,
         "RPCApp": {
             **jp_server_config["RPCApp"],
-            "clusters": {"gated": cluster},
+            "clusters": {
+                "gated": cluster,
+                # its commands by full path, through the key that names the folder
+                "gated-bin": {**in_bin, "identity_file": gated_keys["bin"]},
+                # the same, through the key that does not
+                "bin-not-allowed": in_bin,
+            },
             "state_dir": str(tmp_path / "state"),
             "jobs_refresh_min": 0.0,
         },
     }
 
 
-async def _state(rpc: Any, job_id: str, states: set[str], timeout: float = 60) -> dict[str, Any]:
+async def _state(
+    rpc: Any, cluster: str, job_id: str, states: set[str], timeout: float = 60
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
-        status, job = await rpc("GET", "clusters", "gated", "jobs", job_id)
+        status, job = await rpc("GET", "clusters", cluster, "jobs", job_id)
         assert status == 200, job
         if job["state"] in states:
             return dict(job)
@@ -197,11 +218,16 @@ async def _state(rpc: Any, job_id: str, states: set[str], timeout: float = 60) -
         await asyncio.sleep(0.5)
 
 
-async def test_grid_engine_works_through_the_gate(rpc: Any, hpc_testbed: HPCTestbed) -> None:
+@pytest.mark.parametrize("gated", ["gated", "gated-bin"])
+async def test_grid_engine_works_through_the_gate(
+    rpc: Any, hpc_testbed: HPCTestbed, gated: str
+) -> None:
     """Every Grid Engine action a user takes, through a key that runs the gate: the form
     (qconf), the job test (qsub -w v), a held submit with resources, its detail and the
-    list (qstat), release, the output tail (SFTP), cancel, history (qacct)."""
-    status, form = await rpc("GET", "clusters", "gated", "submit-schema")
+    list (qstat), release, the output tail (SFTP), cancel, history (qacct). ``gated-bin``
+    names its commands' folder (``scheduler_bin``): they are sent and run by full path,
+    which the key allows with ``--scheduler-bin``."""
+    status, form = await rpc("GET", "clusters", gated, "submit-schema")
     assert status == 200, form
     assert {"short.q", "long.q"} <= {p["name"] for p in form["partitions"]}, form
     spec = {
@@ -212,38 +238,47 @@ async def test_grid_engine_works_through_the_gate(rpc: Any, hpc_testbed: HPCTest
         "memory_mb": 256,
         "env": {"GATE_VAR": "through"},
     }
-    status, test = await rpc("POST", "clusters", "gated", "jobs", "test", body=spec)
+    status, test = await rpc("POST", "clusters", gated, "jobs", "test", body=spec)
     assert status == 200, test
     ids: list[str] = []
     try:
-        status, job = await rpc("POST", "clusters", "gated", "jobs", body={**spec, "hold": True})
+        status, job = await rpc("POST", "clusters", gated, "jobs", body={**spec, "hold": True})
         assert status == 201, job
         ids.append(job["id"])
-        assert (await _state(rpc, job["id"], {"held"}))["partition"] == "short.q"
-        status, jobs = await rpc("GET", "clusters", "gated", "jobs")
+        assert (await _state(rpc, gated, job["id"], {"held"}))["partition"] == "short.q"
+        status, jobs = await rpc("GET", "clusters", gated, "jobs")
         assert status == 200 and job["id"] in {j["id"] for j in jobs["jobs"]}, jobs
         status, released = await rpc(
-            "POST", "clusters", "gated", "jobs", job["id"], "release", body={}
+            "POST", "clusters", gated, "jobs", job["id"], "release", body={}
         )
         assert status == 200, released
-        await _state(rpc, job["id"], {"running"})
+        await _state(rpc, gated, job["id"], {"running"})
         deadline = time.monotonic() + 30
         while True:
             status, out = await rpc(
-                "GET", "clusters", "gated", "jobs", job["id"], "output",
+                "GET", "clusters", gated, "jobs", job["id"], "output",
                 params={"stream": "stdout"},
             )  # fmt: skip
             if status == 200 and "gated through" in out["data"]:
                 break
             assert time.monotonic() < deadline, (status, out)
             await asyncio.sleep(0.5)
-        status, cancelled = await rpc("DELETE", "clusters", "gated", "jobs", job["id"])
+        status, cancelled = await rpc("DELETE", "clusters", gated, "jobs", job["id"])
         assert status == 200, cancelled
         ids = []
-        status, history = await rpc("GET", "clusters", "gated", "history", params={"days": "1"})
+        status, history = await rpc("GET", "clusters", gated, "history", params={"days": "1"})
         assert status == 200 and isinstance(history["jobs"], list), history
     finally:
         for job_id in ids:  # only ours, by id
             await asyncio.to_thread(
                 subprocess.run, ["ssh", "-F", hpc_testbed.ssh_config, "testbed", "qdel", job_id]
             )
+
+
+async def test_a_scheduler_bin_the_key_does_not_name_is_refused_saying_so(rpc: Any) -> None:
+    """The commands of a cluster with scheduler_bin go by their full path: a key whose
+    gate lacks ``--scheduler-bin`` for that folder refuses them, and the user reads why."""
+    status, error = await rpc("GET", "clusters", "bin-not-allowed", "jobs")
+    assert status == 403, error
+    assert error["code"] == "cluster.command_refused", error
+    assert f"{SCHEDULER_BIN} is not a folder of scheduler commands" in error["message"], error
