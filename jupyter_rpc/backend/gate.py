@@ -243,9 +243,9 @@ COMMANDS: tuple[Form, ...] = (
     Form(
         "jobs",
         ("qstat",),
-        "Grid Engine's job list (the user's own, or everyone's: `*`)",
+        "Grid Engine's job list (the user's own, or everyone's: `*`; `-r`: with requests)",
         options=(*_o("-r", "-xml"), Opt("-u", values=(SGE_USER,))),
-        required=("-r", "-xml", "-u"),
+        required=("-xml", "-u"),
     ),
     Form(
         "jobs",

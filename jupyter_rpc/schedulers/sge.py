@@ -6,7 +6,9 @@ where Grid Engine has it (parsed by :mod:`.sge_parse`), errors in Grid Engine's 
 Checked on the test bed's Son of Grid Engine 8.1.9 (``tests/hpc/testbed/sge_up.sh``).
 
 - **list**: ``qstat -r -xml -u <user>`` (``-u '*'``: everyone's); one record per running
-  array task (``12.3``), one per array's tasks not started yet (``12.4-9:1``).
+  array task (``12.3``), one per array's tasks not started yet (``12.4-9:1``). While no
+  job is new and the requests are under a minute old, ``qstat -xml`` with the requests
+  kept from the last ``-r`` (see ``_listing``).
 - **detail**: that job's records of the list, with ``qstat -j <id> -xml`` (working folder,
   output paths, requests, the scheduler's messages); a job qstat no longer knows comes
   from accounting (``qacct -j <id>``).
@@ -38,7 +40,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import Conflict, NotFound, RPCError
 from ..ssh.runner import CommandRunner, Completed
@@ -211,6 +213,8 @@ class SGEScheduler(CommandScheduler):
     label = "Grid Engine"
     capabilities = Capabilities(test_only=False, efficiency=True, dependencies=True)
     submitted_id_sed = r"s/^\([0-9][0-9]*\).*/\1/p"  # qsub -terse: "12", an array "12.1-4:1"
+    #: Seconds the jobs' requests from the last ``qstat -r`` are used (see ``_listing``).
+    REQUESTS_MAX_AGE: ClassVar[float] = 60.0
 
     def __init__(self, runner: CommandRunner, **options: Any) -> None:
         super().__init__(runner, **options)
@@ -221,6 +225,8 @@ class SGEScheduler(CommandScheduler):
         #: queue name -> its parallel environments (from the last ``partitions``)
         self._queue_pes: dict[str, list[str]] = {}
         self._pe_rules: dict[str, str] = {}
+        #: per ``-u``: when, and each job number's lines only ``qstat -r`` prints
+        self._requested: dict[str, tuple[float, dict[str, str]]] = {}
 
     def _words(self, text: str) -> str:
         return gp.clean_error(text)
@@ -231,12 +237,34 @@ class SGEScheduler(CommandScheduler):
 
     # --- reading ------------------------------------------------------------------
 
-    async def _qstat(self, user: str, records: dict[str, JobInfo] | None = None) -> list[JobInfo]:
+    async def _listing(self, user: str) -> str:
+        """What ``qstat -r -xml -u user`` prints now. The lines only ``-r`` adds (requests,
+        parallel environment, hard queue) change only by ``qalter``: kept per job, they
+        make ``qstat -xml`` (a third faster, a third less to read) into the same text. It
+        is asked with ``-r`` when a job is new to them, and at least every
+        ``REQUESTS_MAX_AGE`` seconds (what a ``qalter`` outside jupyter_rpc waits for)."""
+        kept = self._requested.get(user)
+        if kept is not None and time.monotonic() - kept[0] < self.REQUESTS_MAX_AGE:
+            done = await self._run(["qstat", "-xml", "-u", user])
+            if not done.ok:
+                raise self._failed(done, "qstat")
+            text = gp.with_requested(done.stdout, kept[1])
+            if text is not None:
+                return text
         done = await self._run(["qstat", "-r", "-xml", "-u", user])
         if not done.ok:
             raise self._failed(done, "qstat")
+        lines = gp.requested_lines(done.stdout)
+        if lines is None:
+            self._requested.pop(user, None)
+        else:
+            self._requested[user] = (time.monotonic(), lines)
+        return done.stdout
+
+    async def _qstat(self, user: str, records: dict[str, JobInfo] | None = None) -> list[JobInfo]:
+        text = await self._listing(user)
         try:
-            jobs = gp.parse_qstat(done.stdout, self.tz, records=records)
+            jobs = gp.parse_qstat(text, self.tz, records=records)
         except gp.ParseError as exc:
             raise self._unreadable(exc) from None
         now = time.time()

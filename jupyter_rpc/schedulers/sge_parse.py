@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -193,6 +193,68 @@ def parse_qstat(
         records.clear()
         records.update(fresh)
     return jobs
+
+
+#: The first of the elements only ``qstat -r`` prints in a job's record (then its requests,
+#: parallel environment, hard queue and predecessors, up to the record's end).
+_R_FIRST = "<full_job_name>"
+_NUMBER_RE = re.compile(r"<JB_job_number>([0-9]+)</JB_job_number>")
+
+
+def _records(text: str) -> list[tuple[int, int]] | None:
+    """Where each ``<job_list ...>...</job_list>`` record of ``text`` starts and ends; None
+    when one is not closed."""
+    spans: list[tuple[int, int]] = []
+    at = text.find("<job_list")
+    while at >= 0:
+        end = text.find("</job_list>", at)
+        if end < 0:
+            return None
+        spans.append((at, end))
+        at = text.find("<job_list", end)
+    return spans
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def requested_lines(text: str) -> dict[str, str] | None:
+    """``qstat -r -xml``: each job number's lines that only ``-r`` prints (from
+    ``<full_job_name>`` to the record's end), as printed; None when a record lacks them
+    (a qstat that prints ``-r`` otherwise: then every listing needs ``-r``)."""
+    spans = _records(text)
+    if spans is None:
+        return None
+    found: dict[str, str] = {}
+    for start, end in spans:
+        first = text.find(_R_FIRST, start, end)
+        number = _NUMBER_RE.search(text, start, end)
+        if first < 0 or number is None:
+            return None
+        found[number.group(1)] = text[_line_start(text, first) : _line_start(text, end)]
+    return found
+
+
+def with_requested(text: str, lines: Mapping[str, str]) -> str | None:
+    """``qstat -xml`` as ``qstat -r -xml`` prints the same jobs: each record given the lines
+    :func:`requested_lines` kept of its job (a job's requests change only by ``qalter``).
+    None when a job's lines are not known (submitted since) or a record is not closed."""
+    spans = _records(text)
+    if spans is None:
+        return None
+    parts: list[str] = []
+    done = 0
+    for start, end in spans:
+        number = _NUMBER_RE.search(text, start, end)
+        extra = lines.get(number.group(1)) if number is not None else None
+        if extra is None:
+            return None
+        close = _line_start(text, end)
+        parts += [text[done:close], extra]
+        done = close
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _job_from_list(element: ET.Element, tz: tzinfo | None) -> JobInfo:

@@ -155,6 +155,55 @@ async def test_hold_release_and_an_array_of_three_grouped_until_it_runs(sge: SGE
         assert await sge.read(f"{sge.workdir}/jrpc-arr.o{array_id}.{index}") == f"task {index}\n"
 
 
+class Seen:
+    """The bed's SSH runner, noting each argv it ran (to tell which qstat a listing used)."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner, self.where = runner, runner.where
+        self.argvs: list[list[str]] = []
+
+    async def run(self, argv: Any, **kw: Any) -> Any:
+        self.argvs.append(list(argv))
+        return await self.runner.run(argv, **kw)
+
+    def qstats(self) -> list[str]:
+        found = [" ".join(a[:3]) for a in self.argvs if a[0] == "qstat" and "-j" not in a]
+        self.argvs.clear()
+        return found
+
+
+@pytest.mark.asyncio
+async def test_a_listing_keeps_the_requests_of_qstat_r_until_a_job_is_new_or_a_minute_old(
+    sge: SGE,
+) -> None:
+    """Requests (time, memory, hard queue, PE) are only in ``qstat -r``, a third slower
+    than ``qstat -xml`` for 2,000 jobs. A new job's listing asks with -r; the next ones ask
+    without, and show the same requests; a ``qalter`` made elsewhere shows once they are
+    REQUESTS_MAX_AGE old."""
+    seen = Seen(sge.scheduler.runner)
+    sge.scheduler.runner = seen
+    job_id = await sge.submit(
+        sge.spec(SLEEP, name="jrpc-kept", partition="short.q", time_limit=5, hold=True)
+    )
+    seen.qstats()
+
+    def mine(jobs: list[Any]) -> Any:
+        [job] = [j for j in jobs if j.id == job_id]
+        return (job.state, job.partition, job.time_limit)
+
+    assert mine(await sge.scheduler.list_jobs()) == ("held", "short.q", 300)
+    assert seen.qstats() == ["qstat -r -xml"]  # a job new to the kept requests
+    assert mine(await sge.scheduler.list_jobs()) == ("held", "short.q", 300)
+    assert seen.qstats() == ["qstat -xml -u"]  # the same, without -r
+    altered = await seen.runner.run(["qalter", "-l", "h_rt=0:07:00", job_id])
+    assert altered.ok, altered.stderr
+    assert mine(await sge.scheduler.list_jobs())[2] == 300  # kept for up to a minute
+    assert seen.qstats() == ["qstat -xml -u"]
+    sge.scheduler.REQUESTS_MAX_AGE = 0.0
+    assert mine(await sge.scheduler.list_jobs()) == ("held", "short.q", 420)
+    assert seen.qstats() == ["qstat -r -xml"]
+
+
 @pytest.mark.asyncio
 async def test_history_shows_an_ended_job_with_its_exit_code_and_usage(sge: SGE) -> None:
     script = (

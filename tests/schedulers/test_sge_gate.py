@@ -60,6 +60,7 @@ SENT_BY_GRID_ENGINE = [
     shell_join(qsub_argv(JobSpec(script="#!/bin/sh\ntrue\n", stdout="/tmp/o.txt"))),
     shell_join(["qstat", "-r", "-xml", "-u", "hpcuser"]),
     shell_join(["qstat", "-r", "-xml", "-u", "*"]),
+    shell_join(["qstat", "-xml", "-u", "hpcuser"]),
     shell_join(["qstat", "-j", "123", "-xml"]),
     shell_join(["qacct", "-j", "123"]),
     shell_join(["qacct", "-o", "hpcuser", "-d", "7", "-j"]),

@@ -245,3 +245,47 @@ def test_an_unchanged_job_is_the_same_record_again_not_parsed_anew():
     assert third["2"].state == "pending" and third["2"] is not again[4]
     assert third["4"] is again[3] and "1" not in third and third["7"] is not again[0]
     assert len(records) == 6
+
+
+# --- qstat -xml made into qstat -r -xml (the listing without -r) ---------------------------
+
+PLAIN = "qstat-xml-u-all-plain.xml"  # recorded a moment before the next, of the same jobs
+WITH_R = "qstat-r-xml-u-all-same-jobs.xml"
+
+
+def test_plain_qstat_with_the_kept_lines_is_what_qstat_r_prints() -> None:
+    """The lines only ``-r`` prints, kept per job, turn ``qstat -xml`` into the very text
+    ``qstat -r -xml`` printed of the same jobs (a running job, an array's running and
+    pending tasks, a PE job, held ones with a hard queue, a successor with
+    ``-hold_jid``, soft requests, a 42-character name): byte for byte, so the listing
+    and its records are the same whichever command ran."""
+    plain, with_r = read(PLAIN), read(WITH_R)
+    lines = gp.requested_lines(with_r)
+    assert lines is not None and set(lines) == {str(n) for n in range(4005, 4012)}
+    assert gp.with_requested(plain, lines) == with_r
+    assert gp.parse_qstat(gp.with_requested(plain, lines) or "", UTC) == gp.parse_qstat(with_r, UTC)
+    jobs = {job.id: job for job in gp.parse_qstat(with_r, UTC)}
+    assert (jobs["4007"].time_limit, jobs["4007"].extra["parallel_environment"]) == (7200, "smp")
+    assert jobs["4008"].partition == "short.q"  # a held job's hard queue: only -r says it
+    # without the kept lines, qstat -xml lacks them
+    bare = {job.id: job for job in gp.parse_qstat(plain, UTC)}
+    assert (bare["4007"].time_limit, bare["4008"].partition) == (None, "")
+
+
+def test_a_job_not_in_the_kept_lines_asks_for_qstat_r() -> None:
+    plain, with_r = read(PLAIN), read(WITH_R)
+    lines = gp.requested_lines(with_r) or {}
+    assert gp.with_requested(plain, {k: v for k, v in lines.items() if k != "4011"}) is None
+    assert gp.with_requested(plain[: plain.rindex("</job_list>")], lines) is None  # cut short
+    # no jobs: nothing to add; a job that ended meanwhile is simply not listed
+    empty = plain[: plain.index("<job_list")] + plain[plain.rindex("</job_list>") + 11 :]
+    assert gp.with_requested(empty, lines) == empty
+    assert gp.requested_lines(empty) == {}
+
+
+def test_a_qstat_r_record_without_the_lines_is_not_kept() -> None:
+    """A qstat that prints ``-r`` otherwise (no ``<full_job_name>``): nothing is kept, so
+    every listing asks with ``-r``."""
+    with_r = read(WITH_R)
+    assert gp.requested_lines(with_r.replace("<full_job_name>", "<other_name>", 1)) is None
+    assert gp.requested_lines(with_r[: with_r.rindex("</job_list>")]) is None
