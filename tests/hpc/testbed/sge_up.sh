@@ -191,7 +191,10 @@ fi
 # cluster's scheduler_bin.
 BASHRC="$(getent passwd "$TUSER" | cut -d: -f6)/.bashrc"
 BEGIN_MARK="# >>> Grid Engine (tests/hpc/testbed/sge_up.sh) >>>"
-if [ -f "$BASHRC" ] && ! grep -qxF "$BEGIN_MARK" "$BASHRC"; then
+if [ ! -f "$BASHRC" ]; then
+  install -m 0644 -o "$TUSER" -g "$(id -gn "$TUSER")" /dev/null "$BASHRC"
+fi
+if ! grep -qxF "$BEGIN_MARK" "$BASHRC"; then
   {
     echo "$BEGIN_MARK"
     echo ". $COMMON/settings.sh"
@@ -202,6 +205,8 @@ if [ -f "$BASHRC" ] && ! grep -qxF "$BEGIN_MARK" "$BASHRC"; then
     && chmod --reference="$BASHRC" "$BASHRC.sge-up" && mv -f "$BASHRC.sge-up" "$BASHRC"
   log "$TUSER's ~/.bashrc: Grid Engine's commands and settings, as a site's settings.sh sets them"
 fi
+[ "$(ssh -F "$TB/keys/ssh_config" testbed 'command -v qstat')" = /usr/lib/gridengine/qstat ] \
+  || die "$TUSER's SSH commands do not find /usr/lib/gridengine/qstat first (see $BASHRC)"
 
 # ---------------------------------------------------------------- usable?
 queues_up() {  # both queue instances listed, reporting load, and not alarmed/unknown/disabled
