@@ -445,12 +445,14 @@ TERMINAL_HEAD = 'LANG="${LANG:-C.UTF-8}"; export LANG; exec '
 TERMINAL_SHELL = '"${SHELL:-/bin/sh}"'
 LOGIN_SHELL = TERMINAL_HEAD + TERMINAL_SHELL + " -l"
 
-#: Variables ``env NAME=VALUE`` may not set: they change which program runs or what it
-#: loads before it reads its arguments.
+#: Variables ``env NAME=VALUE`` may not set: they change which program runs, what it
+#: loads before it reads its arguments, or which configuration a scheduler's command reads
+#: (Grid Engine's ``sge_request`` can name a script to run, for one).
 FORBIDDEN_ENV = re.compile(
     r"^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|GLOBIGNORE|HOME|SHELL"
     r"|LD_.*|DYLD_.*|BASH_FUNC_.*|PYTHON(PATH|HOME|STARTUP|INSPECT|USERBASE|SAFEPATH)"
-    r"|PERL5?LIB|PERL5OPT|RUBYOPT|NODE_OPTIONS|SLURM_CONF|SBATCH_.*|SALLOC_.*|SRUN_.*)$"
+    r"|PERL5?LIB|PERL5OPT|RUBYOPT|NODE_OPTIONS|SLURM_CONF|SBATCH_.*|SALLOC_.*|SRUN_.*"
+    r"|SGE_ROOT|SGE_CELL|SGE_.*_PORT|PBS_CONF_FILE|PBS_HOME|PBS_EXEC|LSF_.*DIR)$"
 )
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -761,14 +763,19 @@ def plan(
     return Plan(words, matched[0].group, env, cwd)
 
 
-def scheduler_bin_problem(folder: str) -> str | None:
-    """Why ``folder`` cannot be a ``--scheduler-bin``, or None."""
+def scheduler_bin_problem(folder: str, *, writable: bool = False) -> str | None:
+    """Why ``folder`` cannot be a ``--scheduler-bin``, or None. ``writable``: whether the
+    account may write to it (a key allowed ``files`` could put any program there)."""
     if not folder.startswith("/"):
         return "it is not an absolute path"
+    if not folder.strip("/"):
+        return "it is the root folder (name the scheduler's own folder)"
     if any(part in (".", "..") for part in folder.split("/")) or "//" in folder.rstrip("/"):
         return "it has '.', '..' or '//' in it (name the folder itself)"
     if not re.fullmatch(_PRINTABLE, folder):
         return "it has a control character in it"
+    if writable:
+        return "this account can write to it, so a command there could be any program"
     return None
 
 
@@ -916,7 +923,7 @@ def main(
         )
         return USAGE
     for folder in args.scheduler_bin:
-        problem = scheduler_bin_problem(folder)
+        problem = scheduler_bin_problem(folder, writable=os.access(folder, os.W_OK))
         if problem:
             print(f"jupyter-rpc-gate: --scheduler-bin {folder!r}: {problem}", file=sys.stderr)
             return USAGE

@@ -198,12 +198,14 @@ def parse_qstat(
 #: The first of the elements only ``qstat -r`` prints in a job's record (then its requests,
 #: parallel environment, hard queue and predecessors, up to the record's end).
 _R_FIRST = "<full_job_name>"
-_NUMBER_RE = re.compile(r"<JB_job_number>([0-9]+)</JB_job_number>")
+_KEY_RES = tuple(
+    re.compile(rf"<{tag}>([^<]*)</{tag}>") for tag in ("JB_job_number", "tasks", "state", "JB_name")
+)
 
 
 def _records(text: str) -> list[tuple[int, int]] | None:
-    """Where each ``<job_list ...>...</job_list>`` record of ``text`` starts and ends; None
-    when one is not closed."""
+    """Where each ``<job_list ...>...</job_list>`` record of ``text`` starts and where its
+    ``</job_list>`` is; None when one is not closed."""
     spans: list[tuple[int, int]] = []
     at = text.find("<job_list")
     while at >= 0:
@@ -215,44 +217,53 @@ def _records(text: str) -> list[tuple[int, int]] | None:
     return spans
 
 
-def _line_start(text: str, index: int) -> int:
-    return text.rfind("\n", 0, index) + 1
+def _record_key(text: str, start: int, end: int) -> str | None:
+    """A record's job number, tasks, state and name (None without a number): a record
+    whose key is unchanged is the same job in the same state, with the same requests
+    unless ``qalter`` changed them."""
+    found = [r.search(text, start, end) for r in _KEY_RES]
+    if found[0] is None:
+        return None
+    return "\x1f".join(m.group(1) if m else "" for m in found)
 
 
 def requested_lines(text: str) -> dict[str, str] | None:
-    """``qstat -r -xml``: each job number's lines that only ``-r`` prints (from
-    ``<full_job_name>`` to the record's end), as printed; None when a record lacks them
-    (a qstat that prints ``-r`` otherwise: then every listing needs ``-r``)."""
+    """``qstat -r -xml``: each record's text that only ``-r`` prints (from after the
+    element before ``<full_job_name>`` to ``</job_list>``), by the record's key; None when
+    a record lacks it (a qstat that prints ``-r`` otherwise: every listing needs ``-r``)."""
     spans = _records(text)
     if spans is None:
         return None
     found: dict[str, str] = {}
     for start, end in spans:
         first = text.find(_R_FIRST, start, end)
-        number = _NUMBER_RE.search(text, start, end)
-        if first < 0 or number is None:
+        key = _record_key(text, start, first if first >= 0 else end)
+        if first < 0 or key is None:
             return None
-        found[number.group(1)] = text[_line_start(text, first) : _line_start(text, end)]
+        found[key] = text[text.rfind(">", start, first) + 1 : end]
     return found
 
 
 def with_requested(text: str, lines: Mapping[str, str]) -> str | None:
-    """``qstat -xml`` as ``qstat -r -xml`` prints the same jobs: each record given the lines
-    :func:`requested_lines` kept of its job (a job's requests change only by ``qalter``).
-    None when a job's lines are not known (submitted since) or a record is not closed."""
+    """``qstat -xml`` as ``qstat -r -xml`` printed the same records: each given the text
+    :func:`requested_lines` kept of it. None when a record is not kept as it is now (a new
+    job, a task started, another state or name: ``-r`` tells what changed with it), when
+    one already has ``-r``'s lines, or when one is not closed."""
     spans = _records(text)
     if spans is None:
         return None
     parts: list[str] = []
     done = 0
     for start, end in spans:
-        number = _NUMBER_RE.search(text, start, end)
-        extra = lines.get(number.group(1)) if number is not None else None
+        if text.find(_R_FIRST, start, end) >= 0:
+            return None
+        key = _record_key(text, start, end)
+        extra = lines.get(key) if key is not None else None
         if extra is None:
             return None
-        close = _line_start(text, end)
-        parts += [text[done:close], extra]
-        done = close
+        last = text.rfind(">", start, end) + 1  # the record's last element (or its tag)
+        parts += [text[done:last], extra]
+        done = end
     parts.append(text[done:])
     return "".join(parts)
 

@@ -106,7 +106,8 @@ CLUSTER_CONFIG_SCHEMA: dict[str, Any] = {
         "scheduler": {"enum": schedulers.names()},
         "scheduler_bin": {
             "type": "string",
-            "pattern": "^/[^\\x00-\\x1f]*$",
+            # absolute, no '.', '..' or '//' (a restricted key's gate compares it as written)
+            "pattern": "^(?!.*//)(?!.*/\\.\\.?(/|$))/[^\\x00-\\x1f]*$",
             "description": "the folder of the scheduler's commands when they are not on the "
             "login shell's PATH (PBS: /opt/pbs/bin); Grid Engine, PBS and LSF",
         },

@@ -6,6 +6,7 @@ not send is refused saying why."""
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,15 +160,21 @@ def test_a_full_path_outside_the_keys_scheduler_bin_is_refused(
     assert why in str(refused.value), refused.value
 
 
-def test_a_scheduler_bin_the_gate_cannot_trust_stops_it() -> None:
+def test_a_scheduler_bin_the_gate_cannot_trust_stops_it(tmp_path: Path) -> None:
     for folder, why in [
         ("opt/pbs/bin", "not an absolute path"),
+        ("/", "the root folder"),
         ("/opt/pbs/../pbs/bin", "'..'"),
         ("/opt//pbs/bin", "'//'"),
         ("/opt/pbs/bin\n", "control character"),
     ]:
         assert why in (scheduler_bin_problem(folder) or ""), folder
     assert scheduler_bin_problem("/opt/pbs/bin/") is None
+    # a folder the account can write to: a key allowed files could put any program there
+    env = {"SSH_ORIGINAL_COMMAND": f"{tmp_path}/qdel 40.pbs"}
+    ran: list[list[str]] = []
+    assert main(["--scheduler-bin", str(tmp_path)], environ=env, execvpe=_record(ran)) == USAGE
+    assert ran == []
     # a runner's Python in that folder is still the runner's (not a scheduler command)
     python = plan(f"{BIN}/python3 -m jupyter_rpc.backend serve m", ["runner"], scheduler_bins=[BIN])
     assert (python.group, python.argv[0]) == ("runner", f"{BIN}/python3")
@@ -185,3 +192,26 @@ def _record(ran: list[list[str]]) -> Any:
         ran.append([path, *argv])
 
     return execvpe
+
+
+@pytest.mark.parametrize(
+    "name", ["SGE_ROOT", "SGE_CELL", "SGE_QMASTER_PORT", "PBS_CONF_FILE", "LSF_ENVDIR"]
+)
+def test_env_may_not_choose_the_schedulers_configuration(name: str) -> None:
+    """Which configuration a scheduler's command reads (Grid Engine's sge_request can name
+    a script to run): jupyter_rpc never sends these (each scheduler reserves its own)."""
+    with pytest.raises(Refused) as refused:
+        plan(f"env {name}=/tmp/mine qstat -xml -u hpcuser", JOBS)
+    assert f"env may not set {name}" in str(refused.value)
+
+
+def test_a_cluster_names_scheduler_bin_as_the_gate_can_match_it() -> None:
+    """A cluster's ``scheduler_bin`` is refused where the gate could never match its
+    commands (it compares the folder as written)."""
+    from jupyter_rpc.services.cluster_config import config_problems
+
+    base = {"host": "login.example.org", "scheduler": "pbs"}
+    for good in ("/opt/pbs/bin", "/opt/pbs/bin/", "/opt/.pbs-22/bin"):
+        assert config_problems({**base, "scheduler_bin": good}) == "", good
+    for bad in ("opt/pbs/bin", "/opt//pbs/bin", "/opt/./pbs", "/opt/pbs/../bin", "/opt/pbs/.."):
+        assert "scheduler_bin" in config_problems({**base, "scheduler_bin": bad}), bad

@@ -20,9 +20,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from jupyter_rpc.backend import gate
 from jupyter_rpc.errors import Conflict, InvalidRequest, NotFound
 from jupyter_rpc.schedulers.sge import SGEScheduler
 from jupyter_rpc.ssh import SSHPool, SSHRunner
+from jupyter_rpc.ssh.runner import Completed, gate_refusal, shell_join
 from tests.fixtures.hpc import HPCTestbed
 from tests.schedulers.bed import PAYLOADS, BedJobs, server_config, target
 
@@ -156,14 +158,23 @@ async def test_hold_release_and_an_array_of_three_grouped_until_it_runs(sge: SGE
 
 
 class Seen:
-    """The bed's SSH runner, noting each argv it ran (to tell which qstat a listing used)."""
+    """The bed's SSH runner, noting each argv it ran (to tell which qstat a listing used);
+    ``old_gate``: answers ``qstat -xml`` without ``-r`` as a jupyter-rpc-gate from before
+    it was allowed does (the real gate's refusal line, through the runner's reading)."""
 
-    def __init__(self, runner: Any) -> None:
-        self.runner, self.where = runner, runner.where
+    def __init__(self, runner: Any, *, old_gate: bool = False) -> None:
+        self.runner, self.where, self.old_gate = runner, runner.where, old_gate
         self.argvs: list[list[str]] = []
 
     async def run(self, argv: Any, **kw: Any) -> Any:
         self.argvs.append(list(argv))
+        if self.old_gate and argv[:2] == ["qstat", "-xml"]:
+            command = shell_join(argv)
+            why = "qstat needs -r (not a form of qstat this key allows)"
+            line = gate.refusal_line(command, why) + "\n"
+            refused = gate_refusal(Completed(list(argv), gate.REFUSED, "", line), self.where)
+            assert refused is not None
+            raise refused
         return await self.runner.run(argv, **kw)
 
     def qstats(self) -> list[str]:
@@ -172,36 +183,57 @@ class Seen:
         return found
 
 
+def _mine(jobs: list[Any], job_id: str) -> tuple[str, str, float | None]:
+    [job] = [j for j in jobs if j.id == job_id]
+    return (job.state, job.partition, job.time_limit)
+
+
 @pytest.mark.asyncio
 async def test_a_listing_keeps_the_requests_of_qstat_r_until_a_job_is_new_or_a_minute_old(
     sge: SGE,
 ) -> None:
     """Requests (time, memory, hard queue, PE) are only in ``qstat -r``, a third slower
-    than ``qstat -xml`` for 2,000 jobs. A new job's listing asks with -r; the next ones ask
-    without, and show the same requests; a ``qalter`` made elsewhere shows once they are
-    REQUESTS_MAX_AGE old."""
+    than ``qstat -xml`` for 2,000 jobs. The next listings ask without -r and show the same
+    requests; one with a new job asks again with -r; a ``qalter`` made elsewhere shows
+    once the kept requests are REQUESTS_MAX_AGE old."""
     seen = Seen(sge.scheduler.runner)
     sge.scheduler.runner = seen
-    job_id = await sge.submit(
+    first = await sge.submit(
         sge.spec(SLEEP, name="jrpc-kept", partition="short.q", time_limit=5, hold=True)
     )
-    seen.qstats()
-
-    def mine(jobs: list[Any]) -> Any:
-        [job] = [j for j in jobs if j.id == job_id]
-        return (job.state, job.partition, job.time_limit)
-
-    assert mine(await sge.scheduler.list_jobs()) == ("held", "short.q", 300)
-    assert seen.qstats() == ["qstat -r -xml"]  # a job new to the kept requests
-    assert mine(await sge.scheduler.list_jobs()) == ("held", "short.q", 300)
+    assert _mine(await sge.scheduler.list_jobs(), first) == ("held", "short.q", 300)
+    assert seen.qstats() == ["qstat -r -xml"]  # nothing kept yet
+    assert _mine(await sge.scheduler.list_jobs(), first) == ("held", "short.q", 300)
     assert seen.qstats() == ["qstat -xml -u"]  # the same, without -r
-    altered = await seen.runner.run(["qalter", "-l", "h_rt=0:07:00", job_id])
+    second = await sge.submit(
+        sge.spec(SLEEP, name="jrpc-kept-2", partition="long.q", time_limit=90, hold=True)
+    )
+    seen.qstats()
+    jobs = await sge.scheduler.list_jobs()
+    assert (_mine(jobs, first), _mine(jobs, second)) == (
+        ("held", "short.q", 300), ("held", "long.q", 5400),
+    )  # fmt: skip
+    assert seen.qstats() == ["qstat -xml -u", "qstat -r -xml"]  # a new job: asked again
+    altered = await seen.runner.run(["qalter", "-l", "h_rt=0:07:00", first])
     assert altered.ok, altered.stderr
-    assert mine(await sge.scheduler.list_jobs())[2] == 300  # kept for up to a minute
+    assert _mine(await sge.scheduler.list_jobs(), first)[2] == 300  # kept for up to a minute
     assert seen.qstats() == ["qstat -xml -u"]
     sge.scheduler.REQUESTS_MAX_AGE = 0.0
-    assert mine(await sge.scheduler.list_jobs()) == ("held", "short.q", 420)
+    assert _mine(await sge.scheduler.list_jobs(), first) == ("held", "short.q", 420)
     assert seen.qstats() == ["qstat -r -xml"]
+
+
+@pytest.mark.asyncio
+async def test_through_an_older_gate_every_listing_asks_with_r(sge: SGE) -> None:
+    """A cluster whose restricted key runs a jupyter-rpc-gate from before ``qstat -xml``
+    without ``-r`` was allowed: the refusal is not shown to the user; the listing asks
+    with -r from then on."""
+    seen = Seen(sge.scheduler.runner, old_gate=True)
+    sge.scheduler.runner = seen
+    job_id = await sge.submit(sge.spec(SLEEP, name="jrpc-old-gate", time_limit=5, hold=True))
+    for _ in range(3):
+        assert _mine(await sge.scheduler.list_jobs(), job_id)[::2] == ("held", 300)
+    assert seen.qstats() == ["qstat -r -xml", "qstat -xml -u", "qstat -r -xml", "qstat -r -xml"]
 
 
 @pytest.mark.asyncio

@@ -3,6 +3,7 @@ Engine 8.1.9 (tests/schedulers/recordings/sge; its README says how and when)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -254,16 +255,16 @@ WITH_R = "qstat-r-xml-u-all-same-jobs.xml"
 
 
 def test_plain_qstat_with_the_kept_lines_is_what_qstat_r_prints() -> None:
-    """The lines only ``-r`` prints, kept per job, turn ``qstat -xml`` into the very text
-    ``qstat -r -xml`` printed of the same jobs (a running job, an array's running and
-    pending tasks, a PE job, held ones with a hard queue, a successor with
-    ``-hold_jid``, soft requests, a 42-character name): byte for byte, so the listing
-    and its records are the same whichever command ran."""
+    """The text only ``-r`` prints, kept per record (job number, tasks, state and name),
+    turns ``qstat -xml`` into the very text ``qstat -r -xml`` printed of the same jobs (a
+    running job, an array's running and pending tasks, a PE job, held ones with a hard
+    queue, a successor with ``-hold_jid``, soft requests, a 42-character name): byte for
+    byte, so the listing and its records are the same whichever command ran."""
     plain, with_r = read(PLAIN), read(WITH_R)
     lines = gp.requested_lines(with_r)
-    assert lines is not None and set(lines) == {str(n) for n in range(4005, 4012)}
+    assert lines is not None and len(lines) == 9
+    assert {key.split("\x1f")[0] for key in lines} == {str(n) for n in range(4005, 4012)}
     assert gp.with_requested(plain, lines) == with_r
-    assert gp.parse_qstat(gp.with_requested(plain, lines) or "", UTC) == gp.parse_qstat(with_r, UTC)
     jobs = {job.id: job for job in gp.parse_qstat(with_r, UTC)}
     assert (jobs["4007"].time_limit, jobs["4007"].extra["parallel_environment"]) == (7200, "smp")
     assert jobs["4008"].partition == "short.q"  # a held job's hard queue: only -r says it
@@ -272,15 +273,44 @@ def test_plain_qstat_with_the_kept_lines_is_what_qstat_r_prints() -> None:
     assert (bare["4007"].time_limit, bare["4008"].partition) == (None, "")
 
 
-def test_a_job_not_in_the_kept_lines_asks_for_qstat_r() -> None:
+def _swap(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+def test_a_record_not_kept_as_it_is_now_asks_for_qstat_r() -> None:
+    """A new job, a task that started, a job that left its hold, one renamed (``qalter
+    -N``, or its number reused): not kept as it is now, so the listing asks ``-r``."""
     plain, with_r = read(PLAIN), read(WITH_R)
     lines = gp.requested_lines(with_r) or {}
-    assert gp.with_requested(plain, {k: v for k, v in lines.items() if k != "4011"}) is None
+    for changed in (
+        _swap(plain, "<JB_job_number>4011<", "<JB_job_number>4012<"),  # new
+        _swap(plain, "<tasks>3,4</tasks>", "<tasks>4</tasks>"),  # task 3 started
+        _swap(plain, "<state>hqw</state>", "<state>qw</state>"),  # released
+        _swap(plain, "<JB_name>soft</JB_name>", "<JB_name>other</JB_name>"),  # renamed
+    ):
+        assert gp.with_requested(changed, lines) is None
     assert gp.with_requested(plain[: plain.rindex("</job_list>")], lines) is None  # cut short
+    assert gp.with_requested(with_r, lines) is None  # already -r's: not doubled
     # no jobs: nothing to add; a job that ended meanwhile is simply not listed
     empty = plain[: plain.index("<job_list")] + plain[plain.rindex("</job_list>") + 11 :]
     assert gp.with_requested(empty, lines) == empty
     assert gp.requested_lines(empty) == {}
+
+
+def test_a_record_on_one_line_keeps_every_request() -> None:
+    """Kept and put back by characters, not lines: a qstat that prints a record on one
+    line (8.1.9 does not) loses none of its requests."""
+    plain, with_r = read(PLAIN), read(WITH_R)
+
+    def one_line(text: str) -> str:
+        return re.sub(r">\s+<", "><", text)
+
+    lines = gp.requested_lines(one_line(with_r)) or {}
+    rebuilt = gp.with_requested(one_line(plain), lines)
+    assert rebuilt == one_line(with_r)
+    jobs = {job.id: job for job in gp.parse_qstat(rebuilt or "", UTC)}
+    assert (jobs["4005"].time_limit, jobs["4008"].partition) == (600, "short.q")
 
 
 def test_a_qstat_r_record_without_the_lines_is_not_kept() -> None:

@@ -22,12 +22,14 @@ for name in sge_execd sge_qmaster; do
   if kill -0 "$pid" 2>/dev/null; then log "$name: alive after 30 s, SIGKILL"; kill -KILL "$pid" || failed=1; fi
   rm -f "$marker"
 done
-# the lines sge_up.sh put at the top of the test user's ~/.bashrc
+# the lines sge_up.sh put at the top of the test user's ~/.bashrc (only with both marks)
 BASHRC="$(getent passwd "$TUSER" | cut -d: -f6)/.bashrc"
-if [ -f "$BASHRC" ] && grep -q '^# >>> Grid Engine (tests/hpc/testbed/sge_up.sh) >>>$' "$BASHRC"; then
-  sed '/^# >>> Grid Engine (tests\/hpc\/testbed\/sge_up.sh) >>>$/,/^# <<< Grid Engine (tests\/hpc\/testbed\/sge_up.sh) <<<$/d' \
-    "$BASHRC" > "$BASHRC.sge-down" && chown --reference="$BASHRC" "$BASHRC.sge-down" \
-    && chmod --reference="$BASHRC" "$BASHRC.sge-down" && mv -f "$BASHRC.sge-down" "$BASHRC" \
+BEGIN_MARK="# >>> Grid Engine (tests/hpc/testbed/sge_up.sh) >>>"
+END_MARK="# <<< Grid Engine (tests/hpc/testbed/sge_up.sh) <<<"
+if [ -f "$BASHRC" ] && grep -qxF "$BEGIN_MARK" "$BASHRC" && grep -qxF "$END_MARK" "$BASHRC"; then
+  NEW=$(mktemp "$BASHRC.XXXXXX")
+  awk -v b="$BEGIN_MARK" -v e="$END_MARK" '$0 == b { skip = 1 } !skip { print } $0 == e { skip = 0 }' "$BASHRC" > "$NEW" \
+    && chown --reference="$BASHRC" "$NEW" && chmod --reference="$BASHRC" "$NEW" && mv -f "$NEW" "$BASHRC" \
     && log "$TUSER's ~/.bashrc: Grid Engine's lines removed"
 fi
 [ "$failed" = 0 ] || { log "some daemons could not be stopped"; exit 1; }
