@@ -242,10 +242,12 @@ async def test_grid_engine_works_through_the_gate(
     status, test = await rpc("POST", "clusters", gated, "jobs", "test", body=spec)
     assert status == 200, test
     ids: list[str] = []
+    submitted: list[str] = []
     try:
         status, job = await rpc("POST", "clusters", gated, "jobs", body={**spec, "hold": True})
         assert status == 201, job
         ids.append(job["id"])
+        submitted.append(job["id"])
         assert (await _state(rpc, gated, job["id"], {"held"}))["partition"] == "short.q"
         status, jobs = await rpc("GET", "clusters", gated, "jobs")
         assert status == 200 and job["id"] in {j["id"] for j in jobs["jobs"]}, jobs
@@ -273,6 +275,12 @@ async def test_grid_engine_works_through_the_gate(
         for job_id in ids:  # only ours, by id
             await asyncio.to_thread(
                 subprocess.run, ["ssh", "-F", hpc_testbed.ssh_config, "testbed", "qdel", job_id]
+            )
+        for job_id in submitted:  # its output files, in the home folder (no working folder)
+            outputs = [f"{spec['name']}.{kind}{job_id}" for kind in ("o", "e")]
+            await asyncio.to_thread(
+                subprocess.run,
+                ["ssh", "-F", hpc_testbed.ssh_config, "testbed", "rm", "-f", "--", *outputs],
             )
 
 
