@@ -720,7 +720,7 @@ def plan(
     ]
     if not candidates:
         folder, _, name = command_path.rpartition("/")
-        if full is None and folder and any(f.words[0] == name for f in table if f.group == "jobs"):
+        if folder and _scheduler_command(name, table):
             raise Refused(
                 f"{folder} is not a folder of scheduler commands this key allows "
                 f"(--scheduler-bin: {', '.join(scheduler_bins) or 'none'})"
@@ -779,6 +779,11 @@ def scheduler_bin_problem(folder: str, *, writable: bool = False) -> str | None:
     return None
 
 
+def _scheduler_command(name: str, table: Sequence[Form]) -> bool:
+    """Whether ``name`` is one of the scheduler's commands (the ``jobs`` group's)."""
+    return any(f.words[0] == name for f in table if f.group == "jobs" and f.program is None)
+
+
 def _in_scheduler_bin(program: str, folders: Sequence[str], table: Sequence[Form]) -> str | None:
     """The command's name when ``program`` is ``FOLDER/NAME`` for one of ``folders`` and
     NAME a scheduler command of ``table`` (the folder compared as written: the kernel, not
@@ -788,7 +793,7 @@ def _in_scheduler_bin(program: str, folders: Sequence[str], table: Sequence[Form
     folder, _, name = program.rpartition("/")
     if folder not in {f.rstrip("/") or "/" for f in folders}:
         return None
-    if not any(f.words[0] == name for f in table if f.group == "jobs" and f.program is None):
+    if not _scheduler_command(name, table):
         return None
     if scheduler_bin_problem(folder or "/") is not None:
         return None

@@ -172,14 +172,14 @@ def parse_qstat(
         raise ParseError("qstat printed XML with a document type declaration")
     if not text.rstrip().endswith("</job_info>"):
         raise ParseError("qstat printed XML that cannot be read (it ends early)")
+    spans = _records(text)
+    if spans is None:
+        raise ParseError("qstat printed XML that cannot be read (a job_list is not closed)")
     known = records if records is not None else {}
     fresh: dict[str, JobInfo] = {}
     jobs: list[JobInfo] = []
-    for piece in text.split("<job_list")[1:]:  # (str.split: a fifth of a regex's time)
-        end = piece.find("</job_list>")
-        if end < 0:
-            raise ParseError("qstat printed XML that cannot be read (a job_list is not closed)")
-        chunk = "<job_list" + piece[: end + len("</job_list>")]
+    for start, end in spans:
+        chunk = text[start : end + len("</job_list>")]
         job = known.get(chunk)
         if job is None:
             try:
@@ -205,15 +205,17 @@ _KEY_RES = tuple(
 
 def _records(text: str) -> list[tuple[int, int]] | None:
     """Where each ``<job_list ...>...</job_list>`` record of ``text`` starts and where its
-    ``</job_list>`` is; None when one is not closed."""
+    ``</job_list>`` is (str.find: a fifth of a regex's time); None when one is not closed
+    before the next begins."""
     spans: list[tuple[int, int]] = []
     at = text.find("<job_list")
     while at >= 0:
         end = text.find("</job_list>", at)
-        if end < 0:
+        following = text.find("<job_list", at + 1)
+        if end < 0 or 0 <= following < end:
             return None
         spans.append((at, end))
-        at = text.find("<job_list", end)
+        at = following
     return spans
 
 
